@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Make sure the real services the tests use are reachable on loopback; start our own where one is not.
+# The project's machines start PostgreSQL before every session and CI run; elsewhere we install
+# Debian's package and start a cluster bound to 127.0.0.1 only.  Never skips: tests need the real thing.
+set -euo pipefail
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+ensure_postgres() {
+  if port_open 5432; then return 0; fi
+  echo "PostgreSQL is not reachable on 127.0.0.1:5432: starting one"
+  if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+    if [ "$(id -u)" -ne 0 ]; then echo "need root to apt-get install postgresql" >&2; exit 1; fi
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  fi
+  ver=$(ls /etc/postgresql | sort -V | tail -n 1)
+  conf="/etc/postgresql/$ver/main"
+  sed -i "s/^#\?listen_addresses.*/listen_addresses = '127.0.0.1'/" "$conf/postgresql.conf"
+  if ! grep -q '^host all all 127.0.0.1/32 trust' "$conf/pg_hba.conf"; then
+    sed -i '1i host all all 127.0.0.1/32 trust' "$conf/pg_hba.conf"
+  fi
+  pg_ctlcluster --skip-systemctl-redirect "$ver" main start || true
+  for _ in $(seq 1 30); do port_open 5432 && break; sleep 1; done
+  port_open 5432 || { echo "PostgreSQL did not start" >&2; exit 1; }
+}
+
+ensure_postgres
+echo "services: PostgreSQL 127.0.0.1:5432 reachable"

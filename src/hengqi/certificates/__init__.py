@@ -1,0 +1,1 @@
+"""Digital Calibration Certificates (DCC XML), PDF certificates, signing and verification."""

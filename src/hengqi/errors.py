@@ -1,0 +1,86 @@
+"""One exception tree for the whole project, with structured fields.
+
+Every error hengqi raises derives from :class:`HengqiError`.  Errors caused by bad input derive from
+:class:`InputError` (also a :class:`ValueError`), carry the *path* of the offending field (``"tests.weighing[2].load"``)
+and a *reason*, so that the CLI can print one clear line and exit 2 and the server can answer 4xx.
+Foreign errors are translated at the boundary with ``raise ... from err``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+class HengqiError(Exception):
+    """Root of every error hengqi raises.
+
+    ``code`` is a stable machine-readable identifier (used in JSON error bodies); ``details`` holds structured
+    fields for whoever reports the error.
+    """
+
+    code: str = "hengqi_error"
+
+    def __init__(self, message: str, *, details: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = dict(details or {})
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InputError(HengqiError, ValueError):
+    """Malformed or inconsistent input, naming the field path and the reason.
+
+    >>> str(InputError("load", "must not be negative"))
+    'load: must not be negative'
+    """
+
+    code = "invalid_input"
+
+    def __init__(self, path: str, reason: str, *, details: Mapping[str, Any] | None = None) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}" if path else reason, details=details)
+
+    def at(self, prefix: str) -> InputError:
+        """The same error, with ``prefix`` put in front of its field path (for nested records)."""
+        path = f"{prefix}.{self.path}" if self.path and not self.path.startswith("[") else f"{prefix}{self.path}"
+        err = type(self).__new__(type(self))
+        InputError.__init__(err, path, self.reason, details=self.details)
+        return err
+
+
+class UnitError(InputError):
+    """A quantity with a unit that is unknown or of the wrong kind."""
+
+    code = "invalid_unit"
+
+
+class SpecificationError(InputError):
+    """An instrument specification that breaks a rule of its accuracy class; ``rule`` names the clause."""
+
+    code = "invalid_specification"
+
+    def __init__(self, path: str, reason: str, *, rule: str) -> None:
+        self.rule = rule
+        super().__init__(path, f"{reason} ({rule})", details={"rule": rule})
+
+
+class RecordError(InputError):
+    """A record file (test record, model file, configuration) that cannot be read or is invalid."""
+
+    code = "invalid_record"
+
+
+class RuleSetError(InputError):
+    """An unknown rule set, or a request the chosen rule set does not cover."""
+
+    code = "unknown_rule_set"
+
+
+class NotCoveredError(InputError):
+    """A value outside the range a table or rule covers (e.g. a weight nominal value R 111 does not define)."""
+
+    code = "not_covered"

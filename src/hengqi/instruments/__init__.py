@@ -1,0 +1,1 @@
+"""Talking to scales: transports, protocol codecs, the Scale interface, the simulator. Imports metrology only."""

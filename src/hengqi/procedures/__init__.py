@@ -1,0 +1,1 @@
+"""Guided verification and calibration runs as generators of steps, and a runner. No UI imports."""

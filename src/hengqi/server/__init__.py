@@ -1,0 +1,1 @@
+"""The platform: app factory, settings, database, services, REST API and web UI."""

@@ -1,0 +1,1 @@
+"""Field supervision: telemetry ingest, drift and tampering detectors, fleet statistics."""
