@@ -42,6 +42,7 @@ layers: $(VENV)/.synced
 
 services:
 	@bash scripts/ensure-services.sh
+	@bash scripts/ensure-system-packages.sh
 
 pytest: $(VENV)/.synced
 	$(VENV)/bin/pytest

@@ -48,6 +48,7 @@ class InputError(HengqiError, ValueError):
         """The same error, with ``prefix`` put in front of its field path (for nested records)."""
         path = f"{prefix}.{self.path}" if self.path and not self.path.startswith("[") else f"{prefix}{self.path}"
         err = type(self).__new__(type(self))
+        err.__dict__.update(self.__dict__)  # keep subclass fields (e.g. SpecificationError.rule)
         InputError.__init__(err, path, self.reason, details=self.details)
         return err
 

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Debian packages hengqi's certificates need on a fresh machine (called by `make test` and .ci/run):
+#   fonts-wqy-microhei  a TrueType CJK font (WenQuanYi Micro Hei) that ReportLab embeds (subset) in PDF
+#                       certificates so their Chinese text renders anywhere (Noto CJK is CFF/OTF, which
+#                       ReportLab cannot embed);
+#   poppler-utils       pdftoppm / pdftotext, used by the tests to render and read back the PDF certificates.
+# Installs only what is missing; needs root (the project's machines and CI run as root).
+set -euo pipefail
+
+missing=()
+[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
+command -v pdftoppm >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "system packages: fonts-wqy-microhei, poppler-utils present"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "need root to apt-get install ${missing[*]} (or install them yourself)" >&2
+  exit 1
+fi
+echo "installing system packages: ${missing[*]}"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "system packages: installed ${missing[*]}"

@@ -1,0 +1,84 @@
+"""Statements of conformity of the errors of indication with the maximum permissible errors.
+
+ISO/IEC 17025:2017, 7.8.6 asks a certificate that states conformity to say which decision rule was applied.  The
+rule here is guarded acceptance with a guard band equal to the expanded uncertainty (ILAC-G8:09/2019, "Guidelines
+on Decision Rules and Statements of Conformity", guarded acceptance w = U and the binary/non-binary statements;
+SECONDARY: read through summaries, clause numbers not verified):
+
+* ``pass``             ``|E| + U <= MPE``
+* ``conditionalPass``  ``|E| <= MPE < |E| + U``
+* ``conditionalFail``  ``|E| - U <= MPE < |E|``
+* ``fail``             ``MPE < |E| - U``
+
+The statuses are those of DCC 3.3.0 ``stringConformityStatementStatusType``.  The MPE comes from
+:func:`hengqi.metrology.mpe.mpe_for_interval` (OIML R 76-1:2006, 3.5.1, Table 6 and 3.5.2, or another rule set).
+
+>>> classify(Decimal("0.0001"), 0.0001, Decimal("0.0005"))
+'pass'
+>>> classify(Decimal("0.0006"), 0.0002, Decimal("0.0005"))
+'conditionalFail'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from hengqi.metrology.calibration.result import CalibrationResult
+from hengqi.metrology.mpe import mpe_for_interval
+
+__all__ = ["DECISION_RULE", "ConformityAssessment", "PointConformity", "assess_conformity", "classify"]
+
+DECISION_RULE = "guarded acceptance, guard band w = U (ILAC-G8:09/2019)"
+_ORDER = ("pass", "conditionalPass", "conditionalFail", "fail")
+
+
+@dataclass(frozen=True, slots=True)
+class PointConformity:
+    load_kg: Decimal
+    error_kg: Decimal
+    U_kg: float
+    mpe_kg: Decimal
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConformityAssessment:
+    """Per-point statuses and the overall (worst) status."""
+
+    stage: str
+    rules: str
+    rule: str
+    points: tuple[PointConformity, ...]
+
+    @property
+    def status(self) -> str:
+        return max((p.status for p in self.points), key=_ORDER.index, default="pass")
+
+
+def classify(error_kg: Decimal, U_kg: float, mpe_kg: Decimal) -> str:  # noqa: N803 - the standards' symbol
+    """The DCC conformity status of one error ``E`` with expanded uncertainty ``U`` against ``MPE``."""
+    e, u = abs(error_kg), Decimal(repr(U_kg))
+    if e + u <= mpe_kg:
+        return "pass"
+    if e <= mpe_kg:
+        return "conditionalPass"
+    if e - u <= mpe_kg:
+        return "conditionalFail"
+    return "fail"
+
+
+def assess_conformity(
+    result: CalibrationResult, *, stage: str = "initial", rules: str = "oiml-r76"
+) -> ConformityAssessment | None:
+    """Assess every calibration point; ``None`` when the instrument has no accuracy class or no e."""
+    inst = result.instrument
+    if inst.accuracy_class is None or inst.e_kg is None or not result.points:
+        return None
+    points = []
+    rule = ""
+    for p in result.points:
+        det = mpe_for_interval(p.load_kg, inst.accuracy_class, inst.e_kg, stage=stage, rules=rules)
+        rule = str(det.rule)
+        points.append(PointConformity(p.load_kg, p.error_kg, p.U_kg, det.mpe_kg, classify(p.error_kg, p.U_kg, det.mpe_kg)))
+    return ConformityAssessment(stage, rules, rule, tuple(points))

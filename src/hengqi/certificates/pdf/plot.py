@@ -1,0 +1,51 @@
+"""The error curve of a calibration as an image: errors of indication with their expanded uncertainties as bars.
+
+Drawn with matplotlib's Agg backend (no display needed), at 200 dpi, into PNG bytes for the PDF certificate.
+"""
+
+from __future__ import annotations
+
+import io
+
+from hengqi.certificates.dcc.vocabulary import MASS_UNIT_EXPONENT
+from hengqi.metrology.calibration.result import CalibrationResult
+
+SYMBOL = {"\\gram": "g", "\\kilogram": "kg", "\\milli\\gram": "mg", "\\tonne": "t"}
+
+
+def error_plot_png(result: CalibrationResult, unit: str, error_unit: str, font_path: str) -> bytes:
+    """PNG bytes of E(L) with U(E) bars (and the error curve, when there is one), labelled in English and Chinese."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+
+    font = FontProperties(fname=font_path, size=8)
+    to_load = 10.0 ** -MASS_UNIT_EXPONENT[unit]
+    to_err = 10.0 ** -MASS_UNIT_EXPONENT[error_unit]
+    loads = [float(p.load_kg) * to_load for p in result.points]
+    errors = [float(p.error_kg) * to_err for p in result.points]
+    bars = [p.U_kg * to_err for p in result.points]
+    fig = Figure(figsize=(6.4, 2.6), dpi=200)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.axhline(0.0, color="#888888", linewidth=0.6)
+    ax.errorbar(
+        loads, errors, yerr=bars, fmt="o", color="#1f4e79", ecolor="#1f4e79", elinewidth=1.0, capsize=3, markersize=4,
+        label="E ± U(E)",
+    )
+    curve = result.error_curve
+    if curve is not None and loads:
+        top = max(loads)
+        xs = [top * i / 100 for i in range(101)]
+        ys = [curve.error_kg(x / to_load) * to_err for x in xs]
+        ax.plot(xs, ys, color="#c55a11", linewidth=1.0, label="E_appr(R)")
+    ax.set_xlabel(f"Test load / 试验载荷 ({SYMBOL.get(unit, unit)})", fontproperties=font)
+    ax.set_ylabel(f"Error / 示值误差 ({SYMBOL.get(error_unit, error_unit)})", fontproperties=font)
+    ax.tick_params(labelsize=7)
+    ax.grid(True, linewidth=0.3, color="#cccccc")
+    ax.legend(prop=font, loc="best", frameon=False)
+    fig.tight_layout()
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    return out.getvalue()

@@ -1,0 +1,211 @@
+"""``hengqi serve`` and the store's administration: ``db``, ``users``, ``audit``, ``backup``, ``restore``.
+
+The command line only launches and administers the platform (:mod:`hengqi.server`); settings come from the
+options given here, then ``HENGQI_*`` environment variables.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from hengqi.errors import InputError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def store_options(func: F) -> F:
+    """``--data-dir`` and ``--database-url`` (default: the environment, then ``./data`` with SQLite)."""
+    func = click.option(
+        "--database-url",
+        metavar="URL",
+        help="e.g. postgresql+psycopg://user@host/db (default: SQLite in the data directory)",
+    )(func)
+    func = click.option(
+        "--data-dir", type=click.Path(file_okay=False, path_type=Path), help="data directory (default ./data)"
+    )(func)
+    return func
+
+
+def _settings(data_dir: Path | None, database_url: str | None, **extra: Any) -> Any:
+    from hengqi.server.settings import load_settings
+
+    return load_settings(data_dir=data_dir, database_url=database_url, **extra)
+
+
+@click.command()
+@store_options
+@click.option("--host", help="address to listen on (default 127.0.0.1)")
+@click.option("--port", type=click.IntRange(0, 65535), help="port (default 8000)")
+@click.option("--env", "env", type=click.Choice(["development", "test", "staging", "production"]))
+@click.option("--demo", is_flag=True, help="add a demo organisation, one user per role (passwords printed), instruments")
+@click.option("--log-level", default="info", type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+def serve(
+    data_dir: Path | None,
+    database_url: str | None,
+    host: str | None,
+    port: int | None,
+    env: str | None,
+    demo: bool,
+    log_level: str,
+) -> int:
+    """Start the platform (REST API under /api/v1) with uvicorn; the store is created and migrated if new."""
+    import uvicorn
+
+    from hengqi.server.app import create_app
+
+    settings = _settings(data_dir, database_url, host=host, port=port, env=env)
+    app = create_app(settings)
+    if demo:
+        from hengqi.server.demo import seed
+
+        accounts = seed(app.state.hengqi.database)
+        for account in accounts:
+            click.echo(f"demo account: {account.username:<24} role {account.role:<16} password {account.password}")
+        if not accounts:
+            click.echo("demo data already present (passwords were printed when it was made)")
+    click.echo(f"hengqi: serving on http://{settings.host}:{settings.port}/api/v1 (docs: /api/v1/docs)", err=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level, access_log=False)
+    return 0
+
+
+@click.group()
+def db() -> None:
+    """The database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@store_options
+def db_upgrade(data_dir: Path | None, database_url: str | None) -> int:
+    """Create or upgrade the schema to the newest revision."""
+    from hengqi.server.admin import open_database, revision
+
+    database = open_database(_settings(data_dir, database_url), migrate=True)
+    click.echo(f"schema at revision {revision(database).current}")
+    database.dispose()
+    return 0
+
+
+@db.command("current")
+@store_options
+def db_current(data_dir: Path | None, database_url: str | None) -> int:
+    """Show the schema's revision; exit 1 if it is behind the packaged head."""
+    from hengqi.server.admin import open_database, revision
+
+    database = open_database(_settings(data_dir, database_url))
+    rev = revision(database)
+    database.dispose()
+    click.echo(f"current: {rev.current or '(none)'}\nhead:    {rev.head}")
+    return 0 if rev.current == rev.head else 1
+
+
+@click.group()
+def users() -> None:
+    """User accounts."""
+
+
+@users.command("create-admin")
+@store_options
+@click.option("--username", required=True)
+@click.option("--organisation", default="Default organisation", show_default=True)
+@click.option("--full-name", default="")
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input")
+def create_admin(
+    data_dir: Path | None,
+    database_url: str | None,
+    username: str,
+    organisation: str,
+    full_name: str,
+    password_stdin: bool,
+) -> int:
+    """Create an administrator (and its organisation if new); the store is migrated first."""
+    from hengqi.server.admin import create_admin as make_admin
+    from hengqi.server.admin import open_database
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    if not password:
+        raise InputError("password", "is empty")
+    database = open_database(_settings(data_dir, database_url), migrate=True)
+    try:
+        user = make_admin(
+            database, username=username, password=password, organisation=organisation, full_name=full_name
+        )
+    finally:
+        database.dispose()
+    click.echo(f"admin {user.username!r} created (user {user.id}, organisation {user.organisation_id})")
+    return 0
+
+
+@click.group()
+def audit() -> None:
+    """The audit trail."""
+
+
+@audit.command("verify")
+@store_options
+def audit_verify(data_dir: Path | None, database_url: str | None) -> int:
+    """Check the audit trail's hash chain; exit 1 naming the first bad row."""
+    from hengqi.server.admin import open_database, verify_audit
+    from hengqi.server.errors import AuditChainError
+
+    database = open_database(_settings(data_dir, database_url))
+    try:
+        report = verify_audit(database)
+    except AuditChainError as err:
+        click.echo(f"audit trail BROKEN at row {err.row_id}: {err.reason}")
+        return 1
+    finally:
+        database.dispose()
+    click.echo(f"audit trail intact: {report.entries} entries, head {report.head}")
+    return 0
+
+
+@click.command()
+@store_options
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def backup(data_dir: Path | None, database_url: str | None, file: Path) -> int:
+    """Write the whole store (every table and stored file, with a manifest of hashes) to FILE."""
+    from hengqi.server.admin import open_database
+    from hengqi.server.backup import backup as make_backup
+    from hengqi.server.files import FileStore
+
+    if file.exists():
+        raise InputError(str(file), "exists already; choose a new file name")
+    settings = _settings(data_dir, database_url)
+    database = open_database(settings)
+    try:
+        summary = make_backup(database, FileStore(settings.files_dir), file)
+    finally:
+        database.dispose()
+    click.echo(f"backup {file}: revision {summary.revision}, {sum(summary.rows.values())} rows, {summary.files} files")
+    return 0
+
+
+@click.command()
+@store_options
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="replace a store that already holds data")
+def restore(data_dir: Path | None, database_url: str | None, file: Path, force: bool) -> int:
+    """Restore the store from FILE (checked completely first; refuses to replace data without --force)."""
+    from hengqi.server.admin import open_database
+    from hengqi.server.backup import restore as load_backup
+    from hengqi.server.files import FileStore
+
+    settings = _settings(data_dir, database_url)
+    database = open_database(settings, migrate=True)
+    try:
+        summary = load_backup(database, FileStore(settings.files_dir), file, force=force)
+    finally:
+        database.dispose()
+    click.echo(f"restored {file}: {sum(summary.rows.values())} rows, {summary.files} files")
+    return 0
+
+
+COMMANDS = (serve, db, users, audit, backup, restore)

@@ -1,0 +1,210 @@
+"""Streamed summaries of Monte Carlo model values: estimate, standard uncertainty, coverage intervals.
+
+JCGM 101:2008, 7.5-7.7: y = mean of the M model values (7.6, eq. 12), u²(y) = Σ(y_r - y)²/(M - 1) (eq. 13);
+with q = pM (or the integer part of pM + 1/2) (7.7.1), the probabilistically symmetric interval is
+[y_(r), y_(r+q)] with r = (M - q)/2 (or the integer part of (M - q + 1)/2) (7.7.2), and the shortest interval is
+[y_(r*), y_(r*+q)] with r* minimising y_(r+q) - y_(r), r = 1, ..., M - q (7.7.3).
+
+Both intervals need only the M - q smallest and the M - q largest order statistics, so the values are streamed
+in chunks and only those two tails are kept (exact, not approximated): memory is 2 (1 - p) M values, about
+9 % of M for p = 95.45 %, instead of M.  Sums are formed per fixed block of :data:`BLOCK` values and added with
+:func:`math.fsum`, so the results do not depend on the chunk size.
+
+>>> import numpy as np
+>>> acc = Accumulator(trials=10_000, p=0.95, shift=0.0)
+>>> values = np.random.default_rng(1).standard_normal(10_000)
+>>> acc.add(values)
+>>> s = acc.finish()
+>>> y = np.sort(values)                      # q = 9500, r = 250: [y_(250), y_(9750)]
+>>> s.interval_symmetric == (y[249], y[9749])
+True
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from hengqi.metrology.gum.errors import ModelError, MonteCarloError
+
+__all__ = ["BLOCK", "Accumulator", "Histogram", "Summary", "coverage_index"]
+
+FloatArray = NDArray[np.float64]
+BLOCK = 1 << 16
+"""Values per summation block; chunks are multiples of it."""
+
+
+def coverage_index(trials: int, p: float) -> int:
+    """q of JCGM 101:2008, 7.7.1: pM when an integer, else the integer part of pM + 1/2.
+
+    >>> coverage_index(10_000, 0.95), coverage_index(10_001, 0.95)
+    (9500, 9501)
+    """
+    pm = p * trials
+    nearest = round(pm)
+    if abs(pm - nearest) <= 1e-9 * max(1.0, pm):
+        return int(nearest)
+    return math.floor(pm + 0.5)
+
+
+@dataclass(frozen=True, slots=True)
+class Histogram:
+    """Counts of model values in equal bins, plus values below/above the bin range (for plots)."""
+
+    edges: tuple[float, ...]
+    counts: tuple[int, ...]
+    underflow: int
+    overflow: int
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Statistics of M model values (JCGM 101:2008, 7.6, 7.7)."""
+
+    trials: int
+    value: float
+    u: float
+    interval_symmetric: tuple[float, float]
+    interval_shortest: tuple[float, float]
+    histogram: Histogram | None
+
+
+class _Tail:
+    """The k smallest (or, with ``upper``, the k largest) of the values added so far, exactly.
+
+    Values beyond a moving threshold (the k-th value kept at the last compaction) cannot be among them and are
+    dropped on arrival; the kept candidates are compacted to k with :meth:`numpy.ndarray.partition`.
+    """
+
+    def __init__(self, k: int, *, upper: bool = False) -> None:
+        self.k = k
+        self.upper = upper
+        self.parts: list[FloatArray] = []
+        self.size = 0
+        self.threshold = math.inf if not upper else -math.inf
+
+    def add(self, values: FloatArray) -> None:
+        if math.isfinite(self.threshold):
+            values = values[values > self.threshold] if self.upper else values[values < self.threshold]
+        if values.size:
+            self.parts.append(values)
+            self.size += values.size
+            if self.size >= 2 * self.k + BLOCK:
+                kept = self._kept()
+                self.parts = [kept]
+                self.size = self.k
+                self.threshold = float(kept.min() if self.upper else kept.max())
+
+    def _kept(self) -> FloatArray:
+        merged = np.concatenate(self.parts) if len(self.parts) > 1 else self.parts[0].copy()
+        if merged.size > self.k:
+            if self.upper:
+                merged.partition(merged.size - self.k)
+                return merged[merged.size - self.k :].copy()
+            merged.partition(self.k - 1)
+            return merged[: self.k].copy()
+        return merged
+
+    def sorted(self) -> FloatArray:
+        """The kept values in ascending order."""
+        kept = self._kept()
+        kept.sort()
+        return kept
+
+
+class Accumulator:
+    """Streams exactly ``trials`` model values (in any chunking) into a :class:`Summary`.
+
+    ``shift`` (e.g. the GUF estimate) is subtracted before summing, for an accurate variance.  ``bins`` > 0
+    keeps a histogram whose range is set by the first block of values.
+    """
+
+    def __init__(self, trials: int, p: float, shift: float, bins: int = 0) -> None:
+        if not 0.0 < p < 1.0:
+            raise MonteCarloError("p", f"coverage probability must lie in (0, 1), got {p!r}")
+        q = coverage_index(trials, p)
+        if trials < 2 or q >= trials or q < 1:
+            need = math.ceil(1.0 / (1.0 - p)) + 1
+            raise MonteCarloError("trials", f"{trials} trials are too few for p = {p} (need at least {need})")
+        self.trials = trials
+        self.q = q
+        self.shift = shift
+        self.bins = bins
+        self.count = 0
+        self.sums: list[float] = []
+        self.squares: list[float] = []
+        self.lower = _Tail(trials - q)
+        self.upper = _Tail(trials - q, upper=True)
+        self.edges: FloatArray | None = None
+        self.counts: NDArray[np.int64] | None = None
+
+    def add(self, values: FloatArray) -> None:
+        """Add the next chunk; every chunk but the last must hold a multiple of :data:`BLOCK` values."""
+        n = int(values.size)
+        if self.count + n > self.trials:
+            raise MonteCarloError("trials", "more model values than trials")
+        if self.count % BLOCK:
+            raise MonteCarloError("chunk_size", f"chunks must be multiples of {BLOCK} values")
+        self.count += n
+        d = values - self.shift
+        full = (n // BLOCK) * BLOCK
+        parts = [d[:full].reshape(-1, BLOCK)] if full else []
+        if full < n:
+            parts.append(d[full:].reshape(1, -1))
+        for part in parts:
+            s = part.sum(axis=1)
+            if not np.all(np.isfinite(s)):
+                raise ModelError("model", "the model gave non-finite values for some Monte Carlo trials")
+            self.sums.extend(s.tolist())
+            self.squares.extend(np.square(part).sum(axis=1).tolist())  # per row: independent of chunking
+        if self.bins > 0:
+            self._histogram(values)
+        self.lower.add(values)
+        self.upper.add(values)
+
+    def _histogram(self, values: FloatArray) -> None:
+        if self.edges is None:
+            first = values[:BLOCK]
+            lo, hi = float(first.min()), float(first.max())
+            span = hi - lo if hi > lo else max(abs(lo), 1.0) * 1e-9
+            self.edges = np.linspace(lo - 0.5 * span, hi + 0.5 * span, self.bins + 1)
+            self.counts = np.zeros(self.bins + 2, dtype=np.int64)
+        if self.counts is None:  # pragma: no cover - set together with edges
+            return
+        width = (self.edges[-1] - self.edges[0]) / self.bins
+        index = np.floor((values - self.edges[0]) / width)
+        np.clip(index, -1, self.bins, out=index)
+        self.counts += np.bincount(index.astype(np.intp) + 1, minlength=self.bins + 2)
+
+    def finish(self) -> Summary:
+        if self.count != self.trials:
+            raise MonteCarloError("trials", f"got {self.count} model values, expected {self.trials}")
+        m = self.trials
+        s1 = math.fsum(self.sums)
+        s2 = math.fsum(self.squares)
+        value = self.shift + s1 / m
+        u = math.sqrt(max(s2 - s1 * s1 / m, 0.0) / (m - 1))
+        low = self.lower.sorted()  # y_(1) .. y_(M-q)
+        high = self.upper.sorted()  # y_(q+1) .. y_(M)
+        r = (m - self.q + 1) // 2  # 7.7.2 (both cases)
+        widths = high - low
+        best = int(np.argmin(widths))  # 7.7.3: first r* of minimum length
+        histogram = None
+        if self.edges is not None and self.counts is not None:
+            histogram = Histogram(
+                tuple(float(e) for e in self.edges),
+                tuple(int(c) for c in self.counts[1:-1]),
+                int(self.counts[0]),
+                int(self.counts[-1]),
+            )
+        return Summary(
+            trials=m,
+            value=value,
+            u=u,
+            interval_symmetric=(float(low[r - 1]), float(high[r - 1])),
+            interval_shortest=(float(low[best]), float(high[best])),
+            histogram=histogram,
+        )

@@ -1,0 +1,366 @@
+"""The guided calibration of a non-automatic weighing instrument (EURAMET cg-18 v4.0, 11/2015).
+
+The body of cg-18 was not available (``standards.md`` section 3); the test plan follows what is known from
+secondary sources, each item labelled:
+
+- **repeatability** first (cg-18 5.1 as quoted on a forum, SECONDARY): one series at a load with
+  0.5 Max <= L <= Max being common (default: the weights' nearest make-up of 0.5 Max from below), at least
+  5 loadings, or at least 3 where the load is 100 kg or more; the indication set to zero before the series.
+- **eccentricity** (cg-18 5.3; its load rule was NOT FOUND): the centre first, then the four quarter segments;
+  the default load is Max/3, the load OIML R 76-1 A.4.7 asks for up to 4 supports (CONFIRMED in national texts),
+  made up from the weights from below.  An option leaves the test out.
+- **test loads** (cg-18 5.2, SECONDARY: spread over the range incl. zero and Max): by default 5 loads at
+  Max/5 ... Max made up from the weights from below, or the loads given (5 to 10 is usual); before each load
+  the no-load indication is read, so every point carries its own zero (E = I_L - I_0 - m_ref).
+
+The product is a calibration record (format ``hengqi.calibration-record``, version 1) evaluated by
+:func:`hengqi.records.calibration.calibrate`; after each test load the partial record is evaluated again and
+the point's error and expanded uncertainty are yielded as a live result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from hengqi.errors import HengqiError, InputError, RecordError
+from hengqi.metrology.calibration import CalibrationResult
+from hengqi.procedures.common import json_safe, mass_text, parse_load
+from hengqi.procedures.session import PlanDefinition, PlanProduct
+from hengqi.procedures.steps import (
+    Answer,
+    LiveResult,
+    PlaceLoad,
+    Prompt,
+    ReadStable,
+    Record,
+    RemoveLoad,
+    Step,
+    ZeroScale,
+    as_mass,
+)
+from hengqi.records.calibration import calibrate, parse_calibration_record
+
+KIND = "calibration"
+#: Positions of the eccentricity test: the centre first, then the four quarter segments.
+POSITIONS = ("centre", "front-left", "front-right", "back-right", "back-left")
+#: Default number of test loads (Max/5 ... Max).
+DEFAULT_POINTS = 5
+#: From this load on, 3 repeatability loadings suffice (cg-18 5.1, SECONDARY), else 5.
+HEAVY_LOAD_KG = Decimal(100)
+
+Plan = Generator[Step, Answer, PlanProduct]
+Part = Generator[Step, Answer, None]
+
+
+@dataclass(frozen=True, slots=True)
+class CalibrationOptions:
+    """The test loads (``None``: ``points`` loads spread up to Max), the repeatability load and number of
+    loadings, and the eccentricity test (``None`` load: Max/3; ``eccentricity=False`` leaves it out)."""
+
+    loads: tuple[Decimal, ...] | None = None
+    points: int = DEFAULT_POINTS
+    repeatability_load: Decimal | None = None
+    repeatability_count: int | None = None
+    eccentricity: bool = True
+    eccentricity_load: Decimal | None = None
+
+    @classmethod
+    def from_json(cls, data: object) -> CalibrationOptions:
+        """Read options; :class:`InputError` names the field."""
+        if data is None:
+            return cls()
+        if not isinstance(data, Mapping):
+            raise InputError("options", "expected a mapping")
+        known = {"loads", "points", "repeatability_load", "repeatability_count", "eccentricity", "eccentricity_load"}
+        for key in data:
+            if key not in known:
+                raise InputError(f"options.{key}", f"unknown option (known: {', '.join(sorted(known))})")
+        loads = data.get("loads")
+        parsed: tuple[Decimal, ...] | None = None
+        if loads is not None:
+            if not isinstance(loads, list | tuple) or not loads:
+                raise InputError("options.loads", "expected a non-empty list of loads such as '100 g'")
+            parsed = tuple(sorted(parse_load(item, f"options.loads[{i}]") for i, item in enumerate(loads)))
+        points = data.get("points", DEFAULT_POINTS)
+        if isinstance(points, bool) or not isinstance(points, int) or not 1 <= points <= 50:
+            raise InputError("options.points", f"expected a whole number from 1 to 50, got {points!r}")
+        count = data.get("repeatability_count")
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 2):
+            raise InputError("options.repeatability_count", f"expected a whole number of at least 2, got {count!r}")
+        eccentricity = data.get("eccentricity", True)
+        if not isinstance(eccentricity, bool):
+            raise InputError("options.eccentricity", "expected true or false")
+        rep_load = data.get("repeatability_load")
+        ecc_load = data.get("eccentricity_load")
+        return cls(
+            parsed,
+            points,
+            None if rep_load is None else parse_load(rep_load, "options.repeatability_load"),
+            count,
+            eccentricity,
+            None if ecc_load is None else parse_load(ecc_load, "options.eccentricity_load"),
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        """Plain JSON form."""
+        return {
+            "loads": None if self.loads is None else [mass_text(load) for load in self.loads],
+            "points": self.points,
+            "repeatability_load": None if self.repeatability_load is None else mass_text(self.repeatability_load),
+            "repeatability_count": self.repeatability_count,
+            "eccentricity": self.eccentricity,
+            "eccentricity_load": None if self.eccentricity_load is None else mass_text(self.eccentricity_load),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class WeightPiece:
+    """One physical reference weight: the id of its record entry and its nominal value."""
+
+    ident: str
+    nominal_kg: Decimal
+
+
+def weight_pieces(weights: Sequence[Mapping[str, Any]]) -> list[WeightPiece]:
+    """Every physical weight of the record's ``weights`` (an entry with ``quantity`` n gives n pieces)."""
+    pieces = []
+    for index, item in enumerate(weights):
+        nominal = parse_load(item.get("nominal"), f"record.weights[{index}].nominal")
+        quantity = item.get("quantity", 1)
+        pieces += [WeightPiece(str(item.get("id")), nominal)] * int(quantity)
+    return pieces
+
+
+def make_up(target_kg: Decimal, pieces: Sequence[WeightPiece]) -> tuple[Decimal, list[str | dict[str, Any]]]:
+    """The load the weights make up from below (largest first) and its ``weights`` list in record form.
+
+    >>> pieces = [WeightPiece("W100", Decimal("0.1")), WeightPiece("W50", Decimal("0.05"))] + [
+    ...     WeightPiece("W20", Decimal("0.02"))] * 2
+    >>> make_up(Decimal("0.19"), pieces)
+    (Decimal('0.17'), ['W100', 'W50', 'W20'])
+    >>> make_up(Decimal("0.04"), pieces)
+    (Decimal('0.04'), [{'id': 'W20', 'count': 2}])
+    """
+    total = Decimal(0)
+    counts: dict[str, int] = {}
+    for piece in sorted(pieces, key=lambda p: p.nominal_kg, reverse=True):
+        if total + piece.nominal_kg <= target_kg:
+            total += piece.nominal_kg
+            counts[piece.ident] = counts.get(piece.ident, 0) + 1
+    uses: list[str | dict[str, Any]] = [ident if n == 1 else {"id": ident, "count": n} for ident, n in counts.items()]
+    return total, uses
+
+
+def _placeholder(header: Mapping[str, Any]) -> dict[str, Any]:
+    weights = header.get("weights")
+    first = weights[0] if isinstance(weights, list) and weights and isinstance(weights[0], Mapping) else {}
+    ident, nominal = str(first.get("id", "W")), first.get("nominal", "1 g")
+    return {
+        **header,
+        "repeatability": [{"load": nominal, "readings": ["0 g", "0 g"]}],
+        "points": [{"load": nominal, "weights": [ident], "indication": nominal}],
+    }
+
+
+def _header(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    header = parameters.get("record")
+    if not isinstance(header, Mapping):
+        raise InputError("record", "expected the record header (date, instrument, weights, ...)")
+    for key in ("repeatability", "eccentricity", "points"):
+        if key in header:
+            raise InputError(f"record.{key}", "this is what the run records; leave it out of the header")
+    data = {"format": "hengqi.calibration-record", "version": 1, **json_safe(header)}
+    try:
+        parse_calibration_record(_placeholder(data))
+    except RecordError as err:
+        raise err.at("record") from None
+    return data
+
+
+class _Calibration:
+    """The state of one guided calibration while it runs."""
+
+    def __init__(self, parameters: Mapping[str, Any]) -> None:
+        self.header = _header(parameters)
+        self.options = CalibrationOptions.from_json(parameters.get("options"))
+        model = parse_calibration_record(_placeholder(self.header))
+        self.max_kg = model.instrument.max
+        self.d_kg = model.instrument.d
+        self.instrument_id = model.instrument.id
+        self.pieces = weight_pieces(self.header["weights"])
+        self.repeatability: list[dict[str, Any]] = []
+        self.eccentricity: dict[str, Any] | None = None
+        self.points: list[dict[str, Any]] = []
+
+    def load(self, target: Decimal, path: str) -> tuple[Decimal, list[str | dict[str, Any]]]:
+        load, uses = make_up(target, self.pieces)
+        if load <= 0:
+            raise InputError(path, f"the weights cannot make up any load up to {mass_text(target)}")
+        if load > self.max_kg:
+            raise InputError(path, f"{mass_text(load)} is above Max = {mass_text(self.max_kg)}")
+        return load, uses
+
+    def test_loads(self) -> list[tuple[Decimal, list[str | dict[str, Any]]]]:
+        if self.options.loads is not None:
+            chosen = []
+            for index, target in enumerate(self.options.loads):
+                load, uses = self.load(target, f"options.loads[{index}]")
+                if load != target:
+                    raise InputError(
+                        f"options.loads[{index}]",
+                        f"the weights make up {mass_text(load)}, not {mass_text(target)}",
+                    )
+                chosen.append((load, uses))
+            return chosen
+        count = self.options.points
+        targets = [self.max_kg * k / count for k in range(1, count + 1)]
+        made: dict[Decimal, list[str | dict[str, Any]]] = {}
+        for index, target in enumerate(targets):
+            load, uses = self.load(target, f"options.points (load {index + 1})")
+            made.setdefault(load, uses)
+        return sorted(made.items())
+
+    def record_data(self, *, live: bool = False) -> dict[str, Any]:
+        data = dict(self.header)
+        data["repeatability"] = self.repeatability
+        if self.eccentricity is not None and len(self.eccentricity["positions"]) >= 2:
+            data["eccentricity"] = self.eccentricity
+        data["points"] = self.points
+        if live:  # a partial record: no error curve (it may need more points than measured yet)
+            data["in_use"] = {**dict(data.get("in_use") or {}), "error_curve": "none"}
+            data["minimum_weight"] = {}
+        return data
+
+    def evaluate(self) -> CalibrationResult:
+        return calibrate(parse_calibration_record(self.record_data(live=True)))
+
+    # -- the tests -------------------------------------------------------------------------------------------
+    def repeatability_series(self) -> Part:
+        target = self.options.repeatability_load or self.max_kg / 2
+        load, uses = self.load(target, "options.repeatability_load")
+        count = self.options.repeatability_count or (3 if load >= HEAVY_LOAD_KG else 5)
+        readings: list[str] = []
+        yield ZeroScale()
+        for number in range(1, count + 1):
+            yield PlaceLoad(load, "centre", _names(uses))
+            value = as_mass((yield ReadStable(f"repeatability #{number}", load)))
+            readings.append(mass_text(value))
+            yield RemoveLoad()
+        self.repeatability.append({"load": mass_text(load), "readings": readings})
+
+    def eccentricity_test(self) -> Part:
+        target = self.options.eccentricity_load or self.max_kg / 3
+        load, uses = self.load(target, "options.eccentricity_load")
+        self.eccentricity = {"load": mass_text(load), "positions": []}
+        yield ZeroScale()
+        for position in POSITIONS:
+            yield PlaceLoad(load, position, _names(uses))
+            value = as_mass((yield ReadStable(f"eccentricity {position}", load)))
+            self.eccentricity["positions"].append({"position": position, "indication": mass_text(value)})
+        yield RemoveLoad()
+
+    def weighing(self) -> Part:
+        yield ZeroScale()
+        for load, uses in self.test_loads():
+            no_load = as_mass((yield ReadStable("no load", Decimal(0))))
+            yield PlaceLoad(load, "centre", _names(uses))
+            indication = as_mass((yield ReadStable("at load", load)))
+            yield RemoveLoad()
+            self.points.append(
+                {
+                    "load": mass_text(load),
+                    "weights": uses,
+                    "indication": mass_text(indication),
+                    "no_load": mass_text(no_load),
+                }
+            )
+            result = self.evaluate()
+            point = next(p for p in result.points if p.load_kg == load)
+            u = _significant(point.U_kg)
+            yield Record(
+                f"calibration[{len(self.points) - 1}]",
+                LiveResult(
+                    test="calibration",
+                    label=mass_text(load),
+                    load_kg=load,
+                    quantity="E",
+                    value_kg=point.error_kg,
+                    limit_name="U",
+                    limit_kg=u,
+                    passed=None,
+                    message=f"E = {_signed(point.error_kg)}, U = {mass_text(u)} (k = {point.k:.2f})",
+                ),
+            )
+
+
+def _names(uses: Sequence[str | Mapping[str, Any]]) -> tuple[str, ...]:
+    names: list[str] = []
+    for use in uses:
+        if isinstance(use, str):
+            names.append(use)
+        else:
+            names.append(f"{use['count']} x {use['id']}")
+    return tuple(names)
+
+
+def _significant(value: float, digits: int = 2) -> Decimal:
+    """A positive float as a Decimal with ``digits`` significant digits (uncertainties are stated so)."""
+    exact = Decimal(repr(value))
+    if exact == 0:
+        return exact
+    exponent = exact.adjusted() - digits + 1
+    return exact.quantize(Decimal(1).scaleb(exponent)).normalize()
+
+
+def _signed(kg: Decimal) -> str:
+    text = mass_text(kg)
+    return f"+{text}" if kg > 0 else text
+
+
+def normalise(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """Check the parameters of a calibration run: ``{"record": header, "options": {...}}``."""
+    unknown = set(parameters) - {"record", "options"}
+    if unknown:
+        raise InputError(sorted(unknown)[0], "unknown parameter (known: record, options)")
+    run = _Calibration(parameters)
+    run.test_loads()
+    run.load(run.options.repeatability_load or run.max_kg / 2, "options.repeatability_load")
+    if run.options.eccentricity:
+        run.load(run.options.eccentricity_load or run.max_kg / 3, "options.eccentricity_load")
+    header = dict(run.header)
+    header.pop("format")
+    header.pop("version")
+    return {"record": header, "options": run.options.as_json()}
+
+
+def calibration_plan(parameters: Mapping[str, Any]) -> Plan:
+    """The guided calibration: startup, repeatability, eccentricity, test loads, the record evaluated."""
+    run = _Calibration(parameters)
+    yield Prompt(
+        f"Calibration of {run.instrument_id} (Max {mass_text(run.max_kg)}, d {mass_text(run.d_kg)}) to "
+        "EURAMET cg-18. Check that the instrument is level, warmed up and clean, that the reference weights "
+        "are acclimatised, and note the environmental conditions.",
+        f"校准 {run.instrument_id}（Max {mass_text(run.max_kg)}，d {mass_text(run.d_kg)}），依据 EURAMET cg-18。"
+        "请确认衡器已调平、预热、清洁，标准砝码已恒温，并记录环境条件。",
+    )
+    yield RemoveLoad()
+    yield from run.repeatability_series()
+    if run.options.eccentricity:
+        yield from run.eccentricity_test()
+    yield from run.weighing()
+    data = run.record_data()
+    try:
+        result = calibrate(parse_calibration_record(data))
+    except HengqiError as err:
+        return PlanProduct(KIND, data, None, (f"the record could not be evaluated: {err}",), str(err))
+    summary = tuple(
+        f"{mass_text(p.load_kg)}: E = {_signed(p.error_kg)}, U = {mass_text(_significant(p.U_kg))}"
+        for p in result.points
+    )
+    return PlanProduct(KIND, data, None, summary)
+
+
+DEFINITION = PlanDefinition(KIND, calibration_plan, normalise=normalise)

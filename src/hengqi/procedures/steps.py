@@ -1,0 +1,362 @@
+"""The steps a guided procedure yields: frozen records a runner executes (bluesky-style messages).
+
+A procedure is a generator: it yields a step, and the runner sends back the step's *answer*:
+
+==================  ==========================================  =====================================
+step                what happens                                answer sent back
+==================  ==========================================  =====================================
+:class:`Prompt`     the operator reads an instruction           ``None``
+:class:`Decide`     the operator chooses one of ``options``     the option chosen (``str``)
+:class:`PlaceLoad`  the receptor is loaded with ``load_kg``     ``None`` (confirmed)
+:class:`AddLoad`    ``extra_kg`` is added to what lies there    ``None`` (confirmed)
+:class:`RemoveLoad` every load is removed                       ``None`` (confirmed)
+:class:`ZeroScale`  the instrument is set to zero               ``None``
+:class:`ReadStable` a stable indication is read (or typed in)   the indication in kg (``Decimal``)
+:class:`FindChangeover`  small weights added until the          ``dL``, the total added, kg
+                    indication steps up (R 76-1 A.4.4.3)
+==================  ==========================================  =====================================
+
+:class:`Record` carries an intermediate result (an error against its MPE or U) for whoever shows the run live;
+it needs no answer and is not an operator step.
+
+Every step says what to do in English and Chinese (:func:`describe`) and has a JSON form (:func:`step_as_json`)
+from which its digest, part of the step id, is taken.
+
+>>> step = PlaceLoad(Decimal("5"), "centre")
+>>> describe(step)
+('Place 5 kg on the load receptor, centre.', '在承载器中心放置 5 kg 的砝码。')
+>>> check_answer(ReadStable("indication", Decimal("5")), "5.005 kg")
+Decimal('5.005')
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, fields
+from decimal import Decimal
+from typing import Any, ClassVar, TypeAlias
+
+from hengqi.errors import InputError
+from hengqi.metrology.quantities import format_mass, parse_mass
+
+#: What a runner sends back into a procedure for a step.
+Answer: TypeAlias = Decimal | str | None
+
+#: Names of load-receptor positions in Chinese (eccentricity test positions).
+_POSITIONS_ZH = {
+    "centre": "中心",
+    "front-left": "左前",
+    "front-right": "右前",
+    "back-right": "右后",
+    "back-left": "左后",
+}
+
+
+def position_zh(position: str) -> str:
+    """The Chinese name of a load-receptor position (``"support 3"`` -> ``"支承点 3"``).
+
+    >>> position_zh("back-left"), position_zh("support 7")
+    ('左后', '支承点 7')
+    """
+    if position in _POSITIONS_ZH:
+        return _POSITIONS_ZH[position]
+    if position.startswith("support "):
+        return "支承点 " + position.removeprefix("support ")
+    return position
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """An instruction for the operator, acknowledged with ``None``."""
+
+    kind: ClassVar[str] = "prompt"
+    text: str
+    text_zh: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Decide:
+    """A choice for the operator among ``options`` (answered with the option chosen)."""
+
+    kind: ClassVar[str] = "decide"
+    key: str
+    text: str
+    text_zh: str
+    options: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceLoad:
+    """Load the receptor with ``load_kg`` in total (any small change-point weights removed) at ``position``.
+
+    ``weights`` lists the nominal values to use where the plan knows them (as text, e.g. ``"2 kg"``).
+    """
+
+    kind: ClassVar[str] = "place"
+    load_kg: Decimal
+    position: str = "centre"
+    weights: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AddLoad:
+    """Add ``extra_kg`` to what lies on the receptor, leaving it in place (the discrimination test's 1.4 d)."""
+
+    kind: ClassVar[str] = "add"
+    extra_kg: Decimal
+    position: str = "centre"
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveLoad:
+    """Remove every load from the receptor."""
+
+    kind: ClassVar[str] = "remove"
+
+
+@dataclass(frozen=True, slots=True)
+class ZeroScale:
+    """Set the instrument to zero (the zero key or the zero command)."""
+
+    kind: ClassVar[str] = "zero"
+
+
+@dataclass(frozen=True, slots=True)
+class ReadStable:
+    """Read a stable indication; ``purpose`` says which (``"indication"``, ``"no-load"``, ``"before"``...).
+
+    ``load_kg`` is the load on the receptor (for the operator typing the value in, and for logs).
+    """
+
+    kind: ClassVar[str] = "read"
+    purpose: str
+    load_kg: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class FindChangeover:
+    """Add weights of ``step_kg`` one by one until the indication steps up by one interval ``interval_kg``.
+
+    The answer is ``dL``, the total added (OIML R 76-1:2006, A.4.4.3 changeover-point method; SECONDARY, clause
+    text not read).  With ``remove_one`` the operator then takes one small weight off again (the discrimination
+    test, A.4.8: the indication then sits just below the change point).
+    """
+
+    kind: ClassVar[str] = "changeover"
+    load_kg: Decimal
+    step_kg: Decimal
+    interval_kg: Decimal
+    remove_one: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LiveResult:
+    """An intermediate result as it comes, for a live view.
+
+    ``quantity`` names what was found (``"Ec"``, ``"E"``, ``"spread"``, ``"change"``), ``value_kg`` its value,
+    ``limit_kg`` what it is compared with and ``limit_name`` what that is (``"MPE"``, ``"U"``, ``"d"``);
+    ``passed`` is ``None`` where no verdict applies (a calibration states E and U, it does not judge).
+    """
+
+    test: str
+    label: str
+    load_kg: Decimal
+    quantity: str
+    value_kg: Decimal
+    limit_name: str
+    limit_kg: Decimal | None
+    passed: bool | None
+    message: str
+
+    def as_json(self) -> dict[str, Any]:
+        """Plain JSON form (masses as exact decimal strings in kg)."""
+        return {
+            "test": self.test,
+            "label": self.label,
+            "load_kg": str(self.load_kg),
+            "quantity": self.quantity,
+            "value_kg": str(self.value_kg),
+            "limit_name": self.limit_name,
+            "limit_kg": None if self.limit_kg is None else str(self.limit_kg),
+            "passed": self.passed,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """An intermediate result (``value``) under ``key``; not an operator step, answered with ``None``."""
+
+    kind: ClassVar[str] = "record"
+    key: str
+    value: LiveResult
+
+
+#: Steps an operator (or an instrument) answers.
+OperatorStep: TypeAlias = Prompt | Decide | PlaceLoad | AddLoad | RemoveLoad | ZeroScale | ReadStable | FindChangeover
+#: Everything a procedure yields.
+Step: TypeAlias = OperatorStep | Record
+
+STEP_TYPES: tuple[type[OperatorStep], ...] = (
+    Prompt,
+    Decide,
+    PlaceLoad,
+    AddLoad,
+    RemoveLoad,
+    ZeroScale,
+    ReadStable,
+    FindChangeover,
+)
+
+
+def _mass(kg: Decimal) -> str:
+    return format_mass(kg)
+
+
+def describe(step: Step) -> tuple[str, str]:
+    """What the operator is asked to do, in English and in Chinese.
+
+    >>> describe(FindChangeover(Decimal("1"), Decimal("0.0005"), Decimal("0.005")))[0]
+    'Add 500 mg weights one at a time until the indication steps up by 5 g; enter the total added (dL).'
+    """
+    if isinstance(step, Prompt):
+        return step.text, step.text_zh or step.text
+    if isinstance(step, Decide):
+        return step.text, step.text_zh or step.text
+    if isinstance(step, PlaceLoad):
+        where_en = f", {step.position}" if step.position else ""
+        where_zh = position_zh(step.position) if step.position else ""
+        weights = f" (weights: {', '.join(step.weights)})" if step.weights else ""
+        return (
+            f"Place {_mass(step.load_kg)} on the load receptor{where_en}{weights}.",
+            f"在承载器{where_zh}放置 {_mass(step.load_kg)} 的砝码。",
+        )
+    if isinstance(step, AddLoad):
+        return (
+            f"Gently add {_mass(step.extra_kg)} to the load on the receptor.",
+            f"在承载器上轻缓地加放 {_mass(step.extra_kg)}。",
+        )
+    if isinstance(step, RemoveLoad):
+        return "Remove all loads from the load receptor.", "卸下承载器上的全部载荷。"
+    if isinstance(step, ZeroScale):
+        return "Set the instrument to zero.", "将衡器置零。"
+    if isinstance(step, ReadStable):
+        return (
+            f"Read the stable indication ({step.purpose}, load {_mass(step.load_kg)}).",
+            f"读取稳定示值（{step.purpose}，载荷 {_mass(step.load_kg)}）。",
+        )
+    if isinstance(step, FindChangeover):
+        then_en = "; then remove one of them again" if step.remove_one else ""
+        then_zh = "，然后取下其中一个" if step.remove_one else ""
+        return (
+            f"Add {_mass(step.step_kg)} weights one at a time until the indication steps up by "
+            f"{_mass(step.interval_kg)}{then_en}; enter the total added (dL).",
+            f"逐个加放 {_mass(step.step_kg)} 的小砝码，直到示值增加 {_mass(step.interval_kg)}{then_zh}；"
+            "输入加放的总量 ΔL。",
+        )
+    return f"Result {step.key}: {step.value.message}", f"结果 {step.key}：{step.value.message}"
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, tuple):
+        return [_json_value(item) for item in value]
+    if isinstance(value, LiveResult):
+        return value.as_json()
+    return value
+
+
+def step_as_json(step: Step) -> dict[str, Any]:
+    """The JSON form of a step: ``kind`` and its fields (masses as exact decimal strings), with both texts.
+
+    >>> step_as_json(RemoveLoad())
+    {'kind': 'remove', 'text': 'Remove all loads from the load receptor.', 'text_zh': '卸下承载器上的全部载荷。'}
+    """
+    data: dict[str, Any] = {"kind": step.kind}
+    for item in fields(step):
+        data[item.name] = _json_value(getattr(step, item.name))
+    data["text"], data["text_zh"] = describe(step)
+    return data
+
+
+def step_digest(step: Step) -> str:
+    """A short digest of a step's JSON form: two different steps at one index never share a step id.
+
+    >>> step_digest(ZeroScale()) == step_digest(ZeroScale()), step_digest(ZeroScale()) == step_digest(RemoveLoad())
+    (True, False)
+    """
+    text = json.dumps(step_as_json(step), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:10]
+
+
+def _needs_mass(step: ReadStable | FindChangeover, answer: object, path: str) -> Decimal:
+    if isinstance(answer, bool) or answer is None:
+        raise InputError(path, f"expected a mass such as '1.005 kg', got {answer!r}")
+    if isinstance(answer, Decimal):
+        if not answer.is_finite():
+            raise InputError(path, f"must be a finite number, got {answer}")
+        value = answer
+    elif isinstance(answer, int | float | str):
+        value = parse_mass(answer, path=path, default_unit="kg", allow_negative=isinstance(step, ReadStable))
+    else:
+        raise InputError(path, f"expected a mass, got {type(answer).__name__}")
+    if isinstance(step, FindChangeover) and not Decimal(0) < value <= step.interval_kg:
+        raise InputError(
+            path,
+            f"the load added to reach the change point must be more than 0 and at most one interval "
+            f"({_mass(step.interval_kg)}), got {_mass(value)}",
+        )
+    return value
+
+
+def check_answer(step: OperatorStep, answer: object, *, path: str = "answer") -> Answer:
+    """Check and normalise an answer to a step; :class:`~hengqi.errors.InputError` names what is wrong.
+
+    Masses may be given as ``Decimal`` kilograms or as text with a unit (``"1.005 kg"``, ``"1005 g"``; a bare
+    number counts kilograms).  Acknowledgements take ``None`` (``""`` and ``"ok"`` are accepted too).
+
+    >>> check_answer(Decide("go", "Go on?", "继续？", ("continue", "stop")), "stop")
+    'stop'
+    >>> check_answer(Decide("go", "Go on?", "继续？", ("continue", "stop")), "maybe")
+    Traceback (most recent call last):
+    ...
+    hengqi.errors.InputError: answer: expected one of continue, stop, got 'maybe'
+    """
+    if isinstance(step, ReadStable | FindChangeover):
+        return _needs_mass(step, answer, path)
+    if isinstance(step, Decide):
+        if not isinstance(answer, str) or answer.strip() not in step.options:
+            raise InputError(path, f"expected one of {', '.join(step.options)}, got {answer!r}")
+        return answer.strip()
+    if answer is None or (isinstance(answer, str) and answer.strip().lower() in ("", "ok")):
+        return None
+    raise InputError(path, f"a {step.kind} step is acknowledged without a value, got {answer!r}")
+
+
+def as_mass(answer: Answer, *, path: str = "answer") -> Decimal:
+    """The mass a reading or change-point step was answered with (for plans; checked answers always are).
+
+    >>> as_mass(Decimal("1.5"))
+    Decimal('1.5')
+    """
+    if not isinstance(answer, Decimal):
+        raise InputError(path, f"expected a mass, got {answer!r}")
+    return answer
+
+
+def answer_as_json(answer: Answer) -> str | None:
+    """The JSON form of an answer (masses as exact decimal strings)."""
+    return None if answer is None else str(answer)
+
+
+def answer_from_json(step: OperatorStep, value: object, *, path: str = "answer") -> Answer:
+    """Read an answer back from its JSON form, checking it against its step."""
+    if isinstance(step, ReadStable | FindChangeover) and isinstance(value, str):
+        try:
+            number = Decimal(value)
+        except ArithmeticError:
+            raise InputError(path, f"not an exact decimal mass in kg: {value!r}") from None
+        return check_answer(step, number, path=path)
+    return check_answer(step, value, path=path)

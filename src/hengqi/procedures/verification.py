@@ -1,0 +1,463 @@
+"""The guided verification of a non-automatic weighing instrument (OIML R 76-1:2006 Annex A; JJG 539 MPEs).
+
+A plan built from the record header (instrument, reference weights, operator, date, stage, rule set) and a few
+options.  Its product is a verification record (format ``hengqi.verification-record``, version 1) evaluated by
+:func:`hengqi.records.verification.evaluate`, the same code that evaluates a record file; after every reading
+the partial record is evaluated again and the new or changed checks are yielded as live results.
+
+Test plans (the R 76-1 Annex A clause texts were not read, ``standards.md`` 1.4; each item says its source):
+
+- **weighing** (A.4.4): loads Min, the last load of each MPE band below Max (the "points at which the MPE
+  changes", computed from the rule set's bands with e of each partial range, plus each Max(i) where e
+  changes), 50 % Max, Max and any extra loads, increasing, then decreasing back (Max not repeated).  Which loads
+  to take follows the brief of this project and the practice of national procedures; the minimum number of
+  loads R 76 asks was NOT FOUND.
+- **rounding-error elimination** (A.4.4.3, changeover-point method, SECONDARY): after each reading, weights of
+  0.1 d are added until the indication steps up (``dL``); ``E0`` is determined the same way at 10 e at the start
+  of each test.  Done where d > 0.2 e at the load (R 76-1 3.5.3.2, SECONDARY), or as the options say.
+- **eccentricity** (A.4.7, CONFIRMED in national texts): (Max + T)/3 on the centre and the four quarter
+  segments for up to 4 supports, (Max + T)/(n - 1) on each of n supports otherwise; a load that is not a whole
+  multiple of e is rounded down to one where the class allows rounding down (NZ TS-007), else up.
+- **repeatability** (A.4.10, SECONDARY): series at 50 % Max and at Max, 10 weighings when Max < 1 000 kg,
+  otherwise 3.
+- **discrimination** (A.4.8, CONFIRMED procedure; SECONDARY test points): at Min, 50 % Max and Max: bring the
+  indication to a change point with 0.1 d weights, take one off, add 1.4 d.
+
+Zero-setting and tare tests are not guided (their records can still be written by hand).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from hengqi.errors import HengqiError, InputError, RecordError
+from hengqi.metrology.classes import InstrumentSpecification
+from hengqi.metrology.r76 import PointResult, VerificationResult
+from hengqi.metrology.r76.discrimination import EXTRA_LOAD_D
+from hengqi.metrology.r76.eccentricity import ROUND_DOWN_ALLOWANCE_E, eccentricity_test_load
+from hengqi.metrology.rulesets import resolve_rule_set
+from hengqi.procedures.common import (
+    compose,
+    json_safe,
+    live_from_point,
+    mass_text,
+    multiple_of,
+    parse_load,
+    weight_table,
+)
+from hengqi.procedures.session import PlanDefinition, PlanProduct
+from hengqi.procedures.steps import (
+    AddLoad,
+    Answer,
+    Decide,
+    FindChangeover,
+    PlaceLoad,
+    Prompt,
+    ReadStable,
+    Record,
+    RemoveLoad,
+    Step,
+    ZeroScale,
+    as_mass,
+)
+from hengqi.records.verification import evaluate, instrument_specification, parse_verification_record
+
+KIND = "verification"
+TESTS = ("weighing", "eccentricity", "repeatability", "discrimination")
+#: Positions of the eccentricity test with up to 4 supports: the centre and the four quarter segments.
+QUARTER_POSITIONS = ("centre", "front-left", "front-right", "back-right", "back-left")
+#: The load at or near zero where E0 is determined, in e (``standards.md`` 1.4: "e.g. at 10 e").
+ZERO_LOAD_E = Decimal(10)
+_HALF = Decimal("0.5")
+_TENTH = Decimal("0.1")
+_PLACEHOLDER_TESTS = {"weighing": {"points": [{"load": "0 kg", "indication": "0 kg"}]}}
+
+Plan = Generator[Step, Answer, PlanProduct]
+#: A part of the plan (a test, one reading) returning nothing.
+Part = Generator[Step, Answer, None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """An indication and, where the rounding error was eliminated, the change-point load dL."""
+
+    indication: Decimal
+    change_point: Decimal | None
+
+    def as_record(self) -> dict[str, str]:
+        values = {"indication": mass_text(self.indication)}
+        if self.change_point is not None:
+            values["change_point"] = mass_text(self.change_point)
+        return values
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationOptions:
+    """What to do: the tests, rounding elimination (``auto``/``yes``/``no``), extra loads, weighings per
+    repeatability series (``None``: the R 76 number), and whether to ask to stop at the first failure."""
+
+    tests: tuple[str, ...] = TESTS
+    rounding_elimination: str = "auto"
+    extra_loads: tuple[Decimal, ...] = ()
+    weighings: int | None = None
+    ask_on_failure: bool = True
+
+    @classmethod
+    def from_json(cls, data: object) -> VerificationOptions:
+        """Read options; :class:`InputError` names the field."""
+        if data is None:
+            return cls()
+        if not isinstance(data, Mapping):
+            raise InputError("options", "expected a mapping")
+        known = {"tests", "rounding_elimination", "extra_loads", "weighings", "ask_on_failure"}
+        for key in data:
+            if key not in known:
+                raise InputError(f"options.{key}", f"unknown option (known: {', '.join(sorted(known))})")
+        tests = data.get("tests", list(TESTS))
+        if not isinstance(tests, list | tuple) or not tests:
+            raise InputError("options.tests", f"expected a non-empty list of {', '.join(TESTS)}")
+        for index, name in enumerate(tests):
+            if name not in TESTS:
+                raise InputError(f"options.tests[{index}]", f"unknown test {name!r} (guided: {', '.join(TESTS)})")
+        rounding = data.get("rounding_elimination", "auto")
+        if rounding not in ("auto", "yes", "no"):
+            raise InputError("options.rounding_elimination", f"expected auto, yes or no, got {rounding!r}")
+        extra = data.get("extra_loads", [])
+        if not isinstance(extra, list | tuple):
+            raise InputError("options.extra_loads", "expected a list of loads such as '2 kg'")
+        loads = tuple(parse_load(item, f"options.extra_loads[{i}]") for i, item in enumerate(extra))
+        weighings = data.get("weighings")
+        if weighings is not None and (isinstance(weighings, bool) or not isinstance(weighings, int) or weighings < 2):
+            raise InputError("options.weighings", f"expected a whole number of at least 2, got {weighings!r}")
+        ask = data.get("ask_on_failure", True)
+        if not isinstance(ask, bool):
+            raise InputError("options.ask_on_failure", "expected true or false")
+        ordered = tuple(name for name in TESTS if name in tests)
+        return cls(ordered, str(rounding), loads, weighings, ask)
+
+    def as_json(self) -> dict[str, Any]:
+        """Plain JSON form."""
+        return {
+            "tests": list(self.tests),
+            "rounding_elimination": self.rounding_elimination,
+            "extra_loads": [mass_text(load) for load in self.extra_loads],
+            "weighings": self.weighings,
+            "ask_on_failure": self.ask_on_failure,
+        }
+
+
+def _header(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    header = parameters.get("record")
+    if not isinstance(header, Mapping):
+        raise InputError("record", "expected the record header (instrument, operator, date, stage, rules, ...)")
+    if "tests" in header:
+        raise InputError("record.tests", "the tests are what the run records; leave them out of the header")
+    data = {"format": "hengqi.verification-record", "version": 1, **json_safe(header)}
+    try:
+        parse_verification_record({**data, "tests": _PLACEHOLDER_TESTS})
+    except RecordError as err:
+        raise err.at("record") from None
+    return data
+
+
+def normalise(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """Check the parameters of a verification run: ``{"record": header, "options": {...}}``."""
+    header = _header(parameters)
+    options = VerificationOptions.from_json(parameters.get("options"))
+    unknown = set(parameters) - {"record", "options"}
+    if unknown:
+        raise InputError(sorted(unknown)[0], "unknown parameter (known: record, options)")
+    record = parse_verification_record({**header, "tests": _PLACEHOLDER_TESTS})
+    spec = instrument_specification(record.instrument.specification, path="record.instrument.specification")
+    if "eccentricity" in options.tests and record.instrument.specification.supports is None:
+        raise InputError(
+            "record.instrument.specification.supports", "the eccentricity test needs the number of supports"
+        )
+    try:
+        weighing_loads(spec, rules=record.rules)
+        resolve_rule_set(record.rules).multiplier(record.stage)
+    except InputError as err:
+        raise InputError("record.rules", err.reason) from None
+    for index, load in enumerate(options.extra_loads):
+        if not spec.min_kg <= load <= spec.max_kg:
+            raise InputError(f"options.extra_loads[{index}]", f"must lie between Min and Max, got {mass_text(load)}")
+    header.pop("format")
+    header.pop("version")
+    return {"record": header, "options": options.as_json()}
+
+
+def weighing_loads(
+    spec: InstrumentSpecification, *, rules: str, extra: tuple[Decimal, ...] = ()
+) -> tuple[Decimal, ...]:
+    """The increasing loads of the weighing test: Min, MPE change points, 50 % Max, Max (and ``extra``).
+
+    A change point is the last load of a band: ``upper_e x e(i)`` where a load on the edge takes the lower band
+    (R 76-1 Table 6 as printed), one e less where the rule set puts it in the upper band; for several ranges
+    also Max(i), where e changes.
+
+    >>> spec = InstrumentSpecification.create(accuracy_class="III", max="15 kg", e="5 g")
+    >>> [str(load) for load in weighing_loads(spec, rules="oiml-r76")]
+    ['0.100', '2.500', '7.5', '10.000', '15']
+    """
+    rule_set = resolve_rule_set(rules)
+    loads = {spec.min_kg, spec.max_kg, *extra}
+    half = spec.max_kg * _HALF
+    loads.add(multiple_of(half, spec.e_at(half)))
+    lower = spec.min_kg
+    for index, part in enumerate(spec.ranges):
+        for band in rule_set.bands_for(spec.accuracy_class):
+            if band.upper_e is None:
+                continue
+            edge = band.upper_e * part.e_kg
+            if rule_set.edge == "upper":
+                edge -= part.e_kg
+            if lower < edge < part.max_kg:
+                loads.add(edge)
+        if index < len(spec.ranges) - 1:
+            loads.add(part.max_kg)
+        lower = part.max_kg
+    return tuple(sorted(loads))
+
+
+def eccentricity_load(spec: InstrumentSpecification, supports: int, max_tare_kg: Decimal) -> Decimal:
+    """The eccentricity test load: the rule's load as a whole multiple of e (down where allowed, else up).
+
+    >>> spec = InstrumentSpecification.create(accuracy_class="III", max="30000 kg", e="10 kg")
+    >>> eccentricity_load(spec, 8, Decimal(0))
+    Decimal('4280')
+    """
+    asked = eccentricity_test_load(spec.max_kg, supports, max_tare_kg)
+    e = spec.e_at(min(asked, spec.max_kg))
+    if asked == multiple_of(asked, e):
+        return asked
+    allowance = ROUND_DOWN_ALLOWANCE_E.get(spec.accuracy_class.value, Decimal(0)) * e
+    down = multiple_of(asked, e)
+    return down if asked - down <= allowance else multiple_of(asked, e, up=True)
+
+
+class _Verification:
+    """The state of one guided verification while it runs."""
+
+    def __init__(self, parameters: Mapping[str, Any]) -> None:
+        self.header = _header(parameters)
+        self.options = VerificationOptions.from_json(parameters.get("options"))
+        record = parse_verification_record({**self.header, "tests": _PLACEHOLDER_TESTS})
+        self.model = record
+        self.spec = instrument_specification(record.instrument.specification)
+        self.weights = weight_table(self.header.get("reference_weights") or [])
+        self.tests: dict[str, dict[str, Any]] = {}
+        self.shown: dict[str, str] = {}
+        self.stopped = False
+        self.asked = False
+
+    # -- helpers ---------------------------------------------------------------------------------------------
+    def changeover_at(self, load: Decimal) -> bool:
+        """Whether the rounding error is eliminated at ``load``."""
+        if self.options.rounding_elimination != "auto":
+            return self.options.rounding_elimination == "yes"
+        return self.spec.d_at(load) > Decimal("0.2") * self.spec.e_at(load)
+
+    def place(self, load: Decimal, position: str = "centre") -> PlaceLoad:
+        return PlaceLoad(load, position, tuple(self.weight_names(load)))
+
+    def weight_names(self, load: Decimal) -> tuple[str, ...]:
+        return compose(load, self.weights)
+
+    def reading(self, load: Decimal, purpose: str) -> Generator[Step, Answer, _Found]:
+        """Read at ``load`` (already placed) and find the change point where required: (I, dL or None)."""
+        indication = as_mass((yield ReadStable(purpose, load)))
+        change: Decimal | None = None
+        if self.changeover_at(load):
+            d = self.spec.d_at(load)
+            change = as_mass((yield FindChangeover(load, d * _TENTH, d)))
+        return _Found(indication, change)
+
+    def zero_reading(self, test: str) -> Generator[Step, Answer, dict[str, str] | None]:
+        """E0 at 10 e by the changeover-point method, where the test eliminates rounding errors."""
+        yield ZeroScale()
+        if not any(self.changeover_at(load) for load in (self.spec.min_kg, self.spec.max_kg)):
+            return None
+        load = ZERO_LOAD_E * self.spec.e_kg
+        yield self.place(load)
+        indication = as_mass((yield ReadStable(f"{test}: near zero (E0)", load)))
+        d = self.spec.d_at(load)
+        change = as_mass((yield FindChangeover(load, d * _TENTH, d)))
+        yield RemoveLoad()
+        return {"load": mass_text(load), "indication": mass_text(indication), "change_point": mass_text(change)}
+
+    def record_data(self, *, final: bool = False) -> dict[str, Any]:
+        tests: dict[str, Any] = {}
+        for name, data in self.tests.items():
+            if name == "repeatability":
+                series = [item for item in data["series"] if len(item["points"]) >= 2]
+                if series:
+                    tests[name] = {**data, "series": series}
+            elif data.get("points"):
+                tests[name] = data
+        record = {**self.header, "tests": tests}
+        if final and self.stopped:
+            note = "Stopped by the operator after a failing result; tests not performed are missing."
+            record["notes"] = f"{record['notes']}\n{note}" if record.get("notes") else note
+        return record
+
+    def evaluate(self) -> VerificationResult | None:
+        data = self.record_data()
+        if not data["tests"]:
+            return None
+        return evaluate(parse_verification_record(data))
+
+    def live(self) -> Part:
+        """Evaluate the partial record; yield new or changed checks; ask once whether to go on after a failure."""
+        result = self.evaluate()
+        if result is None:
+            return
+        failed = False
+        for test in result.tests:
+            for index, point in enumerate(test.points):
+                key = f"{test.name}[{index}]"
+                if self.shown.get(key) == point.message:
+                    continue
+                self.shown[key] = point.message
+                yield Record(key, live_from_point(test.name, point))
+                failed = failed or _fails(point)
+        if failed and self.options.ask_on_failure and not self.asked:
+            self.asked = True
+            choice = yield Decide(
+                "on-failure",
+                "A result exceeds its limit: the instrument fails. Continue the remaining tests, or stop here?",
+                "有结果超出限值：衡器不合格。继续其余试验，还是在此停止？",
+                ("continue", "stop"),
+            )
+            self.stopped = choice == "stop"
+
+    # -- the tests -------------------------------------------------------------------------------------------
+    def weighing(self) -> Part:
+        data: dict[str, Any] = {"points": []}
+        self.tests["weighing"] = data
+        zero = yield from self.zero_reading("weighing")
+        if zero is not None:
+            data["zero"] = zero
+        loads = weighing_loads(self.spec, rules=self.model.rules, extra=self.options.extra_loads)
+        sequence = [(load, "increasing") for load in loads] + [(load, "decreasing") for load in reversed(loads[:-1])]
+        for load, direction in sequence:
+            step = self.place(load)
+            yield step
+            found = yield from self.reading(load, f"weighing {direction}")
+            point: dict[str, Any] = {"load": mass_text(load), "direction": direction}
+            point.update(found.as_record())
+            if step.weights:
+                point["weights"] = list(step.weights)
+            data["points"].append(point)
+            yield from self.live()
+            if self.stopped:
+                break
+        yield RemoveLoad()
+
+    def eccentricity(self) -> Part:
+        spec_model = self.model.instrument.specification
+        supports = spec_model.supports or 4
+        load = eccentricity_load(self.spec, supports, spec_model.max_tare)
+        positions = QUARTER_POSITIONS if supports <= 4 else tuple(f"support {i}" for i in range(1, supports + 1))
+        data: dict[str, Any] = {"load": mass_text(load), "points": []}
+        names = self.weight_names(load)
+        if names:
+            data["weights"] = list(names)
+        self.tests["eccentricity"] = data
+        zero = yield from self.zero_reading("eccentricity")
+        if zero is not None:
+            data["zero"] = zero
+        for position in positions:
+            yield self.place(load, position)
+            found = yield from self.reading(load, f"eccentricity {position}")
+            data["points"].append({"position": position, **found.as_record()})
+            yield from self.live()
+            if self.stopped:
+                break
+        yield RemoveLoad()
+
+    def repeatability(self) -> Part:
+        max_kg = self.spec.max_kg
+        count = self.options.weighings or (10 if max_kg < 1000 else 3)
+        half = multiple_of(max_kg * _HALF, self.spec.e_at(max_kg * _HALF))
+        data: dict[str, Any] = {"series": []}
+        self.tests["repeatability"] = data
+        zero = yield from self.zero_reading("repeatability")
+        if zero is not None:
+            data["zero"] = zero
+        for load in (half, max_kg):
+            series: dict[str, Any] = {"load": mass_text(load), "points": []}
+            names = self.weight_names(load)
+            if names:
+                series["weights"] = list(names)
+            data["series"].append(series)
+            for number in range(1, count + 1):
+                yield self.place(load)
+                found = yield from self.reading(load, f"repeatability {mass_text(load)} #{number}")
+                series["points"].append(found.as_record())
+                yield RemoveLoad()
+                yield from self.live()
+                if self.stopped:
+                    return
+
+    def discrimination(self) -> Part:
+        data: dict[str, Any] = {"points": []}
+        self.tests["discrimination"] = data
+        yield ZeroScale()
+        half = multiple_of(self.spec.max_kg * _HALF, self.spec.e_at(self.spec.max_kg * _HALF))
+        for load in (self.spec.min_kg, half, self.spec.max_kg):
+            d = self.spec.d_at(load)
+            extra = EXTRA_LOAD_D * d
+            yield self.place(load)
+            yield FindChangeover(load, d * _TENTH, d, remove_one=True)
+            before = as_mass((yield ReadStable("discrimination: at the change point", load)))
+            yield AddLoad(extra)
+            after = as_mass((yield ReadStable("discrimination: after adding 1.4 d", load + extra)))
+            yield RemoveLoad()
+            data["points"].append(
+                {
+                    "load": mass_text(load),
+                    "indication": mass_text(before),
+                    "indication_after": mass_text(after),
+                    "extra_load": mass_text(extra),
+                }
+            )
+            yield from self.live()
+            if self.stopped:
+                return
+
+
+def _fails(point: PointResult) -> bool:
+    return not point.passed
+
+
+def verification_plan(parameters: Mapping[str, Any]) -> Plan:
+    """The guided verification: startup, the chosen tests in order, the record evaluated (see the module)."""
+    run = _Verification(parameters)
+    spec, model = run.spec, run.model
+    instrument = model.instrument
+    yield Prompt(
+        f"Verification of {instrument.id} (class {spec.accuracy_class}, Max {mass_text(spec.max_kg)}, "
+        f"e {mass_text(spec.e_kg)}), {model.stage} verification under {model.rules}. Check that the instrument "
+        "is level, warmed up and clean, and that the reference weights are at hand.",
+        f"检定 {instrument.id}（{spec.accuracy_class} 级，Max {mass_text(spec.max_kg)}，"
+        f"e {mass_text(spec.e_kg)}），{model.stage}，规程 {model.rules}。请确认衡器已调平、预热、清洁，标准砝码齐备。",
+    )
+    yield RemoveLoad()
+    for name in run.options.tests:
+        yield from getattr(run, name)()
+        if run.stopped:
+            break
+    data = run.record_data(final=True)
+    try:
+        result = evaluate(parse_verification_record(data))
+    except HengqiError as err:
+        return PlanProduct(KIND, data, None, (f"the record could not be evaluated: {err}",), str(err))
+    summary = [f"verdict: {result.verdict.value}"]
+    summary += [f"{failing.test}: {failing.point.message}" for failing in result.failing_points]
+    return PlanProduct(KIND, data, result.verdict.value == "pass", tuple(summary))
+
+
+DEFINITION = PlanDefinition(KIND, verification_plan, normalise=normalise)

@@ -1,0 +1,499 @@
+"""The calibration record, version 1: what a calibration technician writes down when calibrating a
+non-automatic weighing instrument to EURAMET cg-18 v4.0 (11/2015).
+
+Format ``hengqi.calibration-record``, version 1 (documented in ``docs/calibration-record.md``; JSON Schema from
+``hengqi schema calibration-record``).  Masses are written with their units (``"100.0006 g"``); a record with an
+unknown field is refused.  Versioning follows the verification record: fields are only ever added as optional
+fields with the meaning they had before; a change of meaning makes a new version.
+
+>>> record = parse_calibration_record({
+...     "format": "hengqi.calibration-record", "version": 1, "date": "2026-11-25",
+...     "instrument": {"id": "B-1", "max": "220 g", "d": "0.1 mg"},
+...     "weights": [{"id": "W100", "class": "E2", "nominal": "100 g"}],
+...     "repeatability": [{"load": "100 g", "readings": ["100.0001 g", "100.0002 g", "100.0001 g"]}],
+...     "points": [{"load": "100 g", "weights": ["W100"], "indication": "100.0002 g"}],
+... })
+>>> result = calibrate(record)
+>>> result.points[0].error_kg, round(result.points[0].k, 2)
+(Decimal('2E-7'), 2.0)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from hengqi.errors import InputError, RecordError
+from hengqi.metrology.calibration.curve import CurveModel
+from hengqi.metrology.calibration.evaluate import (
+    CalibrationData,
+    EccentricityTest,
+    InUseOptions,
+    RepeatabilitySeries,
+    TestLoad,
+    evaluate_calibration,
+)
+from hengqi.metrology.calibration.reference import BuoyancyMethod, ReferenceConditions, ReferenceWeight
+from hengqi.metrology.calibration.result import CalibrationResult, Environment, InstrumentSummary, ReferenceWeightSet
+from hengqi.metrology.weights import WeightClass, parse_weight_class
+from hengqi.records.fields import Mass, PositiveMass, SignedMass
+from hengqi.records.loading import field_path, read_yaml_file, record_error
+
+FORMAT = "hengqi.calibration-record"
+VERSION = 1
+
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "CalibrationRecord",
+    "calibrate",
+    "calibration_data",
+    "load_calibration_record",
+    "parse_calibration_record",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _invalid(message: str, **values: Any) -> PydanticCustomError:
+    return PydanticCustomError("invalid", message, values)
+
+
+class InstrumentModel(_Model):
+    """The instrument calibrated (a calibration needs no accuracy class)."""
+
+    id: str = Field(min_length=1, description="Identifier of the instrument (registry id, asset number).")
+    make: str | None = Field(None, description="Manufacturer.")
+    model: str | None = Field(None, description="Model or type designation.")
+    serial: str | None = Field(None, description="Serial number.")
+    max: PositiveMass = Field(description="Maximum capacity Max, e.g. '220 g'.")
+    d: PositiveMass = Field(description="Actual scale interval d, e.g. '0.1 mg'.")
+    e: PositiveMass | None = Field(None, description="Verification scale interval, where the instrument is verified.")
+    min: PositiveMass | None = Field(None, description="Min, where stated.")
+    accuracy_class: Literal["I", "II", "III", "IIII"] | None = Field(
+        None, alias="class", description="Accuracy class, where the instrument has one."
+    )
+
+    @field_validator("accuracy_class", mode="before")
+    @classmethod
+    def _class(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        text = str(value).strip().upper()
+        return {"1": "I", "2": "II", "3": "III", "4": "IIII"}.get(text, text)
+
+    @model_validator(mode="after")
+    def _d_below_max(self) -> InstrumentModel:
+        if self.d >= self.max:
+            raise _invalid("d must be smaller than Max")
+        return self
+
+
+class CertificateModel(_Model):
+    """A weight's calibration certificate: the reference value is then its conventional mass."""
+
+    id: str | None = Field(None, description="Certificate number.")
+    conventional_mass: PositiveMass | None = Field(None, description="Conventional mass of one weight.")
+    correction: SignedMass | None = Field(None, description="Conventional mass minus nominal value, e.g. '-0.1 mg'.")
+    uncertainty: PositiveMass = Field(alias="U", description="Expanded uncertainty U of the conventional mass.")
+    k: float = Field(2.0, gt=0, description="Coverage factor of U.")
+
+    @model_validator(mode="after")
+    def _one_value(self) -> CertificateModel:
+        if self.conventional_mass is not None and self.correction is not None:
+            raise _invalid("give either conventional_mass or correction, not both")
+        return self
+
+
+class WeightModel(_Model):
+    """A reference weight, or several identical weights under one id (``quantity``)."""
+
+    id: str = Field(min_length=1, description="Identifier used in the points' 'weights' lists.")
+    weight_class: WeightClass | None = Field(None, alias="class", description="OIML R 111 class (E1 ... M3).")
+    nominal: PositiveMass = Field(description="Nominal value of one weight, e.g. '100 g'.")
+    quantity: int = Field(1, ge=1, description="How many identical weights this entry stands for.")
+    certificate: CertificateModel | None = Field(None, description="Use by certificate instead of by class.")
+    density: float | None = Field(None, gt=0, description="Density of the weight, kg/m3 (air-density buoyancy).")
+    u_density: float | None = Field(None, ge=0, description="Standard uncertainty of the density, kg/m3.")
+    drift: Mass | None = Field(None, description="Drift bound D of one weight since its calibration (cg-18 7.1.2.3).")
+
+    @field_validator("weight_class", mode="before")
+    @classmethod
+    def _weight_class(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return parse_weight_class(str(value))
+        except InputError as err:
+            raise _invalid("{reason}", reason=err.reason) from None
+
+    @model_validator(mode="after")
+    def _class_or_certificate(self) -> WeightModel:
+        if self.weight_class is None and self.certificate is None:
+            raise _invalid("a reference weight needs its class or its certificate")
+        return self
+
+
+class WeightUseModel(_Model):
+    """Several weights of one entry: ``{id: W1t, count: 20}``."""
+
+    id: str = Field(min_length=1)
+    count: int = Field(ge=1)
+
+
+class BuoyancyModel(_Model):
+    """How air buoyancy of the reference weights is evaluated (see docs/calibration-record.md)."""
+
+    method: BuoyancyMethod = Field(BuoyancyMethod.R111, description="r111, air-density or none.")
+    air_density: float | None = Field(None, gt=0, description="Measured air density, kg/m3 (air-density).")
+    u_air_density: float | None = Field(None, ge=0, description="Its standard uncertainty, kg/m3.")
+
+    @model_validator(mode="after")
+    def _air_density(self) -> BuoyancyModel:
+        if self.method is BuoyancyMethod.AIR_DENSITY and (self.air_density is None or self.u_air_density is None):
+            raise _invalid("the air-density method needs air_density and u_air_density")
+        return self
+
+
+class EnvironmentModel(_Model):
+    """Conditions during the calibration."""
+
+    temperature_start: float | None = Field(None, description="Temperature at the start, °C.")
+    temperature_end: float | None = Field(None, description="Temperature at the end, °C.")
+    relative_humidity: float | None = Field(None, ge=0, le=100, description="Relative humidity, %.")
+    pressure: float | None = Field(None, gt=0, description="Barometric pressure, hPa.")
+    air_density: float | None = Field(None, gt=0, description="Air density, kg/m3.")
+
+
+class RepeatabilityModel(_Model):
+    """A repeatability series: one load weighed several times (cg-18 5.1: at least 5, 3 from 100 kg)."""
+
+    load: PositiveMass
+    readings: list[SignedMass] = Field(description="The indications, at least 2.")
+
+    @field_validator("readings")
+    @classmethod
+    def _enough(cls, readings: list[Decimal]) -> list[Decimal]:
+        if len(readings) < 2:
+            raise _invalid("a repeatability series needs at least 2 readings, got {n}", n=len(readings))
+        return readings
+
+
+class EccentricityPositionModel(_Model):
+    position: str = Field(min_length=1, description="centre, front-left, ... (the first is the centre).")
+    indication: SignedMass
+
+
+class EccentricityModel(_Model):
+    """Eccentricity test: one load at each position, the centre first (cg-18 5.3)."""
+
+    load: PositiveMass
+    positions: list[EccentricityPositionModel]
+
+    @field_validator("positions")
+    @classmethod
+    def _positions(cls, positions: list[EccentricityPositionModel]) -> list[EccentricityPositionModel]:
+        if len(positions) < 2:
+            raise _invalid("an eccentricity test needs the centre and at least one other position")
+        names = [p.position for p in positions]
+        for name in names:
+            if names.count(name) > 1:
+                raise _invalid("position {name!r} is given twice", name=name)
+        return positions
+
+
+class SubstitutionStepModel(_Model):
+    """One substitution step: the standard weights replaced by other material (hengqi construction)."""
+
+    standard: SignedMass = Field(description="Indication with the standard weights (and earlier substitutes).")
+    substitute: SignedMass = Field(description="Indication with the substitute in place of the standard weights.")
+
+
+class PointModel(_Model):
+    """One test load: the weights applied, the indication(s) and the no-load indication(s)."""
+
+    load: PositiveMass = Field(description="Nominal test load.")
+    weights: list[str | WeightUseModel] = Field(min_length=1, description="Ids of the weights applied.")
+    indication: SignedMass | None = Field(None, description="The indication at load (one reading).")
+    indications: list[SignedMass] | None = Field(None, description="Several readings at load (averaged).")
+    no_load: list[SignedMass] | SignedMass = Field(
+        Decimal(0), description="No-load indication(s): one, or one per reading at load."
+    )
+    d: PositiveMass | None = Field(None, description="Scale interval at this load, where it differs from d.")
+    convection: Mass | None = Field(None, description="Convection bound dm_conv for these weights (cg-18 7.1.2.4).")
+    substitution: list[SubstitutionStepModel] = Field(
+        default_factory=list,
+        description="Substitution steps made before this load; the weights listed are then counted N + 1 times.",
+    )
+
+    @model_validator(mode="after")
+    def _readings(self) -> PointModel:
+        if (self.indication is None) == (self.indications is None):
+            raise _invalid("give either indication or indications")
+        if self.indications is not None and not self.indications:
+            raise _invalid("indications is empty")
+        n = 1 if self.indications is None else len(self.indications)
+        if isinstance(self.no_load, list) and len(self.no_load) not in (1, n):
+            raise _invalid(
+                "no_load has {m} readings for {n} indications (give one, or one per indication)",
+                m=len(self.no_load),
+                n=n,
+            )
+        return self
+
+    @property
+    def readings(self) -> tuple[Decimal, ...]:
+        return (self.indication,) if self.indication is not None else tuple(self.indications or ())
+
+    @property
+    def no_load_mean(self) -> Decimal:
+        if isinstance(self.no_load, list):
+            return sum(self.no_load, Decimal(0)) / len(self.no_load)
+        return self.no_load
+
+
+class InUseModel(_Model):
+    """The uncertainty of a weighing result in use (hengqi construction, see docs/calibration-record.md)."""
+
+    error_curve: CurveModel | Literal["none"] = Field(
+        CurveModel.LINEAR_THROUGH_ZERO, description="linear-through-zero, linear, quadratic or none."
+    )
+    corrected: bool = Field(False, description="Whether results in use are corrected by the error curve.")
+    temperature_coefficient: float = Field(0.0, ge=0, description="Sensitivity temperature coefficient, 1/K.")
+    temperature_range: float = Field(0.0, ge=0, description="Temperature range in use, K.")
+
+
+class MinimumWeightModel(_Model):
+    """Which minimum weights to compute."""
+
+    tolerance: float | None = Field(None, gt=0, lt=1, description="Relative tolerance for the cg-18 style value.")
+    safety_factor: float = Field(1.0, ge=1, description="Safety factor (both methods).")
+    usp41: bool = Field(False, description="Compute the USP <41> minimum weight.")
+
+
+class CalibrationRecord(_Model):
+    """A calibration record (format ``hengqi.calibration-record``, version 1)."""
+
+    format: Literal["hengqi.calibration-record"] = Field(description="Always 'hengqi.calibration-record'.")
+    version: Literal[1] = Field(description="Format version; this hengqi reads version 1.")
+    date: dt.date = Field(description="Date of the calibration (YYYY-MM-DD).")
+    certificate_number: str | None = None
+    laboratory: str | None = None
+    customer: str | None = None
+    location: str | None = None
+    operator: str | None = None
+    notes: str | None = None
+    instrument: InstrumentModel
+    environment: EnvironmentModel | None = None
+    weights: list[WeightModel] = Field(min_length=1, description="The reference weights available.")
+    buoyancy: BuoyancyModel = Field(default_factory=BuoyancyModel)
+    drift_factor: float | None = Field(None, ge=1, le=3, description="k_D in [1, 3] (cg-18 7.1.2.3).")
+    repeatability: list[RepeatabilityModel] = Field(min_length=1)
+    eccentricity: EccentricityModel | None = None
+    points: list[PointModel] = Field(min_length=1)
+    in_use: InUseModel = Field(default_factory=InUseModel)
+    minimum_weight: MinimumWeightModel = Field(default_factory=MinimumWeightModel)
+
+    @model_validator(mode="after")
+    def _weights_known(self) -> CalibrationRecord:
+        catalogue: dict[str, WeightModel] = {}
+        for i, weight in enumerate(self.weights):
+            if weight.id in catalogue:
+                raise _at(("weights", i, "id"), "weight id {id!r} is used twice", id=weight.id)
+            if self.buoyancy.method is BuoyancyMethod.R111 and weight.weight_class is None:
+                raise _at(("weights", i, "class"), "the r111 buoyancy estimate needs the weight's class")
+            if self.buoyancy.method is BuoyancyMethod.AIR_DENSITY and (
+                weight.density is None or weight.u_density is None
+            ):
+                raise _at(("weights", i, "density"), "the air-density buoyancy method needs density and u_density")
+            catalogue[weight.id] = weight
+        for i, point in enumerate(self.points):
+            if point.load > self.instrument.max:
+                raise _at(("points", i, "load"), "the test load exceeds Max ({max} kg)", max=self.instrument.max)
+            used: dict[str, int] = {}
+            for j, use in enumerate(point.weights):
+                wid, count = (use, 1) if isinstance(use, str) else (use.id, use.count)
+                if wid not in catalogue:
+                    raise _at(("points", i, "weights", j), "unknown weight id {id!r}", id=wid)
+                used[wid] = used.get(wid, 0) + count
+                if used[wid] > catalogue[wid].quantity:
+                    raise _at(
+                        ("points", i, "weights", j),
+                        "uses {n} of weight {id!r}, only {q} recorded (quantity)",
+                        n=used[wid],
+                        id=wid,
+                        q=catalogue[wid].quantity,
+                    )
+        return self
+
+
+class _LocatedError(ValueError):
+    """A model-level error that knows its field path (raised through pydantic, unpacked by the parser)."""
+
+    def __init__(self, loc: tuple[int | str, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+        self.message = message
+
+
+def _at(loc: tuple[int | str, ...], message: str, **values: Any) -> _LocatedError:
+    return _LocatedError(loc, message.format(**values))
+
+
+def parse_calibration_record(data: Any) -> CalibrationRecord:
+    """Check parsed data (a mapping, as from YAML or JSON) against the format; :class:`RecordError` otherwise."""
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else f"a {type(data).__name__}"
+        raise RecordError("", f"a calibration record is a mapping of fields (format, version, ...), got {kind}")
+    if data.get("format") == FORMAT and "version" in data and data["version"] != VERSION:
+        raise RecordError("version", f"unsupported version {data['version']!r} (this hengqi reads version {VERSION})")
+    try:
+        return CalibrationRecord.model_validate(data)
+    except ValidationError as err:
+        first = err.errors(include_url=False)[0]
+        cause = first.get("ctx", {}).get("error")
+        if isinstance(cause, _LocatedError):
+            raise RecordError(field_path(cause.loc), cause.message) from None
+        raise record_error(err) from None
+
+
+def load_calibration_record(path: str | Path) -> CalibrationRecord:
+    """Read a calibration record from a YAML (or JSON) file."""
+    return parse_calibration_record(read_yaml_file(path))
+
+
+def _weight(model: WeightModel, count: int) -> ReferenceWeight:
+    certificate = model.certificate
+    conventional: Decimal | None = None
+    if certificate is not None:
+        if certificate.conventional_mass is not None:
+            conventional = certificate.conventional_mass
+        else:
+            conventional = model.nominal + (certificate.correction or Decimal(0))
+    return ReferenceWeight(
+        nominal_kg=model.nominal,
+        count=count,
+        weight_class=None if model.weight_class is None else model.weight_class.value,
+        conventional_mass_kg=conventional,
+        U_kg=None if certificate is None else float(certificate.uncertainty),
+        k=2.0 if certificate is None else certificate.k,
+        drift_kg=None if model.drift is None else float(model.drift),
+        density_kg_m3=model.density,
+        u_density_kg_m3=model.u_density,
+        identifier=model.id,
+    )
+
+
+def calibration_data(record: CalibrationRecord) -> CalibrationData:
+    """The record as metrology values (:class:`~hengqi.metrology.calibration.evaluate.CalibrationData`)."""
+    catalogue = {w.id: w for w in record.weights}
+    tests: list[TestLoad] = []
+    for point in record.points:
+        counts: dict[str, int] = {}
+        for use in point.weights:
+            wid, count = (use, 1) if isinstance(use, str) else (use.id, use.count)
+            counts[wid] = counts.get(wid, 0) + count
+        tests.append(
+            TestLoad(
+                load_kg=point.load,
+                weights=tuple(_weight(catalogue[wid], n) for wid, n in counts.items()),
+                indications_kg=point.readings,
+                no_load_indication_kg=point.no_load_mean,
+                d_kg=point.d,
+                convection_kg=None if point.convection is None else float(point.convection),
+                substitution=tuple((step.standard, step.substitute) for step in point.substitution),
+            )
+        )
+    inst = record.instrument
+    env = record.environment or EnvironmentModel()
+    notes: list[str] = []
+    for series in record.repeatability:
+        needed = 3 if series.load >= Decimal(100) else 5
+        if len(series.readings) < needed:
+            notes.append(
+                f"the repeatability series at {series.load} kg has {len(series.readings)} readings; cg-18 v4.0 5.1 "
+                f"asks for at least {needed} (SECONDARY)"
+            )
+    if record.notes:
+        notes.append(record.notes)
+    curve = None if record.in_use.error_curve == "none" else CurveModel(record.in_use.error_curve)
+    return CalibrationData(
+        instrument=InstrumentSummary(
+            max_kg=inst.max,
+            d_kg=inst.d,
+            e_kg=inst.e,
+            accuracy_class=inst.accuracy_class,
+            min_kg=inst.min,
+            manufacturer=inst.make or "",
+            model=inst.model or "",
+            serial_number=inst.serial or "",
+            identifier=inst.id,
+        ),
+        tests=tuple(tests),
+        repeatability=tuple(RepeatabilitySeries(r.load, tuple(r.readings)) for r in record.repeatability),
+        eccentricity=None
+        if record.eccentricity is None
+        else EccentricityTest(
+            record.eccentricity.load,
+            tuple(p.position for p in record.eccentricity.positions),
+            tuple(p.indication for p in record.eccentricity.positions),
+        ),
+        conditions=ReferenceConditions(
+            buoyancy=record.buoyancy.method,
+            air_density_kg_m3=record.buoyancy.air_density,
+            u_air_density_kg_m3=record.buoyancy.u_air_density,
+            drift_factor=record.drift_factor,
+        ),
+        calibration_date=record.date,
+        in_use=InUseOptions(
+            error_curve=curve,
+            corrected=record.in_use.corrected,
+            temperature_coefficient_per_k=record.in_use.temperature_coefficient,
+            temperature_range_k=record.in_use.temperature_range,
+            tolerance=record.minimum_weight.tolerance,
+            safety_factor=record.minimum_weight.safety_factor,
+            usp41=record.minimum_weight.usp41,
+        ),
+        environment=Environment(
+            temperature_start_c=env.temperature_start,
+            temperature_end_c=env.temperature_end,
+            relative_humidity_percent=env.relative_humidity,
+            pressure_hpa=env.pressure,
+            air_density_kg_m3=env.air_density or record.buoyancy.air_density,
+        ),
+        weight_sets=tuple(
+            ReferenceWeightSet(
+                identifier=w.id,
+                weight_class=None if w.weight_class is None else w.weight_class.value,
+                certificate=(w.certificate.id or "") if w.certificate is not None else "",
+            )
+            for w in record.weights
+        ),
+        certificate_number=record.certificate_number or "",
+        laboratory=record.laboratory or "",
+        customer=record.customer or "",
+        location=record.location or "",
+        operator=record.operator or "",
+        notes=tuple(notes),
+    )
+
+
+def calibrate(record: CalibrationRecord) -> CalibrationResult:
+    """Evaluate a calibration record to EURAMET cg-18 v4.0 (see :mod:`hengqi.metrology.calibration`).
+
+    An inconsistency found while computing (e.g. too few points for the chosen error curve) is a
+    :class:`RecordError` naming the field.
+    """
+    try:
+        return evaluate_calibration(calibration_data(record))
+    except RecordError:
+        raise
+    except InputError as err:
+        raise RecordError(err.path, err.reason) from err

@@ -1,0 +1,94 @@
+"""Typed dependencies of the routes (``Annotated`` aliases): app state, database sessions, the principal, lists.
+
+Authentication: ``Authorization: Bearer <API token>`` for machines; otherwise the signed session cookie of a
+browser, whose unsafe requests (POST, PUT, PATCH, DELETE) must carry the CSRF token in ``X-CSRF-Token`` matching
+both the session and the ``hengqi_csrf`` cookie (double submit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from fastapi import Depends, Query, Request
+from sqlalchemy.orm import Session
+
+from hengqi.server.errors import AuthenticationError, CsrfError
+from hengqi.server.permissions import Principal
+from hengqi.server.security import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, csrf_matches
+from hengqi.server.services import accounts
+from hengqi.server.services.base import ListQuery
+from hengqi.server.state import AppState
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.hengqi
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def read_session(state: StateDep) -> Iterator[Session]:
+    with state.database.read_session() as session:
+        yield session
+
+
+def write_session(state: StateDep) -> Iterator[Session]:
+    """A session whose transaction takes the write lock first (SQLite); routes commit before answering."""
+    with state.database.write_session() as session:
+        yield session
+
+
+ReadSession = Annotated[Session, Depends(read_session)]
+WriteSession = Annotated[Session, Depends(write_session)]
+
+
+def current_principal(request: Request, state: StateDep, session: ReadSession) -> Principal:
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthenticationError("use 'Authorization: Bearer <token>'")
+        return accounts.principal_of(session, accounts.user_for_token(session, token.strip()))
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise AuthenticationError("sign in or send an API token")
+    data = state.signer.read(cookie)
+    if data is None:
+        raise AuthenticationError("session expired or invalid; sign in again")
+    if request.method not in SAFE_METHODS and not csrf_matches(
+        data.csrf, request.headers.get(CSRF_HEADER), request.cookies.get(CSRF_COOKIE)
+    ):
+        raise CsrfError(f"missing or wrong {CSRF_HEADER} header")
+    return accounts.principal_of(session, accounts.user_for_session(session, data.user_id))
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+@dataclass(frozen=True, slots=True)
+class ListParams:
+    limit: int
+    offset: int
+    sort: str
+    format: Literal["json", "csv"]
+
+    def query(self, **filters: object) -> ListQuery:
+        return ListQuery(self.limit, self.offset, self.sort, filters, unpaged=self.format == "csv")
+
+
+def list_params(
+    state: StateDep,
+    limit: Annotated[int, Query(ge=1, le=10_000, description="page size")] = 50,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    sort: Annotated[str, Query(max_length=40, pattern=r"^-?[a-z_]+$", description="field; '-' for descending")] = "id",
+    format: Annotated[Literal["json", "csv"], Query(description="csv: every matching row, unpaged")] = "json",
+) -> ListParams:
+    return ListParams(min(limit, state.settings.max_page_size), offset, sort, format)
+
+
+Listing = Annotated[ListParams, Depends(list_params)]

@@ -1,0 +1,35 @@
+"""``GET /api/v1/health``: for load balancers and probes (no authentication)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from hengqi.server.api.deps import StateDep
+from hengqi.server.db.migrate import current_revision, head_revision
+from hengqi.server.schemas.accounts import HealthPublic
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", response_model=HealthPublic, responses={503: {"model": HealthPublic}})
+def health(state: StateDep) -> JSONResponse:
+    """200 when the database answers and its schema is at the packaged head revision; 503 otherwise."""
+    head = head_revision()
+    try:
+        with state.database.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        revision = current_revision(state.database.engine)
+    except Exception as err:  # any driver error means "not reachable"
+        body = HealthPublic(status="unavailable", database="unreachable", revision=None, head=head,
+                            details={"error": type(err).__name__})
+        return JSONResponse(status_code=503, content=body.model_dump())
+    ok = revision == head
+    body = HealthPublic(
+        status="ok" if ok else "migration-pending",
+        database=state.database.dialect,
+        revision=revision,
+        head=head,
+    )
+    return JSONResponse(status_code=200 if ok else 503, content=body.model_dump())

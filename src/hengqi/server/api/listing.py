@@ -1,0 +1,67 @@
+"""Lists as JSON pages or CSV exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar
+
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+
+from hengqi.server.api.deps import ListParams
+from hengqi.server.schemas.common import Page
+from hengqi.server.services.base import Page as ServicePage
+
+S = TypeVar("S", bound=BaseModel)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | dict):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def csv_response(schema: type[S], rows: Sequence[Any], name: str) -> StreamingResponse:
+    """``rows`` (ORM objects) as CSV with ``schema``'s fields as columns, streamed."""
+    fields = list(schema.model_fields)
+
+    def lines() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow(fields)
+        for start in range(0, len(rows), 500):
+            for row in rows[start : start + 500]:
+                data = schema.model_validate(row).model_dump(mode="json")
+                writer.writerow([_cell(data[f]) for f in fields])
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+        rest = buffer.getvalue()
+        if rest:
+            yield rest
+
+    headers = {"Content-Disposition": f'attachment; filename="{name}.csv"'}
+    return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+def respond(schema: type[S], result: ServicePage[Any], params: ListParams, name: str) -> Page[S] | StreamingResponse:
+    if params.format == "csv":
+        return csv_response(schema, result.items, name)
+    return Page[S](
+        items=[schema.model_validate(item) for item in result.items],
+        total=result.total,
+        limit=result.limit,
+        offset=result.offset,
+    )
+
+
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "a page (JSON) or every row (CSV)"}
+}

@@ -1,0 +1,268 @@
+"""Sites, instruments, laboratories, weight sets, weights, the traceability chain and the overdue list."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import StreamingResponse
+
+from hengqi.server.api.deps import CurrentPrincipal, Listing, ReadSession, WriteSession
+from hengqi.server.api.listing import CSV_RESPONSE, csv_response, respond
+from hengqi.server.db.models import Instrument, Laboratory, Site, Weight, WeightSet
+from hengqi.server.schemas.common import Page
+from hengqi.server.schemas.registry import (
+    AccuracyClassText,
+    InstrumentCreate,
+    InstrumentPublic,
+    InstrumentStatus,
+    InstrumentUpdate,
+    LaboratoryCreate,
+    LaboratoryPublic,
+    LaboratoryUpdate,
+    OverdueItem,
+    SiteCreate,
+    SitePublic,
+    SiteUpdate,
+    TraceabilityLink,
+    WeightCreate,
+    WeightPublic,
+    WeightSetCreate,
+    WeightSetPublic,
+    WeightSetUpdate,
+    WeightUpdate,
+)
+from hengqi.server.services import registry
+from hengqi.server.services.base import get_scoped, page, scoped_select
+
+router = APIRouter(tags=["registry"])
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+OrgFilter = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
+Text = Annotated[str | None, Query(max_length=100)]
+
+
+# -- sites ------------------------------------------------------------------------------------------------------
+@router.post("/sites", response_model=SitePublic, status_code=201)
+def create_site(data: SiteCreate, principal: CurrentPrincipal, session: WriteSession) -> SitePublic:
+    site = registry.create_site(session, principal, data)
+    session.commit()
+    return SitePublic.model_validate(site)
+
+
+@router.get("/sites", response_model=Page[SitePublic], responses=CSV_RESPONSE)
+def list_sites(
+    principal: CurrentPrincipal, session: ReadSession, params: Listing, organisation_id: OrgFilter = None
+) -> Page[SitePublic] | StreamingResponse:
+    result = page(
+        session,
+        scoped_select(principal, Site),
+        Site,
+        params.query(organisation_id=organisation_id),
+        sortable=("id", "name", "created_at"),
+        filterable=("organisation_id",),
+    )
+    return respond(SitePublic, result, params, "sites")
+
+
+@router.get("/sites/{site_id}", response_model=SitePublic)
+def get_site(site_id: Id, principal: CurrentPrincipal, session: ReadSession) -> SitePublic:
+    return SitePublic.model_validate(get_scoped(session, principal, Site, site_id))
+
+
+@router.patch("/sites/{site_id}", response_model=SitePublic)
+def update_site(site_id: Id, data: SiteUpdate, principal: CurrentPrincipal, session: WriteSession) -> SitePublic:
+    site = registry.update_site(session, principal, site_id, data)
+    session.commit()
+    return SitePublic.model_validate(site)
+
+
+# -- instruments ------------------------------------------------------------------------------------------------
+@router.post("/instruments", response_model=InstrumentPublic, status_code=201)
+def create_instrument(data: InstrumentCreate, principal: CurrentPrincipal, session: WriteSession) -> InstrumentPublic:
+    """Register an instrument; its specification is checked against its accuracy class (OIML R 76-1:2006)."""
+    instrument = registry.create_instrument(session, principal, data)
+    session.commit()
+    return InstrumentPublic.model_validate(instrument)
+
+
+@router.get("/instruments", response_model=Page[InstrumentPublic], responses=CSV_RESPONSE)
+def list_instruments(
+    principal: CurrentPrincipal,
+    session: ReadSession,
+    params: Listing,
+    organisation_id: OrgFilter = None,
+    site_id: OrgFilter = None,
+    status: InstrumentStatus | None = None,
+    accuracy_class: AccuracyClassText | None = None,
+    make: Text = None,
+    model: Text = None,
+    serial: Text = None,
+) -> Page[InstrumentPublic] | StreamingResponse:
+    query = params.query(
+        organisation_id=organisation_id,
+        site_id=site_id,
+        status=status,
+        accuracy_class=accuracy_class,
+        make=make,
+        model=model,
+        serial=serial,
+    )
+    result = page(
+        session,
+        scoped_select(principal, Instrument),
+        Instrument,
+        query,
+        sortable=("id", "make", "model", "serial", "max_kg", "status", "verification_due", "calibration_due", "created_at"),
+        filterable=("organisation_id", "site_id", "status", "accuracy_class", "make", "model", "serial"),
+    )
+    return respond(InstrumentPublic, result, params, "instruments")
+
+
+@router.get("/instruments/export.csv", response_class=StreamingResponse, responses=CSV_RESPONSE)
+def export_instruments(principal: CurrentPrincipal, session: ReadSession) -> StreamingResponse:
+    """Every instrument the caller may see, as CSV."""
+    statement = scoped_select(principal, Instrument).order_by(Instrument.id)
+    return csv_response(InstrumentPublic, list(session.scalars(statement)), "instruments")
+
+
+@router.get("/instruments/{instrument_id}", response_model=InstrumentPublic)
+def get_instrument(instrument_id: Id, principal: CurrentPrincipal, session: ReadSession) -> InstrumentPublic:
+    return InstrumentPublic.model_validate(get_scoped(session, principal, Instrument, instrument_id))
+
+
+@router.patch("/instruments/{instrument_id}", response_model=InstrumentPublic)
+def update_instrument(
+    instrument_id: Id, data: InstrumentUpdate, principal: CurrentPrincipal, session: WriteSession
+) -> InstrumentPublic:
+    instrument = registry.update_instrument(session, principal, instrument_id, data)
+    session.commit()
+    return InstrumentPublic.model_validate(instrument)
+
+
+@router.delete("/instruments/{instrument_id}", status_code=204)
+def delete_instrument(instrument_id: Id, principal: CurrentPrincipal, session: WriteSession) -> None:
+    """Soft delete: the instrument stays in the database (and the audit trail) but leaves every list."""
+    registry.delete_instrument(session, principal, instrument_id)
+    session.commit()
+
+
+# -- laboratories -----------------------------------------------------------------------------------------------
+@router.post("/laboratories", response_model=LaboratoryPublic, status_code=201)
+def create_laboratory(data: LaboratoryCreate, principal: CurrentPrincipal, session: WriteSession) -> LaboratoryPublic:
+    lab = registry.create_laboratory(session, principal, data)
+    session.commit()
+    return LaboratoryPublic.model_validate(lab)
+
+
+@router.get("/laboratories", response_model=Page[LaboratoryPublic], responses=CSV_RESPONSE)
+def list_laboratories(
+    principal: CurrentPrincipal, session: ReadSession, params: Listing
+) -> Page[LaboratoryPublic] | StreamingResponse:
+    result = page(
+        session, scoped_select(principal, Laboratory), Laboratory, params.query(), sortable=("id", "name"), filterable=()
+    )
+    return respond(LaboratoryPublic, result, params, "laboratories")
+
+
+@router.get("/laboratories/{lab_id}", response_model=LaboratoryPublic)
+def get_laboratory(lab_id: Id, principal: CurrentPrincipal, session: ReadSession) -> LaboratoryPublic:
+    return LaboratoryPublic.model_validate(get_scoped(session, principal, Laboratory, lab_id))
+
+
+@router.patch("/laboratories/{lab_id}", response_model=LaboratoryPublic)
+def update_laboratory(
+    lab_id: Id, data: LaboratoryUpdate, principal: CurrentPrincipal, session: WriteSession
+) -> LaboratoryPublic:
+    lab = registry.update_laboratory(session, principal, lab_id, data)
+    session.commit()
+    return LaboratoryPublic.model_validate(lab)
+
+
+# -- weight sets and weights ------------------------------------------------------------------------------------
+@router.post("/weight-sets", response_model=WeightSetPublic, status_code=201)
+def create_weight_set(data: WeightSetCreate, principal: CurrentPrincipal, session: WriteSession) -> WeightSetPublic:
+    weight_set = registry.create_weight_set(session, principal, data)
+    session.commit()
+    return WeightSetPublic.model_validate(weight_set)
+
+
+@router.get("/weight-sets", response_model=Page[WeightSetPublic], responses=CSV_RESPONSE)
+def list_weight_sets(
+    principal: CurrentPrincipal, session: ReadSession, params: Listing
+) -> Page[WeightSetPublic] | StreamingResponse:
+    result = page(
+        session,
+        scoped_select(principal, WeightSet),
+        WeightSet,
+        params.query(),
+        sortable=("id", "name", "due_date"),
+        filterable=(),
+    )
+    return respond(WeightSetPublic, result, params, "weight-sets")
+
+
+@router.get("/weight-sets/{set_id}", response_model=WeightSetPublic)
+def get_weight_set(set_id: Id, principal: CurrentPrincipal, session: ReadSession) -> WeightSetPublic:
+    return WeightSetPublic.model_validate(get_scoped(session, principal, WeightSet, set_id))
+
+
+@router.patch("/weight-sets/{set_id}", response_model=WeightSetPublic)
+def update_weight_set(
+    set_id: Id, data: WeightSetUpdate, principal: CurrentPrincipal, session: WriteSession
+) -> WeightSetPublic:
+    weight_set = registry.update_weight_set(session, principal, set_id, data)
+    session.commit()
+    return WeightSetPublic.model_validate(weight_set)
+
+
+@router.get("/weight-sets/{set_id}/traceability", response_model=list[TraceabilityLink])
+def weight_set_traceability(set_id: Id, principal: CurrentPrincipal, session: ReadSession) -> list[TraceabilityLink]:
+    """The chain of calibration laboratories, from the one that calibrated the set upwards."""
+    return [TraceabilityLink.model_validate(lab) for lab in registry.traceability(session, principal, set_id)]
+
+
+@router.post("/weight-sets/{set_id}/weights", response_model=WeightPublic, status_code=201)
+def create_weight(set_id: Id, data: WeightCreate, principal: CurrentPrincipal, session: WriteSession) -> WeightPublic:
+    weight = registry.create_weight(session, principal, set_id, data)
+    session.commit()
+    return WeightPublic.model_validate(weight)
+
+
+@router.get("/weights", response_model=Page[WeightPublic], responses=CSV_RESPONSE)
+def list_weights(
+    principal: CurrentPrincipal, session: ReadSession, params: Listing, weight_set_id: OrgFilter = None
+) -> Page[WeightPublic] | StreamingResponse:
+    result = page(
+        session,
+        scoped_select(principal, Weight),
+        Weight,
+        params.query(weight_set_id=weight_set_id),
+        sortable=("id", "identifier", "nominal_kg", "due_date"),
+        filterable=("weight_set_id",),
+    )
+    return respond(WeightPublic, result, params, "weights")
+
+
+@router.get("/weights/{weight_id}", response_model=WeightPublic)
+def get_weight(weight_id: Id, principal: CurrentPrincipal, session: ReadSession) -> WeightPublic:
+    return WeightPublic.model_validate(get_scoped(session, principal, Weight, weight_id))
+
+
+@router.patch("/weights/{weight_id}", response_model=WeightPublic)
+def update_weight(weight_id: Id, data: WeightUpdate, principal: CurrentPrincipal, session: WriteSession) -> WeightPublic:
+    weight = registry.update_weight(session, principal, weight_id, data)
+    session.commit()
+    return WeightPublic.model_validate(weight)
+
+
+# -- due dates --------------------------------------------------------------------------------------------------
+@router.get("/overdue", response_model=list[OverdueItem])
+def overdue(
+    principal: CurrentPrincipal,
+    session: ReadSession,
+    on: Annotated[date | None, Query(description="due on or before this day (default: today)")] = None,
+) -> list[OverdueItem]:
+    """Instruments, weight sets and weights whose verification or calibration is due."""
+    items = registry.overdue(session, principal, on or date.today())
+    return [OverdueItem.model_validate(item) for item in items]

@@ -1,0 +1,154 @@
+"""The audit trail: append-only, hash-chained records of every change.
+
+Each entry records who, when, what (entity and id), the action, and the old and new values (21 CFR Part 11,
+11.10(e): "secure, computer-generated, time-stamped audit trails to independently record the date and time of
+operator entries and actions that create, modify, or delete electronic records"; ISO/IEC 17025:2017, 7.5 and 7.11
+on technical records and the control of data).  The clause texts are paraphrased from the public regulation and
+standard; the chaining design is hengqi's own.
+
+Chain: ``hash = SHA-256(canonical_json(entry) + prev_hash)`` where ``canonical_json`` is JSON with sorted keys, no
+spaces, UTF-8, and the entry includes its own row id, so that editing, deleting, inserting or reordering rows
+breaks the chain at the first affected row.  The first entry's ``prev_hash`` is 64 zeros.
+
+The entry is written in the same transaction as the change it records.  Appends are serialised: on PostgreSQL by
+a transaction-level advisory lock, on SQLite by the ``BEGIN IMMEDIATE`` write lock that writing sessions take.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Final
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from hengqi.server.db.models import AuditEntry
+from hengqi.server.db.types import utcnow
+from hengqi.server.errors import AuditChainError
+
+GENESIS: Final = "0" * 64
+#: Key of the PostgreSQL advisory lock that serialises appends to the chain.
+ADVISORY_LOCK_KEY: Final = 0x68656E67  # "heng"
+
+
+def _default(value: object) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"cannot put {type(value).__name__} in the audit trail")
+
+
+def canonical_json(value: object) -> str:
+    """Canonical JSON: sorted keys, no whitespace, UTF-8 kept, decimals and instants as text.
+
+    >>> canonical_json({"b": Decimal("0.10"), "a": [1, "x"]})
+    '{"a":[1,"x"],"b":"0.10"}'
+    """
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default)
+
+
+def entry_hash(fields: Mapping[str, object], prev_hash: str) -> str:
+    """SHA-256 (hex) of an entry's canonical JSON followed by the previous entry's hash."""
+    return hashlib.sha256((canonical_json(fields) + prev_hash).encode("utf-8")).hexdigest()
+
+
+def _hashed_fields(entry: AuditEntry) -> dict[str, object]:
+    return {
+        "id": entry.id,
+        "at": entry.at,
+        "actor_id": entry.actor_id,
+        "actor": entry.actor,
+        "organisation_id": entry.organisation_id,
+        "action": entry.action,
+        "entity": entry.entity,
+        "entity_id": entry.entity_id,
+        "old": entry.old_values,
+        "new": entry.new_values,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who did it (``None`` id: the system, e.g. the command line)."""
+
+    id: int | None
+    name: str
+
+
+def record(
+    session: Session,
+    *,
+    actor: Actor,
+    action: str,
+    entity: str,
+    entity_id: object,
+    organisation_id: int | None,
+    old: Mapping[str, Any] | None = None,
+    new: Mapping[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one entry to the chain inside ``session``'s transaction (committed with the change it records)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+    last = session.execute(select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
+    prev_id, prev_hash = (last[0], last[1]) if last is not None else (0, GENESIS)
+    entry = AuditEntry(
+        id=prev_id + 1,
+        at=utcnow().isoformat(timespec="microseconds"),
+        actor_id=actor.id,
+        actor=actor.name,
+        organisation_id=organisation_id,
+        action=action,
+        entity=entity,
+        entity_id=str(entity_id),
+        old_values=canonical_json(dict(old or {})),
+        new_values=canonical_json(dict(new or {})),
+        prev_hash=prev_hash,
+    )
+    entry.hash = entry_hash(_hashed_fields(entry), prev_hash)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    """The outcome of :func:`verify_chain`: how many entries were checked, and the last hash."""
+
+    entries: int
+    head: str
+
+
+def _batches(session: Session, size: int = 2000) -> Iterator[AuditEntry]:
+    after = 0
+    while True:
+        rows = session.scalars(select(AuditEntry).where(AuditEntry.id > after).order_by(AuditEntry.id).limit(size))
+        batch = list(rows)
+        if not batch:
+            return
+        yield from batch
+        after = batch[-1].id
+
+
+def verify_chain(session: Session) -> ChainReport:
+    """Check every entry's hash and link; raise :class:`AuditChainError` naming the first bad row."""
+    prev_hash, expected_id, count = GENESIS, 1, 0
+    for entry in _batches(session):
+        if entry.id != expected_id:
+            raise AuditChainError(entry.id, f"expected row {expected_id} next (a row was removed or inserted)")
+        if entry.prev_hash != prev_hash:
+            raise AuditChainError(entry.id, "prev_hash does not match the previous row's hash")
+        if entry_hash(_hashed_fields(entry), prev_hash) != entry.hash:
+            raise AuditChainError(entry.id, "hash does not match the row's contents (the row was altered)")
+        prev_hash, expected_id, count = entry.hash, expected_id + 1, count + 1
+    return ChainReport(count, prev_hash)
+
+
+def snapshot(obj: object, fields: tuple[str, ...]) -> dict[str, Any]:
+    """The audited values of ``obj`` (named ``fields``) as plain JSON-able values."""
+    return {name: getattr(obj, name) for name in fields}

@@ -1,0 +1,240 @@
+"""The registry's tables as typed SQLAlchemy 2 models.
+
+Every organisation-owned row carries ``organisation_id`` (the services filter every query by it) and ``deleted_at``
+(records are soft-deleted, never removed once used).  Masses are :class:`~hengqi.server.db.types.ExactDecimal`
+kilograms; raw data, results and flags of runs are JSON documents.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from hengqi.server.db.types import ExactDecimal, UTCDateTime, utcnow
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a deterministic constraint naming convention (for migrations)."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), Decimal: ExactDecimal(), dict[str, Any]: JSON()}
+
+
+class Timestamps:
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Owned(Timestamps):
+    """A row that belongs to one organisation and is soft-deleted."""
+
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Organisation(Timestamps, Base):
+    __tablename__ = "organisations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class User(Timestamps, Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(32))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class RegulatorGrant(Base):
+    """A regulator's read access to one organisation's records."""
+
+    __tablename__ = "regulator_grants"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiToken(Base):
+    """A machine credential: only the SHA-256 of the random token is stored."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Site(Owned, Base):
+    __tablename__ = "sites"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(Text, default="")
+    latitude: Mapped[Decimal | None] = mapped_column(default=None)
+    longitude: Mapped[Decimal | None] = mapped_column(default=None)
+
+
+class Instrument(Owned, Base):
+    """A non-automatic weighing instrument with its metrological specification (OIML R 76-1:2006, 2 and 3)."""
+
+    __tablename__ = "instruments"
+    __table_args__ = (UniqueConstraint("organisation_id", "make", "model", "serial", name="uq_instruments_identity"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), default=None, index=True)
+    make: Mapped[str] = mapped_column(String(100))
+    model: Mapped[str] = mapped_column(String(100))
+    serial: Mapped[str] = mapped_column(String(100))
+    type_approval: Mapped[str] = mapped_column(String(100), default="")
+    accuracy_class: Mapped[str] = mapped_column(String(4))
+    kind: Mapped[str] = mapped_column(String(20))
+    max_kg: Mapped[Decimal]
+    min_kg: Mapped[Decimal]
+    e_kg: Mapped[Decimal]
+    d_kg: Mapped[Decimal]
+    ranges: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="in-service", index=True)
+    verification_due: Mapped[date | None] = mapped_column(Date, default=None, index=True)
+    calibration_due: Mapped[date | None] = mapped_column(Date, default=None, index=True)
+
+
+class Laboratory(Owned, Base):
+    """A calibration laboratory; ``traceable_to_id`` links the next step of the traceability chain
+    (ISO/IEC 17025:2017, 6.5; ILAC P10)."""
+
+    __tablename__ = "laboratories"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    accreditation: Mapped[str] = mapped_column(String(200), default="")
+    traceable_to_id: Mapped[int | None] = mapped_column(ForeignKey("laboratories.id"), default=None)
+
+
+class WeightSet(Owned, Base):
+    """A set of reference weights (OIML R 111-1:2004) calibrated together under one certificate."""
+
+    __tablename__ = "weight_sets"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    weight_class: Mapped[str] = mapped_column(String(8))
+    serial: Mapped[str] = mapped_column(String(100), default="")
+    laboratory_id: Mapped[int | None] = mapped_column(ForeignKey("laboratories.id"), default=None)
+    certificate_number: Mapped[str] = mapped_column(String(100), default="")
+    calibrated_on: Mapped[date | None] = mapped_column(Date, default=None)
+    due_date: Mapped[date | None] = mapped_column(Date, default=None, index=True)
+
+
+class Weight(Owned, Base):
+    """One reference weight: conventional mass correction with its expanded uncertainty ``U`` (coverage ``k``)."""
+
+    __tablename__ = "weights"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    weight_set_id: Mapped[int] = mapped_column(ForeignKey("weight_sets.id"), index=True)
+    identifier: Mapped[str] = mapped_column(String(50))
+    nominal_kg: Mapped[Decimal]
+    weight_class: Mapped[str] = mapped_column(String(8))
+    correction_kg: Mapped[Decimal]
+    u_kg: Mapped[Decimal]
+    k: Mapped[Decimal]
+    certificate_number: Mapped[str] = mapped_column(String(100), default="")
+    due_date: Mapped[date | None] = mapped_column(Date, default=None, index=True)
+
+
+class Procedure(Owned, Base):
+    __tablename__ = "procedures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    standard: Mapped[str] = mapped_column(String(200), default="")
+    version: Mapped[str] = mapped_column(String(50), default="1")
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class Run(Owned, Base):
+    """One verification, calibration or routine test of an instrument: raw data, computed results, flags."""
+
+    __tablename__ = "runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instrument_id: Mapped[int] = mapped_column(ForeignKey("instruments.id"), index=True)
+    procedure_id: Mapped[int | None] = mapped_column(ForeignKey("procedures.id"), default=None)
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    performed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    performed_on: Mapped[date] = mapped_column(Date)
+    raw_data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    results: Mapped[dict[str, Any]] = mapped_column(JSON)
+    flags: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    weight_ids: Mapped[list[int]] = mapped_column(JSON)
+
+
+class StoredFile(Base):
+    """A file in the content-addressed store: its name on disk is its SHA-256."""
+
+    __tablename__ = "stored_files"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    media_type: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Certificate(Owned, Base):
+    """A calibration or verification certificate and its workflow state (draft, approved, issued, withdrawn,
+    superseded)."""
+
+    __tablename__ = "certificates"
+    __table_args__ = (UniqueConstraint("organisation_id", "number", name="uq_certificates_number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))
+    instrument_id: Mapped[int] = mapped_column(ForeignKey("instruments.id"), index=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), default=None)
+    status: Mapped[str] = mapped_column(String(20), default="draft", index=True)
+    file_sha256: Mapped[str | None] = mapped_column(ForeignKey("stored_files.sha256"), default=None)
+    file_name: Mapped[str] = mapped_column(String(200), default="")
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    approved_at: Mapped[datetime | None] = mapped_column(default=None)
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    issued_at: Mapped[datetime | None] = mapped_column(default=None)
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"), default=None)
+    withdrawn_reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class AuditEntry(Base):
+    """One append-only audit record, chained to the previous by SHA-256 (see :mod:`hengqi.server.audit`).
+
+    Values are kept as the exact canonical JSON text that was hashed, so verification needs no re-serialisation.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    at: Mapped[str] = mapped_column(String(40))
+    actor_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    actor: Mapped[str] = mapped_column(String(100))
+    organisation_id: Mapped[int | None] = mapped_column(Integer, default=None, index=True)
+    action: Mapped[str] = mapped_column(String(20))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    old_values: Mapped[str] = mapped_column(Text)
+    new_values: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -1,0 +1,230 @@
+"""Schemas of the registry: organisations, sites, instruments, laboratories, weight sets and weights."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from hengqi.server.schemas.common import (
+    ExactNumber,
+    Mass,
+    OwnedPublic,
+    PublicSchema,
+    Schema,
+    SignedMass,
+    Text100,
+    Text200,
+)
+
+InstrumentStatus = Literal["in-service", "out-of-service", "withdrawn"]
+AccuracyClassText = Literal["I", "II", "III", "IIII"]
+InstrumentKindText = Literal["single-interval", "multi-interval", "multiple-range"]
+WeightClassText = Literal["E1", "E2", "F1", "F2", "M1", "M1-2", "M2", "M2-3", "M3"]
+
+
+class OrganisationCreate(Schema):
+    name: Text200
+
+
+class OrganisationPublic(PublicSchema):
+    id: int
+    name: str
+
+
+class SiteCreate(Schema):
+    name: Text200
+    address: Annotated[str, Field(max_length=2000)] = ""
+    latitude: Annotated[ExactNumber | None, Field(ge=-90, le=90)] = None
+    longitude: Annotated[ExactNumber | None, Field(ge=-180, le=180)] = None
+    organisation_id: int | None = None
+
+
+class SiteUpdate(Schema):
+    name: Text200 | None = None
+    address: Annotated[str, Field(max_length=2000)] | None = None
+    latitude: Annotated[ExactNumber | None, Field(ge=-90, le=90)] = None
+    longitude: Annotated[ExactNumber | None, Field(ge=-180, le=180)] = None
+
+
+class SitePublic(OwnedPublic):
+    name: str
+    address: str
+    latitude: ExactNumber | None
+    longitude: ExactNumber | None
+
+
+class RangeIn(Schema):
+    max: Mass
+    e: Mass
+
+
+class RangePublic(PublicSchema):
+    max_kg: Mass
+    e_kg: Mass
+
+
+class InstrumentCreate(Schema):
+    """A new instrument: identity, and the specification checked against OIML R 76-1:2006 (see
+    :class:`hengqi.metrology.classes.InstrumentSpecification`)."""
+
+    make: Text100
+    model: Text100
+    serial: Text100
+    type_approval: Annotated[str, Field(max_length=100)] = ""
+    accuracy_class: AccuracyClassText
+    kind: InstrumentKindText | None = None
+    max: Mass | None = None
+    e: Mass | None = None
+    d: Mass | None = None
+    min: Mass | None = None
+    ranges: Annotated[list[RangeIn], Field(max_length=3)] | None = None
+    site_id: int | None = None
+    status: InstrumentStatus = "in-service"
+    verification_due: date | None = None
+    calibration_due: date | None = None
+    organisation_id: int | None = None
+
+
+class InstrumentUpdate(Schema):
+    """Changes to an instrument; a changed specification is checked again as a whole."""
+
+    make: Text100 | None = None
+    model: Text100 | None = None
+    serial: Text100 | None = None
+    type_approval: Annotated[str, Field(max_length=100)] | None = None
+    accuracy_class: AccuracyClassText | None = None
+    kind: InstrumentKindText | None = None
+    max: Mass | None = None
+    e: Mass | None = None
+    d: Mass | None = None
+    min: Mass | None = None
+    ranges: Annotated[list[RangeIn], Field(max_length=3)] | None = None
+    site_id: int | None = None
+    status: InstrumentStatus | None = None
+    verification_due: date | None = None
+    calibration_due: date | None = None
+
+
+class InstrumentPublic(OwnedPublic):
+    site_id: int | None
+    make: str
+    model: str
+    serial: str
+    type_approval: str
+    accuracy_class: str
+    kind: str
+    max_kg: Mass
+    min_kg: Mass
+    e_kg: Mass
+    d_kg: Mass
+    ranges: list[RangePublic]
+    status: str
+    verification_due: date | None
+    calibration_due: date | None
+
+
+class LaboratoryCreate(Schema):
+    name: Text200
+    accreditation: Annotated[str, Field(max_length=200)] = ""
+    traceable_to_id: int | None = None
+    organisation_id: int | None = None
+
+
+class LaboratoryUpdate(Schema):
+    name: Text200 | None = None
+    accreditation: Annotated[str, Field(max_length=200)] | None = None
+    traceable_to_id: int | None = None
+
+
+class LaboratoryPublic(OwnedPublic):
+    name: str
+    accreditation: str
+    traceable_to_id: int | None
+
+
+class WeightSetCreate(Schema):
+    name: Text200
+    weight_class: WeightClassText
+    serial: Annotated[str, Field(max_length=100)] = ""
+    laboratory_id: int | None = None
+    certificate_number: Annotated[str, Field(max_length=100)] = ""
+    calibrated_on: date | None = None
+    due_date: date | None = None
+    organisation_id: int | None = None
+
+
+class WeightSetUpdate(Schema):
+    name: Text200 | None = None
+    weight_class: WeightClassText | None = None
+    serial: Annotated[str, Field(max_length=100)] | None = None
+    laboratory_id: int | None = None
+    certificate_number: Annotated[str, Field(max_length=100)] | None = None
+    calibrated_on: date | None = None
+    due_date: date | None = None
+
+
+class WeightSetPublic(OwnedPublic):
+    name: str
+    weight_class: str
+    serial: str
+    laboratory_id: int | None
+    certificate_number: str
+    calibrated_on: date | None
+    due_date: date | None
+
+
+class WeightCreate(Schema):
+    """A reference weight: conventional mass correction and its expanded uncertainty U with coverage factor k
+    (OIML R 111-1:2004, 5.2 and C.6)."""
+
+    identifier: Annotated[str, Field(min_length=1, max_length=50)]
+    nominal: Mass
+    weight_class: WeightClassText | None = None
+    correction: SignedMass = Decimal(0)
+    u: Mass = Decimal(0)
+    k: Annotated[ExactNumber, Field(gt=0, le=10)] = Decimal(2)
+    certificate_number: Annotated[str, Field(max_length=100)] | None = None
+    due_date: date | None = None
+
+
+class WeightUpdate(Schema):
+    identifier: Annotated[str, Field(min_length=1, max_length=50)] | None = None
+    nominal: Mass | None = None
+    weight_class: WeightClassText | None = None
+    correction: SignedMass | None = None
+    u: Mass | None = None
+    k: Annotated[ExactNumber, Field(gt=0, le=10)] | None = None
+    certificate_number: Annotated[str, Field(max_length=100)] | None = None
+    due_date: date | None = None
+
+
+class WeightPublic(OwnedPublic):
+    weight_set_id: int
+    identifier: str
+    nominal_kg: Mass
+    weight_class: str
+    correction_kg: SignedMass
+    u_kg: Mass
+    k: ExactNumber
+    certificate_number: str
+    due_date: date | None
+
+
+class TraceabilityLink(PublicSchema):
+    id: int
+    name: str
+    accreditation: str
+
+
+class OverdueItem(PublicSchema):
+    """Something whose due date has passed (or falls within the horizon asked for)."""
+
+    entity: Literal["instrument", "weight-set", "weight"]
+    id: int
+    organisation_id: int
+    name: str
+    due: Literal["verification", "calibration"]
+    due_date: date

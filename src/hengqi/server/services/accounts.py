@@ -1,0 +1,237 @@
+"""Organisations, users, API tokens, regulator grants, and signing in."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hengqi.errors import InputError
+from hengqi.server import audit
+from hengqi.server.db.models import ApiToken, Organisation, RegulatorGrant, User
+from hengqi.server.db.types import utcnow
+from hengqi.server.errors import AuthenticationError, ConflictError, NotFoundError
+from hengqi.server.permissions import Permission, Principal, Role
+from hengqi.server.schemas.accounts import TokenCreate, UserCreate, UserUpdate
+from hengqi.server.schemas.registry import OrganisationCreate
+from hengqi.server.security import MIN_PASSWORD_LENGTH, hash_password, new_api_token, token_digest, verify_password
+from hengqi.server.services.base import (
+    ListQuery,
+    Page,
+    add_audited,
+    ensure_organisation,
+    page,
+    scoped_select,
+    update_audited,
+)
+
+#: The principal of the command line (``hengqi users create-admin``, demo seeding).
+SYSTEM = Principal(0, "system", Role.ADMIN, organisation_id=0)
+
+
+# -- organisations ----------------------------------------------------------------------------------------------
+def create_organisation(session: Session, principal: Principal, data: OrganisationCreate) -> Organisation:
+    principal.require(Permission.MANAGE_ORGANISATIONS)
+    return add_audited(session, principal, Organisation(name=data.name), what="organisation")
+
+
+def list_organisations(session: Session, principal: Principal, query: ListQuery) -> Page[Organisation]:
+    statement = select(Organisation).where(Organisation.deleted_at.is_(None))
+    visible = principal.visible_organisations()
+    if visible is not None:
+        statement = statement.where(Organisation.id.in_(sorted(visible)))
+    return page(session, statement, Organisation, query, sortable=("id", "name"), filterable=("name",))
+
+
+def get_organisation(session: Session, principal: Principal, organisation_id: int) -> Organisation:
+    org = session.get(Organisation, organisation_id)
+    if org is None or org.deleted_at is not None or not principal.sees(org.id):
+        raise NotFoundError("organisation", organisation_id)
+    return org
+
+
+# -- users ------------------------------------------------------------------------------------------------------
+def create_user(session: Session, principal: Principal, data: UserCreate) -> User:
+    principal.require(Permission.MANAGE_USERS)
+    organisation_id = principal.writes_to(data.organisation_id)
+    ensure_organisation(session, organisation_id)
+    if session.scalar(select(User.id).where(User.username == data.username)) is not None:
+        raise ConflictError(f"user {data.username!r} already exists", code="duplicate")
+    user = User(
+        organisation_id=organisation_id,
+        username=data.username,
+        full_name=data.full_name,
+        role=str(data.role),
+        password_hash=hash_password(data.password),
+        active=True,
+    )
+    return add_audited(session, principal, user, what="user")
+
+
+def list_users(session: Session, principal: Principal, query: ListQuery) -> Page[User]:
+    principal.require(Permission.MANAGE_USERS)
+    return page(
+        session,
+        scoped_select(principal, User),
+        User,
+        query,
+        sortable=("id", "username", "role"),
+        filterable=("role", "organisation_id", "active"),
+    )
+
+
+def get_user(session: Session, principal: Principal, user_id: int) -> User:
+    principal.require(Permission.MANAGE_USERS)
+    user = session.get(User, user_id)
+    if user is None or not principal.sees(user.organisation_id):
+        raise NotFoundError("user", user_id)
+    return user
+
+
+def update_user(session: Session, principal: Principal, user_id: int, data: UserUpdate) -> User:
+    user = get_user(session, principal, user_id)
+    changes: dict[str, object] = {}
+    if data.full_name is not None:
+        changes["full_name"] = data.full_name
+    if data.role is not None:
+        changes["role"] = str(data.role)
+    if data.active is not None:
+        changes["active"] = data.active
+    if data.password is not None:
+        changes["password_hash"] = hash_password(data.password)
+    updated = update_audited(session, principal, user, changes, what="user")
+    if data.password is not None:
+        audit.record(
+            session,
+            actor=principal.actor,
+            action="password",
+            entity="users",
+            entity_id=user.id,
+            organisation_id=user.organisation_id,
+        )
+    return updated
+
+
+def grant_regulator(session: Session, principal: Principal, user_id: int, organisation_id: int) -> RegulatorGrant:
+    """Let regulator ``user_id`` read ``organisation_id``'s records."""
+    user = get_user(session, principal, user_id)
+    if user.role != Role.REGULATOR:
+        raise ConflictError(f"user {user.username!r} is not a regulator", code="not_a_regulator")
+    ensure_organisation(session, organisation_id)
+    grant = session.get(RegulatorGrant, (user_id, organisation_id))
+    if grant is not None:
+        return grant
+    grant = RegulatorGrant(user_id=user_id, organisation_id=organisation_id)
+    session.add(grant)
+    session.flush()
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="grant",
+        entity="regulator_grants",
+        entity_id=f"{user_id}:{organisation_id}",
+        organisation_id=organisation_id,
+        new={"user_id": user_id, "organisation_id": organisation_id},
+    )
+    return grant
+
+
+# -- signing in -------------------------------------------------------------------------------------------------
+def principal_of(session: Session, user: User) -> Principal:
+    granted: frozenset[int] = frozenset()
+    if user.role == Role.REGULATOR:
+        granted = frozenset(
+            session.scalars(select(RegulatorGrant.organisation_id).where(RegulatorGrant.user_id == user.id))
+        )
+    return Principal(user.id, user.username, Role(user.role), user.organisation_id, granted)
+
+
+def authenticate(session: Session, username: str, password: str) -> User:
+    """The active user with these credentials; :class:`AuthenticationError` otherwise (same message either way)."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        verify_password(_DUMMY_HASH, password)  # same work whether or not the user exists
+        raise AuthenticationError("wrong username or password")
+    if not verify_password(user.password_hash, password) or not user.active:
+        raise AuthenticationError("wrong username or password")
+    return user
+
+
+_DUMMY_HASH = hash_password("dummy-password-for-timing")
+
+
+def user_for_session(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        raise AuthenticationError("session is no longer valid")
+    return user
+
+
+def user_for_token(session: Session, token: str) -> User:
+    """The owner of a valid (not revoked, not expired) API token."""
+    row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == token_digest(token)))
+    now = utcnow()
+    if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
+        raise AuthenticationError("invalid or expired API token")
+    return user_for_session(session, row.user_id)
+
+
+# -- API tokens -------------------------------------------------------------------------------------------------
+def create_token(session: Session, principal: Principal, data: TokenCreate) -> tuple[ApiToken, str]:
+    """A new API token for the principal; returns the row and the token text (shown once)."""
+    if data.expires_at is not None and _aware(data.expires_at) <= utcnow():
+        raise InputError("expires_at", "must be in the future")
+    token = new_api_token()
+    row = ApiToken(
+        user_id=principal.user_id,
+        name=data.name,
+        token_sha256=token_digest(token),
+        prefix=token[:10],
+        expires_at=data.expires_at,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="create",
+        entity="api_tokens",
+        entity_id=row.id,
+        organisation_id=principal.organisation_id,
+        new={"name": row.name, "prefix": row.prefix, "user_id": row.user_id},
+    )
+    return row, token
+
+
+def _aware(value: datetime) -> datetime:
+    from datetime import UTC
+
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def list_tokens(session: Session, principal: Principal) -> list[ApiToken]:
+    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == principal.user_id).order_by(ApiToken.id)))
+
+
+def revoke_token(session: Session, principal: Principal, token_id: int) -> ApiToken:
+    row = session.get(ApiToken, token_id)
+    if row is None or row.user_id != principal.user_id:
+        raise NotFoundError("api-token", token_id)
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        audit.record(
+            session,
+            actor=principal.actor,
+            action="revoke",
+            entity="api_tokens",
+            entity_id=row.id,
+            organisation_id=principal.organisation_id,
+            new={"revoked_at": row.revoked_at.isoformat()},
+        )
+    return row
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InputError("password", f"must have at least {MIN_PASSWORD_LENGTH} characters")

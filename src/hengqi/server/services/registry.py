@@ -1,0 +1,317 @@
+"""Sites, instruments, laboratories, weight sets and weights; the traceability chain; the overdue list."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from hengqi.errors import InputError
+from hengqi.metrology.classes import InstrumentSpecification
+from hengqi.server.db.models import Instrument, Laboratory, Site, Weight, WeightSet
+from hengqi.server.permissions import Permission, Principal
+from hengqi.server.schemas.registry import (
+    InstrumentCreate,
+    InstrumentUpdate,
+    LaboratoryCreate,
+    LaboratoryUpdate,
+    SiteCreate,
+    SiteUpdate,
+    WeightCreate,
+    WeightSetCreate,
+    WeightSetUpdate,
+    WeightUpdate,
+)
+from hengqi.server.services.base import (
+    add_audited,
+    ensure_organisation,
+    get_scoped,
+    scoped_select,
+    soft_delete,
+    update_audited,
+)
+
+
+def _new_owned_org(session: Session, principal: Principal, organisation_id: int | None) -> int:
+    principal.require(Permission.WRITE_REGISTRY)
+    org = principal.writes_to(organisation_id)
+    ensure_organisation(session, org)
+    return org
+
+
+def _same_org(session: Session, principal: Principal, model: Any, key: int | None, org: int, field: str) -> None:
+    """A reference to another record must point to a live record of the same organisation."""
+    if key is None:
+        return
+    obj = get_scoped(session, principal, model, key)
+    if obj.organisation_id != org:
+        raise InputError(field, f"{key} belongs to another organisation")
+
+
+# -- sites ------------------------------------------------------------------------------------------------------
+def create_site(session: Session, principal: Principal, data: SiteCreate) -> Site:
+    org = _new_owned_org(session, principal, data.organisation_id)
+    site = Site(
+        organisation_id=org, name=data.name, address=data.address, latitude=data.latitude, longitude=data.longitude
+    )
+    return add_audited(session, principal, site, what="site")
+
+
+def update_site(session: Session, principal: Principal, site_id: int, data: SiteUpdate) -> Site:
+    principal.require(Permission.WRITE_REGISTRY)
+    site = get_scoped(session, principal, Site, site_id)
+    return update_audited(session, principal, site, data.model_dump(exclude_unset=True), what="site")
+
+
+# -- instruments ------------------------------------------------------------------------------------------------
+def specification(
+    accuracy_class: str,
+    *,
+    kind: str | None,
+    max_kg: Decimal | None,
+    e_kg: Decimal | None,
+    d_kg: Decimal | None,
+    min_kg: Decimal | None,
+    ranges: Iterable[tuple[Decimal, Decimal]] | None,
+) -> InstrumentSpecification:
+    """The instrument's specification, checked by :class:`~hengqi.metrology.classes.InstrumentSpecification`
+    (OIML R 76-1:2006, 3.1 to 3.4 and Table 3; a broken rule raises :class:`~hengqi.errors.SpecificationError`)."""
+    return InstrumentSpecification.create(
+        accuracy_class=accuracy_class,
+        kind=kind,
+        max=max_kg,
+        e=e_kg,
+        d=d_kg,
+        min=min_kg,
+        ranges=None if ranges is None else [(m, e) for m, e in ranges],
+    )
+
+
+def _spec_columns(spec: InstrumentSpecification) -> dict[str, Any]:
+    return {
+        "accuracy_class": str(spec.accuracy_class),
+        "kind": str(spec.kind),
+        "max_kg": spec.max_kg,
+        "min_kg": spec.min_kg,
+        "e_kg": spec.e_kg,
+        "d_kg": spec.d_kg,
+        "ranges": [{"max_kg": str(r.max_kg), "e_kg": str(r.e_kg)} for r in spec.ranges],
+    }
+
+
+def instrument_specification(instrument: Instrument) -> InstrumentSpecification:
+    """The stored specification of ``instrument`` as the core's value."""
+    return specification(
+        instrument.accuracy_class,
+        kind=instrument.kind,
+        max_kg=None if len(instrument.ranges) > 1 else instrument.max_kg,
+        e_kg=None if len(instrument.ranges) > 1 else instrument.e_kg,
+        d_kg=instrument.d_kg,
+        min_kg=instrument.min_kg,
+        ranges=[(Decimal(r["max_kg"]), Decimal(r["e_kg"])) for r in instrument.ranges]
+        if len(instrument.ranges) > 1
+        else None,
+    )
+
+
+def create_instrument(session: Session, principal: Principal, data: InstrumentCreate) -> Instrument:
+    org = _new_owned_org(session, principal, data.organisation_id)
+    _same_org(session, principal, Site, data.site_id, org, "site_id")
+    spec = specification(
+        data.accuracy_class,
+        kind=data.kind,
+        max_kg=data.max,
+        e_kg=data.e,
+        d_kg=data.d,
+        min_kg=data.min,
+        ranges=None if data.ranges is None else [(r.max, r.e) for r in data.ranges],
+    )
+    instrument = Instrument(
+        organisation_id=org,
+        site_id=data.site_id,
+        make=data.make,
+        model=data.model,
+        serial=data.serial,
+        type_approval=data.type_approval,
+        status=data.status,
+        verification_due=data.verification_due,
+        calibration_due=data.calibration_due,
+        **_spec_columns(spec),
+    )
+    return add_audited(session, principal, instrument, what="instrument (make, model, serial)")
+
+
+_SPEC_FIELDS = ("accuracy_class", "kind", "max", "e", "d", "min", "ranges")
+
+
+def update_instrument(session: Session, principal: Principal, instrument_id: int, data: InstrumentUpdate) -> Instrument:
+    principal.require(Permission.WRITE_REGISTRY)
+    instrument = get_scoped(session, principal, Instrument, instrument_id)
+    given = data.model_dump(exclude_unset=True)
+    changes = {k: v for k, v in given.items() if k not in _SPEC_FIELDS}
+    if "site_id" in changes:
+        _same_org(session, principal, Site, data.site_id, instrument.organisation_id, "site_id")
+    for required in ("make", "model", "serial", "status"):
+        if required in changes and changes[required] is None:
+            raise InputError(required, "may not be null")
+    if any(k in given for k in _SPEC_FIELDS):
+        ranges = data.ranges
+        multi = ranges is not None and len(ranges) > 1
+        spec = specification(
+            data.accuracy_class or instrument.accuracy_class,
+            kind=data.kind or (None if ranges is not None else instrument.kind),
+            max_kg=data.max if data.max is not None else (None if ranges is not None else instrument.max_kg),
+            e_kg=data.e if data.e is not None else (None if ranges is not None else instrument.e_kg),
+            d_kg=data.d if data.d is not None else (None if "e" in given or ranges is not None else instrument.d_kg),
+            min_kg=data.min,
+            ranges=[(r.max, r.e) for r in ranges] if ranges is not None and multi else None,
+        )
+        changes.update(_spec_columns(spec))
+    return update_audited(session, principal, instrument, changes, what="instrument (make, model, serial)")
+
+
+def delete_instrument(session: Session, principal: Principal, instrument_id: int) -> None:
+    principal.require(Permission.DELETE_REGISTRY)
+    soft_delete(session, principal, get_scoped(session, principal, Instrument, instrument_id), what="instrument")
+
+
+# -- laboratories and the traceability chain --------------------------------------------------------------------
+def create_laboratory(session: Session, principal: Principal, data: LaboratoryCreate) -> Laboratory:
+    org = _new_owned_org(session, principal, data.organisation_id)
+    if data.traceable_to_id is not None:
+        get_scoped(session, principal, Laboratory, data.traceable_to_id)
+    lab = Laboratory(
+        organisation_id=org, name=data.name, accreditation=data.accreditation, traceable_to_id=data.traceable_to_id
+    )
+    return add_audited(session, principal, lab, what="laboratory")
+
+
+def update_laboratory(session: Session, principal: Principal, lab_id: int, data: LaboratoryUpdate) -> Laboratory:
+    principal.require(Permission.WRITE_REGISTRY)
+    lab = get_scoped(session, principal, Laboratory, lab_id)
+    changes = data.model_dump(exclude_unset=True)
+    if changes.get("traceable_to_id") is not None:
+        get_scoped(session, principal, Laboratory, changes["traceable_to_id"])
+        if lab_id in {link.id for link in _chain_from(session, principal, changes["traceable_to_id"])}:
+            raise InputError("traceable_to_id", "would make the traceability chain a loop")
+    return update_audited(session, principal, lab, changes, what="laboratory")
+
+
+def _chain_from(session: Session, principal: Principal, lab_id: int | None) -> list[Laboratory]:
+    chain: list[Laboratory] = []
+    seen: set[int] = set()
+    while lab_id is not None and lab_id not in seen:
+        seen.add(lab_id)
+        lab = session.get(Laboratory, lab_id)
+        if lab is None or not principal.sees(lab.organisation_id):
+            break
+        chain.append(lab)
+        lab_id = lab.traceable_to_id
+    return chain
+
+
+def traceability(session: Session, principal: Principal, weight_set_id: int) -> list[Laboratory]:
+    """The calibration laboratories from the one that calibrated the set up to the last link recorded
+    (ISO/IEC 17025:2017, 6.5: an unbroken chain of calibrations to the SI)."""
+    weight_set = get_scoped(session, principal, WeightSet, weight_set_id)
+    return _chain_from(session, principal, weight_set.laboratory_id)
+
+
+# -- weight sets and weights ------------------------------------------------------------------------------------
+def create_weight_set(session: Session, principal: Principal, data: WeightSetCreate) -> WeightSet:
+    org = _new_owned_org(session, principal, data.organisation_id)
+    _same_org(session, principal, Laboratory, data.laboratory_id, org, "laboratory_id")
+    values = data.model_dump(exclude={"organisation_id"})
+    return add_audited(session, principal, WeightSet(organisation_id=org, **values), what="weight set")
+
+
+def update_weight_set(session: Session, principal: Principal, set_id: int, data: WeightSetUpdate) -> WeightSet:
+    principal.require(Permission.WRITE_REGISTRY)
+    weight_set = get_scoped(session, principal, WeightSet, set_id)
+    changes = data.model_dump(exclude_unset=True)
+    if changes.get("laboratory_id") is not None:
+        _same_org(session, principal, Laboratory, changes["laboratory_id"], weight_set.organisation_id, "laboratory_id")
+    return update_audited(session, principal, weight_set, changes, what="weight set")
+
+
+def create_weight(session: Session, principal: Principal, set_id: int, data: WeightCreate) -> Weight:
+    principal.require(Permission.WRITE_REGISTRY)
+    weight_set = get_scoped(session, principal, WeightSet, set_id)
+    weight = Weight(
+        organisation_id=weight_set.organisation_id,
+        weight_set_id=weight_set.id,
+        identifier=data.identifier,
+        nominal_kg=data.nominal,
+        weight_class=data.weight_class or weight_set.weight_class,
+        correction_kg=data.correction,
+        u_kg=data.u,
+        k=data.k,
+        certificate_number=data.certificate_number
+        if data.certificate_number is not None
+        else weight_set.certificate_number,
+        due_date=data.due_date,
+    )
+    return add_audited(session, principal, weight, what="weight")
+
+
+_WEIGHT_COLUMNS = {"nominal": "nominal_kg", "correction": "correction_kg", "u": "u_kg"}
+
+
+def update_weight(session: Session, principal: Principal, weight_id: int, data: WeightUpdate) -> Weight:
+    principal.require(Permission.WRITE_REGISTRY)
+    weight = get_scoped(session, principal, Weight, weight_id)
+    changes = {_WEIGHT_COLUMNS.get(k, k): v for k, v in data.model_dump(exclude_unset=True).items()}
+    for key in ("identifier", "nominal_kg", "weight_class", "correction_kg", "u_kg", "k", "certificate_number"):
+        if key in changes and changes[key] is None:
+            raise InputError(key, "may not be null")
+    return update_audited(session, principal, weight, changes, what="weight")
+
+
+def weight_due(session: Session, weight: Weight) -> date | None:
+    """A weight's calibration due date: its own, else its set's."""
+    if weight.due_date is not None:
+        return weight.due_date
+    weight_set = session.get(WeightSet, weight.weight_set_id)
+    return None if weight_set is None else weight_set.due_date
+
+
+# -- the overdue list -------------------------------------------------------------------------------------------
+def overdue(session: Session, principal: Principal, on: date) -> list[dict[str, Any]]:
+    """Instruments whose verification or calibration, and weights or sets whose calibration, is due on or before
+    ``on``, soonest first."""
+    items: list[dict[str, Any]] = []
+    statement = scoped_select(principal, Instrument).where(
+        or_(Instrument.verification_due <= on, Instrument.calibration_due <= on)
+    )
+    for inst in session.scalars(statement):
+        name = f"{inst.make} {inst.model} {inst.serial}"
+        for due, when in (("verification", inst.verification_due), ("calibration", inst.calibration_due)):
+            if when is not None and when <= on:
+                items.append(_item("instrument", inst.id, inst.organisation_id, name, due, when))
+    for ws in session.scalars(scoped_select(principal, WeightSet).where(WeightSet.due_date <= on)):
+        items.append(_item("weight-set", ws.id, ws.organisation_id, ws.name, "calibration", ws.due_date))
+    for w in session.scalars(scoped_select(principal, Weight).where(Weight.due_date <= on)):
+        items.append(_item("weight", w.id, w.organisation_id, w.identifier, "calibration", w.due_date))
+    items.sort(key=lambda item: (item["due_date"], item["entity"], item["id"]))
+    return items
+
+
+def _item(entity: str, key: int, org: int, name: str, due: str, when: date | None) -> dict[str, Any]:
+    return {"entity": entity, "id": key, "organisation_id": org, "name": name, "due": due, "due_date": when}
+
+
+def live_weights(session: Session, principal: Principal, ids: Iterable[int], org: int) -> list[Weight]:
+    """The weights ``ids`` (each must be visible, live and of organisation ``org``)."""
+    weights = []
+    for index, key in enumerate(ids):
+        weight = get_scoped(session, principal, Weight, key)
+        if weight.organisation_id != org:
+            raise InputError(f"weight_ids[{index}]", f"weight {key} belongs to another organisation")
+        weights.append(weight)
+    return weights
+
+

@@ -1,0 +1,92 @@
+"""Offline validation of DCCs with xmlschema and lxml against PTB's XSDs (dcc.md section 5)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hengqi.certificates.errors import DccFormatError, SchemaNotFoundError
+from hengqi.certificates.schema import SCHEMA_DIR_ENV, validate_dcc
+from tests.certificates.conftest import SHARED_EXAMPLES
+
+SKELETON = SHARED_EXAMPLES / "minimal_nawi_dcc-3.3.0.xml"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["minimal_nawi_dcc-3.3.0.xml", "ptb_siliziumkugel_dcc-3.0.0.xml", "ptb_gp_temperature_typical_v12_dcc-3.2.0_signed.xml"],
+)
+def test_ptb_examples_are_valid_in_both_engines(schema_dir: Path, name: str) -> None:
+    report = validate_dcc(SHARED_EXAMPLES / name, schema_dir)
+    assert report.valid, report.issues
+    assert report.engines == ("xmlschema", "lxml")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "element"),
+    [
+        ('schemaVersion="3.3.0"', 'schemaVersion="3.2.0"', None),
+        ("<si:valueExpandedMU>0.00002", "<si:valueExpandedMU>-0.00002", "valueExpandedMU"),
+        ("<si:coverageFactor>2</si:coverageFactor>", "<si:coverageFactor>0.5</si:coverageFactor>", "coverageFactor"),
+    ],
+)
+def test_broken_documents_fail_in_both_engines_with_paths(
+    schema_dir: Path, tmp_path: Path, old: str, new: str, element: str | None
+) -> None:
+    text = SKELETON.read_text(encoding="utf-8")
+    assert old in text
+    bad = tmp_path / "bad.xml"
+    bad.write_text(text.replace(old, new, 1), encoding="utf-8")
+    report = validate_dcc(bad, schema_dir)
+    if element is None:
+        # a 3.3.0 document declaring 3.2.0 is checked against the 3.2.0 XSD (P5); the skeleton uses nothing new
+        assert report.version == "3.2.0"
+        assert report.schema.endswith("dcc-3.2.0/dcc.xsd")
+        assert report.valid, report.issues
+        return
+    assert not report.valid
+    engines = {i.engine for i in report.issues}
+    assert engines == {"xmlschema", "lxml"}
+    for issue in report.issues:
+        assert element in issue.path
+        assert issue.line is not None and issue.line > 100
+
+
+def test_missing_resp_persons_is_invalid(schema_dir: Path, tmp_path: Path) -> None:
+    text = SKELETON.read_text(encoding="utf-8")
+    start, end = text.index("<dcc:respPersons>"), text.index("</dcc:respPersons>") + len("</dcc:respPersons>")
+    bad = tmp_path / "bad.xml"
+    bad.write_text(text[:start] + text[end:], encoding="utf-8")
+    report = validate_dcc(bad, schema_dir)
+    assert {i.engine for i in report.issues} == {"xmlschema", "lxml"}
+    assert any("respPersons" in i.message for i in report.issues)
+
+
+def test_unknown_version_is_bad_input(schema_dir: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "v.xml"
+    bad.write_text(SKELETON.read_text(encoding="utf-8").replace('schemaVersion="3.3.0"', 'schemaVersion="9.9.9"'))
+    with pytest.raises(DccFormatError, match="unsupported DCC version '9.9.9'"):
+        validate_dcc(bad, schema_dir)
+
+
+def test_not_xml_and_missing_file(schema_dir: Path, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.xml"
+    junk.write_bytes(b"%PDF-1.7 not xml")
+    with pytest.raises(DccFormatError, match="not well-formed XML"):
+        validate_dcc(junk, schema_dir)
+    with pytest.raises(DccFormatError, match="no such file"):
+        validate_dcc(tmp_path / "absent.xml", schema_dir)
+
+
+def test_schema_dir_from_environment_and_clear_message_when_missing(
+    schema_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(SCHEMA_DIR_ENV, str(schema_dir))
+    assert validate_dcc(SKELETON).valid
+    monkeypatch.delenv(SCHEMA_DIR_ENV)
+    with pytest.raises(SchemaNotFoundError, match=r"https://www\.ptb\.de/dcc/.*dcc-3\.3\.0/dcc\.xsd"):
+        validate_dcc(SKELETON)
+    (tmp_path / "dcc-3.3.0").mkdir()
+    with pytest.raises(SchemaNotFoundError, match=r"missing .*dcc-3\.3\.0/dcc\.xsd"):
+        validate_dcc(SKELETON, tmp_path)

@@ -1,0 +1,250 @@
+"""Monte Carlo method (JCGM 101:2008, clauses 7-9) against published examples and exact distributions.
+
+Tolerances: Monte Carlo estimates are compared with exact values (derived from the input distributions) within a
+few standard deviations of the estimator at the M used, and always within the numerical tolerance delta of
+JCGM 101:2008, 7.9.2 for n_dig = 2 where a published value is checked.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import optimize, stats
+
+from hengqi.metrology.gum import (
+    MeasurementModel,
+    MonteCarloError,
+    MultivariateNormal,
+    Normal,
+    Rectangular,
+    StudentT,
+    monte_carlo,
+    monte_carlo_adaptive,
+    numerical_tolerance,
+    propagate,
+    validate,
+)
+from hengqi.metrology.gum.intervals import BLOCK
+from hengqi.records.uncertainty_model import load_uncertainty_model
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "uncertainty"
+ADDITIVE = MeasurementModel.from_equations([("Y", "X1 + X2 + X3 + X4")])
+
+
+def _inputs(last: object) -> list[object]:
+    return [Normal("X1", 0.0, 1.0), Normal("X2", 0.0, 1.0), Normal("X3", 0.0, 1.0), last]
+
+
+def test_jcgm101_9_2_2_normal_inputs() -> None:
+    # Y ~ N(0, 4): JCGM 101:2008, 9.2.2, Table 2: y = 0.0, u = 2.0, 95 % interval [-3.92, 3.92] for GUF and MCM
+    inputs = _inputs(Normal("X4", 0.0, 1.0))
+    r = monte_carlo(ADDITIVE, inputs, trials=400_000, p=0.95, seed=922)
+    half = 2.0 * stats.norm.ppf(0.975)
+    assert round(half, 2) == 3.92
+    assert r.value == pytest.approx(0.0, abs=0.015)
+    assert r.u == pytest.approx(2.0, abs=0.01)
+    assert r.interval_symmetric == pytest.approx((-half, half), abs=0.03)
+    assert r.interval_shortest == pytest.approx((-half, half), abs=0.03)
+    g = propagate(ADDITIVE, inputs, p=0.95)
+    assert validate(g.interval, g.u, r.interval_symmetric, n_dig=2).validated
+
+
+def _irwin_hall_cdf(x: float, n: int) -> float:
+    return sum((-1) ** k * math.comb(n, k) * (x - k) ** n for k in range(math.floor(x) + 1)) / math.factorial(n)
+
+
+def test_jcgm101_9_2_3_rectangular_inputs() -> None:
+    # four rectangular inputs of standard deviation 1: the exact 97.5 % point of their sum (Irwin-Hall, scaled)
+    a = math.sqrt(3.0)
+    model = ADDITIVE
+    inputs = [Rectangular(f"X{i}", -a, a) for i in range(1, 5)]
+    exact = optimize.brentq(lambda y: _irwin_hall_cdf((y + 4 * a) / (2 * a), 4) - 0.975, 0.0, 4 * a)
+    assert round(exact, 2) == 3.88  # JCGM 101:2008, 9.2.3: MCM interval [-3.88, 3.88]
+    r = monte_carlo(model, inputs, trials=400_000, p=0.95, seed=923)
+    assert r.u == pytest.approx(2.0, abs=0.01)
+    assert r.interval_symmetric == pytest.approx((-exact, exact), abs=0.03)
+
+
+def test_jcgm101_9_2_4_guf_not_validated_and_mcm_matches_the_exact_distribution() -> None:
+    problem = load_uncertainty_model(EXAMPLES / "jcgm101-9.2-additive.yaml").to_problem()
+    sigma, a = math.sqrt(3.0), 10.0 * math.sqrt(3.0)
+
+    def cdf(y: float) -> float:  # N(0, 3) convolved with R(-a, a)
+        def g(t: float) -> float:
+            return t * stats.norm.cdf(t / sigma) + sigma * stats.norm.pdf(t / sigma)
+
+        return (g(y + a) - g(y - a)) / (2 * a)
+
+    exact = optimize.brentq(lambda y: cdf(y) - 0.975, 0.0, 40.0)
+    r = monte_carlo(problem.model, problem.distributions, trials=400_000, p=0.95, seed=924)
+    assert r.u == pytest.approx(math.sqrt(103.0), abs=0.03)
+    assert r.interval_symmetric == pytest.approx((-exact, exact), abs=0.06)
+    g = propagate(problem.model, problem.distributions, p=0.95)
+    assert g.u == pytest.approx(math.sqrt(103.0), rel=1e-9)
+    check = validate(g.interval, g.u, r.interval_symmetric, n_dig=2)
+    assert not check.validated  # JCGM 101:2008, 9.2.4: the GUF interval is too wide
+    assert check.d_low > 2.5 and check.d_high > 2.5
+
+
+def test_jcgm101_9_3_mass_calibration() -> None:
+    problem = load_uncertainty_model(EXAMPLES / "jcgm101-9.3-mass.yaml").to_problem()
+    g = propagate(problem.model, problem.distributions, p=0.95)
+    # JCGM 101:2008, 9.3, Table 6: GUF (first order) dm = 1.2340 mg, u = 0.0539 mg
+    assert round(g.value, 4) == 1.2340
+    assert round(g.u, 4) == 0.0539
+    r = monte_carlo(problem.model, problem.distributions, trials=1_000_000, p=0.95, seed=93)
+    # exact u: Y = M (1 + A B) - 100 000 g with E[A] = 0, so Var Y = Var M + E[M^2] Var(A) E[B^2]
+    e_w2, e_r2 = (1 / 7000 - 1 / 9000) / 2000, (1 / 7950 - 1 / 8050) / 100
+    e_sq = e_w2 - 2 * (math.log(9000 / 7000) / 2000) * (math.log(8050 / 7950) / 100) + e_r2
+    m2 = 100001.234**2 + 0.05**2 + 0.02**2
+    exact_u = math.sqrt(0.05**2 + 0.02**2 + (0.2**2 / 12) * e_sq * m2)
+    assert r.u == pytest.approx(exact_u, abs=2e-4)
+    # JCGM 101:2008, 9.3, Table 6: MCM u = 0.0754 mg, within delta = 0.0005 mg (n_dig = 2)
+    assert abs(r.u - 0.0754) <= numerical_tolerance(0.0754, 2)
+    assert r.value == pytest.approx(1.2340, abs=5e-4)
+    assert not validate(g.interval, g.u, r.interval_symmetric, 2).validated
+
+
+def test_jcgm101_9_4_comparison_loss_shortest_interval_is_exact() -> None:
+    # JCGM 101:2008, 9.4 (x1 = x2 = 0): Y = X1^2 + X2^2, X_i ~ N(0, u^2) -> Y/(u^2) ~ chi^2_2, i.e. exponential
+    # with mean 2u^2; the GUF (first order) gives u(y) = 0.  Shortest 95 % interval: [0, -2u^2 ln 0.05].
+    u = 0.005
+    model = MeasurementModel.from_equations([("Y", "X1**2 + X2**2")])
+    inputs = [Normal("X1", 0.0, u), Normal("X2", 0.0, u)]
+    assert propagate(model, inputs, p=0.95).u == 0.0
+    r = monte_carlo(model, inputs, trials=400_000, p=0.95, seed=94)
+    mean = 2 * u * u
+    assert r.value == pytest.approx(mean, rel=0.01)
+    assert r.u == pytest.approx(mean, rel=0.01)
+    assert r.interval_shortest[0] == pytest.approx(0.0, abs=1e-8)
+    assert r.interval_shortest[1] == pytest.approx(-mean * math.log(0.05), rel=0.01)
+    assert r.interval_symmetric[0] == pytest.approx(-mean * math.log(0.975), rel=0.02)
+
+
+def test_correlation_changes_the_monte_carlo_result_as_the_lpu_says() -> None:
+    model = MeasurementModel.from_equations([("y", "a - b")])
+    for r_ab in (-0.8, 0.0, 0.8):
+        mv = MultivariateNormal(("a", "b"), (5.0, 2.0), (0.3, 0.4), ((1.0, r_ab), (r_ab, 1.0)))
+        g = propagate(model, [mv])
+        m = monte_carlo(model, [mv], trials=200_000, seed=31)
+        assert m.u == pytest.approx(g.u, rel=0.01)
+        assert m.interval_symmetric == pytest.approx(g.interval, abs=0.02)
+
+
+def test_monte_carlo_agrees_with_lpu_on_random_linear_models() -> None:
+    rng = np.random.default_rng(2024)
+    for case in range(5):
+        c = rng.uniform(-3, 3, 4)
+        inputs = [
+            Normal("a", rng.uniform(-5, 5), rng.uniform(0.1, 1)),
+            Rectangular("b", -1.0, rng.uniform(0, 2)),
+            StudentT("t", 1.0, rng.uniform(0.1, 1), 30.0),
+            Normal("d", 0.0, rng.uniform(0.1, 1)),
+        ]
+        model = MeasurementModel(lambda a, b, t, d, c=c: c[0] * a + c[1] * b + c[2] * t + c[3] * d, ("a", "b", "t", "d"))
+        g = propagate(model, inputs)
+        m = monte_carlo(model, inputs, trials=200_000, seed=case)
+        # MCM propagates the t distribution's variance nu/(nu - 2) x scale^2 (JCGM 101:2008, 6.4.9.4)
+        var = g.u**2 + (c[2] * inputs[2].standard_uncertainty) ** 2 * (30 / 28 - 1)  # type: ignore[attr-defined]
+        assert m.value == pytest.approx(g.value, abs=4 * g.u / math.sqrt(200_000))
+        assert m.u == pytest.approx(math.sqrt(var), rel=0.01)
+
+
+def test_seed_reproduces_and_is_recorded() -> None:
+    inputs = _inputs(Rectangular("X4", -1.0, 1.0))
+    a = monte_carlo(ADDITIVE, inputs, trials=50_000, seed=7)
+    b = monte_carlo(ADDITIVE, inputs, trials=50_000, seed=7)
+    c = monte_carlo(ADDITIVE, inputs, trials=50_000, seed=8)
+    assert a == b and a.seed == 7
+    assert a.u != c.u
+    drawn = monte_carlo(ADDITIVE, inputs, trials=50_000)
+    assert isinstance(drawn.seed, int) and drawn.seed >= 0
+    assert monte_carlo(ADDITIVE, inputs, trials=50_000, seed=drawn.seed) == drawn
+
+
+def test_chunked_unchunked_and_threaded_runs_are_identical() -> None:
+    inputs = [
+        Normal("X1", 1.0, 0.2),
+        MultivariateNormal(("X2", "X3"), (0.0, 1.0), (1.0, 0.5), ((1.0, 0.6), (0.6, 1.0))),
+        StudentT("X4", 0.0, 0.3, 5.0),
+    ]
+    trials = 3 * BLOCK + 12_345
+    runs = [
+        monte_carlo(ADDITIVE, inputs, trials=trials, seed=11, chunk_size=chunk, workers=workers, bins=30)
+        for chunk, workers in ((BLOCK, 1), (BLOCK, 2), (4 * BLOCK, 1), (2 * BLOCK, 2))
+    ]
+    assert all(run == runs[0] for run in runs[1:])
+    histogram = runs[0].histogram
+    assert histogram is not None
+    assert sum(histogram.counts) + histogram.underflow + histogram.overflow == trials
+
+
+def test_intervals_equal_those_from_the_sorted_values() -> None:
+    inputs = [Normal("X1", 0.0, 1.0), Rectangular("X2", 0.0, 3.0), Normal("X3", 0.0, 0.1), Normal("X4", 0.0, 0.1)]
+    trials = 2 * BLOCK + 1001
+    r = monte_carlo(ADDITIVE, inputs, trials=trials, p=0.9, seed=5, chunk_size=BLOCK)
+    gens = np.random.default_rng(5).spawn(4)
+    y = sum(d.sample(g, trials) for d, g in zip(inputs, gens, strict=True))
+    y.sort()
+    q = math.floor(0.9 * trials + 0.5)
+    low = (trials - q + 1) // 2
+    assert r.interval_symmetric == (y[low - 1], y[low + q - 1])
+    widths = y[q:] - y[: trials - q]
+    best = int(np.argmin(widths))
+    assert r.interval_shortest == (y[best], y[best + q])
+    assert r.value == pytest.approx(float(np.mean(y)), rel=1e-12)
+    assert r.u == pytest.approx(float(np.std(y, ddof=1)), rel=1e-10)
+
+
+def test_adaptive_procedure_meets_its_numerical_tolerance() -> None:
+    inputs = _inputs(Rectangular("X4", -1.0, 1.0))
+    r = monte_carlo_adaptive(ADDITIVE, inputs, n_dig=1, p=0.95, seed=79)
+    assert r.adaptive and r.converged and r.n_dig == 1
+    assert r.trials % 10_000 == 0 and r.trials >= 20_000
+    assert r.tolerance == numerical_tolerance(r.u, 1)
+    exact_u = math.sqrt(3 + 1 / 3)
+    assert abs(r.u - exact_u) <= r.tolerance
+    # the same stream as a fixed-M run of the same length
+    fixed = monte_carlo(ADDITIVE, inputs, trials=r.trials, p=0.95, seed=79, workers=1)
+    assert fixed.u == pytest.approx(r.u, rel=1e-12)
+    assert fixed.interval_symmetric == r.interval_symmetric
+
+
+def test_adaptive_procedure_stops_at_max_trials_and_says_so() -> None:
+    inputs = _inputs(Rectangular("X4", -1.0, 1.0))
+    r = monte_carlo_adaptive(ADDITIVE, inputs, n_dig=4, seed=1, max_trials=30_000)
+    assert not r.converged and r.trials == 30_000
+
+
+def test_uncertainty_is_never_negative_and_model_errors_are_named() -> None:
+    model = MeasurementModel.from_equations([("y", "sqrt(a)")])
+    with pytest.raises(Exception, match="non-finite values"):
+        monte_carlo(model, [Normal("a", 0.1, 1.0)], trials=10_000, seed=1)
+    r = monte_carlo(MeasurementModel.from_equations([("y", "a * 0 + 3")]), [Normal("a", 1, 1)], trials=1000, seed=1)
+    assert r.u == 0.0 and r.value == 3.0 and r.interval_shortest == (3.0, 3.0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"trials": 10}, "too few"),
+        ({"trials": 1}, "integer >= 2"),
+        ({"seed": -1}, "non-negative integer"),
+        ({"chunk_size": 1000}, "multiple of"),
+    ],
+)
+def test_bad_settings_are_refused(kwargs: dict[str, int], match: str) -> None:
+    with pytest.raises(MonteCarloError, match=match):
+        monte_carlo(ADDITIVE, _inputs(Normal("X4", 0, 1)), **kwargs)  # type: ignore[arg-type]
+
+
+def test_numerical_tolerance_examples() -> None:
+    # JCGM 101:2008, 7.9.2: u = c x 10^l with c an n_dig-digit integer, delta = 10^l / 2
+    assert numerical_tolerance(0.0539, 2) == 0.0005
+    assert numerical_tolerance(2.0, 1) == 0.5
+    assert numerical_tolerance(2.0, 2) == 0.05
+    assert numerical_tolerance(9.96, 2) == 0.5  # rounds to 10 x 10^0
+    assert numerical_tolerance(35e-9, 2) == pytest.approx(5e-10)

@@ -1,0 +1,100 @@
+"""Steps: answers are checked against their step, texts exist in both languages, ids tell steps apart."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from hengqi.errors import InputError
+from hengqi.procedures.steps import (
+    STEP_TYPES,
+    AddLoad,
+    Decide,
+    FindChangeover,
+    PlaceLoad,
+    Prompt,
+    ReadStable,
+    RemoveLoad,
+    ZeroScale,
+    answer_as_json,
+    answer_from_json,
+    check_answer,
+    describe,
+    step_as_json,
+    step_digest,
+)
+
+D = Decimal
+CHANGEOVER = FindChangeover(D("1"), D("0.0005"), D("0.005"))
+
+
+def test_reading_answers_are_exact_masses_in_kg() -> None:
+    step = ReadStable("indication", D("1"))
+    assert check_answer(step, "1005 g") == D("1.005")
+    assert check_answer(step, D("-0.005")) == D("-0.005")  # an indication below zero is legal
+    assert check_answer(step, "-5 g") == D("-0.005")
+    for bad in (None, True, "heavy", "1 parsec", D("NaN")):
+        with pytest.raises(InputError):
+            check_answer(step, bad)
+
+
+def test_changeover_load_must_lie_within_one_interval() -> None:
+    assert check_answer(CHANGEOVER, "1.5 g") == D("0.0015")
+    assert check_answer(CHANGEOVER, "5 g") == D("0.005")
+    for bad in ("0 g", "5.5 g", "-1 g"):
+        with pytest.raises(InputError, match="answer"):
+            check_answer(CHANGEOVER, bad)
+
+
+def test_acknowledged_steps_take_no_value() -> None:
+    for step in (Prompt("x"), PlaceLoad(D(1)), AddLoad(D("0.007")), RemoveLoad(), ZeroScale()):
+        assert check_answer(step, None) is None
+        assert check_answer(step, "ok") is None
+        with pytest.raises(InputError):
+            check_answer(step, "1 kg")
+
+
+def test_decide_takes_one_of_its_options() -> None:
+    step = Decide("go", "Go on?", "继续？", ("continue", "stop"))
+    assert check_answer(step, " stop ") == "stop"
+    with pytest.raises(InputError, match="continue, stop"):
+        check_answer(step, "later")
+
+
+def test_answers_survive_their_json_form() -> None:
+    step = ReadStable("indication", D("1"))
+    value = check_answer(step, "1.0050 kg")
+    assert answer_from_json(step, answer_as_json(value)) == value
+    with pytest.raises(InputError):
+        answer_from_json(step, "not a number")
+
+
+def test_every_step_is_described_in_english_and_chinese() -> None:
+    steps = [
+        Prompt("Begin.", "开始。"),
+        Decide("k", "Choose", "选择", ("a", "b")),
+        PlaceLoad(D("5"), "front-left", ("W1",)),
+        AddLoad(D("0.007")),
+        RemoveLoad(),
+        ZeroScale(),
+        ReadStable("indication", D("5")),
+        CHANGEOVER,
+    ]
+    assert {type(step) for step in steps} == set(STEP_TYPES)
+    for step in steps:
+        english, chinese = describe(step)
+        assert english
+        assert chinese
+        assert english != chinese
+        data = step_as_json(step)
+        assert data["kind"] == step.kind
+        assert data["text"] == english
+    assert "左前" in describe(PlaceLoad(D("5"), "front-left"))[1]
+    assert "W1" in describe(PlaceLoad(D("5"), "centre", ("W1",)))[0]
+
+
+def test_digests_tell_steps_apart() -> None:
+    assert step_digest(PlaceLoad(D("5"))) == step_digest(PlaceLoad(D("5.000")).__class__(D("5")))
+    assert step_digest(PlaceLoad(D("5"))) != step_digest(PlaceLoad(D("5"), "back-left"))
+    assert step_digest(ReadStable("a", D(1))) != step_digest(ReadStable("b", D(1)))

@@ -1,0 +1,153 @@
+"""The calibration record (``hengqi.calibration-record`` v1): examples, conversion, and bad input naming fields."""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hengqi.errors import RecordError
+from hengqi.metrology.calibration import MinimumWeightMethod
+from hengqi.records.calibration import calibrate, load_calibration_record, parse_calibration_record
+from hengqi.records.schemas import json_schema, record_kinds
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "calibration"
+
+BASE: dict[str, Any] = {
+    "format": "hengqi.calibration-record",
+    "version": 1,
+    "date": "2026-11-25",
+    "instrument": {"id": "B-1", "max": "220 g", "d": "0.1 mg"},
+    "weights": [
+        {"id": "W100", "class": "E2", "nominal": "100 g"},
+        {"id": "W200", "class": "E2", "nominal": "200 g"},
+    ],
+    "repeatability": [{"load": "100 g", "readings": ["100.0001 g", "100.0002 g", "100.0001 g", "100.0001 g"]}],
+    "eccentricity": {
+        "load": "100 g",
+        "positions": [
+            {"position": "centre", "indication": "100.0001 g"},
+            {"position": "front", "indication": "100.0002 g"},
+        ],
+    },
+    "points": [
+        {"load": "100 g", "weights": ["W100"], "indication": "100.0002 g"},
+        {"load": "200 g", "weights": ["W200"], "indication": "200.0003 g"},
+    ],
+}
+
+
+def _with(path: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    data = copy.deepcopy(BASE)
+    target: Any = data
+    for key in path[:-1]:
+        target = target[key]
+    if value is _DELETE:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return data
+
+
+_DELETE = object()
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.name)
+def test_examples_read_and_calibrate(path: Path) -> None:
+    result = calibrate(load_calibration_record(path))
+    assert result.points
+    assert all(p.U_kg > p.u_kg > 0 for p in result.points)
+    assert result.method == "EURAMET cg-18 v4.0 (11/2015)"
+    assert result.uncertainty_in_use is not None
+    assert result.minimum_weights
+
+
+def test_three_examples_exist() -> None:
+    names = {p.name for p in EXAMPLES.glob("*.yaml")}
+    assert {"analytical-balance-220g.yaml", "bench-balance-6kg.yaml", "truck-scale-60t.yaml"} <= names
+
+
+def test_analytical_balance_example_holds_the_h1_point() -> None:
+    """The 100 g point uses the H1 data (SECONDARY): E = 0.7 mg, U about 1.80 mg (buoyancy unrounded)."""
+    result = calibrate(load_calibration_record(EXAMPLES / "analytical-balance-220g.yaml"))
+    point = next(p for p in result.points if p.load_kg == Decimal("0.1"))
+    assert point.error_kg == Decimal("0.0000007")
+    assert point.U_kg == pytest.approx(0.0018004e-3, rel=2e-4)
+    usp = result.minimum_weight(MinimumWeightMethod.USP41)
+    assert usp is not None
+    assert usp.value_kg == pytest.approx(2 * 2000 * point.contribution("repeatability").u_kg, rel=1e-12)  # type: ignore[union-attr]
+
+
+def test_truck_scale_substitution_builds_the_reference_mass() -> None:
+    result = calibrate(load_calibration_record(EXAMPLES / "truck-scale-60t.yaml"))
+    top = result.points[-1]
+    assert top.load_kg == Decimal("60000")
+    assert top.reference_mass_kg == Decimal("60000")  # 3 x 20 t + (+20 kg) + (-20 kg)
+    assert top.contribution("substitution-repeatability") is not None
+    forty = result.points[-2]
+    assert forty.reference_mass_kg == Decimal("40020")
+    assert forty.error_kg == Decimal("20")
+
+
+def test_several_readings_and_no_load_readings_are_averaged() -> None:
+    data = _with(("points", 0), {"load": "100 g", "weights": ["W100"], "indications": ["100.0002 g", "100.0004 g"],
+                                 "no_load": ["0.0000 g", "0.0002 g"]})  # fmt: skip
+    point = calibrate(parse_calibration_record(data)).points[0]
+    assert point.indication_kg == Decimal("0.1000002")
+    assert point.readings == 2
+
+
+def test_schema_is_registered() -> None:
+    assert "calibration-record" in record_kinds()
+    assert json_schema("calibration-record")["title"] == "CalibrationRecord"
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field", "words"),
+    [
+        (("repeatability", 0, "readings"), ["100.0001 g"], "repeatability[0].readings", "at least 2 readings"),
+        (("points", 0, "no_load"), ["0 g", "0 g", "0 g"], "points[0]", "3 readings for 1 indications"),
+        (("points", 0, "weights"), ["W50"], "points[0].weights[0]", "unknown weight id 'W50'"),
+        (("points", 0, "weights"), [{"id": "W100", "count": 2}], "points[0].weights[0]", "only 1 recorded"),
+        (("points", 0, "indication"), "100.0002 kgs", "points[0].indication", "unknown mass unit"),
+        (("points", 0, "indications"), ["100 g"], "points[0]", "either indication or indications"),
+        (("points", 0, "indication"), _DELETE, "points[0]", "either indication or indications"),
+        (("points",), [], "points", "at least 1"),
+        (("points", 1, "load"), "300 g", "points[1].load", "exceeds Max"),
+        (("eccentricity", "positions"), [{"position": "c", "indication": "1 g"}], "eccentricity.positions", "centre"),
+        (("weights", 1, "id"), "W100", "weights[1].id", "used twice"),
+        (("weights", 0, "class"), "E7", "weights[0].class", ""),
+        (("instrument", "d"), "300 g", "instrument", "smaller than Max"),
+        (("drift_factor",), 4, "drift_factor", ""),
+        (("colour",), "blue", "colour", "unknown field"),
+        (("version",), 2, "version", "unsupported version 2"),
+        (("repeatability",), _DELETE, "repeatability", "required"),
+        (("buoyancy",), {"method": "air-density", "air_density": 1.1, "u_air_density": 0.01}, "weights[0].density",
+         "density"),
+        (("in_use",), {"error_curve": "quadratic"}, "in_use.error_curve", "at least 3"),
+        (("minimum_weight",), {"tolerance": 1.5}, "minimum_weight.tolerance", ""),
+    ],
+)  # fmt: skip
+def test_bad_input_names_the_field(path: tuple[Any, ...], value: Any, field: str, words: str) -> None:
+    with pytest.raises(RecordError) as caught:
+        calibrate(parse_calibration_record(_with(path, value)))
+    assert caught.value.path == field, str(caught.value)
+    assert words in caught.value.reason
+
+
+@pytest.mark.parametrize("data", [None, [], "text", 3])
+def test_not_a_mapping(data: Any) -> None:
+    with pytest.raises(RecordError, match="mapping"):
+        parse_calibration_record(data)
+
+
+def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
+    with pytest.raises(RecordError, match="no such file"):
+        load_calibration_record(tmp_path / "none.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("format: [unclosed\n", encoding="utf-8")
+    with pytest.raises(RecordError, match="line"):
+        load_calibration_record(bad)

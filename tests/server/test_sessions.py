@@ -1,0 +1,75 @@
+"""Browser sessions (signed cookie) with CSRF double-submit; API tokens; passwords hashed with argon2."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from hengqi.server.db.models import ApiToken, User
+from tests.server.conftest import INSTRUMENT, PASSWORD, Platform
+
+
+def test_login_session_and_csrf(platform: Platform) -> None:
+    org = platform.organisation("A")
+    platform.user("tina", "technician", org)
+    client = platform.client
+    assert client.post("/api/v1/auth/login", json={"username": "tina", "password": "wrong-password"}).status_code == 401
+    assert client.post("/api/v1/auth/login", json={"username": "nobody", "password": PASSWORD}).status_code == 401
+    login = client.post("/api/v1/auth/login", json={"username": "tina", "password": PASSWORD})
+    assert login.status_code == 200
+    csrf = login.json()["csrf_token"]
+    assert "httponly" in login.headers["set-cookie"].lower()
+    assert client.get("/api/v1/auth/me").json()["username"] == "tina"
+    assert client.get("/api/v1/instruments").status_code == 200  # safe methods need no token
+    refused = client.post("/api/v1/instruments", json=INSTRUMENT)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "csrf_failed"
+    wrong = client.post("/api/v1/instruments", json=INSTRUMENT, headers={"X-CSRF-Token": "guess"})
+    assert wrong.status_code == 403
+    ok = client.post("/api/v1/instruments", json=INSTRUMENT, headers={"X-CSRF-Token": csrf})
+    assert ok.status_code == 201
+    # a forged cookie is not a session
+    client.cookies.set("hengqi_session", "forged.value.here")
+    assert client.get("/api/v1/auth/me").status_code == 401
+    client.cookies.clear()
+    assert client.get("/api/v1/auth/me").status_code == 401
+
+
+def test_passwords_are_argon2_and_tokens_stored_hashed(platform: Platform) -> None:
+    org = platform.organisation("A")
+    _, headers = platform.user("tina", "technician", org)
+    token = headers["Authorization"].removeprefix("Bearer ")
+    with platform.database.read_session() as session:
+        user = session.scalar(select(User).where(User.username == "tina"))
+        assert user is not None
+        assert user.password_hash.startswith("$argon2id$")
+        assert PASSWORD not in user.password_hash
+        stored = list(session.scalars(select(ApiToken.token_sha256)))
+        assert token not in stored
+        assert len(stored) == 1
+        assert len(stored[0]) == 64
+
+
+def test_token_lifecycle(platform: Platform) -> None:
+    org = platform.organisation("A")
+    _, headers = platform.user("tina", "technician", org)
+    made = platform.client.post("/api/v1/auth/tokens", json={"name": "scale-gateway"}, headers=headers)
+    assert made.status_code == 201
+    token = made.json()["token"]
+    mine = {"Authorization": f"Bearer {token}"}
+    assert platform.client.get("/api/v1/auth/me", headers=mine).status_code == 200
+    listed = platform.client.get("/api/v1/auth/tokens", headers=mine).json()
+    assert all("token" not in item for item in listed)
+    assert platform.client.delete(f"/api/v1/auth/tokens/{made.json()['id']}", headers=headers).status_code == 200
+    assert platform.client.get("/api/v1/auth/me", headers=mine).status_code == 401
+    past = platform.client.post(
+        "/api/v1/auth/tokens", json={"name": "old", "expires_at": "2000-01-01T00:00:00Z"}, headers=headers
+    )
+    assert past.status_code == 422
+
+
+def test_deactivated_user_loses_access(platform: Platform) -> None:
+    org = platform.organisation("A")
+    tina, headers = platform.user("tina", "technician", org)
+    _, admin = platform.user("root", "admin", org)
+    assert platform.client.patch(f"/api/v1/users/{tina}", json={"active": False}, headers=admin).status_code == 200
+    assert platform.client.get("/api/v1/auth/me", headers=headers).status_code == 401
