@@ -18,7 +18,8 @@ def flip(data: bytes, index: int) -> bytes:
     else:
         raise ValueError(f"byte {old!r} at {index} is neither a digit nor a letter")
     changed = data[:index] + new + data[index + 1 :]
-    assert len(changed) == len(data) and sum(a != b for a, b in zip(changed, data, strict=True)) == 1
+    assert len(changed) == len(data)
+    assert sum(a != b for a, b in zip(changed, data, strict=True)) == 1
     return changed
 
 
@@ -58,7 +59,8 @@ def pdf_signature_byte(pdf: bytes) -> int:
     match = re.search(rb"/Contents\s*<([0-9a-fA-F]+)>", pdf)
     assert match is not None
     der = bytes.fromhex(match.group(1).decode())
-    assert der[0] == 0x30 and der[1] == 0x82
+    assert der[0] == 0x30
+    assert der[1] == 0x82
     length = 4 + int.from_bytes(der[2:4], "big")
     target = length - 12  # inside the signature value at the end of SignerInfo
     position = match.start(1) + 2 * target

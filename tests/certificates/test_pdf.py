@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from matplotlib import image
+from tests.certificates.sample import sample_admin, sample_result
 
 from hengqi.certificates.dcc import dcc_bytes
 from hengqi.certificates.pdf import DCC_ATTACHMENT, render_certificate_pdf
-from tests.certificates.sample import sample_admin, sample_result
 
 DPI = 50
 
@@ -45,10 +45,21 @@ def test_text_has_identifier_title_and_page_x_of_y_on_every_page(pdf_file: Path)
         assert f"Page {page} of {total}" in text
         assert f"第 {page} 页 共 {total} 页" in text
     first = _run("pdftotext", "-l", "1", str(pdf_file), "-")
-    assert "校准证书" in first and "Calibration Certificate" in first
+    assert "校准证书" in first
+    assert "Calibration Certificate" in first
     everything = _run("pdftotext", "-layout", str(pdf_file), "-")
-    for needed in ("Errors of indication", "示值误差", "U(E)", "Traceability", "Li Wei", "2026-11-18", "2026-11-20",
-                   "Example Pharma", "EURAMET", "End of certificate"):
+    for needed in (
+        "Errors of indication",
+        "示值误差",
+        "U(E)",
+        "Traceability",
+        "Li Wei",
+        "2026-11-18",
+        "2026-11-20",
+        "Example Pharma",
+        "EURAMET",
+        "End of certificate",
+    ):
         assert needed in everything, needed
 
 
@@ -77,7 +88,9 @@ def test_rendered_page_shows_the_plot(pdf_file: Path, tmp_path: Path) -> None:
     total = _pages(pdf_file)
     for page in range(1, total + 1):
         bbox = _run("pdftotext", "-bbox", "-f", str(page), "-l", str(page), str(pdf_file), "-")
-        words = re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>', bbox)
+        words = re.findall(
+            r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>', bbox
+        )
         tops = {w[4]: float(w[3]) for w in words}
         if "expanded" in tops and "Repeatability" in tops:
             break

@@ -5,17 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.certificates.conftest import SHARED_EXAMPLES
 
 from hengqi.certificates.errors import DccFormatError, SchemaNotFoundError
 from hengqi.certificates.schema import SCHEMA_DIR_ENV, validate_dcc
-from tests.certificates.conftest import SHARED_EXAMPLES
 
 SKELETON = SHARED_EXAMPLES / "minimal_nawi_dcc-3.3.0.xml"
 
 
 @pytest.mark.parametrize(
     "name",
-    ["minimal_nawi_dcc-3.3.0.xml", "ptb_siliziumkugel_dcc-3.0.0.xml", "ptb_gp_temperature_typical_v12_dcc-3.2.0_signed.xml"],
+    [
+        "minimal_nawi_dcc-3.3.0.xml",
+        "ptb_siliziumkugel_dcc-3.0.0.xml",
+        "ptb_gp_temperature_typical_v12_dcc-3.2.0_signed.xml",
+    ],
 )
 def test_ptb_examples_are_valid_in_both_engines(schema_dir: Path, name: str) -> None:
     report = validate_dcc(SHARED_EXAMPLES / name, schema_dir)
@@ -26,31 +30,37 @@ def test_ptb_examples_are_valid_in_both_engines(schema_dir: Path, name: str) -> 
 @pytest.mark.parametrize(
     ("old", "new", "element"),
     [
-        ('schemaVersion="3.3.0"', 'schemaVersion="3.2.0"', None),
         ("<si:valueExpandedMU>0.00002", "<si:valueExpandedMU>-0.00002", "valueExpandedMU"),
         ("<si:coverageFactor>2</si:coverageFactor>", "<si:coverageFactor>0.5</si:coverageFactor>", "coverageFactor"),
     ],
 )
 def test_broken_documents_fail_in_both_engines_with_paths(
-    schema_dir: Path, tmp_path: Path, old: str, new: str, element: str | None
+    schema_dir: Path, tmp_path: Path, old: str, new: str, element: str
 ) -> None:
     text = SKELETON.read_text(encoding="utf-8")
     assert old in text
     bad = tmp_path / "bad.xml"
     bad.write_text(text.replace(old, new, 1), encoding="utf-8")
     report = validate_dcc(bad, schema_dir)
-    if element is None:
-        # a 3.3.0 document declaring 3.2.0 is checked against the 3.2.0 XSD (P5); the skeleton uses nothing new
-        assert report.version == "3.2.0"
-        assert report.schema.endswith("dcc-3.2.0/dcc.xsd")
-        assert report.valid, report.issues
-        return
     assert not report.valid
     engines = {i.engine for i in report.issues}
     assert engines == {"xmlschema", "lxml"}
     for issue in report.issues:
         assert element in issue.path
-        assert issue.line is not None and issue.line > 100
+        assert issue.line is not None
+        assert issue.line > 100
+
+
+def test_document_is_checked_against_the_version_it_declares(schema_dir: Path, tmp_path: Path) -> None:
+    """P5: the 3.3.0 skeleton declaring 3.2.0 meets the 3.2.0 XSD with D-SI 2.1.0, which has no si:expandedMU."""
+    bad = tmp_path / "v.xml"
+    bad.write_text(SKELETON.read_text(encoding="utf-8").replace('schemaVersion="3.3.0"', 'schemaVersion="3.2.0"'))
+    report = validate_dcc(bad, schema_dir)
+    assert report.version == "3.2.0"
+    assert report.schema.endswith("dcc-3.2.0/dcc.xsd")
+    assert not report.valid
+    assert {i.engine for i in report.issues} == {"xmlschema", "lxml"}
+    assert all("measurementUncertaintyUnivariate" in i.message for i in report.issues)
 
 
 def test_missing_resp_persons_is_invalid(schema_dir: Path, tmp_path: Path) -> None:
@@ -66,7 +76,7 @@ def test_missing_resp_persons_is_invalid(schema_dir: Path, tmp_path: Path) -> No
 def test_unknown_version_is_bad_input(schema_dir: Path, tmp_path: Path) -> None:
     bad = tmp_path / "v.xml"
     bad.write_text(SKELETON.read_text(encoding="utf-8").replace('schemaVersion="3.3.0"', 'schemaVersion="9.9.9"'))
-    with pytest.raises(DccFormatError, match="unsupported DCC version '9.9.9'"):
+    with pytest.raises(DccFormatError, match=r"unsupported DCC version '9\.9\.9'"):
         validate_dcc(bad, schema_dir)
 
 

@@ -1,14 +1,14 @@
-"""``hengqi certificate issue | validate | verify | keygen``: files written, exit codes 0 / 1 / 2, one-byte tampering."""
+"""``hengqi certificate issue | validate | verify | keygen``: files, exit codes 0 / 1 / 2, one-byte tampering."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from tests.certificates.tamper import flip, pdf_content_byte, pdf_signature_byte, xml_content_byte, xml_signature_byte
 
 from hengqi.certificates.dcc import read_dcc
 from hengqi.cli import cli
-from tests.certificates.tamper import flip, pdf_content_byte, pdf_signature_byte, xml_content_byte, xml_signature_byte
 
 ROOT = Path(__file__).resolve().parents[2]
 RECORD = ROOT / "examples" / "calibration" / "analytical-balance-220g.yaml"
@@ -22,16 +22,32 @@ def issued(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     keys = base / "keys"
     assert cli(["certificate", "keygen", "--out", str(keys), "--cn", "Li Wei", "--org", "Hengqi Mass Lab"]) == 0
     dcc, pdf = base / "c.xml", base / "c.pdf"
-    args = ["certificate", "issue", str(RECORD), "--admin", str(ADMIN), "--dcc", str(dcc), "--pdf", str(pdf),
-            "--sign", str(keys / "signer-key.pem"), "--cert", str(keys / "signer-cert.pem"), "--embed-dcc",
-            "--schema-dir", str(SCHEMA_DIR)]
+    args = [
+        "certificate",
+        "issue",
+        str(RECORD),
+        "--admin",
+        str(ADMIN),
+        "--dcc",
+        str(dcc),
+        "--pdf",
+        str(pdf),
+        "--sign",
+        str(keys / "signer-key.pem"),
+        "--cert",
+        str(keys / "signer-cert.pem"),
+        "--embed-dcc",
+        "--schema-dir",
+        str(SCHEMA_DIR),
+    ]
     assert cli(args) == 0
     return {"dcc": dcc, "pdf": pdf, "ca": keys / "ca-cert.pem", "cert": keys / "signer-cert.pem", "base": base}
 
 
 def test_issue_writes_signed_dcc_and_pdf(issued: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     doc = read_dcc(issued["dcc"])
-    assert doc.signed and doc.unique_identifier == "HQ-CAL-2026-0418"
+    assert doc.signed
+    assert doc.unique_identifier == "HQ-CAL-2026-0418"
     assert issued["pdf"].read_bytes().startswith(b"%PDF-")
     assert cli(["certificate", "validate", str(issued["dcc"]), "--schema-dir", str(SCHEMA_DIR)]) == 0
     assert "valid DCC 3.3.0 (xmlschema and lxml)" in capsys.readouterr().out
@@ -75,7 +91,9 @@ def test_one_changed_byte_fails_with_exit_1(
 def test_other_trust_anchor_fails_with_exit_1(issued: dict[str, Path], tmp_path: Path) -> None:
     assert cli(["certificate", "keygen", "--out", str(tmp_path / "other")]) == 0
     assert cli(["certificate", "verify", str(issued["dcc"]), "--trust", str(tmp_path / "other" / "ca-cert.pem")]) == 1
-    assert cli(["certificate", "verify", str(issued["pdf"]), "--cert", str(tmp_path / "other" / "signer-cert.pem")]) == 1
+    assert (
+        cli(["certificate", "verify", str(issued["pdf"]), "--cert", str(tmp_path / "other" / "signer-cert.pem")]) == 1
+    )
 
 
 def test_invalid_dcc_fails_validation_with_exit_1(
@@ -87,7 +105,9 @@ def test_invalid_dcc_fails_validation_with_exit_1(
     assert cli(["certificate", "validate", str(bad), "--schema-dir", str(SCHEMA_DIR)]) == 1
     out = capsys.readouterr().out
     assert "INVALID against DCC 3.3.0" in out
-    assert "[xmlschema] line" in out and "[lxml] line" in out and "coverageFactorXMLList" in out
+    assert "[xmlschema] line" in out
+    assert "[lxml] line" in out
+    assert "coverageFactorXMLList" in out
 
 
 @pytest.mark.parametrize(
@@ -108,7 +128,9 @@ def test_bad_input_exits_2_with_one_line(
     monkeypatch.chdir(tmp_path)
     assert cli(args) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("hengqi: error:") and "\n" not in err and "Traceback" not in err
+    assert err.startswith("hengqi: error:")
+    assert "\n" not in err
+    assert "Traceback" not in err
 
 
 def test_missing_schema_says_where_to_get_it(
@@ -117,7 +139,9 @@ def test_missing_schema_says_where_to_get_it(
     monkeypatch.delenv("HENGQI_DCC_SCHEMA_DIR", raising=False)
     assert cli(["certificate", "validate", str(issued["dcc"])]) == 2
     err = capsys.readouterr().err
-    assert "https://www.ptb.de/dcc/" in err and "dcc-3.3.0/dcc.xsd" in err and "HENGQI_DCC_SCHEMA_DIR" in err
+    assert "https://www.ptb.de/dcc/" in err
+    assert "dcc-3.3.0/dcc.xsd" in err
+    assert "HENGQI_DCC_SCHEMA_DIR" in err
     monkeypatch.setenv("HENGQI_DCC_SCHEMA_DIR", str(SCHEMA_DIR))
     assert cli(["certificate", "validate", str(issued["dcc"])]) == 0
 
@@ -127,3 +151,16 @@ def test_bad_admin_names_the_field(tmp_path: Path, capsys: pytest.CaptureFixture
     admin.write_text(ADMIN.read_text(encoding="utf-8").replace("country: CN", "country: China", 1), encoding="utf-8")
     assert cli(["certificate", "issue", str(RECORD), "--admin", str(admin), "--dcc", str(tmp_path / "c.xml")]) == 2
     assert "certificate.country" in capsys.readouterr().err
+
+
+def test_unsigned_or_damaged_files_do_not_verify(
+    issued: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    unsigned = tmp_path / "unsigned.xml"
+    assert cli(["certificate", "issue", str(RECORD), "--admin", str(ADMIN), "--dcc", str(unsigned)]) == 0
+    assert cli(["certificate", "verify", str(unsigned)]) == 1
+    assert "no ds:Signature" in capsys.readouterr().out
+    broken = tmp_path / "broken.xml"
+    broken.write_bytes(issued["dcc"].read_bytes()[:-40])  # cut off: no longer well-formed
+    assert cli(["certificate", "verify", str(broken)]) == 1
+    assert "damaged signed DCC" in capsys.readouterr().out

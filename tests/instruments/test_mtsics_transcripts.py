@@ -28,7 +28,7 @@ from .transcript import Pair, ScriptedDevice
 
 
 def scale_for(device: ScriptedDevice) -> MtSicsScale:
-    return MtSicsScale(open_transport(f"{device.url}?timeout=1"), stability_timeout=1)
+    return MtSicsScale(open_transport(f"{device.url}?timeout=0.4"), stability_timeout=1)
 
 
 def run(pairs: list[Pair], action):  # type: ignore[no-untyped-def]
@@ -117,7 +117,8 @@ def test_zero_tare_clear_and_immediate_variants() -> None:
 
     stable, tare_now, tare, serial = run(pairs, act)
     assert stable is False
-    assert tare_now.value == Decimal("50.00") and not tare_now.stable
+    assert tare_now.value == Decimal("50.00")
+    assert not tare_now.stable
     assert tare.value == Decimal("100.00")
     assert serial == "0123456789"
 
@@ -175,7 +176,8 @@ def test_identify_tolerates_unknown_identification_commands() -> None:
         (b"SI\r\n", b"S S      1.000 kg\r\n"),
     ]
     identity = run(pairs, lambda s: s.identify())
-    assert identity.model is None and identity.serial == "42"
+    assert identity.model is None
+    assert identity.serial == "42"
     assert identity.d_kg == Decimal("0.001")
 
 

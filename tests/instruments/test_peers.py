@@ -15,10 +15,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import httpx
-import instruments as ik
 import pytest
 import sartorius
 from instruments.units import ureg
+
+import instruments as ik
 
 
 def _shim_pkg_resources() -> None:
@@ -43,10 +44,10 @@ def _shim_pkg_resources() -> None:
 _shim_pkg_resources()
 from mettler_toledo_device import MettlerToledoDevice  # noqa: E402
 
-from hengqi.instruments.drivers import MtSicsScale
-from hengqi.instruments.errors import ScaleSyntaxError
-from hengqi.instruments.simulator import Imperfections, Simulator
-from hengqi.instruments.transport import open_transport
+from hengqi.instruments.drivers import MtSicsScale  # noqa: E402
+from hengqi.instruments.errors import ScaleSyntaxError  # noqa: E402
+from hengqi.instruments.simulator import Imperfections, Simulator  # noqa: E402
+from hengqi.instruments.transport import open_transport  # noqa: E402
 
 FAST = Imperfections(settling_s=0.05, stability_timeout_s=2.0)
 
@@ -137,9 +138,9 @@ def emulator() -> Iterator[tuple[int, int]]:
     port, control = _free_port(), _free_port()
     exe = Path(sys.executable).with_name("mtsics-tcp")
     proc = subprocess.Popen(
-        [str(exe), "--host", "127.0.0.1", "--port", str(port), "--profile", "mt-xs204", "--control-port",
-         str(control)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [str(exe), "--host", "127.0.0.1", "--port", str(port), "--profile", "mt-xs204", "--control-port", str(control)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 15
@@ -163,7 +164,9 @@ def test_hengqi_driver_reads_the_foreign_mt_sics_emulator(emulator: tuple[int, i
     state = httpx.post(f"http://127.0.0.1:{control}/weight", json={"value": 100.0, "snap": True}, timeout=2).json()
     with MtSicsScale(open_transport(f"tcp://127.0.0.1:{port}?timeout=2"), stability_timeout=5) as scale:
         reading = scale.read()
-        assert reading.stable and reading.value == Decimal("100") and reading.unit == state["unit"]
+        assert reading.stable
+        assert reading.value == Decimal("100")
+        assert reading.unit == state["unit"]
         assert scale.read(stable=False).value == reading.value  # the emulator answers "SI S ..." (accepted)
         identity = scale.identify()
         assert identity.serial == state["serial_number"]

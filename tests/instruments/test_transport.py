@@ -24,7 +24,12 @@ from hengqi.instruments.transport import SerialTransport, TcpTransport, open_tra
 def test_serial_url_with_line_settings() -> None:
     address = parse_address("serial:///dev/ttyUSB0?baud=2400&bytesize=7&parity=E&stopbits=1&protocol=and")
     assert (address.target, address.baudrate, address.bytesize, address.parity, address.protocol) == (
-        "/dev/ttyUSB0", 2400, 7, "E", "and")
+        "/dev/ttyUSB0",
+        2400,
+        7,
+        "E",
+        "and",
+    )
     assert parse_address("/dev/ttyS0").target == "/dev/ttyS0"
     assert parse_address("COM3").target == "COM3"
 
@@ -33,7 +38,8 @@ def test_tcp_and_pyserial_urls() -> None:
     tcp = parse_address("tcp://127.0.0.1:4001?protocol=mt-sics&timeout=0.5")
     assert (tcp.host, tcp.port, tcp.timeout, tcp.protocol) == ("127.0.0.1", 4001, 0.5, "mt-sics")
     sock = parse_address("socket://127.0.0.1:5000?protocol=sbi&logging=debug")
-    assert sock.target == "socket://127.0.0.1:5000?logging=debug" and sock.protocol == "sbi"
+    assert sock.target == "socket://127.0.0.1:5000?logging=debug"
+    assert sock.protocol == "sbi"
     assert parse_address("rfc2217://127.0.0.1:7000").target == "rfc2217://127.0.0.1:7000"
     assert parse_address("loop://").target == "loop://"
 
@@ -105,9 +111,12 @@ def test_lines_are_split_across_chunks_and_partial_lines_time_out() -> None:
 
 def test_stray_bytes_without_terminator_are_bounded() -> None:
     server, thread = _server(lambda conn: (conn.sendall(b"\xff" * 600), time.sleep(0.3)))
-    with server, open_transport(f"tcp://127.0.0.1:{server.getsockname()[1]}?timeout=1") as line:
-        with pytest.raises(ScaleReplyError, match="no line end"):
-            line.read_line(max_length=512)
+    with (
+        server,
+        open_transport(f"tcp://127.0.0.1:{server.getsockname()[1]}?timeout=1") as line,
+        pytest.raises(ScaleReplyError, match="no line end"),
+    ):
+        line.read_line(max_length=512)
     thread.join(2)
 
 

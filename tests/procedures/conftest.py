@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 
 def verification_header(**spec: Any) -> dict[str, Any]:
     """A verification record header: class III, Max 15 kg, e = 5 g, 4 supports, M1 weights 100 g ... 10 kg."""
@@ -35,13 +33,3 @@ def calibration_header() -> dict[str, Any]:
             {"id": "W10", "class": "E2", "nominal": "10 g"},
         ],
     }
-
-
-@pytest.fixture
-def verification_parameters() -> dict[str, Any]:
-    return {"record": verification_header()}
-
-
-@pytest.fixture
-def calibration_parameters() -> dict[str, Any]:
-    return {"record": calibration_header()}

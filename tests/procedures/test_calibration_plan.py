@@ -113,3 +113,18 @@ def test_bad_parameters_name_the_field(parameters: dict[str, Any], path: str) ->
     with pytest.raises(InputError) as caught:
         normalise(parameters)
     assert caught.value.path.startswith(path)
+
+
+def test_a_partial_record_that_cannot_be_evaluated_does_not_stop_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hengqi.errors import RecordError
+    from hengqi.procedures import calibration
+
+    def refuse(text: str) -> Any:
+        raise RecordError("points", "simulated evaluation failure")
+
+    monkeypatch.setattr(calibration, "_calibrate_text", refuse)
+    simulation = _run({"record": calibration_header()}, VirtualBalance(D_KG))
+    assert [live.quantity for live in simulation.live] == ["evaluation"] * 5
+    assert "simulated evaluation failure" in simulation.live[0].message
+    assert len(simulation.product.record["points"]) == 5  # everything measured is kept
+    assert simulation.product.error is None  # the final record evaluates

@@ -231,3 +231,27 @@ def test_a_run_whose_plan_changed_is_not_replayed_silently() -> None:
     changed = type(state)(state.run_id, state.kind, {"loads": ["1", "3"]}, state.results, None, "running", 99)
     with pytest.raises(ReplayError, match="results\\[4\\]"):
         Session(changed, TOY["weigh"])
+
+
+def test_advancing_one_step_reads_the_instrument_once() -> None:
+    """What a web page's "read now" button does: the pending step, performed once, even if asked twice."""
+    runs = _runs()
+    balance = VirtualBalance(D("0.001"), error=lambda load, position: load * D("0.003"))
+    runner = Runner(runs, ScriptChannel(on_place=balance.place), balance)
+    session = runs.start("weigh", PARAMS, run_id="r1")
+    for _ in range(3):  # prompt, zero (instrument), place
+        pending = session.pending
+        assert pending is not None
+        session = runner.advance("r1", pending.step_id)
+    pending = session.pending
+    assert pending is not None
+    assert pending.step == ReadStable("indication", D("1"))
+    reads = balance.reads
+    session = runner.advance("r1", pending.step_id)
+    again = runner.advance("r1", pending.step_id)  # a repeated request
+    assert balance.reads == reads + 1
+    assert again.state.version == session.state.version
+    assert session.state.results[-1].answer == "1.003"
+    assert session.state.results[-1].source == "instrument"
+    with pytest.raises(StaleStepError):
+        runner.advance("r1", "9:0123456789")

@@ -250,3 +250,60 @@ def test_a_bad_instrument_specification_is_refused_before_the_run() -> None:
     with pytest.raises(InputError, match="exceeds 10000") as caught:
         normalise({"record": verification_header(max="100 kg")})  # n = 20 000 > 10 000 for class III
     assert caught.value.path == "record.instrument.specification.max"
+
+
+def test_a_multi_interval_instrument_uses_the_interval_of_each_partial_range() -> None:
+    """UKWF example as class III (standards.md 1.3): change points per range; dL within each range's d."""
+    header = verification_header(
+        **{
+            "kind": "multi-interval",
+            "ranges": [{"max": "6 kg", "e": "2 g"}, {"max": "15 kg", "e": "5 g"}, {"max": "30 kg", "e": "10 g"}],
+        }
+    )
+    header["instrument"]["specification"].pop("max")
+    header["instrument"]["specification"].pop("e")
+    spec = InstrumentSpecification.create(
+        accuracy_class="III", kind="multi-interval", ranges=[("6 kg", "2 g"), ("15 kg", "5 g"), ("30 kg", "10 g")]
+    )
+    parameters = {"record": header, "options": {"tests": ["weighing", "discrimination"]}}
+    simulation = _run(parameters, VirtualBalance(spec.d_at, error=lambda load, position: load * D("0.0001")))
+    assert simulation.product.passed is True
+    changeovers = {s.load_kg: s.interval_kg for s in simulation.steps(FindChangeover) if isinstance(s, FindChangeover)}
+    assert changeovers[D("4")] == D("0.002")
+    assert changeovers[D("10")] == D("0.005")
+    assert changeovers[D("30")] == D("0.010")
+    loads = [p["load"] for p in simulation.product.record["tests"]["weighing"]["points"]]
+    assert loads[:8] == ["40 g", "1 kg", "4 kg", "6 kg", "10 kg", "15 kg", "20 kg", "30 kg"]
+
+
+def test_zero_setting_accuracy_on_request() -> None:
+    """A zero set 2 g off (class III, e = 5 g) exceeds 0.25 e = 1.25 g (SECONDARY limit)."""
+    parameters = {"record": verification_header(), "options": {"tests": ["zero-setting"]}}
+    good = _run(parameters, VirtualBalance(D("0.005")))
+    assert good.product.passed is True
+    assert good.product.record["tests"]["zero_setting"]["points"][0]["change_point"] == "2.5 g"
+
+    class OffZero(VirtualBalance):
+        def zero(self) -> None:
+            super().zero()
+            self.zero_offset += D("0.002")
+
+    bad = _run(parameters, OffZero(D("0.005")))
+    assert bad.product.passed is False
+    assert [live.quantity for live in bad.live] == ["zero deviation"]
+
+
+def test_a_final_record_that_cannot_be_evaluated_is_kept_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hengqi.errors import RecordError
+    from hengqi.procedures import verification
+
+    def refuse(record: Any) -> Any:
+        raise RecordError("tests", "simulated evaluation failure")
+
+    monkeypatch.setattr(verification, "evaluate", refuse)
+    monkeypatch.setattr(verification, "_evaluate_text", refuse)
+    parameters = {"record": verification_header(), "options": {"tests": ["discrimination"]}}
+    simulation = _run(parameters, VirtualBalance(D("0.005")))
+    assert simulation.product.passed is None
+    assert simulation.product.error == "tests: simulated evaluation failure"
+    assert len(simulation.product.record["tests"]["discrimination"]["points"]) == 3

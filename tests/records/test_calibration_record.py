@@ -12,7 +12,7 @@ import pytest
 from hengqi.errors import RecordError
 from hengqi.metrology.calibration import MinimumWeightMethod
 from hengqi.records.calibration import calibrate, load_calibration_record, parse_calibration_record
-from hengqi.records.schemas import json_schema, record_kinds
+from hengqi.records.schemas import json_schema, record_kinds, schema_text
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "calibration"
 
@@ -111,6 +111,8 @@ def test_schema_is_registered() -> None:
         (("repeatability", 0, "readings"), ["100.0001 g"], "repeatability[0].readings", "at least 2 readings"),
         (("points", 0, "no_load"), ["0 g", "0 g", "0 g"], "points[0]", "3 readings for 1 indications"),
         (("points", 0, "weights"), ["W50"], "points[0].weights[0]", "unknown weight id 'W50'"),
+        (("points", 0, "weights"), ["W100", 5], "points[0].weights", "item 1: a weight is an id"),
+        (("points", 0, "no_load"), "zero", "points[0].no_load[0]", "expected a mass"),
         (("points", 0, "weights"), [{"id": "W100", "count": 2}], "points[0].weights[0]", "only 1 recorded"),
         (("points", 0, "indication"), "100.0002 kgs", "points[0].indication", "unknown mass unit"),
         (("points", 0, "indications"), ["100 g"], "points[0]", "either indication or indications"),
@@ -151,3 +153,24 @@ def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
     bad.write_text("format: [unclosed\n", encoding="utf-8")
     with pytest.raises(RecordError, match="line"):
         load_calibration_record(bad)
+
+
+def test_committed_schema_equals_generated() -> None:
+    committed = (EXAMPLES.parents[1] / "docs/schemas/calibration-record.schema.json").read_text(encoding="utf-8")
+    assert committed == schema_text("calibration-record")
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.name)
+def test_examples_are_valid_against_the_published_schema(path: Path) -> None:
+    """The committed JSON Schema accepts every example (jsonschema-rs, locked with schemathesis)."""
+    import json
+
+    import jsonschema_rs
+    import yaml
+
+    schema = json.loads(schema_text("calibration-record"))
+    document = json.loads(json.dumps(yaml.safe_load(path.read_text(encoding="utf-8")), default=str))
+    jsonschema_rs.validator_for(schema).validate(document)
+    bad = copy.deepcopy(document)
+    bad["points"][0]["weights"] = [5]
+    assert not jsonschema_rs.validator_for(schema).is_valid(bad)

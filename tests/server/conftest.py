@@ -145,4 +145,11 @@ def platform(store: Store) -> Iterator[Platform]:
     p.close()
 
 
-INSTRUMENT = {"make": "Acme", "model": "Counter 15", "serial": "S-1", "accuracy_class": "III", "max": "15 kg", "e": "5 g"}
+INSTRUMENT = {
+    "make": "Acme",
+    "model": "Counter 15",
+    "serial": "S-1",
+    "accuracy_class": "III",
+    "max": "15 kg",
+    "e": "5 g",
+}

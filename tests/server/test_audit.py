@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import func, select, text
+from tests.server.conftest import INSTRUMENT, Platform
 
 from hengqi.cli import cli
 from hengqi.server import audit
 from hengqi.server.db.models import AuditEntry, Instrument
 from hengqi.server.errors import AuditChainError
-from tests.server.conftest import INSTRUMENT, Platform
 
 
 def _verify(platform: Platform, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
@@ -24,7 +25,9 @@ def _some_history(platform: Platform) -> dict[str, str]:
     org = platform.organisation("A")
     _, tech = platform.user("tech", "technician", org)
     for index in range(3):
-        key = platform.client.post("/api/v1/instruments", json={**INSTRUMENT, "serial": f"S{index}"}, headers=tech).json()["id"]
+        key = platform.client.post(
+            "/api/v1/instruments", json={**INSTRUMENT, "serial": f"S{index}"}, headers=tech
+        ).json()["id"]
         platform.client.patch(f"/api/v1/instruments/{key}", json={"model": f"M{index}"}, headers=tech)
     return tech
 
@@ -39,14 +42,14 @@ def test_every_change_is_recorded_with_old_and_new_values(platform: Platform) ->
     assert updates[0].new_values == '{"model":"M0"}'
     assert updates[0].actor == "tech"
     assert entries[0].prev_hash == audit.GENESIS
-    assert all(later.prev_hash == earlier.hash for earlier, later in zip(entries, entries[1:], strict=False))
+    assert all(later.prev_hash == earlier.hash for earlier, later in pairwise(entries))
 
 
 def test_editing_an_audit_row_is_detected_and_named(platform: Platform, capsys: pytest.CaptureFixture[str]) -> None:
     _some_history(platform)
     assert _verify(platform, capsys)[0] == 0
     with platform.database.engine.begin() as connection:
-        connection.execute(text("UPDATE audit_log SET new_values = '{\"model\":\"forged\"}' WHERE id = 6"))
+        connection.execute(text('UPDATE audit_log SET new_values = \'{"model":"forged"}\' WHERE id = 6'))
     code, out = _verify(platform, capsys)
     assert code == 1
     assert "row 6" in out
@@ -93,7 +96,9 @@ def test_concurrent_writers_keep_one_chain(platform: Platform, capsys: pytest.Ca
     _, tech = platform.user("tech", "technician", org)
 
     def create(index: int) -> int:
-        return platform.client.post("/api/v1/instruments", json={**INSTRUMENT, "serial": f"P{index}"}, headers=tech).status_code
+        return platform.client.post(
+            "/api/v1/instruments", json={**INSTRUMENT, "serial": f"P{index}"}, headers=tech
+        ).status_code
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         codes = list(pool.map(create, range(40)))
@@ -101,4 +106,6 @@ def test_concurrent_writers_keep_one_chain(platform: Platform, capsys: pytest.Ca
     code, out = _verify(platform, capsys)
     assert code == 0, out
     with platform.database.read_session() as session:
-        assert session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.entity == "instruments")) == 40
+        assert (
+            session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.entity == "instruments")) == 40
+        )

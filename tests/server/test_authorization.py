@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from tests.server.conftest import INSTRUMENT, Platform
 
 ROLES = ("technician", "reviewer", "quality-manager", "regulator", "admin")
@@ -59,7 +58,9 @@ def _attempt(platform: Platform, action: str, role: str, headers: dict[str, str]
     if action == "update instrument":
         return client.patch(f"/api/v1/instruments/{key}", json={"model": role}, headers=headers).status_code
     if action == "delete instrument":
-        mine = client.post("/api/v1/instruments", json={**INSTRUMENT, "serial": f"d-{role}"}, headers=world["heads"]["quality-manager"])
+        mine = client.post(
+            "/api/v1/instruments", json={**INSTRUMENT, "serial": f"d-{role}"}, headers=world["heads"]["quality-manager"]
+        )
         return client.delete(f"/api/v1/instruments/{mine.json()['id']}", headers=headers).status_code
     if action == "record run":
         body = {"instrument_id": key, "kind": "routine-test"}
@@ -100,12 +101,19 @@ def test_regulator_reads_only_granted_organisations_and_their_audit(world: dict[
     trail = platform.client.get("/api/v1/audit?limit=1000", headers=regulator).json()["items"]
     assert trail
     assert {entry["organisation_id"] for entry in trail} <= {world["org"], platform.org_id("Authority")}
-    assert platform.client.patch(f"/api/v1/instruments/{world['instrument']}", json={"model": "x"}, headers=regulator).status_code == 403
+    assert (
+        platform.client.patch(
+            f"/api/v1/instruments/{world['instrument']}", json={"model": "x"}, headers=regulator
+        ).status_code
+        == 403
+    )
 
 
 def test_technician_cannot_create_in_another_organisation(world: dict[str, Any]) -> None:
     platform: Platform = world["platform"]
     other = platform.org_id("Lab B")
     body = {**INSTRUMENT, "serial": "cross", "organisation_id": other}
-    assert platform.client.post("/api/v1/instruments", json=body, headers=world["heads"]["technician"]).status_code == 403
+    assert (
+        platform.client.post("/api/v1/instruments", json=body, headers=world["heads"]["technician"]).status_code == 403
+    )
     assert platform.client.post("/api/v1/instruments", json=body, headers=world["heads"]["admin"]).status_code == 201

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.server.conftest import INSTRUMENT, Platform, Store
 
 from hengqi.server.backup import backup, restore
 from hengqi.server.errors import BackupError
-from tests.server.conftest import INSTRUMENT, Platform, Store
 
 
 def _fill(platform: Platform) -> dict[str, object]:
@@ -24,7 +24,9 @@ def _fill(platform: Platform) -> dict[str, object]:
     cert = client.post(
         "/api/v1/certificates", json={"number": "C1", "kind": "calibration", "instrument_id": instrument}, headers=tech
     ).json()["id"]
-    client.put(f"/api/v1/certificates/{cert}/file", files={"file": ("c.pdf", b"%PDF body", "application/pdf")}, headers=tech)
+    client.put(
+        f"/api/v1/certificates/{cert}/file", files={"file": ("c.pdf", b"%PDF body", "application/pdf")}, headers=tech
+    )
     return {"tech": tech, "instrument": instrument, "cert": cert, "cal": cal}
 
 

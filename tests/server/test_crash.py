@@ -9,11 +9,11 @@ import time
 import httpx
 import pytest
 from sqlalchemy import select
+from tests.server.conftest import INSTRUMENT, Store
+from tests.server.live import LiveServer, login_token
 
 from hengqi.server.admin import create_admin, open_database, verify_audit
 from hengqi.server.db.models import Instrument
-from tests.server.conftest import INSTRUMENT, Store
-from tests.server.live import LiveServer, login_token
 
 PASSWORD = "a-long-admin-password"
 

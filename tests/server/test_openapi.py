@@ -19,7 +19,6 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-
 from tests.server.conftest import INSTRUMENT, Platform, Store
 
 
@@ -32,11 +31,15 @@ def fuzzed(sqlite_store: Store) -> Iterator[tuple[Platform, dict[str, str]]]:
     instrument = client.post("/api/v1/instruments", json=INSTRUMENT, headers=qm).json()["id"]
     client.post("/api/v1/sites", json={"name": "Site", "latitude": "31.2"}, headers=qm)
     lab = client.post("/api/v1/laboratories", json={"name": "Lab"}, headers=qm).json()["id"]
-    ws = client.post("/api/v1/weight-sets", json={"name": "Set", "weight_class": "F1", "laboratory_id": lab}, headers=qm)
+    ws = client.post(
+        "/api/v1/weight-sets", json={"name": "Set", "weight_class": "F1", "laboratory_id": lab}, headers=qm
+    )
     client.post(f"/api/v1/weight-sets/{ws.json()['id']}/weights", json={"identifier": "1", "nominal": 1}, headers=qm)
     client.post("/api/v1/procedures", json={"name": "P", "kind": "verification"}, headers=qm)
     client.post("/api/v1/runs", json={"instrument_id": instrument, "kind": "verification"}, headers=qm)
-    client.post("/api/v1/certificates", json={"number": "C1", "kind": "calibration", "instrument_id": instrument}, headers=qm)
+    client.post(
+        "/api/v1/certificates", json={"number": "C1", "kind": "calibration", "instrument_id": instrument}, headers=qm
+    )
     yield platform, qm
     platform.close()
 
@@ -50,12 +53,16 @@ def test_openapi_conformance(fuzzed: tuple[Platform, dict[str, str]]) -> None:
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) > 40
     # revoking one's own token would end the session of the fuzzer itself
-    operations = [op for op in operations if (op.method.upper(), op.path) != ("DELETE", "/api/v1/auth/tokens/{token_id}")]
+    operations = [
+        op for op in operations if (op.method.upper(), op.path) != ("DELETE", "/api/v1/auth/tokens/{token_id}")
+    ]
     statuses: list[int] = []
     for operation in operations:
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
+        @settings(
+            max_examples=6, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None
+        )
         def exercise(case: Any) -> None:
             statuses.append(case.call_and_validate(headers=headers, checks=CHECKS).status_code)
 
@@ -67,7 +74,14 @@ def test_openapi_conformance(fuzzed: tuple[Platform, dict[str, str]]) -> None:
 def test_openapi_document_lists_the_resources(fuzzed: tuple[Platform, dict[str, str]]) -> None:
     document = fuzzed[0].client.get("/api/v1/openapi.json").json()
     paths = document["paths"]
-    for path in ("/api/v1/health", "/api/v1/instruments", "/api/v1/instruments/{instrument_id}", "/api/v1/runs",
-                 "/api/v1/certificates/{certificate_id}/approve", "/api/v1/audit", "/api/v1/weight-sets/{set_id}/traceability"):
+    for path in (
+        "/api/v1/health",
+        "/api/v1/instruments",
+        "/api/v1/instruments/{instrument_id}",
+        "/api/v1/runs",
+        "/api/v1/certificates/{certificate_id}/approve",
+        "/api/v1/audit",
+        "/api/v1/weight-sets/{set_id}/traceability",
+    ):
         assert path in paths, path
     assert "401" in paths["/api/v1/instruments"]["get"]["responses"]

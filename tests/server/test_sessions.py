@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from tests.server.conftest import INSTRUMENT, PASSWORD, Platform
 
 from hengqi.server.db.models import ApiToken, User
-from tests.server.conftest import INSTRUMENT, PASSWORD, Platform
 
 
 def test_login_session_and_csrf(platform: Platform) -> None:

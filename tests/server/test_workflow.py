@@ -7,7 +7,6 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-
 from tests.server.conftest import INSTRUMENT, Platform
 
 
@@ -64,7 +63,12 @@ def lab(platform: Platform) -> dict[str, Any]:
 
 def test_weight_values_are_exact(lab: dict[str, Any]) -> None:
     weight = lab["platform"].client.get(f"/api/v1/weights/{lab['good']}", headers=lab["heads"]["tech"]).json()
-    assert (weight["nominal_kg"], weight["correction_kg"], weight["u_kg"], weight["k"]) == ("10", "-0.0000002", "0.0000016", "2")
+    assert (weight["nominal_kg"], weight["correction_kg"], weight["u_kg"], weight["k"]) == (
+        "10",
+        "-0.0000002",
+        "0.0000016",
+        "2",
+    )
     assert weight["certificate_number"] == "CAL-7"
 
 
@@ -72,7 +76,9 @@ def test_traceability_chain_and_overdue_list(lab: dict[str, Any]) -> None:
     client, tech = lab["platform"].client, lab["heads"]["tech"]
     chain = client.get(f"/api/v1/weight-sets/{lab['set']}/traceability", headers=tech).json()
     assert [link["id"] for link in chain] == list(lab["labs"])
-    loop = client.patch(f"/api/v1/laboratories/{lab['labs'][1]}", json={"traceable_to_id": lab["labs"][0]}, headers=tech)
+    loop = client.patch(
+        f"/api/v1/laboratories/{lab['labs'][1]}", json={"traceable_to_id": lab["labs"][0]}, headers=tech
+    )
     assert loop.status_code == 422
     overdue = client.get("/api/v1/overdue", headers=tech).json()
     assert [(item["entity"], item["id"]) for item in overdue] == [("weight", lab["stale"])]
@@ -96,7 +102,9 @@ def test_run_with_a_weight_out_of_calibration_is_flagged(lab: dict[str, Any]) ->
     assert stored["flags"] == flagged.json()["flags"]
     # a run dated before the due date is not flagged
     earlier = (date.today() - timedelta(days=5)).isoformat()
-    dated = client.post("/api/v1/runs", json={**body, "weight_ids": [lab["stale"]], "performed_on": earlier}, headers=tech)
+    dated = client.post(
+        "/api/v1/runs", json={**body, "weight_ids": [lab["stale"]], "performed_on": earlier}, headers=tech
+    )
     assert dated.json()["flags"] == []
 
 
@@ -139,14 +147,23 @@ def _draft(lab: dict[str, Any], author: str, run_by: str | None = None) -> int:
     client, heads = lab["platform"].client, lab["heads"]
     run_id = None
     if run_by is not None:
-        run = client.post("/api/v1/runs", json={"instrument_id": lab["instrument"], "kind": "calibration"}, headers=heads[run_by])
+        run = client.post(
+            "/api/v1/runs", json={"instrument_id": lab["instrument"], "kind": "calibration"}, headers=heads[run_by]
+        )
         run_id = run.json()["id"]
-    body = {"number": f"C-{author}-{run_by}", "kind": "calibration", "instrument_id": lab["instrument"], "run_id": run_id}
+    body = {
+        "number": f"C-{author}-{run_by}",
+        "kind": "calibration",
+        "instrument_id": lab["instrument"],
+        "run_id": run_id,
+    }
     made = client.post("/api/v1/certificates", json=body, headers=heads[author])
     assert made.status_code == 201, made.text
     key = made.json()["id"]
     pdf = b"%PDF-1.7 certificate " + author.encode()
-    upload = client.put(f"/api/v1/certificates/{key}/file", files={"file": ("c.pdf", pdf, "application/pdf")}, headers=heads[author])
+    upload = client.put(
+        f"/api/v1/certificates/{key}/file", files={"file": ("c.pdf", pdf, "application/pdf")}, headers=heads[author]
+    )
     assert upload.status_code == 200
     assert upload.json()["file_sha256"] == hashlib.sha256(pdf).hexdigest()
     return key
@@ -183,14 +200,28 @@ def test_supersede_and_withdraw(lab: dict[str, Any]) -> None:
     client.post(f"/api/v1/certificates/{first}/issue", headers=heads["rev"])
     body = {"number": "C-2", "kind": "calibration", "instrument_id": lab["instrument"], "supersedes_id": first}
     second = client.post("/api/v1/certificates", json=body, headers=heads["tech"]).json()["id"]
-    client.put(f"/api/v1/certificates/{second}/file", files={"file": ("c.xml", b"<dcc/>", "application/xml")}, headers=heads["tech"])
+    client.put(
+        f"/api/v1/certificates/{second}/file",
+        files={"file": ("c.xml", b"<dcc/>", "application/xml")},
+        headers=heads["tech"],
+    )
     client.post(f"/api/v1/certificates/{second}/approve", headers=heads["rev"])
     client.post(f"/api/v1/certificates/{second}/issue", headers=heads["rev"])
     assert client.get(f"/api/v1/certificates/{first}", headers=heads["tech"]).json()["status"] == "superseded"
-    assert client.post(f"/api/v1/certificates/{second}/withdraw", json={"reason": "x"}, headers=heads["rev"]).status_code == 403
-    withdrawn = client.post(f"/api/v1/certificates/{second}/withdraw", json={"reason": "wrong load table"}, headers=heads["qm"])
+    assert (
+        client.post(f"/api/v1/certificates/{second}/withdraw", json={"reason": "x"}, headers=heads["rev"]).status_code
+        == 403
+    )
+    withdrawn = client.post(
+        f"/api/v1/certificates/{second}/withdraw", json={"reason": "wrong load table"}, headers=heads["qm"]
+    )
     assert withdrawn.json()["status"] == "withdrawn"
-    actions = [e["action"] for e in client.get(f"/api/v1/audit?entity=certificates&entity_id={second}", headers=heads["qm"]).json()["items"]]
+    actions = [
+        e["action"]
+        for e in client.get(f"/api/v1/audit?entity=certificates&entity_id={second}", headers=heads["qm"]).json()[
+            "items"
+        ]
+    ]
     assert actions == ["create", "update", "approve", "issue", "withdraw"]
 
 

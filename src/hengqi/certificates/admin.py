@@ -31,8 +31,8 @@ from hengqi.metrology.quantities import parse_mass
 
 __all__ = [
     "EXAMPLE",
-    "AdministrativeData",
     "Address",
+    "AdministrativeData",
     "CertificateInfo",
     "ConformityRequest",
     "Identification",
@@ -206,9 +206,7 @@ class CertificateInfo(_Model):
     receipt_date: date | None = None
     begin_date: date | None = None
     end_date: date | None = None
-    performance_location: Literal["laboratory", "customer", "laboratoryBranch", "customerBranch", "other"] = (
-        "customer"
-    )
+    performance_location: Literal["laboratory", "customer", "laboratoryBranch", "customerBranch", "other"] = "customer"
     country: str = Field(default="CN", pattern=r"^[A-Z]{2}$")
     languages: tuple[str, ...] = ("en", "zh")
     mandatory_languages: tuple[str, ...] = ("en",)
@@ -245,12 +243,13 @@ class AdministrativeData(_Model):
         }
     )
 
-    @model_validator(mode="after")
-    def _one_main_signer(self) -> AdministrativeData:
-        signers = [p for p in self.persons if p.main_signer]
+    @field_validator("persons")
+    @classmethod
+    def _one_main_signer(cls, persons: tuple[Person, ...]) -> tuple[Person, ...]:
+        signers = [p for p in persons if p.main_signer]
         if len(signers) != 1:
             raise ValueError(f"exactly one person must be main_signer (found {len(signers)})")
-        return self
+        return persons
 
     @property
     def main_signer(self) -> Person:

@@ -80,5 +80,7 @@ def assess_conformity(
     for p in result.points:
         det = mpe_for_interval(p.load_kg, inst.accuracy_class, inst.e_kg, stage=stage, rules=rules)
         rule = str(det.rule)
-        points.append(PointConformity(p.load_kg, p.error_kg, p.U_kg, det.mpe_kg, classify(p.error_kg, p.U_kg, det.mpe_kg)))
+        points.append(
+            PointConformity(p.load_kg, p.error_kg, p.U_kg, det.mpe_kg, classify(p.error_kg, p.U_kg, det.mpe_kg))
+        )
     return ConformityAssessment(stage, rules, rule, tuple(points))

@@ -25,7 +25,17 @@ def hengqi() -> None:
 
 
 #: Modules of :mod:`hengqi.cli` whose ``COMMANDS`` tuple of click commands is added to the root group.
-COMMAND_MODULES: tuple[str, ...] = ("legal", "uncertainty", "serve", "verify", "scale", "sim", "calibrate", "certificate", "run")
+COMMAND_MODULES: tuple[str, ...] = (
+    "legal",
+    "uncertainty",
+    "serve",
+    "verify",
+    "scale",
+    "sim",
+    "calibrate",
+    "certificate",
+    "run",
+)
 
 
 def _register() -> None:

@@ -135,7 +135,7 @@ def _report(console: Console, source: str, result: CalibrationResult) -> None:
     if w is not None:
         console.print(
             f"uncertainty in use: U(W) = {w.k:.3f}·sqrt(({_num(w.alpha_kg, eu)} {eu})² + ({w.beta:.3g}·R)²); "
-            f"at Max: U = {_num(w.U_kg(w.max_kg), eu, 2)} {eu}, U_gl = {_num(w.global_U_kg(w.max_kg), eu, 2)} {eu}"
+            f"at Max: U = {_num(w.U_kg(w.max_kg), eu)} {eu}, U_gl = {_num(w.global_U_kg(w.max_kg), eu)} {eu}"
             f"{' (results corrected)' if w.corrected else ''}"
         )
     for m in result.minimum_weights:

@@ -43,7 +43,7 @@ def _write(path: Path, data: bytes) -> None:
 @click.option("--cert", "cert_path", type=click.Path(path_type=Path), help="the key's X.509 certificate (PEM)")
 @click.option("--embed-dcc", is_flag=True, help="attach the DCC to the PDF as certificate.dcc.xml")
 @click.option("--schema-dir", type=click.Path(path_type=Path), help="validate the DCC before writing it")
-def issue(
+def issue(  # noqa: PLR0917 - one parameter per click option
     record: Path,
     admin_path: Path,
     dcc_path: Path | None,
@@ -91,8 +91,12 @@ def issue(
             result, admin, dcc_xml=xml if embed_dcc else None, will_be_signed=identity is not None
         )
         if identity is not None:
-            pdf = sign_pdf(pdf, identity, reason=f"Calibration certificate {admin.certificate.number}",
-                           location=admin.laboratory.address.city)
+            pdf = sign_pdf(
+                pdf,
+                identity,
+                reason=f"Calibration certificate {admin.certificate.number}",
+                location=admin.laboratory.address.city,
+            )
         _write(pdf_path, pdf)
         click.echo(f"PDF {admin.certificate.number} -> {pdf_path}{' (signed)' if identity else ''}")
     return EXIT_OK
@@ -126,8 +130,17 @@ def verify(file: Path, cert_path: Path | None, trust_path: Path | None) -> int:
     if cert_path is not None and trust_path is not None:
         raise InputError("--cert/--trust", "give one of --cert and --trust")
     report = verify_file(file, cert=cert_path, trust=trust_path)
-    signer = ", ".join(x for x in (f"CN={report.signer_cn}" if report.signer_cn else "",
-                                    f"O={report.signer_o}" if report.signer_o else "") if x) or "unknown"
+    signer = (
+        ", ".join(
+            x
+            for x in (
+                f"CN={report.signer_cn}" if report.signer_cn else "",
+                f"O={report.signer_o}" if report.signer_o else "",
+            )
+            if x
+        )
+        or "unknown"
+    )
     when = report.signing_time.isoformat() if report.signing_time else "not stated"
     content = "unchanged" if report.intact else "CHANGED or damaged"
     click.echo(f"{file}: {report.kind.upper()} signature {'VALID' if report.ok else 'INVALID'}")
@@ -154,8 +167,10 @@ def keygen(out_dir: Path, cn: str, org: str, days: int) -> int:
     click.echo(f"test CA certificate: {keys.ca_cert}")
     click.echo(f"signer key:          {keys.signer_key}")
     click.echo(f"signer certificate:  {keys.signer_cert}")
-    click.echo(f"sign:   hengqi certificate issue RECORD --admin ADMIN.yaml --dcc c.xml --sign {keys.signer_key} "
-               f"--cert {keys.signer_cert}")
+    click.echo(
+        f"sign:   hengqi certificate issue RECORD --admin ADMIN.yaml --dcc c.xml --sign {keys.signer_key} "
+        f"--cert {keys.signer_cert}"
+    )
     click.echo(f"verify: hengqi certificate verify c.xml --trust {keys.ca_cert}")
     return EXIT_OK
 

@@ -33,7 +33,7 @@ from hengqi.instruments.probe import open_scale
 from hengqi.metrology.quantities import MASS_UNITS, canonical_unit, parse_mass
 from hengqi.procedures.channels import StreamChannel
 from hengqi.procedures.errors import OperatorGoneError, ScaleStepError
-from hengqi.procedures.runner import Runner, Runs, ScaleLike
+from hengqi.procedures.runner import Runner, Runs
 from hengqi.procedures.session import Session
 from hengqi.procedures.state import JsonStateFile, MemoryRunStore, RunStore
 from hengqi.records.loading import read_yaml_file
@@ -127,7 +127,10 @@ def _report(session: Session, kind: str, out: Path | None) -> int:
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Write the record to this YAML file.")
 @click.option("--operator", help="Who performs the run (fills the header's operator).")
 @click.option("--date", help="Date of the run, YYYY-MM-DD (default: today).")
-@click.option("--tests", help="Verification tests, comma-separated (weighing,eccentricity,repeatability,...).")
+@click.option(
+    "--tests",
+    help="Verification tests, comma-separated: zero-setting, weighing, eccentricity, repeatability, discrimination.",
+)
 @click.option("--loads", help="Calibration test loads, comma-separated (e.g. '50 g,100 g,200 g').")
 @click.option("--unit", help="Unit of a bare number typed in (default: g below 100 kg Max, else kg).")
 @click.option("--language", type=click.Choice(["en", "zh", "both"]), default="both", show_default=True)
@@ -148,43 +151,38 @@ def run_command(  # noqa: PLR0917 - one parameter per click option
     """Guide a verification (OIML R 76 / JJG) or a calibration (EURAMET cg-18) step by step."""
     if manual == (scale_url is not None):
         raise InputError("--scale", "give either --scale URL or --manual")
-    store: RunStore
-    if state_path is not None and state_path.exists():
-        file_store = JsonStateFile(state_path)
-        state = file_store.load_only()
+    state_file = JsonStateFile(state_path) if state_path is not None else None
+    store: RunStore = state_file if state_file is not None else MemoryRunStore()
+    runs = Runs(store)
+    resuming = state_file is not None and state_file.path.exists()
+    if state_file is not None and resuming:
+        state = state_file.load_only()
         if state.kind != kind:
             raise InputError("--state", f"{state_path} holds a {state.kind} run, not a {kind}")
-        store, run_id, parameters = file_store, state.run_id, dict(state.parameters)
-        runs = Runs(store)
-        click.echo(f"resuming {kind} run {run_id} from {state_path} ({len(state.results)} steps done)")
+        run_id, parameters = state.run_id, dict(state.parameters)
     else:
         if instrument is None:
             raise InputError("--instrument", "give the instrument / record header file")
-        parameters = {
-            "record": _header(kind, instrument, operator, date),
-            "options": _options(kind, tests, loads),
-        }
-        store = JsonStateFile(state_path) if state_path is not None else MemoryRunStore()
-        runs = Runs(store)
+        request = {"record": _header(kind, instrument, operator, date), "options": _options(kind, tests, loads)}
+        parameters = dict(runs.definition(kind).normalise(request))  # bad input refused before connecting
         run_id = uuid.uuid4().hex[:12]
-        runs.start(kind, parameters, run_id=run_id)
-        if state_path is None:
-            click.echo("note: without --state this run cannot be resumed if it is interrupted")
     channel = StreamChannel(sys.stdin, sys.stdout, unit=_entry_unit(parameters, unit), language=language)
-    channel.count = len(store.load(run_id).results)  # steps are numbered across resumptions
-    scale: ScaleLike | None = None
-    opened = None
+    opened = open_scale(scale_url) if scale_url is not None else None
+    where = f"resume with --state {state_path}" if state_path else "it cannot be resumed (no --state)"
     try:
-        if scale_url is not None:
-            opened = open_scale(scale_url)
-            scale = opened
-        session = Runner(runs, channel, scale, by=operator or "").run(run_id)
+        if resuming:
+            done = len(store.load(run_id).results)
+            click.echo(f"resuming {kind} run {run_id} from {state_path} ({done} step{'' if done == 1 else 's'} done)")
+            channel.count = done  # steps are numbered across resumptions
+        else:
+            runs.start(kind, parameters, run_id=run_id)
+            if state_path is None:
+                click.echo("note: without --state this run cannot be resumed if it is interrupted")
+        session = Runner(runs, channel, opened, by=operator or "").run(run_id)
     except OperatorGoneError:
-        where = f"resume with --state {state_path}" if state_path else "it cannot be resumed (no --state)"
         click.echo(f"input ended: the run is paused; {where}", err=True)
         return EXIT_NOT_DONE
     except ScaleStepError as err:
-        where = f"resume with --state {state_path}" if state_path else "it cannot be resumed (no --state)"
         click.echo(f"hengqi: {err.cause}; nothing was recorded for this step; {where}", err=True)
         return EXIT_NOT_DONE
     finally:

@@ -9,13 +9,14 @@ JSON of ``read``: ``{"value": 100.0, "unit": "g", "stable": true, "value_kg": 0.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 
 from hengqi.cli.app import EXIT_FAIL, EXIT_OK
-from hengqi.instruments.errors import ScaleCommandError
+from hengqi.instruments.errors import ScaleCommandError, ScaleRangeError
 from hengqi.instruments.probe import open_scale, probe
 from hengqi.instruments.reading import Reading
 from hengqi.instruments.scale import Scale
@@ -139,9 +140,18 @@ def watch_command(url: str, count: int | None, interval: float, as_json: bool, s
     """Live readings from the instrument at URL (dynamic ones included)."""
 
     def act(scale: Scale) -> int:
+        done = 0
         try:
-            for reading in scale.readings(count, stable=False, interval=interval):
-                _emit(as_json, reading.as_json(), _reading_text(reading))
+            while count is None or done < count:
+                try:
+                    reading = scale.read(stable=False)
+                except ScaleRangeError as err:  # overload/underload are readings too while watching
+                    _emit(as_json, {"error": err.code, "reply": err.reply}, f"{err.meaning}: {err.reply!r}")
+                else:
+                    _emit(as_json, reading.as_json(), _reading_text(reading))
+                done += 1
+                if interval and (count is None or done < count):
+                    time.sleep(interval)
         except KeyboardInterrupt:
             pass
         return EXIT_OK

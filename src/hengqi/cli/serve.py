@@ -25,10 +25,9 @@ def store_options(func: F) -> F:
         metavar="URL",
         help="e.g. postgresql+psycopg://user@host/db (default: SQLite in the data directory)",
     )(func)
-    func = click.option(
+    return click.option(
         "--data-dir", type=click.Path(file_okay=False, path_type=Path), help="data directory (default ./data)"
     )(func)
-    return func
 
 
 def _settings(data_dir: Path | None, database_url: str | None, **extra: Any) -> Any:
@@ -42,9 +41,12 @@ def _settings(data_dir: Path | None, database_url: str | None, **extra: Any) -> 
 @click.option("--host", help="address to listen on (default 127.0.0.1)")
 @click.option("--port", type=click.IntRange(0, 65535), help="port (default 8000)")
 @click.option("--env", "env", type=click.Choice(["development", "test", "staging", "production"]))
-@click.option("--demo", is_flag=True, help="add a demo organisation, one user per role (passwords printed), instruments")
+@click.option(
+    "--demo", is_flag=True, help="add a demo organisation, one user per role (passwords printed), instruments"
+)
 @click.option("--log-level", default="info", type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 def serve(
+    *,
     data_dir: Path | None,
     database_url: str | None,
     host: str | None,
@@ -115,6 +117,7 @@ def users() -> None:
 @click.option("--full-name", default="")
 @click.option("--password-stdin", is_flag=True, help="read the password from standard input")
 def create_admin(
+    *,
     data_dir: Path | None,
     database_url: str | None,
     username: str,
@@ -192,7 +195,7 @@ def backup(data_dir: Path | None, database_url: str | None, file: Path) -> int:
 @store_options
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="replace a store that already holds data")
-def restore(data_dir: Path | None, database_url: str | None, file: Path, force: bool) -> int:
+def restore(*, data_dir: Path | None, database_url: str | None, file: Path, force: bool) -> int:
     """Restore the store from FILE (checked completely first; refuses to replace data without --force)."""
     from hengqi.server.admin import open_database
     from hengqi.server.backup import restore as load_backup

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from decimal import Decimal
 
 from hengqi.instruments import aandd, mtsics, sbi, toledo
 from hengqi.instruments.errors import (

@@ -19,9 +19,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from hengqi.errors import InputError
+from hengqi.errors import InputError, RecordError
 from hengqi.instruments.simulator import DeviceInfo, Imperfections, Simulator, WeighingModel
 from hengqi.metrology.classes import InstrumentSpecification
 from hengqi.metrology.quantities import canonical_unit
@@ -101,10 +101,13 @@ class InstrumentConfig(_Model):
     temperature_c: float = 20.0
     imperfections: ImperfectionsConfig = ImperfectionsConfig()
 
-    @model_validator(mode="after")
-    def _known_unit(self) -> InstrumentConfig:
-        canonical_unit(self.unit, path="unit")
-        return self
+    @field_validator("unit")
+    @classmethod
+    def _known_unit(cls, unit: str) -> str:
+        try:
+            return canonical_unit(unit)
+        except InputError as err:
+            raise ValueError(err.reason) from None
 
     def specification(self) -> InstrumentSpecification:
         """The instrument specification (checked against its accuracy class)."""
@@ -119,15 +122,6 @@ class FleetConfig(_Model):
 
     instruments: list[InstrumentConfig] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _unique_names(self) -> FleetConfig:
-        seen: set[str] = set()
-        for item in self.instruments:
-            if item.name in seen:
-                raise ValueError(f"instrument name {item.name!r} is used twice")
-            seen.add(item.name)
-        return self
-
 
 def parse_fleet(data: Any) -> FleetConfig:
     """Validate a fleet configuration; every specification is checked too (errors name the field path)."""
@@ -135,7 +129,11 @@ def parse_fleet(data: Any) -> FleetConfig:
         config = FleetConfig.model_validate(data)
     except ValidationError as err:
         raise record_error(err) from None
+    seen: set[str] = set()
     for index, item in enumerate(config.instruments):
+        if item.name in seen:
+            raise RecordError(f"instruments[{index}].name", f"instrument name {item.name!r} is used twice")
+        seen.add(item.name)
         try:
             item.specification()
         except InputError as err:

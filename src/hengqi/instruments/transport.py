@@ -22,6 +22,7 @@ b'S S     100.00 g'
 
 from __future__ import annotations
 
+import select
 import socket
 import time
 from abc import ABC, abstractmethod
@@ -339,6 +340,7 @@ class SerialTransport(Transport):
         super().__init__(address)
         self._port: Any = None
         self._current_timeout: float | None = None
+        self._local = False
 
     @property
     def is_open(self) -> bool:
@@ -347,15 +349,22 @@ class SerialTransport(Transport):
     def open(self) -> None:
         if self._port is not None:
             return
+        # A local port is waited on with select() and read without blocking: changing a termios timeout per read
+        # costs a tcsetattr call, and a pseudo-terminal refuses that call for 7-bit or parity framings.
+        local = "://" not in self.address.target
         try:
             port = serial.serial_for_url(
-                self.address.target, do_not_open=True, timeout=self.timeout, **self.address.serial_settings()
+                self.address.target,
+                do_not_open=True,
+                timeout=0 if local else self.timeout,
+                **self.address.serial_settings(),
             )
             port.open()
         except (serial.SerialException, OSError, ValueError) as err:
             raise TransportError(self.url, f"cannot open: {err}") from err
         self._port = port
-        self._current_timeout = self.timeout
+        self._local = local and hasattr(port, "fileno")
+        self._current_timeout = 0 if local else self.timeout
 
     def close(self) -> None:
         if self._port is not None:
@@ -378,14 +387,22 @@ class SerialTransport(Transport):
             raise TransportClosed(self.url, "the port is closed")
         timeout = max(round(timeout, 3), 0.0)
         try:
+            if self._local:
+                ready, _, _ = select.select([self._port.fileno()], [], [], timeout)
+                if not ready:
+                    return b""
+                chunk = bytes(self._port.read(max(1, self._port.in_waiting)))
+                if not chunk:
+                    raise serial.SerialException("the port reports data but returned none (disconnected?)")
+                return chunk
             if timeout != self._current_timeout:
                 self._port.timeout = timeout
                 self._current_timeout = timeout
-            data: bytes = self._port.read(1)
+            data = bytes(self._port.read(1))
             if data:
                 waiting = self._port.in_waiting
                 if waiting:
-                    data += self._port.read(waiting)
+                    data += bytes(self._port.read(waiting))
         except (serial.SerialException, OSError) as err:
             self.close()
             raise TransportClosed(self.url, f"connection lost: {err}") from err

@@ -20,6 +20,8 @@ the point's error and expanded uncertainty are yielded as a live result.
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -27,7 +29,7 @@ from typing import Any
 
 from hengqi.errors import HengqiError, InputError, RecordError
 from hengqi.metrology.calibration import CalibrationResult
-from hengqi.procedures.common import json_safe, mass_text, parse_load
+from hengqi.procedures.common import json_safe, mass_text, parse_load, unevaluated
 from hengqi.procedures.session import PlanDefinition, PlanProduct
 from hengqi.procedures.steps import (
     Answer,
@@ -139,7 +141,7 @@ def make_up(target_kg: Decimal, pieces: Sequence[WeightPiece]) -> tuple[Decimal,
 
     >>> pieces = [WeightPiece("W100", Decimal("0.1")), WeightPiece("W50", Decimal("0.05"))] + [
     ...     WeightPiece("W20", Decimal("0.02"))] * 2
-    >>> make_up(Decimal("0.19"), pieces)
+    >>> make_up(Decimal("0.18"), pieces)
     (Decimal('0.17'), ['W100', 'W50', 'W20'])
     >>> make_up(Decimal("0.04"), pieces)
     (Decimal('0.04'), [{'id': 'W20', 'count': 2}])
@@ -235,7 +237,7 @@ class _Calibration:
         return data
 
     def evaluate(self) -> CalibrationResult:
-        return calibrate(parse_calibration_record(self.record_data(live=True)))
+        return _calibrate_text(json.dumps(self.record_data(live=True), sort_keys=True))
 
     # -- the tests -------------------------------------------------------------------------------------------
     def repeatability_series(self) -> Part:
@@ -277,7 +279,11 @@ class _Calibration:
                     "no_load": mass_text(no_load),
                 }
             )
-            result = self.evaluate()
+            try:
+                result = self.evaluate()
+            except HengqiError as err:  # never leave a run stuck: say so, and let the final evaluation tell
+                yield Record("evaluation", unevaluated(KIND, str(err)))
+                continue
             point = next(p for p in result.points if p.load_kg == load)
             u = _significant(point.U_kg)
             yield Record(
@@ -294,6 +300,12 @@ class _Calibration:
                     message=f"E = {_signed(point.error_kg)}, U = {mass_text(u)} (k = {point.k:.2f})",
                 ),
             )
+
+
+@functools.lru_cache(maxsize=512)
+def _calibrate_text(text: str) -> CalibrationResult:
+    """Evaluate a (partial) record given as JSON text; cached for replays (results are immutable values)."""
+    return calibrate(parse_calibration_record(json.loads(text)))
 
 
 def _names(uses: Sequence[str | Mapping[str, Any]]) -> tuple[str, ...]:

@@ -126,3 +126,22 @@ def live_from_point(test: str, point: PointResult) -> LiveResult:
         passed=point.passed,
         message=point.message,
     )
+
+
+def unevaluated(test: str, reason: str) -> LiveResult:
+    """A live result saying that the partial record could not be evaluated (and why).
+
+    >>> unevaluated("calibration", "too few points").message
+    'the partial record could not be evaluated: too few points'
+    """
+    return LiveResult(
+        test=test,
+        label="",
+        load_kg=Decimal(0),
+        quantity="evaluation",
+        value_kg=Decimal(0),
+        limit_name="",
+        limit_kg=None,
+        passed=None,
+        message=f"the partial record could not be evaluated: {reason}",
+    )

@@ -24,7 +24,8 @@ from typing import Any, Protocol
 
 from hengqi.errors import HengqiError, InputError
 from hengqi.instruments.reading import Reading
-from hengqi.procedures.errors import CancelRequested, RunFinishedError, ScaleStepError
+from hengqi.procedures.errors import CancelRequested, RunFinishedError, ScaleStepError, StaleStepError
+from hengqi.procedures.plans import PLANS
 from hengqi.procedures.session import PendingStep, PlanDefinition, Session
 from hengqi.procedures.state import RunState, RunStore, check_run_id, utc_now
 from hengqi.procedures.steps import (
@@ -97,12 +98,8 @@ class Runs:
         *,
         clock: Callable[[], str] = utc_now,
     ) -> None:
-        if plans is None:
-            from hengqi.procedures.plans import PLANS
-
-            plans = PLANS
         self.store = store
-        self.plans = dict(plans)
+        self.plans = dict(PLANS if plans is None else plans)
         self.clock = clock
 
     def definition(self, kind: str) -> PlanDefinition:
@@ -184,6 +181,23 @@ class Runner:
             return None, "operator"
         self.channel.prompt(step)
         return None, "operator"
+
+    def advance(self, run_id: str, step_id: str) -> Session:
+        """Perform the one step ``step_id`` the run waits at (e.g. a web page's "read the instrument" button).
+
+        A step id that is not the pending one raises :class:`StaleStepError` without touching the instrument;
+        an instrument error raises :class:`ScaleStepError` with nothing recorded.
+        """
+        session = self.runs.open(run_id)
+        pending = session.pending
+        if pending is None:
+            raise RunFinishedError(run_id, session.status)
+        if pending.step_id != step_id:
+            if session.recorded(step_id) is not None:
+                return session  # already done: a repeated request
+            raise StaleStepError(run_id, step_id, pending.step_id, "not the step the run waits at")
+        answer, source = self.perform(run_id, pending)
+        return self.runs.submit(run_id, pending.step_id, answer, source=source, by=self.by)
 
     def start(self, kind: str, parameters: Mapping[str, Any], *, run_id: str | None = None) -> Session:
         """Start a run and drive it to its end (see :meth:`run`)."""

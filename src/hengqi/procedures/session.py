@@ -188,6 +188,28 @@ class Session:
         """The intermediate results so far, in order."""
         return tuple(value for _, value in self.live)
 
+    def as_json(self) -> dict[str, Any]:
+        """The run as a web page or an API shows it: status, the step it waits at, live results, product."""
+        product = self.product
+        return {
+            "run_id": self.state.run_id,
+            "kind": self.state.kind,
+            "status": self.status,
+            "version": self.state.version,
+            "steps_done": len(self.state.results),
+            "pending": None if self.pending is None else self.pending.as_json(),
+            "live": [{"key": key, **value.as_json()} for key, value in self.live],
+            "product": None
+            if product is None
+            else {
+                "kind": product.kind,
+                "passed": product.passed,
+                "summary": list(product.summary),
+                "error": product.error,
+                "record": dict(product.record),
+            },
+        }
+
     def _feed(self, step: OperatorStep, answer: Answer) -> None:
         if self._in_shutdown:
             self._shutdown_done += 1

@@ -125,7 +125,8 @@ class LoadTracker:
 
 
 class VirtualBalance:
-    """A deterministic balance: indication = ``load + error(load, position)`` rounded (half up) to ``d_kg``.
+    """A deterministic balance: indication = ``load + error(load, position)`` rounded (half up) to ``d_kg``
+    (a fixed interval, or a function of the indication, e.g. ``spec.d_at`` for a multi-interval instrument).
 
     ``respond`` answers plan steps directly (for :func:`simulate`); ``read`` and ``zero`` make it a
     :class:`~hengqi.procedures.runner.ScaleLike` for the runner; ``faults`` is a list of exceptions raised,
@@ -134,7 +135,7 @@ class VirtualBalance:
 
     def __init__(
         self,
-        d_kg: Decimal,
+        d_kg: Decimal | Callable[[Decimal], Decimal],
         *,
         error: ErrorFunction = _no_error,
         decisions: tuple[str, ...] = (),
@@ -153,8 +154,9 @@ class VirtualBalance:
         """The indication for a load (default: the load on the receptor) at the current position."""
         load = self.tracker.load_kg if load_kg is None else load_kg
         raw = load + self.error(load, self.tracker.position) - self.zero_offset
-        steps = (raw / self.d_kg).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-        return steps * self.d_kg
+        d = self.d_kg(max(abs(raw), Decimal(0))) if callable(self.d_kg) else self.d_kg
+        steps = (raw / d).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        return steps * d
 
     def read(self, stable: bool = True) -> Reading:
         """A stable reading (or the next queued fault)."""

@@ -23,11 +23,17 @@ Test plans (the R 76-1 Annex A clause texts were not read, ``standards.md`` 1.4;
 - **discrimination** (A.4.8, CONFIRMED procedure; SECONDARY test points): at Min, 50 % Max and Max: bring the
   indication to a change point with 0.1 d weights, take one off, add 1.4 d.
 
-Zero-setting and tare tests are not guided (their records can still be written by hand).
+- **zero-setting** (optional; SECONDARY, clause text not read): after zero setting, the deviation of zero by the
+  changeover method at zero, within 0.25 e.
+
+The tare test is not guided: its procedure (tare loads, net loads) was NOT FOUND; its records can still be
+written by hand.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -46,6 +52,7 @@ from hengqi.procedures.common import (
     mass_text,
     multiple_of,
     parse_load,
+    unevaluated,
     weight_table,
 )
 from hengqi.procedures.session import PlanDefinition, PlanProduct
@@ -66,7 +73,10 @@ from hengqi.procedures.steps import (
 from hengqi.records.verification import evaluate, instrument_specification, parse_verification_record
 
 KIND = "verification"
-TESTS = ("weighing", "eccentricity", "repeatability", "discrimination")
+#: The tests a verification guides, in the order they are done.
+TESTS = ("zero-setting", "weighing", "eccentricity", "repeatability", "discrimination")
+#: The tests done unless the options say otherwise.
+DEFAULT_TESTS = ("weighing", "eccentricity", "repeatability", "discrimination")
 #: Positions of the eccentricity test with up to 4 supports: the centre and the four quarter segments.
 QUARTER_POSITIONS = ("centre", "front-left", "front-right", "back-right", "back-left")
 #: The load at or near zero where E0 is determined, in e (``standards.md`` 1.4: "e.g. at 10 e").
@@ -99,7 +109,7 @@ class VerificationOptions:
     """What to do: the tests, rounding elimination (``auto``/``yes``/``no``), extra loads, weighings per
     repeatability series (``None``: the R 76 number), and whether to ask to stop at the first failure."""
 
-    tests: tuple[str, ...] = TESTS
+    tests: tuple[str, ...] = DEFAULT_TESTS
     rounding_elimination: str = "auto"
     extra_loads: tuple[Decimal, ...] = ()
     weighings: int | None = None
@@ -116,7 +126,7 @@ class VerificationOptions:
         for key in data:
             if key not in known:
                 raise InputError(f"options.{key}", f"unknown option (known: {', '.join(sorted(known))})")
-        tests = data.get("tests", list(TESTS))
+        tests = data.get("tests", list(DEFAULT_TESTS))
         if not isinstance(tests, list | tuple) or not tests:
             raise InputError("options.tests", f"expected a non-empty list of {', '.join(TESTS)}")
         for index, name in enumerate(tests):
@@ -307,11 +317,15 @@ class _Verification:
         data = self.record_data()
         if not data["tests"]:
             return None
-        return evaluate(parse_verification_record(data))
+        return _evaluate_text(json.dumps(data, sort_keys=True))
 
     def live(self) -> Part:
         """Evaluate the partial record; yield new or changed checks; ask once whether to go on after a failure."""
-        result = self.evaluate()
+        try:
+            result = self.evaluate()
+        except HengqiError as err:  # never leave a run stuck: say so, and let the final evaluation tell
+            yield Record("evaluation", unevaluated(KIND, str(err)))
+            return
         if result is None:
             return
         failed = False
@@ -402,6 +416,23 @@ class _Verification:
                 if self.stopped:
                     return
 
+    def zero_setting(self) -> Part:
+        """Zero-setting accuracy: after zero setting, the deviation of zero by the changeover method at zero
+        (``|E0| <= 0.25 e``; SECONDARY, see :mod:`hengqi.metrology.r76.zero_tare`)."""
+        data: dict[str, Any] = {"points": []}
+        self.tests["zero_setting"] = data
+        yield RemoveLoad()
+        yield ZeroScale()
+        zero = Decimal(0)
+        d = self.spec.d_at(zero)
+        indication = as_mass((yield ReadStable("zero setting: at zero", zero)))
+        change = as_mass((yield FindChangeover(zero, d * _TENTH, d)))
+        yield RemoveLoad()
+        data["points"].append(
+            {"load": mass_text(zero), "indication": mass_text(indication), "change_point": mass_text(change)}
+        )
+        yield from self.live()
+
     def discrimination(self) -> Part:
         data: dict[str, Any] = {"points": []}
         self.tests["discrimination"] = data
@@ -429,6 +460,13 @@ class _Verification:
                 return
 
 
+@functools.lru_cache(maxsize=2048)
+def _evaluate_text(text: str) -> VerificationResult:
+    """Evaluate a (partial) record given as JSON text; cached, so that replaying a run does not evaluate the same
+    partial records again (results are immutable values)."""
+    return evaluate(parse_verification_record(json.loads(text)))
+
+
 def _fails(point: PointResult) -> bool:
     return not point.passed
 
@@ -447,7 +485,7 @@ def verification_plan(parameters: Mapping[str, Any]) -> Plan:
     )
     yield RemoveLoad()
     for name in run.options.tests:
-        yield from getattr(run, name)()
+        yield from getattr(run, name.replace("-", "_"))()
         if run.stopped:
             break
     data = run.record_data(final=True)

@@ -23,9 +23,17 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from hengqi.errors import InputError, RecordError
@@ -144,8 +152,8 @@ class WeightModel(_Model):
 class WeightUseModel(_Model):
     """Several weights of one entry: ``{id: W1t, count: 20}``."""
 
-    id: str = Field(min_length=1)
-    count: int = Field(ge=1)
+    id: str = Field(min_length=1, description="Id of a weight entry.")
+    count: int = Field(1, ge=1, description="How many of its weights are applied (default 1).")
 
 
 class BuoyancyModel(_Model):
@@ -216,15 +224,39 @@ class SubstitutionStepModel(_Model):
     substitute: SignedMass = Field(description="Indication with the substitute in place of the standard weights.")
 
 
+_MASS_TEXT: dict[str, Any] = {"type": "string", "description": "A mass with its unit, e.g. '0.0001 g'."}
+_NO_LOAD_SCHEMA: dict[str, Any] = {"anyOf": [_MASS_TEXT, {"type": "array", "items": _MASS_TEXT, "minItems": 1}]}
+_WEIGHT_USES_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "minItems": 1,
+    "items": {
+        "anyOf": [
+            {"type": "string", "minLength": 1, "description": "Id of a weight entry (one weight)."},
+            {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string", "minLength": 1},
+                    "count": {"type": "integer", "minimum": 1, "default": 1},
+                },
+                "required": ["id"],
+                "additionalProperties": False,
+            },
+        ]
+    },
+}
+
+
 class PointModel(_Model):
     """One test load: the weights applied, the indication(s) and the no-load indication(s)."""
 
     load: PositiveMass = Field(description="Nominal test load.")
-    weights: list[str | WeightUseModel] = Field(min_length=1, description="Ids of the weights applied.")
+    weights: Annotated[list[WeightUseModel], WithJsonSchema(_WEIGHT_USES_SCHEMA)] = Field(
+        min_length=1, description="The weights applied: ids, or {id, count}."
+    )
     indication: SignedMass | None = Field(None, description="The indication at load (one reading).")
     indications: list[SignedMass] | None = Field(None, description="Several readings at load (averaged).")
-    no_load: list[SignedMass] | SignedMass = Field(
-        Decimal(0), description="No-load indication(s): one, or one per reading at load."
+    no_load: Annotated[list[SignedMass], WithJsonSchema(_NO_LOAD_SCHEMA)] = Field(
+        default_factory=lambda: [Decimal(0)], description="No-load indication(s): one, or one per reading at load."
     )
     d: PositiveMass | None = Field(None, description="Scale interval at this load, where it differs from d.")
     convection: Mass | None = Field(None, description="Convection bound dm_conv for these weights (cg-18 7.1.2.4).")
@@ -233,6 +265,28 @@ class PointModel(_Model):
         description="Substitution steps made before this load; the weights listed are then counted N + 1 times.",
     )
 
+    @field_validator("weights", mode="before")
+    @classmethod
+    def _weight_ids(cls, value: Any) -> Any:
+        if not isinstance(value, list):
+            return value
+        uses: list[Any] = []
+        for index, item in enumerate(value):
+            if isinstance(item, str):
+                uses.append({"id": item, "count": 1})
+            elif isinstance(item, dict):
+                uses.append(item)
+            else:
+                raise _invalid(
+                    "item {i}: a weight is an id or a mapping with id and count, got {v}", i=index, v=repr(item)
+                )
+        return uses
+
+    @field_validator("no_load", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return value if isinstance(value, list) else [value]
+
     @model_validator(mode="after")
     def _readings(self) -> PointModel:
         if (self.indication is None) == (self.indications is None):
@@ -240,7 +294,7 @@ class PointModel(_Model):
         if self.indications is not None and not self.indications:
             raise _invalid("indications is empty")
         n = 1 if self.indications is None else len(self.indications)
-        if isinstance(self.no_load, list) and len(self.no_load) not in (1, n):
+        if len(self.no_load) not in (1, n):
             raise _invalid(
                 "no_load has {m} readings for {n} indications (give one, or one per indication)",
                 m=len(self.no_load),
@@ -254,9 +308,7 @@ class PointModel(_Model):
 
     @property
     def no_load_mean(self) -> Decimal:
-        if isinstance(self.no_load, list):
-            return sum(self.no_load, Decimal(0)) / len(self.no_load)
-        return self.no_load
+        return sum(self.no_load, Decimal(0)) / len(self.no_load)
 
 
 class InUseModel(_Model):
@@ -319,7 +371,7 @@ class CalibrationRecord(_Model):
                 raise _at(("points", i, "load"), "the test load exceeds Max ({max} kg)", max=self.instrument.max)
             used: dict[str, int] = {}
             for j, use in enumerate(point.weights):
-                wid, count = (use, 1) if isinstance(use, str) else (use.id, use.count)
+                wid, count = use.id, use.count
                 if wid not in catalogue:
                     raise _at(("points", i, "weights", j), "unknown weight id {id!r}", id=wid)
                 used[wid] = used.get(wid, 0) + count
@@ -398,7 +450,7 @@ def calibration_data(record: CalibrationRecord) -> CalibrationData:
     for point in record.points:
         counts: dict[str, int] = {}
         for use in point.weights:
-            wid, count = (use, 1) if isinstance(use, str) else (use.id, use.count)
+            wid, count = use.id, use.count
             counts[wid] = counts.get(wid, 0) + count
         tests.append(
             TestLoad(

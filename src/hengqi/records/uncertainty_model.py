@@ -44,6 +44,7 @@ from hengqi.metrology.gum import (
     Trapezoidal,
     Triangular,
 )
+from hengqi.metrology.gum.expression import expression_names
 from hengqi.records.loading import parse_yaml_text, read_yaml_file, record_error
 
 __all__ = [
@@ -56,7 +57,10 @@ __all__ = [
 
 FORMAT = "hengqi.uncertainty-model"
 _TAGS = ("normal", "rectangular", "triangular", "trapezoidal", "arcsine", "curvilinear-trapezoid", "t")
-Dof = Annotated[float, Field(gt=0, description="Degrees of freedom (inf, the default, for Type B).")]
+Dof = Annotated[
+    float | None,
+    Field(gt=0, description="Degrees of freedom; absent (or .inf) means infinite, as for Type B evaluations."),
+]
 
 
 class _Model(BaseModel):
@@ -67,7 +71,12 @@ class _Input(_Model):
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Input name, as used in the model.")
     unit: str | None = Field(None, description="Unit, as text (informational).")
     description: str | None = Field(None, description="What the input is and where its value comes from.")
-    dof: Dof = math.inf
+    dof: Dof = None
+
+    @property
+    def nu(self) -> float:
+        """Degrees of freedom, infinite when not given."""
+        return math.inf if self.dof is None else self.dof
 
 
 class NormalInput(_Input):
@@ -156,7 +165,7 @@ class TInput(_Input):
 
     @model_validator(mode="after")
     def _either(self) -> TInput:
-        given = self.mean is not None and self.u is not None and math.isfinite(self.dof)
+        given = self.mean is not None and self.u is not None and math.isfinite(self.nu)
         if given == (self.observations is not None):
             raise PydanticCustomError("invalid", "give either mean, u and a finite dof, or observations")
         return self
@@ -238,6 +247,10 @@ class UncertaintyModel(_Model):
         except InputError as err:
             path = err.path.removeprefix("model.")
             raise RecordError(path if self.model is None else "model", err.reason) from err
+        used = set().union(*(expression_names(text) for _, text in equations))
+        for index, name in enumerate(names):
+            if name not in used:
+                raise RecordError(f"inputs[{index}].name", f"input {name!r} is not used by the model")
         return UncertaintyProblem(
             model=model,
             distributions=self._distributions(),
@@ -301,7 +314,7 @@ class UncertaintyModel(_Model):
                 tuple(i.mean for i in normals),
                 tuple(i.standard_uncertainty() for i in normals),
                 tuple(tuple(row) for row in r),
-                tuple(i.dof for i in normals),
+                tuple(i.nu for i in normals),
             )
         except InputError as err:
             raise RecordError("correlations", str(err)) from err
@@ -309,21 +322,21 @@ class UncertaintyModel(_Model):
 
 def _scalar(item: Any) -> Distribution:
     if isinstance(item, NormalInput):
-        return Normal(item.name, item.mean, item.standard_uncertainty(), item.dof)
+        return Normal(item.name, item.mean, item.standard_uncertainty(), item.nu)
     if isinstance(item, TInput):
         if item.observations is not None:
             return StudentT.from_observations(item.name, item.observations)
-        return StudentT(item.name, item.mean or 0.0, item.u or 0.0, item.dof)
+        return StudentT(item.name, item.mean or 0.0, item.u or 0.0, item.nu)
     lower, upper = item.limits()
     if isinstance(item, RectangularInput):
-        return Rectangular(item.name, lower, upper, item.dof)
+        return Rectangular(item.name, lower, upper, item.nu)
     if isinstance(item, TriangularInput):
-        return Triangular(item.name, lower, upper, item.mode, item.dof)
+        return Triangular(item.name, lower, upper, item.mode, item.nu)
     if isinstance(item, TrapezoidalInput):
-        return Trapezoidal(item.name, lower, upper, item.beta, item.dof)
+        return Trapezoidal(item.name, lower, upper, item.beta, item.nu)
     if isinstance(item, ArcsineInput):
-        return Arcsine(item.name, lower, upper, item.dof)
-    return CurvilinearTrapezoid(item.name, lower, upper, item.d, item.dof)
+        return Arcsine(item.name, lower, upper, item.nu)
+    return CurvilinearTrapezoid(item.name, lower, upper, item.d, item.nu)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from hengqi.server.db.migrate import upgrade
 from hengqi.server.schemas.common import ErrorResponse
 from hengqi.server.settings import Settings
 from hengqi.server.state import AppState
+from hengqi.server.web import install_web
 
 API_PREFIX = "/api/v1"
 
@@ -73,6 +74,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.hengqi = state
     install_error_handlers(app)
     app.include_router(api_router())
+    install_web(app)
 
     @app.middleware("http")
     async def _security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

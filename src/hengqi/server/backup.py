@@ -177,8 +177,10 @@ def restore(database: Database, files: FileStore, source: Path, *, force: bool =
             for table in Base.metadata.sorted_tables:
                 if "id" in table.c and table.c["id"].primary_key and table.name != "audit_log":
                     session.execute(
-                        text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                             f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)")
+                        text(
+                            f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                            f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"
+                        )
                     )
         session.commit()
     return BackupSummary(manifest["revision"], {name: len(rows) for name, rows in tables.items()}, len(blobs))

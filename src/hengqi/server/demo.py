@@ -50,7 +50,9 @@ def seed(database: Database) -> list[DemoAccount]:
             accounts.create_user(
                 session,
                 accounts.SYSTEM,
-                UserCreate(username=name, password=password, role=role, full_name=f"Demo {role.value}", organisation_id=org.id),
+                UserCreate(
+                    username=name, password=password, role=role, full_name=f"Demo {role.value}", organisation_id=org.id
+                ),
             )
             made.append(DemoAccount(name, role, password))
         admin = session.scalar(select(User).where(User.username == "demo-admin"))
@@ -60,12 +62,28 @@ def seed(database: Database) -> list[DemoAccount]:
         site = registry.create_site(
             session,
             actor,
-            SiteCreate(name="Main laboratory", address="1 Scale Street", latitude=Decimal("31.2304"), longitude=Decimal("121.4737")),
+            SiteCreate(
+                name="Main laboratory",
+                address="1 Scale Street",
+                latitude=Decimal("31.2304"),
+                longitude=Decimal("121.4737"),
+            ),
         )
         specs = [
             ("Acme", "Counter 15", "III", {"max": Decimal("15"), "e": Decimal("0.005")}),
             ("Acme", "Lab 220", "II", {"max": Decimal("0.220"), "e": Decimal("0.00001"), "d": Decimal("0.000001")}),
-            ("Acme", "Dual 6/15", "III", {"kind": "multi-interval", "ranges": [RangeIn(max=Decimal(6), e=Decimal("0.002")), RangeIn(max=Decimal(15), e=Decimal("0.005"))]}),
+            (
+                "Acme",
+                "Dual 6/15",
+                "III",
+                {
+                    "kind": "multi-interval",
+                    "ranges": [
+                        RangeIn(max=Decimal(6), e=Decimal("0.002")),
+                        RangeIn(max=Decimal(15), e=Decimal("0.005")),
+                    ],
+                },
+            ),
         ]
         today = date.today()
         for index, (make, model, klass, spec) in enumerate(specs):
@@ -79,23 +97,36 @@ def seed(database: Database) -> list[DemoAccount]:
                     accuracy_class=klass,  # type: ignore[arg-type]
                     site_id=site.id,
                     verification_due=today + timedelta(days=30 * (index - 1)),
-                    **spec,  # type: ignore[arg-type]
+                    **spec,
                 ),
             )
         lab = registry.create_laboratory(
             session, actor, LaboratoryCreate(name="National metrology institute (demo)", accreditation="CIPM MRA")
         )
         cal_lab = registry.create_laboratory(
-            session, actor, LaboratoryCreate(name="Accredited mass laboratory (demo)", accreditation="ISO/IEC 17025", traceable_to_id=lab.id)
+            session,
+            actor,
+            LaboratoryCreate(
+                name="Accredited mass laboratory (demo)", accreditation="ISO/IEC 17025", traceable_to_id=lab.id
+            ),
         )
         weight_set = registry.create_weight_set(
             session,
             actor,
-            WeightSetCreate(name="F1 set 1 mg - 5 kg", weight_class="F1", laboratory_id=cal_lab.id, certificate_number="DEMO-CAL-1", due_date=today + timedelta(days=180)),
+            WeightSetCreate(
+                name="F1 set 1 mg - 5 kg",
+                weight_class="F1",
+                laboratory_id=cal_lab.id,
+                certificate_number="DEMO-CAL-1",
+                due_date=today + timedelta(days=180),
+            ),
         )
         for nominal in ("5", "2", "1", "0.5"):
             registry.create_weight(
-                session, actor, weight_set.id, WeightCreate(identifier=f"{nominal} kg", nominal=Decimal(nominal), u=Decimal("0.000008"))
+                session,
+                actor,
+                weight_set.id,
+                WeightCreate(identifier=f"{nominal} kg", nominal=Decimal(nominal), u=Decimal("0.000008")),
             )
         session.commit()
         return made

@@ -101,3 +101,20 @@ def test_h1_full_pipeline_with_the_unrounded_buoyancy() -> None:
     assert point.k == pytest.approx(2.000163, abs=1e-6)
     assert point.U_kg == pytest.approx(0.0018004e-3, rel=2e-4)
     assert point.u_indication_kg**2 + point.u_reference_kg**2 == pytest.approx(point.u_kg**2, rel=1e-12)
+
+
+def test_h1_combination_agrees_with_gtc() -> None:
+    """Independent peer (GTC, test-only): the same budget combined as uncertain reals, tolerance 1e-12 relative."""
+    from GTC import reporting, ureal
+
+    budget = [
+        *_indication_budget(),
+        weights_contribution([WEIGHT]),
+        Contribution("buoyancy", 0.000889e-3, math.inf, "stated", Component.REFERENCE),
+        Contribution("drift", 0.000036e-3, math.inf, "stated", Component.REFERENCE),
+    ]
+    total = sum((ureal(0.0, c.u_kg, c.dof) for c in budget), ureal(0.0, 0.0))
+    point = error_of_indication(Decimal("0.1"), Decimal("99.9999") * G, Decimal(0), (Decimal("100.0006") * G,), budget)
+    assert point.u_kg == pytest.approx(total.u, rel=1e-12)
+    assert point.dof == pytest.approx(total.df, rel=1e-9)
+    assert point.k == pytest.approx(reporting.k_factor(total.df, 95.45), rel=1e-9)

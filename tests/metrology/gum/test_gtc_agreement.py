@@ -16,12 +16,13 @@ from hypothesis import strategies as st
 from hengqi.metrology.gum import MeasurementModel, Normal, StudentT, propagate
 
 finite = st.floats(-100, 100, allow_nan=False)
+coefficient = st.one_of(st.just(0.0), st.floats(1e-3, 100), st.floats(-100, -1e-3))  # GTC loses nu below
 positive = st.floats(0.01, 10, allow_nan=False)
 dofs = st.one_of(st.just(math.inf), st.integers(2, 60).map(float))
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(finite, finite, positive, dofs), min_size=1, max_size=6))
+@given(st.lists(st.tuples(coefficient, finite, positive, dofs), min_size=1, max_size=6))
 def test_linear_models_agree_with_gtc(terms: list[tuple[float, float, float, float]]) -> None:
     names = tuple(f"x{i}" for i in range(len(terms)))
     text = " + ".join(f"({c!r}) * {n}" for (c, _, _, _), n in zip(terms, names, strict=True))
@@ -49,7 +50,7 @@ def test_linear_models_agree_with_gtc(terms: list[tuple[float, float, float, flo
     uc=st.floats(0.001, 1),
     nu=st.integers(3, 40),
 )
-def test_non_linear_models_agree_with_gtc(
+def test_non_linear_models_agree_with_gtc(  # noqa: PLR0917 - Hypothesis passes the drawn values
     a: float, b: float, c: float, ua: float, ub: float, uc: float, nu: int
 ) -> None:
     model = MeasurementModel.from_equations([("y", "a * exp(b) / sqrt(c) + sin(a * b) - log(c) * arctan(b)")])

@@ -86,7 +86,8 @@ def test_jcgm101_9_2_4_guf_not_validated_and_mcm_matches_the_exact_distribution(
     assert g.u == pytest.approx(math.sqrt(103.0), rel=1e-9)
     check = validate(g.interval, g.u, r.interval_symmetric, n_dig=2)
     assert not check.validated  # JCGM 101:2008, 9.2.4: the GUF interval is too wide
-    assert check.d_low > 2.5 and check.d_high > 2.5
+    assert check.d_low > 2.5
+    assert check.d_high > 2.5
 
 
 def test_jcgm101_9_3_mass_calibration() -> None:
@@ -144,7 +145,9 @@ def test_monte_carlo_agrees_with_lpu_on_random_linear_models() -> None:
             StudentT("t", 1.0, rng.uniform(0.1, 1), 30.0),
             Normal("d", 0.0, rng.uniform(0.1, 1)),
         ]
-        model = MeasurementModel(lambda a, b, t, d, c=c: c[0] * a + c[1] * b + c[2] * t + c[3] * d, ("a", "b", "t", "d"))
+        model = MeasurementModel(
+            lambda a, b, t, d, c=c: c[0] * a + c[1] * b + c[2] * t + c[3] * d, ("a", "b", "t", "d")
+        )
         g = propagate(model, inputs)
         m = monte_carlo(model, inputs, trials=200_000, seed=case)
         # MCM propagates the t distribution's variance nu/(nu - 2) x scale^2 (JCGM 101:2008, 6.4.9.4)
@@ -158,10 +161,12 @@ def test_seed_reproduces_and_is_recorded() -> None:
     a = monte_carlo(ADDITIVE, inputs, trials=50_000, seed=7)
     b = monte_carlo(ADDITIVE, inputs, trials=50_000, seed=7)
     c = monte_carlo(ADDITIVE, inputs, trials=50_000, seed=8)
-    assert a == b and a.seed == 7
+    assert a == b
+    assert a.seed == 7
     assert a.u != c.u
     drawn = monte_carlo(ADDITIVE, inputs, trials=50_000)
-    assert isinstance(drawn.seed, int) and drawn.seed >= 0
+    assert isinstance(drawn.seed, int)
+    assert drawn.seed >= 0
     assert monte_carlo(ADDITIVE, inputs, trials=50_000, seed=drawn.seed) == drawn
 
 
@@ -202,8 +207,11 @@ def test_intervals_equal_those_from_the_sorted_values() -> None:
 def test_adaptive_procedure_meets_its_numerical_tolerance() -> None:
     inputs = _inputs(Rectangular("X4", -1.0, 1.0))
     r = monte_carlo_adaptive(ADDITIVE, inputs, n_dig=1, p=0.95, seed=79)
-    assert r.adaptive and r.converged and r.n_dig == 1
-    assert r.trials % 10_000 == 0 and r.trials >= 20_000
+    assert r.adaptive
+    assert r.converged
+    assert r.n_dig == 1
+    assert r.trials % 10_000 == 0
+    assert r.trials >= 20_000
     assert r.tolerance == numerical_tolerance(r.u, 1)
     exact_u = math.sqrt(3 + 1 / 3)
     assert abs(r.u - exact_u) <= r.tolerance
@@ -216,7 +224,8 @@ def test_adaptive_procedure_meets_its_numerical_tolerance() -> None:
 def test_adaptive_procedure_stops_at_max_trials_and_says_so() -> None:
     inputs = _inputs(Rectangular("X4", -1.0, 1.0))
     r = monte_carlo_adaptive(ADDITIVE, inputs, n_dig=4, seed=1, max_trials=30_000)
-    assert not r.converged and r.trials == 30_000
+    assert not r.converged
+    assert r.trials == 30_000
 
 
 def test_uncertainty_is_never_negative_and_model_errors_are_named() -> None:
@@ -224,7 +233,9 @@ def test_uncertainty_is_never_negative_and_model_errors_are_named() -> None:
     with pytest.raises(Exception, match="non-finite values"):
         monte_carlo(model, [Normal("a", 0.1, 1.0)], trials=10_000, seed=1)
     r = monte_carlo(MeasurementModel.from_equations([("y", "a * 0 + 3")]), [Normal("a", 1, 1)], trials=1000, seed=1)
-    assert r.u == 0.0 and r.value == 3.0 and r.interval_shortest == (3.0, 3.0)
+    assert r.u == 0.0
+    assert r.value == 3.0
+    assert r.interval_shortest == (3.0, 3.0)
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,8 @@
 
 Sources and tolerances:
 - JCGM 100:2008, Annex H.1, Table H.1 (end gauge): y = 50.000 838 mm, u_c = 32 nm (printed to 2 digits),
-  nu_eff = 16 (truncated), t_99(16) = 2.92, U_99 = 2.92 x 32 nm = 93 nm (H.1.6, from the rounded u_c).  The brief's k = 2.12, U = 67 nm are the same
+  nu_eff = 16 (truncated), t_99(16) = 2.92, U_99 = 2.92 x 32 nm = 93 nm (H.1.6, from the rounded u_c).
+  The brief's k = 2.12, U = 67 nm are the same
   evaluation at p = 95 % (t_95(16) = 2.12, Table G.2), tested too.  Components u_i(l) of Table H.1 to 0.1 nm.
 - EA-4/02 S2 (10 kg weight), SECONDARY via metrodata S02 (see shared/reference/standards.md, section 3):
   m_X = 10 000.025 g, u_c = 0.029 146 5 g, U = 0.058 g (k = 2).
@@ -39,7 +40,7 @@ def test_jcgm100_h1_end_gauge() -> None:
     assert round(r99.k, 2) == 2.92
     # H.1.6 multiplies the rounded u_c: U_99 = 2.92 x 32 nm = 93 nm; unrounded, U_99 = 92.5 nm
     assert round(round(r99.k, 2) * round(r99.u * 1e6)) == 93
-    assert r99.U * 1e6 == pytest.approx(92.5, abs=0.05)
+    assert pytest.approx(92.5, abs=0.05) == r99.U * 1e6
     r95 = propagate(problem.model, problem.distributions, p=0.95)
     assert round(r95.k, 2) == 2.12
     assert round(r95.U * 1e6) == 67
@@ -75,11 +76,10 @@ def test_ea_4_02_s2_weight() -> None:
 
 
 def test_analytic_gradient_is_used_when_given() -> None:
-    model = MeasurementModel.from_callable(
-        lambda a, b: a * b, gradient=lambda a, b: {"a": float(b), "b": float(a)}
-    )
+    model = MeasurementModel.from_callable(lambda a, b: a * b, gradient=lambda a, b: {"a": float(b), "b": float(a)})
     r = propagate(model, [Normal("a", 2.0, 0.1), Normal("b", 3.0, 0.2)])
-    assert r.derivatives == "analytic" and r.rel_step is None
+    assert r.derivatives == "analytic"
+    assert r.rel_step is None
     assert r.u == pytest.approx(math.hypot(3 * 0.1, 2 * 0.2), rel=1e-15)
 
 
@@ -87,7 +87,8 @@ def test_numeric_sensitivities_match_analytic_ones_and_record_the_step() -> None
     model = MeasurementModel.from_equations([("y", "a * exp(b) / sqrt(c)")])
     inputs = [Normal("a", 2.0, 0.1), Normal("b", 0.5, 0.05), Rectangular("c", 3.0, 5.0)]
     r = propagate(model, inputs, rel_step=1e-3)
-    assert r.derivatives == "central-difference" and r.rel_step == 1e-3
+    assert r.derivatives == "central-difference"
+    assert r.rel_step == 1e-3
     c = {x.name: x.sensitivity for x in r.budget.contributions}
     assert c["a"] == pytest.approx(math.exp(0.5) / 2, rel=1e-8)
     assert c["b"] == pytest.approx(2 * math.exp(0.5) / 2, rel=1e-6)
@@ -127,5 +128,8 @@ def test_model_not_finite_at_the_estimates_is_refused() -> None:
 
 def test_zero_uncertainty_gives_zero_u_and_infinite_dof() -> None:
     r = propagate(MeasurementModel.from_equations([("y", "2 * a")]), [Normal("a", 1.0, 0.0)])
-    assert r.u == 0.0 and r.U == 0.0 and r.dof == math.inf and r.interval == (2.0, 2.0)
+    assert r.u == 0.0
+    assert r.U == 0.0
+    assert r.dof == math.inf
+    assert r.interval == (2.0, 2.0)
     assert np.isfinite(r.budget["a"].sensitivity)

@@ -89,7 +89,9 @@ def parse_dcc(source: str | os.PathLike[str] | bytes) -> etree._ElementTree:
         raise DccFormatError("/", f"root element is {root.tag!r}, not dcc:digitalCalibrationCertificate")
     version = root.get("schemaVersion", "")
     if version not in READABLE_VERSIONS:
-        raise DccFormatError("/@schemaVersion", f"DCC version {version!r} not read (reads {', '.join(READABLE_VERSIONS)})")
+        raise DccFormatError(
+            "/@schemaVersion", f"DCC version {version!r} not read (reads {', '.join(READABLE_VERSIONS)})"
+        )
     return tree
 
 
@@ -233,7 +235,12 @@ def _budget(lst: Element) -> tuple[Contribution, ...]:
         raise DccFormatError(where(lst), f"unknown budget component: {err}") from err
     return tuple(
         Contribution(
-            u.labels[i], _mass_f(u.values[i], u.units[i], uq), _dof(dofs[i], dq), descriptions[i], components[i], dists[i]
+            u.labels[i],
+            _mass_f(u.values[i], u.units[i], uq),
+            _dof(dofs[i], dq),
+            descriptions[i],
+            components[i],
+            dists[i],
         )
         for i in range(n)
     )
@@ -483,8 +490,11 @@ def read_dcc(source: str | os.PathLike[str] | bytes) -> DccDocument:
     uid_el = core.find("dcc:uniqueIdentifier", NS)
     uid = uid_el.text.strip() if uid_el is not None and uid_el.text else ""
     operator = next(
-        (_text_of(rp.find("dcc:person/dcc:name", NS)) for rp in ad.findall("dcc:respPersons/dcc:respPerson", NS)
-         if v.R_OPERATOR in _ref(rp)),
+        (
+            _text_of(rp.find("dcc:person/dcc:name", NS))
+            for rp in ad.findall("dcc:respPersons/dcc:respPerson", NS)
+            if v.R_OPERATOR in _ref(rp)
+        ),
         "",
     )
     norms = [
@@ -545,6 +555,9 @@ def read_quantities(source: str | os.PathLike[str] | bytes) -> list[QuantityReco
     for real in tree.getroot().iter(f"{{{v.SI_NS}}}real"):
         owner = real.getparent()
         name = _text_of(owner.find("dcc:name", NS)) if owner is not None else ""
-        out.append(QuantityRecord(tree.getpath(real), name, (owner.get("refType") or "") if owner is not None else "",
-                                  read_real(real)))
+        out.append(
+            QuantityRecord(
+                tree.getpath(real), name, (owner.get("refType") or "") if owner is not None else "", read_real(real)
+            )
+        )
     return out

@@ -15,7 +15,7 @@ Decimal('0.0001')
 from __future__ import annotations
 
 import math
-from decimal import Decimal, InvalidOperation
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, InvalidOperation
 from typing import Final
 
 from hengqi.certificates.errors import DccFormatError
@@ -42,6 +42,9 @@ DEGREE_CELSIUS: Final = "\\degreecelsius"
 PERCENT: Final = "\\percent"
 HECTOPASCAL: Final = "\\hecto\\pascal"
 KG_PER_M3: Final = "\\kilogram\\metre\\tothe{-3}"
+
+#: Scaling by powers of ten must never round: a context as precise as Decimal allows.
+_EXACT: Final = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
 
 #: Decimal exponent of each mass unit relative to the kilogram (exact scaling with ``Decimal.scaleb``).
 MASS_UNIT_EXPONENT: Final[dict[str, int]] = {TONNE: 3, KILOGRAM: 0, GRAM: -3, MILLIGRAM: -6, "\\micro\\gram": -9}
@@ -181,7 +184,9 @@ def plain(value: Decimal | float | int) -> str:
 def scaled(value: Decimal | float, exponent: int) -> str:
     """``value`` (in kg) written in a unit ``10**exponent`` kg, exactly (through the float's shortest repr)."""
     dec = Decimal(repr(value)) if isinstance(value, float) else value
-    return format(dec.scaleb(-exponent), "f")
+    if not dec.is_finite():
+        raise ValueError(f"D-SI cannot express {value!r} as a mass")
+    return format(dec.scaleb(-exponent, context=_EXACT), "f")
 
 
 def mass_text(value_kg: Decimal | float, unit: str) -> str:
@@ -202,7 +207,7 @@ def parse_mass_text(text: str, unit: str, *, path: str = "value") -> Decimal:
     """A mass written in ``unit`` back to exact kilograms."""
     if unit not in MASS_UNIT_EXPONENT:
         raise DccFormatError(path, f"not a mass unit hengqi reads: {unit!r} (known: {', '.join(MASS_UNIT_EXPONENT)})")
-    return number(text, path=path).scaleb(MASS_UNIT_EXPONENT[unit])
+    return number(text, path=path).scaleb(MASS_UNIT_EXPONENT[unit], context=_EXACT)
 
 
 def mass_float(text: str, unit: str, *, path: str = "value") -> float:

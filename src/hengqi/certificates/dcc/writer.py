@@ -19,10 +19,10 @@ from collections.abc import Mapping, Sequence
 from lxml import etree
 
 from hengqi import __version__
-from hengqi.certificates.admin import AdministrativeData, Address
-from hengqi.certificates.dcc import xmlbuild as xb
+from hengqi.certificates.admin import Address, AdministrativeData
 from hengqi.certificates.conformity import DECISION_RULE, assess_conformity
 from hengqi.certificates.dcc import vocabulary as v
+from hengqi.certificates.dcc import xmlbuild as xb
 from hengqi.errors import RecordError
 from hengqi.metrology.calibration.result import (
     CalibrationPoint,
@@ -45,6 +45,11 @@ def certified_result(result: CalibrationResult, admin: AdministrativeData) -> Ca
     contradict its own measurements); :class:`RecordError` names the field otherwise.
     """
     item, inst = admin.item, result.instrument
+    end = admin.certificate.end_date or result.calibration_date
+    if admin.certificate.issue_date < end:
+        raise RecordError(
+            "certificate.issue_date", f"{admin.certificate.issue_date} is before the calibration ({end.isoformat()})"
+        )
     for field, mine, theirs in (("item.max", item.max_kg, inst.max_kg), ("item.d", item.d_kg, inst.d_kg)):
         if mine != theirs:
             raise RecordError(field, f"{mine} kg in the administrative data but {theirs} kg in the calibration record")

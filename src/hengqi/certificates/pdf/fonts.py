@@ -55,7 +55,9 @@ def register_cjk_font() -> str:
     try:
         pdfmetrics.registerFont(TTFont(FONT_NAME, str(path), subfontIndex=0))
         # one face for every style: <b> and <i> in paragraphs must not fall back to a non-embedded font
-        pdfmetrics.registerFontFamily(FONT_NAME, normal=FONT_NAME, bold=FONT_NAME, italic=FONT_NAME, boldItalic=FONT_NAME)
+        pdfmetrics.registerFontFamily(
+            FONT_NAME, normal=FONT_NAME, bold=FONT_NAME, italic=FONT_NAME, boldItalic=FONT_NAME
+        )
     except TTFError as err:
         raise FontNotFoundError(str(path), f"not a TrueType font ReportLab can embed ({err})") from err
     return FONT_NAME

@@ -15,7 +15,7 @@ Decimal('2.0')
 from __future__ import annotations
 
 import math
-from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Context, Decimal
 
 from hengqi.certificates.dcc.vocabulary import MASS_UNIT_EXPONENT
 
@@ -36,7 +36,7 @@ def decimals_of(step: Decimal) -> int:
 
 def in_unit(value_kg: Decimal | float, unit: str) -> Decimal:
     dec = Decimal(repr(value_kg)) if isinstance(value_kg, float) else value_kg
-    return dec.scaleb(-MASS_UNIT_EXPONENT[unit])
+    return dec.scaleb(-MASS_UNIT_EXPONENT[unit], context=Context(prec=60))
 
 
 def fixed(value: Decimal, decimals: int) -> str:

@@ -15,6 +15,8 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
+#: A4 in points (ISO 216).
+PAGE_SIZE = A4
 ACCENT = colors.HexColor("#1f4e79")
 RULE = colors.HexColor("#9bb3cc")
 SHADE = colors.HexColor("#eef3f8")
@@ -28,6 +30,7 @@ class Styles:
     subtitle: ParagraphStyle
     h2: ParagraphStyle
     body: ParagraphStyle
+    statement: ParagraphStyle
     small: ParagraphStyle
     cell: ParagraphStyle
     cell_right: ParagraphStyle
@@ -35,9 +38,7 @@ class Styles:
 
 
 def make_styles(font: str) -> Styles:
-    base = ParagraphStyle(
-        "base", fontName=font, bulletFontName=font, fontSize=9, leading=12.5, textColor=colors.black
-    )
+    base = ParagraphStyle("base", fontName=font, bulletFontName=font, fontSize=9, leading=12.5, textColor=colors.black)
     return Styles(
         title=ParagraphStyle("title", parent=base, fontSize=20, leading=25, alignment=1, textColor=ACCENT),
         subtitle=ParagraphStyle("subtitle", parent=base, fontSize=10, leading=14, alignment=1),
@@ -45,6 +46,7 @@ def make_styles(font: str) -> Styles:
             "h2", parent=base, fontSize=11, leading=15, spaceBefore=9, spaceAfter=4, textColor=ACCENT, keepWithNext=1
         ),
         body=base,
+        statement=ParagraphStyle("statement", parent=base, spaceAfter=4),
         small=ParagraphStyle("small", parent=base, fontSize=7.5, leading=10, textColor=colors.HexColor("#333333")),
         cell=ParagraphStyle("cell", parent=base, fontSize=8, leading=10.5),
         cell_right=ParagraphStyle("cellr", parent=base, fontSize=8, leading=10.5, alignment=2),
@@ -55,7 +57,7 @@ def make_styles(font: str) -> Styles:
 def numbered_canvas(font: str, certificate_id: str, laboratory: str) -> type[canvas.Canvas]:
     """A canvas class that draws header and footer after the page count is known ("Page x of y")."""
 
-    class NumberedCanvas(canvas.Canvas):
+    class NumberedCanvas(canvas.Canvas):  # type: ignore[misc]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             kwargs["initialFontName"] = kwargs.get("initialFontName") or font
             super().__init__(*args, **kwargs)

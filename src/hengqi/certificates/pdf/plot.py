@@ -31,7 +31,15 @@ def error_plot_png(result: CalibrationResult, unit: str, error_unit: str, font_p
     ax = fig.add_subplot(1, 1, 1)
     ax.axhline(0.0, color="#888888", linewidth=0.6)
     ax.errorbar(
-        loads, errors, yerr=bars, fmt="o", color="#1f4e79", ecolor="#1f4e79", elinewidth=1.0, capsize=3, markersize=4,
+        loads,
+        errors,
+        yerr=bars,
+        fmt="o",
+        color="#1f4e79",
+        ecolor="#1f4e79",
+        elinewidth=1.0,
+        capsize=3,
+        markersize=4,
         label="E ± U(E)",
     )
     curve = result.error_curve

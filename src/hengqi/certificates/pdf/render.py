@@ -96,7 +96,11 @@ class _Builder:
         self.story.append(table)
 
     def grid(
-        self, header: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[float] | None = None, *,
+        self,
+        header: Sequence[str],
+        rows: Sequence[Sequence[str]],
+        widths: Sequence[float] | None = None,
+        *,
         text_first: bool = False,
     ) -> Table:
         data = [[self.p(h, "head") for h in header]]
@@ -170,7 +174,8 @@ class _Builder:
             rows.append((_t(ident.name), escape(ident.value)))
         chars = f"Max = {self.m(inst.max_kg)} {self.sym}, d = {self.em(inst.d_kg)} {self.esym}"
         if inst.e_kg is not None:
-            chars += f", e = {fixed(in_unit(inst.e_kg, self.eunit), decimals_of(in_unit(inst.e_kg, self.eunit)))} {self.esym}"
+            e_in = in_unit(inst.e_kg, self.eunit)
+            chars += f", e = {fixed(e_in, decimals_of(e_in))} {self.esym}"
         if inst.accuracy_class:
             chars += f", class 准确度等级 {escape(inst.accuracy_class)}"
         rows.append(("Characteristics<br/>计量特性", chars))
@@ -182,7 +187,10 @@ class _Builder:
         rows = []
         if info.receipt_date:
             rows.append(("Date of receipt<br/>接收日期", info.receipt_date.isoformat()))
-        rows += [("Date of calibration<br/>校准日期", when), ("Date of issue<br/>签发日期", info.issue_date.isoformat())]
+        rows += [
+            ("Date of calibration<br/>校准日期", when),
+            ("Date of issue<br/>签发日期", info.issue_date.isoformat()),
+        ]
         place = {"laboratory": "at the laboratory 实验室内", "customer": "at the customer's site 客户现场"}.get(
             info.performance_location, info.performance_location
         )
@@ -195,12 +203,23 @@ class _Builder:
         self.h2("Method, traceability and conditions", "校准方法、溯源性与环境条件")
         rows = []
         norms = [self.res.method] + [n for m in self.admin.methods for n in m.norms if n != self.res.method]
-        names = "; ".join(_t(m.name) for m in self.admin.methods) or "Calibration of a non-automatic weighing instrument"
+        names = (
+            "; ".join(_t(m.name) for m in self.admin.methods) or "Calibration of a non-automatic weighing instrument"
+        )
         rows.append(("Method<br/>校准方法", f"{names}<br/>{escape('; '.join(dict.fromkeys(norms)))}"))
         if self.res.weights:
             ws = "; ".join(
-                escape(" ".join(x for x in (w.identifier, f"class {w.weight_class}" if w.weight_class else "",
-                                             f"certificate {w.certificate}" if w.certificate else "") if x))
+                escape(
+                    " ".join(
+                        x
+                        for x in (
+                            w.identifier,
+                            f"class {w.weight_class}" if w.weight_class else "",
+                            f"certificate {w.certificate}" if w.certificate else "",
+                        )
+                        if x
+                    )
+                )
                 for w in self.res.weights
             )
             rows.append(("Reference weights<br/>参考砝码", ws))
@@ -236,8 +255,9 @@ class _Builder:
             f"U(E) / {self.esym}",
             "k",
         ]
-        rows = [[self.m(p.load_kg), self.m(p.indication_kg), self.em(p.error_kg), self.u(p.U_kg), f"{p.k:.2f}"]
-                for p in pts]
+        rows = [
+            [self.m(p.load_kg), self.m(p.indication_kg), self.em(p.error_kg), self.u(p.U_kg), f"{p.k:.2f}"] for p in pts
+        ]
         if self.assessment is not None:
             header += [f"MPE 最大允许误差 / {self.esym}", "Conformity 符合性"]
             for row, pc in zip(rows, self.assessment.points, strict=True):
@@ -258,20 +278,33 @@ class _Builder:
     def repeatability_and_eccentricity(self) -> None:
         if self.res.repeatability:
             self.h2("Repeatability", "重复性")
-            rows = [[self.m(r.load_kg), str(len(r.readings)), fixed(in_unit(r.mean_kg, self.unit), self.d_dec + 1),
-                     format(round_up_2sig(float(in_unit(r.s_kg, self.eunit))), "f")] for r in self.res.repeatability]
+            rows = [
+                [
+                    self.m(r.load_kg),
+                    str(len(r.readings)),
+                    fixed(in_unit(r.mean_kg, self.unit), self.d_dec + 1),
+                    format(round_up_2sig(float(in_unit(r.s_kg, self.eunit))), "f"),
+                ]
+                for r in self.res.repeatability
+            ]
             header = [f"Load 载荷 / {self.sym}", "n", f"Mean 平均值 / {self.sym}", f"s 标准偏差 / {self.esym}"]
             self.story.append(self.grid(header, rows))
         ecc = self.res.eccentricity
         if ecc is not None:
             self.h2("Eccentricity", "偏载")
-            rows = [[pos, self.m(i), self.em(dv)] for pos, i, dv in
-                    zip(ecc.positions, ecc.indications_kg, ecc.deviations_kg, strict=True)]
+            rows = [
+                [pos, self.m(i), self.em(dv)]
+                for pos, i, dv in zip(ecc.positions, ecc.indications_kg, ecc.deviations_kg, strict=True)
+            ]
             header = ["Position 位置", f"Indication 示值 / {self.sym}", f"ΔI 偏差 / {self.esym}"]
             self.story.append(self.grid(header, rows, text_first=True))
-            self.story.append(self.p(
-                f"Test load 试验载荷 {self.m(ecc.load_kg)} {self.sym}; largest deviation 最大偏差 "
-                f"|ΔI|max = {self.em(ecc.max_deviation_kg)} {self.esym}.", "small"))
+            self.story.append(
+                self.p(
+                    f"Test load 试验载荷 {self.m(ecc.load_kg)} {self.sym}; largest deviation 最大偏差 "
+                    f"|ΔI|max = {self.em(ecc.max_deviation_kg)} {self.esym}.",
+                    "small",
+                )
+            )
 
     def in_use(self) -> None:
         iu = self.res.uncertainty_in_use
@@ -286,36 +319,54 @@ class _Builder:
                 f"for 0 ≤ R ≤ {self.m(Decimal(repr(iu.max_kg)))} {self.sym}."
             )
             if not iu.corrected and iu.error_curve is not None:
-                text += " Readings not corrected: U_gl(W) = U(W) + |E_appr(R)|. 读数未修正时 U_gl(W) = U(W) + |E_appr(R)|。"
+                text += (
+                    " Readings not corrected: U_gl(W) = U(W) + |E_appr(R)|. 读数未修正时 U_gl(W) = U(W) + |E_appr(R)|。"
+                )
             self.story.append(self.p(escape(text)))
             self.story.append(self.p(escape(iu.derivation), "small"))
         for mw in mws:
             value = fixed(in_unit(mw.value_kg, self.unit), self.d_dec)
-            self.story.append(self.p(escape(
-                f"Minimum weight 最小称量值 ({mw.method.value}): {value} {self.sym} "
-                f"(tolerance {mw.tolerance * 100:g} %, safety factor {mw.safety_factor:g}); {mw.rule}")))
+            self.story.append(
+                self.p(
+                    escape(
+                        f"Minimum weight 最小称量值 ({mw.method.value}): {value} {self.sym} "
+                        f"(tolerance {mw.tolerance * 100:g} %, safety factor {mw.safety_factor:g}); {mw.rule}"
+                    )
+                )
+            )
 
     def statements(self) -> None:
         self.h2("Statements", "声明")
         a = self.assessment
         if a is not None:
-            self.story.append(self.p(
-                f"<b>{escape(VERDICTS[a.status])}</b> — "
-                + escape(f"Errors of indication against the MPE for {a.stage} verification ({a.rule}); decision "
-                         f"rule: {DECISION_RULE}: pass |E| + U ≤ MPE; conditional pass |E| ≤ MPE < |E| + U; "
-                         "conditional fail |E| − U ≤ MPE < |E|; fail MPE < |E| − U. "
-                         "示值误差与最大允许误差比较，判定规则以扩展不确定度 U 为保护带。")))
+            self.story.append(
+                self.p(
+                    f"<b>{escape(VERDICTS[a.status])}</b> — "
+                    + escape(
+                        f"Errors of indication against the MPE for {a.stage} verification ({a.rule}); decision "
+                        f"rule: {DECISION_RULE}: pass |E| + U ≤ MPE; conditional pass |E| ≤ MPE < |E| + U; "
+                        "conditional fail |E| − U ≤ MPE < |E|; fail MPE < |E| − U. "
+                        "示值误差与最大允许误差比较，判定规则以扩展不确定度 U 为保护带。"
+                    ),
+                    "statement",
+                )
+            )
         for st in self.admin.statements:
             verdict = VERDICTS.get(st.conformity or "", st.conformity or "")
             norms = f" ({escape('; '.join(st.norms))})" if st.norms else ""
             lead = f"<b>{escape(verdict)}</b> — " if verdict else ""
-            self.story.append(self.p(f"{lead}{_t(st.text)}{norms}"))
+            self.story.append(self.p(f"{lead}{_t(st.text)}{norms}", "statement"))
         for note in self.res.notes:
             self.story.append(self.p(escape(note), "small"))
-        self.story.append(self.p(
-            "The results relate only to the item calibrated, at the time of calibration. This certificate shall not "
-            "be reproduced except in full without the written approval of the laboratory. "
-            "校准结果仅对被校器具在校准时有效。未经实验室书面批准，不得部分复制本证书。", "small"))
+        self.story.append(
+            self.p(
+                "The results relate only to the item calibrated, at the time of calibration. "
+                "This certificate shall not "
+                "be reproduced except in full without the written approval of the laboratory. "
+                "校准结果仅对被校器具在校准时有效。未经实验室书面批准，不得部分复制本证书。",
+                "small",
+            )
+        )
 
     def signatories(self, signed: bool) -> None:
         start = len(self.story)
@@ -324,8 +375,13 @@ class _Builder:
         for person in self.admin.persons:
             role = _t(person.role) if person.role else ""
             mark = " (main signer 签发人)" if person.main_signer else ""
-            rows.append([self.p(escape(person.name) + mark, "cell"), self.p(role, "cell"),
-                         self.p("signed electronically 电子签名" if signed and person.main_signer else "", "cell")])
+            rows.append(
+                [
+                    self.p(escape(person.name) + mark, "cell"),
+                    self.p(role, "cell"),
+                    self.p("signed electronically 电子签名" if signed and person.main_signer else "", "cell"),
+                ]
+            )
         table = Table(rows, colWidths=[60 * mm, 60 * mm, None])
         table.setStyle(
             TableStyle([("FONTNAME", (0, 0), (-1, -1), self.font), ("LINEBELOW", (0, 0), (-1, -1), 0.25, layout.RULE)])
@@ -363,7 +419,7 @@ def render_certificate_pdf(
     info = admin.certificate
     doc = SimpleDocTemplate(
         out,
-        pagesize=layout.A4,
+        pagesize=layout.PAGE_SIZE,
         leftMargin=layout.MARGIN,
         rightMargin=layout.MARGIN,
         topMargin=layout.MARGIN + 4 * mm,
@@ -388,10 +444,12 @@ def attach_file(pdf: bytes, name: str, data: bytes, mime_type: str) -> bytes:
     writer = copy_into_new_writer(PdfFileReader(io.BytesIO(pdf)))
     stream = embed.EmbeddedFileObject.from_file_data(writer, data, mime_type=mime_type)
     spec = embed.FileSpec(
-        file_spec_string=name, file_name=name, embedded_data=stream,
+        file_spec_string=name,
+        file_name=name,
+        embedded_data=stream,
         description="Digital Calibration Certificate (PTB DCC 3.3.0)",
     )
     embed.embed_file(writer, spec)
     out = io.BytesIO()
-    writer.write(out)
+    writer.write(out)  # type: ignore[no-untyped-call]
     return out.getvalue()

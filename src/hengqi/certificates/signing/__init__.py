@@ -12,8 +12,8 @@ from pathlib import Path
 
 from hengqi.certificates.errors import DccFormatError
 from hengqi.certificates.signing.keys import (
-    SigningIdentity,
     KeyFiles,
+    SigningIdentity,
     load_certificate,
     load_signing_identity,
     make_test_keys,
@@ -24,9 +24,9 @@ from hengqi.certificates.signing.xmldsig import sign_dcc, verify_dcc
 from hengqi.errors import InputError
 
 __all__ = [
+    "KeyFiles",
     "SignatureReport",
     "SigningIdentity",
-    "KeyFiles",
     "load_certificate",
     "load_signing_identity",
     "make_test_keys",

@@ -22,7 +22,15 @@ from cryptography.x509.oid import NameOID
 
 from hengqi.certificates.errors import KeyMaterialError
 
-__all__ = ["KEY_PASSWORD_ENV", "SigningIdentity", "KeyFiles", "load_certificate", "load_signing_identity", "make_test_keys", "subject_fields"]
+__all__ = [
+    "KEY_PASSWORD_ENV",
+    "KeyFiles",
+    "SigningIdentity",
+    "load_certificate",
+    "load_signing_identity",
+    "make_test_keys",
+    "subject_fields",
+]
 
 KEY_PASSWORD_ENV: Final = "HENGQI_KEY_PASSWORD"
 

@@ -21,12 +21,11 @@ __all__ = ["sign_pdf", "verify_pdf"]
 
 def sign_pdf(data: bytes, identity: SigningIdentity, *, reason: str = "", location: str = "") -> bytes:
     """Sign a PDF (bytes) with the laboratory's key; returns the signed PDF's bytes."""
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-    from pyhanko.sign import signers
-
     from asn1crypto import keys as asn1_keys  # type: ignore[import-untyped]
     from asn1crypto import x509 as asn1_x509
     from cryptography.hazmat.primitives import serialization
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import signers
     from pyhanko_certvalidator.registry import SimpleCertificateStore
 
     cert = asn1_x509.Certificate.load(identity.certificate.public_bytes(serialization.Encoding.DER))
@@ -36,9 +35,13 @@ def sign_pdf(data: bytes, identity: SigningIdentity, *, reason: str = "", locati
         )
     )
     signer = signers.SimpleSigner(
-        signing_cert=cert, signing_key=key, cert_registry=SimpleCertificateStore.from_certs([cert]),  # type: ignore[no-untyped-call]
+        signing_cert=cert,
+        signing_key=key,
+        cert_registry=SimpleCertificateStore.from_certs([cert]),  # type: ignore[no-untyped-call]
     )
-    meta = signers.PdfSignatureMetadata(field_name="LaboratorySignature", reason=reason or None, location=location or None)
+    meta = signers.PdfSignatureMetadata(
+        field_name="LaboratorySignature", reason=reason or None, location=location or None
+    )
     out = io.BytesIO()
     signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(data)), meta, signer=signer, output=out)
     return out.getvalue()
@@ -53,10 +56,11 @@ def verify_pdf(
     data: bytes, *, cert: Path | None = None, trust: Path | None = None, at: dt.datetime | None = None
 ) -> SignatureReport:
     """Verify every signature of a signed PDF; the report describes the last one (the one covering the file)."""
-    from hengqi.certificates.signing.keys import load_certificate
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko_certvalidator import ValidationContext
+
+    from hengqi.certificates.signing.keys import load_certificate
 
     for name in ("pyhanko", "pyhanko_certvalidator"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
@@ -81,12 +85,15 @@ def verify_pdf(
         try:
             status = validate_pdf_signature(sig, context)
         except Exception as err:
-            return SignatureReport("pdf", False, False, None, reason=f"signature unreadable: {type(err).__name__}: {err}")
+            return SignatureReport(
+                "pdf", False, False, None, reason=f"signature unreadable: {type(err).__name__}: {err}"
+            )
         cn, org = _cn_o(status.signing_cert.subject)
         from pyhanko.sign.validation.status import SignatureCoverageLevel
 
         whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
-        trusted = bool(status.trusted) if roots else None
+        checked = bool(roots) and bool(status.intact) and bool(status.valid)
+        trusted = bool(status.trusted) if checked else None
         reason = ""
         if not status.intact:
             reason = "the signed content changed (digest mismatch)"

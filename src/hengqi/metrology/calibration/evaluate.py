@@ -11,6 +11,18 @@ The steps follow EURAMET cg-18 v4.0 (clause numbers SECONDARY, see the package d
    after cg-18 7.4/7.5) and the minimum weights (USP <41>, CONFIRMED; cg-18 style, hengqi construction).
 
 Pure computation: the record layer (:mod:`hengqi.records.calibration`) builds a :class:`CalibrationData`.
+
+>>> from datetime import date
+>>> from decimal import Decimal as D
+>>> from hengqi.metrology.calibration.result import InstrumentSummary
+>>> data = CalibrationData(
+...     instrument=InstrumentSummary(max_kg=D("6"), d_kg=D("0.0001")),
+...     tests=(TestLoad(D("5"), (ReferenceWeight(D("5"), 1, "F1"),), (D("5.0002"),)),),
+...     repeatability=(RepeatabilitySeries(D("3"), (D("3.0001"), D("3.0001"), D("3.0002"))),),
+...     eccentricity=None, conditions=ReferenceConditions(), calibration_date=date(2026, 11, 25))
+>>> point = evaluate_calibration(data).points[0]
+>>> point.error_kg, [c.name for c in point.budget]
+(Decimal('0.0002'), ['rounding-no-load', 'rounding-load', 'repeatability', 'reference-mass', 'buoyancy'])
 """
 
 from __future__ import annotations

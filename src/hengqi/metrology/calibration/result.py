@@ -207,8 +207,9 @@ class UncertaintyInUse:
     The expanded uncertainty of a result ``W`` at a reading ``R`` is approximated by
     ``U(W) = k * sqrt(alpha_kg^2 + beta^2 * R^2)`` (``beta`` relative, dimensionless; ``k = 2``), the envelope
     of the expanded uncertainties computed along the range with their own Student factors, so that
-    ``u(W) = sqrt(alpha_kg^2 + beta^2 * R^2)`` is an effective standard uncertainty.  When the reading is *not* corrected by the error curve, the global uncertainty adds
-    the error itself: ``U_gl(W) = U(W) + |E_appr(R)|``.
+    ``u(W) = sqrt(alpha_kg^2 + beta^2 * R^2)`` is an effective standard uncertainty.  When the reading is
+    *not* corrected by the error curve, the global uncertainty adds the error itself:
+    ``U_gl(W) = U(W) + |E_appr(R)|``.
 
     Attributes:
         alpha_kg: the load-independent part of ``u(W)`` (rounding in use, repeatability).

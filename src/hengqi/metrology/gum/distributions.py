@@ -117,7 +117,10 @@ class Normal:
         return float(self.u)
 
     def sample(self, rng: np.random.Generator, size: int) -> FloatArray:
-        return self.mean + self.u * rng.standard_normal(size)
+        x: FloatArray = rng.standard_normal(size)
+        x *= self.u
+        x += self.mean
+        return x
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +150,10 @@ class Rectangular:
         return (self.upper - self.lower) / math.sqrt(12.0)
 
     def sample(self, rng: np.random.Generator, size: int) -> FloatArray:
-        return self.lower + (self.upper - self.lower) * rng.random(size)
+        x: FloatArray = rng.random(size)
+        x *= self.upper - self.lower
+        x += self.lower
+        return x
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,16 +80,14 @@ def _parse(source: str, path: str) -> ast.expr:
 
 
 def expression_names(source: str, path: str = "model") -> frozenset[str]:
-    """Names an expression refers to, functions and constants excluded.
+    """Names an expression refers to, function names excluded (``pi`` and ``e`` included: they may be inputs).
 
     >>> sorted(expression_names("a * sqrt(b) + pi"))
-    ['a', 'b']
+    ['a', 'b', 'pi']
     """
     body = _parse(source, path)
     called = {id(n.func) for n in ast.walk(body) if isinstance(n, ast.Call)}
-    return frozenset(
-        n.id for n in ast.walk(body) if isinstance(n, ast.Name) and id(n) not in called and n.id not in CONSTANTS
-    )
+    return frozenset(n.id for n in ast.walk(body) if isinstance(n, ast.Name) and id(n) not in called)
 
 
 def compile_expression(source: str, names: Sequence[str], path: str = "model") -> Evaluator:

@@ -33,7 +33,7 @@ from hengqi.metrology.gum.errors import ModelError, MonteCarloError
 __all__ = ["BLOCK", "Accumulator", "Histogram", "Summary", "coverage_index"]
 
 FloatArray = NDArray[np.float64]
-BLOCK = 1 << 16
+BLOCK = 1 << 14
 """Values per summation block; chunks are multiples of it."""
 
 

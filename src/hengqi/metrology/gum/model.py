@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from hengqi.metrology.gum.errors import ModelError
-from hengqi.metrology.gum.expression import Evaluator, compile_expression, expression_names
+from hengqi.metrology.gum.expression import CONSTANTS, Evaluator, compile_expression, expression_names
 
 __all__ = ["MeasurementModel"]
 
@@ -83,7 +83,8 @@ class MeasurementModel:
             found: list[str] = []
             for index, (eq_name, text) in enumerate(equations):
                 used = expression_names(text, f"model.equations[{index}]")
-                found.extend(sorted(n for n in used if n not in defined and n not in found and n != eq_name))
+                new = (n for n in used if n not in defined and n not in found and n not in CONSTANTS)
+                found.extend(sorted(new))
                 defined.append(eq_name)
             inputs = found
             defined = []

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import math
 import secrets
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,8 +35,9 @@ from hengqi.metrology.gum.validation import numerical_tolerance
 __all__ = ["DEFAULT_CHUNK", "McmResult", "monte_carlo", "monte_carlo_adaptive"]
 
 FloatArray = NDArray[np.float64]
-DEFAULT_CHUNK = 16 * BLOCK
-"""Trials per chunk (1 048 576): a few tens of MB of working memory for a model with a handful of inputs."""
+DEFAULT_CHUNK = 4 * BLOCK
+"""Trials per chunk (65 536): the arrays of one chunk (512 KiB each) stay in the processor's cache while the
+inputs are drawn, the model evaluated and the values summarised, which is faster than whole-array passes."""
 
 Progress = Callable[[int, int], None]
 """Called after each chunk with (trials done, trials planned)."""

@@ -2,8 +2,9 @@
 
 y = f(x) (4.1.4); sensitivity coefficients c_i = ∂f/∂x_i at x (5.1.3), analytic when the model gives a
 gradient, otherwise by Richardson-extrapolated central differences with step h_i = rel_step · u(x_i)
-(JCGM 100:2008, 5.1.3 note 2 uses h_i = u(x_i)); u_c²(y) = Σ Σ c_i c_j u(x_i) u(x_j) r(x_i, x_j) (5.2.2, eq. 16); effective degrees of freedom by
-Welch-Satterthwaite (G.4.1, eq. G.2b); k = t_p(ν_eff) (G.3, G.4); U = k u_c (6.2.1).
+(JCGM 100:2008, 5.1.3 note 2 uses h_i = u(x_i)); u_c²(y) = Σ Σ c_i c_j u(x_i) u(x_j) r(x_i, x_j) (5.2.2,
+eq. 16); effective degrees of freedom by Welch-Satterthwaite (G.4.1, eq. G.2b);
+k = t_p(ν_eff) (G.3, G.4); U = k u_c (6.2.1).
 
 >>> from hengqi.metrology.gum.distributions import Normal, Rectangular
 >>> from hengqi.metrology.gum.model import MeasurementModel
@@ -98,9 +99,7 @@ def _finite_scalar(value: object, what: str) -> float:
     return number
 
 
-def sensitivities(
-    model: MeasurementModel, inputs: InputSet, rel_step: float = DEFAULT_REL_STEP
-) -> tuple[float, ...]:
+def sensitivities(model: MeasurementModel, inputs: InputSet, rel_step: float = DEFAULT_REL_STEP) -> tuple[float, ...]:
     """c_i = ∂f/∂x_i at the estimates by central differences (JCGM 100:2008, 5.1.3), in one vectorised call.
 
     Steps h_i = rel_step · u(x_i) (rel_step · max(|x_i|, 1) when u(x_i) = 0) and h_i/2, combined by Richardson
@@ -118,9 +117,7 @@ def sensitivities(
     index = np.arange(n)
     for offset, step in enumerate((h, -h, 0.5 * h, -0.5 * h)):
         points[4 * index + offset, index] += step
-    values = np.asarray(
-        model.evaluate({name: points[:, i] for i, name in enumerate(inputs.names)}), dtype=np.float64
-    )
+    values = np.asarray(model.evaluate({name: points[:, i] for i, name in enumerate(inputs.names)}), dtype=np.float64)
     if values.shape != (4 * n,):
         values = np.broadcast_to(values, (4 * n,))
     if not np.all(np.isfinite(values)):

@@ -14,7 +14,14 @@ from hengqi.server.api.listing import CSV_RESPONSE, respond
 from hengqi.server.db.models import AuditEntry
 from hengqi.server.errors import AuditChainError
 from hengqi.server.permissions import Permission, Role
-from hengqi.server.schemas.accounts import AuditPublic, AuditVerifyPublic, GrantCreate, UserCreate, UserPublic, UserUpdate
+from hengqi.server.schemas.accounts import (
+    AuditPublic,
+    AuditVerifyPublic,
+    GrantCreate,
+    UserCreate,
+    UserPublic,
+    UserUpdate,
+)
 from hengqi.server.schemas.common import Page
 from hengqi.server.schemas.registry import OrganisationCreate, OrganisationPublic
 from hengqi.server.services import accounts
@@ -25,7 +32,9 @@ Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 @router.post("/organisations", response_model=OrganisationPublic, status_code=201)
-def create_organisation(data: OrganisationCreate, principal: CurrentPrincipal, session: WriteSession) -> OrganisationPublic:
+def create_organisation(
+    data: OrganisationCreate, principal: CurrentPrincipal, session: WriteSession
+) -> OrganisationPublic:
     org = accounts.create_organisation(session, principal, data)
     session.commit()
     return OrganisationPublic.model_validate(org)
@@ -35,7 +44,9 @@ def create_organisation(data: OrganisationCreate, principal: CurrentPrincipal, s
 def list_organisations(
     principal: CurrentPrincipal, session: ReadSession, params: Listing
 ) -> Page[OrganisationPublic] | StreamingResponse:
-    return respond(OrganisationPublic, accounts.list_organisations(session, principal, params.query()), params, "organisations")
+    return respond(
+        OrganisationPublic, accounts.list_organisations(session, principal, params.query()), params, "organisations"
+    )
 
 
 @router.get("/organisations/{organisation_id}", response_model=OrganisationPublic)
@@ -83,6 +94,7 @@ def grant(user_id: Id, data: GrantCreate, principal: CurrentPrincipal, session: 
 
 @router.get("/audit", response_model=Page[AuditPublic], responses=CSV_RESPONSE, tags=["audit"])
 def list_audit(
+    *,
     principal: CurrentPrincipal,
     session: ReadSession,
     params: Listing,

@@ -22,8 +22,13 @@ def health(state: StateDep) -> JSONResponse:
             connection.execute(text("SELECT 1"))
         revision = current_revision(state.database.engine)
     except Exception as err:  # any driver error means "not reachable"
-        body = HealthPublic(status="unavailable", database="unreachable", revision=None, head=head,
-                            details={"error": type(err).__name__})
+        body = HealthPublic(
+            status="unavailable",
+            database="unreachable",
+            revision=None,
+            head=head,
+            details={"error": type(err).__name__},
+        )
         return JSONResponse(status_code=503, content=body.model_dump())
     ok = revision == head
     body = HealthPublic(

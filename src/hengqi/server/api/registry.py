@@ -88,6 +88,7 @@ def create_instrument(data: InstrumentCreate, principal: CurrentPrincipal, sessi
 
 @router.get("/instruments", response_model=Page[InstrumentPublic], responses=CSV_RESPONSE)
 def list_instruments(
+    *,
     principal: CurrentPrincipal,
     session: ReadSession,
     params: Listing,
@@ -113,7 +114,17 @@ def list_instruments(
         scoped_select(principal, Instrument),
         Instrument,
         query,
-        sortable=("id", "make", "model", "serial", "max_kg", "status", "verification_due", "calibration_due", "created_at"),
+        sortable=(
+            "id",
+            "make",
+            "model",
+            "serial",
+            "max_kg",
+            "status",
+            "verification_due",
+            "calibration_due",
+            "created_at",
+        ),
         filterable=("organisation_id", "site_id", "status", "accuracy_class", "make", "model", "serial"),
     )
     return respond(InstrumentPublic, result, params, "instruments")
@@ -160,7 +171,12 @@ def list_laboratories(
     principal: CurrentPrincipal, session: ReadSession, params: Listing
 ) -> Page[LaboratoryPublic] | StreamingResponse:
     result = page(
-        session, scoped_select(principal, Laboratory), Laboratory, params.query(), sortable=("id", "name"), filterable=()
+        session,
+        scoped_select(principal, Laboratory),
+        Laboratory,
+        params.query(),
+        sortable=("id", "name"),
+        filterable=(),
     )
     return respond(LaboratoryPublic, result, params, "laboratories")
 
@@ -250,7 +266,9 @@ def get_weight(weight_id: Id, principal: CurrentPrincipal, session: ReadSession)
 
 
 @router.patch("/weights/{weight_id}", response_model=WeightPublic)
-def update_weight(weight_id: Id, data: WeightUpdate, principal: CurrentPrincipal, session: WriteSession) -> WeightPublic:
+def update_weight(
+    weight_id: Id, data: WeightUpdate, principal: CurrentPrincipal, session: WriteSession
+) -> WeightPublic:
     weight = registry.update_weight(session, principal, weight_id, data)
     session.commit()
     return WeightPublic.model_validate(weight)

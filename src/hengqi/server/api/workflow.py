@@ -113,7 +113,9 @@ def update_run(run_id: Id, data: RunUpdate, principal: CurrentPrincipal, session
 
 # -- certificates -----------------------------------------------------------------------------------------------
 @router.post("/certificates", response_model=CertificatePublic, status_code=201)
-def create_certificate(data: CertificateCreate, principal: CurrentPrincipal, session: WriteSession) -> CertificatePublic:
+def create_certificate(
+    data: CertificateCreate, principal: CurrentPrincipal, session: WriteSession
+) -> CertificatePublic:
     certificate = certificates.create_certificate(session, principal, data)
     session.commit()
     return CertificatePublic.model_validate(certificate)
@@ -172,9 +174,9 @@ def attach_file(
         principal,
         state.files,
         certificate_id,
-        content,
-        file.filename or "certificate",
-        file.content_type or "application/octet-stream",
+        content=content,
+        name=file.filename or "certificate",
+        media_type=file.content_type or "application/octet-stream",
     )
     session.commit()
     return CertificatePublic.model_validate(certificate)

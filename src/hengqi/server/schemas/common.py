@@ -12,12 +12,35 @@ from hengqi.metrology.quantities import parse_mass
 from hengqi.server.db.types import plain_decimal
 
 
+#: What the database keeps exactly (PostgreSQL NUMERIC(38, 18)): at most 18 decimals and 20 integer digits.
+MAX_DECIMALS = 18
+MAX_MAGNITUDE = Decimal(10) ** 12
+
+
+def storable(value: Decimal) -> Decimal:
+    """``value`` if the database can keep it exactly; else :class:`ValueError` (never a silent rounding).
+
+    >>> storable(Decimal("0.000000001"))
+    Decimal('1E-9')
+    >>> storable(Decimal("1E-19"))
+    Traceback (most recent call last):
+    ...
+    ValueError: more than 18 decimal places cannot be stored exactly
+    """
+    exponent = plain_decimal(value).as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > MAX_DECIMALS:
+        raise ValueError(f"more than {MAX_DECIMALS} decimal places cannot be stored exactly")
+    if abs(value) >= MAX_MAGNITUDE:
+        raise ValueError(f"magnitude must be below {MAX_MAGNITUDE:,}")
+    return value
+
+
 def _mass_in(value: object) -> Decimal:
-    return parse_mass(value, path="mass", default_unit="kg")
+    return storable(parse_mass(value, path="mass", default_unit="kg"))
 
 
 def _signed_mass_in(value: object) -> Decimal:
-    return parse_mass(value, path="mass", default_unit="kg", allow_negative=True)
+    return storable(parse_mass(value, path="mass", default_unit="kg", allow_negative=True))
 
 
 def _decimal_in(value: object) -> Decimal:
@@ -29,7 +52,7 @@ def _decimal_in(value: object) -> Decimal:
         raise ValueError(f"not a decimal number: {value!r}") from err
     if not result.is_finite():
         raise ValueError("must be finite")
-    return result
+    return storable(result)
 
 
 def _exact_out(value: Decimal) -> str:
@@ -38,7 +61,10 @@ def _exact_out(value: Decimal) -> str:
 
 _IN_SCHEMA = WithJsonSchema(
     {
-        "anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": r"^\d{1,9}(\.\d{1,9})?( ?(kg|g|mg|t))?$"}],
+        "anyOf": [
+            {"type": "number", "minimum": 0},
+            {"type": "string", "pattern": r"^\d{1,9}(\.\d{1,9})?( ?(kg|g|mg|t))?$"},
+        ],
         "description": "a mass in kilograms, or text with a unit ('220 g'); kept exact",
     },
     mode="validation",
@@ -62,9 +88,14 @@ ExactNumber = Annotated[
     Decimal,
     BeforeValidator(_decimal_in),
     _OUT,
-    WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string", "pattern": r"^-?\d{1,9}(\.\d{1,12})?$"}]}, mode="validation"),
+    WithJsonSchema(
+        {"anyOf": [{"type": "number"}, {"type": "string", "pattern": r"^-?\d{1,9}(\.\d{1,12})?$"}]}, mode="validation"
+    ),
     _OUT_SCHEMA,
 ]
+
+#: The id of a record (a 32-bit positive integer, as every backend stores it).
+RecordId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 Text100 = Annotated[str, Field(min_length=1, max_length=100)]
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]

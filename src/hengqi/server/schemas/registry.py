@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from hengqi.server.schemas.common import (
+    RecordId,
     ExactNumber,
     Mass,
     OwnedPublic,
@@ -39,7 +40,7 @@ class SiteCreate(Schema):
     address: Annotated[str, Field(max_length=2000)] = ""
     latitude: Annotated[ExactNumber | None, Field(ge=-90, le=90)] = None
     longitude: Annotated[ExactNumber | None, Field(ge=-180, le=180)] = None
-    organisation_id: int | None = None
+    organisation_id: RecordId | None = None
 
 
 class SiteUpdate(Schema):
@@ -81,11 +82,11 @@ class InstrumentCreate(Schema):
     d: Mass | None = None
     min: Mass | None = None
     ranges: Annotated[list[RangeIn], Field(max_length=3)] | None = None
-    site_id: int | None = None
+    site_id: RecordId | None = None
     status: InstrumentStatus = "in-service"
     verification_due: date | None = None
     calibration_due: date | None = None
-    organisation_id: int | None = None
+    organisation_id: RecordId | None = None
 
 
 class InstrumentUpdate(Schema):
@@ -102,7 +103,7 @@ class InstrumentUpdate(Schema):
     d: Mass | None = None
     min: Mass | None = None
     ranges: Annotated[list[RangeIn], Field(max_length=3)] | None = None
-    site_id: int | None = None
+    site_id: RecordId | None = None
     status: InstrumentStatus | None = None
     verification_due: date | None = None
     calibration_due: date | None = None
@@ -129,14 +130,14 @@ class InstrumentPublic(OwnedPublic):
 class LaboratoryCreate(Schema):
     name: Text200
     accreditation: Annotated[str, Field(max_length=200)] = ""
-    traceable_to_id: int | None = None
-    organisation_id: int | None = None
+    traceable_to_id: RecordId | None = None
+    organisation_id: RecordId | None = None
 
 
 class LaboratoryUpdate(Schema):
     name: Text200 | None = None
     accreditation: Annotated[str, Field(max_length=200)] | None = None
-    traceable_to_id: int | None = None
+    traceable_to_id: RecordId | None = None
 
 
 class LaboratoryPublic(OwnedPublic):
@@ -149,18 +150,18 @@ class WeightSetCreate(Schema):
     name: Text200
     weight_class: WeightClassText
     serial: Annotated[str, Field(max_length=100)] = ""
-    laboratory_id: int | None = None
+    laboratory_id: RecordId | None = None
     certificate_number: Annotated[str, Field(max_length=100)] = ""
     calibrated_on: date | None = None
     due_date: date | None = None
-    organisation_id: int | None = None
+    organisation_id: RecordId | None = None
 
 
 class WeightSetUpdate(Schema):
     name: Text200 | None = None
     weight_class: WeightClassText | None = None
     serial: Annotated[str, Field(max_length=100)] | None = None
-    laboratory_id: int | None = None
+    laboratory_id: RecordId | None = None
     certificate_number: Annotated[str, Field(max_length=100)] | None = None
     calibrated_on: date | None = None
     due_date: date | None = None
@@ -224,7 +225,7 @@ class OverdueItem(PublicSchema):
 
     entity: Literal["instrument", "weight-set", "weight"]
     id: int
-    organisation_id: int
+    organisation_id: RecordId
     name: str
     due: Literal["verification", "calibration"]
     due_date: date

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from hengqi.server.schemas.common import OwnedPublic, Schema, Text100, Text200
+from hengqi.server.schemas.common import RecordId, OwnedPublic, Schema, Text100, Text200
 
 RunKind = Literal["verification", "calibration", "routine-test"]
 RunStatus = Literal["open", "completed", "cancelled"]
@@ -21,7 +21,7 @@ class ProcedureCreate(Schema):
     standard: Annotated[str, Field(max_length=200)] = ""
     version: Annotated[str, Field(max_length=50)] = "1"
     description: Annotated[str, Field(max_length=20000)] = ""
-    organisation_id: int | None = None
+    organisation_id: RecordId | None = None
 
 
 class ProcedureUpdate(Schema):
@@ -43,20 +43,20 @@ class RunCreate(Schema):
     """A run with its raw data (e.g. ``{"loads": [{"load": "10 kg", "indication": "10.005 kg"}]}``) and the results
     computed by the procedure that produced it; the server adds its own flags."""
 
-    instrument_id: int
-    procedure_id: int | None = None
+    instrument_id: RecordId
+    procedure_id: RecordId | None = None
     kind: RunKind
     status: RunStatus = "open"
     performed_on: date | None = None
-    weight_ids: Annotated[list[int], Field(max_length=200)] = []
-    raw_data: dict[str, Any] = {}
-    results: dict[str, Any] = {}
+    weight_ids: Annotated[list[RecordId], Field(max_length=200, default_factory=list)]
+    raw_data: dict[str, Any] = Field(default_factory=dict)
+    results: dict[str, Any] = Field(default_factory=dict)
 
 
 class RunUpdate(Schema):
     status: RunStatus | None = None
     performed_on: date | None = None
-    weight_ids: Annotated[list[int], Field(max_length=200)] | None = None
+    weight_ids: Annotated[list[RecordId], Field(max_length=200)] | None = None
     raw_data: dict[str, Any] | None = None
     results: dict[str, Any] | None = None
 
@@ -67,11 +67,11 @@ class Flag(Schema):
 
     code: str
     message: str
-    details: dict[str, Any] = {}
+    details: dict[str, Any] = Field(default_factory=dict)
 
 
 class RunPublic(OwnedPublic):
-    instrument_id: int
+    instrument_id: RecordId
     procedure_id: int | None
     kind: str
     status: str
@@ -86,14 +86,14 @@ class RunPublic(OwnedPublic):
 class CertificateCreate(Schema):
     number: Text100
     kind: CertificateKind
-    instrument_id: int
-    run_id: int | None = None
-    supersedes_id: int | None = None
+    instrument_id: RecordId
+    run_id: RecordId | None = None
+    supersedes_id: RecordId | None = None
 
 
 class CertificateUpdate(Schema):
     number: Text100 | None = None
-    run_id: int | None = None
+    run_id: RecordId | None = None
 
 
 class WithdrawRequest(Schema):
@@ -103,7 +103,7 @@ class WithdrawRequest(Schema):
 class CertificatePublic(OwnedPublic):
     number: str
     kind: str
-    instrument_id: int
+    instrument_id: RecordId
     run_id: int | None
     status: CertificateStatus
     file_sha256: str | None

@@ -75,6 +75,11 @@ def flush_or_conflict(session: Session, what: str) -> None:
         raise ConflictError(f"{what} conflicts with an existing record", code="duplicate") from err
 
 
+def _identity(obj: Base) -> str:
+    identity = inspect(obj).identity
+    return ":".join(str(part) for part in identity) if identity else ""
+
+
 def add_audited(session: Session, principal: Principal, obj: M, *, what: str) -> M:
     """Insert ``obj`` and record its creation."""
     session.add(obj)
@@ -84,7 +89,7 @@ def add_audited(session: Session, principal: Principal, obj: M, *, what: str) ->
         actor=principal.actor,
         action="create",
         entity=entity_name(type(obj)),
-        entity_id=inspect(obj).identity[0] if inspect(obj).identity else "",
+        entity_id=_identity(obj),
         organisation_id=getattr(obj, "organisation_id", None),
         new=audited_values(obj),
     )
@@ -109,7 +114,7 @@ def update_audited(
             actor=principal.actor,
             action=action,
             entity=entity_name(type(obj)),
-            entity_id=inspect(obj).identity[0],
+            entity_id=_identity(obj),
             organisation_id=getattr(obj, "organisation_id", None),
             old=old,
             new=new,
@@ -144,7 +149,7 @@ class Page(Generic[P]):
     offset: int
 
 
-def scoped_select(principal: Principal, model: type[M]) -> Select[tuple[M]]:
+def scoped_select(principal: Principal, model: type[M]) -> Select[M]:
     """``SELECT`` of the live rows of ``model`` that ``principal`` may see."""
     statement = select(model)
     if hasattr(model, "deleted_at"):
@@ -157,7 +162,7 @@ def scoped_select(principal: Principal, model: type[M]) -> Select[tuple[M]]:
 
 def page(
     session: Session,
-    statement: Select[tuple[M]],
+    statement: Select[M],
     model: type[M],
     query: ListQuery,
     *,

@@ -70,7 +70,7 @@ def update_certificate(session: Session, principal: Principal, key: int, data: C
 
 
 def attach_file(
-    session: Session, principal: Principal, store: FileStore, key: int, content: bytes, name: str, media_type: str
+    session: Session, principal: Principal, store: FileStore, key: int, *, content: bytes, name: str, media_type: str
 ) -> Certificate:
     """Store the certificate's document (content-addressed) and link it to the draft."""
     principal.require(Permission.DRAFT_CERTIFICATE)

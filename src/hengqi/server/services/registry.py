@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_
 from sqlalchemy.orm import Session
 
 from hengqi.errors import InputError
@@ -43,7 +43,7 @@ def _new_owned_org(session: Session, principal: Principal, organisation_id: int 
     return org
 
 
-def _same_org(session: Session, principal: Principal, model: Any, key: int | None, org: int, field: str) -> None:
+def _same_org(session: Session, principal: Principal, model: Any, key: int | None, *, org: int, field: str) -> None:
     """A reference to another record must point to a live record of the same organisation."""
     if key is None:
         return
@@ -120,7 +120,7 @@ def instrument_specification(instrument: Instrument) -> InstrumentSpecification:
 
 def create_instrument(session: Session, principal: Principal, data: InstrumentCreate) -> Instrument:
     org = _new_owned_org(session, principal, data.organisation_id)
-    _same_org(session, principal, Site, data.site_id, org, "site_id")
+    _same_org(session, principal, Site, data.site_id, org=org, field="site_id")
     spec = specification(
         data.accuracy_class,
         kind=data.kind,
@@ -154,7 +154,7 @@ def update_instrument(session: Session, principal: Principal, instrument_id: int
     given = data.model_dump(exclude_unset=True)
     changes = {k: v for k, v in given.items() if k not in _SPEC_FIELDS}
     if "site_id" in changes:
-        _same_org(session, principal, Site, data.site_id, instrument.organisation_id, "site_id")
+        _same_org(session, principal, Site, data.site_id, org=instrument.organisation_id, field="site_id")
     for required in ("make", "model", "serial", "status"):
         if required in changes and changes[required] is None:
             raise InputError(required, "may not be null")
@@ -224,7 +224,7 @@ def traceability(session: Session, principal: Principal, weight_set_id: int) -> 
 # -- weight sets and weights ------------------------------------------------------------------------------------
 def create_weight_set(session: Session, principal: Principal, data: WeightSetCreate) -> WeightSet:
     org = _new_owned_org(session, principal, data.organisation_id)
-    _same_org(session, principal, Laboratory, data.laboratory_id, org, "laboratory_id")
+    _same_org(session, principal, Laboratory, data.laboratory_id, org=org, field="laboratory_id")
     values = data.model_dump(exclude={"organisation_id"})
     return add_audited(session, principal, WeightSet(organisation_id=org, **values), what="weight set")
 
@@ -234,7 +234,14 @@ def update_weight_set(session: Session, principal: Principal, set_id: int, data:
     weight_set = get_scoped(session, principal, WeightSet, set_id)
     changes = data.model_dump(exclude_unset=True)
     if changes.get("laboratory_id") is not None:
-        _same_org(session, principal, Laboratory, changes["laboratory_id"], weight_set.organisation_id, "laboratory_id")
+        _same_org(
+            session,
+            principal,
+            Laboratory,
+            changes["laboratory_id"],
+            org=weight_set.organisation_id,
+            field="laboratory_id",
+        )
     return update_audited(session, principal, weight_set, changes, what="weight set")
 
 
@@ -291,16 +298,16 @@ def overdue(session: Session, principal: Principal, on: date) -> list[dict[str, 
         name = f"{inst.make} {inst.model} {inst.serial}"
         for due, when in (("verification", inst.verification_due), ("calibration", inst.calibration_due)):
             if when is not None and when <= on:
-                items.append(_item("instrument", inst.id, inst.organisation_id, name, due, when))
+                items.append(_item("instrument", inst.id, inst.organisation_id, name, due=due, when=when))
     for ws in session.scalars(scoped_select(principal, WeightSet).where(WeightSet.due_date <= on)):
-        items.append(_item("weight-set", ws.id, ws.organisation_id, ws.name, "calibration", ws.due_date))
+        items.append(_item("weight-set", ws.id, ws.organisation_id, ws.name, due="calibration", when=ws.due_date))
     for w in session.scalars(scoped_select(principal, Weight).where(Weight.due_date <= on)):
-        items.append(_item("weight", w.id, w.organisation_id, w.identifier, "calibration", w.due_date))
+        items.append(_item("weight", w.id, w.organisation_id, w.identifier, due="calibration", when=w.due_date))
     items.sort(key=lambda item: (item["due_date"], item["entity"], item["id"]))
     return items
 
 
-def _item(entity: str, key: int, org: int, name: str, due: str, when: date | None) -> dict[str, Any]:
+def _item(entity: str, key: int, org: int, name: str, *, due: str, when: date | None) -> dict[str, Any]:
     return {"entity": entity, "id": key, "organisation_id": org, "name": name, "due": due, "due_date": when}
 
 
@@ -313,5 +320,3 @@ def live_weights(session: Session, principal: Principal, ids: Iterable[int], org
             raise InputError(f"weight_ids[{index}]", f"weight {key} belongs to another organisation")
         weights.append(weight)
     return weights
-
-

@@ -114,7 +114,9 @@ def evaluate(
             continue
         error = indication - load
         within = abs(error) <= limit
-        rows.append({"index": index, "load_kg": str(load), "error_kg": str(error), "mpe_kg": str(limit), "within": within})
+        rows.append(
+            {"index": index, "load_kg": str(load), "error_kg": str(error), "mpe_kg": str(limit), "within": within}
+        )
         if not within:
             flags.append(
                 _flag("mpe_exceeded", f"loads[{index}]: |E| = {abs(error)} kg > MPE = {limit} kg", index=index)

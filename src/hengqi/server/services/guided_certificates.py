@@ -1,0 +1,279 @@
+"""When a guided calibration ends: the run recorded, its certificate drafted, approved, signed and issued.
+
+* On the last step the run's record (format ``hengqi.calibration-record``) becomes a
+  :class:`~hengqi.server.db.models.Run` (``kind="calibration"``, status ``completed``), and a draft certificate
+  is made with an unsigned PDF document (the DCC embedded) for the reviewer to read.
+* Approval is the four-eyes step of :mod:`hengqi.server.services.certificates` (an authorised signatory other than
+  the technician): the documents are rendered again naming the approver as the main signer, signed with the
+  laboratory key where one is configured (``DATA_DIR/signing/signer-key.pem`` and ``signer-cert.pem``: XAdES
+  enveloped signature on the DCC, CMS signature on the PDF), attached, approved and issued in one transaction.
+
+The certificate's stored file is the PDF (with the DCC attached inside it as ``certificate.dcc.xml``); the DCC
+itself is also stored, content-addressed, and its SHA-256 kept with the guided run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session as DbSession
+
+from hengqi.certificates.admin import AdministrativeData, admin_from_mapping
+from hengqi.certificates.dcc import dcc_bytes
+from hengqi.certificates.pdf import render_certificate_pdf
+from hengqi.certificates.signing import load_signing_identity, sign_dcc, sign_pdf
+from hengqi.certificates.signing.keys import SigningIdentity
+from hengqi.metrology.calibration import CalibrationResult
+from hengqi.metrology.quantities import format_mass
+from hengqi.procedures.session import Session
+from hengqi.records.calibration import calibrate, parse_calibration_record
+from hengqi.server.db.engine import Database
+from hengqi.server.db.guided import GuidedRun
+from hengqi.server.db.models import Certificate, Instrument, Organisation, Run, StoredFile, User, Weight
+from hengqi.server.db.types import utcnow
+from hengqi.server.errors import ConflictError, NotFoundError
+from hengqi.server.files import FileStore
+from hengqi.server.permissions import Principal
+from hengqi.server.schemas.workflow import CertificateCreate, RunCreate
+from hengqi.server.services import certificates, runs
+from hengqi.server.services.base import get_scoped
+
+PDF_MEDIA_TYPE = "application/pdf"
+DCC_MEDIA_TYPE = "application/xml"
+
+
+def calibration_result(record: dict[str, Any]) -> CalibrationResult:
+    """The evaluated calibration of a run's record (EURAMET cg-18 v4.0 via :func:`hengqi.records.calibration`)."""
+    return calibrate(parse_calibration_record(record))
+
+
+def result_summary(result: CalibrationResult) -> dict[str, Any]:
+    """The results kept with the run for lists and charts (masses as exact decimal text in kg)."""
+    return {
+        "points": [
+            {
+                "load_kg": str(p.load_kg),
+                "error_kg": str(p.error_kg),
+                "U_kg": repr(p.U_kg),
+                "k": p.k,
+            }
+            for p in result.points
+        ],
+        "repeatability": [
+            {"load_kg": str(r.load_kg), "readings_kg": [str(x) for x in r.readings], "s_kg": r.s_kg}
+            for r in result.repeatability
+        ],
+        "eccentricity": None
+        if result.eccentricity is None
+        else {
+            "load_kg": str(result.eccentricity.load_kg),
+            "positions": list(result.eccentricity.positions),
+            "deviations_kg": [str(x) for x in result.eccentricity.deviations_kg],
+            "max_deviation_kg": str(result.eccentricity.max_deviation_kg),
+        },
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Finalised:
+    run_record_id: int | None
+    certificate_id: int | None
+
+
+def _user_name(session: DbSession, user_id: int) -> str:
+    user = session.get(User, user_id)
+    if user is None:
+        return f"user {user_id}"
+    return user.full_name or user.username
+
+
+def admin_data(
+    session: DbSession, instrument: Instrument, number: str, *, technician: str, signer: str | None, on: date
+) -> AdministrativeData:
+    """The certificate's administrative data from the registry (laboratory = the instrument's organisation)."""
+    organisation = session.get(Organisation, instrument.organisation_id)
+    lab_name = organisation.name if organisation is not None else "Calibration laboratory"
+    persons: list[dict[str, Any]] = [
+        {
+            "name": signer or "(to be approved)",
+            "role": {"en": "Authorised signatory", "zh": "授权签字人"},
+            "main_signer": True,
+        },
+        {"name": technician, "role": {"en": "Calibration technician", "zh": "校准员"}},
+    ]
+    item: dict[str, Any] = {
+        "name": {"en": "Non-automatic weighing instrument", "zh": "非自动衡器"},
+        "manufacturer": instrument.make,
+        "model": instrument.model,
+        "serial_number": instrument.serial,
+        "max": format_mass(instrument.max_kg),
+        "d": format_mass(instrument.d_kg),
+        "e": format_mass(instrument.e_kg),
+        "class": instrument.accuracy_class,
+    }
+    if instrument.min_kg > 0:
+        item["min"] = format_mass(instrument.min_kg)
+    return admin_from_mapping(
+        {
+            "certificate": {"number": number, "issue_date": on.isoformat(), "performance_location": "laboratory"},
+            "laboratory": {"name": lab_name, "address": {"city": "—", "country": "CN"}},
+            "customer": {"name": lab_name, "address": {"city": "—", "country": "CN"}},
+            "item": item,
+            "persons": persons,
+            "methods": [
+                {
+                    "name": {"en": "Calibration of non-automatic weighing instruments", "zh": "非自动衡器校准"},
+                    "norms": ["EURAMET Calibration Guide No. 18, Version 4.0 (11/2015)"],
+                }
+            ],
+        },
+        source="certificate administrative data",
+    )
+
+
+def render(
+    result: CalibrationResult, admin: AdministrativeData, identity: SigningIdentity | None
+) -> tuple[bytes, bytes]:
+    """The DCC (XML) and the PDF (with the DCC attached), signed with ``identity`` where given."""
+    xml = dcc_bytes(result, admin)
+    if identity is not None:
+        xml = sign_dcc(xml, identity)
+    pdf = render_certificate_pdf(result, admin, dcc_xml=xml, will_be_signed=identity is not None)
+    if identity is not None:
+        pdf = sign_pdf(pdf, identity, reason=f"Calibration certificate {admin.certificate.number}")
+    return xml, pdf
+
+
+def signing_identity(data_dir: Path) -> SigningIdentity | None:
+    """The laboratory's signing key and certificate in ``DATA_DIR/signing/``, if configured."""
+    key, cert = data_dir / "signing" / "signer-key.pem", data_dir / "signing" / "signer-cert.pem"
+    if key.is_file() and cert.is_file():
+        return load_signing_identity(key, cert)
+    return None
+
+
+def _store(session: DbSession, files: FileStore, content: bytes, media_type: str) -> str:
+    digest = files.put(content)
+    if session.get(StoredFile, digest) is None:
+        session.add(StoredFile(sha256=digest, size=len(content), media_type=media_type))
+        session.flush()
+    return digest
+
+
+def finalise(database: Database, files: FileStore, principal: Principal, run_id: str, run: Session) -> Finalised:
+    """Record an ended run once: a finished calibration becomes a Run and a draft certificate."""
+    with database.write_session() as session:
+        row = session.scalar(select(GuidedRun).where(GuidedRun.run_id == run_id))
+        if row is None:
+            raise NotFoundError("guided-run", run_id)
+        if row.finished_at is not None:
+            return Finalised(row.run_record_id, row.certificate_id)
+        row.finished_at = utcnow()
+        row.status = run.status
+        product = run.product
+        if run.status != "finished" or product is None:
+            session.commit()
+            return Finalised(None, None)
+        record = dict(product.record)
+        results: dict[str, Any] = {"summary": list(product.summary), "error": product.error}
+        result: CalibrationResult | None = None
+        if product.error is None:
+            result = calibration_result(record)
+            results.update(result_summary(result))
+        weight_ids = list(
+            session.scalars(select(Weight.id).where(Weight.weight_set_id == row.weight_set_id, Weight.deleted_at.is_(None)))
+        )
+        performed = date.fromisoformat(str(record.get("date", date.today().isoformat())))
+        run_record = runs.create_run(
+            session,
+            principal,
+            RunCreate(
+                instrument_id=row.instrument_id,
+                kind="calibration",
+                status="completed",
+                performed_on=performed,
+                weight_ids=weight_ids,
+                raw_data={"record": record, "guided_run": run_id},
+                results=results,
+            ),
+        )
+        row.run_record_id = run_record.id
+        if result is None:
+            row.problem = product.error or ""
+            session.commit()
+            return Finalised(run_record.id, None)
+        instrument = get_scoped(session, principal, Instrument, row.instrument_id)
+        number = f"HQ-CAL-{performed.year}-{run_record.id:05d}"
+        certificate = certificates.create_certificate(
+            session,
+            principal,
+            CertificateCreate(number=number, kind="calibration", instrument_id=instrument.id, run_id=run_record.id),
+        )
+        admin = admin_data(
+            session, instrument, number, technician=_user_name(session, row.started_by_id), signer=None, on=date.today()
+        )
+        xml, pdf = render(result, admin, None)
+        row.dcc_sha256 = _store(session, files, xml, DCC_MEDIA_TYPE)
+        certificates.attach_file(
+            session, principal, files, certificate.id, pdf, f"{number}-draft.pdf", PDF_MEDIA_TYPE
+        )
+        row.certificate_id = certificate.id
+        session.commit()
+        return Finalised(run_record.id, certificate.id)
+
+
+def guided_run_of_certificate(session: DbSession, certificate_id: int) -> GuidedRun | None:
+    return session.scalar(select(GuidedRun).where(GuidedRun.certificate_id == certificate_id))
+
+
+def approve_and_issue(
+    database: Database, files: FileStore, principal: Principal, certificate_id: int, data_dir: Path
+) -> Certificate:
+    """Four-eyes approval: re-render naming the approver, sign, attach, approve and issue (one transaction).
+
+    The four-eyes rule is enforced by :func:`hengqi.server.services.certificates.approve`; when it refuses,
+    nothing of this transaction is committed.
+    """
+    with database.write_session() as session:
+        certificate = get_scoped(session, principal, Certificate, certificate_id, for_update=True)
+        if certificate.status != "draft":
+            raise ConflictError(
+                f"certificate {certificate.number} is {certificate.status}; only a draft can be approved",
+                code="certificate_not_draft",
+            )
+        guided = guided_run_of_certificate(session, certificate_id)
+        run_record = session.get(Run, certificate.run_id) if certificate.run_id is not None else None
+        if guided is None or run_record is None:
+            raise ConflictError("this certificate was not made by a guided run", code="not_guided")
+        instrument = get_scoped(session, principal, Instrument, certificate.instrument_id)
+        result = calibration_result(dict(run_record.raw_data["record"]))
+        admin = admin_data(
+            session,
+            instrument,
+            certificate.number,
+            technician=_user_name(session, run_record.performed_by_id),
+            signer=_user_name(session, principal.user_id),
+            on=date.today(),
+        )
+        xml, pdf = render(result, admin, signing_identity(data_dir))
+        guided.dcc_sha256 = _store(session, files, xml, DCC_MEDIA_TYPE)
+        certificates.attach_file(
+            session, principal, files, certificate.id, pdf, f"{certificate.number}.pdf", PDF_MEDIA_TYPE
+        )
+        certificates.approve(session, principal, certificate.id)
+        issued = certificates.issue(session, principal, certificate.id)
+        session.commit()
+        return issued
+
+
+def dcc_of(session: DbSession, files: FileStore, principal: Principal, certificate_id: int) -> tuple[Certificate, bytes]:
+    """The certificate's DCC (XML) as last rendered."""
+    certificate = get_scoped(session, principal, Certificate, certificate_id)
+    guided = guided_run_of_certificate(session, certificate_id)
+    if guided is None or guided.dcc_sha256 is None:
+        raise NotFoundError("certificate-dcc", certificate_id)
+    return certificate, files.get(guided.dcc_sha256)

@@ -1,0 +1,318 @@
+"""Guided runs kept in the database: a :class:`~hengqi.procedures.state.RunStore` and the services of the web UI.
+
+:class:`DbRunStore` keeps each run's :class:`~hengqi.procedures.state.RunState` in ``guided_runs`` and saves
+with a compare-and-set on its version (``UPDATE ... WHERE run_id = ? AND version = ?``), in a transaction of its
+own, after every step: a run survives a closed browser, a lost connection and a server restart, and two
+submissions racing on one step cannot both be recorded (:class:`~hengqi.procedures.errors.ConcurrentUpdateError`
+for the loser).
+
+The services check the principal's role and organisation like every other service of the platform
+(:mod:`hengqi.server.services.base`), build the plan parameters from the registry (the instrument's
+specification, a weight set's weights with their certificates) and, when a calibration run ends, record it as a
+:class:`~hengqi.server.db.models.Run` and draft its certificate (:mod:`hengqi.server.services.guided_certificates`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session as DbSession
+
+from hengqi.errors import InputError
+from hengqi.metrology.quantities import format_mass
+from hengqi.procedures.errors import ConcurrentUpdateError, RunExistsError, UnknownRunError
+from hengqi.procedures.plans import PLANS
+from hengqi.procedures.runner import Runs
+from hengqi.procedures.session import Session
+from hengqi.procedures.simulate import VirtualBalance, simulate
+from hengqi.procedures.state import RunState
+from hengqi.server.db.engine import Database
+from hengqi.server.db.guided import GuidedRun, InstrumentConnection
+from hengqi.server.db.models import Instrument, User, Weight, WeightSet
+from hengqi.server.db.types import utcnow
+from hengqi.server.errors import NotFoundError
+from hengqi.server.permissions import Permission, Principal
+from hengqi.server.services.base import get_scoped, scoped_select
+
+#: The plans a browser can run.
+WEB_KINDS = ("calibration",)
+MODES = ("instrument", "manual")
+
+
+@dataclass(frozen=True, slots=True)
+class NewRun:
+    """What the database row of a new run holds besides its state."""
+
+    organisation_id: int
+    instrument_id: int
+    mode: str
+    weight_set_id: int | None
+    started_by_id: int
+    total_steps: int
+
+
+class DbRunStore:
+    """A :class:`~hengqi.procedures.state.RunStore` in the ``guided_runs`` table.
+
+    ``new_run`` describes the row of the next :meth:`create` (the protocol's ``create`` takes only the state).
+    """
+
+    def __init__(self, database: Database, new_run: NewRun | None = None) -> None:
+        self.database = database
+        self.new_run = new_run
+
+    def create(self, state: RunState) -> None:
+        if self.new_run is None:
+            raise InputError("run", "a new run needs its instrument and organisation")
+        text = state.dumps()
+        info = self.new_run
+        with self.database.write_session() as session:
+            if session.scalar(select(GuidedRun.id).where(GuidedRun.run_id == state.run_id)) is not None:
+                raise RunExistsError(state.run_id)
+            session.add(
+                GuidedRun(
+                    run_id=state.run_id,
+                    organisation_id=info.organisation_id,
+                    instrument_id=info.instrument_id,
+                    kind=state.kind,
+                    status=state.status,
+                    version=state.version,
+                    total_steps=info.total_steps,
+                    state=text,
+                    mode=info.mode,
+                    weight_set_id=info.weight_set_id,
+                    started_by_id=info.started_by_id,
+                    receptor_kg="0",
+                    receptor_position="centre",
+                    problem="",
+                )
+            )
+            session.commit()
+
+    def load(self, run_id: str) -> RunState:
+        with self.database.read_session() as session:
+            text = session.scalar(select(GuidedRun.state).where(GuidedRun.run_id == run_id))
+        if text is None:
+            raise UnknownRunError(run_id)
+        return RunState.loads(text, source=f"guided run {run_id}")
+
+    def save(self, state: RunState, *, expected_version: int) -> None:
+        if state.version <= expected_version:
+            raise InputError("version", f"a saved state must have a version above {expected_version}")
+        text = state.dumps()
+        with self.database.write_session() as session:
+            result = session.execute(
+                update(GuidedRun)
+                .where(GuidedRun.run_id == state.run_id, GuidedRun.version == expected_version)
+                .values(state=text, version=state.version, status=state.status, updated_at=utcnow())
+            )
+            if getattr(result, "rowcount", 0) != 1:
+                session.rollback()
+                found = session.scalar(select(GuidedRun.version).where(GuidedRun.run_id == state.run_id))
+                if found is None:
+                    raise UnknownRunError(state.run_id)
+                raise ConcurrentUpdateError(state.run_id, expected_version, found)
+            session.commit()
+
+    def run_ids(self) -> tuple[str, ...]:
+        with self.database.read_session() as session:
+            return tuple(sorted(session.scalars(select(GuidedRun.run_id))))
+
+
+# -- one submission at a time per run (in this process; the compare-and-set covers several processes) ---------
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+@contextmanager
+def run_lock(run_id: str) -> Iterator[None]:
+    """Serialise the submissions to one run within this server process."""
+    with _LOCKS_GUARD:
+        lock = _LOCKS.setdefault(run_id, threading.Lock())
+    with lock:
+        yield
+
+
+# -- parameters from the registry ------------------------------------------------------------------------------
+def _kg(value: Decimal) -> str:
+    return format_mass(value)
+
+
+def weight_entries(
+    session: DbSession, principal: Principal, weight_set: WeightSet
+) -> tuple[list[dict[str, Any]], list[int]]:
+    """The weights of a set in calibration-record form (use by certificate where ``U`` is known) and their ids."""
+    rows = list(
+        session.scalars(
+            scoped_select(principal, Weight)
+            .where(Weight.weight_set_id == weight_set.id)
+            .order_by(Weight.nominal_kg.desc(), Weight.id)
+        )
+    )
+    if not rows:
+        raise InputError("weight_set_id", f"weight set {weight_set.name!r} has no weights")
+    entries: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for row in rows:
+        ident = row.identifier
+        if ident in seen:
+            ident = f"{ident} #{row.id}"
+        seen.add(ident)
+        entry: dict[str, Any] = {"id": ident, "class": row.weight_class, "nominal": _kg(row.nominal_kg)}
+        if row.u_kg > 0:
+            entry["certificate"] = {
+                "id": row.certificate_number or weight_set.certificate_number or None,
+                "correction": _kg(row.correction_kg),
+                "U": _kg(row.u_kg),
+                "k": float(row.k),
+            }
+        entries.append(entry)
+    return entries, [row.id for row in rows]
+
+
+def instrument_label(instrument: Instrument) -> str:
+    return f"{instrument.make} {instrument.model} {instrument.serial}"
+
+
+def calibration_parameters(
+    session: DbSession,
+    principal: Principal,
+    instrument: Instrument,
+    weight_set: WeightSet,
+    *,
+    operator: str,
+    on: date,
+    environment: Mapping[str, float] | None = None,
+) -> dict[str, Any]:
+    """The parameters of a guided calibration (``{"record": header}``) for ``instrument`` with ``weight_set``."""
+    weights, _ids = weight_entries(session, principal, weight_set)
+    item: dict[str, Any] = {
+        "id": instrument_label(instrument),
+        "make": instrument.make,
+        "model": instrument.model,
+        "serial": instrument.serial,
+        "max": _kg(instrument.max_kg),
+        "d": _kg(instrument.d_kg),
+        "e": _kg(instrument.e_kg),
+        "class": instrument.accuracy_class,
+    }
+    if instrument.min_kg > 0:
+        item["min"] = _kg(instrument.min_kg)
+    header: dict[str, Any] = {
+        "date": on.isoformat(),
+        "operator": operator,
+        "instrument": item,
+        "weights": weights,
+    }
+    if environment:
+        header["environment"] = dict(environment)
+    return {"record": header}
+
+
+def count_steps(kind: str, parameters: Mapping[str, Any], d_kg: Decimal) -> int:
+    """How many operator steps the run will take (its plan driven once by a virtual balance), shutdown included."""
+    definition = PLANS[kind]
+    simulation = simulate(definition.build(parameters), VirtualBalance(d_kg).respond)
+    operator_steps = sum(1 for message in simulation.messages if message.step.kind != "record")
+    return operator_steps + len(definition.shutdown)
+
+
+def start(
+    database: Database,
+    principal: Principal,
+    *,
+    instrument_id: int,
+    kind: str,
+    weight_set_id: int,
+    mode: str,
+    environment: Mapping[str, float] | None = None,
+) -> str:
+    """Start a guided run of ``kind`` on an instrument; returns its run id."""
+    principal.require(Permission.RECORD_RUN)
+    if kind not in WEB_KINDS:
+        raise InputError("kind", f"expected one of {', '.join(WEB_KINDS)}, got {kind!r}")
+    if mode not in MODES:
+        raise InputError("mode", f"expected one of {', '.join(MODES)}, got {mode!r}")
+    with database.read_session() as session:
+        instrument = get_scoped(session, principal, Instrument, instrument_id)
+        if instrument.status != "in-service":
+            raise InputError("instrument_id", f"the instrument is {instrument.status}, not in service")
+        weight_set = get_scoped(session, principal, WeightSet, weight_set_id)
+        if weight_set.organisation_id != instrument.organisation_id:
+            raise InputError("weight_set_id", "belongs to another organisation")
+        user = session.get(User, principal.user_id)
+        operator = (user.full_name if user is not None and user.full_name else principal.username) or "technician"
+        if mode == "instrument" and connection_of(session, instrument.id) is None:
+            raise InputError("mode", "no instrument connection is configured; choose manual entry")
+        parameters = calibration_parameters(
+            session, principal, instrument, weight_set, operator=operator, on=date.today(), environment=environment
+        )
+        d_kg = instrument.d_kg
+        organisation_id = instrument.organisation_id
+    runs = Runs(DbRunStore(database), PLANS)
+    normalised = runs.definition(kind).normalise(parameters)
+    total = count_steps(kind, normalised, d_kg)
+    info = NewRun(organisation_id, instrument_id, mode, weight_set_id, principal.user_id, total)
+    session_ = Runs(DbRunStore(database, info), PLANS).start(kind, parameters)
+    return session_.state.run_id
+
+
+def connection_of(session: DbSession, instrument_id: int) -> InstrumentConnection | None:
+    return session.get(InstrumentConnection, instrument_id)
+
+
+def set_connection(
+    session: DbSession, principal: Principal, instrument_id: int, url: str, control_url: str = ""
+) -> None:
+    """Record how an instrument is reached (registry write permission)."""
+    principal.require(Permission.WRITE_REGISTRY)
+    get_scoped(session, principal, Instrument, instrument_id)
+    row = session.get(InstrumentConnection, instrument_id)
+    if row is None:
+        session.add(InstrumentConnection(instrument_id=instrument_id, url=url, control_url=control_url))
+    else:
+        row.url, row.control_url, row.updated_at = url, control_url, utcnow()
+    session.flush()
+
+
+def get_run(session: DbSession, principal: Principal, run_id: str) -> GuidedRun:
+    """The guided run ``run_id`` if the principal may see it."""
+    row = session.scalar(select(GuidedRun).where(GuidedRun.run_id == run_id))
+    if row is None or not principal.sees(row.organisation_id):
+        raise NotFoundError("guided-run", run_id)
+    return row
+
+
+def open_session(database: Database, run_id: str) -> Session:
+    """The run replayed to the step it waits at."""
+    return Runs(DbRunStore(database), PLANS).open(run_id)
+
+
+def runs_api(database: Database) -> Runs:
+    return Runs(DbRunStore(database), PLANS)
+
+
+def set_fields(database: Database, run_id: str, **values: Any) -> None:
+    """Update bookkeeping columns of a run (mode, receptor state, problem), not its state."""
+    with database.write_session() as session:
+        session.execute(update(GuidedRun).where(GuidedRun.run_id == run_id).values(**values))
+        session.commit()
+
+
+def list_runs(
+    session: DbSession, principal: Principal, *, status: str | None = None, limit: int = 50
+) -> list[GuidedRun]:
+    statement = select(GuidedRun).order_by(GuidedRun.updated_at.desc()).limit(limit)
+    visible = principal.visible_organisations()
+    if visible is not None:
+        statement = statement.where(GuidedRun.organisation_id.in_(sorted(visible)))
+    if status is not None:
+        statement = statement.where(GuidedRun.status == status)
+    return list(session.scalars(statement))

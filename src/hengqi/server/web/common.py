@@ -1,0 +1,113 @@
+"""What every page of the web interface shares: templates, language, the signed-in user, CSRF of forms.
+
+Pages use the platform's browser session (the signed ``hengqi_session`` cookie of :mod:`hengqi.server.security`).
+Forms carry the session's CSRF token in a hidden ``csrf_token`` field; it must equal the token bound to the
+signed session and the ``hengqi_csrf`` cookie (the double-submit check the REST API does with its header).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from hengqi import __version__
+from hengqi.errors import HengqiError
+from hengqi.server.db.models import User
+from hengqi.server.errors import AuthenticationError, CsrfError
+from hengqi.server.permissions import Permission, Principal
+from hengqi.server.security import CSRF_COOKIE, SESSION_COOKIE, csrf_matches
+from hengqi.server.services import accounts
+from hengqi.server.state import AppState
+from hengqi.server.web.i18n import LANG_COOKIE, negotiate, translate
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
+PREFIX = "/web"
+
+
+class LoginRequired(HengqiError):
+    """A page was asked for without a valid session: the browser is sent to the sign-in page."""
+
+    code = "login_required"
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """The signed-in user of a page, with their session's CSRF token."""
+
+    principal: Principal
+    name: str
+    csrf: str
+
+    def can(self, permission: str) -> bool:
+        return self.principal.can(Permission(permission))
+
+
+def app_state(request: Request) -> AppState:
+    state: AppState = request.app.state.hengqi
+    return state
+
+
+def language(request: Request) -> str:
+    return negotiate(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
+
+
+def viewer(request: Request) -> Viewer:
+    """The signed-in user; :class:`LoginRequired` without a valid session."""
+    state = app_state(request)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    data = state.signer.read(cookie) if cookie else None
+    if data is None:
+        raise LoginRequired("sign in")
+    with state.database.read_session() as session:
+        try:
+            user = accounts.user_for_session(session, data.user_id)
+        except AuthenticationError as err:
+            raise LoginRequired("sign in") from err
+        principal = accounts.principal_of(session, user)
+        name = user.full_name or user.username
+    return Viewer(principal, name, data.csrf)
+
+
+def check_csrf(request: Request, who: Viewer, token: str | None) -> None:
+    """The form's token must match the session's and the CSRF cookie (double submit)."""
+    if not csrf_matches(who.csrf, token, request.cookies.get(CSRF_COOKIE)):
+        raise CsrfError("missing or wrong CSRF token in the form")
+
+
+def user_names(request: Request, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    with app_state(request).database.read_session() as session:
+        return {u.id: (u.full_name or u.username) for u in session.query(User).filter(User.id.in_(sorted(ids)))}
+
+
+def render(request: Request, template: str, who: Viewer | None, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """A page of the interface, in the viewer's language."""
+    lang = language(request)
+
+    def t(key: str) -> str:
+        return translate(lang, key)
+
+    values = {
+        "request": request,
+        "t": t,
+        "lang": lang,
+        "who": who,
+        "prefix": PREFIX,
+        "version": __version__,
+        "here": quote(str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""), safe="/?=&"),
+        **context,
+    }
+    return TEMPLATES.TemplateResponse(request, template, values, status_code=status_code)
+
+
+def redirect(url: str) -> RedirectResponse:
+    """See other (303): the browser fetches ``url`` with GET (post/redirect/get)."""
+    return RedirectResponse(url, status_code=303)

@@ -1,0 +1,193 @@
+"""The web interface's message catalogue, English and Simplified Chinese (zh-CN).
+
+The language comes from the ``hengqi_lang`` cookie (set by the switch in the page header), else from the
+browser's ``Accept-Language``, else English.
+
+>>> negotiate(None, "zh-CN,zh;q=0.9,en;q=0.8"), negotiate("en", "zh-CN"), negotiate(None, "fr")
+('zh', 'en', 'en')
+>>> translate("zh", "nav.instruments"), translate("en", "no.such.key")
+('衡器', 'no.such.key')
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+LANG_COOKIE: Final = "hengqi_lang"
+LANGUAGES: Final = ("en", "zh")
+
+#: key -> (English, Chinese)
+MESSAGES: Final[dict[str, tuple[str, str]]] = {
+    "app.title": ("hengqi", "衡器"),
+    "app.tagline": ("Weighing instruments: verification, calibration, certificates", "衡器检定、校准与证书"),
+    "nav.dashboard": ("Dashboard", "概览"),
+    "nav.instruments": ("Instruments", "衡器"),
+    "nav.runs": ("Runs", "测量任务"),
+    "nav.certificates": ("Certificates", "证书"),
+    "nav.signout": ("Sign out", "退出"),
+    "nav.api": ("API", "接口"),
+    "login.title": ("Sign in", "登录"),
+    "login.username": ("User name", "用户名"),
+    "login.password": ("Password", "密码"),
+    "login.submit": ("Sign in", "登录"),
+    "login.failed": ("Wrong user name or password.", "用户名或密码错误。"),
+    "login.expired": ("The form expired; please sign in again.", "表单已过期，请重新登录。"),
+    "dash.overdue": ("Due and overdue", "到期与逾期"),
+    "dash.none_due": ("Nothing is due in the next 30 days.", "未来 30 天内没有到期项目。"),
+    "dash.in_progress": ("Runs in progress", "进行中的测量"),
+    "dash.none_running": ("No run in progress.", "没有进行中的测量。"),
+    "dash.recent_certs": ("Recent certificates", "最近的证书"),
+    "dash.none_certs": ("No certificate yet.", "尚无证书。"),
+    "dash.to_review": ("Waiting for your review", "待您审核"),
+    "col.instrument": ("Instrument", "衡器"),
+    "col.due": ("Due", "到期"),
+    "col.what": ("What", "项目"),
+    "col.class": ("Class", "准确度等级"),
+    "col.max": ("Max", "最大秤量"),
+    "col.status": ("Status", "状态"),
+    "col.number": ("Number", "编号"),
+    "col.kind": ("Kind", "类型"),
+    "col.started": ("Started", "开始"),
+    "col.by": ("By", "人员"),
+    "col.progress": ("Progress", "进度"),
+    "col.load": ("Load", "载荷"),
+    "col.error": ("Error E", "示值误差 E"),
+    "col.limit": ("Limit", "限值"),
+    "col.mpe": ("MPE", "最大允许误差"),
+    "col.verdict": ("Verdict", "结论"),
+    "col.site": ("Site", "地点"),
+    "col.serial": ("Serial", "出厂编号"),
+    "col.date": ("Date", "日期"),
+    "col.actions": ("", ""),
+    "due.verification": ("verification", "检定"),
+    "due.calibration": ("calibration", "校准"),
+    "due.overdue": ("overdue", "已逾期"),
+    "inst.search": ("Search make, model or serial", "搜索制造商、型号或编号"),
+    "inst.all_classes": ("All classes", "全部等级"),
+    "inst.all_status": ("Any status", "全部状态"),
+    "inst.filter": ("Filter", "筛选"),
+    "inst.none": ("No instrument matches.", "没有符合条件的衡器。"),
+    "inst.spec": ("Specification", "计量特性"),
+    "inst.history": ("History", "历史记录"),
+    "inst.curve": ("Errors of indication across calibrations", "历次校准的示值误差"),
+    "inst.no_history": ("No run recorded yet.", "尚无记录。"),
+    "inst.connection": ("Connection", "连接"),
+    "inst.not_connected": ("No instrument connection configured: readings are typed in.", "未配置衡器连接：需手动输入示值。"),
+    "inst.start": ("Start a guided calibration", "开始引导式校准"),
+    "inst.weight_set": ("Reference weight set", "标准砝码组"),
+    "inst.mode": ("Readings", "读数方式"),
+    "inst.mode.instrument": ("from the instrument", "从衡器读取"),
+    "inst.mode.manual": ("typed in (manual entry)", "手动输入"),
+    "inst.temperature": ("Temperature at the start (°C, optional)", "开始时温度（°C，可选）"),
+    "inst.start_button": ("Start", "开始"),
+    "inst.kind": ("Kind", "类型"),
+    "inst.types": ("Type", "种类"),
+    "spec.class": ("Accuracy class", "准确度等级"),
+    "spec.max": ("Max", "最大秤量 Max"),
+    "spec.min": ("Min", "最小秤量 Min"),
+    "spec.e": ("Verification interval e", "检定分度值 e"),
+    "spec.d": ("Scale interval d", "实际分度值 d"),
+    "spec.kind": ("Kind", "类型"),
+    "spec.verification_due": ("Verification due", "检定到期"),
+    "spec.calibration_due": ("Calibration due", "校准到期"),
+    "run.title": ("Guided calibration", "引导式校准"),
+    "run.step": ("Step", "步骤"),
+    "run.of": ("of", "/"),
+    "run.live": ("Live indication", "实时示值"),
+    "run.stable": ("stable", "稳定"),
+    "run.unstable": ("settling…", "未稳定…"),
+    "run.offline": ("no connection", "未连接"),
+    "run.manual": ("manual entry", "手动输入"),
+    "run.confirm": ("Done", "完成"),
+    "run.placed": ("Placed — continue", "已放置，继续"),
+    "run.removed": ("Removed — continue", "已卸下，继续"),
+    "run.read": ("Record the stable reading", "记录稳定示值"),
+    "run.zero": ("Set to zero", "置零"),
+    "run.zero_done": ("Zero set — continue", "已置零，继续"),
+    "run.enter": ("Record", "记录"),
+    "run.value": ("Indication", "示值"),
+    "run.value_hint": ("e.g. 100.0003 g (a bare number counts kg)", "例如 100.0003 g（不带单位按 kg 计）"),
+    "run.weights": ("Weights", "砝码"),
+    "run.position": ("Position", "位置"),
+    "run.results_so_far": ("Results so far", "已得结果"),
+    "run.no_results": ("Each test load's error appears here as it is measured.", "每个测试载荷的误差测得后显示于此。"),
+    "run.cancel": ("Cancel the run", "取消测量"),
+    "run.cancel_confirm": ("Cancel this run? The steps done are kept.", "确定取消本次测量？已完成的步骤会保留。"),
+    "run.switch_manual": ("Switch to manual entry", "改为手动输入"),
+    "run.switch_instrument": ("Read from the instrument", "改为从衡器读取"),
+    "run.finished": ("The run is complete.", "测量已完成。"),
+    "run.cancelled": ("The run was cancelled.", "测量已取消。"),
+    "run.see_results": ("See the results", "查看结果"),
+    "run.shutdown": ("Finishing", "收尾"),
+    "run.resume": ("Resume", "继续"),
+    "msg.already": ("That step was already recorded; nothing was recorded twice.", "该步骤已记录，未重复记录。"),
+    "msg.stale": (
+        "Another submission recorded this step first (another technician or another window); nothing was recorded twice. This is the step the run waits at now.",
+        "此步骤已由另一提交先行记录（其他人员或其他窗口），未重复记录。当前显示的是测量正在等待的步骤。",
+    ),
+    "msg.instrument": (
+        "The instrument did not answer: nothing was recorded. Check the cable or connection and try again, or switch to manual entry.",
+        "衡器无响应：未记录任何数据。请检查线缆或连接后重试，或改为手动输入。",
+    ),
+    "msg.invalid": ("The value was not accepted: nothing was recorded.", "输入值无效：未记录任何数据。"),
+    "msg.finished": ("The run has already ended.", "测量已结束。"),
+    "msg.approved": ("Certificate approved, signed and issued.", "证书已批准、签名并签发。"),
+    "msg.denied": ("Not permitted.", "无权执行此操作。"),
+    "msg.csrf": ("The page expired; please try again.", "页面已过期，请重试。"),
+    "res.title": ("Results", "结果"),
+    "res.curve": ("Errors of indication with expanded uncertainty U and the MPE envelope", "示值误差、扩展不确定度 U 与最大允许误差包络"),
+    "res.ecc": ("Eccentricity", "偏载"),
+    "res.rep": ("Repeatability", "重复性"),
+    "res.summary": ("Summary", "摘要"),
+    "res.no_record": ("The run has not produced a record.", "本次测量没有生成记录。"),
+    "res.certificate": ("Certificate", "证书"),
+    "res.review": ("Review and approval", "审核与批准"),
+    "res.approve": ("Approve, sign and issue", "批准、签名并签发"),
+    "res.four_eyes": (
+        "Four-eyes rule: an authorised signatory other than the technician approves.",
+        "双人原则：须由技术人员以外的授权签字人批准。",
+    ),
+    "res.download_pdf": ("Download PDF", "下载 PDF"),
+    "res.download_dcc": ("Download DCC (XML)", "下载 DCC（XML）"),
+    "res.draft_pdf": ("Draft PDF for review", "审核用 PDF 草稿"),
+    "res.s": ("s", "标准偏差 s"),
+    "res.max_dev": ("largest deviation", "最大偏差"),
+    "legend.error": ("error E", "误差 E"),
+    "legend.U": ("± U (k≈2)", "± U（k≈2）"),
+    "legend.mpe": ("± MPE (initial verification)", "± 最大允许误差（首次检定）"),
+    "status.running": ("running", "进行中"),
+    "status.finished": ("finished", "已完成"),
+    "status.cancelled": ("cancelled", "已取消"),
+    "status.draft": ("draft", "草稿"),
+    "status.approved": ("approved", "已批准"),
+    "status.issued": ("issued", "已签发"),
+    "status.withdrawn": ("withdrawn", "已撤回"),
+    "status.superseded": ("superseded", "已替代"),
+    "status.in-service": ("in service", "在用"),
+    "status.out-of-service": ("out of service", "停用"),
+    "status.withdrawn-instrument": ("withdrawn", "已报废"),
+    "error.title": ("Something is not right", "出现问题"),
+    "error.back": ("Back to the dashboard", "返回概览"),
+    "error.not_found": ("Not found.", "未找到。"),
+    "lang.switch": ("中文", "English"),
+}
+
+
+def negotiate(cookie: str | None, accept_language: str | None) -> str:
+    """The interface language: the cookie's if known, else the first known one of ``Accept-Language``."""
+    if cookie in LANGUAGES:
+        return str(cookie)
+    for part in (accept_language or "").split(","):
+        tag = part.split(";", 1)[0].strip().lower()
+        primary = tag.split("-", 1)[0]
+        if primary in LANGUAGES:
+            return primary
+    return "en"
+
+
+def translate(lang: str, key: str) -> str:
+    """The text of ``key`` in ``lang`` (the key itself where the catalogue has none)."""
+    texts = MESSAGES.get(key)
+    if texts is None:
+        return key
+    return texts[1] if lang == "zh" else texts[0]

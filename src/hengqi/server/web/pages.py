@@ -1,0 +1,272 @@
+"""The dashboard, the instrument list and page, the certificate list and the certificate downloads."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from markupsafe import Markup
+from sqlalchemy import or_, select
+
+from hengqi.errors import InputError
+from hengqi.metrology.mpe import mpe
+from hengqi.metrology.quantities import format_mass
+from hengqi.server.db.models import Certificate, Instrument, Run, Site, WeightSet
+from hengqi.server.permissions import Permission
+from hengqi.server.services import guided_certificates, guided_runs, registry
+from hengqi.server.services.base import get_scoped, scoped_select
+from hengqi.server.services.instrument_links import InstrumentLinks, InstrumentUnavailableError
+from hengqi.server.web import charts
+from hengqi.server.web.common import app_state, redirect, render, user_names, viewer
+
+router = APIRouter()
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+def links(request: Request) -> InstrumentLinks:
+    found: InstrumentLinks = request.app.state.hengqi_links
+    return found
+
+
+def mass(value: Decimal | None) -> str:
+    return "—" if value is None else format_mass(value)
+
+
+def mpe_function(instrument: Instrument) -> Any:
+    """The MPE at a load for the instrument (initial verification, OIML R 76-1:2006 3.5.1 Table 6), or None."""
+    try:
+        spec = registry.instrument_specification(instrument)
+    except InputError:
+        return lambda load: None
+
+    def limit(load: Decimal) -> Decimal | None:
+        try:
+            return mpe(load, spec)
+        except InputError:
+            return None
+
+    return limit
+
+
+def curve_points(results: dict[str, Any]) -> list[tuple[Decimal, Decimal, float]]:
+    return [
+        (Decimal(p["load_kg"]), Decimal(p["error_kg"]), float(p["U_kg"]))
+        for p in results.get("points", [])
+        if isinstance(p, dict) and "load_kg" in p
+    ]
+
+
+@router.get("/", response_class=HTMLResponse)
+def dashboard(request: Request) -> HTMLResponse:
+    who = viewer(request)
+    state = app_state(request)
+    today = date.today()
+    with state.database.read_session() as session:
+        due = registry.overdue(session, who.principal, today + timedelta(days=30))
+        running = guided_runs.list_runs(session, who.principal, status="running", limit=20)
+        instruments = {
+            i.id: i
+            for i in session.scalars(
+                scoped_select(who.principal, Instrument).where(Instrument.id.in_([r.instrument_id for r in running]))
+            )
+        }
+        recent = list(session.scalars(scoped_select(who.principal, Certificate).order_by(Certificate.id.desc()).limit(10)))
+        cert_instruments = {
+            i.id: i
+            for i in session.scalars(
+                scoped_select(who.principal, Instrument).where(Instrument.id.in_([c.instrument_id for c in recent]))
+            )
+        }
+        to_review = [c for c in recent if c.status == "draft" and c.created_by_id != who.principal.user_id]
+    progress = {}
+    for row in running:
+        progress[row.run_id] = _progress(row)
+    names = user_names(request, {r.started_by_id for r in running})
+    return render(
+        request,
+        "dashboard.html",
+        who,
+        due=due,
+        today=today,
+        running=running,
+        instruments=instruments,
+        recent=recent,
+        cert_instruments=cert_instruments,
+        to_review=to_review if who.can(Permission.APPROVE_CERTIFICATE) else [],
+        progress=progress,
+        names=names,
+        nav="dashboard",
+    )
+
+
+def _progress(row: Any) -> tuple[int, int]:
+    import json
+
+    done = len(json.loads(row.state).get("results", []))
+    return done, max(row.total_steps, done)
+
+
+@router.get("/instruments", response_class=HTMLResponse)
+def instrument_list(
+    request: Request,
+    q: Annotated[str, Query(max_length=100)] = "",
+    accuracy_class: Annotated[str, Query(alias="class", max_length=4)] = "",
+    status: Annotated[str, Query(max_length=20)] = "",
+) -> HTMLResponse:
+    who = viewer(request)
+    with app_state(request).database.read_session() as session:
+        statement = scoped_select(who.principal, Instrument)
+        text = q.strip()
+        if text:
+            like = f"%{text.lower()}%"
+            from sqlalchemy import func
+
+            statement = statement.where(
+                or_(
+                    func.lower(Instrument.make).like(like),
+                    func.lower(Instrument.model).like(like),
+                    func.lower(Instrument.serial).like(like),
+                )
+            )
+        if accuracy_class in ("I", "II", "III", "IIII"):
+            statement = statement.where(Instrument.accuracy_class == accuracy_class)
+        if status in ("in-service", "out-of-service", "withdrawn"):
+            statement = statement.where(Instrument.status == status)
+        items = list(session.scalars(statement.order_by(Instrument.make, Instrument.model, Instrument.id).limit(200)))
+        sites = {s.id: s.name for s in session.scalars(scoped_select(who.principal, Site))}
+    return render(
+        request,
+        "instruments.html",
+        who,
+        items=items,
+        sites=sites,
+        q=q,
+        accuracy_class=accuracy_class,
+        status=status,
+        mass=mass,
+        today=date.today(),
+        nav="instruments",
+    )
+
+
+@router.get("/instruments/{instrument_id}", response_class=HTMLResponse)
+def instrument_page(request: Request, instrument_id: Id, error: str | None = None) -> HTMLResponse:
+    who = viewer(request)
+    with app_state(request).database.read_session() as session:
+        instrument = get_scoped(session, who.principal, Instrument, instrument_id)
+        history = list(
+            session.scalars(
+                scoped_select(who.principal, Run).where(Run.instrument_id == instrument.id).order_by(Run.performed_on.desc(), Run.id.desc())
+            )
+        )
+        certs = {
+            c.run_id: c
+            for c in session.scalars(scoped_select(who.principal, Certificate).where(Certificate.instrument_id == instrument.id))
+        }
+        weight_sets = list(
+            session.scalars(
+                scoped_select(who.principal, WeightSet).where(WeightSet.organisation_id == instrument.organisation_id).order_by(WeightSet.name)
+            )
+        )
+        connection = guided_runs.connection_of(session, instrument.id)
+        guided = guided_runs.list_runs(session, who.principal, limit=200)
+    guided = [g for g in guided if g.instrument_id == instrument.id]
+    series = []
+    for run in sorted(history, key=lambda r: (r.performed_on, r.id)):
+        points = curve_points(run.results) if run.kind == "calibration" else []
+        if points:
+            series.append((f"{run.performed_on.isoformat()} #{run.id}", points))
+    chart = None
+    if series:
+        chart = Markup(charts.history_svg(series[-6:], max_kg=instrument.max_kg, d_kg=instrument.d_kg))  # noqa: S704
+    names = user_names(request, {r.performed_by_id for r in history} | {g.started_by_id for g in guided})
+    return render(
+        request,
+        "instrument.html",
+        who,
+        instrument=instrument,
+        history=history,
+        certs=certs,
+        weight_sets=weight_sets,
+        connection=connection,
+        guided=guided,
+        chart=chart,
+        names=names,
+        mass=mass,
+        error=error,
+        nav="instruments",
+    )
+
+
+@router.get("/instruments/{instrument_id}/reading")
+async def instrument_reading(request: Request, instrument_id: Id) -> JSONResponse:
+    """The instrument's indication now (not waiting for stability), for the live display; I/O in a worker thread."""
+    who = await asyncio.to_thread(viewer, request)
+    state = app_state(request)
+
+    def url_of() -> str | None:
+        with state.database.read_session() as session:
+            get_scoped(session, who.principal, Instrument, instrument_id)
+            connection = guided_runs.connection_of(session, instrument_id)
+            return None if connection is None else connection.url
+
+    url = await asyncio.to_thread(url_of)
+    if url is None:
+        return JSONResponse({"ok": False, "reason": "not connected"})
+    try:
+        reading = await asyncio.to_thread(links(request).read, url, stable=False)
+    except (InstrumentUnavailableError, InputError) as err:
+        return JSONResponse({"ok": False, "reason": str(err)})
+    return JSONResponse(
+        {"ok": True, "text": f"{reading.value} {reading.unit}", "stable": reading.stable, "unit": reading.unit}
+    )
+
+
+@router.get("/certificates", response_class=HTMLResponse)
+def certificate_list(request: Request) -> HTMLResponse:
+    who = viewer(request)
+    with app_state(request).database.read_session() as session:
+        items = list(session.scalars(scoped_select(who.principal, Certificate).order_by(Certificate.id.desc()).limit(200)))
+        instruments = {i.id: i for i in session.scalars(scoped_select(who.principal, Instrument))}
+        guided = {
+            g.certificate_id: g.run_id
+            for g in guided_runs.list_runs(session, who.principal, limit=1000)
+            if g.certificate_id is not None
+        }
+    return render(request, "certificates.html", who, items=items, instruments=instruments, guided=guided, nav="certificates")
+
+
+@router.get("/certificates/{certificate_id}/pdf", response_model=None)
+def certificate_pdf(request: Request, certificate_id: Id) -> Response:
+    from hengqi.server.services import certificates
+
+    who = viewer(request)
+    state = app_state(request)
+    with state.database.read_session() as session:
+        certificate, content, media_type = certificates.read_file(session, who.principal, state.files, certificate_id)
+    name = certificate.file_name or f"{certificate.number}.pdf"
+    return Response(content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/certificates/{certificate_id}/dcc", response_model=None)
+def certificate_dcc(request: Request, certificate_id: Id) -> Response:
+    who = viewer(request)
+    state = app_state(request)
+    with state.database.read_session() as session:
+        certificate, content = guided_certificates.dcc_of(session, state.files, who.principal, certificate_id)
+    suffix = "" if certificate.status in ("issued", "approved") else "-draft"
+    headers = {"Content-Disposition": f'attachment; filename="{certificate.number}{suffix}.dcc.xml"'}
+    return Response(content, media_type="application/xml", headers=headers)
+
+
+@router.get("/home", response_model=None)
+def home() -> Response:
+    return redirect("/web/")
+
+
+def select_first(session: Any, statement: Any) -> Any:
+    return session.scalar(select(statement))

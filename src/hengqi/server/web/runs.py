@@ -1,0 +1,409 @@
+"""The guided run screens: start, the step the run waits at, step submissions, results, review and approval.
+
+Every submission names the step it answers (``step_id``); the run is loaded from the database, replayed, the
+answer checked and the run saved with a compare-and-set (:class:`~hengqi.server.services.guided_runs.DbRunStore`),
+so a double click, a retried request or a second technician's late answer is never recorded twice: the
+browser is shown the step the run waits at, with a message saying what happened.  An instrument that does not
+answer records nothing; the run waits at the same step (retry, or switch to manual entry).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Path, Request
+from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
+from sqlalchemy import select
+
+from hengqi.errors import InputError
+from hengqi.metrology.quantities import format_mass
+from hengqi.procedures.errors import ConcurrentUpdateError, RunFinishedError, StaleStepError
+from hengqi.procedures.session import PendingStep, Session
+from hengqi.procedures.steps import AddLoad, PlaceLoad, ReadStable, RemoveLoad, ZeroScale, describe, position_zh
+from hengqi.server.db.guided import GuidedRun
+from hengqi.server.db.models import Certificate, Instrument, Run
+from hengqi.server.services import guided_certificates, guided_runs
+from hengqi.server.services.base import get_scoped
+from hengqi.server.services.instrument_links import InstrumentUnavailableError
+from hengqi.server.web import charts
+from hengqi.server.web.common import PREFIX, Viewer, app_state, check_csrf, redirect, render, user_names, viewer
+from hengqi.server.web.pages import curve_points, links, mass, mpe_function
+
+router = APIRouter()
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+RunId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+Text = Annotated[str, Form(max_length=200)]
+
+
+def _run_url(run_id: str, notice: str | None = None) -> str:
+    return f"{PREFIX}/runs/{run_id}" + (f"?notice={notice}" if notice else "")
+
+
+@router.post("/instruments/{instrument_id}/runs", response_model=None)
+def start_run(
+    request: Request,
+    instrument_id: Id,
+    csrf_token: Text = "",
+    weight_set_id: Annotated[int, Form(ge=0, le=2**31 - 1)] = 0,
+    mode: Text = "instrument",
+    kind: Text = "calibration",
+    temperature: Text = "",
+) -> Response:
+    who = viewer(request)
+    check_csrf(request, who, csrf_token)
+    environment: dict[str, float] = {}
+    if temperature.strip():
+        try:
+            value = float(temperature.replace(",", "."))
+        except ValueError:
+            return _instrument_error(instrument_id, f"temperature: not a number: {temperature!r}")
+        if not -40 <= value <= 80:
+            return _instrument_error(instrument_id, f"temperature: {value} °C is not a plausible room temperature")
+        environment["temperature_start"] = value
+    try:
+        run_id = guided_runs.start(
+            app_state(request).database,
+            who.principal,
+            instrument_id=instrument_id,
+            kind=kind,
+            weight_set_id=weight_set_id,
+            mode=mode,
+            environment=environment or None,
+        )
+    except InputError as err:
+        return _instrument_error(instrument_id, str(err))
+    return redirect(_run_url(run_id))
+
+
+def _instrument_error(instrument_id: int, message: str) -> Response:
+    return redirect(f"{PREFIX}/instruments/{instrument_id}?error={quote(message)}")
+
+
+def _load(request: Request, who: Viewer, run_id: str) -> tuple[GuidedRun, Instrument, Session]:
+    state = app_state(request)
+    with state.database.read_session() as session:
+        row = guided_runs.get_run(session, who.principal, run_id)
+        instrument = get_scoped(session, who.principal, Instrument, row.instrument_id)
+        session.expunge_all()
+    return row, instrument, guided_runs.open_session(state.database, run_id)
+
+
+def _step_view(pending: PendingStep, lang: str) -> dict[str, Any]:
+    step = pending.step
+    english, chinese = describe(step)
+    view: dict[str, Any] = {"text": chinese if lang == "zh" else english, "kind": step.kind, "id": pending.step_id}
+    if isinstance(step, PlaceLoad):
+        label = position_zh(step.position) if lang == "zh" else step.position
+        view.update(load=format_mass(step.load_kg), position=step.position, weights=step.weights)
+        view["receptor"] = Markup(charts.receptor_svg(step.position, format_mass(step.load_kg)))  # noqa: S704
+        view["position_label"] = label
+    if isinstance(step, ReadStable):
+        view.update(load=format_mass(step.load_kg), purpose=step.purpose)
+    return view
+
+
+def _live_rows(run: Session, instrument: Instrument) -> list[dict[str, Any]]:
+    limit_of = mpe_function(instrument)
+    rows = []
+    for result in run.live_results:
+        mpe_kg = limit_of(result.load_kg)
+        within = None if mpe_kg is None else abs(result.value_kg) + (result.limit_kg or Decimal(0)) <= mpe_kg
+        rows.append(
+            {
+                "label": result.label,
+                "quantity": result.quantity,
+                "value": format_mass(result.value_kg),
+                "limit_name": result.limit_name,
+                "limit": mass(result.limit_kg),
+                "mpe": mass(mpe_kg),
+                "within": within if result.passed is None else result.passed,
+                "message": result.message,
+            }
+        )
+    return rows
+
+
+@router.get("/runs/{run_id}", response_class=HTMLResponse)
+def run_screen(request: Request, run_id: RunId, notice: str | None = None, problem: str | None = None) -> HTMLResponse:
+    who = viewer(request)
+    row, instrument, run = _load(request, who, run_id)
+    return _screen(request, who, row, instrument, run, notice=notice, problem=problem)
+
+
+def _screen(
+    request: Request,
+    who: Viewer,
+    row: GuidedRun,
+    instrument: Instrument,
+    run: Session,
+    *,
+    notice: str | None = None,
+    problem: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    from hengqi.server.web.common import language
+
+    lang = language(request)
+    pending = run.pending
+    with app_state(request).database.read_session() as session:
+        connection = guided_runs.connection_of(session, instrument.id)
+    done = len(run.state.results)
+    total = max(row.total_steps, done + (1 if pending else 0))
+    return render(
+        request,
+        "run.html",
+        who,
+        status_code=status_code,
+        row=row,
+        instrument=instrument,
+        run=run,
+        step=None if pending is None else _step_view(pending, lang),
+        shutdown=pending is not None and pending.shutdown,
+        done=done,
+        total=total,
+        percent=int(100 * done / total) if total else 100,
+        live=_live_rows(run, instrument),
+        connected=connection is not None and row.mode == "instrument",
+        has_connection=connection is not None,
+        notice=notice,
+        problem=problem,
+        names=user_names(request, {row.started_by_id}),
+        nav="runs",
+    )
+
+
+@router.get("/runs/{run_id}/reading")
+async def run_reading(request: Request, run_id: RunId) -> Response:
+    """The live indication of the run's instrument (JSON)."""
+    import asyncio
+
+    from hengqi.server.web.pages import instrument_reading
+
+    who = await asyncio.to_thread(viewer, request)
+
+    def instrument_id() -> int:
+        with app_state(request).database.read_session() as session:
+            return guided_runs.get_run(session, who.principal, run_id).instrument_id
+
+    return await instrument_reading(request, await asyncio.to_thread(instrument_id))
+
+
+def _perform(request: Request, row: GuidedRun, pending: PendingStep, action: str, value: str) -> tuple[Any, str]:
+    """The answer to the pending step and its source; instrument I/O happens here (in the route's worker thread)."""
+    step = pending.step
+    state = app_state(request)
+    with state.database.read_session() as session:
+        connection = guided_runs.connection_of(session, row.instrument_id)
+    use_instrument = row.mode == "instrument" and connection is not None
+    hands = connection.control_url if connection is not None and connection.control_url else None
+    if action == "enter":
+        return value, "operator"
+    if isinstance(step, ReadStable) and use_instrument and connection is not None:
+        if hands:
+            links(request).ensure_placed(hands, Decimal(row.receptor_kg), row.receptor_position)
+        return links(request).read_stable_kg(connection.url), "instrument"
+    if isinstance(step, ZeroScale) and use_instrument and connection is not None:
+        if hands:
+            links(request).ensure_placed(hands, Decimal(row.receptor_kg), row.receptor_position)
+        links(request).zero(connection.url)
+        return None, "instrument"
+    if isinstance(step, PlaceLoad | AddLoad | RemoveLoad) and hands and row.mode == "instrument":
+        load, position = _receptor_after(row, step)
+        links(request).ensure_placed(hands, load, position)
+    return None, "operator"
+
+
+def _receptor_after(row: GuidedRun, step: PlaceLoad | AddLoad | RemoveLoad) -> tuple[Decimal, str]:
+    if isinstance(step, PlaceLoad):
+        return step.load_kg, step.position
+    if isinstance(step, AddLoad):
+        return Decimal(row.receptor_kg) + step.extra_kg, row.receptor_position
+    return Decimal(0), "centre"
+
+
+@router.post("/runs/{run_id}/step", response_model=None)
+def submit_step(
+    request: Request,
+    run_id: RunId,
+    csrf_token: Text = "",
+    step_id: Annotated[str, Form(max_length=64)] = "",
+    action: Text = "confirm",
+    value: Text = "",
+) -> Response:
+    who = viewer(request)
+    check_csrf(request, who, csrf_token)
+    state = app_state(request)
+    with guided_runs.run_lock(run_id):
+        row, instrument, run = _load(request, who, run_id)
+        pending = run.pending
+        if pending is None:
+            return redirect(_run_url(run_id, "finished"))
+        if step_id != pending.step_id:
+            notice = "already" if run.recorded(step_id) is not None else "stale"
+            return redirect(_run_url(run_id, notice))
+        try:
+            answer, source = _perform(request, row, pending, action, value)
+        except InstrumentUnavailableError as err:
+            guided_runs.set_fields(state.database, run_id, problem=str(err))
+            return _screen(request, who, row, instrument, run, notice="instrument", problem=str(err), status_code=503)
+        except InputError as err:
+            return _screen(request, who, row, instrument, run, notice="invalid", problem=str(err), status_code=422)
+        try:
+            run = guided_runs.runs_api(state.database).submit(
+                run_id, step_id, answer, source=source, by=who.principal.username
+            )
+        except InputError as err:
+            row, instrument, run = _load(request, who, run_id)
+            return _screen(request, who, row, instrument, run, notice="invalid", problem=str(err), status_code=422)
+        except (StaleStepError, ConcurrentUpdateError):
+            return redirect(_run_url(run_id, "stale"))
+        except RunFinishedError:
+            return redirect(_run_url(run_id, "finished"))
+        step = pending.step
+        if isinstance(step, PlaceLoad | AddLoad | RemoveLoad):
+            load, position = _receptor_after(row, step)
+            guided_runs.set_fields(state.database, run_id, receptor_kg=str(load), receptor_position=position, problem="")
+        if run.status != "running":
+            guided_certificates.finalise(state.database, state.files, who.principal, run_id, run)
+            return redirect(f"{PREFIX}/runs/{run_id}/results")
+    return redirect(_run_url(run_id))
+
+
+@router.post("/runs/{run_id}/mode", response_model=None)
+def switch_mode(request: Request, run_id: RunId, csrf_token: Text = "", mode: Text = "manual") -> Response:
+    who = viewer(request)
+    check_csrf(request, who, csrf_token)
+    if mode not in guided_runs.MODES:
+        return redirect(_run_url(run_id, "invalid"))
+    state = app_state(request)
+    with state.database.read_session() as session:
+        guided_runs.get_run(session, who.principal, run_id)
+    guided_runs.set_fields(state.database, run_id, mode=mode)
+    return redirect(_run_url(run_id))
+
+
+@router.post("/runs/{run_id}/cancel", response_model=None)
+def cancel_run(request: Request, run_id: RunId, csrf_token: Text = "") -> Response:
+    who = viewer(request)
+    check_csrf(request, who, csrf_token)
+    state = app_state(request)
+    with guided_runs.run_lock(run_id):
+        with state.database.read_session() as session:
+            guided_runs.get_run(session, who.principal, run_id)
+        try:
+            guided_runs.runs_api(state.database).cancel(run_id)
+        except RunFinishedError:
+            return redirect(_run_url(run_id, "finished"))
+        except ConcurrentUpdateError:
+            return redirect(_run_url(run_id, "stale"))
+    return redirect(_run_url(run_id))
+
+
+@router.get("/runs/{run_id}/results", response_class=HTMLResponse)
+def results(request: Request, run_id: RunId, notice: str | None = None, problem: str | None = None) -> HTMLResponse:
+    who = viewer(request)
+    state = app_state(request)
+    with state.database.read_session() as session:
+        row = guided_runs.get_run(session, who.principal, run_id)
+        instrument = get_scoped(session, who.principal, Instrument, row.instrument_id)
+        run_record = session.get(Run, row.run_record_id) if row.run_record_id else None
+        certificate = session.get(Certificate, row.certificate_id) if row.certificate_id else None
+        if run_record is None:
+            # a finished run not yet recorded (e.g. the server stopped right after its last step): record it now
+            run = guided_runs.open_session(state.database, run_id)
+            if run.status != "running" and row.finished_at is None:
+                session.close()
+                guided_certificates.finalise(state.database, state.files, who.principal, run_id, run)
+                return results(request, run_id, notice, problem)
+    context: dict[str, Any] = {"row": row, "instrument": instrument, "run_record": run_record, "certificate": certificate}
+    if run_record is not None and run_record.results.get("points"):
+        res = run_record.results
+        points = curve_points(res)
+        limit_of = mpe_function(instrument)
+        context["curve"] = Markup(  # noqa: S704 - built by charts with every text escaped
+            charts.error_curve_svg(
+                points,
+                limit_of,
+                max_kg=instrument.max_kg,
+                d_kg=instrument.d_kg,
+                labels=(_t(request, "legend.error"), _t(request, "legend.U"), _t(request, "legend.mpe")),
+            )
+        )
+        context["table"] = [
+            {
+                "load": format_mass(load),
+                "error": format_mass(error),
+                "U": format_mass(Decimal(f"{u:.2g}")),
+                "mpe": mass(limit_of(load)),
+                "within": None if limit_of(load) is None else abs(error) + Decimal(f"{u:.2g}") <= limit_of(load),
+            }
+            for load, error, u in points
+        ]
+        ecc = res.get("eccentricity")
+        if ecc:
+            deviations = [Decimal(x) for x in ecc["deviations_kg"]]
+            context["ecc"] = Markup(  # noqa: S704
+                charts.eccentricity_svg(ecc["positions"], deviations, d_kg=instrument.d_kg)
+            )
+            context["ecc_max"] = format_mass(Decimal(ecc["max_deviation_kg"]))
+            context["ecc_load"] = format_mass(Decimal(ecc["load_kg"]))
+        reps = []
+        for series in res.get("repeatability", []):
+            readings = [Decimal(x) for x in series["readings_kg"]]
+            reps.append(
+                {
+                    "load": format_mass(Decimal(series["load_kg"])),
+                    "s": format_mass(Decimal(f"{series['s_kg']:.2g}")),
+                    "svg": Markup(charts.repeatability_svg(readings, d_kg=instrument.d_kg)),  # noqa: S704
+                }
+            )
+        context["reps"] = reps
+        context["summary"] = res.get("summary", [])
+    names = user_names(
+        request,
+        {row.started_by_id}
+        | ({certificate.approved_by_id} if certificate is not None and certificate.approved_by_id else set()),
+    )
+    return render(request, "results.html", who, notice=notice, problem=problem, names=names, nav="runs", **context)
+
+
+def _t(request: Request, key: str) -> str:
+    from hengqi.server.web.common import language
+    from hengqi.server.web.i18n import translate
+
+    return translate(language(request), key)
+
+
+@router.post("/certificates/{certificate_id}/approve", response_model=None)
+def approve(request: Request, certificate_id: Id, csrf_token: Text = "") -> Response:
+    """Approve, sign and issue (four-eyes rule enforced by the certificate service)."""
+    from hengqi.server.errors import ConflictError, PermissionDeniedError
+
+    who = viewer(request)
+    check_csrf(request, who, csrf_token)
+    state = app_state(request)
+    with state.database.read_session() as session:
+        guided = session.scalar(select(GuidedRun).where(GuidedRun.certificate_id == certificate_id))
+        get_scoped(session, who.principal, Certificate, certificate_id)
+    back = f"{PREFIX}/runs/{guided.run_id}/results" if guided is not None else f"{PREFIX}/certificates"
+    try:
+        guided_certificates.approve_and_issue(state.database, state.files, who.principal, certificate_id, state.settings.data_dir)
+    except PermissionDeniedError as err:
+        return redirect(f"{back}?notice=denied&problem={quote(str(err))}")
+    except ConflictError as err:
+        return redirect(f"{back}?notice=invalid&problem={quote(str(err))}")
+    return redirect(f"{back}?notice=approved")
+
+
+def progress_of(row: GuidedRun) -> tuple[int, int]:
+    done = len(json.loads(row.state).get("results", []))
+    return done, max(row.total_steps, done)
+
+
+def today() -> date:
+    return date.today()
