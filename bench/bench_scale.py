@@ -74,9 +74,13 @@ def main(short: bool) -> None:
         protocol: _hengqi_rate(protocol, n if protocol != "toledo-continuous" else n // 25) for protocol in protocols
     }
     peer = _instrumentkit_rate(n)
-    gc.collect()
-    time.sleep(0.3)  # let simulator threads finish
-    after = _resources()
+    deadline = time.monotonic() + 3.0  # let the simulators' threads finish
+    while True:
+        gc.collect()
+        after = _resources()
+        if (after[1] <= before[1] and after[2] <= before[2]) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     print(f"stable readings over loopback TCP, n = {n} per protocol (toledo-continuous: n/25, it streams 20 frames/s)")
     print(f"{'client':<34}{'readings/s':>12}{'vs InstrumentKit':>18}")
     for protocol, rate in rates.items():

@@ -3,16 +3,18 @@
 #   fonts-wqy-microhei  a TrueType CJK font (WenQuanYi Micro Hei) that ReportLab embeds (subset) in PDF
 #                       certificates so their Chinese text renders anywhere (Noto CJK is CFF/OTF, which
 #                       ReportLab cannot embed);
-#   poppler-utils       pdftoppm / pdftotext, used by the tests to render and read back the PDF certificates.
+#   poppler-utils       pdftoppm / pdftotext, used by the tests to render and read back the PDF certificates;
+#   chromium            the headless browser the web UI's tests drive with Playwright (/usr/bin/chromium).
 # Installs only what is missing; needs root (the project's machines and CI run as root).
 set -euo pipefail
 
 missing=()
 [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
 command -v pdftoppm >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 
 if [ "${#missing[@]}" -eq 0 ]; then
-  echo "system packages: fonts-wqy-microhei, poppler-utils present"
+  echo "system packages: fonts-wqy-microhei, poppler-utils, chromium present"
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from pathlib import Path
 
 import pytest
@@ -100,3 +102,12 @@ def test_schema_dir_from_environment_and_clear_message_when_missing(
     (tmp_path / "dcc-3.3.0").mkdir()
     with pytest.raises(SchemaNotFoundError, match=r"missing .*dcc-3\.3\.0/dcc\.xsd"):
         validate_dcc(SKELETON, tmp_path)
+
+
+def test_schema_files_are_the_recorded_ones(schema_dir: Path) -> None:
+    """The XSDs the tests validate against are byte-identical to those listed (with sha256) in SOURCES.md."""
+    sources = (schema_dir.parent / "SOURCES.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `xsd/([^`]+)` \|.*\| `([0-9a-f]{64})` \|$", sources, re.M)
+    assert len(rows) >= 8
+    for relative, digest in rows:
+        assert hashlib.sha256((schema_dir / relative).read_bytes()).hexdigest() == digest, relative

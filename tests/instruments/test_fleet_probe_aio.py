@@ -142,8 +142,9 @@ def test_probe_finds_each_protocol(protocol: str) -> None:
         assert result.url.startswith(f"{bare}?protocol={protocol}")
         if protocol == "toledo-continuous":
             assert result.address.checksum is True
-        with open_scale(bare) as scale:
+        with open_scale(result.url) as scale:
             assert scale.protocol == protocol
+            assert scale.read(stable=False).unit == "kg"
 
 
 def test_probe_over_pty_tries_line_settings() -> None:

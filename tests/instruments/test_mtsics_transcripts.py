@@ -98,6 +98,7 @@ def test_zero_tare_clear_and_immediate_variants() -> None:
         (b"T\r\n", b"T S     100.00 g\r\n"),
         (b"TI\r\n", b"TI D      50.00 g\r\n"),
         (b"TA\r\n", b"TA A     100.00 g\r\n"),
+        (b"TA 25.50 g\r\n", b"TA A      25.50 g\r\n"),
         (b"TAC\r\n", b"TAC A\r\n"),
         (b'D "HELLO"\r\n', b"D A\r\n"),
         (b"DW\r\n", b"DW A\r\n"),
@@ -110,6 +111,7 @@ def test_zero_tare_clear_and_immediate_variants() -> None:
         s.tare()
         tare_now = s.tare_immediately()
         tare = s.tare_value()
+        assert s.preset_tare(Decimal("25.50"), "g").value == Decimal("25.50")
         s.clear_tare()
         s.display("HELLO")
         s.display_weight()
@@ -131,12 +133,17 @@ def test_zero_tare_clear_and_immediate_variants() -> None:
         (b"T\r\n", b"T -\r\n", ScaleUnderloadError),
         (b"TAC\r\n", b"TAC I\r\n", ScaleNotExecutableError),
         (b"TAC\r\n", b"TAC L\r\n", ScaleLogicalError),
+        (b"TA 1 g\r\n", b"TA L\r\n", ScaleLogicalError),
     ],
 )
 def test_tare_refusals(command: bytes, reply: bytes, error: type[Exception]) -> None:
-    method = "tare" if command == b"T\r\n" else "clear_tare"
+    actions = {
+        b"T\r\n": lambda s: s.tare(),
+        b"TAC\r\n": lambda s: s.clear_tare(),
+        b"TA 1 g\r\n": lambda s: s.preset_tare(Decimal(1), "g"),
+    }
     with pytest.raises(error):
-        run([(command, reply)], lambda s: getattr(s, method)())
+        run([(command, reply)], actions[command])
 
 
 def test_display_refused_with_l() -> None:

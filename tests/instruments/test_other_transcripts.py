@@ -125,6 +125,11 @@ def test_and_overload_line_with_exponent() -> None:
     assert "OL,+9999999E+19" in str(caught.value)
 
 
+def test_and_negative_overload_line_is_underload() -> None:
+    with pytest.raises(ScaleUnderloadError):
+        run(AndScale, [(b"Q\r\n", b"OL,-9999999E+19\r\n")], lambda s: s.read(stable=False))
+
+
 @pytest.mark.parametrize(("code", "error"), [(b"E01", ScaleSyntaxError), (b"E11", ScaleUnstableError)])
 def test_and_error_codes(code: bytes, error: type[Exception]) -> None:
     with pytest.raises(error):

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
-from tests.server.conftest import INSTRUMENT, Platform
+from fastapi.testclient import TestClient
+from tests.server.conftest import INSTRUMENT, Platform, Store
+
+from hengqi.server.app import create_app
+from hengqi.server.settings import Settings
 
 
 def test_health_answers_with_the_migration_head(platform: Platform) -> None:
@@ -160,3 +165,47 @@ def test_updates_recheck_the_specification_and_are_audited(platform: Platform) -
     assert [e["action"] for e in entries] == ["create", "update"]
     assert '"max_kg":"15"' in entries[1]["old_values"]
     assert '"max_kg":"30"' in entries[1]["new_values"]
+
+
+def test_health_is_503_when_the_database_is_unreachable(tmp_path: Path) -> None:
+    from tests.server.live import free_port
+
+    settings = Settings(
+        env="test",
+        data_dir=tmp_path,
+        database_url=f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nothing?connect_timeout=2",
+        auto_migrate=False,
+    )
+    with TestClient(create_app(settings)) as client:
+        answer = client.get("/api/v1/health")
+    assert answer.status_code == 503
+    assert answer.json()["database"] == "unreachable"
+
+
+def test_health_is_503_before_migration(sqlite_store: Store) -> None:
+    with TestClient(create_app(sqlite_store.settings(auto_migrate=False))) as client:
+        answer = client.get("/api/v1/health")
+    assert answer.status_code == 503
+    assert answer.json()["status"] == "migration-pending"
+
+
+def test_registry_records_are_soft_deleted_by_quality_managers(platform: Platform) -> None:
+    org = platform.organisation("A")
+    _, tech = platform.user("tech", "technician", org)
+    _, qm = platform.user("qm", "quality-manager", org)
+    client = platform.client
+    made = {
+        "sites": client.post("/api/v1/sites", json={"name": "S"}, headers=tech).json()["id"],
+        "laboratories": client.post("/api/v1/laboratories", json={"name": "L"}, headers=tech).json()["id"],
+        "weight-sets": client.post(
+            "/api/v1/weight-sets", json={"name": "W", "weight_class": "M1"}, headers=tech
+        ).json()["id"],
+    }
+    made["weights"] = client.post(
+        f"/api/v1/weight-sets/{made['weight-sets']}/weights", json={"identifier": "1", "nominal": "1 kg"}, headers=tech
+    ).json()["id"]
+    for path, key in made.items():
+        assert client.delete(f"/api/v1/{path}/{key}", headers=tech).status_code == 403, path
+        assert client.delete(f"/api/v1/{path}/{key}", headers=qm).status_code == 204, path
+        assert client.get(f"/api/v1/{path}/{key}", headers=qm).status_code == 404, path
+        assert client.delete(f"/api/v1/{path}/{key}", headers=qm).status_code == 404, path

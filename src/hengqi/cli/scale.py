@@ -60,7 +60,7 @@ _stability = click.option(
 _json = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
-@click.group("scale")
+@click.group("scale", epilog=_URL_HELP)
 def scale_group() -> None:
     """Talk to a weighing instrument (MT-SICS, Sartorius SBI, A&D, Toledo continuous)."""
 

@@ -70,6 +70,12 @@ def serve(
             click.echo(f"demo account: {account.username:<24} role {account.role:<16} password {account.password}")
         if not accounts:
             click.echo("demo data already present (passwords were printed when it was made)")
+        from hengqi.server.web.demo import start_demo_fleet  # simulated instruments, served while the app runs
+
+        fleet = start_demo_fleet(app.state.hengqi.database, settings.data_dir)
+        for line in fleet.describe():
+            click.echo(line)
+        click.echo(f"web interface: http://{settings.host}:{settings.port}/web/")
     click.echo(f"hengqi: serving on http://{settings.host}:{settings.port}/api/v1 (docs: /api/v1/docs)", err=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level, access_log=False)
     return 0

@@ -214,6 +214,7 @@ def _plot(path: str, gum: GumResult, mcm: McmResult, unit: str | None) -> None:
         ax.axvline(value[1], color=colour, linestyle=style)
     ax.set_xlabel(gum.measurand + (f" [{unit}]" if unit else ""))
     ax.set_ylabel("probability density")
+    ax.ticklabel_format(axis="x", useOffset=False)
     ax.set_title(f"{gum.measurand}: p = {100 * gum.p:g} %")
     ax.legend(fontsize="small")
     fig.tight_layout()
@@ -244,7 +245,7 @@ def uncertainty(  # noqa: PLR0917 - click passes options positionally
     adaptive = digits is not None or (trials is None and settings.adaptive)
     n_dig = digits if digits is not None else settings.n_dig
     gum = propagate(problem.model, problem.distributions, p=problem.p)
-    bins = 100 if plot else 0
+    bins = 120 if plot else 0
     planned = settings.max_trials if adaptive else (trials or settings.trials)
     with _progress(planned) as progress:
         if adaptive:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 
 from hengqi.instruments import aandd, mtsics, sbi, toledo
 from hengqi.instruments.errors import (
@@ -108,6 +109,10 @@ class MtSicsScale(Scale):
     def tare_value(self) -> Reading:
         """``TA``: the tare value stored."""
         return self._weight(self.command("TA"), "TA")
+
+    def preset_tare(self, value: Decimal, unit: str) -> Reading:
+        """``TA <value> <unit>``: set a preset tare; returns the tare the balance stored."""
+        return self._weight(self.command("TA", format(value, "f"), unit), "TA")
 
     def clear_tare(self) -> None:
         self.command("TAC")
@@ -262,12 +267,15 @@ class AndScale(Scale):
             return self._decode(aandd.parse_line, self.transport.read_line(timeout), command)
 
         line = self._locked(exchange)
-        if line.header == "OL":
-            raise ScaleOverloadError(self.url, command, line.raw)
+        if line.header == "OL":  # "OL,-..." below the range (UNVERIFIED: the manuals show only "OL,+...")
+            limit: type[ScaleCommandError] = ScaleUnderloadError if line.text.startswith("-") else ScaleOverloadError
+            raise limit(self.url, command, line.raw)
         if line.header == "EC":
-            error = {"E01": ScaleSyntaxError, "E02": ScaleNotExecutableError, "E11": ScaleUnstableError}.get(
-                line.text, ScaleCommandError
-            )
+            error: type[ScaleCommandError] = {
+                "E01": ScaleSyntaxError,
+                "E02": ScaleNotExecutableError,
+                "E11": ScaleUnstableError,
+            }.get(line.text, ScaleCommandError)
             raise error(
                 self.url,
                 command,

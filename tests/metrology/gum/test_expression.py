@@ -100,3 +100,11 @@ def test_equation_name_must_be_new() -> None:
 def test_division_by_zero_gives_inf_not_an_exception() -> None:
     m = MeasurementModel.from_equations([("y", "1 / a")], ("a",))
     assert math.isinf(float(m.evaluate({"a": 0.0})))
+
+
+@pytest.mark.parametrize(
+    "text", ["-" * 3000 + "a", "+".join(["a"] * 3000), "a" + "**a" * 2000, "(" * 300 + "a" + ")" * 300]
+)
+def test_deep_nesting_is_refused_not_crashing(text: str) -> None:
+    with pytest.raises(ModelError, match="nested"):
+        compile_expression(text, NAMES)

@@ -259,3 +259,27 @@ def test_numerical_tolerance_examples() -> None:
     assert numerical_tolerance(2.0, 2) == 0.05
     assert numerical_tolerance(9.96, 2) == 0.5  # rounds to 10 x 10^0
     assert numerical_tolerance(35e-9, 2) == pytest.approx(5e-10)
+
+
+def test_jcgm100_h1_end_gauge_monte_carlo_includes_the_second_order_terms() -> None:
+    # JCGM 100:2008, H.1.7: with the product terms dalpha*theta and alpha_s*dtheta the combined standard
+    # uncertainty grows from 32 nm to 34 nm.  Exact variance of the model for independent inputs (E[dalpha] =
+    # E[dtheta] = 0): u²(l_s) + u²(d) + E[l_s²] u²(dalpha) E[theta²] + E[l_s²] E[alpha_s²] u²(dtheta).
+    problem = load_uncertainty_model(EXAMPLES / "jcgm100-h1-end-gauge.yaml").to_problem()
+    ls2 = 50.000623**2 + 25e-6**2
+    var = (25e-6) ** 2 + (9.7e-6) ** 2
+    var += ls2 * (1e-6**2 / 3) * (0.1**2 + 0.41**2)
+    var += ls2 * (11.5e-6**2 + 2e-6**2 / 3) * (0.05**2 / 3)
+    r = monte_carlo(problem.model, problem.distributions, trials=1_000_000, p=0.99, seed=17)
+    assert r.u * 1e6 == pytest.approx(math.sqrt(var) * 1e6, abs=0.15)
+    assert round(r.u * 1e6) == 34
+    assert r.value == pytest.approx(50.000838, abs=1e-7)
+
+
+def test_adaptive_procedure_with_a_constant_model_stops_after_two_batches() -> None:
+    model = MeasurementModel.from_equations([("y", "a * 0 + 1")])
+    r = monte_carlo_adaptive(model, [Normal("a", 0.0, 1.0)], seed=3)
+    assert r.converged
+    assert r.trials == 20_000
+    assert r.u == 0.0
+    assert r.tolerance is None

@@ -84,15 +84,75 @@ def test_analytic_gradient_is_used_when_given() -> None:
 
 
 def test_numeric_sensitivities_match_analytic_ones_and_record_the_step() -> None:
-    model = MeasurementModel.from_equations([("y", "a * exp(b) / sqrt(c)")])
+    model = MeasurementModel.from_callable(lambda a, b, c: a * np.exp(b) / np.sqrt(c))
     inputs = [Normal("a", 2.0, 0.1), Normal("b", 0.5, 0.05), Rectangular("c", 3.0, 5.0)]
     r = propagate(model, inputs, rel_step=1e-3)
     assert r.derivatives == "central-difference"
     assert r.rel_step == 1e-3
     c = {x.name: x.sensitivity for x in r.budget.contributions}
     assert c["a"] == pytest.approx(math.exp(0.5) / 2, rel=1e-8)
-    assert c["b"] == pytest.approx(2 * math.exp(0.5) / 2, rel=1e-6)
-    assert c["c"] == pytest.approx(-0.5 * 2 * math.exp(0.5) * 4**-1.5, rel=1e-6)
+    assert c["b"] == pytest.approx(2 * math.exp(0.5) / 2, rel=1e-8)
+    assert c["c"] == pytest.approx(-0.5 * 2 * math.exp(0.5) * 4**-1.5, rel=1e-8)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a * exp(b) / sqrt(c)",
+        "a ** b + c ** 2 - 1 / a",
+        "log(a) * log10(c) + sin(b) * cos(a) - tan(b)",
+        "arcsin(b) + arccos(b / 2) + arctan(a * b)",
+        "arctan2(a, c) + hypot(a, b) + abs(b - c) - e ** b * pi",
+        "-a + (+b) - (-c)",
+    ],
+)
+def test_models_from_text_have_exact_derivatives_equal_to_differences(text: str) -> None:
+    inputs = [Normal("a", 2.0, 0.1), Normal("b", 0.5, 0.05), Rectangular("c", 3.0, 5.0)]
+    exact = propagate(MeasurementModel.from_equations([("y", text)], ("a", "b", "c")), inputs)
+    numeric = propagate(
+        MeasurementModel(MeasurementModel.from_equations([("y", text)], ("a", "b", "c")).function, ("a", "b", "c")),
+        inputs,
+    )
+    assert exact.derivatives == "analytic"
+    assert numeric.derivatives == "central-difference"
+    for a, b in zip(exact.budget.contributions, numeric.budget.contributions, strict=True):
+        assert a.sensitivity == pytest.approx(b.sensitivity, rel=1e-8, abs=1e-12)
+
+
+def test_linear_model_from_text_has_unit_sensitivities_exactly() -> None:
+    problem = load_uncertainty_model(EXAMPLES / "ea-4-02-s2-weight.yaml").to_problem()
+    r = propagate(problem.model, problem.distributions)
+    assert [c.sensitivity for c in r.budget.contributions] == [1.0] * 5
+    assert r.derivatives == "analytic"
+
+
+def test_differences_are_used_where_the_exact_derivative_is_not_finite() -> None:
+    # d/da (a²)^0.5 at a = 0: the chain rule gives inf x 0; the difference quotient of |a| gives 0
+    model = MeasurementModel.from_equations([("y", "(a ** 2) ** 0.5 + b")])
+    r = propagate(model, [Normal("a", 0.0, 0.1), Normal("b", 1.0, 0.1)])
+    assert r.derivatives == "central-difference"
+    assert r.budget["a"].sensitivity == 0.0
+    assert r.u == pytest.approx(0.1)
+
+
+def test_an_undefined_derivative_of_an_exact_input_does_not_matter() -> None:
+    model = MeasurementModel.from_equations([("y", "sqrt(a) + b")])
+    r = propagate(model, [Rectangular("a", 0.0, 0.0), Normal("b", 1.0, 0.1)])
+    assert r.budget["a"].sensitivity == 0.0
+    assert r.u == pytest.approx(0.1)
+
+
+def test_an_undefined_derivative_of_an_uncertain_input_is_named() -> None:
+    model = MeasurementModel.from_equations([("y", "sqrt(a) + b")])
+    with pytest.raises(ModelError, match=r"^a: model is not finite near the estimates"):
+        propagate(model, [Normal("a", 0.0, 0.1), Normal("b", 1.0, 0.1)])
+
+
+def test_derivatives_through_intermediate_equations() -> None:
+    model = MeasurementModel.from_equations([("s", "a * b"), ("y", "s ** 2 + a")], ("a", "b"))
+    assert model.gradient is not None
+    grad = model.gradient(a=2.0, b=3.0)  # y = a²b² + a
+    assert grad == {"a": pytest.approx(2 * 2 * 9 + 1), "b": pytest.approx(2 * 3 * 4)}
 
 
 def test_correlation_enters_as_jcgm100_eq16() -> None:

@@ -342,7 +342,8 @@ def _top_curve(rl: Element) -> ErrorCurve | None:
     if res is None:
         return None
     data = res.find("dcc:data", NS)
-    assert data is not None
+    if data is None:
+        raise DccFormatError(where(res), "error curve: expected dcc:data")
     return _curve(_child(data, "list", v.R_ERROR_CURVE))
 
 

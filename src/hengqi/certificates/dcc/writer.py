@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from lxml import etree
 
 from hengqi import __version__
-from hengqi.certificates.admin import Address, AdministrativeData
+from hengqi.certificates.admin import Address, AdministrativeData, ConformityRequest
 from hengqi.certificates.conformity import DECISION_RULE, assess_conformity
 from hengqi.certificates.dcc import vocabulary as v
 from hengqi.certificates.dcc import xmlbuild as xb
@@ -31,6 +31,7 @@ from hengqi.metrology.calibration.result import (
     Environment,
     ErrorCurve,
     InstrumentSummary,
+    UncertaintyInUse,
 )
 
 __all__ = ["certified_result", "dcc_bytes", "write_dcc"]
@@ -110,7 +111,7 @@ def write_dcc(result: CalibrationResult, admin: AdministrativeData, *, software_
     if res.error_curve is not None:
         _error_curve(_result(rl, v.R_ERROR_CURVE), res.error_curve)
     if res.uncertainty_in_use is not None:
-        _in_use(rl, res, unit)
+        _in_use(rl, res.uncertainty_in_use, unit)
     for mw in res.minimum_weights:
         r = _result(rl, v.R_MINIMUM_WEIGHT, mw.rule)
         lst = xb.dcc(r, "list")
@@ -265,7 +266,7 @@ def _administrative_data(
         if statement.conformity:
             xb.dcc(st, "conformity", statement.conformity)
     if admin.conformity is not None:
-        _conformity(statements, res, admin, unit)
+        _conformity(statements, res, admin.conformity, unit)
     if res.location:
         st = xb.dcc(statements, "statement", refType=v.R_LOCATION)
         xb.text_block(st, "declaration", {"en": res.location})
@@ -274,9 +275,7 @@ def _administrative_data(
         xb.text_block(st, "declaration", {"en": note})
 
 
-def _conformity(statements: Element, res: CalibrationResult, admin: AdministrativeData, unit: str) -> None:
-    request = admin.conformity
-    assert request is not None
+def _conformity(statements: Element, res: CalibrationResult, request: ConformityRequest, unit: str) -> None:
     assessment = assess_conformity(res, stage=request.stage, rules=request.rules)
     if assessment is None:
         raise RecordError("conformity", "a statement of conformity needs the accuracy class and e of the item")
@@ -433,9 +432,7 @@ def _error_curve(parent: Element, curve: ErrorCurve) -> None:
     xb.real_quantity(lst, v.R_U_APPROXIMATION, v.plain(curve.u_approx_kg), v.KILOGRAM)
 
 
-def _in_use(rl: Element, res: CalibrationResult, unit: str) -> None:
-    iu = res.uncertainty_in_use
-    assert iu is not None
+def _in_use(rl: Element, iu: UncertaintyInUse, unit: str) -> None:
     data = _result(rl, v.R_UNCERTAINTY_IN_USE, iu.derivation)
     formula = xb.dcc(data, "formula", refType=v.R_UNCERTAINTY_IN_USE)
     xb.dcc(formula, "latex", r"U(W) = k\,\sqrt{\alpha^{2} + \beta^{2} R^{2}}")

@@ -40,7 +40,8 @@ from hengqi.metrology.classes import InstrumentSpecification
 from hengqi.metrology.quantities import MASS_UNITS, canonical_unit, parse_mass
 
 #: Named load positions on the load receptor, as (x, y) offsets from the centre in units of the half-width
-#: (the eccentricity test of OIML R 76-1:2006, A.4.7 uses the centre and the four quarters; SECONDARY).
+#: (the eccentricity test of OIML R 76-1:2006, A.4.7 loads the centre and the four quarters: SECONDARY, the
+#: clause was not read here; the offsets are a simulator convention).
 POSITIONS: Final[dict[str, tuple[float, float]]] = {
     "center": (0.0, 0.0),
     "centre": (0.0, 0.0),

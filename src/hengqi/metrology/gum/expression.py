@@ -61,6 +61,7 @@ _BINARY: Mapping[type[ast.operator], Callable[[Any, Any], Any]] = {
 }
 _UNARY: Mapping[type[ast.unaryop], Callable[[Any], Any]] = {ast.UAdd: operator.pos, ast.USub: operator.neg}
 _MAX_LENGTH = 10_000
+_MAX_DEPTH = 100
 
 
 def _text(node: ast.AST, source: str) -> str:
@@ -76,6 +77,14 @@ def _parse(source: str, path: str) -> ast.expr:
         tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as err:
         raise ModelError(path, f"syntax error at column {err.offset or 0}: {err.msg}") from err
+    except (RecursionError, MemoryError) as err:
+        raise ModelError(path, f"the expression is nested more than {_MAX_DEPTH} levels deep") from err
+    stack: list[tuple[ast.AST, int]] = [(tree.body, 1)]
+    while stack:  # iterative, so that the depth check itself cannot overflow
+        node, depth = stack.pop()
+        if depth > _MAX_DEPTH:
+            raise ModelError(path, f"the expression is nested more than {_MAX_DEPTH} levels deep")
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
     return tree.body
 
 

@@ -170,7 +170,7 @@ class Accumulator:
             first = values[:BLOCK]
             lo, hi = float(first.min()), float(first.max())
             span = hi - lo if hi > lo else max(abs(lo), 1.0) * 1e-9
-            self.edges = np.linspace(lo - 0.5 * span, hi + 0.5 * span, self.bins + 1)
+            self.edges = np.linspace(lo - 0.05 * span, hi + 0.05 * span, self.bins + 1)
             self.counts = np.zeros(self.bins + 2, dtype=np.int64)
         if self.counts is None:  # pragma: no cover - set together with edges
             return

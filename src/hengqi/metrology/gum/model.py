@@ -3,7 +3,8 @@
 A :class:`MeasurementModel` wraps a vectorised callable ``f(**inputs) -> array`` (numpy arrays in, an array of the
 same length out) and, optionally, its gradient.  :meth:`MeasurementModel.from_equations` builds one from text in
 the safe expression language of :mod:`hengqi.metrology.gum.expression`, with named intermediate equations
-evaluated in order (the last one is the measurand).
+evaluated in order (the last one is the measurand); such a model also carries exact first derivatives
+(:mod:`hengqi.metrology.gum.differentiation`).
 
 >>> m = MeasurementModel.from_equations([("y", "x1 + 2 * x2")])
 >>> m.inputs
@@ -21,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from hengqi.metrology.gum.differentiation import Dual, compile_gradient
 from hengqi.metrology.gum.errors import ModelError
 from hengqi.metrology.gum.expression import CONSTANTS, Evaluator, compile_expression, expression_names
 
@@ -105,7 +107,17 @@ class MeasurementModel:
                 result = env[step_name] = evaluator(env)
             return result
 
-        return cls(function, input_names, equations[-1][0], None, tuple((n, t) for n, t in equations))
+        duals = tuple((n, compile_gradient(t, (*input_names, *defined[:i]))) for i, (n, t) in enumerate(equations))
+
+        def gradient(**values: Any) -> dict[str, float]:
+            unit = np.eye(len(input_names))
+            env: dict[str, Dual] = {n: (float(values[n]), unit[i]) for i, n in enumerate(input_names)}
+            result: Dual = (0.0, np.zeros(len(input_names)))
+            for step_name, evaluator in duals:
+                result = env[step_name] = evaluator(env)
+            return {n: float(result[1][i]) for i, n in enumerate(input_names)}
+
+        return cls(function, input_names, equations[-1][0], gradient, tuple((n, t) for n, t in equations))
 
     def evaluate(self, values: Mapping[str, Any]) -> Any:
         """f at ``values`` (floats or arrays); float inputs are made numpy float64 so division by zero gives inf."""

@@ -216,7 +216,6 @@ def monte_carlo_adaptive(
     batches: list[FloatArray] = []
     stats: list[tuple[float, float, float, float, float, float]] = []
     sums = [0.0, 0.0]
-    tolerance = math.inf
     converged = False
     while len(batches) * batch + batch <= max_trials:
         values = source.next(batch)
@@ -235,6 +234,9 @@ def monte_carlo_adaptive(
             continue
         m = h * batch
         u_all = math.sqrt(max(sums[1] - sums[0] ** 2 / m, 0.0) / (m - 1))
+        if u_all == 0.0:  # every model value equal: nothing left to stabilise
+            converged = True
+            break
         tolerance = numerical_tolerance(u_all, n_dig)
         spread = np.std(np.asarray(stats), axis=0, ddof=1) / math.sqrt(h)  # 7.9.4 f: s_y etc.
         if np.all(2.0 * spread <= tolerance):
@@ -247,5 +249,5 @@ def monte_carlo_adaptive(
     for start in range(0, total, DEFAULT_CHUNK):
         acc.add(everything[start : start + DEFAULT_CHUNK])
     summary = acc.finish()
-    final_tolerance = numerical_tolerance(summary.u, n_dig) if summary.u > 0.0 else tolerance
+    final_tolerance = numerical_tolerance(summary.u, n_dig) if summary.u > 0.0 else None
     return _result(model, summary, p, seed, adaptive=True, n_dig=n_dig, tolerance=final_tolerance, converged=converged)

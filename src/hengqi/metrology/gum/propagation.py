@@ -120,12 +120,28 @@ def sensitivities(model: MeasurementModel, inputs: InputSet, rel_step: float = D
     values = np.asarray(model.evaluate({name: points[:, i] for i, name in enumerate(inputs.names)}), dtype=np.float64)
     if values.shape != (4 * n,):
         values = np.broadcast_to(values, (4 * n,))
-    if not np.all(np.isfinite(values)):
-        bad = inputs.names[int(np.flatnonzero(~np.isfinite(values))[0]) // 4]
-        raise ModelError(bad, "model is not finite near the estimates (sensitivity coefficient undefined)")
-    wide = (values[0::4] - values[1::4]) / (2.0 * h)
-    narrow = (values[2::4] - values[3::4]) / h
-    return tuple(float(c) for c in (4.0 * narrow - wide) / 3.0)
+    bad = np.flatnonzero(~np.all(np.isfinite(values.reshape(n, 4)), axis=1) & (u > 0.0))
+    if bad.size:
+        raise ModelError(inputs.names[int(bad[0])], "model is not finite near the estimates (no sensitivity)")
+    with np.errstate(all="ignore"):
+        wide = (values[0::4] - values[1::4]) / (2.0 * h)
+        narrow = (values[2::4] - values[3::4]) / h
+        c = (4.0 * narrow - wide) / 3.0
+    return tuple(float(ci) if np.isfinite(ci) else 0.0 for ci in c)  # not finite only where u(x_i) = 0
+
+
+def _analytic(model: MeasurementModel, names: tuple[str, ...], estimates: dict[str, float]) -> tuple[float, ...]:
+    """The model's own gradient at the estimates (may hold inf or nan where the derivative is undefined)."""
+    if model.gradient is None:
+        return (math.nan,) * len(names)
+    try:
+        grad = model.gradient(**estimates)
+    except ModelError:
+        return (math.nan,) * len(names)
+    missing = [n for n in names if n not in grad]
+    if missing:
+        raise ModelError(missing[0], "the model gradient gives no derivative for this input")
+    return tuple(float(grad[n]) for n in names)
 
 
 def propagate(
@@ -144,16 +160,15 @@ def propagate(
     inputs = InputSet.create(model.inputs, distributions)
     estimates = dict(zip(inputs.names, inputs.estimates, strict=True))
     value = _finite_scalar(model.evaluate(estimates), "the model value at the estimates")
-    if model.gradient is not None:
-        grad = model.gradient(**estimates)
-        missing = [n for n in inputs.names if n not in grad]
-        if missing:
-            raise ModelError(missing[0], "the model gradient gives no derivative for this input")
-        c = tuple(_finite_scalar(grad[n], f"the derivative by {n}") for n in inputs.names)
-        derivatives, step = "analytic", None
-    else:
+    # analytic derivatives where the model has them; a derivative that is not finite is taken by differences,
+    # and one that cannot be formed is irrelevant (set to 0) for an input with u(x_i) = 0
+    c = _analytic(model, inputs.names, estimates)
+    derivatives, step = "analytic", None
+    defined = all(math.isfinite(ci) or ui == 0.0 for ci, ui in zip(c, inputs.uncertainties, strict=True))
+    if model.gradient is None or not defined:
         c = sensitivities(model, inputs, rel_step)
         derivatives, step = "central-difference", rel_step
+    c = tuple(ci if math.isfinite(ci) else 0.0 for ci in c)
     cv = np.asarray(c, dtype=np.float64)
     variance = max(float(cv @ inputs.covariance() @ cv), 0.0)
     u_c = math.sqrt(variance)
@@ -173,9 +188,10 @@ def propagate(
             inputs.names, inputs.estimates, inputs.uncertainties, c, components, inputs.dofs, inputs.kinds, strict=True
         )
     )
-    budget = UncertaintyBudget(rows, variance - sum(uy * uy for uy in components))
+    correlated = variance - sum(uy * uy for uy in components) if inputs.correlated else 0.0
+    budget = UncertaintyBudget(rows, correlated)
     dof = welch_satterthwaite(list(zip(components, inputs.dofs, strict=True)), combined=u_c)
-    k = coverage_factor(max(math.floor(dof), 1) if truncate_dof and math.isfinite(dof) else dof, p)
+    k = coverage_factor(max(float(math.floor(dof)), 1.0) if truncate_dof and math.isfinite(dof) else dof, p)
     expanded = k * u_c
     return GumResult(
         measurand=model.name,

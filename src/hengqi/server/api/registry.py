@@ -158,6 +158,12 @@ def delete_instrument(instrument_id: Id, principal: CurrentPrincipal, session: W
     session.commit()
 
 
+@router.delete("/sites/{site_id}", status_code=204)
+def delete_site(site_id: Id, principal: CurrentPrincipal, session: WriteSession) -> None:
+    registry.delete_record(session, principal, Site, site_id)
+    session.commit()
+
+
 # -- laboratories -----------------------------------------------------------------------------------------------
 @router.post("/laboratories", response_model=LaboratoryPublic, status_code=201)
 def create_laboratory(data: LaboratoryCreate, principal: CurrentPrincipal, session: WriteSession) -> LaboratoryPublic:
@@ -195,6 +201,12 @@ def update_laboratory(
     return LaboratoryPublic.model_validate(lab)
 
 
+@router.delete("/laboratories/{lab_id}", status_code=204)
+def delete_laboratory(lab_id: Id, principal: CurrentPrincipal, session: WriteSession) -> None:
+    registry.delete_record(session, principal, Laboratory, lab_id)
+    session.commit()
+
+
 # -- weight sets and weights ------------------------------------------------------------------------------------
 @router.post("/weight-sets", response_model=WeightSetPublic, status_code=201)
 def create_weight_set(data: WeightSetCreate, principal: CurrentPrincipal, session: WriteSession) -> WeightSetPublic:
@@ -230,6 +242,12 @@ def update_weight_set(
     weight_set = registry.update_weight_set(session, principal, set_id, data)
     session.commit()
     return WeightSetPublic.model_validate(weight_set)
+
+
+@router.delete("/weight-sets/{set_id}", status_code=204)
+def delete_weight_set(set_id: Id, principal: CurrentPrincipal, session: WriteSession) -> None:
+    registry.delete_record(session, principal, WeightSet, set_id)
+    session.commit()
 
 
 @router.get("/weight-sets/{set_id}/traceability", response_model=list[TraceabilityLink])
@@ -272,6 +290,12 @@ def update_weight(
     weight = registry.update_weight(session, principal, weight_id, data)
     session.commit()
     return WeightPublic.model_validate(weight)
+
+
+@router.delete("/weights/{weight_id}", status_code=204)
+def delete_weight(weight_id: Id, principal: CurrentPrincipal, session: WriteSession) -> None:
+    registry.delete_record(session, principal, Weight, weight_id)
+    session.commit()
 
 
 # -- due dates --------------------------------------------------------------------------------------------------

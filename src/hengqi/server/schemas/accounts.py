@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from hengqi.server.permissions import Role
-from hengqi.server.schemas.common import RecordId, PublicSchema, Schema, Text100
+from hengqi.server.schemas.common import PublicSchema, RecordId, Schema, Text100
 from hengqi.server.security import MIN_PASSWORD_LENGTH
 
 Username = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")]

@@ -11,7 +11,6 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSeriali
 from hengqi.metrology.quantities import parse_mass
 from hengqi.server.db.types import plain_decimal
 
-
 #: What the database keeps exactly (PostgreSQL NUMERIC(38, 18)): at most 18 decimals and 20 integer digits.
 MAX_DECIMALS = 18
 MAX_MAGNITUDE = Decimal(10) ** 12

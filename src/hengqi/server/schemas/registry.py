@@ -9,11 +9,11 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from hengqi.server.schemas.common import (
-    RecordId,
     ExactNumber,
     Mass,
     OwnedPublic,
     PublicSchema,
+    RecordId,
     Schema,
     SignedMass,
     Text100,

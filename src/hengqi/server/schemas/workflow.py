@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from hengqi.server.schemas.common import RecordId, OwnedPublic, Schema, Text100, Text200
+from hengqi.server.schemas.common import OwnedPublic, RecordId, Schema, Text100, Text200
 
 RunKind = Literal["verification", "calibration", "routine-test"]
 RunStatus = Literal["open", "completed", "cancelled"]

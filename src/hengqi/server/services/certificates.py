@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from hengqi.errors import InputError
 from hengqi.server.db.models import Certificate, Instrument, Run, StoredFile
 from hengqi.server.db.types import utcnow
-from hengqi.server.errors import ConflictError, PermissionDeniedError
+from hengqi.server.errors import ConflictError, NotFoundError, PermissionDeniedError
 from hengqi.server.files import FileStore
 from hengqi.server.permissions import Permission, Principal
 from hengqi.server.schemas.workflow import CertificateCreate, CertificateUpdate
@@ -89,8 +89,6 @@ def attach_file(
 def read_file(session: Session, principal: Principal, store: FileStore, key: int) -> tuple[Certificate, bytes, str]:
     certificate = get_scoped(session, principal, Certificate, key)
     if certificate.file_sha256 is None:
-        from hengqi.server.errors import NotFoundError
-
         raise NotFoundError("certificate-file", key)
     stored = session.get(StoredFile, certificate.file_sha256)
     media_type = stored.media_type if stored is not None else "application/octet-stream"

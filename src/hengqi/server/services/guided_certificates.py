@@ -185,7 +185,9 @@ def finalise(database: Database, files: FileStore, principal: Principal, run_id:
             result = calibration_result(record)
             results.update(result_summary(result))
         weight_ids = list(
-            session.scalars(select(Weight.id).where(Weight.weight_set_id == row.weight_set_id, Weight.deleted_at.is_(None)))
+            session.scalars(
+                select(Weight.id).where(Weight.weight_set_id == row.weight_set_id, Weight.deleted_at.is_(None))
+            )
         )
         performed = date.fromisoformat(str(record.get("date", date.today().isoformat())))
         run_record = runs.create_run(
@@ -219,7 +221,13 @@ def finalise(database: Database, files: FileStore, principal: Principal, run_id:
         xml, pdf = render(result, admin, None)
         row.dcc_sha256 = _store(session, files, xml, DCC_MEDIA_TYPE)
         certificates.attach_file(
-            session, principal, files, certificate.id, pdf, f"{number}-draft.pdf", PDF_MEDIA_TYPE
+            session,
+            principal,
+            files,
+            certificate.id,
+            content=pdf,
+            name=f"{number}-draft.pdf",
+            media_type=PDF_MEDIA_TYPE,
         )
         row.certificate_id = certificate.id
         session.commit()
@@ -262,7 +270,13 @@ def approve_and_issue(
         xml, pdf = render(result, admin, signing_identity(data_dir))
         guided.dcc_sha256 = _store(session, files, xml, DCC_MEDIA_TYPE)
         certificates.attach_file(
-            session, principal, files, certificate.id, pdf, f"{certificate.number}.pdf", PDF_MEDIA_TYPE
+            session,
+            principal,
+            files,
+            certificate.id,
+            content=pdf,
+            name=f"{certificate.number}.pdf",
+            media_type=PDF_MEDIA_TYPE,
         )
         certificates.approve(session, principal, certificate.id)
         issued = certificates.issue(session, principal, certificate.id)
@@ -270,7 +284,9 @@ def approve_and_issue(
         return issued
 
 
-def dcc_of(session: DbSession, files: FileStore, principal: Principal, certificate_id: int) -> tuple[Certificate, bytes]:
+def dcc_of(
+    session: DbSession, files: FileStore, principal: Principal, certificate_id: int
+) -> tuple[Certificate, bytes]:
     """The certificate's DCC (XML) as last rendered."""
     certificate = get_scoped(session, principal, Certificate, certificate_id)
     guided = guided_run_of_certificate(session, certificate_id)

@@ -175,8 +175,13 @@ def update_instrument(session: Session, principal: Principal, instrument_id: int
 
 
 def delete_instrument(session: Session, principal: Principal, instrument_id: int) -> None:
+    delete_record(session, principal, Instrument, instrument_id)
+
+
+def delete_record(session: Session, principal: Principal, model: Any, key: int) -> None:
+    """Soft-delete a registry record (it stays in the database and the audit trail, and leaves every list)."""
     principal.require(Permission.DELETE_REGISTRY)
-    soft_delete(session, principal, get_scoped(session, principal, Instrument, instrument_id), what="instrument")
+    soft_delete(session, principal, get_scoped(session, principal, model, key), what=str(model.__tablename__))
 
 
 # -- laboratories and the traceability chain --------------------------------------------------------------------

@@ -30,6 +30,7 @@ from hengqi.metrology.classes import InstrumentSpecification
 from hengqi.metrology.mpe import mpe
 from hengqi.metrology.quantities import parse_mass
 from hengqi.server.db.models import Instrument, Procedure, Run
+from hengqi.server.errors import ConflictError
 from hengqi.server.permissions import Permission, Principal
 from hengqi.server.schemas.workflow import ProcedureCreate, ProcedureUpdate, RunCreate, RunUpdate
 from hengqi.server.services.base import add_audited, ensure_organisation, get_scoped, update_audited
@@ -171,8 +172,6 @@ def update_run(session: Session, principal: Principal, run_id: int, data: RunUpd
     principal.require(Permission.RECORD_RUN)
     run = get_scoped(session, principal, Run, run_id)
     if run.status == "completed" and data.model_dump(exclude_unset=True, exclude={"status"}):
-        from hengqi.server.errors import ConflictError
-
         raise ConflictError("a completed run cannot be changed; record a new run", code="run_completed")
     changes = {k: v for k, v in data.model_dump(exclude_unset=True).items() if v is not None}
     if "weight_ids" in changes:

@@ -32,8 +32,15 @@ def safe_next(target: str | None) -> str:
 def _login_page(request: Request, error: str | None, next_url: str, status: int = 200) -> HTMLResponse:
     token = new_csrf_token()
     response = render(request, "login.html", None, status, error=error, next_url=next_url, login_csrf=token)
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, max_age=3600, httponly=True, samesite="strict",
-                        secure=app_state(request).settings.cookie_secure, path=PREFIX)
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        max_age=3600,
+        httponly=True,
+        samesite="strict",
+        secure=app_state(request).settings.cookie_secure,
+        path=PREFIX,
+    )
     return response
 
 
@@ -64,8 +71,14 @@ def login(
     csrf = new_csrf_token()
     secure, max_age = state.settings.cookie_secure, state.settings.session_max_age_s
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(SESSION_COOKIE, state.signer.sign(SessionData(user.id, csrf)), max_age=max_age,
-                        httponly=True, samesite="lax", secure=secure)
+    response.set_cookie(
+        SESSION_COOKIE,
+        state.signer.sign(SessionData(user.id, csrf)),
+        max_age=max_age,
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+    )
     response.set_cookie(CSRF_COOKIE, csrf, max_age=max_age, httponly=False, samesite="strict", secure=secure)
     response.delete_cookie(LOGIN_CSRF_COOKIE, path=PREFIX)
     return response

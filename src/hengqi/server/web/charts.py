@@ -102,15 +102,25 @@ class _Frame:
         ]
         for tick in _ticks(self.x0, self.x1):
             x = self.px(tick)
-            parts.append(f'<line x1="{x:.1f}" y1="{self.top}" x2="{x:.1f}" y2="{self.height - self.bottom}" class="grid"/>')
-            parts.append(f'<text x="{x:.1f}" y="{self.height - self.bottom + 16}" class="tick" text-anchor="middle">{_nice(tick)}</text>')
+            parts.append(
+                f'<line x1="{x:.1f}" y1="{self.top}" x2="{x:.1f}" y2="{self.height - self.bottom}" class="grid"/>'
+            )
+            parts.append(
+                f'<text x="{x:.1f}" y="{self.height - self.bottom + 16}" class="tick" text-anchor="middle">{_nice(tick)}</text>'
+            )
         for tick in _ticks(self.y0, self.y1):
             y = self.py(tick)
-            parts.append(f'<line x1="{self.left}" y1="{y:.1f}" x2="{self.width - self.right}" y2="{y:.1f}" class="grid"/>')
-            parts.append(f'<text x="{self.left - 6}" y="{y + 4:.1f}" class="tick" text-anchor="end">{_nice(tick)}</text>')
+            parts.append(
+                f'<line x1="{self.left}" y1="{y:.1f}" x2="{self.width - self.right}" y2="{y:.1f}" class="grid"/>'
+            )
+            parts.append(
+                f'<text x="{self.left - 6}" y="{y + 4:.1f}" class="tick" text-anchor="end">{_nice(tick)}</text>'
+            )
         if self.y0 < 0 < self.y1:
             y = self.py(0)
-            parts.append(f'<line x1="{self.left}" y1="{y:.1f}" x2="{self.width - self.right}" y2="{y:.1f}" class="zero"/>')
+            parts.append(
+                f'<line x1="{self.left}" y1="{y:.1f}" x2="{self.width - self.right}" y2="{y:.1f}" class="zero"/>'
+            )
         parts.append(
             f'<text x="{(self.left + self.width - self.right) / 2:.0f}" y="{self.height - 6}" class="label" '
             f'text-anchor="middle">{escape(x_label)}</text>'
@@ -148,8 +158,12 @@ def error_curve_svg(
     top = max(extent) * 1.15
     frame = _Frame(width, height, (0.0, _in(max_kg, lu) * 1.02), (-top, top))
     body = frame.axes(f"L / {lu}", f"E / {eu}")
-    upper = " ".join(f"{frame.px(_in(load, lu)):.1f},{frame.py(_in(m, eu)):.1f}" for load, m in envelope if m is not None)
-    lower = " ".join(f"{frame.px(_in(load, lu)):.1f},{frame.py(-_in(m, eu)):.1f}" for load, m in envelope if m is not None)
+    upper = " ".join(
+        f"{frame.px(_in(load, lu)):.1f},{frame.py(_in(m, eu)):.1f}" for load, m in envelope if m is not None
+    )
+    lower = " ".join(
+        f"{frame.px(_in(load, lu)):.1f},{frame.py(-_in(m, eu)):.1f}" for load, m in envelope if m is not None
+    )
     if upper:
         body.append(f'<polyline points="{upper}" class="mpe"/>')
         body.append(f'<polyline points="{lower}" class="mpe"/>')
@@ -205,8 +219,12 @@ def history_svg(
         )
         for (load, e, u), (x, y) in zip(pts, coords, strict=True):
             y_hi, y_lo = frame.py(_in(e, eu) + _in(u, eu)), frame.py(_in(e, eu) - _in(u, eu))
-            body.append(f'<line x1="{x:.1f}" y1="{y_hi:.1f}" x2="{x:.1f}" y2="{y_lo:.1f}" stroke="{colour}" stroke-opacity="0.5"/>')
-            body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}"><title>{escape(label)}: {_nice(_in(load, lu))} {lu}, E = {_nice(_in(e, eu))} {eu}</title></circle>')
+            body.append(
+                f'<line x1="{x:.1f}" y1="{y_hi:.1f}" x2="{x:.1f}" y2="{y_lo:.1f}" stroke="{colour}" stroke-opacity="0.5"/>'
+            )
+            body.append(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}"><title>{escape(label)}: {_nice(_in(load, lu))} {lu}, E = {_nice(_in(e, eu))} {eu}</title></circle>'
+            )
         legend.append(f'<tspan fill="{colour}">● {escape(label)}</tspan> ')
     body.append(f'<text x="{frame.left + 6}" y="{frame.top + 14}" class="legend">{"".join(legend)}</text>')
     return _svg(width, height, body, "history")

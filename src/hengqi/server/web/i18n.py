@@ -72,7 +72,10 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "inst.curve": ("Errors of indication across calibrations", "历次校准的示值误差"),
     "inst.no_history": ("No run recorded yet.", "尚无记录。"),
     "inst.connection": ("Connection", "连接"),
-    "inst.not_connected": ("No instrument connection configured: readings are typed in.", "未配置衡器连接：需手动输入示值。"),
+    "inst.not_connected": (
+        "No instrument connection configured: readings are typed in.",
+        "未配置衡器连接：需手动输入示值。",
+    ),
     "inst.start": ("Start a guided calibration", "开始引导式校准"),
     "inst.weight_set": ("Reference weight set", "标准砝码组"),
     "inst.mode": ("Readings", "读数方式"),
@@ -135,7 +138,10 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "msg.denied": ("Not permitted.", "无权执行此操作。"),
     "msg.csrf": ("The page expired; please try again.", "页面已过期，请重试。"),
     "res.title": ("Results", "结果"),
-    "res.curve": ("Errors of indication with expanded uncertainty U and the MPE envelope", "示值误差、扩展不确定度 U 与最大允许误差包络"),
+    "res.curve": (
+        "Errors of indication with expanded uncertainty U and the MPE envelope",
+        "示值误差、扩展不确定度 U 与最大允许误差包络",
+    ),
     "res.ecc": ("Eccentricity", "偏载"),
     "res.rep": ("Repeatability", "重复性"),
     "res.summary": ("Summary", "摘要"),

@@ -74,7 +74,9 @@ def dashboard(request: Request) -> HTMLResponse:
                 scoped_select(who.principal, Instrument).where(Instrument.id.in_([r.instrument_id for r in running]))
             )
         }
-        recent = list(session.scalars(scoped_select(who.principal, Certificate).order_by(Certificate.id.desc()).limit(10)))
+        recent = list(
+            session.scalars(scoped_select(who.principal, Certificate).order_by(Certificate.id.desc()).limit(10))
+        )
         cert_instruments = {
             i.id: i
             for i in session.scalars(
@@ -160,16 +162,22 @@ def instrument_page(request: Request, instrument_id: Id, error: str | None = Non
         instrument = get_scoped(session, who.principal, Instrument, instrument_id)
         history = list(
             session.scalars(
-                scoped_select(who.principal, Run).where(Run.instrument_id == instrument.id).order_by(Run.performed_on.desc(), Run.id.desc())
+                scoped_select(who.principal, Run)
+                .where(Run.instrument_id == instrument.id)
+                .order_by(Run.performed_on.desc(), Run.id.desc())
             )
         )
         certs = {
             c.run_id: c
-            for c in session.scalars(scoped_select(who.principal, Certificate).where(Certificate.instrument_id == instrument.id))
+            for c in session.scalars(
+                scoped_select(who.principal, Certificate).where(Certificate.instrument_id == instrument.id)
+            )
         }
         weight_sets = list(
             session.scalars(
-                scoped_select(who.principal, WeightSet).where(WeightSet.organisation_id == instrument.organisation_id).order_by(WeightSet.name)
+                scoped_select(who.principal, WeightSet)
+                .where(WeightSet.organisation_id == instrument.organisation_id)
+                .order_by(WeightSet.name)
             )
         )
         connection = guided_runs.connection_of(session, instrument.id)
@@ -182,7 +190,7 @@ def instrument_page(request: Request, instrument_id: Id, error: str | None = Non
             series.append((f"{run.performed_on.isoformat()} #{run.id}", points))
     chart = None
     if series:
-        chart = Markup(charts.history_svg(series[-6:], max_kg=instrument.max_kg, d_kg=instrument.d_kg))  # noqa: S704
+        chart = Markup(charts.history_svg(series[-6:], max_kg=instrument.max_kg, d_kg=instrument.d_kg))
     names = user_names(request, {r.performed_by_id for r in history} | {g.started_by_id for g in guided})
     return render(
         request,
@@ -230,14 +238,18 @@ async def instrument_reading(request: Request, instrument_id: Id) -> JSONRespons
 def certificate_list(request: Request) -> HTMLResponse:
     who = viewer(request)
     with app_state(request).database.read_session() as session:
-        items = list(session.scalars(scoped_select(who.principal, Certificate).order_by(Certificate.id.desc()).limit(200)))
+        items = list(
+            session.scalars(scoped_select(who.principal, Certificate).order_by(Certificate.id.desc()).limit(200))
+        )
         instruments = {i.id: i for i in session.scalars(scoped_select(who.principal, Instrument))}
         guided = {
             g.certificate_id: g.run_id
             for g in guided_runs.list_runs(session, who.principal, limit=1000)
             if g.certificate_id is not None
         }
-    return render(request, "certificates.html", who, items=items, instruments=instruments, guided=guided, nav="certificates")
+    return render(
+        request, "certificates.html", who, items=items, instruments=instruments, guided=guided, nav="certificates"
+    )
 
 
 @router.get("/certificates/{certificate_id}/pdf", response_model=None)

@@ -24,11 +24,22 @@ from hengqi.errors import InputError
 from hengqi.metrology.quantities import format_mass
 from hengqi.procedures.errors import ConcurrentUpdateError, RunFinishedError, StaleStepError
 from hengqi.procedures.session import PendingStep, Session
-from hengqi.procedures.steps import AddLoad, PlaceLoad, ReadStable, RemoveLoad, ZeroScale, describe, position_zh
+from hengqi.procedures.steps import (
+    AddLoad,
+    PlaceLoad,
+    ReadStable,
+    RemoveLoad,
+    ZeroScale,
+    as_mass,
+    check_answer,
+    describe,
+    position_zh,
+)
 from hengqi.server.db.guided import GuidedRun
 from hengqi.server.db.models import Certificate, Instrument, Run
 from hengqi.server.services import guided_certificates, guided_runs
 from hengqi.server.services.base import get_scoped
+from hengqi.server.services.registry import instrument_specification
 from hengqi.server.services.instrument_links import InstrumentUnavailableError
 from hengqi.server.web import charts
 from hengqi.server.web.common import PREFIX, Viewer, app_state, check_csrf, redirect, render, user_names, viewer
@@ -100,7 +111,7 @@ def _step_view(pending: PendingStep, lang: str) -> dict[str, Any]:
     if isinstance(step, PlaceLoad):
         label = position_zh(step.position) if lang == "zh" else step.position
         view.update(load=format_mass(step.load_kg), position=step.position, weights=step.weights)
-        view["receptor"] = Markup(charts.receptor_svg(step.position, format_mass(step.load_kg)))  # noqa: S704
+        view["receptor"] = Markup(charts.receptor_svg(step.position, format_mass(step.load_kg)))
         view["position_label"] = label
     if isinstance(step, ReadStable):
         view.update(load=format_mass(step.load_kg), purpose=step.purpose)
@@ -193,7 +204,9 @@ async def run_reading(request: Request, run_id: RunId) -> Response:
     return await instrument_reading(request, await asyncio.to_thread(instrument_id))
 
 
-def _perform(request: Request, row: GuidedRun, pending: PendingStep, action: str, value: str) -> tuple[Any, str]:
+def _perform(
+    request: Request, row: GuidedRun, instrument: Instrument, pending: PendingStep, action: str, value: str
+) -> tuple[Any, str]:
     """The answer to the pending step and its source; instrument I/O happens here (in the route's worker thread)."""
     step = pending.step
     state = app_state(request)
@@ -202,6 +215,8 @@ def _perform(request: Request, row: GuidedRun, pending: PendingStep, action: str
     use_instrument = row.mode == "instrument" and connection is not None
     hands = connection.control_url if connection is not None and connection.control_url else None
     if action == "enter":
+        if isinstance(step, ReadStable):
+            return plausible_indication(instrument, step, value), "operator"
         return value, "operator"
     if isinstance(step, ReadStable) and use_instrument and connection is not None:
         if hands:
@@ -216,6 +231,24 @@ def _perform(request: Request, row: GuidedRun, pending: PendingStep, action: str
         load, position = _receptor_after(row, step)
         links(request).ensure_placed(hands, load, position)
     return None, "operator"
+
+
+def plausible_indication(instrument: Instrument, step: ReadStable, value: str) -> Decimal:
+    """A typed-in indication, refused where the instrument could not show it.
+
+    Nothing is indicated above Max + 9 e (OIML R 76-1:2006 via Directive 2014/31/EU Annex I, 9, as recorded in
+    :attr:`~hengqi.metrology.classes.InstrumentSpecification.max_indication_kg`); below -Max is refused as a typing
+    error (a plausibility bound of this interface, not a rule of a standard).
+    """
+    checked = as_mass(check_answer(step, value, path="value"))
+    state_spec = instrument_specification(instrument)
+    if checked > state_spec.max_indication_kg or checked < -state_spec.max_kg:
+        raise InputError(
+            "value",
+            f"{format_mass(checked)} is not an indication this instrument can show "
+            f"(from -{format_mass(state_spec.max_kg)} to Max + 9 e = {format_mass(state_spec.max_indication_kg)})",
+        )
+    return checked
 
 
 def _receptor_after(row: GuidedRun, step: PlaceLoad | AddLoad | RemoveLoad) -> tuple[Decimal, str]:
@@ -247,7 +280,7 @@ def submit_step(
             notice = "already" if run.recorded(step_id) is not None else "stale"
             return redirect(_run_url(run_id, notice))
         try:
-            answer, source = _perform(request, row, pending, action, value)
+            answer, source = _perform(request, row, instrument, pending, action, value)
         except InstrumentUnavailableError as err:
             guided_runs.set_fields(state.database, run_id, problem=str(err))
             return _screen(request, who, row, instrument, run, notice="instrument", problem=str(err), status_code=503)
@@ -267,7 +300,9 @@ def submit_step(
         step = pending.step
         if isinstance(step, PlaceLoad | AddLoad | RemoveLoad):
             load, position = _receptor_after(row, step)
-            guided_runs.set_fields(state.database, run_id, receptor_kg=str(load), receptor_position=position, problem="")
+            guided_runs.set_fields(
+                state.database, run_id, receptor_kg=str(load), receptor_position=position, problem=""
+            )
         if run.status != "running":
             guided_certificates.finalise(state.database, state.files, who.principal, run_id, run)
             return redirect(f"{PREFIX}/runs/{run_id}/results")
@@ -320,12 +355,17 @@ def results(request: Request, run_id: RunId, notice: str | None = None, problem:
                 session.close()
                 guided_certificates.finalise(state.database, state.files, who.principal, run_id, run)
                 return results(request, run_id, notice, problem)
-    context: dict[str, Any] = {"row": row, "instrument": instrument, "run_record": run_record, "certificate": certificate}
+    context: dict[str, Any] = {
+        "row": row,
+        "instrument": instrument,
+        "run_record": run_record,
+        "certificate": certificate,
+    }
     if run_record is not None and run_record.results.get("points"):
         res = run_record.results
         points = curve_points(res)
         limit_of = mpe_function(instrument)
-        context["curve"] = Markup(  # noqa: S704 - built by charts with every text escaped
+        context["curve"] = Markup(
             charts.error_curve_svg(
                 points,
                 limit_of,
@@ -347,7 +387,7 @@ def results(request: Request, run_id: RunId, notice: str | None = None, problem:
         ecc = res.get("eccentricity")
         if ecc:
             deviations = [Decimal(x) for x in ecc["deviations_kg"]]
-            context["ecc"] = Markup(  # noqa: S704
+            context["ecc"] = Markup(
                 charts.eccentricity_svg(ecc["positions"], deviations, d_kg=instrument.d_kg)
             )
             context["ecc_max"] = format_mass(Decimal(ecc["max_deviation_kg"]))
@@ -359,7 +399,7 @@ def results(request: Request, run_id: RunId, notice: str | None = None, problem:
                 {
                     "load": format_mass(Decimal(series["load_kg"])),
                     "s": format_mass(Decimal(f"{series['s_kg']:.2g}")),
-                    "svg": Markup(charts.repeatability_svg(readings, d_kg=instrument.d_kg)),  # noqa: S704
+                    "svg": Markup(charts.repeatability_svg(readings, d_kg=instrument.d_kg)),
                 }
             )
         context["reps"] = reps
@@ -392,7 +432,9 @@ def approve(request: Request, certificate_id: Id, csrf_token: Text = "") -> Resp
         get_scoped(session, who.principal, Certificate, certificate_id)
     back = f"{PREFIX}/runs/{guided.run_id}/results" if guided is not None else f"{PREFIX}/certificates"
     try:
-        guided_certificates.approve_and_issue(state.database, state.files, who.principal, certificate_id, state.settings.data_dir)
+        guided_certificates.approve_and_issue(
+            state.database, state.files, who.principal, certificate_id, state.settings.data_dir
+        )
     except PermissionDeniedError as err:
         return redirect(f"{back}?notice=denied&problem={quote(str(err))}")
     except ConflictError as err:

@@ -1,0 +1,209 @@
+"""In a real browser: a technician calibrates a simulated balance, a reviewer approves, the certificate validates.
+
+``hengqi serve --demo`` runs in a child process on a loopback port with a fresh data directory; Debian's
+Chromium (``/usr/bin/chromium``, installed by ``scripts/ensure-system-packages.sh``) is driven headless by
+Playwright (never ``playwright install``: the machine has no network).  Screenshots of the main screens are saved
+under ``test-artifacts/web/``; with ``HENGQI_UPDATE_SCREENSHOTS=1`` those of the dashboard, the guided run and
+the results are also copied to ``docs/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from hengqi.certificates.schema import validate_dcc
+
+from .conftest import ROOT, schema_dir
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = ROOT / "test-artifacts" / "web"
+DOC_SHOTS = ROOT / "docs" / "screenshots"
+TABLET = {"width": 1180, "height": 820}
+LAUNCH = "import sys; from hengqi.cli import main; sys.argv[0] = 'hengqi'; main()"
+
+
+@dataclass
+class Served:
+    base: str
+    passwords: dict[str, str]
+    log: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """``hengqi serve --demo`` on a free loopback port, with the demo passwords it printed."""
+    root = tmp_path_factory.mktemp("browser")
+    port = _free_port()
+    log = root / "server.log"
+    args = [sys.executable, "-c", LAUNCH, "serve", "--demo", "--port", str(port), "--data-dir", str(root / "data")]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*args, "--log-level", "warning"], stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "HENGQI_ENV": "test"}
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited: {log.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(log.read_text()[-3000:])
+            time.sleep(0.2)
+        found = re.findall(r"demo account: demo-(\S+)\s+role \S+\s+password (\S+)", log.read_text())
+        assert found, log.read_text()
+        yield Served(base, dict(found), log)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+def _shot(page: Page, name: str, *, doc: bool = False) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    if doc and os.environ.get("HENGQI_UPDATE_SCREENSHOTS") == "1":
+        DOC_SHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, DOC_SHOTS / f"{name}.png")
+
+
+def _sign_in(browser: Browser, served: Served, role: str) -> Page:
+    context = browser.new_context(viewport=TABLET, accept_downloads=True, locale="en-GB")
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    page.goto(f"{served.base}/web/")
+    expect(page).to_have_url(re.compile(r"/web/login"))
+    page.fill("input[name=username]", f"demo-{role}")
+    page.fill("input[name=password]", served.passwords[role])
+    page.click("button[type=submit]")
+    expect(page.get_by_test_id("user")).to_contain_text(f"Demo {role}")
+    return page
+
+
+def test_calibration_in_the_browser_from_sign_in_to_a_valid_certificate(
+    browser: Browser, served: Served, tmp_path: Path
+) -> None:
+    technician = _sign_in(browser, served, "technician")
+    expect(technician.get_by_test_id("due")).to_be_visible()
+    _shot(technician, "dashboard", doc=True)
+
+    technician.click("text=Instruments")
+    technician.fill("input[name=q]", "Analytical")
+    technician.click("button:has-text('Filter')")
+    technician.click("text=Hengqi Sim Analytical balance AB 220")
+    expect(technician.get_by_test_id("live")).to_have_attribute("data-state", "stable")
+    _shot(technician, "instrument")
+    technician.get_by_test_id("start-run").click()
+    expect(technician.get_by_test_id("step")).to_be_visible()
+    run_url = technician.url
+
+    shot_taken = False
+    for _ in range(200):
+        step = technician.get_by_test_id("step")
+        kind = step.get_attribute("data-step-kind")
+        if kind == "end":
+            break
+        rows = technician.get_by_test_id("live-results").locator("tbody tr").count()
+        if not shot_taken and kind == "place" and rows >= 2:
+            expect(technician.get_by_test_id("live")).to_have_attribute("data-state", re.compile("stable|unstable"))
+            _shot(technician, "guided-run", doc=True)
+            shot_taken = True
+        before = technician.get_by_test_id("progress").inner_text()
+        technician.get_by_test_id("do-step").click()
+        expect(technician.get_by_test_id("progress").or_(technician.get_by_test_id("error-curve"))).not_to_have_text(
+            before
+        )
+        if "/results" in technician.url:
+            break
+    else:
+        pytest.fail("the run did not end")
+    assert shot_taken
+    technician.goto(f"{run_url}/results")
+    expect(technician.get_by_test_id("error-curve")).to_be_visible()
+    expect(technician.get_by_test_id("certificate-status")).to_have_text("draft")
+    expect(technician.get_by_test_id("approve")).to_have_count(0)  # four eyes: not offered to a technician
+
+    reviewer = _sign_in(browser, served, "reviewer")
+    reviewer.goto(f"{run_url}/results")
+    reviewer.get_by_test_id("approve").click()
+    expect(reviewer.get_by_test_id("notice")).to_have_attribute("data-notice", "approved")
+    expect(reviewer.get_by_test_id("certificate-status")).to_have_text("issued")
+    _shot(reviewer, "results", doc=True)
+
+    with reviewer.expect_download() as pdf_download:
+        reviewer.get_by_test_id("download-pdf").click()
+    pdf = tmp_path / "certificate.pdf"
+    pdf_download.value.save_as(pdf)
+    assert pdf.read_bytes().startswith(b"%PDF")
+    with reviewer.expect_download() as dcc_download:
+        reviewer.get_by_test_id("download-dcc").click()
+    dcc = tmp_path / "certificate.dcc.xml"
+    dcc_download.value.save_as(dcc)
+    report = validate_dcc(dcc, schema_dir())
+    assert report.valid, report.issues
+
+    reviewer.get_by_test_id("lang-switch").click()
+    expect(reviewer.locator("h1")).to_contain_text("结果")
+    _shot(reviewer, "results-zh")
+
+
+def test_a_tablet_in_portrait_shows_the_run_screen_without_sideways_scrolling(browser: Browser, served: Served) -> None:
+    page = _sign_in(browser, served, "quality-manager")
+    page.set_viewport_size({"width": 768, "height": 1024})
+    page.goto(f"{served.base}/web/instruments?q=Retail")
+    page.click("text=Hengqi Sim Retail scale RS 15")
+    page.get_by_test_id("start-run").click()
+    expect(page.get_by_test_id("do-step")).to_be_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 768
+    page.get_by_test_id("do-step").click()  # the opening instruction
+    expect(page.get_by_test_id("step")).to_have_attribute("data-step-kind", "remove")
+    # a second window still showing the old step: its submission is refused, nothing is recorded twice
+    _shot(page, "run-portrait")

@@ -1,0 +1,207 @@
+"""Guided runs in the web interface, in process: a full calibration to a signed certificate, and bad input.
+
+Every test drives the real pages (forms with CSRF tokens, cookies, redirects) of an app whose demo instruments
+are simulators on loopback TCP; what is recorded is read back from the database.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from hengqi.certificates.schema import validate_dcc
+from hengqi.certificates.signing import verify_file
+from hengqi.instruments.simulator import ControlClient
+from hengqi.server.db.models import Certificate, Run
+from hengqi.server.services.guided_runs import DbRunStore
+
+from .conftest import Demo, WebUser, schema_dir
+
+BALANCE = "SIM-BAL-0001"
+
+
+def _run_id(url: str) -> str:
+    return url.rstrip("/").split("/")[-1]
+
+
+def _recorded(demo: Demo, run_url: str) -> int:
+    return len(DbRunStore(demo.app.state.hengqi.database).load(_run_id(run_url)).results)
+
+
+def test_a_full_calibration_ends_in_an_approved_signed_certificate(demo: Demo, tmp_path: Path) -> None:
+    technician = demo.user("technician")
+    run_url = technician.start(BALANCE)
+    last = technician.advance(run_url)
+    assert last.headers["location"].endswith("/results")
+    results = technician.client.get(f"{run_url}/results")
+    assert results.status_code == 200
+    assert 'data-testid="error-curve"' in results.text and 'data-testid="eccentricity"' in results.text
+    with demo.app.state.hengqi.database.read_session() as session:
+        run = session.query(Run).one()
+        certificate = session.query(Certificate).one()
+    assert run.status == "completed" and run.kind == "calibration"
+    loads = [Decimal(p["load_kg"]) for p in run.results["points"]]
+    assert loads == sorted(loads) and loads[-1] == Decimal("0.22")  # Max = 220 g made up by 200 g + 20 g
+    assert len(run.raw_data["record"]["repeatability"][0]["readings"]) == 5
+    assert certificate.status == "draft" and certificate.run_id == run.id
+    # the technician may not approve their own work (four-eyes rule of the certificate service)
+    refused = technician.post(f"/web/certificates/{certificate.id}/approve")
+    assert "notice=denied" in refused.headers["location"]
+    reviewer = demo.user("reviewer")
+    approved = reviewer.post(f"/web/certificates/{certificate.id}/approve")
+    assert "notice=approved" in approved.headers["location"]
+    with demo.app.state.hengqi.database.read_session() as session:
+        issued = session.get(Certificate, certificate.id)
+        assert issued is not None and issued.status == "issued"
+    dcc = reviewer.client.get(f"/web/certificates/{certificate.id}/dcc")
+    pdf = reviewer.client.get(f"/web/certificates/{certificate.id}/pdf")
+    assert pdf.content.startswith(b"%PDF")
+    (tmp_path / "c.xml").write_bytes(dcc.content)
+    (tmp_path / "c.pdf").write_bytes(pdf.content)
+    report = validate_dcc(tmp_path / "c.xml", schema_dir())
+    assert report.valid, report.issues
+    trust = demo.data_dir / "signing" / "ca-cert.pem"
+    assert verify_file(tmp_path / "c.xml", trust=trust).ok
+    assert verify_file(tmp_path / "c.pdf", trust=trust).ok
+    assert b"Demo reviewer" in dcc.content  # the approver is the main signer
+
+
+def test_a_double_submission_is_recorded_once(demo: Demo) -> None:
+    technician = demo.user("technician")
+    run_url = technician.start(BALANCE)
+    technician.advance(run_url, 3)  # prompt, remove, zero: the next step places the repeatability load
+    pending = technician.pending(run_url)
+    assert pending is not None
+    step_id, action, _ = pending
+    before = _recorded(demo, run_url)
+    first = technician.post(f"{run_url}/step", step_id=step_id, action=action)
+    second = technician.post(f"{run_url}/step", step_id=step_id, action=action)
+    assert first.status_code == second.status_code == 303
+    assert second.headers["location"].endswith("?notice=already")
+    assert _recorded(demo, run_url) == before + 1
+
+
+def test_two_technicians_on_one_run_never_record_a_step_twice(demo: Demo) -> None:
+    first = demo.user("technician")
+    run_url = first.start(BALANCE)
+    first.advance(run_url, 2)
+    second = demo.user("quality-manager")  # another person allowed to record runs
+    seen_by_second = second.pending(run_url)
+    assert seen_by_second is not None
+    first.advance(run_url, 1)  # the first technician answers it
+    before = _recorded(demo, run_url)
+    late = second.post(f"{run_url}/step", step_id=seen_by_second[0], action=seen_by_second[1])
+    assert late.headers["location"].endswith("?notice=already")
+    stale = second.post(f"{run_url}/step", step_id="999:0123456789", action="confirm")
+    assert stale.headers["location"].endswith("?notice=stale")
+    page = second.client.get(stale.headers["location"])
+    assert "nothing was recorded twice" in page.text
+    assert _recorded(demo, run_url) == before
+
+
+def test_impossible_manual_values_are_refused_with_a_reason(demo: Demo) -> None:
+    technician = demo.user("technician")
+    run_url = technician.start(BALANCE, mode="manual")
+    technician.advance(run_url, 4)  # prompt, remove, zero (an instruction), place: now a reading to type in
+    pending = technician.pending(run_url)
+    assert pending is not None and pending[1] == "enter"
+    before = _recorded(demo, run_url)
+    for value, reason in (("abc", "abc"), ("100 parsecs", "parsecs"), ("1e999", "can show"), ("-5 kg", "can show"), ("", "")):
+        answer = technician.post(f"{run_url}/step", step_id=pending[0], action="enter", value=value)
+        assert answer.status_code == 422, value
+        assert 'data-notice="invalid"' in answer.text and reason in answer.text
+    assert _recorded(demo, run_url) == before
+    good = technician.post(f"{run_url}/step", step_id=pending[0], action="enter", value="110.0002 g")
+    assert good.status_code == 303
+    state = DbRunStore(demo.app.state.hengqi.database).load(_run_id(run_url))
+    assert state.results[-1].answer == "0.1100002" and state.results[-1].source == "operator"
+
+
+def test_an_unplugged_scale_records_nothing_and_the_run_goes_on(demo: Demo) -> None:
+    technician = demo.user("technician")
+    run_url = technician.start(BALANCE)
+    technician.advance(run_url, 4)
+    pending = technician.pending(run_url)
+    assert pending is not None and pending[1] == "read"
+    simulator = demo.simulator(BALANCE)
+    control = ControlClient(simulator.control_url)
+    assert control.send("FAULT SILENCE ON").startswith("OK")
+    before = _recorded(demo, run_url)
+    answer = technician.post(f"{run_url}/step", step_id=pending[0], action="read")
+    assert answer.status_code == 503
+    assert 'data-notice="instrument"' in answer.text and "nothing was recorded" in answer.text
+    assert _recorded(demo, run_url) == before
+    assert control.send("FAULT CLEAR").startswith("OK")
+    again = technician.post(f"{run_url}/step", step_id=pending[0], action="read")
+    assert again.status_code == 303
+    state = DbRunStore(demo.app.state.hengqi.database).load(_run_id(run_url))
+    assert len(state.results) == before + 1 and state.results[-1].source == "instrument"
+    assert Decimal(str(state.results[-1].answer)) - Decimal("0.11") < Decimal("0.00001")
+
+
+def test_a_run_resumes_after_a_server_restart(demo: Demo) -> None:
+    technician = demo.user("technician")
+    run_url = technician.start(BALANCE)
+    technician.advance(run_url, 6)
+    waiting = technician.pending(run_url)
+    assert waiting is not None
+    demo.restart()
+    again = demo.user("technician")
+    resumed = again.pending(run_url)
+    assert resumed is not None and resumed[0] == waiting[0]
+    again.advance(run_url)
+    assert again.client.get(f"{run_url}/results").status_code == 200
+    with demo.app.state.hengqi.database.read_session() as session:
+        assert session.query(Run).count() == 1
+
+
+def test_forms_need_the_session_csrf_token(demo: Demo) -> None:
+    technician = demo.user("technician")
+    instrument = technician.instrument_id(BALANCE)
+    answer = technician.client.post(
+        f"/web/instruments/{instrument}/runs", data={"csrf_token": "forged", "weight_set_id": "1"}, follow_redirects=False
+    )
+    assert answer.status_code == 403
+    assert "CSRF" in answer.text
+
+
+def test_pages_need_a_session_and_wrong_passwords_are_refused(demo: Demo) -> None:
+    anonymous = WebUser(demo.user("technician").client.__class__(demo.app))
+    first = anonymous.client.get("/web/instruments", follow_redirects=False)
+    assert first.status_code == 303 and first.headers["location"].startswith("/web/login?next=/web/instruments")
+    page = anonymous.client.get("/web/login")
+    import re
+
+    token = re.search(r'name="login_csrf" value="([^"]+)"', page.text)
+    assert token is not None
+    wrong = anonymous.client.post(
+        "/web/login", data={"username": "demo-technician", "password": "nope", "login_csrf": token.group(1)}
+    )
+    assert wrong.status_code == 401 and "Wrong user name or password" in wrong.text
+
+
+def test_the_interface_speaks_chinese_when_asked(demo: Demo) -> None:
+    technician = demo.user("technician")
+    english = technician.client.get("/web/")
+    assert "Runs in progress" in english.text
+    chinese = technician.client.get("/web/", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    assert "进行中的测量" in chinese.text and 'lang="zh-CN"' in chinese.text
+    switched = technician.client.get("/web/lang/en?next=/web/instruments", follow_redirects=False)
+    assert switched.headers["location"] == "/web/instruments"
+    escaped = technician.client.get("/web/lang/zh?next=https://evil.example/", follow_redirects=False)
+    assert escaped.headers["location"] == "/web/"
+
+
+def test_the_instrument_list_filters_and_the_page_shows_the_live_reading(demo: Demo) -> None:
+    technician = demo.user("technician")
+    listing = technician.client.get("/web/instruments?class=I")
+    assert BALANCE in listing.text and "SIM-TRK-0001" not in listing.text
+    instrument = technician.instrument_id(BALANCE)
+    demo.simulator(BALANCE).place("100 g")
+    import time
+
+    time.sleep(0.2)
+    reading = technician.client.get(f"/web/instruments/{instrument}/reading").json()
+    assert reading["ok"] and reading["stable"] and reading["text"].startswith("100.0")
+    missing = technician.client.get("/web/instruments/999999")
+    assert missing.status_code == 404 and "not found" in missing.text
