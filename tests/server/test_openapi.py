@@ -68,7 +68,8 @@ def test_openapi_conformance(fuzzed: tuple[Platform, dict[str, str]]) -> None:
 
         exercise()
     assert len(statuses) > 150
-    assert sum(code < 300 for code in statuses) > len(statuses) // 4, "most cases never reached the handlers"
+    assert sum(code < 300 for code in statuses) >= 40, "too few cases reached the handlers"
+    assert statuses.count(401) < len(statuses) // 10, "the fuzzer lost its credentials"
 
 
 def test_openapi_document_lists_the_resources(fuzzed: tuple[Platform, dict[str, str]]) -> None:

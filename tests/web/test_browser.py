@@ -69,7 +69,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     args = [sys.executable, "-c", LAUNCH, "serve", "--demo", "--port", str(port), "--data-dir", str(root / "data")]
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [*args, "--log-level", "warning"], stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "HENGQI_ENV": "test"}
+            [*args, "--log-level", "warning"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "HENGQI_ENV": "test"},
         )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -203,7 +206,11 @@ def test_a_tablet_in_portrait_shows_the_run_screen_without_sideways_scrolling(br
     expect(page.get_by_test_id("do-step")).to_be_visible()
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 768
+    second_window = page.context.new_page()  # the same run open in a second window, on the same step
+    second_window.goto(page.url)
     page.get_by_test_id("do-step").click()  # the opening instruction
     expect(page.get_by_test_id("step")).to_have_attribute("data-step-kind", "remove")
-    # a second window still showing the old step: its submission is refused, nothing is recorded twice
+    second_window.get_by_test_id("do-step").click()  # late: that step is done already
+    expect(second_window.get_by_test_id("notice")).to_have_attribute("data-notice", "already")
+    expect(second_window.get_by_test_id("step")).to_have_attribute("data-step-kind", "remove")
     _shot(page, "run-portrait")

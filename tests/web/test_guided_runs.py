@@ -35,15 +35,19 @@ def test_a_full_calibration_ends_in_an_approved_signed_certificate(demo: Demo, t
     assert last.headers["location"].endswith("/results")
     results = technician.client.get(f"{run_url}/results")
     assert results.status_code == 200
-    assert 'data-testid="error-curve"' in results.text and 'data-testid="eccentricity"' in results.text
+    assert 'data-testid="error-curve"' in results.text
+    assert 'data-testid="eccentricity"' in results.text
     with demo.app.state.hengqi.database.read_session() as session:
         run = session.query(Run).one()
         certificate = session.query(Certificate).one()
-    assert run.status == "completed" and run.kind == "calibration"
+    assert run.status == "completed"
+    assert run.kind == "calibration"
     loads = [Decimal(p["load_kg"]) for p in run.results["points"]]
-    assert loads == sorted(loads) and loads[-1] == Decimal("0.22")  # Max = 220 g made up by 200 g + 20 g
+    assert loads == sorted(loads)
+    assert loads[-1] == Decimal("0.22")
     assert len(run.raw_data["record"]["repeatability"][0]["readings"]) == 5
-    assert certificate.status == "draft" and certificate.run_id == run.id
+    assert certificate.status == "draft"
+    assert certificate.run_id == run.id
     # the technician may not approve their own work (four-eyes rule of the certificate service)
     refused = technician.post(f"/web/certificates/{certificate.id}/approve")
     assert "notice=denied" in refused.headers["location"]
@@ -52,7 +56,8 @@ def test_a_full_calibration_ends_in_an_approved_signed_certificate(demo: Demo, t
     assert "notice=approved" in approved.headers["location"]
     with demo.app.state.hengqi.database.read_session() as session:
         issued = session.get(Certificate, certificate.id)
-        assert issued is not None and issued.status == "issued"
+        assert issued is not None
+        assert issued.status == "issued"
     dcc = reviewer.client.get(f"/web/certificates/{certificate.id}/dcc")
     pdf = reviewer.client.get(f"/web/certificates/{certificate.id}/pdf")
     assert pdf.content.startswith(b"%PDF")
@@ -104,17 +109,26 @@ def test_impossible_manual_values_are_refused_with_a_reason(demo: Demo) -> None:
     run_url = technician.start(BALANCE, mode="manual")
     technician.advance(run_url, 4)  # prompt, remove, zero (an instruction), place: now a reading to type in
     pending = technician.pending(run_url)
-    assert pending is not None and pending[1] == "enter"
+    assert pending is not None
+    assert pending[1] == "enter"
     before = _recorded(demo, run_url)
-    for value, reason in (("abc", "abc"), ("100 parsecs", "parsecs"), ("1e999", "can show"), ("-5 kg", "can show"), ("", "")):
+    for value, reason in (
+        ("abc", "abc"),
+        ("100 parsecs", "parsecs"),
+        ("1e999", "can show"),
+        ("-5 kg", "can show"),
+        ("", ""),
+    ):
         answer = technician.post(f"{run_url}/step", step_id=pending[0], action="enter", value=value)
         assert answer.status_code == 422, value
-        assert 'data-notice="invalid"' in answer.text and reason in answer.text
+        assert 'data-notice="invalid"' in answer.text
+        assert reason in answer.text
     assert _recorded(demo, run_url) == before
     good = technician.post(f"{run_url}/step", step_id=pending[0], action="enter", value="110.0002 g")
     assert good.status_code == 303
     state = DbRunStore(demo.app.state.hengqi.database).load(_run_id(run_url))
-    assert state.results[-1].answer == "0.1100002" and state.results[-1].source == "operator"
+    assert state.results[-1].answer == "0.1100002"
+    assert state.results[-1].source == "operator"
 
 
 def test_an_unplugged_scale_records_nothing_and_the_run_goes_on(demo: Demo) -> None:
@@ -122,20 +136,23 @@ def test_an_unplugged_scale_records_nothing_and_the_run_goes_on(demo: Demo) -> N
     run_url = technician.start(BALANCE)
     technician.advance(run_url, 4)
     pending = technician.pending(run_url)
-    assert pending is not None and pending[1] == "read"
+    assert pending is not None
+    assert pending[1] == "read"
     simulator = demo.simulator(BALANCE)
     control = ControlClient(simulator.control_url)
     assert control.send("FAULT SILENCE ON").startswith("OK")
     before = _recorded(demo, run_url)
     answer = technician.post(f"{run_url}/step", step_id=pending[0], action="read")
     assert answer.status_code == 503
-    assert 'data-notice="instrument"' in answer.text and "nothing was recorded" in answer.text
+    assert 'data-notice="instrument"' in answer.text
+    assert "nothing was recorded" in answer.text
     assert _recorded(demo, run_url) == before
     assert control.send("FAULT CLEAR").startswith("OK")
     again = technician.post(f"{run_url}/step", step_id=pending[0], action="read")
     assert again.status_code == 303
     state = DbRunStore(demo.app.state.hengqi.database).load(_run_id(run_url))
-    assert len(state.results) == before + 1 and state.results[-1].source == "instrument"
+    assert len(state.results) == before + 1
+    assert state.results[-1].source == "instrument"
     assert Decimal(str(state.results[-1].answer)) - Decimal("0.11") < Decimal("0.00001")
 
 
@@ -148,7 +165,8 @@ def test_a_run_resumes_after_a_server_restart(demo: Demo) -> None:
     demo.restart()
     again = demo.user("technician")
     resumed = again.pending(run_url)
-    assert resumed is not None and resumed[0] == waiting[0]
+    assert resumed is not None
+    assert resumed[0] == waiting[0]
     again.advance(run_url)
     assert again.client.get(f"{run_url}/results").status_code == 200
     with demo.app.state.hengqi.database.read_session() as session:
@@ -159,7 +177,9 @@ def test_forms_need_the_session_csrf_token(demo: Demo) -> None:
     technician = demo.user("technician")
     instrument = technician.instrument_id(BALANCE)
     answer = technician.client.post(
-        f"/web/instruments/{instrument}/runs", data={"csrf_token": "forged", "weight_set_id": "1"}, follow_redirects=False
+        f"/web/instruments/{instrument}/runs",
+        data={"csrf_token": "forged", "weight_set_id": "1"},
+        follow_redirects=False,
     )
     assert answer.status_code == 403
     assert "CSRF" in answer.text
@@ -168,7 +188,8 @@ def test_forms_need_the_session_csrf_token(demo: Demo) -> None:
 def test_pages_need_a_session_and_wrong_passwords_are_refused(demo: Demo) -> None:
     anonymous = WebUser(demo.user("technician").client.__class__(demo.app))
     first = anonymous.client.get("/web/instruments", follow_redirects=False)
-    assert first.status_code == 303 and first.headers["location"].startswith("/web/login?next=/web/instruments")
+    assert first.status_code == 303
+    assert first.headers["location"].startswith("/web/login?next=/web/instruments")
     page = anonymous.client.get("/web/login")
     import re
 
@@ -177,7 +198,8 @@ def test_pages_need_a_session_and_wrong_passwords_are_refused(demo: Demo) -> Non
     wrong = anonymous.client.post(
         "/web/login", data={"username": "demo-technician", "password": "nope", "login_csrf": token.group(1)}
     )
-    assert wrong.status_code == 401 and "Wrong user name or password" in wrong.text
+    assert wrong.status_code == 401
+    assert "Wrong user name or password" in wrong.text
 
 
 def test_the_interface_speaks_chinese_when_asked(demo: Demo) -> None:
@@ -185,7 +207,8 @@ def test_the_interface_speaks_chinese_when_asked(demo: Demo) -> None:
     english = technician.client.get("/web/")
     assert "Runs in progress" in english.text
     chinese = technician.client.get("/web/", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
-    assert "进行中的测量" in chinese.text and 'lang="zh-CN"' in chinese.text
+    assert "进行中的测量" in chinese.text
+    assert 'lang="zh-CN"' in chinese.text
     switched = technician.client.get("/web/lang/en?next=/web/instruments", follow_redirects=False)
     assert switched.headers["location"] == "/web/instruments"
     escaped = technician.client.get("/web/lang/zh?next=https://evil.example/", follow_redirects=False)
@@ -195,13 +218,17 @@ def test_the_interface_speaks_chinese_when_asked(demo: Demo) -> None:
 def test_the_instrument_list_filters_and_the_page_shows_the_live_reading(demo: Demo) -> None:
     technician = demo.user("technician")
     listing = technician.client.get("/web/instruments?class=I")
-    assert BALANCE in listing.text and "SIM-TRK-0001" not in listing.text
+    assert BALANCE in listing.text
+    assert "SIM-TRK-0001" not in listing.text
     instrument = technician.instrument_id(BALANCE)
     demo.simulator(BALANCE).place("100 g")
     import time
 
     time.sleep(0.2)
     reading = technician.client.get(f"/web/instruments/{instrument}/reading").json()
-    assert reading["ok"] and reading["stable"] and reading["text"].startswith("100.0")
+    assert reading["ok"]
+    assert reading["stable"]
+    assert reading["text"].startswith("100.0")
     missing = technician.client.get("/web/instruments/999999")
-    assert missing.status_code == 404 and "not found" in missing.text
+    assert missing.status_code == 404
+    assert "not found" in missing.text

@@ -51,12 +51,15 @@ def _new_run(database: Database) -> NewRun:
     with database.read_session() as session:
         instrument = session.scalars(select(Instrument)).first()
         user = session.scalars(select(User)).first()
-        assert instrument is not None and user is not None
+        assert instrument is not None
+        assert user is not None
         return NewRun(instrument.organisation_id, instrument.id, "manual", None, user.id, 3)
 
 
 def _answer(state: RunState, n: int) -> RunState:
-    return state.with_answer(StepRecord(f"{n}:abcdef0123", "prompt", None, "operator", "tina", "2026-11-25T12:00:00+00:00"))
+    return state.with_answer(
+        StepRecord(f"{n}:abcdef0123", "prompt", None, "operator", "tina", "2026-11-25T12:00:00+00:00")
+    )
 
 
 def test_states_are_saved_with_a_compare_and_set(database: Database) -> None:

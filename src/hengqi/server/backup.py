@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -140,7 +141,18 @@ def _read_archive(source: Path) -> tuple[dict[str, Any], dict[str, list[dict[str
                 blobs[digest] = content
     except BackupError:
         raise
-    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, AttributeError, OSError) as err:
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        EOFError,
+        NotImplementedError,
+        RuntimeError,
+        KeyError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        OSError,
+    ) as err:  # any failure to read the archive means it is corrupt
         raise BackupError(str(source), f"unreadable or incomplete archive ({type(err).__name__}: {err})") from err
     return manifest, tables, blobs
 

@@ -12,6 +12,7 @@ the receptor, once per change (also after a server restart, when the simulator s
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from decimal import Decimal
 
@@ -62,10 +63,8 @@ class InstrumentLinks:
         with self._lock:
             scale = self._scales.pop(url, None)
         if scale is not None:
-            try:
+            with contextlib.suppress(HengqiError, OSError):
                 scale.close()
-            except (HengqiError, OSError):
-                pass
 
     def read(self, url: str, *, stable: bool) -> Reading:
         """One reading (with ``stable``: a stable one, waited for); errors drop the connection."""
@@ -100,10 +99,7 @@ class InstrumentLinks:
         with self._lock:
             if self._placed.get(control_url) == wanted:
                 return
-        if load_kg == 0:
-            command = "REMOVE"
-        else:
-            command = f"PLACE {format_mass(load_kg)} {position}"
+        command = "REMOVE" if load_kg == 0 else f"PLACE {format_mass(load_kg)} {position}"
         try:
             answer = ControlClient(control_url, timeout=5.0).send(command)
         except (OSError, InputError) as err:

@@ -45,8 +45,7 @@ def _in(value_kg: Decimal | float, unit: str) -> float:
 def _nice(value: float) -> str:
     if value == 0:
         return "0"
-    text = f"{value:.6g}"
-    return text
+    return f"{value:.6g}"
 
 
 def _ticks(low: float, high: float, count: int = 5) -> list[float]:
@@ -81,7 +80,7 @@ class _Frame:
 
     def __init__(self, width: int, height: int, x: tuple[float, float], y: tuple[float, float]) -> None:
         self.width, self.height = width, height
-        self.left, self.right, self.top, self.bottom = 64, 16, 16, 44
+        self.left, self.right, self.top, self.bottom = 64, 16, 34, 44
         self.x0, self.x1 = x
         self.y0, self.y1 = y
         if self.x1 == self.x0:
@@ -106,7 +105,8 @@ class _Frame:
                 f'<line x1="{x:.1f}" y1="{self.top}" x2="{x:.1f}" y2="{self.height - self.bottom}" class="grid"/>'
             )
             parts.append(
-                f'<text x="{x:.1f}" y="{self.height - self.bottom + 16}" class="tick" text-anchor="middle">{_nice(tick)}</text>'
+                f'<text x="{x:.1f}" y="{self.height - self.bottom + 16}" class="tick" '
+                f'text-anchor="middle">{_nice(tick)}</text>'
             )
         for tick in _ticks(self.y0, self.y1):
             y = self.py(tick)
@@ -188,10 +188,10 @@ def _legend(width: int, items: Sequence[tuple[str, str]]) -> str:
         w = 18 + 7 * len(text)
         x -= w
         if css == "point":
-            mark = f'<circle cx="{x + 6}" cy="28" r="4" class="point"/>'
+            mark = f'<circle cx="{x + 6}" cy="16" r="4" class="point"/>'
         else:
-            mark = f'<line x1="{x}" y1="28" x2="{x + 12}" y2="28" class="{css}"/>'
-        parts.append(f'{mark}<text x="{x + 16}" y="32" class="legend">{escape(text)}</text>')
+            mark = f'<line x1="{x}" y1="16" x2="{x + 12}" y2="16" class="{css}"/>'
+        parts.append(f'{mark}<text x="{x + 16}" y="20" class="legend">{escape(text)}</text>')
     return "".join(parts)
 
 
@@ -220,13 +220,15 @@ def history_svg(
         for (load, e, u), (x, y) in zip(pts, coords, strict=True):
             y_hi, y_lo = frame.py(_in(e, eu) + _in(u, eu)), frame.py(_in(e, eu) - _in(u, eu))
             body.append(
-                f'<line x1="{x:.1f}" y1="{y_hi:.1f}" x2="{x:.1f}" y2="{y_lo:.1f}" stroke="{colour}" stroke-opacity="0.5"/>'
+                f'<line x1="{x:.1f}" y1="{y_hi:.1f}" x2="{x:.1f}" y2="{y_lo:.1f}" stroke="{colour}" '
+                'stroke-opacity="0.5"/>'
             )
             body.append(
-                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}"><title>{escape(label)}: {_nice(_in(load, lu))} {lu}, E = {_nice(_in(e, eu))} {eu}</title></circle>'
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}"><title>{escape(label)}: '
+                f"{_nice(_in(load, lu))} {lu}, E = {_nice(_in(e, eu))} {eu}</title></circle>"
             )
         legend.append(f'<tspan fill="{colour}">● {escape(label)}</tspan> ')
-    body.append(f'<text x="{frame.left + 6}" y="{frame.top + 14}" class="legend">{"".join(legend)}</text>')
+    body.append(f'<text x="{frame.left}" y="20" class="legend">{"".join(legend)}</text>')
     return _svg(width, height, body, "history")
 
 
@@ -279,7 +281,8 @@ def eccentricity_svg(
         body.append(f'<circle cx="{x:.0f}" cy="{y:.0f}" r="26" class="{css}"/>')
         sign = "+" if deviation > 0 else ""
         body.append(
-            f'<text x="{x:.0f}" y="{y + 4:.0f}" text-anchor="middle" class="ecc-label">{sign}{_nice(_in(deviation, eu))}</text>'
+            f'<text x="{x:.0f}" y="{y + 4:.0f}" text-anchor="middle" class="ecc-label">'
+            f"{sign}{_nice(_in(deviation, eu))}</text>"
         )
     body.append(f'<text x="{size / 2:.0f}" y="{size - 4}" text-anchor="middle" class="tick">front · {eu}</text>')
     return _svg(size, size, body, "eccentricity")

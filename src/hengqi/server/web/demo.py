@@ -171,10 +171,10 @@ def _ensure_instrument(session: Any, actor: Principal, org_id: int, item: DemoIn
             make=item.make,
             model=item.model,
             serial=item.serial,
-            accuracy_class=item.accuracy_class,  # type: ignore[arg-type]
+            accuracy_class=item.accuracy_class,
             verification_due=today + timedelta(days=12),
             calibration_due=today - timedelta(days=3) if item.accuracy_class == "I" else today + timedelta(days=90),
-            **item.spec,  # type: ignore[arg-type]
+            **item.spec,
         ),
     )
     weight_set = registry.create_weight_set(
@@ -182,7 +182,7 @@ def _ensure_instrument(session: Any, actor: Principal, org_id: int, item: DemoIn
         actor,
         WeightSetCreate(
             name=item.weight_set,
-            weight_class=item.weight_class,  # type: ignore[arg-type]
+            weight_class=item.weight_class,
             certificate_number=f"DEMO-{item.weight_class}-{item.serial[-4:]}",
             calibrated_on=today - timedelta(days=200),
             due_date=today + timedelta(days=165),

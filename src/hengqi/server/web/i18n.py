@@ -125,11 +125,13 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "run.resume": ("Resume", "继续"),
     "msg.already": ("That step was already recorded; nothing was recorded twice.", "该步骤已记录，未重复记录。"),
     "msg.stale": (
-        "Another submission recorded this step first (another technician or another window); nothing was recorded twice. This is the step the run waits at now.",
+        "Another submission recorded this step first (another technician or another window); nothing was "
+        "recorded twice. This is the step the run waits at now.",
         "此步骤已由另一提交先行记录（其他人员或其他窗口），未重复记录。当前显示的是测量正在等待的步骤。",
     ),
     "msg.instrument": (
-        "The instrument did not answer: nothing was recorded. Check the cable or connection and try again, or switch to manual entry.",
+        "The instrument did not answer: nothing was recorded. Check the cable or connection and try again, "
+        "or switch to manual entry.",
         "衡器无响应：未记录任何数据。请检查线缆或连接后重试，或改为手动输入。",
     ),
     "msg.invalid": ("The value was not accepted: nothing was recorded.", "输入值无效：未记录任何数据。"),

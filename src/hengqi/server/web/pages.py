@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import Markup
-from sqlalchemy import or_, select
+from sqlalchemy import or_
 
 from hengqi.errors import InputError
 from hengqi.metrology.mpe import mpe
@@ -21,7 +21,7 @@ from hengqi.server.services import guided_certificates, guided_runs, registry
 from hengqi.server.services.base import get_scoped, scoped_select
 from hengqi.server.services.instrument_links import InstrumentLinks, InstrumentUnavailableError
 from hengqi.server.web import charts
-from hengqi.server.web.common import app_state, redirect, render, user_names, viewer
+from hengqi.server.web.common import app_state, render, user_names, viewer
 
 router = APIRouter()
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -273,12 +273,3 @@ def certificate_dcc(request: Request, certificate_id: Id) -> Response:
     suffix = "" if certificate.status in ("issued", "approved") else "-draft"
     headers = {"Content-Disposition": f'attachment; filename="{certificate.number}{suffix}.dcc.xml"'}
     return Response(content, media_type="application/xml", headers=headers)
-
-
-@router.get("/home", response_model=None)
-def home() -> Response:
-    return redirect("/web/")
-
-
-def select_first(session: Any, statement: Any) -> Any:
-    return session.scalar(select(statement))

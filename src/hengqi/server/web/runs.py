@@ -9,8 +9,6 @@ answer records nothing; the run waits at the same step (retry, or switch to manu
 
 from __future__ import annotations
 
-import json
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -39,8 +37,8 @@ from hengqi.server.db.guided import GuidedRun
 from hengqi.server.db.models import Certificate, Instrument, Run
 from hengqi.server.services import guided_certificates, guided_runs
 from hengqi.server.services.base import get_scoped
-from hengqi.server.services.registry import instrument_specification
 from hengqi.server.services.instrument_links import InstrumentUnavailableError
+from hengqi.server.services.registry import instrument_specification
 from hengqi.server.web import charts
 from hengqi.server.web.common import PREFIX, Viewer, app_state, check_csrf, redirect, render, user_names, viewer
 from hengqi.server.web.pages import curve_points, links, mass, mpe_function
@@ -59,6 +57,7 @@ def _run_url(run_id: str, notice: str | None = None) -> str:
 def start_run(
     request: Request,
     instrument_id: Id,
+    *,
     csrf_token: Text = "",
     weight_set_id: Annotated[int, Form(ge=0, le=2**31 - 1)] = 0,
     mode: Text = "instrument",
@@ -205,7 +204,7 @@ async def run_reading(request: Request, run_id: RunId) -> Response:
 
 
 def _perform(
-    request: Request, row: GuidedRun, instrument: Instrument, pending: PendingStep, action: str, value: str
+    request: Request, row: GuidedRun, instrument: Instrument, pending: PendingStep, *, action: str, value: str
 ) -> tuple[Any, str]:
     """The answer to the pending step and its source; instrument I/O happens here (in the route's worker thread)."""
     step = pending.step
@@ -263,6 +262,7 @@ def _receptor_after(row: GuidedRun, step: PlaceLoad | AddLoad | RemoveLoad) -> t
 def submit_step(
     request: Request,
     run_id: RunId,
+    *,
     csrf_token: Text = "",
     step_id: Annotated[str, Form(max_length=64)] = "",
     action: Text = "confirm",
@@ -280,7 +280,7 @@ def submit_step(
             notice = "already" if run.recorded(step_id) is not None else "stale"
             return redirect(_run_url(run_id, notice))
         try:
-            answer, source = _perform(request, row, instrument, pending, action, value)
+            answer, source = _perform(request, row, instrument, pending, action=action, value=value)
         except InstrumentUnavailableError as err:
             guided_runs.set_fields(state.database, run_id, problem=str(err))
             return _screen(request, who, row, instrument, run, notice="instrument", problem=str(err), status_code=503)
@@ -387,9 +387,7 @@ def results(request: Request, run_id: RunId, notice: str | None = None, problem:
         ecc = res.get("eccentricity")
         if ecc:
             deviations = [Decimal(x) for x in ecc["deviations_kg"]]
-            context["ecc"] = Markup(
-                charts.eccentricity_svg(ecc["positions"], deviations, d_kg=instrument.d_kg)
-            )
+            context["ecc"] = Markup(charts.eccentricity_svg(ecc["positions"], deviations, d_kg=instrument.d_kg))
             context["ecc_max"] = format_mass(Decimal(ecc["max_deviation_kg"]))
             context["ecc_load"] = format_mass(Decimal(ecc["load_kg"]))
         reps = []
@@ -440,12 +438,3 @@ def approve(request: Request, certificate_id: Id, csrf_token: Text = "") -> Resp
     except ConflictError as err:
         return redirect(f"{back}?notice=invalid&problem={quote(str(err))}")
     return redirect(f"{back}?notice=approved")
-
-
-def progress_of(row: GuidedRun) -> tuple[int, int]:
-    done = len(json.loads(row.state).get("results", []))
-    return done, max(row.total_steps, done)
-
-
-def today() -> date:
-    return date.today()
