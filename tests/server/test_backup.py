@@ -37,6 +37,9 @@ def test_round_trip_between_backends(store: Store, tmp_path: Path, request: pyte
     summary = backup(source.database, source.app.state.hengqi.files, archive)
     assert summary.files == 1
     assert summary.rows["instruments"] == 1
+    from hengqi.server.admin import verify_audit as verify_source
+
+    assert summary.audit_head == verify_source(source.database).head
     source.close()
     if store.backend == "sqlite":
         from tests.server.conftest import empty_pg
@@ -67,4 +70,42 @@ def test_round_trip_between_backends(store: Store, tmp_path: Path, request: pyte
     assert made.json()["id"] == 2
     with pytest.raises(BackupError, match="--force"):
         restore(target.database, target.app.state.hengqi.files, archive)
+    target.close()
+
+
+def test_any_single_byte_corruption_is_refused_or_harmless(sqlite_store: Store, tmp_path: Path) -> None:
+    """Flip one byte anywhere: restore either refuses with BackupError, or (a flip in ZIP metadata such as a
+    timestamp) restores exactly the same rows."""
+    import random
+
+    from sqlalchemy import func, select
+
+    from hengqi.server.admin import verify_audit
+    from hengqi.server.db.models import AuditEntry
+
+    source = Platform(sqlite_store)
+    _fill(source)
+    archive = tmp_path / "backup.zip"
+    backup(source.database, source.app.state.hengqi.files, archive)
+    with source.database.read_session() as session:
+        expected = session.scalar(select(func.count()).select_from(AuditEntry))
+    source.close()
+    target = Platform(Store("sqlite", tmp_path / "t", f"sqlite:///{tmp_path / 't' / 'h.sqlite3'}"))
+    data = archive.read_bytes()
+    rng = random.Random(20261125)
+    refused = 0
+    for _ in range(60):
+        position = rng.randrange(len(data))
+        damaged = bytearray(data)
+        damaged[position] ^= 0xFF
+        (tmp_path / "damaged.zip").write_bytes(bytes(damaged))
+        try:
+            restore(target.database, target.app.state.hengqi.files, tmp_path / "damaged.zip", force=True)
+        except BackupError:
+            refused += 1
+            continue
+        with target.database.read_session() as session:
+            assert session.scalar(select(func.count()).select_from(AuditEntry)) == expected, position
+        assert verify_audit(target.database).entries == expected
+    assert refused >= 30
     target.close()

@@ -23,8 +23,8 @@ from tests.server.conftest import INSTRUMENT, Platform, Store
 
 
 @pytest.fixture
-def fuzzed(sqlite_store: Store) -> Iterator[tuple[Platform, dict[str, str]]]:
-    platform = Platform(sqlite_store)
+def fuzzed(store: Store) -> Iterator[tuple[Platform, dict[str, str]]]:
+    platform = Platform(store)
     org = platform.organisation("A")
     _, qm = platform.user("qm", "quality-manager", org)
     client = platform.client

@@ -72,4 +72,7 @@ def test_deactivated_user_loses_access(platform: Platform) -> None:
     tina, headers = platform.user("tina", "technician", org)
     _, admin = platform.user("root", "admin", org)
     assert platform.client.patch(f"/api/v1/users/{tina}", json={"active": False}, headers=admin).status_code == 200
+    me = platform.client.get("/api/v1/auth/me", headers=admin).json()["id"]
+    assert platform.client.patch(f"/api/v1/users/{me}", json={"active": False}, headers=admin).status_code == 409
+    assert platform.client.patch(f"/api/v1/users/{me}", json={"role": "technician"}, headers=admin).status_code == 409
     assert platform.client.get("/api/v1/auth/me", headers=headers).status_code == 401

@@ -42,6 +42,16 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
         load_settings()
 
 
+def test_settings_from_a_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    settings_file = tmp_path / "hengqi.env"
+    settings_file.write_text("HENGQI_PORT=8123\nHENGQI_ENV=production\nHENGQI_SECRET_KEY=" + "k" * 40 + "\n")
+    monkeypatch.setenv("HENGQI_SETTINGS_FILE", str(settings_file))
+    with pytest.raises(InputError, match="cookie_secure"):
+        load_settings(data_dir=tmp_path)
+    settings = load_settings(data_dir=tmp_path, cookie_secure=True)
+    assert (settings.port, settings.env) == (8123, "production")
+
+
 def test_sqlite_is_wal_with_full_synchronous(sqlite_store: Store) -> None:
     database = Database(sqlite_store.database_url)
     with database.engine.connect() as connection:

@@ -6,12 +6,19 @@ browser tests (``test_browser.py``) start ``hengqi serve --demo`` in a child pro
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -91,12 +98,16 @@ ACTION = re.compile(r'name="action" value="([^"]+)"')
 class WebUser:
     """A browser session driven through the test client."""
 
-    def __init__(self, client: TestClient) -> None:
+    def __init__(self, client: httpx.Client) -> None:
         self.client = client
 
     @classmethod
     def sign_in(cls, app: Any, username: str, password: str) -> WebUser:
-        client = TestClient(app)
+        return cls.sign_in_with(TestClient(app), username, password)
+
+    @classmethod
+    def sign_in_with(cls, client: httpx.Client, username: str, password: str) -> WebUser:
+        """Sign in through the login form with ``client`` (a test client, or an HTTP client of a live server)."""
         page = client.get("/web/login")
         token = re.search(r'name="login_csrf" value="([^"]+)"', page.text)
         assert token is not None
@@ -159,3 +170,64 @@ class WebUser:
             assert answer.status_code == 303, answer.text
             done += 1
         return answer
+
+
+LAUNCH = "import sys; from hengqi.cli import main; sys.argv[0] = 'hengqi'; main()"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Served:
+    """``hengqi serve --demo`` in a child process."""
+
+    base: str
+    passwords: dict[str, str]
+    log: Path
+    process: subprocess.Popen[bytes]
+
+    def stop(self, *, kill: bool = False) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+def start_server(data_dir: Path, passwords: dict[str, str] | None = None) -> Served:
+    """Start ``hengqi serve --demo`` on a free loopback port with ``data_dir``; wait until it answers."""
+    port = free_port()
+    log = data_dir.parent / f"server-{port}.log"
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    args = [sys.executable, "-c", LAUNCH, "serve", "--demo", "--port", str(port), "--data-dir", str(data_dir)]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*args, "--log-level", "warning"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "HENGQI_ENV": "test"},
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200 and "web interface" in log.read_text():
+                break
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            process.kill()
+            raise TimeoutError(log.read_text()[-3000:])
+        time.sleep(0.2)
+    found = dict(re.findall(r"demo account: demo-(\S+)\s+role \S+\s+password (\S+)", log.read_text()))
+    if passwords is None:
+        assert found, log.read_text()
+    return Served(base, passwords or found, log, process)

@@ -12,22 +12,15 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from hengqi.certificates.schema import validate_dcc
 
-from .conftest import ROOT, schema_dir
+from .conftest import ROOT, Served, schema_dir, start_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -44,60 +37,16 @@ CHROMIUM_ARGS = [
 ARTIFACTS = ROOT / "test-artifacts" / "web"
 DOC_SHOTS = ROOT / "docs" / "screenshots"
 TABLET = {"width": 1180, "height": 820}
-LAUNCH = "import sys; from hengqi.cli import main; sys.argv[0] = 'hengqi'; main()"
-
-
-@dataclass
-class Served:
-    base: str
-    passwords: dict[str, str]
-    log: Path
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """``hengqi serve --demo`` on a free loopback port, with the demo passwords it printed."""
-    root = tmp_path_factory.mktemp("browser")
-    port = _free_port()
-    log = root / "server.log"
-    args = [sys.executable, "-c", LAUNCH, "serve", "--demo", "--port", str(port), "--data-dir", str(root / "data")]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [*args, "--log-level", "warning"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "HENGQI_ENV": "test"},
-        )
-    base = f"http://127.0.0.1:{port}"
+    server = start_server(tmp_path_factory.mktemp("browser") / "data")
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited: {log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(log.read_text()[-3000:])
-            time.sleep(0.2)
-        found = re.findall(r"demo account: demo-(\S+)\s+role \S+\s+password (\S+)", log.read_text())
-        assert found, log.read_text()
-        yield Served(base, dict(found), log)
+        yield server
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -232,3 +232,49 @@ def test_the_instrument_list_filters_and_the_page_shows_the_live_reading(demo: D
     missing = technician.client.get("/web/instruments/999999")
     assert missing.status_code == 404
     assert "not found" in missing.text
+
+
+def test_switching_to_manual_entry_and_cancelling_are_audited(demo: Demo) -> None:
+    from sqlalchemy import select
+
+    from hengqi.server.admin import verify_audit
+    from hengqi.server.db.models import AuditEntry
+
+    technician = demo.user("technician")
+    run_url = technician.start(BALANCE)
+    technician.advance(run_url, 4)
+    assert technician.post(f"{run_url}/mode", mode="manual").status_code == 303
+    pending = technician.pending(run_url)
+    assert pending is not None
+    assert pending[1] == "enter"  # the reading is now typed in
+    assert technician.post(f"{run_url}/mode", mode="sideways").headers["location"].endswith("?notice=invalid")
+    assert technician.post(f"{run_url}/cancel").status_code == 303
+    remaining = technician.pending(run_url)
+    assert remaining is not None
+    assert "Remove all loads" in remaining[2]  # the shutdown step still runs
+    technician.advance(run_url)
+    assert "The run was cancelled" in technician.client.get(run_url).text
+    with demo.app.state.hengqi.database.read_session() as session:
+        actions = list(session.scalars(select(AuditEntry.action).where(AuditEntry.entity == "guided_runs")))
+        assert session.query(Run).count() == 0  # a cancelled calibration is not recorded as a run
+    assert actions == ["start", "update", "cancel"]
+    assert verify_audit(demo.app.state.hengqi.database).entries > 3
+
+
+def test_a_weight_set_that_cannot_make_up_the_loads_is_refused_before_the_run_starts(demo: Demo) -> None:
+    import re
+
+    technician = demo.user("technician")
+    instrument = technician.instrument_id(BALANCE)
+    page = technician.client.get(f"/web/instruments/{instrument}")
+    kilograms = re.search(r'<option value="(\d+)">F1 set', page.text)  # 0.5 kg ... 5 kg weights for a 220 g balance
+    assert kilograms is not None
+    answer = technician.post(f"/web/instruments/{instrument}/runs", weight_set_id=kilograms.group(1), mode="instrument")
+    shown = technician.client.get(answer.headers["location"])
+    message = re.search(r'data-testid="start-error">([^<]*)<', shown.text)
+    assert message is not None
+    assert "weight_set_id: no weight of 'F1 set" in message.group(1)
+    with demo.app.state.hengqi.database.read_session() as session:
+        from hengqi.server.db.guided import GuidedRun
+
+        assert session.query(GuidedRun).count() == 0

@@ -76,6 +76,10 @@ def serve(
         for line in fleet.describe():
             click.echo(line)
         click.echo(f"web interface: http://{settings.host}:{settings.port}/web/")
+    if settings.host not in ("127.0.0.1", "::1", "localhost") and settings.env == "development":
+        click.echo(
+            "hengqi: warning: development settings on a non-loopback address; set HENGQI_ENV=production", err=True
+        )
     click.echo(f"hengqi: serving on http://{settings.host}:{settings.port}/api/v1 (docs: /api/v1/docs)", err=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level, access_log=False)
     return 0
@@ -194,6 +198,7 @@ def backup(data_dir: Path | None, database_url: str | None, file: Path) -> int:
     finally:
         database.dispose()
     click.echo(f"backup {file}: revision {summary.revision}, {sum(summary.rows.values())} rows, {summary.files} files")
+    click.echo(f"audit chain head {summary.audit_head} ({summary.rows.get('audit_log', 0)} entries): keep it apart")
     return 0
 
 

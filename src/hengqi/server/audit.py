@@ -3,8 +3,9 @@
 Each entry records who, when, what (entity and id), the action, and the old and new values (21 CFR Part 11,
 11.10(e): "secure, computer-generated, time-stamped audit trails to independently record the date and time of
 operator entries and actions that create, modify, or delete electronic records"; ISO/IEC 17025:2017, 7.5 and 7.11
-on technical records and the control of data).  The clause texts are paraphrased from the public regulation and
-standard; the chaining design is hengqi's own.
+on technical records and the control of data).  SECONDARY: the regulation's wording is given from memory of the
+public text and the standard (paywalled) was not read; the clause numbers are as commonly cited.  The chaining
+design is hengqi's own.
 
 Chain: ``hash = SHA-256(canonical_json(entry) + prev_hash)`` where ``canonical_json`` is JSON with sorted keys, no
 spaces, UTF-8, and the entry includes its own row id, so that editing, deleting, inserting or reordering rows

@@ -4,7 +4,7 @@ The archive is a ZIP file::
 
     manifest.json           {"format": "hengqi-backup", "version": 1, "revision": <alembic revision>,
                              "created_at": ..., "tables": {name: {"rows": n, "sha256": ...}},
-                             "files": {sha256: size}}
+                             "files": {sha256: size}, "audit": {"entries": n, "head": <last hash>}}
     tables/<name>.json      every row of the table, as a JSON list of objects (decimals and instants as text)
     files/<sha256>          every stored file, named by its hash
 
@@ -71,6 +71,7 @@ class BackupSummary:
     revision: str
     rows: dict[str, int]
     files: int
+    audit_head: str | None = None
 
 
 def backup(database: Database, files: FileStore, target: Path) -> BackupSummary:
@@ -87,6 +88,17 @@ def backup(database: Database, files: FileStore, target: Path) -> BackupSummary:
         "files": {},
     }
     partial = target.with_name(target.name + ".partial")
+    try:
+        _write(database, files, partial, manifest)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(target)
+    rows_by_table = {name: entry["rows"] for name, entry in manifest["tables"].items()}
+    return BackupSummary(revision, rows_by_table, len(manifest["files"]), manifest["audit"]["head"])
+
+
+def _write(database: Database, files: FileStore, partial: Path, manifest: dict[str, Any]) -> None:
     options = {"isolation_level": "REPEATABLE READ"} if database.dialect == "postgresql" else {}
     with (
         database.engine.connect().execution_options(**options) as connection,  # one snapshot for every table
@@ -101,15 +113,15 @@ def backup(database: Database, files: FileStore, target: Path) -> BackupSummary:
             data = json.dumps(rows, ensure_ascii=False, sort_keys=True, indent=0).encode("utf-8")
             archive.writestr(f"tables/{table.name}.json", data)
             manifest["tables"][table.name] = {"rows": len(rows), "sha256": _sha(data)}
+            if table.name == "audit_log":
+                # an anchor for the hash chain, to keep apart from the store (see docs/server.md)
+                manifest["audit"] = {"entries": len(rows), "head": rows[-1]["hash"] if rows else None}
             if table.name == "stored_files":
                 for row in rows:
                     content = files.get(str(row["sha256"]))
                     archive.writestr(f"files/{row['sha256']}", content)
                     manifest["files"][row["sha256"]] = len(content)
         archive.writestr("manifest.json", json.dumps(manifest, indent=1, sort_keys=True))
-    partial.replace(target)
-    rows_by_table = {name: entry["rows"] for name, entry in manifest["tables"].items()}
-    return BackupSummary(revision, rows_by_table, len(manifest["files"]))
 
 
 def _read_archive(source: Path) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]], dict[str, bytes]]:
@@ -195,7 +207,8 @@ def restore(database: Database, files: FileStore, source: Path, *, force: bool =
                         )
                     )
         session.commit()
-    return BackupSummary(manifest["revision"], {name: len(rows) for name, rows in tables.items()}, len(blobs))
+    rows_by_table = {name: len(rows) for name, rows in tables.items()}
+    return BackupSummary(manifest["revision"], rows_by_table, len(blobs), manifest.get("audit", {}).get("head"))
 
 
 def _insert(session: Any, table: Table, rows: list[dict[str, Any]]) -> None:

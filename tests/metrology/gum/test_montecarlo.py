@@ -28,6 +28,7 @@ from hengqi.metrology.gum import (
     validate,
 )
 from hengqi.metrology.gum.intervals import BLOCK
+from hengqi.metrology.gum.montecarlo import GENERATOR, random_streams
 from hengqi.records.uncertainty_model import load_uncertainty_model
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "uncertainty"
@@ -47,7 +48,12 @@ def test_jcgm101_9_2_2_normal_inputs() -> None:
     assert r.value == pytest.approx(0.0, abs=0.015)
     assert r.u == pytest.approx(2.0, abs=0.01)
     assert r.interval_symmetric == pytest.approx((-half, half), abs=0.03)
-    assert r.interval_shortest == pytest.approx((-half, half), abs=0.03)
+    # for a symmetric distribution the shortest interval's position is poorly determined (its width changes only
+    # to second order with a shift): over 40 seeds at M = 4e5 its endpoints have a standard deviation of 0.026,
+    # with numpy's ziggurat as with Box-Muller, so its width is checked to 0.03 and its endpoints to 4 sd
+    low, high = r.interval_shortest
+    assert high - low == pytest.approx(2.0 * half, abs=0.03)
+    assert r.interval_shortest == pytest.approx((-half, half), abs=0.1)
     g = propagate(ADDITIVE, inputs, p=0.95)
     assert validate(g.interval, g.u, r.interval_symmetric, n_dig=2).validated
 
@@ -163,6 +169,7 @@ def test_seed_reproduces_and_is_recorded() -> None:
     c = monte_carlo(ADDITIVE, inputs, trials=50_000, seed=8)
     assert a == b
     assert a.seed == 7
+    assert a.generator == GENERATOR == "SFC64"
     assert a.u != c.u
     drawn = monte_carlo(ADDITIVE, inputs, trials=50_000)
     assert isinstance(drawn.seed, int)
@@ -191,7 +198,7 @@ def test_intervals_equal_those_from_the_sorted_values() -> None:
     inputs = [Normal("X1", 0.0, 1.0), Rectangular("X2", 0.0, 3.0), Normal("X3", 0.0, 0.1), Normal("X4", 0.0, 0.1)]
     trials = 2 * BLOCK + 1001
     r = monte_carlo(ADDITIVE, inputs, trials=trials, p=0.9, seed=5, chunk_size=BLOCK)
-    gens = np.random.default_rng(5).spawn(4)
+    gens = random_streams(5, 4)
     y = sum(d.sample(g, trials) for d, g in zip(inputs, gens, strict=True))
     y.sort()
     q = math.floor(0.9 * trials + 0.5)

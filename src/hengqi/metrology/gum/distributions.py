@@ -37,6 +37,7 @@ __all__ = [
     "StudentT",
     "Trapezoidal",
     "Triangular",
+    "standard_normal",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -59,6 +60,44 @@ def _check_bounds(name: str, lower: float, upper: float) -> None:
     _finite(name, "upper bound", upper)
     if upper < lower:
         raise DistributionError(name, f"upper bound {upper!r} is below lower bound {lower!r}")
+
+
+TWO_PI = 2.0 * math.pi
+
+
+def standard_normal(rng: np.random.Generator, size: int, scale: float = 1.0) -> FloatArray:
+    """``size`` draws of N(0, scale²) by the Box-Muller transform (Box and Muller 1958; JCGM 101:2008, C.4).
+
+    From a pair of uniforms (u, v): sqrt(-2 ln(1 - u)) (cos 2πv, sin 2πv) is a pair of independent N(0, 1)
+    values, exactly in distribution.  The JCGM 101:2008 clause number for Box-Muller is SECONDARY (recalled,
+    the text of Annex C was not read here).  Pair j takes the uniforms 2j and 2j+1 of ``rng`` and gives draws
+    2j (cosine) and 2j+1 (sine), so the draws do not depend on how a run is split into chunks of even size; an odd
+    ``size`` draws one more pair and drops its sine.
+
+    Precision: u is a 53-bit float64, so 1 - u is exact and the radius (including ``scale``) is float64; the
+    largest |z| is sqrt(106 ln 2) = 8.57 (P(|Z| > 8.57) is about 1e-17).  The angle 2πv is rounded to float32
+    and its cosine and sine are taken in float32 (numpy's SIMD loops, about 1 ulp): each draw carries a relative
+    error of about 1e-7, which moves any quantile of N(0, 1) by less than 1e-6 standard deviations, far below
+    the Monte Carlo noise of 10^8 trials (about 1e-4).  Shifts and scales stay in float64.  This is about twice as
+    fast as numpy's ziggurat, whose scalar loop dominates the time of a Monte Carlo run.
+
+    >>> z = standard_normal(np.random.default_rng(1), 200_000)
+    >>> round(float(z.mean()), 2) == 0.0, round(float(z.std()), 2)
+    (True, 1.0)
+    """
+    pairs = (size + 1) // 2
+    uniform = rng.random(2 * pairs)
+    radius = np.subtract(1.0, uniform[0::2])
+    np.log(radius, out=radius)
+    radius *= -2.0 * scale * scale
+    np.sqrt(radius, out=radius)
+    angle = np.multiply(uniform[1::2], TWO_PI, dtype=np.float32, casting="same_kind")
+    cosine = np.cos(angle)
+    sine = np.sin(angle, out=angle)
+    z = uniform  # reuse the buffer: pair j is written back where its uniforms were
+    np.multiply(radius, cosine, out=z[0::2])
+    np.multiply(radius, sine, out=z[1::2])
+    return z[:size] if size < z.size else z
 
 
 def _check_name(name: str) -> None:
@@ -117,8 +156,7 @@ class Normal:
         return float(self.u)
 
     def sample(self, rng: np.random.Generator, size: int) -> FloatArray:
-        x: FloatArray = rng.standard_normal(size)
-        x *= self.u
+        x = standard_normal(rng, size, self.u)
         x += self.mean
         return x
 
@@ -425,7 +463,7 @@ class MultivariateNormal:
 
     def sample(self, rng: np.random.Generator, size: int) -> FloatArray:
         """``size`` draws, one row each, columns in the order of ``names``."""
-        z = rng.standard_normal((size, len(self.names)))
+        z = standard_normal(rng, size * len(self.names)).reshape(size, len(self.names))
         return np.asarray(self.means, dtype=np.float64) + z @ self._cholesky.T
 
 

@@ -75,42 +75,53 @@ class Summary:
 class _Tail:
     """The k smallest (or, with ``upper``, the k largest) of the values added so far, exactly.
 
-    Values beyond a moving threshold (the k-th value kept at the last compaction) cannot be among them and are
-    dropped on arrival; the kept candidates are compacted to k with :meth:`numpy.ndarray.partition`.
+    Candidates are written into one preallocated buffer of ``capacity`` values; when it is full it is
+    partitioned in place (:meth:`numpy.ndarray.partition`, O(n)) and only the k values that can still be order
+    statistics y_(1)..y_(k) (or the k largest) stay.  The k-th value then becomes the threshold: later values
+    beyond it cannot be among the k and are dropped on arrival (values equal to it neither, as equal values are
+    interchangeable).  Each compaction discards capacity - k >= 2k values, so each value is partitioned about
+    1.5 times at most; the buffer is 3k values (24k bytes).
     """
 
-    def __init__(self, k: int, *, upper: bool = False) -> None:
+    def __init__(self, k: int, trials: int, *, upper: bool = False) -> None:
         self.k = k
         self.upper = upper
-        self.parts: list[FloatArray] = []
+        self.capacity = min(trials, max(3 * k, k + BLOCK))
+        self.buffer: FloatArray = np.empty(self.capacity)
         self.size = 0
         self.threshold = math.inf if not upper else -math.inf
 
     def add(self, values: FloatArray) -> None:
         if math.isfinite(self.threshold):
-            values = values[values > self.threshold] if self.upper else values[values < self.threshold]
-        if values.size:
-            self.parts.append(values)
-            self.size += values.size
-            if self.size >= 2 * self.k + BLOCK:
-                kept = self._kept()
-                self.parts = [kept]
-                self.size = self.k
-                self.threshold = float(kept.min() if self.upper else kept.max())
+            mask = np.greater(values, self.threshold) if self.upper else np.less(values, self.threshold)
+            values = np.compress(mask, values)
+        start = 0
+        while start < values.size:
+            if self.size == self.capacity:
+                self._compact()
+            take = min(values.size - start, self.capacity - self.size)
+            self.buffer[self.size : self.size + take] = values[start : start + take]
+            self.size += take
+            start += take
 
-    def _kept(self) -> FloatArray:
-        merged = np.concatenate(self.parts) if len(self.parts) > 1 else self.parts[0].copy()
-        if merged.size > self.k:
-            if self.upper:
-                merged.partition(merged.size - self.k)
-                return merged[merged.size - self.k :].copy()
-            merged.partition(self.k - 1)
-            return merged[: self.k].copy()
-        return merged
+    def _compact(self) -> None:
+        k, size = self.k, self.size
+        if size <= k:
+            return
+        live = self.buffer[:size]
+        if self.upper:
+            live.partition(size - k)
+            self.buffer[:k] = live[size - k :]
+            self.threshold = float(self.buffer[0])
+        else:
+            live.partition(k - 1)
+            self.threshold = float(self.buffer[k - 1])
+        self.size = k
 
     def sorted(self) -> FloatArray:
         """The kept values in ascending order."""
-        kept = self._kept()
+        self._compact()
+        kept = self.buffer[: self.size].copy()
         kept.sort()
         return kept
 
@@ -136,8 +147,8 @@ class Accumulator:
         self.count = 0
         self.sums: list[float] = []
         self.squares: list[float] = []
-        self.lower = _Tail(trials - q)
-        self.upper = _Tail(trials - q, upper=True)
+        self.lower = _Tail(trials - q, trials)
+        self.upper = _Tail(trials - q, trials, upper=True)
         self.edges: FloatArray | None = None
         self.counts: NDArray[np.int64] | None = None
 

@@ -32,12 +32,15 @@ from hengqi.metrology.gum.intervals import BLOCK, Accumulator, Histogram, Summar
 from hengqi.metrology.gum.model import MeasurementModel
 from hengqi.metrology.gum.validation import numerical_tolerance
 
-__all__ = ["DEFAULT_CHUNK", "McmResult", "monte_carlo", "monte_carlo_adaptive"]
+__all__ = ["DEFAULT_CHUNK", "GENERATOR", "McmResult", "monte_carlo", "monte_carlo_adaptive", "random_streams"]
 
 FloatArray = NDArray[np.float64]
 DEFAULT_CHUNK = 4 * BLOCK
 """Trials per chunk (65 536): the arrays of one chunk (512 KiB each) stay in the processor's cache while the
 inputs are drawn, the model evaluated and the values summarised, which is faster than whole-array passes."""
+
+GENERATOR = "SFC64"
+"""The bit generator of every input's random stream (recorded in :class:`McmResult` with the seed)."""
 
 Progress = Callable[[int, int], None]
 """Called after each chunk with (trials done, trials planned)."""
@@ -64,6 +67,17 @@ class McmResult:
     tolerance: float | None
     converged: bool
     histogram: Histogram | None
+    generator: str = GENERATOR
+
+
+def random_streams(seed: int, count: int) -> list[np.random.Generator]:
+    """``count`` independent streams for ``seed``: numpy's SFC64 seeded by ``SeedSequence(seed).spawn(count)``.
+
+    >>> a, b = random_streams(7, 2)
+    >>> float(a.random()) == float(random_streams(7, 2)[0].random()) != float(b.random())
+    True
+    """
+    return [np.random.Generator(np.random.SFC64(child)) for child in np.random.SeedSequence(seed).spawn(count)]
 
 
 def _seed(seed: int | None) -> int:
@@ -80,13 +94,30 @@ class _Trials:
     def __init__(self, model: MeasurementModel, distributions: Sequence[Distribution], seed: int) -> None:
         self.model = model
         self.inputs = InputSet.create(model.inputs, distributions)
-        self.generators = np.random.default_rng(seed).spawn(len(self.inputs.distributions))
+        self.generators = random_streams(seed, len(self.inputs.distributions))
         estimates = dict(zip(self.inputs.names, self.inputs.estimates, strict=True))
         shift = np.asarray(model.evaluate(estimates), dtype=np.float64)
         self.shift = float(shift.reshape(-1)[0]) if shift.size and np.isfinite(shift.reshape(-1)[0]) else 0.0
+        self.spare: FloatArray = np.empty(0)
 
     def next(self, size: int, drawer: ThreadPoolExecutor | None = None) -> FloatArray:
-        """Model values of the next ``size`` trials; with ``drawer``, half of the inputs are drawn there."""
+        """Model values of the next ``size`` trials; with ``drawer``, half of the inputs are drawn there.
+
+        Inputs are drawn for an even number of trials (normal draws come in Box-Muller pairs); the value of an
+        odd trial left over is kept for the next call, so the values do not depend on how trials are requested.
+        """
+        spare, self.spare = self.spare, np.empty(0)
+        need = size - spare.size
+        if need <= 0:  # only when size is 0 (a spare holds one value)
+            self.spare = spare[size:]
+            return spare[:size]
+        drawn = self._evaluate(need + need % 2, drawer)
+        if need % 2:
+            self.spare = drawn[need:].copy()
+            drawn = drawn[:need]
+        return np.concatenate((spare, drawn)) if spare.size else drawn
+
+    def _evaluate(self, size: int, drawer: ThreadPoolExecutor | None) -> FloatArray:
         dists, gens = self.inputs.distributions, self.generators
         if drawer is None or len(dists) < 2:
             sample = self.inputs.sample(gens, size)

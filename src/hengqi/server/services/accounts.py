@@ -91,6 +91,10 @@ def get_user(session: Session, principal: Principal, user_id: int) -> User:
 
 def update_user(session: Session, principal: Principal, user_id: int, data: UserUpdate) -> User:
     user = get_user(session, principal, user_id)
+    if user.id == principal.user_id and (
+        data.active is False or (data.role is not None and data.role != principal.role)
+    ):
+        raise ConflictError("administrators cannot deactivate or demote themselves", code="self_lockout")
     changes: dict[str, object] = {}
     if data.full_name is not None:
         changes["full_name"] = data.full_name

@@ -2,7 +2,8 @@
 
 Four-eyes rule: a certificate is approved and issued only by an authorised signatory (reviewer or quality
 manager) who is neither the one who drafted it nor the one who performed its run (ISO/IEC 17025:2017, 7.8.1.2:
-reports are reviewed and authorized before release; 6.2.6: authorization of personnel). An issued certificate is
+reports are reviewed and authorized before release; 6.2.6: authorization of personnel; clause numbers SECONDARY,
+the standard was not read). An issued certificate is
 never deleted or changed; it is withdrawn (with a reason) or superseded by a new one that names it.
 """
 

@@ -33,6 +33,8 @@ from hengqi.procedures.runner import Runs
 from hengqi.procedures.session import Session
 from hengqi.procedures.simulate import VirtualBalance, simulate
 from hengqi.procedures.state import RunState
+from hengqi.server import audit
+from hengqi.server.audit import Actor
 from hengqi.server.db.engine import Database
 from hengqi.server.db.guided import GuidedRun, InstrumentConnection
 from hengqi.server.db.models import Instrument, User, Weight, WeightSet
@@ -56,6 +58,7 @@ class NewRun:
     weight_set_id: int | None
     started_by_id: int
     total_steps: int
+    actor_name: str = ""
 
 
 class DbRunStore:
@@ -93,6 +96,21 @@ class DbRunStore:
                     receptor_position="centre",
                     problem="",
                 )
+            )
+            session.flush()
+            audit.record(
+                session,
+                actor=Actor(info.started_by_id, info.actor_name or str(info.started_by_id)),
+                action="start",
+                entity="guided_runs",
+                entity_id=state.run_id,
+                organisation_id=info.organisation_id,
+                new={
+                    "kind": state.kind,
+                    "instrument_id": info.instrument_id,
+                    "mode": info.mode,
+                    "weight_set_id": info.weight_set_id,
+                },
             )
             session.commit()
 
@@ -146,9 +164,10 @@ def _kg(value: Decimal) -> str:
 
 
 def weight_entries(
-    session: DbSession, principal: Principal, weight_set: WeightSet
+    session: DbSession, principal: Principal, weight_set: WeightSet, *, max_kg: Decimal | None = None
 ) -> tuple[list[dict[str, Any]], list[int]]:
-    """The weights of a set in calibration-record form (use by certificate where ``U`` is known) and their ids."""
+    """The weights of a set in calibration-record form (use by certificate where ``U`` is known) and their ids;
+    with ``max_kg`` only those of at most that nominal value (a heavier one cannot be put on the instrument)."""
     rows = list(
         session.scalars(
             scoped_select(principal, Weight)
@@ -161,6 +180,8 @@ def weight_entries(
     entries: list[dict[str, Any]] = []
     seen: set[str] = set()
     for row in rows:
+        if max_kg is not None and row.nominal_kg > max_kg:
+            continue
         ident = row.identifier
         if ident in seen:
             ident = f"{ident} #{row.id}"
@@ -174,7 +195,7 @@ def weight_entries(
                 "k": float(row.k),
             }
         entries.append(entry)
-    return entries, [row.id for row in rows]
+    return entries, [row.id for row in rows if max_kg is None or row.nominal_kg <= max_kg]
 
 
 def instrument_label(instrument: Instrument) -> str:
@@ -192,7 +213,13 @@ def calibration_parameters(
     environment: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
     """The parameters of a guided calibration (``{"record": header}``) for ``instrument`` with ``weight_set``."""
-    weights, _ids = weight_entries(session, principal, weight_set)
+    usable, _ids = weight_entries(session, principal, weight_set, max_kg=instrument.max_kg)
+    if not usable:
+        raise InputError(
+            "weight_set_id",
+            f"no weight of {weight_set.name!r} is at most Max = {format_mass(instrument.max_kg)}; "
+            "choose a set that can make up loads up to Max",
+        )
     item: dict[str, Any] = {
         "id": instrument_label(instrument),
         "make": instrument.make,
@@ -209,7 +236,7 @@ def calibration_parameters(
         "date": on.isoformat(),
         "operator": operator,
         "instrument": item,
-        "weights": weights,
+        "weights": usable,
     }
     if environment:
         header["environment"] = dict(environment)
@@ -259,7 +286,7 @@ def start(
     runs = Runs(DbRunStore(database), PLANS)
     normalised = runs.definition(kind).normalise(parameters)
     total = count_steps(kind, normalised, d_kg)
-    info = NewRun(organisation_id, instrument_id, mode, weight_set_id, principal.user_id, total)
+    info = NewRun(organisation_id, instrument_id, mode, weight_set_id, principal.user_id, total, principal.username)
     session_ = Runs(DbRunStore(database, info), PLANS).start(kind, parameters)
     return session_.state.run_id
 
@@ -316,3 +343,45 @@ def list_runs(
     if status is not None:
         statement = statement.where(GuidedRun.status == status)
     return list(session.scalars(statement))
+
+
+def switch_mode(database: Database, principal: Principal, run_id: str, mode: str) -> None:
+    """Take readings from the instrument or type them in from now on (recorded in the audit trail)."""
+    principal.require(Permission.RECORD_RUN)
+    if mode not in MODES:
+        raise InputError("mode", f"expected one of {', '.join(MODES)}, got {mode!r}")
+    with database.write_session() as session:
+        row = get_run(session, principal, run_id)
+        if row.mode != mode:
+            audit.record(
+                session,
+                actor=principal.actor,
+                action="update",
+                entity="guided_runs",
+                entity_id=run_id,
+                organisation_id=row.organisation_id,
+                old={"mode": row.mode},
+                new={"mode": mode},
+            )
+            row.mode = mode
+        session.commit()
+
+
+def cancel(database: Database, principal: Principal, run_id: str) -> Session:
+    """Ask the run to stop (its shutdown steps follow); recorded in the audit trail."""
+    principal.require(Permission.RECORD_RUN)
+    with database.read_session() as session:
+        organisation_id = get_run(session, principal, run_id).organisation_id
+    run = runs_api(database).cancel(run_id)
+    with database.write_session() as session:
+        audit.record(
+            session,
+            actor=principal.actor,
+            action="cancel",
+            entity="guided_runs",
+            entity_id=run_id,
+            organisation_id=organisation_id,
+            new={"results": len(run.state.results)},
+        )
+        session.commit()
+    return run

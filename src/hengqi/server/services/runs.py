@@ -7,7 +7,7 @@ the run and shown by the API:
   (ISO/IEC 17025:2017, 6.4.7 and 6.5: equipment used must be calibrated; its status must be known);
 * ``weight_calibration_unknown``: a weight with no due date recorded;
 * ``instrument_not_in_service``: the instrument's status is not ``in-service``;
-* ``load_outside_specification``: a load above the instrument's Max (OIML R 76-1:2006, T.3.1: Max is the
+* ``load_outside_specification``: a load above the instrument's Max (OIML R 76-1:2006 terminology: Max is the
   maximum weighing capacity), or one the MPE table does not cover;
 * ``mpe_exceeded``: (verification runs) an indication error larger than the MPE for the stage.
 

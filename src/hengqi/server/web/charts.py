@@ -181,17 +181,23 @@ def error_curve_svg(
     return _svg(width, height, body, labels[0])
 
 
-def _legend(width: int, items: Sequence[tuple[str, str]]) -> str:
+def _text_width(text: str, size: float = 12) -> float:
+    """Rough width of ``text`` in the legend font (wide East Asian characters count about one em)."""
+    import unicodedata
+
+    return sum(size if unicodedata.east_asian_width(ch) in "WF" else size * 0.56 for ch in text)
+
+
+def _legend(width: int, items: Sequence[tuple[str, str]], left: float = 64) -> str:
     parts = []
-    x = width - 16
-    for css, text in reversed(items):
-        w = 18 + 7 * len(text)
-        x -= w
+    x = left
+    for css, text in items:
         if css == "point":
-            mark = f'<circle cx="{x + 6}" cy="16" r="4" class="point"/>'
+            mark = f'<circle cx="{x + 6:.0f}" cy="16" r="4" class="point"/>'
         else:
-            mark = f'<line x1="{x}" y1="16" x2="{x + 12}" y2="16" class="{css}"/>'
-        parts.append(f'{mark}<text x="{x + 16}" y="20" class="legend">{escape(text)}</text>')
+            mark = f'<line x1="{x:.0f}" y1="16" x2="{x + 12:.0f}" y2="16" class="{css}"/>'
+        parts.append(f'{mark}<text x="{x + 16:.0f}" y="20" class="legend">{escape(text)}</text>')
+        x += 16 + _text_width(text) + 18
     return "".join(parts)
 
 

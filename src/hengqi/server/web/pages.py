@@ -84,6 +84,11 @@ def dashboard(request: Request) -> HTMLResponse:
             )
         }
         to_review = [c for c in recent if c.status == "draft" and c.created_by_id != who.principal.user_id]
+        review_runs = {
+            g.certificate_id: g.run_id
+            for g in guided_runs.list_runs(session, who.principal, limit=200)
+            if g.certificate_id is not None
+        }
     progress = {}
     for row in running:
         progress[row.run_id] = _progress(row)
@@ -99,6 +104,7 @@ def dashboard(request: Request) -> HTMLResponse:
         recent=recent,
         cert_instruments=cert_instruments,
         to_review=to_review if who.can(Permission.APPROVE_CERTIFICATE) else [],
+        review_runs=review_runs,
         progress=progress,
         names=names,
         nav="dashboard",

@@ -313,12 +313,10 @@ def submit_step(
 def switch_mode(request: Request, run_id: RunId, csrf_token: Text = "", mode: Text = "manual") -> Response:
     who = viewer(request)
     check_csrf(request, who, csrf_token)
-    if mode not in guided_runs.MODES:
+    try:
+        guided_runs.switch_mode(app_state(request).database, who.principal, run_id, mode)
+    except InputError:
         return redirect(_run_url(run_id, "invalid"))
-    state = app_state(request)
-    with state.database.read_session() as session:
-        guided_runs.get_run(session, who.principal, run_id)
-    guided_runs.set_fields(state.database, run_id, mode=mode)
     return redirect(_run_url(run_id))
 
 
@@ -328,10 +326,8 @@ def cancel_run(request: Request, run_id: RunId, csrf_token: Text = "") -> Respon
     check_csrf(request, who, csrf_token)
     state = app_state(request)
     with guided_runs.run_lock(run_id):
-        with state.database.read_session() as session:
-            guided_runs.get_run(session, who.principal, run_id)
         try:
-            guided_runs.runs_api(state.database).cancel(run_id)
+            guided_runs.cancel(state.database, who.principal, run_id)
         except RunFinishedError:
             return redirect(_run_url(run_id, "finished"))
         except ConcurrentUpdateError:
