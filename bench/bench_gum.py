@@ -6,6 +6,8 @@ Two models, run in one process by every tool with the same input distributions:
 Monte Carlo tools report y, u(y), the 95.45 % probabilistically symmetric interval and the wall time; GTC
 (no Monte Carlo) reports its first-order result.  ``ratio`` = tool time / hengqi time for the same model and M.
 The numpy floor draws the same inputs with ``default_rng``, evaluates the model and sorts (no chunking).
+Random numbers: hengqi uses SFC64 streams and Box-Muller normals (see ``hengqi.metrology.gum.montecarlo``);
+MetroloPy uses ``default_rng()`` (PCG64, ziggurat normals); suncal uses ``scipy.stats`` ``rvs``.
 Peak memory: a child process runs hengqi at the largest M and reports ``ru_maxrss``.
 
 Full: ``nice .venv/bin/python bench/run.py --only gum``; short (CI): ``--short``.
@@ -23,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from hengqi.metrology.gum import MeasurementModel, Normal, Rectangular, monte_carlo, propagate
+from hengqi.metrology.gum.montecarlo import GENERATOR
 
 P = 0.9545
 H4 = 10.0 * math.sqrt(3.0)
@@ -210,6 +213,7 @@ def _memory(trials: int) -> str:
 def main(short: bool) -> None:
     sizes = (10_000, 100_000) if short else (1_000_000, 10_000_000)
     repeat = 1 if short else 3
+    print(f"hengqi random numbers: {GENERATOR} streams, Box-Muller normals; time s = best of {repeat} runs")
     print(
         f"{'tool':<18} {'model':<9} {'M':>9} {'y':>14} {'u(y)':>10} {'95.45 % interval (symmetric)':>30} "
         f"{'time s':>8} {'ratio':>6}"

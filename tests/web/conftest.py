@@ -125,8 +125,8 @@ class WebUser:
         assert value
         return value
 
-    def post(self, url: str, **data: Any) -> Any:
-        return self.client.post(url, data={"csrf_token": self.csrf, **data}, follow_redirects=False)
+    def post(self, path: str, /, **data: Any) -> Any:
+        return self.client.post(path, data={"csrf_token": self.csrf, **data}, follow_redirects=False)
 
     def instrument_id(self, serial: str) -> int:
         page = self.client.get(f"/web/instruments?q={serial}")
@@ -134,11 +134,12 @@ class WebUser:
         assert found is not None, page.text
         return int(found.group(1))
 
-    def start(self, serial: str, *, mode: str = "instrument") -> str:
-        """Start a guided calibration on the demo instrument ``serial``; returns the run's page."""
+    def start(self, serial: str, *, mode: str = "instrument", weights: str = "E2 set") -> str:
+        """Start a guided calibration on the demo instrument ``serial`` with the weight set named ``weights...``;
+        returns the run's page."""
         instrument = self.instrument_id(serial)
         page = self.client.get(f"/web/instruments/{instrument}")
-        weight_set = re.search(r'<option value="(\d+)">(E2|M1)', page.text)
+        weight_set = re.search(rf'<option value="(\d+)">{re.escape(weights)}', page.text)
         assert weight_set is not None
         answer = self.post(f"/web/instruments/{instrument}/runs", weight_set_id=weight_set.group(1), mode=mode)
         assert answer.status_code == 303, answer.text

@@ -6,8 +6,11 @@ are simulators on loopback TCP; what is recorded is read back from the database.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
+
+import pytest
 
 from hengqi.certificates.schema import validate_dcc
 from hengqi.certificates.signing import verify_file
@@ -115,14 +118,15 @@ def test_impossible_manual_values_are_refused_with_a_reason(demo: Demo) -> None:
     for value, reason in (
         ("abc", "abc"),
         ("100 parsecs", "parsecs"),
-        ("1e999", "can show"),
+        ("1e999", "1e999"),
+        ("5 t", "can show"),
         ("-5 kg", "can show"),
         ("", ""),
     ):
         answer = technician.post(f"{run_url}/step", step_id=pending[0], action="enter", value=value)
         assert answer.status_code == 422, value
         assert 'data-notice="invalid"' in answer.text
-        assert reason in answer.text
+        assert reason in answer.text, (value, re.findall(r"<small>([^<]*)", answer.text))
     assert _recorded(demo, run_url) == before
     good = technician.post(f"{run_url}/step", step_id=pending[0], action="enter", value="110.0002 g")
     assert good.status_code == 303
@@ -273,8 +277,125 @@ def test_a_weight_set_that_cannot_make_up_the_loads_is_refused_before_the_run_st
     shown = technician.client.get(answer.headers["location"])
     message = re.search(r'data-testid="start-error">([^<]*)<', shown.text)
     assert message is not None
-    assert "weight_set_id: no weight of 'F1 set" in message.group(1)
+    assert "weight_set_id: no weight of" in message.group(1)
+    assert "is at most Max = 220 g" in message.group(1)
     with demo.app.state.hengqi.database.read_session() as session:
         from hengqi.server.db.guided import GuidedRun
 
         assert session.query(GuidedRun).count() == 0
+
+
+def test_an_instrument_is_connected_by_its_url(demo: Demo) -> None:
+    from urllib.parse import unquote
+
+    technician = demo.user("technician")
+    counter = technician.instrument_id("DEMO-0001")  # seeded without a connection: readings typed in
+    assert "No instrument connection configured" in technician.client.get(f"/web/instruments/{counter}").text
+    bad = technician.post(f"/web/instruments/{counter}/connection", url="ftp://nowhere")
+    assert "error=" in bad.headers["location"]
+    assert "ftp" in unquote(bad.headers["location"])
+    silent = technician.post(f"/web/instruments/{counter}/connection", url="tcp://127.0.0.1:9?protocol=mt-sics")
+    assert "notice=saved-offline" in silent.headers["location"]
+    retail = demo.simulator("SIM-RET-0001")
+    good = technician.post(f"/web/instruments/{counter}/connection", url=retail.url)
+    assert "notice=connected" in good.headers["location"]
+    page = technician.client.get(good.headers["location"])
+    assert 'data-notice="connected"' in page.text
+    assert retail.url.replace("&", "&amp;") in page.text
+    regulator = demo.user("regulator")
+    refused = regulator.post(f"/web/instruments/{counter}/connection", url="")
+    assert refused.status_code in (403, 404)
+    removed = technician.post(f"/web/instruments/{counter}/connection", url="")
+    assert removed.status_code == 303
+    assert "No instrument connection configured" in technician.client.get(f"/web/instruments/{counter}").text
+
+
+@pytest.mark.parametrize(("serial", "weights"), [("SIM-RET-0001", "M1 set"), ("SIM-TRK-0001", "M1 test weights")])
+def test_every_demo_instrument_can_be_calibrated_in_the_browser(demo: Demo, serial: str, weights: str) -> None:
+    technician = demo.user("technician")
+    run_url = technician.start(serial, weights=weights)
+    technician.advance(run_url)
+    results = technician.client.get(f"{run_url}/results")
+    assert 'data-testid="error-curve"' in results.text, re.findall(r'class="alert[^>]*>([^<]*)', results.text)
+    with demo.app.state.hengqi.database.read_session() as session:
+        run = session.query(Run).one()
+    record = run.raw_data["record"]
+    sources = {r.source for r in DbRunStore(demo.app.state.hengqi.database).load(_run_id(run_url)).results}
+    assert sources == {"operator", "instrument"}
+    max_kg = Decimal(record["instrument"]["max"].split()[0]) * (
+        1000 if record["instrument"]["max"].endswith(" t") else 1
+    )
+    loads = [Decimal(point["load_kg"]) for point in run.results["points"]]
+    assert len(loads) == 5
+    assert loads[-1] == max_kg  # the weights make up Max itself
+    for point in run.results["points"]:
+        error = Decimal(point["error_kg"])
+        assert abs(error) < max_kg / 500  # a working instrument: errors of a few e at most
+
+
+def _verify(technician: WebUser, serial: str = "SIM-RET-0001") -> str:
+    instrument = technician.instrument_id(serial)
+    page = technician.client.get(f"/web/instruments/{instrument}")
+    weight_set = re.search(r'<option value="(\d+)">M1 set', page.text)
+    assert weight_set is not None
+    answer = technician.post(
+        f"/web/instruments/{instrument}/runs",
+        weight_set_id=weight_set.group(1),
+        mode="instrument",
+        kind="verification",
+        stage="initial",
+        rules="oiml-r76",
+    )
+    assert answer.status_code == 303
+    return str(answer.headers["location"])
+
+
+def _drive(technician: WebUser, run_url: str, decision: str) -> tuple[int, int]:
+    steps = decided = 0
+    while (pending := technician.pending(run_url)) is not None:
+        step_id, action, text = pending
+        if action == "decide":
+            options = re.findall(r'name="value" value="([^"]+)"', text)
+            assert decision in options
+            answer = technician.post(f"{run_url}/step", step_id=step_id, action="decide", value=decision)
+            decided += 1
+        else:
+            answer = technician.post(f"{run_url}/step", step_id=step_id, action=action)
+        assert answer.status_code == 303, answer.text
+        steps += 1
+    return steps, decided
+
+
+def test_a_full_verification_of_the_retail_scale_passes(demo: Demo) -> None:
+    technician = demo.user("technician")
+    run_url = _verify(technician)
+    steps, decided = _drive(technician, run_url, "continue")
+    assert decided == 0  # nothing failed: never asked whether to go on
+    results = technician.client.get(f"{run_url}/results")
+    assert 'data-verdict="pass"' in results.text
+    assert 'data-testid="weighing-curve"' in results.text
+    with demo.app.state.hengqi.database.read_session() as session:
+        run = session.query(Run).one()
+        assert session.query(Certificate).count() == 0  # a verification records a verdict, not a calibration DCC
+    assert run.kind == "verification"
+    assert run.results["passed"] is True
+    tests = {check["test"] for check in run.results["checks"]}
+    assert {"weighing", "eccentricity", "repeatability", "discrimination"} <= tests
+    sources = {r.source for r in DbRunStore(demo.app.state.hengqi.database).load(_run_id(run_url)).results}
+    assert sources == {"operator", "instrument"}
+    assert steps > 100
+
+
+def test_a_tampered_scale_fails_and_the_technician_may_stop_at_the_first_failure(demo: Demo) -> None:
+    assert ControlClient(demo.simulator("SIM-RET-0001").control_url).send("FAULT SPAN 1.003").startswith("OK")
+    technician = demo.user("technician")
+    run_url = _verify(technician)
+    steps, decided = _drive(technician, run_url, "stop")
+    assert decided == 1
+    assert steps < 60  # stopped at the first failure (then only the shutdown step)
+    results = technician.client.get(f"{run_url}/results")
+    assert 'data-verdict="fail"' in results.text
+    with demo.app.state.hengqi.database.read_session() as session:
+        run = session.query(Run).one()
+    assert run.results["passed"] is False
+    assert any(check["passed"] is False for check in run.results["checks"])

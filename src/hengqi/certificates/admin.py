@@ -23,11 +23,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hengqi.errors import InputError, RecordError
 from hengqi.metrology.quantities import parse_mass
+from hengqi.records.loading import parse_yaml_text
 
 __all__ = [
     "EXAMPLE",
@@ -276,18 +276,24 @@ def admin_from_mapping(data: Any, *, source: str = "admin") -> AdministrativeDat
 
 
 def load_admin(path: str | os.PathLike[str]) -> AdministrativeData:
-    """Read and validate ``ADMIN.yaml``; :class:`RecordError` for a missing file, bad YAML or a bad field."""
+    """Read and validate ``ADMIN.yaml``; :class:`RecordError` for a missing file, bad YAML or a bad field.
+
+    The YAML is parsed like every record file (:func:`hengqi.records.loading.parse_yaml_text`): duplicate keys,
+    alias bombs and over-deep nesting are refused, and a syntax error names its line and column on one line.
+    """
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError as err:
         raise RecordError(str(file), "no such file") from err
-    except (OSError, UnicodeDecodeError) as err:
-        raise RecordError(str(file), f"cannot read: {err}") from err
+    except UnicodeDecodeError as err:
+        raise RecordError(str(file), f"cannot read: not UTF-8 text (byte {err.start})") from err
+    except OSError as err:
+        raise RecordError(str(file), f"cannot read: {err.strerror or err}") from err
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise RecordError(str(file), f"not valid YAML: {err}") from err
+        data = parse_yaml_text(text, source=str(file))
+    except RecordError as err:
+        raise RecordError(str(file), f"not valid YAML: {err.reason}") from err
     return admin_from_mapping(data, source=str(file))
 
 

@@ -146,12 +146,18 @@ def _schema_files(root: Path, version: str) -> tuple[Path, dict[str, Path]]:
 
 def _parse(file: Path) -> etree._ElementTree:
     if not file.is_file():
-        raise DccFormatError(str(file), "no such file")
+        raise DccFormatError(str(file), "is a folder, not a file" if file.is_dir() else "no such file")
     parser = etree.XMLParser(no_network=True, resolve_entities=False, huge_tree=False)
     try:
-        return etree.parse(str(file), parser)
+        tree = etree.parse(str(file), parser)
     except etree.XMLSyntaxError as err:
         raise DccFormatError(str(file), f"not well-formed XML: {err}") from err
+    except OSError as err:  # lxml reports some encoding errors of a file as OSError
+        raise DccFormatError(str(file), f"not readable as XML: {err}") from err
+    if tree.docinfo.doctype:
+        # a DCC has no DTD; entities left unresolved (never fetched or read) would break the schema engines
+        raise DccFormatError(str(file), "a DCC must not have a DOCTYPE declaration (DTDs and entities are refused)")
+    return tree
 
 
 def declared_version(tree: etree._ElementTree) -> str:

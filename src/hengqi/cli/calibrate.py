@@ -10,6 +10,7 @@ stderr naming the field path and the reason).
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from decimal import Decimal
@@ -20,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from hengqi.cli.files import write_atomic
 from hengqi.errors import InputError
 from hengqi.metrology.calibration.result import CalibrationPoint, CalibrationResult, InstrumentSummary
 from hengqi.metrology.quantities import MASS_UNITS, format_mass, to_unit
@@ -185,8 +187,10 @@ def plot_result(result: CalibrationResult, path: Path) -> None:
         ax.set_title(f"{inst.identifier}: calibration {result.calibration_date.isoformat()} ({result.method})")
         ax.legend(loc="best", fontsize="small")
         fig.tight_layout()
+        drawing = io.BytesIO()
+        fig.savefig(drawing, format="png")
         try:
-            fig.savefig(path, format="png")
+            write_atomic(path, drawing.getvalue())  # never half a PNG on a full disk
         except OSError as err:
             raise InputError("--plot", f"cannot write {path}: {err.strerror or err}") from err
     finally:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from hengqi.cli.files import write_atomic
 from hengqi.errors import InputError
 
 EXIT_OK, EXIT_FAIL, EXIT_INVALID = 0, 1, 2
@@ -27,11 +28,12 @@ def certificate() -> None:
 
 
 def _write(path: Path, data: bytes) -> None:
+    """Write an output file atomically (a temporary file renamed): a failure never leaves half a certificate."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        write_atomic(path, data)
     except OSError as err:
-        raise InputError(str(path), f"cannot write ({err})") from err
+        raise InputError(str(path), f"cannot write ({err.strerror or err})") from err
 
 
 @certificate.command("issue")
@@ -64,6 +66,9 @@ def issue(  # noqa: PLR0917 - one parameter per click option
         raise InputError("issue", "give --dcc and/or --pdf")
     if (key_path is None) != (cert_path is None):
         raise InputError("--sign/--cert", "signing needs both the key (--sign) and its certificate (--cert)")
+    for option, output in (("--dcc", dcc_path), ("--pdf", pdf_path)):
+        if output is not None and output.is_dir():  # found now, not after the other file was written
+            raise InputError(option, f"{output} is a folder; give a file name")
     result = calibrate(load_calibration_record(record))
     admin = load_admin(admin_path)
     identity = load_signing_identity(key_path, cert_path) if key_path and cert_path else None
@@ -83,10 +88,8 @@ def issue(  # noqa: PLR0917 - one parameter per click option
             for issue_ in report.issues:
                 click.echo(f"hengqi: {issue_}", err=True)
             return EXIT_FAIL
-    if dcc_path is not None:
-        _write(dcc_path, xml)
-        click.echo(f"DCC {admin.certificate.number} -> {dcc_path}{' (signed)' if identity else ''}")
-    if pdf_path is not None:
+    pdf = None
+    if pdf_path is not None:  # everything is made before anything is written: no half-issued certificate
         pdf = render_certificate_pdf(
             result, admin, dcc_xml=xml if embed_dcc else None, will_be_signed=identity is not None
         )
@@ -97,6 +100,10 @@ def issue(  # noqa: PLR0917 - one parameter per click option
                 reason=f"Calibration certificate {admin.certificate.number}",
                 location=admin.laboratory.address.city,
             )
+    if dcc_path is not None:
+        _write(dcc_path, xml)
+        click.echo(f"DCC {admin.certificate.number} -> {dcc_path}{' (signed)' if identity else ''}")
+    if pdf_path is not None and pdf is not None:
         _write(pdf_path, pdf)
         click.echo(f"PDF {admin.certificate.number} -> {pdf_path}{' (signed)' if identity else ''}")
     return EXIT_OK
@@ -163,7 +170,12 @@ def keygen(out_dir: Path, cn: str, org: str, days: int) -> int:
     """Make a TEST CA, signer key and certificate (for trying signing out; not for real certificates)."""
     from hengqi.certificates.signing import make_test_keys
 
-    keys = make_test_keys(out_dir, cn=cn, org=org, days=days)
+    try:
+        keys = make_test_keys(out_dir, cn=cn, org=org, days=days)
+    except InputError as err:
+        if err.path in ("days", "cn", "org"):  # name the option, as typed
+            raise InputError(f"--{err.path}", err.reason) from err
+        raise
     click.echo(f"test CA certificate: {keys.ca_cert}")
     click.echo(f"signer key:          {keys.signer_key}")
     click.echo(f"signer certificate:  {keys.signer_cert}")

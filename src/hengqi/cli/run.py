@@ -28,6 +28,7 @@ from typing import Any
 import click
 import yaml
 
+from hengqi.cli.files import write_atomic
 from hengqi.errors import InputError
 from hengqi.instruments.probe import open_scale
 from hengqi.metrology.quantities import MASS_UNITS, canonical_unit, parse_mass
@@ -76,8 +77,11 @@ def _entry_unit(parameters: Mapping[str, Any], unit: str | None) -> str:
     """The unit a bare number typed in counts: ``--unit``, else g below 100 kg Max, else kg."""
     if unit is not None:
         return canonical_unit(unit, path="--unit")
-    instrument = parameters.get("record", {}).get("instrument", {})
-    text = instrument.get("max") or instrument.get("specification", {}).get("max") or "1 kg"
+    record = parameters.get("record")  # a state file may hold anything: the replay names what is wrong
+    instrument = record.get("instrument") if isinstance(record, Mapping) else None
+    instrument = instrument if isinstance(instrument, Mapping) else {}
+    specification = instrument.get("specification")
+    text = instrument.get("max") or (specification.get("max") if isinstance(specification, Mapping) else None) or "1 kg"
     try:
         max_kg = parse_mass(text, path="max")
     except InputError:
@@ -95,10 +99,22 @@ def _write_record(session: Session, out: Path | None) -> None:
         click.echo(text, nl=False)
         return
     try:
-        out.write_text(text, encoding="utf-8")
+        write_atomic(out, text.encode("utf-8"))
     except OSError as err:
-        raise InputError("--out", f"cannot write {out}: {err.strerror or err}") from err
+        click.echo("--- record (not written to --out) ---")  # printed, so that the run is not lost
+        click.echo(text, nl=False)
+        raise InputError("--out", f"cannot write {out}: {err.strerror or err}; the record is printed above") from err
     click.echo(f"record written to {out}")
+
+
+def _check_out(out: Path | None) -> None:
+    """Refuse an ``--out`` that cannot be written before the run starts, not after the operator's work."""
+    if out is None:
+        return
+    if out.is_dir():
+        raise InputError("--out", f"{out} is a folder; give a file name")
+    if not out.parent.is_dir():
+        raise InputError("--out", f"the folder {out.parent} does not exist")
 
 
 def _report(session: Session, kind: str, out: Path | None) -> int:
@@ -151,6 +167,7 @@ def run_command(  # noqa: PLR0917 - one parameter per click option
     """Guide a verification (OIML R 76 / JJG) or a calibration (EURAMET cg-18) step by step."""
     if manual == (scale_url is not None):
         raise InputError("--scale", "give either --scale URL or --manual")
+    _check_out(out)
     state_file = JsonStateFile(state_path) if state_path is not None else None
     store: RunStore = state_file if state_file is not None else MemoryRunStore()
     runs = Runs(store)

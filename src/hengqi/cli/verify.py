@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from hengqi.cli.files import write_atomic
 from hengqi.errors import InputError
 from hengqi.metrology.classes import InstrumentSpecification
 from hengqi.metrology.quantities import format_mass, to_unit
@@ -207,7 +208,10 @@ def schema(kind: str | None, output: Path | None) -> int:
     if output is None:
         click.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        try:
+            write_atomic(output, text.encode("utf-8"))
+        except OSError as err:
+            raise InputError("--output", f"cannot write {output}: {err.strerror or err}") from err
     return EXIT_PASS
 
 

@@ -21,7 +21,7 @@ band edge takes the lower band (R 76-1 Table 6 as printed).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, getcontext
 
 from hengqi.errors import InputError, NotCoveredError
 from hengqi.metrology.classes import AccuracyClass, InstrumentSpecification, parse_accuracy_class
@@ -53,7 +53,9 @@ class MpeDetermination:
 
 
 def _plain(value: Decimal) -> Decimal:
-    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+    # quantize() cannot write an integer longer than the context precision: such a value stays in E notation
+    integral = value == value.to_integral_value() and value.adjusted() < getcontext().prec
+    return value.quantize(Decimal(1)) if integral else value.normalize()
 
 
 def mpe_in_e(

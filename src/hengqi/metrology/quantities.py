@@ -46,6 +46,11 @@ _ALIASES: Final[dict[str, str]] = {
 }
 _PATTERN: Final = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*([^\s\d.+-][^\s]*)?\s*$")
 
+#: Largest mass accepted, in kg (10^12 kg: far beyond any weighing instrument; keeps exact arithmetic in range).
+MAX_MASS_KG: Final = Decimal("1e12")
+#: Smallest non-zero mass accepted, in kg (10^-18 kg = 1 fg: far below any balance's scale interval).
+MIN_MASS_KG: Final = Decimal("1e-18")
+
 #: Units tried by :func:`format_mass`, largest first.
 _DISPLAY_UNITS: Final = ("t", "kg", "g", "mg", "µg")
 
@@ -76,6 +81,10 @@ def parse_mass(
     Traceback (most recent call last):
     ...
     hengqi.errors.InputError: mass: must not be negative, got '-1 g'
+    >>> parse_mass("1e400 g")
+    Traceback (most recent call last):
+    ...
+    hengqi.errors.InputError: mass: out of range: a mass must be zero or between 1e-18 kg and 1e12 kg, got '1e400 g'
     """
     if isinstance(value, bool):
         raise InputError(path, f"expected a mass such as '220 g', got {value!r}")
@@ -100,8 +109,12 @@ def parse_mass(
         raise InputError(path, f"must be a finite number, got {value!r}")
     if number < 0 and not allow_negative:
         raise InputError(path, f"must not be negative, got {value!r}")
-    kg = number * MASS_UNITS[canonical_unit(unit_text, path=path)]
-    return kg.normalize() if kg == 0 else kg
+    size = MASS_UNITS[canonical_unit(unit_text, path=path)]
+    # the exponent alone first: multiplying an exponent such as 1e999999999 would overflow the decimal context
+    kg = number * size if number == 0 or -40 < number.adjusted() < 40 else MAX_MASS_KG * 10
+    if kg != 0 and not MIN_MASS_KG <= abs(kg) <= MAX_MASS_KG:
+        raise InputError(path, f"out of range: a mass must be zero or between 1e-18 kg and 1e12 kg, got {value!r}")
+    return kg.copy_abs().normalize() if kg == 0 else kg
 
 
 def to_unit(kg: Decimal, unit: str) -> Decimal:

@@ -226,6 +226,8 @@ class RunState:
             data = json.loads(text)
         except json.JSONDecodeError as err:
             raise RunStateError("", f"{source} is not valid JSON: {err}") from err
+        except RecursionError as err:
+            raise RunStateError("", f"{source} is nested too deeply to be a run state") from err
         return cls.from_json(data)
 
 
@@ -321,6 +323,8 @@ def _read_state(path: Path, run_id: str) -> RunState:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UnknownRunError(run_id) from None
+    except UnicodeDecodeError as err:
+        raise RunStateError(str(path), f"not a run state: not UTF-8 text (byte {err.start})") from err
     except OSError as err:
         raise RunStateError(str(path), f"cannot be read: {err.strerror or err}") from err
     return RunState.loads(text, source=str(path))

@@ -2,7 +2,9 @@
 
 Every failure becomes a :class:`hengqi.errors.RecordError` whose path names the offending field
 (``tests.weighing.points[2].indication``) or, for a YAML syntax error, the file, line and column.  Duplicate
-keys are refused (a second value silently replacing the first would lose data).
+keys are refused (a second value silently replacing the first would lose data).  Documents that would blow up
+when read are refused too: aliases that expand to more than :data:`MAX_EXPANDED_NODES` nodes (a "billion laughs"
+bomb), recursive aliases, nesting deeper than the parser can follow, and integers too long to convert.
 
 >>> parse_yaml_text("a: 1\\nb: [2, 3]\\n")
 {'a': 1, 'b': [2, 3]}
@@ -51,17 +53,87 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bo
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+#: Most nodes a document may expand to through aliases when it has far fewer distinct nodes.
+MAX_EXPANDED_NODES = 100_000
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _check_expansion(root: yaml.Node, source: str) -> None:
+    """Refuse recursive aliases, and aliases that multiply the document beyond :data:`MAX_EXPANDED_NODES` nodes.
+
+    Sizes are counted over the node graph (an alias is the node it names), without expanding anything.
+    """
+    size: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            open_nodes.discard(key)
+            total = 1 + sum(size[id(child)] for child in _children(node))
+            size[key] = min(total, MAX_EXPANDED_NODES + 1)
+            continue
+        if key in size:
+            continue
+        if key in open_nodes:
+            line = node.start_mark.line + 1
+            raise RecordError(source, f"line {line}: an alias refers to a node that contains it (recursive alias)")
+        open_nodes.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node) if id(child) not in size)
+    if size[id(root)] > MAX_EXPANDED_NODES and len(size) * 2 < size[id(root)]:
+        raise RecordError(
+            source,
+            f"aliases expand the document to more than {MAX_EXPANDED_NODES} values (an alias bomb?); "
+            "write the values out or use fewer aliases",
+        )
+
+
 def parse_yaml_text(text: str, *, source: str = "<text>") -> Any:
-    """Parse YAML text safely; a syntax error becomes a :class:`RecordError` naming line and column."""
+    """Parse YAML text safely; a syntax error becomes a :class:`RecordError` naming line and column.
+
+    >>> parse_yaml_text("a: &x [1, 2]\\nb: *x\\n")
+    {'a': [1, 2], 'b': [1, 2]}
+    >>> parse_yaml_text("a: [" * 5000, source="deep.yaml")
+    Traceback (most recent call last):
+    ...
+    hengqi.errors.RecordError: deep.yaml: nested too deeply to be read
+    """
+    loader: _UniqueKeyLoader | None = None
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
+        loader = _UniqueKeyLoader(text)  # a SafeLoader subclass
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_expansion(node, source)
+        return loader.construct_document(node)
+    except RecordError:
+        raise
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         problem = err.problem or err.context or "invalid YAML"
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
         raise RecordError(source, f"{where}{problem}") from err
+    except yaml.reader.ReaderError as err:
+        code = err.character if isinstance(err.character, int) else ord(str(err.character)[:1] or "\0")
+        raise RecordError(source, f"character {err.position + 1}: {err.reason} (U+{code:04X})") from err
     except yaml.YAMLError as err:
-        raise RecordError(source, f"invalid YAML: {err}") from err
+        raise RecordError(source, "invalid YAML: " + " ".join(str(err).split())) from err
+    except RecursionError as err:
+        raise RecordError(source, "nested too deeply to be read") from err
+    except ValueError as err:  # an integer with more digits than Python converts (sys.get_int_max_str_digits)
+        raise RecordError(source, f"a number is too long to read ({' '.join(str(err).split()[:5])})") from err
+    finally:
+        if loader is not None:
+            loader.dispose()
 
 
 def read_yaml_file(path: str | Path) -> Any:
@@ -85,11 +157,15 @@ def field_path(loc: tuple[int | str, ...]) -> str:
 
     >>> field_path(("tests", "weighing", "points", 2, "indication"))
     'tests.weighing.points[2].indication'
+    >>> field_path(("tests", "weigh\\ning"))
+    "tests['weigh\\\\ning']"
     """
     path = ""
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
+        elif not part or not part.isprintable() or part.strip() != part or any(c in part for c in ".[]"):
+            path += f"[{part!r}]"  # a key as odd as a user may write it ('', 'a.b', a line break) stays one token
         else:
             path += f".{part}" if path else str(part)
     return path
@@ -98,7 +174,7 @@ def field_path(loc: tuple[int | str, ...]) -> str:
 def _message(error: ErrorDetails) -> str:
     if error["type"] in _MESSAGES:
         return _MESSAGES[error["type"]]
-    message = error["msg"]
+    message = error["msg"].replace("\r", "\\r").replace("\n", "\\n")  # one line, whatever the input held
     return message.removeprefix("Value error, ")
 
 

@@ -28,7 +28,7 @@ from hengqi.metrology.gum import (
     validate,
 )
 from hengqi.metrology.gum.intervals import BLOCK
-from hengqi.metrology.gum.montecarlo import GENERATOR, random_streams
+from hengqi.metrology.gum.montecarlo import GENERATOR, _Trials, random_streams
 from hengqi.records.uncertainty_model import load_uncertainty_model
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "uncertainty"
@@ -290,3 +290,30 @@ def test_adaptive_procedure_with_a_constant_model_stops_after_two_batches() -> N
     assert r.trials == 20_000
     assert r.u == 0.0
     assert r.tolerance is None
+
+
+def test_model_values_do_not_depend_on_how_trials_are_requested() -> None:
+    # normal inputs are drawn in Box-Muller pairs; odd requests (an adaptive batch of odd size) keep the stream
+    inputs = [Normal("X1", 0.0, 1.0), StudentT("X2", 0.0, 1.0, 4.0), Rectangular("X3", 0.0, 1.0)]
+    inputs.append(MultivariateNormal(("X4",), (0.0,), (2.0,), ((1.0,),)))  # type: ignore[arg-type]
+    whole = _Trials(ADDITIVE, inputs, 21).next(30_001)
+    source = _Trials(ADDITIVE, inputs, 21)
+    parts = [source.next(n) for n in (1, 2, 9_999, 0, 19_998, 1)]
+    np.testing.assert_array_equal(whole, np.concatenate(parts))
+
+
+def test_large_mean_small_uncertainty_intervals_are_not_quantised() -> None:
+    # JCGM 100:2008, H.1 scale: l = l_s + d, l_s = 50.000623 mm with u = 25 nm, d = 215 nm with u = 9.7 nm
+    # (H.1.3.1, H.1.3.2); l is exactly normal.  float32 values near 50 mm are spaced by 3.8 nm (0.14 u): the
+    # draws must not sit on such a grid (shift and scale in float64), and the MCM interval matches the exact one
+    # within Monte Carlo noise (the 0.5 % quantile's standard deviation is about 0.01 u at M = 10^6: 0.05 u).
+    model = MeasurementModel.from_equations([("l", "l_s + d")])
+    inputs = [Normal("l_s", 50.000623, 25e-6), Normal("d", 215e-6, 9.7e-6)]
+    draws = inputs[0].sample(random_streams(1, 1)[0], 100_000)
+    assert np.unique(draws).size == draws.size  # a float32 grid would leave about 70 distinct values
+    u = math.hypot(25e-6, 9.7e-6)
+    r = monte_carlo(model, inputs, trials=1_000_000, p=0.99, seed=100)
+    half = stats.norm.ppf(0.995) * u
+    assert r.value == pytest.approx(50.000838, abs=0.01 * u)
+    assert r.u == pytest.approx(u, rel=0.005)
+    assert r.interval_symmetric == pytest.approx((50.000838 - half, 50.000838 + half), abs=0.05 * u)

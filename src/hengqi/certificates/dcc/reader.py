@@ -23,6 +23,7 @@ from lxml import etree
 from hengqi.certificates.dcc import vocabulary as v
 from hengqi.certificates.dcc.dsi_read import NS, RealList, RealValue, read_real, read_real_list, where
 from hengqi.certificates.errors import DccFormatError
+from hengqi.errors import InputError
 from hengqi.metrology.calibration.result import (
     CalibrationPoint,
     CalibrationResult,
@@ -84,6 +85,10 @@ def parse_dcc(source: str | os.PathLike[str] | bytes) -> etree._ElementTree:
             tree = etree.parse(str(path), parser)
     except etree.XMLSyntaxError as err:
         raise DccFormatError("dcc", f"not well-formed XML: {err}") from err
+    except OSError as err:  # lxml reports some encoding errors of a file as OSError
+        raise DccFormatError("dcc", f"not readable as XML: {err}") from err
+    if tree.docinfo.doctype:
+        raise DccFormatError("dcc", "a DCC must not have a DOCTYPE declaration (DTDs and entities are refused)")
     root = tree.getroot()
     if root.tag != f"{{{v.DCC_NS}}}digitalCalibrationCertificate":
         raise DccFormatError("/", f"root element is {root.tag!r}, not dcc:digitalCalibrationCertificate")
@@ -168,7 +173,12 @@ def _text_of(el: Element | None, lang: str = "en") -> str:
 
 
 def _date(el: Element | None) -> date | None:
-    return date.fromisoformat(el.text.strip()) if el is not None and el.text else None
+    if el is None or not el.text:
+        return None
+    try:
+        return date.fromisoformat(el.text.strip())
+    except ValueError as err:
+        raise DccFormatError(where(el), f"not a date (YYYY-MM-DD): {el.text.strip()!r}") from err
 
 
 def _points(rl: Element, budgets: dict[Decimal, tuple[Contribution, ...]]) -> tuple[CalibrationPoint, ...]:
@@ -471,7 +481,20 @@ def _statements(ad: Element, ref: str) -> list[str]:
 
 
 def read_dcc(source: str | os.PathLike[str] | bytes) -> DccDocument:
-    """Read a DCC hengqi wrote back into a :class:`DccDocument`; :class:`DccFormatError` names what is missing."""
+    """Read a DCC hengqi wrote back into a :class:`DccDocument`; :class:`DccFormatError` names what is missing.
+
+    A value that cannot be read (a number, date or list that does not parse, a list shorter than its neighbours)
+    is a :class:`DccFormatError` too, never a bare ``ValueError`` or ``IndexError``.
+    """
+    try:
+        return _read_dcc(source)
+    except InputError:
+        raise
+    except (ValueError, IndexError, ArithmeticError) as err:  # a foreign error: translated here, at the boundary
+        raise DccFormatError("dcc", f"a value cannot be read ({type(err).__name__}: {err})") from err
+
+
+def _read_dcc(source: str | os.PathLike[str] | bytes) -> DccDocument:
     tree = parse_dcc(source)
     root = tree.getroot()
     ad = root.find("dcc:administrativeData", NS)

@@ -71,7 +71,10 @@ def verify_file(
         load_certificate(cert_path)
     if trust_path is not None:
         load_certificate(trust_path)
-    kind = sniff(data)
+    try:
+        kind = sniff(data)
+    except InputError as err:
+        raise InputError(str(file), err.reason) from err  # name the file, not the word "file"
     if kind == "pdf":
         return verify_pdf(data, cert=cert_path, trust=trust_path, at=at)
     try:

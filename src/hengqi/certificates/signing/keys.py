@@ -141,6 +141,10 @@ def _usage(*, sign: bool, ca: bool) -> x509.KeyUsage:
     )
 
 
+#: Longest validity of a test certificate, in days.
+MAX_TEST_DAYS = 36_500
+
+
 def make_test_keys(
     out_dir: str | os.PathLike[str],
     *,
@@ -159,8 +163,12 @@ def make_test_keys(
     for path in (paths.ca_cert, paths.signer_key, paths.signer_cert):
         if path.exists():
             raise KeyMaterialError(str(path), "exists already; choose another --out folder")
-    if days < 1:
-        raise KeyMaterialError("days", "must be at least 1")
+    if not 1 <= days <= MAX_TEST_DAYS:
+        raise KeyMaterialError("days", f"must be 1 to {MAX_TEST_DAYS} (100 years), got {days}")
+    for option, text in (("cn", cn), ("org", org)):
+        # RFC 5280, Appendix A.1: ub-common-name and ub-organization-name are 64 characters
+        if not 1 <= len(text.strip()) <= 64 or not text.isprintable():
+            raise KeyMaterialError(option, f"must be 1 to 64 printable characters, got {len(text)}")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -200,8 +208,8 @@ def make_test_keys(
     pem = serialization.Encoding.PEM
     paths.ca_cert.write_bytes(ca_cert.public_bytes(pem))
     paths.signer_cert.write_bytes(cert.public_bytes(pem))
-    paths.signer_key.write_bytes(
-        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    paths.signer_key.chmod(0o600)
+    # created with mode 0600: the private key is never readable by others, not even for a moment
+    descriptor = os.open(paths.signer_key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as stream:
+        stream.write(key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     return paths

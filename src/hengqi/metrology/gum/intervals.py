@@ -6,9 +6,10 @@ with q = pM (or the integer part of pM + 1/2) (7.7.1), the probabilistically sym
 [y_(r*), y_(r*+q)] with r* minimising y_(r+q) - y_(r), r = 1, ..., M - q (7.7.3).
 
 Both intervals need only the M - q smallest and the M - q largest order statistics, so the values are streamed
-in chunks and only those two tails are kept (exact, not approximated): memory is 2 (1 - p) M values, about
-9 % of M for p = 95.45 %, instead of M.  Sums are formed per fixed block of :data:`BLOCK` values and added with
-:func:`math.fsum`, so the results do not depend on the chunk size.
+in chunks and only those two tails are kept (exact, not approximated): each tail is kept in a buffer of at most
+3 (1 - p) M values (partitioned in place when full), at most 27 % of M for p = 95.45 %, instead of M.  Sums
+are formed per fixed block of :data:`BLOCK` values and added with :func:`math.fsum`, so the results do not depend
+on the chunk size.
 
 >>> import numpy as np
 >>> acc = Accumulator(trials=10_000, p=0.95, shift=0.0)

@@ -179,6 +179,8 @@ def finalise(database: Database, files: FileStore, principal: Principal, run_id:
             session.commit()
             return Finalised(None, None)
         record = dict(product.record)
+        if row.kind == "verification":
+            return _record_verification(session, principal, row, run, record)
         results: dict[str, Any] = {"summary": list(product.summary), "error": product.error}
         result: CalibrationResult | None = None
         if product.error is None:
@@ -232,6 +234,45 @@ def finalise(database: Database, files: FileStore, principal: Principal, run_id:
         row.certificate_id = certificate.id
         session.commit()
         return Finalised(run_record.id, certificate.id)
+
+
+def _record_verification(
+    session: DbSession, principal: Principal, row: GuidedRun, run: Session, record: dict[str, Any]
+) -> Finalised:
+    """A finished verification becomes a Run with its verdict and every check (no certificate is drafted here:
+    a verification mark or certificate follows national rules)."""
+    product = run.product
+    if product is None:  # pragma: no cover - the caller records finished runs only
+        raise ConflictError("the run has not produced a record", code="run_without_record")
+    final = dict(run.live)  # a check yielded again later replaces its earlier value
+    results: dict[str, Any] = {
+        "passed": product.passed,
+        "summary": list(product.summary),
+        "error": product.error,
+        "checks": [value.as_json() for value in final.values()],
+    }
+    performed = date.fromisoformat(str(record.get("date", date.today().isoformat())))
+    run_record = runs.create_run(
+        session,
+        principal,
+        RunCreate(
+            instrument_id=row.instrument_id,
+            kind="verification",
+            status="completed",
+            performed_on=performed,
+            weight_ids=list(
+                session.scalars(
+                    select(Weight.id).where(Weight.weight_set_id == row.weight_set_id, Weight.deleted_at.is_(None))
+                )
+            ),
+            raw_data={"record": record, "guided_run": row.run_id},
+            results=results,
+        ),
+    )
+    row.run_record_id = run_record.id
+    row.problem = product.error or ""
+    session.commit()
+    return Finalised(run_record.id, None)
 
 
 def guided_run_of_certificate(session: DbSession, certificate_id: int) -> GuidedRun | None:

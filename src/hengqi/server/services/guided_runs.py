@@ -26,6 +26,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session as DbSession
 
 from hengqi.errors import InputError
+from hengqi.instruments.transport import parse_address
 from hengqi.metrology.quantities import format_mass
 from hengqi.procedures.errors import ConcurrentUpdateError, RunExistsError, UnknownRunError
 from hengqi.procedures.plans import PLANS
@@ -44,7 +45,12 @@ from hengqi.server.permissions import Permission, Principal
 from hengqi.server.services.base import get_scoped, scoped_select
 
 #: The plans a browser can run.
-WEB_KINDS = ("calibration",)
+WEB_KINDS = ("calibration", "verification")
+#: Verification stages and rule sets offered (``hengqi.metrology.mpe.Stage``, ``hengqi.metrology.rulesets``).
+STAGES = ("initial", "subsequent", "in-service")
+RULES = ("oiml-r76", "jjg539")
+#: Supports assumed for the eccentricity test where the registry does not say (a platform on 4 load cells).
+DEFAULT_SUPPORTS = 4
 MODES = ("instrument", "manual")
 
 
@@ -243,6 +249,56 @@ def calibration_parameters(
     return {"record": header}
 
 
+def verification_parameters(
+    session: DbSession,
+    principal: Principal,
+    instrument: Instrument,
+    weight_set: WeightSet,
+    *,
+    operator: str,
+    on: date,
+    stage: str,
+    rules: str,
+    environment: Mapping[str, float] | None = None,
+) -> dict[str, Any]:
+    """The parameters of a guided verification (``{"record": header}``, OIML R 76-1 Annex A plan of
+    :mod:`hengqi.procedures.verification`) for ``instrument`` with ``weight_set``."""
+    if stage not in STAGES:
+        raise InputError("stage", f"expected one of {', '.join(STAGES)}, got {stage!r}")
+    if rules not in RULES:
+        raise InputError("rules", f"expected one of {', '.join(RULES)}, got {rules!r}")
+    usable, _ids = weight_entries(session, principal, weight_set, max_kg=instrument.max_kg)
+    if not usable:
+        raise InputError("weight_set_id", f"no weight of {weight_set.name!r} is at most Max")
+    specification: dict[str, Any] = {"class": instrument.accuracy_class, "supports": DEFAULT_SUPPORTS}
+    if len(instrument.ranges) > 1:
+        specification["kind"] = instrument.kind
+        specification["ranges"] = [
+            {"max": _kg(Decimal(r["max_kg"])), "e": _kg(Decimal(r["e_kg"]))} for r in instrument.ranges
+        ]
+    else:
+        specification.update(max=_kg(instrument.max_kg), e=_kg(instrument.e_kg), d=_kg(instrument.d_kg))
+    if instrument.min_kg > 0:
+        specification["min"] = _kg(instrument.min_kg)
+    header: dict[str, Any] = {
+        "instrument": {
+            "id": instrument_label(instrument),
+            "make": instrument.make,
+            "model": instrument.model,
+            "serial": instrument.serial,
+            "specification": specification,
+        },
+        "reference_weights": [{"id": w["id"], "class": w["class"], "nominal": w["nominal"]} for w in usable],
+        "operator": operator,
+        "date": on.isoformat(),
+        "stage": stage,
+        "rules": rules,
+    }
+    if environment:
+        header["environment"] = dict(environment)
+    return {"record": header}
+
+
 def count_steps(kind: str, parameters: Mapping[str, Any], d_kg: Decimal) -> int:
     """How many operator steps the run will take (its plan driven once by a virtual balance), shutdown included."""
     definition = PLANS[kind]
@@ -260,6 +316,8 @@ def start(
     weight_set_id: int,
     mode: str,
     environment: Mapping[str, float] | None = None,
+    stage: str = "initial",
+    rules: str = "oiml-r76",
 ) -> str:
     """Start a guided run of ``kind`` on an instrument; returns its run id."""
     principal.require(Permission.RECORD_RUN)
@@ -278,9 +336,22 @@ def start(
         operator = (user.full_name if user is not None and user.full_name else principal.username) or "technician"
         if mode == "instrument" and connection_of(session, instrument.id) is None:
             raise InputError("mode", "no instrument connection is configured; choose manual entry")
-        parameters = calibration_parameters(
-            session, principal, instrument, weight_set, operator=operator, on=date.today(), environment=environment
-        )
+        if kind == "verification":
+            parameters = verification_parameters(
+                session,
+                principal,
+                instrument,
+                weight_set,
+                operator=operator,
+                on=date.today(),
+                stage=stage,
+                rules=rules,
+                environment=environment,
+            )
+        else:
+            parameters = calibration_parameters(
+                session, principal, instrument, weight_set, operator=operator, on=date.today(), environment=environment
+            )
         d_kg = instrument.d_kg
         organisation_id = instrument.organisation_id
     runs = Runs(DbRunStore(database), PLANS)
@@ -300,13 +371,34 @@ def set_connection(
 ) -> None:
     """Record how an instrument is reached (registry write permission)."""
     principal.require(Permission.WRITE_REGISTRY)
-    get_scoped(session, principal, Instrument, instrument_id)
+    instrument = get_scoped(session, principal, Instrument, instrument_id)
+    parse_address(url)  # an AddressError names what is wrong with the URL
     row = session.get(InstrumentConnection, instrument_id)
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="update" if row is not None else "create",
+        entity="instrument_connections",
+        entity_id=instrument_id,
+        organisation_id=instrument.organisation_id,
+        old=None if row is None else {"url": row.url, "control_url": row.control_url},
+        new={"url": url, "control_url": control_url},
+    )
     if row is None:
         session.add(InstrumentConnection(instrument_id=instrument_id, url=url, control_url=control_url))
     else:
         row.url, row.control_url, row.updated_at = url, control_url, utcnow()
     session.flush()
+
+
+def remove_connection(session: DbSession, principal: Principal, instrument_id: int) -> None:
+    """Forget how an instrument is reached (its runs then take readings typed in)."""
+    principal.require(Permission.WRITE_REGISTRY)
+    get_scoped(session, principal, Instrument, instrument_id)
+    row = session.get(InstrumentConnection, instrument_id)
+    if row is not None:
+        session.delete(row)
+        session.flush()
 
 
 def get_run(session: DbSession, principal: Principal, run_id: str) -> GuidedRun:

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from decimal import Decimal
 
 from hengqi.errors import HengqiError, InputError
-from hengqi.instruments.errors import ScaleError
+from hengqi.instruments.errors import ScaleError, ScaleRangeError
 from hengqi.instruments.probe import open_scale
 from hengqi.instruments.reading import Reading
 from hengqi.instruments.scale import Scale
@@ -67,13 +68,23 @@ class InstrumentLinks:
                 scale.close()
 
     def read(self, url: str, *, stable: bool) -> Reading:
-        """One reading (with ``stable``: a stable one, waited for); errors drop the connection."""
+        """One reading (with ``stable``: a stable one, waited for); errors drop the connection.
+
+        While a load settles an instrument may briefly report over- or underload (the swing after a load is
+        taken off); a stable read asks again until :attr:`stability_timeout` has passed.
+        """
         scale = self._scale(url)
-        try:
-            return scale.read(stable)
-        except (ScaleError, OSError) as err:
-            self.drop(url)
-            raise InstrumentUnavailableError(f"{url}: {err}") from err
+        deadline = time.monotonic() + self.stability_timeout
+        while True:
+            try:
+                return scale.read(stable)
+            except ScaleRangeError as err:
+                if not stable or time.monotonic() >= deadline:
+                    raise InstrumentUnavailableError(f"{url}: {err}") from err
+                time.sleep(0.2)
+            except (ScaleError, OSError) as err:
+                self.drop(url)
+                raise InstrumentUnavailableError(f"{url}: {err}") from err
 
     def read_stable_kg(self, url: str) -> Decimal:
         """A stable reading in kg."""
@@ -85,7 +96,8 @@ class InstrumentLinks:
         return reading.value_kg
 
     def zero(self, url: str) -> None:
-        """Set the instrument to zero."""
+        """Set the instrument to zero once its indication is stable (zero-setting needs a stable indication)."""
+        self.read(url, stable=True)
         scale = self._scale(url)
         try:
             scale.zero()

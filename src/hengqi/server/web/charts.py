@@ -192,6 +192,8 @@ def _legend(width: int, items: Sequence[tuple[str, str]], left: float = 64) -> s
     parts = []
     x = left
     for css, text in items:
+        if not text:
+            continue
         if css == "point":
             mark = f'<circle cx="{x + 6:.0f}" cy="16" r="4" class="point"/>'
         else:

@@ -4,8 +4,8 @@
 three instruments that answer on the wire, each simulated by :mod:`hengqi.instruments.simulator`:
 
 * an analytical balance, class I, Max 220 g, e = 1 mg, d = 0.1 mg (MT-SICS), with an E2 weight set 10 g ... 200 g;
-* a retail scale, class III, Max 15 kg, e = 5 g (Sartorius SBI), with an M1 set 1 kg ... 10 kg;
-* a truck scale, class III, Max 60 t, e = 20 kg (Toledo continuous output), with 20 M1 1 t test weights;
+* a retail scale, class III, Max 15 kg, e = 5 g (Sartorius SBI), with an M1 set 100 g ... 10 kg;
+* a truck scale, class III, Max 60 t, e = 20 kg (Toledo continuous output), with 12 M1 5 t test weights;
 
 and at every start serves them on free loopback ports and records their URLs (and the simulators' control
 channels, which put the loads on them when the technician confirms a step).  A test signing key for the
@@ -98,7 +98,7 @@ FLEET: tuple[DemoInstrument, ...] = (
                 "settling_s": 0.4,
             },
         },
-        "M1 set 1 kg - 10 kg (demo)",
+        "M1 set 100 g - 10 kg (demo)",
         "M1",
         (
             ("M1-10kg", Decimal("10"), _g("0.2"), _g("0.5")),
@@ -106,6 +106,10 @@ FLEET: tuple[DemoInstrument, ...] = (
             ("M1-2kg", Decimal("2"), _g("0.05"), _g("0.1")),
             ("M1-2kg*", Decimal("2"), _g("-0.05"), _g("0.1")),
             ("M1-1kg", Decimal("1"), _g("0.02"), _g("0.05")),
+            ("M1-500g", _g("500"), _g("0.01"), _g("0.025")),
+            ("M1-200g", _g("200"), _g("0.005"), _g("0.01")),
+            ("M1-200g*", _g("200"), _g("-0.005"), _g("0.01")),
+            ("M1-100g", _g("100"), _g("0.002"), _g("0.005")),
         ),
     ),
     DemoInstrument(
@@ -120,10 +124,10 @@ FLEET: tuple[DemoInstrument, ...] = (
             "seed": 13,
             "imperfections": {"span_error": -1.0e-4, "eccentricity": [5.0e-4, 2.0e-4], "settling_s": 0.8},
         },
-        "M1 test weights 20 x 1 t (demo)",
+        "M1 test weights 12 x 5 t (demo)",
         "M1",
         tuple(
-            (f"M1-1t-{n:02d}", Decimal("1000"), Decimal("0.01") * (n % 5 - 2), Decimal("0.05")) for n in range(1, 21)
+            (f"M1-5t-{n:02d}", Decimal("5000"), Decimal("0.05") * (n % 5 - 2), Decimal("0.25")) for n in range(1, 13)
         ),
     ),
 )

@@ -6,8 +6,9 @@ import asyncio
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import Markup
 from sqlalchemy import or_
@@ -21,7 +22,7 @@ from hengqi.server.services import guided_certificates, guided_runs, registry
 from hengqi.server.services.base import get_scoped, scoped_select
 from hengqi.server.services.instrument_links import InstrumentLinks, InstrumentUnavailableError
 from hengqi.server.web import charts
-from hengqi.server.web.common import app_state, render, user_names, viewer
+from hengqi.server.web.common import PREFIX, app_state, check_csrf, redirect, render, user_names, viewer
 
 router = APIRouter()
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -36,8 +37,9 @@ def mass(value: Decimal | None) -> str:
     return "—" if value is None else format_mass(value)
 
 
-def mpe_function(instrument: Instrument) -> Any:
-    """The MPE at a load for the instrument (initial verification, OIML R 76-1:2006 3.5.1 Table 6), or None."""
+def mpe_function(instrument: Instrument, *, stage: str = "initial", rules: str = "oiml-r76") -> Any:
+    """The MPE at a load for the instrument (OIML R 76-1:2006 3.5.1 Table 6 and 3.5.2; default: initial
+    verification), or None where the table does not cover the load."""
     try:
         spec = registry.instrument_specification(instrument)
     except InputError:
@@ -45,7 +47,7 @@ def mpe_function(instrument: Instrument) -> Any:
 
     def limit(load: Decimal) -> Decimal | None:
         try:
-            return mpe(load, spec)
+            return mpe(load, spec, stage=stage, rules=rules)
         except InputError:
             return None
 
@@ -162,7 +164,13 @@ def instrument_list(
 
 
 @router.get("/instruments/{instrument_id}", response_class=HTMLResponse)
-def instrument_page(request: Request, instrument_id: Id, error: str | None = None) -> HTMLResponse:
+def instrument_page(
+    request: Request,
+    instrument_id: Id,
+    error: Annotated[str | None, Query(max_length=2000)] = None,
+    notice: Annotated[str | None, Query(max_length=40, pattern=r"^[a-z-]+$")] = None,
+    detail: Annotated[str | None, Query(max_length=2000)] = None,
+) -> HTMLResponse:
     who = viewer(request)
     with app_state(request).database.read_session() as session:
         instrument = get_scoped(session, who.principal, Instrument, instrument_id)
@@ -212,6 +220,8 @@ def instrument_page(request: Request, instrument_id: Id, error: str | None = Non
         names=names,
         mass=mass,
         error=error,
+        notice=notice,
+        detail=detail,
         nav="instruments",
     )
 
@@ -279,3 +289,35 @@ def certificate_dcc(request: Request, certificate_id: Id) -> Response:
     suffix = "" if certificate.status in ("issued", "approved") else "-draft"
     headers = {"Content-Disposition": f'attachment; filename="{certificate.number}{suffix}.dcc.xml"'}
     return Response(content, media_type="application/xml", headers=headers)
+
+
+@router.post("/instruments/{instrument_id}/connection", response_model=None)
+def set_connection(
+    request: Request,
+    instrument_id: Id,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    url: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Save (and try) how the instrument is reached; an empty URL removes the connection."""
+    who = viewer(request)
+    check_csrf(request, who, csrf_token)
+    state = app_state(request)
+    back = f"{PREFIX}/instruments/{instrument_id}"
+    text = url.strip()
+    with state.database.write_session() as session:
+        try:
+            if text:
+                guided_runs.set_connection(session, who.principal, instrument_id, text)
+            else:
+                guided_runs.remove_connection(session, who.principal, instrument_id)
+        except InputError as err:
+            return redirect(f"{back}?error={quote(str(err))}")
+        session.commit()
+    if not text:
+        return redirect(back)
+    links(request).drop(text)
+    try:
+        reading = links(request).read(text, stable=False)
+    except (InstrumentUnavailableError, InputError) as err:
+        return redirect(f"{back}?notice=saved-offline&detail={quote(str(err))}")
+    return redirect(f"{back}?notice=connected&detail={quote(f'{reading.value} {reading.unit}')}")

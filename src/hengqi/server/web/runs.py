@@ -24,6 +24,8 @@ from hengqi.procedures.errors import ConcurrentUpdateError, RunFinishedError, St
 from hengqi.procedures.session import PendingStep, Session
 from hengqi.procedures.steps import (
     AddLoad,
+    Decide,
+    FindChangeover,
     PlaceLoad,
     ReadStable,
     RemoveLoad,
@@ -63,6 +65,8 @@ def start_run(
     mode: Text = "instrument",
     kind: Text = "calibration",
     temperature: Text = "",
+    stage: Text = "initial",
+    rules: Text = "oiml-r76",
 ) -> Response:
     who = viewer(request)
     check_csrf(request, who, csrf_token)
@@ -84,6 +88,8 @@ def start_run(
             weight_set_id=weight_set_id,
             mode=mode,
             environment=environment or None,
+            stage=stage,
+            rules=rules,
         )
     except InputError as err:
         return _instrument_error(instrument_id, str(err))
@@ -114,6 +120,8 @@ def _step_view(pending: PendingStep, lang: str) -> dict[str, Any]:
         view["position_label"] = label
     if isinstance(step, ReadStable):
         view.update(load=format_mass(step.load_kg), purpose=step.purpose)
+    if isinstance(step, Decide):
+        view["options"] = step.options
     return view
 
 
@@ -179,6 +187,7 @@ def _screen(
         percent=int(100 * done / total) if total else 100,
         live=_live_rows(run, instrument),
         connected=connection is not None and row.mode == "instrument",
+        hands=connection is not None and bool(connection.control_url) and row.mode == "instrument",
         has_connection=connection is not None,
         notice=notice,
         problem=problem,
@@ -217,6 +226,10 @@ def _perform(
         if isinstance(step, ReadStable):
             return plausible_indication(instrument, step, value), "operator"
         return value, "operator"
+    if action == "decide":
+        return value, "operator"
+    if action == "auto" and isinstance(step, FindChangeover) and use_instrument and connection is not None and hands:
+        return _auto_changeover(request, row, step, connection.url, hands), "instrument"
     if isinstance(step, ReadStable) and use_instrument and connection is not None:
         if hands:
             links(request).ensure_placed(hands, Decimal(row.receptor_kg), row.receptor_position)
@@ -250,7 +263,31 @@ def plausible_indication(instrument: Instrument, step: ReadStable, value: str) -
     return checked
 
 
-def _receptor_after(row: GuidedRun, step: PlaceLoad | AddLoad | RemoveLoad) -> tuple[Decimal, str]:
+def _auto_changeover(request: Request, row: GuidedRun, step: FindChangeover, url: str, hands: str) -> Decimal:
+    """The change point found with a simulator's hands: small weights added one by one until the indication steps
+    up (OIML R 76-1:2006 A.4.4.3 changeover-point method, as :class:`FindChangeover` describes it); then, for
+    the discrimination test, one of them taken off again."""
+    link = links(request)
+    base, position = Decimal(row.receptor_kg), row.receptor_position
+    link.ensure_placed(hands, base, position)
+    start = link.read_stable_kg(url)
+    added = Decimal(0)
+    while added < step.interval_kg:
+        added += step.step_kg
+        link.ensure_placed(hands, base + added, position)
+        if link.read_stable_kg(url) > start:
+            break
+    if step.remove_one:
+        link.ensure_placed(hands, base + added - step.step_kg, position)
+    return added
+
+
+def _receptor_after(
+    row: GuidedRun, step: PlaceLoad | AddLoad | RemoveLoad | FindChangeover, answer: Decimal | None = None
+) -> tuple[Decimal, str]:
+    if isinstance(step, FindChangeover):
+        added = answer if answer is not None else Decimal(0)
+        return Decimal(row.receptor_kg) + added - (step.step_kg if step.remove_one else 0), row.receptor_position
     if isinstance(step, PlaceLoad):
         return step.load_kg, step.position
     if isinstance(step, AddLoad):
@@ -298,8 +335,10 @@ def submit_step(
         except RunFinishedError:
             return redirect(_run_url(run_id, "finished"))
         step = pending.step
-        if isinstance(step, PlaceLoad | AddLoad | RemoveLoad):
-            load, position = _receptor_after(row, step)
+        if isinstance(step, PlaceLoad | AddLoad | RemoveLoad | FindChangeover):
+            recorded = run.recorded(step_id)
+            answer_kg = None if recorded is None or recorded.answer is None else Decimal(recorded.answer)
+            load, position = _receptor_after(row, step, answer_kg)
             guided_runs.set_fields(
                 state.database, run_id, receptor_kg=str(load), receptor_position=position, problem=""
             )
@@ -357,6 +396,8 @@ def results(request: Request, run_id: RunId, notice: str | None = None, problem:
         "run_record": run_record,
         "certificate": certificate,
     }
+    if run_record is not None and run_record.kind == "verification":
+        context.update(_verification_view(request, instrument, run_record))
     if run_record is not None and run_record.results.get("points"):
         res = run_record.results
         points = curve_points(res)
@@ -404,6 +445,43 @@ def results(request: Request, run_id: RunId, notice: str | None = None, problem:
         | ({certificate.approved_by_id} if certificate is not None and certificate.approved_by_id else set()),
     )
     return render(request, "results.html", who, notice=notice, problem=problem, names=names, nav="runs", **context)
+
+
+def _verification_view(request: Request, instrument: Instrument, run_record: Run) -> dict[str, Any]:
+    """The verdict, the checks and the weighing test's errors against the MPE of the record's stage and rules."""
+    res = run_record.results
+    record = run_record.raw_data.get("record", {})
+    stage, rules = str(record.get("stage", "initial")), str(record.get("rules", "oiml-r76"))
+    checks = [c for c in res.get("checks", []) if isinstance(c, dict)]
+    points = [
+        (Decimal(c["load_kg"]), Decimal(c["value_kg"]), 0.0)
+        for c in checks
+        if c.get("test") == "weighing" and c.get("quantity") in ("E", "Ec")
+    ]
+    view: dict[str, Any] = {
+        "verdict": res.get("passed"),
+        "checks": [
+            {
+                **c,
+                "load": format_mass(Decimal(c["load_kg"])),
+                "value": format_mass(Decimal(c["value_kg"])),
+                "limit": mass(None if c.get("limit_kg") is None else Decimal(c["limit_kg"])),
+            }
+            for c in checks
+        ],
+        "summary": res.get("summary", []),
+    }
+    if points:
+        view["weighing_curve"] = Markup(  # built by charts with every text escaped
+            charts.error_curve_svg(
+                points,
+                mpe_function(instrument, stage=stage, rules=rules),
+                max_kg=instrument.max_kg,
+                d_kg=instrument.d_kg,
+                labels=(_t(request, "legend.error"), "", f"± MPE ({stage}, {rules})"),
+            )
+        )
+    return view
 
 
 def _t(request: Request, key: str) -> str:

@@ -1,0 +1,238 @@
+"""Robustness of ``hengqi certificate issue | validate | verify | keygen`` and of the DCC and ADMIN readers.
+
+Defects found and fixed (regression tests below):
+* ``validate`` of a DCC with a DOCTYPE and an external entity crashed with lxml's ``XMLSchemaValidateError``
+  (the entity was never resolved: parsers use ``resolve_entities=False, no_network=True``); DOCTYPEs are now
+  refused by ``validate`` and by :func:`read_dcc`;
+* ``validate`` and :func:`read_dcc` of a file with bytes invalid in its encoding crashed with ``OSError``;
+  ``validate`` of a folder said "no such file";
+* :func:`read_dcc` crashed with ``ValueError``/``IndexError`` on damaged values (dates, integers, lists);
+* ``keygen --days 100000000`` crashed with ``OverflowError``; ``--cn ""`` and a 1000-character ``--cn`` with
+  ``ValueError``; the signer key was written world-readable and chmod-ed afterwards;
+* ADMIN.yaml was read with ``yaml.safe_load``: duplicate keys silently kept the last value, alias bombs and
+  deep nesting were not refused, and errors ran over several lines;
+* ``issue`` wrote output files in place (a failure could leave half a certificate) and wrote the DCC before
+  the PDF was made; files are now written through a temporary file, after everything is made.
+"""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
+from hengqi.certificates.admin import admin_from_mapping, load_admin
+from hengqi.certificates.dcc import read_dcc
+from hengqi.errors import InputError, RecordError
+
+from .conftest import EXAMPLES, GARBAGE, Hengqi, billion_laughs
+
+CERTS = EXAMPLES / "certificates"
+DCC = CERTS / "HQ-CAL-2026-0418.dcc.xml"
+PDF = CERTS / "HQ-CAL-2026-0418.pdf"
+ADMIN = CERTS / "ADMIN.yaml"
+RECORD = EXAMPLES / "calibration" / "analytical-balance-220g.yaml"
+SCHEMA_DIR = Path(__file__).resolve().parents[3] / "shared" / "dcc" / "xsd"
+
+
+def _xxe(tmp_path: Path) -> tuple[Path, Path]:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOPSECRET-42", encoding="utf-8")
+    text = DCC.read_text(encoding="utf-8")
+    head, _, rest = text.partition("?>")
+    doc = f'{head}?>\n<!DOCTYPE d [<!ENTITY x SYSTEM "file://{secret}">]>{rest}'
+    doc = doc.replace("<dcc:content", "<dcc:content>&x;</dcc:content><dcc:content", 1)
+    evil = tmp_path / "evil.xml"
+    evil.write_text(doc, encoding="utf-8")
+    return evil, secret
+
+
+def test_external_entity_is_refused_and_never_read(hengqi: Hengqi, tmp_path: Path) -> None:
+    evil, _ = _xxe(tmp_path)
+    result = hengqi("certificate", "validate", evil, "--schema-dir", SCHEMA_DIR)
+    assert "TOPSECRET" not in result.out + result.err
+    result.refused(str(evil), "DOCTYPE")
+    with pytest.raises(InputError, match="DOCTYPE"):
+        read_dcc(evil)
+    with pytest.raises(InputError, match="DOCTYPE"):
+        read_dcc(evil.read_bytes())
+    verified = hengqi("certificate", "verify", evil)
+    assert verified.rc == 1 and "TOPSECRET" not in verified.out + verified.err
+
+
+def test_entity_expansion_bomb_is_refused(hengqi: Hengqi, tmp_path: Path) -> None:
+    entities = '<!ENTITY a "aaaaaaaaaa">' + "".join(
+        f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">' for i in range(8)
+    )
+    bomb = tmp_path / "lol.xml"
+    bomb.write_text(f'<?xml version="1.0"?><!DOCTYPE r [{entities}]><r>&i;</r>', encoding="utf-8")
+    hengqi("certificate", "validate", bomb, "--schema-dir", SCHEMA_DIR).refused(str(bomb))
+    hengqi("certificate", "verify", bomb).refused()
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (b"", "not well-formed"),
+        (b"hello", "not well-formed"),
+        (b"<html><body/></html>", "not dcc:digitalCalibrationCertificate"),
+        (b'<?xml version="1.0" encoding="utf-8"?><a>\xff\xfe</a>', "XML"),
+        (DCC.read_bytes()[:5000], "not well-formed"),
+    ],
+)
+def test_validate_refuses_what_is_not_a_dcc(hengqi: Hengqi, tmp_path: Path, content: bytes, needle: str) -> None:
+    bad = tmp_path / "bad.xml"
+    bad.write_bytes(content)
+    hengqi("certificate", "validate", bad, "--schema-dir", SCHEMA_DIR).refused(needle)
+    with pytest.raises(InputError):
+        read_dcc(bad)
+
+
+def test_validate_of_a_folder_says_so(hengqi: Hengqi, tmp_path: Path) -> None:
+    hengqi("certificate", "validate", tmp_path, "--schema-dir", SCHEMA_DIR).refused(str(tmp_path), "is a folder")
+
+
+@pytest.mark.parametrize("cut", [0.1, 0.5, 0.9])
+def test_truncated_pdf_is_reported_damaged_not_a_crash(hengqi: Hengqi, tmp_path: Path, cut: float) -> None:
+    data = PDF.read_bytes()
+    broken = tmp_path / "cut.pdf"
+    broken.write_bytes(data[: int(len(data) * cut)])
+    result = hengqi("certificate", "verify", broken)
+    assert result.rc == 1, result.err
+    assert "INVALID" in result.out
+
+
+def test_unrecognisable_file_is_named(hengqi: Hengqi, tmp_path: Path) -> None:
+    blob = tmp_path / "blob.bin"
+    blob.write_bytes(bytes(range(256)))
+    hengqi("certificate", "verify", blob).refused(str(blob), "neither a PDF nor an XML document")
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from hengqi.cli import cli
+
+    base = tmp_path_factory.mktemp("keys")
+    for name in ("a", "b"):
+        assert cli(["certificate", "keygen", "--out", str(base / name)]) == 0
+    return {"base": base}
+
+
+def test_keygen_writes_the_key_private_from_the_start(keys: dict[str, Path]) -> None:
+    mode = stat.S_IMODE((keys["base"] / "a" / "signer-key.pem").stat().st_mode)
+    assert mode == 0o600
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("--days", "100000000"), "--days"),
+        (("--days", "99999999999999999999"), "--days"),
+        (("--days", "0"), "--days"),
+        (("--cn", ""), "--cn"),
+        (("--cn", "x" * 1000), "--cn"),
+        (("--org", "lab\x00"), "--org"),
+    ],
+)
+def test_keygen_refuses_out_of_range_options(hengqi: Hengqi, tmp_path: Path, args: tuple[str, ...],
+                                            needle: str) -> None:  # fmt: skip
+    hengqi("certificate", "keygen", "--out", tmp_path / "k", *args).refused(needle)
+    assert not (tmp_path / "k" / "signer-key.pem").exists()
+
+
+def test_wrong_key_material_is_refused_and_nothing_is_written(
+    hengqi: Hengqi, tmp_path: Path, keys: dict[str, Path]
+) -> None:
+    a, b = keys["base"] / "a", keys["base"] / "b"
+    not_a_key = tmp_path / "not-a-key.pem"
+    not_a_key.write_text("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", encoding="utf-8")
+    dcc, pdf = tmp_path / "c.xml", tmp_path / "c.pdf"
+    for key, cert, needle in (
+        (a / "signer-key.pem", b / "signer-cert.pem", "does not belong to the key"),
+        (not_a_key, a / "signer-cert.pem", "not a PEM private key"),
+        (a / "signer-cert.pem", a / "signer-cert.pem", "not a PEM private key"),
+        (tmp_path / "absent.pem", a / "signer-cert.pem", "no such file"),
+    ):
+        args = ("certificate", "issue", RECORD, "--admin", ADMIN, "--dcc", dcc, "--pdf", pdf)
+        hengqi(*args, "--sign", key, "--cert", cert).refused(needle)
+        assert not dcc.exists() and not pdf.exists()
+    hengqi("certificate", "verify", DCC, "--trust", a / "signer-key.pem").refused("not an X.509 certificate")
+
+
+def test_issue_keeps_an_existing_file_when_it_fails_and_leaves_no_temporary(hengqi: Hengqi, tmp_path: Path) -> None:
+    old = tmp_path / "old.xml"
+    old.write_text("OLD", encoding="utf-8")
+    folder = tmp_path / "folder.pdf"
+    folder.mkdir()
+    hengqi("certificate", "issue", RECORD, "--admin", ADMIN, "--dcc", old, "--pdf", folder).refused("--pdf", "folder")
+    assert old.read_text(encoding="utf-8") == "OLD"  # nothing was written: the PDF path was checked first
+    assert hengqi("certificate", "issue", RECORD, "--admin", ADMIN, "--dcc", old).rc == 0
+    assert old.read_bytes().startswith(b"<?xml")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder.pdf", "old.xml"]
+
+
+@pytest.mark.parametrize("name", sorted(GARBAGE))
+def test_garbage_admin_files_are_refused_with_one_line(hengqi: Hengqi, tmp_path: Path, name: str) -> None:
+    bad = tmp_path / "ADMIN.yaml"
+    bad.write_bytes(GARBAGE[name])
+    hengqi("certificate", "issue", RECORD, "--admin", bad, "--dcc", tmp_path / "c.xml").refused()
+    assert not (tmp_path / "c.xml").exists()
+
+
+def test_admin_duplicate_keys_and_alias_bombs_are_refused(tmp_path: Path) -> None:
+    text = ADMIN.read_text(encoding="utf-8")
+    twice = tmp_path / "twice.yaml"
+    twice.write_text(text + "\ncertificate: {number: X-2}\n", encoding="utf-8")
+    with pytest.raises(RecordError, match="duplicate key 'certificate'"):
+        load_admin(twice)
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_bytes(billion_laughs(9))
+    with pytest.raises(RecordError, match="alias bomb"):
+        load_admin(bomb)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@given(key=st.sampled_from(["certificate", "laboratory", "customer", "item", "persons", "languages", "issue_date"]),
+       value=_JSON)  # fmt: skip
+@settings(max_examples=200, deadline=None)
+def test_admin_reader_answers_any_value_with_a_record_error(key: str, value: object) -> None:
+    data = yaml.safe_load(ADMIN.read_text(encoding="utf-8"))
+    data[key] = value
+    try:
+        admin_from_mapping(data)
+    except RecordError as err:
+        assert "\n" not in str(err)
+
+
+_BAD_TEXT = st.sampled_from(["", "x", "1e400", "NaN", "-Infinity", "2026-02-30", "１２", "9" * 30, " ", "-0"])
+
+
+@given(index=st.integers(min_value=1, max_value=2000), text=_BAD_TEXT, remove=st.booleans())
+@settings(max_examples=300, deadline=None)
+def test_dcc_reader_answers_any_damage_with_a_dcc_format_error(index: int, text: str, remove: bool) -> None:
+    root = etree.fromstring(DCC.read_bytes())
+    elements = list(root.iter())
+    element = elements[index % len(elements)]
+    if element is root:
+        return
+    if remove:
+        parent = element.getparent()
+        assert parent is not None
+        parent.remove(element)
+    elif len(element) == 0:
+        element.text = text
+    try:
+        read_dcc(etree.tostring(root))
+    except InputError as err:
+        assert "\n" not in str(err)
