@@ -6,6 +6,8 @@ Defects found and fixed (regression tests below):
   1e-18 kg to 1e12 kg are now refused where they are written;
 * the YAML reader defects of ``test_robust_verify`` (alias bomb, deep nesting, long integers) hit this
   command too;
+* NaN and infinite temperatures or pressure were accepted and made ``--json`` print ``NaN`` (invalid JSON);
+  temperatures below absolute zero were accepted;
 * ``--plot`` wrote the PNG in place; it is now written through a temporary file (never half a PNG).
 """
 
@@ -83,8 +85,11 @@ def test_plot_into_a_missing_folder_or_a_folder_is_refused(hengqi: Hengqi, tmp_p
 
 _MASS = st.one_of(
     st.sampled_from(["1e-18 kg", "1e12 kg", "0 g", "-0 g", "1e-15 g", "5 KG", "1e400 g", "NaN g", "", "x"]),
-    st.builds(lambda n, u: f"{n} {u}", st.decimals(allow_nan=False, allow_infinity=False, places=6),
-              st.sampled_from(["g", "kg", "mg", "t"])),  # fmt: skip
+    st.builds(
+        lambda n, u: f"{n} {u}",
+        st.decimals(allow_nan=False, allow_infinity=False, places=6),
+        st.sampled_from(["g", "kg", "mg", "t"]),
+    ),
 )
 _PATHS = [
     ("instrument", "max"), ("instrument", "d"), ("instrument", "e"), ("eccentricity", "load"),
@@ -110,3 +115,21 @@ def test_calibrate_never_crashes_on_any_mass_anywhere(tmp_path: Path, path: tupl
 
 def _no_constant(name: str) -> None:
     raise AssertionError(f"the JSON document holds {name}")
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "needle"),
+    [
+        ("temperature_start", float("nan"), "finite number"),
+        ("temperature_end", float("inf"), "finite number"),
+        ("pressure", float("inf"), "finite number"),
+        ("temperature_start", -300.0, "-273.15"),
+    ],
+)
+def test_environment_refuses_nan_infinity_and_below_absolute_zero(
+    hengqi: Hengqi, tmp_path: Path, key: str, value: float, needle: str
+) -> None:
+    # before the fix NaN and infinity were accepted and the --json report held NaN (not JSON at all)
+    hengqi("calibrate", _record(tmp_path, {("environment", key): value}), "--json").refused(
+        f"environment.{key}", needle
+    )

@@ -62,7 +62,8 @@ def test_external_entity_is_refused_and_never_read(hengqi: Hengqi, tmp_path: Pat
     with pytest.raises(InputError, match="DOCTYPE"):
         read_dcc(evil.read_bytes())
     verified = hengqi("certificate", "verify", evil)
-    assert verified.rc == 1 and "TOPSECRET" not in verified.out + verified.err
+    assert verified.rc == 1
+    assert "TOPSECRET" not in verified.out + verified.err
 
 
 def test_entity_expansion_bomb_is_refused(hengqi: Hengqi, tmp_path: Path) -> None:
@@ -83,6 +84,7 @@ def test_entity_expansion_bomb_is_refused(hengqi: Hengqi, tmp_path: Path) -> Non
         (b"<html><body/></html>", "not dcc:digitalCalibrationCertificate"),
         (b'<?xml version="1.0" encoding="utf-8"?><a>\xff\xfe</a>', "XML"),
         (DCC.read_bytes()[:5000], "not well-formed"),
+        (b'<!DOCTYPE d SYSTEM "http://127.0.0.1:9/evil.dtd"><d/>', "DOCTYPE"),  # no fetch, refused
     ],
 )
 def test_validate_refuses_what_is_not_a_dcc(hengqi: Hengqi, tmp_path: Path, content: bytes, needle: str) -> None:
@@ -160,7 +162,8 @@ def test_wrong_key_material_is_refused_and_nothing_is_written(
     ):
         args = ("certificate", "issue", RECORD, "--admin", ADMIN, "--dcc", dcc, "--pdf", pdf)
         hengqi(*args, "--sign", key, "--cert", cert).refused(needle)
-        assert not dcc.exists() and not pdf.exists()
+        assert not dcc.exists()
+        assert not pdf.exists()
     hengqi("certificate", "verify", DCC, "--trust", a / "signer-key.pem").refused("not an X.509 certificate")
 
 
@@ -212,7 +215,10 @@ def test_admin_reader_answers_any_value_with_a_record_error(key: str, value: obj
     try:
         admin_from_mapping(data)
     except RecordError as err:
-        assert "\n" not in str(err)
+        message = str(err)
+    else:
+        message = ""
+    assert "\n" not in message
 
 
 _BAD_TEXT = st.sampled_from(["", "x", "1e400", "NaN", "-Infinity", "2026-02-30", "１２", "9" * 30, " ", "-0"])
@@ -235,4 +241,16 @@ def test_dcc_reader_answers_any_damage_with_a_dcc_format_error(index: int, text:
     try:
         read_dcc(etree.tostring(root))
     except InputError as err:
-        assert "\n" not in str(err)
+        message = str(err)
+    else:
+        message = ""
+    assert "\n" not in message
+
+
+def test_admin_error_with_an_odd_key_stays_on_one_line() -> None:
+    data = yaml.safe_load(ADMIN.read_text(encoding="utf-8"))
+    data["conformity"] = {"a\nb": 1}
+    with pytest.raises(RecordError) as caught:
+        admin_from_mapping(data)
+    assert "\n" not in str(caught.value)
+    assert "conformity['a\\nb']" in str(caught.value)

@@ -84,6 +84,7 @@ def demo(tmp_path: Path, fast_fleet: None) -> Iterator[Demo]:
     app = create_app(Settings(env="test", data_dir=data_dir))
     passwords = {a.role.value: a.password for a in seed(app.state.hengqi.database)}
     fleet = start_demo_fleet(app.state.hengqi.database, data_dir)
+    app.state.hengqi_links.stability_timeout = 3.0  # a silent instrument is given up on sooner than in the field
     made = Demo(data_dir, app, passwords, fleet)
     yield made
     fleet.stop()

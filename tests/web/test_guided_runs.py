@@ -157,6 +157,19 @@ def test_an_unplugged_scale_records_nothing_and_the_run_goes_on(demo: Demo) -> N
     state = DbRunStore(demo.app.state.hengqi.database).load(_run_id(run_url))
     assert len(state.results) == before + 1
     assert state.results[-1].source == "instrument"
+    # the cable pulled out and put back: the connection is made again, nothing recorded twice
+    technician.advance(run_url, 2)  # remove, place: the next reading is due
+    waiting = technician.pending(run_url)
+    assert waiting is not None
+    assert waiting[1] == "read"
+    assert control.send("FAULT DISCONNECT").startswith("OK")
+    statuses = []
+    for _ in range(2):
+        statuses.append(technician.post(f"{run_url}/step", step_id=waiting[0], action="read").status_code)
+        if statuses[-1] == 303:
+            break
+    assert statuses[-1] == 303, statuses
+    assert len(DbRunStore(demo.app.state.hengqi.database).load(_run_id(run_url)).results) == before + 4
     assert Decimal(str(state.results[-1].answer)) - Decimal("0.11") < Decimal("0.00001")
 
 

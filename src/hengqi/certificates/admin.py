@@ -27,7 +27,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from hengqi.errors import InputError, RecordError
 from hengqi.metrology.quantities import parse_mass
-from hengqi.records.loading import parse_yaml_text
+from hengqi.records.loading import field_path, parse_yaml_text
 
 __all__ = [
     "EXAMPLE",
@@ -256,13 +256,6 @@ class AdministrativeData(_Model):
         return next(p for p in self.persons if p.main_signer)
 
 
-def _loc(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def admin_from_mapping(data: Any, *, source: str = "admin") -> AdministrativeData:
     """Validate a parsed ``ADMIN.yaml`` mapping; :class:`RecordError` names the first bad field's path."""
     if not isinstance(data, dict):
@@ -271,8 +264,9 @@ def admin_from_mapping(data: Any, *, source: str = "admin") -> AdministrativeDat
         return AdministrativeData.model_validate(data)
     except ValidationError as err:
         first = err.errors()[0]
-        path = _loc(tuple(first["loc"])) or source
-        raise RecordError(path, first["msg"], details={"errors": len(err.errors()), "file": source}) from err
+        path = field_path(tuple(first["loc"])) or source
+        message = first["msg"].replace("\r", "\\r").replace("\n", "\\n")  # one line, whatever the input held
+        raise RecordError(path, message, details={"errors": len(err.errors()), "file": source}) from err
 
 
 def load_admin(path: str | os.PathLike[str]) -> AdministrativeData:

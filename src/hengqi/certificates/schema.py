@@ -144,6 +144,12 @@ def _schema_files(root: Path, version: str) -> tuple[Path, dict[str, Path]]:
     return main.resolve(), mapping
 
 
+def _has_doctype(tree: etree._ElementTree) -> bool:
+    """Whether a parsed document declares a DOCTYPE (an internal subset, a SYSTEM or a PUBLIC identifier)."""
+    info = tree.docinfo
+    return info.internalDTD is not None or bool(getattr(info, "doctype", ""))  # lxml-stubs lack .doctype
+
+
 def _parse(file: Path) -> etree._ElementTree:
     if not file.is_file():
         raise DccFormatError(str(file), "is a folder, not a file" if file.is_dir() else "no such file")
@@ -154,7 +160,7 @@ def _parse(file: Path) -> etree._ElementTree:
         raise DccFormatError(str(file), f"not well-formed XML: {err}") from err
     except OSError as err:  # lxml reports some encoding errors of a file as OSError
         raise DccFormatError(str(file), f"not readable as XML: {err}") from err
-    if tree.docinfo.doctype:
+    if _has_doctype(tree):
         # a DCC has no DTD; entities left unresolved (never fetched or read) would break the schema engines
         raise DccFormatError(str(file), "a DCC must not have a DOCTYPE declaration (DTDs and entities are refused)")
     return tree

@@ -65,8 +65,12 @@ def cli(argv: Sequence[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("hengqi: aborted", err=True)
         return EXIT_INVALID
+    except click.UsageError as err:  # one line, like every other refusal (click's own show() prints four)
+        where = err.ctx.command_path if err.ctx is not None else "hengqi"
+        click.echo(f"hengqi: error: {err.format_message()} (see '{where} --help')", err=True)
+        return EXIT_INVALID
     except click.ClickException as err:
-        err.show()
+        click.echo(f"hengqi: error: {err.format_message()}", err=True)
         return EXIT_INVALID
     except InputError as err:
         click.echo(f"hengqi: error: {err}", err=True)

@@ -19,6 +19,7 @@ or interrupted by an instrument error (the state is kept), 2 invalid input.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import sys
 import uuid
 from collections.abc import Mapping
@@ -183,7 +184,9 @@ def run_command(  # noqa: PLR0917 - one parameter per click option
         request = {"record": _header(kind, instrument, operator, date), "options": _options(kind, tests, loads)}
         parameters = dict(runs.definition(kind).normalise(request))  # bad input refused before connecting
         run_id = uuid.uuid4().hex[:12]
-    channel = StreamChannel(sys.stdin, sys.stdout, unit=_entry_unit(parameters, unit), language=language)
+    # a closed stdin (`hengqi run ... <&-`) is None in Python: read as an input that has ended (the run pauses)
+    answers = sys.stdin if sys.stdin is not None else io.StringIO("")
+    channel = StreamChannel(answers, sys.stdout, unit=_entry_unit(parameters, unit), language=language)
     opened = open_scale(scale_url) if scale_url is not None else None
     where = f"resume with --state {state_path}" if state_path else "it cannot be resumed (no --state)"
     try:

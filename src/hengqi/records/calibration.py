@@ -67,7 +67,8 @@ __all__ = [
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # allow_inf_nan=False: a NaN or infinite number in a record is bad input (and would make the JSON report invalid)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 
 
 def _invalid(message: str, **values: Any) -> PydanticCustomError:
@@ -173,8 +174,8 @@ class BuoyancyModel(_Model):
 class EnvironmentModel(_Model):
     """Conditions during the calibration."""
 
-    temperature_start: float | None = Field(None, description="Temperature at the start, °C.")
-    temperature_end: float | None = Field(None, description="Temperature at the end, °C.")
+    temperature_start: float | None = Field(None, ge=-273.15, description="Temperature at the start, °C.")
+    temperature_end: float | None = Field(None, ge=-273.15, description="Temperature at the end, °C.")
     relative_humidity: float | None = Field(None, ge=0, le=100, description="Relative humidity, %.")
     pressure: float | None = Field(None, gt=0, description="Barometric pressure, hPa.")
     air_density: float | None = Field(None, gt=0, description="Air density, kg/m3.")

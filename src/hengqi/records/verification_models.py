@@ -124,8 +124,8 @@ class ReferenceWeightModel(_Model):
 class EnvironmentModel(_Model):
     """Conditions during the tests (informational; reported with the result)."""
 
-    temperature_start: Decimal | None = Field(None, description="Temperature at the start, °C.")
-    temperature_end: Decimal | None = Field(None, description="Temperature at the end, °C.")
+    temperature_start: Decimal | None = Field(None, ge=Decimal("-273.15"), description="Temperature at the start, °C.")
+    temperature_end: Decimal | None = Field(None, ge=Decimal("-273.15"), description="Temperature at the end, °C.")
     relative_humidity: Decimal | None = Field(None, ge=0, le=100, description="Relative humidity, %.")
     pressure: Decimal | None = Field(None, gt=0, description="Barometric pressure, hPa.")
     notes: str | None = Field(None, description="Anything else worth recording (draughts, vibration, ...).")

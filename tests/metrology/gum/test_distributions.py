@@ -147,3 +147,10 @@ def test_three_by_three_not_positive_definite() -> None:
     r = ((1, 0.9, -0.9), (0.9, 1, 0.9), (-0.9, 0.9, 1))
     with pytest.raises(CorrelationError, match="not positive definite"):
         MultivariateNormal(("a", "b", "c"), (0, 0, 0), (1, 1, 1), r)
+
+
+@pytest.mark.parametrize("u", [1e-200, 1e-3, 1e200])
+def test_normal_draws_scale_without_overflow_or_underflow(u: float) -> None:
+    x = Normal("x", 0.0, u).sample(np.random.default_rng(6), 100_000)
+    assert np.all(np.isfinite(x))
+    assert np.std(x / u) == pytest.approx(1.0, rel=0.01)

@@ -317,3 +317,46 @@ def test_large_mean_small_uncertainty_intervals_are_not_quantised() -> None:
     assert r.value == pytest.approx(50.000838, abs=0.01 * u)
     assert r.u == pytest.approx(u, rel=0.005)
     assert r.interval_symmetric == pytest.approx((50.000838 - half, 50.000838 + half), abs=0.05 * u)
+
+
+def test_guessed_tail_thresholds_give_the_exact_intervals_or_say_they_failed() -> None:
+    from hengqi.metrology.gum.intervals import Accumulator, TailsLost
+
+    rng = np.random.default_rng(8)
+    values = rng.standard_normal(20 * 4 * BLOCK)
+    summaries = []
+    for guess in (True, False):
+        acc = Accumulator(values.size, 0.95, 0.0, guess=guess)
+        for start in range(0, values.size, 4 * BLOCK):
+            acc.add(values[start : start + 4 * BLOCK])
+        summaries.append(acc.finish())
+    assert summaries[0] == summaries[1]
+    y = np.sort(values)
+    q = math.floor(0.95 * values.size + 0.5)
+    r = (values.size - q + 1) // 2
+    assert summaries[0].interval_symmetric == (y[r - 1], y[r + q - 1])
+    # a first chunk unlike the rest (not a random sample): the guess is too tight, and finish() says so
+    # (p = 0.9: the lower tail needs 0.1 M values, more than the first chunk holds)
+    skewed = np.concatenate([values[: 4 * BLOCK], np.full(values.size - 4 * BLOCK, 5.0)])
+    acc = Accumulator(skewed.size, 0.9, 0.0)
+    for start in range(0, skewed.size, 4 * BLOCK):
+        acc.add(skewed[start : start + 4 * BLOCK])
+    assert acc.lost
+    with pytest.raises(TailsLost):
+        acc.finish()
+
+
+def test_default_workers_follow_the_load_and_never_change_the_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hengqi.metrology.gum import montecarlo
+
+    monkeypatch.setattr(montecarlo.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(montecarlo.os, "getloadavg", lambda: (0.4, 0.4, 0.4))
+    assert montecarlo.default_workers() == 2
+    idle = monte_carlo(ADDITIVE, _inputs(Rectangular("X4", -1.0, 1.0)), trials=3 * BLOCK, seed=4)
+    monkeypatch.setattr(montecarlo.os, "getloadavg", lambda: (3.0, 3.0, 3.0))
+    assert montecarlo.default_workers() == 1
+    busy = monte_carlo(ADDITIVE, _inputs(Rectangular("X4", -1.0, 1.0)), trials=3 * BLOCK, seed=4)
+    assert idle == busy
+    monkeypatch.setattr(montecarlo.os, "cpu_count", lambda: 1)
+    monkeypatch.setattr(montecarlo.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert montecarlo.default_workers() == 1

@@ -72,6 +72,12 @@ class QuantityRecord:
     value: RealValue
 
 
+def _has_doctype(tree: etree._ElementTree) -> bool:
+    """Whether a parsed document declares a DOCTYPE (an internal subset, a SYSTEM or a PUBLIC identifier)."""
+    info = tree.docinfo
+    return info.internalDTD is not None or bool(getattr(info, "doctype", ""))  # lxml-stubs lack .doctype
+
+
 def parse_dcc(source: str | os.PathLike[str] | bytes) -> etree._ElementTree:
     """Parse a DCC file (or bytes) safely (no network, no entities); :class:`DccFormatError` if not a DCC."""
     parser = etree.XMLParser(no_network=True, resolve_entities=False, remove_blank_text=False)
@@ -87,7 +93,7 @@ def parse_dcc(source: str | os.PathLike[str] | bytes) -> etree._ElementTree:
         raise DccFormatError("dcc", f"not well-formed XML: {err}") from err
     except OSError as err:  # lxml reports some encoding errors of a file as OSError
         raise DccFormatError("dcc", f"not readable as XML: {err}") from err
-    if tree.docinfo.doctype:
+    if _has_doctype(tree):
         raise DccFormatError("dcc", "a DCC must not have a DOCTYPE declaration (DTDs and entities are refused)")
     root = tree.getroot()
     if root.tag != f"{{{v.DCC_NS}}}digitalCalibrationCertificate":

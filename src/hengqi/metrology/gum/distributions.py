@@ -89,8 +89,11 @@ def standard_normal(rng: np.random.Generator, size: int, scale: float = 1.0) -> 
     uniform = rng.random(2 * pairs)
     radius = np.subtract(1.0, uniform[0::2])
     np.log(radius, out=radius)
-    radius *= -2.0 * scale * scale
+    folded = 1e-150 < abs(scale) < 1e150  # scale² neither underflows nor overflows: apply it under the root
+    radius *= -2.0 * scale * scale if folded else -2.0
     np.sqrt(radius, out=radius)
+    if not folded:
+        radius *= abs(scale)
     angle = np.multiply(uniform[1::2], TWO_PI, dtype=np.float32, casting="same_kind")
     cosine = np.cos(angle)
     sine = np.sin(angle, out=angle)

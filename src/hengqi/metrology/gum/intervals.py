@@ -31,9 +31,15 @@ from numpy.typing import NDArray
 
 from hengqi.metrology.gum.errors import ModelError, MonteCarloError
 
-__all__ = ["BLOCK", "Accumulator", "Histogram", "Summary", "coverage_index"]
+__all__ = ["BLOCK", "Accumulator", "Histogram", "Summary", "TailsLost", "coverage_index"]
 
 FloatArray = NDArray[np.float64]
+
+
+class TailsLost(MonteCarloError):
+    """A guessed tail threshold dropped needed values (probability about 1e-23); the run must be repeated."""
+
+
 BLOCK = 1 << 14
 """Values per summation block; chunks are multiples of it."""
 
@@ -91,6 +97,7 @@ class _Tail:
         self.buffer: FloatArray = np.empty(self.capacity)
         self.size = 0
         self.threshold = math.inf if not upper else -math.inf
+        self.guessed = False
 
     def add(self, values: FloatArray) -> None:
         if math.isfinite(self.threshold):
@@ -104,6 +111,31 @@ class _Tail:
             self.buffer[self.size : self.size + take] = values[start : start + take]
             self.size += take
             start += take
+
+    def guess(self, values: FloatArray, trials: int) -> None:
+        """Start with a threshold from the first ``values`` (a random sample of all ``trials`` values).
+
+        The threshold is their quantile at level f + 10 sigma, f = k/trials, sigma = sqrt(f(1-f)/n): the number
+        of all values beyond it falls below k only with probability about 1e-23 (binomial tail), and if it does,
+        :attr:`lost` says so and the caller starts again without a guess, so the kept values are always exact.
+        This avoids partitioning the early, loosely filtered candidates.
+        """
+        n = values.size
+        f = self.k / trials
+        level = f + 10.0 * math.sqrt(f * (1.0 - f) / n)
+        if level >= 0.5:
+            return
+        j = math.ceil(level * n)
+        ordered = np.partition(values, n - 1 - j if self.upper else j)
+        threshold = float(ordered[n - 1 - j] if self.upper else ordered[j])
+        if threshold > self.threshold if self.upper else threshold < self.threshold:
+            self.threshold = threshold
+            self.guessed = True
+
+    @property
+    def lost(self) -> bool:
+        """True when a guessed threshold dropped values that belong to the k kept ones."""
+        return self.guessed and self.size < self.k
 
     def _compact(self) -> None:
         k, size = self.k, self.size
@@ -134,7 +166,7 @@ class Accumulator:
     keeps a histogram whose range is set by the first block of values.
     """
 
-    def __init__(self, trials: int, p: float, shift: float, bins: int = 0) -> None:
+    def __init__(self, trials: int, p: float, shift: float, bins: int = 0, *, guess: bool = True) -> None:
         if not 0.0 < p < 1.0:
             raise MonteCarloError("p", f"coverage probability must lie in (0, 1), got {p!r}")
         q = coverage_index(trials, p)
@@ -150,6 +182,7 @@ class Accumulator:
         self.squares: list[float] = []
         self.lower = _Tail(trials - q, trials)
         self.upper = _Tail(trials - q, trials, upper=True)
+        self.guess = guess and trials >= 16 * BLOCK
         self.edges: FloatArray | None = None
         self.counts: NDArray[np.int64] | None = None
 
@@ -174,8 +207,21 @@ class Accumulator:
             self.squares.extend(np.square(part).sum(axis=1).tolist())  # per row: independent of chunking
         if self.bins > 0:
             self._histogram(values)
+        low, high = self.lower.threshold, self.upper.threshold
+        if math.isfinite(low) and math.isfinite(high) and low <= high:  # one pass keeps candidates of both tails
+            keep = np.less(values, low)
+            keep |= np.greater(values, high)
+            values = np.compress(keep, values)
         self.lower.add(values)
         self.upper.add(values)
+        if self.guess and self.count == n and n >= BLOCK:  # the first chunk: a sample to guess thresholds from
+            self.lower.guess(values, self.trials)
+            self.upper.guess(values, self.trials)
+
+    @property
+    def lost(self) -> bool:
+        """True when a guessed threshold was too tight (about 1e-23): run again with ``guess=False``."""
+        return self.lower.lost or self.upper.lost
 
     def _histogram(self, values: FloatArray) -> None:
         if self.edges is None:
@@ -194,6 +240,8 @@ class Accumulator:
     def finish(self) -> Summary:
         if self.count != self.trials:
             raise MonteCarloError("trials", f"got {self.count} model values, expected {self.trials}")
+        if self.lost:
+            raise TailsLost("model", "a guessed tail threshold was too tight; run again with guess=False")
         m = self.trials
         s1 = math.fsum(self.sums)
         s2 = math.fsum(self.squares)

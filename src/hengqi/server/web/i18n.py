@@ -121,6 +121,8 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "res.checks": ("Checks", "检查项"),
     "res.weighing": ("Errors of the weighing test against the MPE", "称量试验误差与最大允许误差"),
     "col.test": ("Test", "试验"),
+    "opt.continue": ("Continue the remaining tests", "继续其余试验"),
+    "opt.stop": ("Stop here", "在此停止"),
     "run.step": ("Step", "步骤"),
     "run.of": ("of", "/"),
     "run.live": ("Live indication", "实时示值"),

@@ -43,6 +43,7 @@ from hengqi.server.services.instrument_links import InstrumentUnavailableError
 from hengqi.server.services.registry import instrument_specification
 from hengqi.server.web import charts
 from hengqi.server.web.common import PREFIX, Viewer, app_state, check_csrf, redirect, render, user_names, viewer
+from hengqi.server.web.i18n import MESSAGES, translate
 from hengqi.server.web.pages import curve_points, links, mass, mpe_function
 
 router = APIRouter()
@@ -121,7 +122,10 @@ def _step_view(pending: PendingStep, lang: str) -> dict[str, Any]:
     if isinstance(step, ReadStable):
         view.update(load=format_mass(step.load_kg), purpose=step.purpose)
     if isinstance(step, Decide):
-        view["options"] = step.options
+        view["options"] = [
+            (option, translate(lang, f"opt.{option}") if f"opt.{option}" in MESSAGES else option)
+            for option in step.options
+        ]
     return view
 
 
