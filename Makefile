@@ -24,6 +24,7 @@ $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
 # The platform on loopback (http://127.0.0.1:8000/api/v1/docs) with SQLite in ./data, created and migrated on the
 # first start; --demo adds a demo organisation, one user per role (passwords printed) and a few instruments.
 run: $(VENV)/.synced
+	@bash scripts/ensure-system-packages.sh --runtime
 	$(VENV)/bin/hengqi serve --demo --host 127.0.0.1 --port 8000
 
 test: lint typecheck layers services pytest bench

@@ -11,6 +11,8 @@ Defects found and fixed (regression tests below):
   ``ValueError``; the signer key was written world-readable and chmod-ed afterwards;
 * ADMIN.yaml was read with ``yaml.safe_load``: duplicate keys silently kept the last value, alias bombs and
   deep nesting were not refused, and errors ran over several lines;
+* ``issue`` crashed on a record or ADMIN text holding a control character (lxml ``ValueError``) and on a text
+  too long for a page (reportlab ``LayoutError``); an empty norm made an invalid DCC (exit 1, not 2);
 * ``issue`` wrote output files in place (a failure could leave half a certificate) and wrote the DCC before
   the PDF was made; files are now written through a temporary file, after everything is made.
 """
@@ -18,6 +20,7 @@ Defects found and fixed (regression tests below):
 from __future__ import annotations
 
 import stat
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -254,3 +257,67 @@ def test_admin_error_with_an_odd_key_stays_on_one_line() -> None:
         admin_from_mapping(data)
     assert "\n" not in str(caught.value)
     assert "conformity['a\\nb']" in str(caught.value)
+
+
+def _issue_with(tmp_path: Path, record_change: dict[str, object], admin_change: dict[str, object]) -> tuple[str, ...]:
+    record = yaml.safe_load(RECORD.read_text(encoding="utf-8"))
+    admin = yaml.safe_load(ADMIN.read_text(encoding="utf-8"))
+    record.update(record_change)
+    admin.update(admin_change)
+    (tmp_path / "r.yaml").write_text(yaml.safe_dump(record, allow_unicode=True), encoding="utf-8")
+    (tmp_path / "a.yaml").write_text(yaml.safe_dump(admin, allow_unicode=True), encoding="utf-8")
+    return ("certificate", "issue", str(tmp_path / "r.yaml"), "--admin", str(tmp_path / "a.yaml"),
+            "--dcc", str(tmp_path / "c.xml"), "--pdf", str(tmp_path / "c.pdf"))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("record_change", "admin_change", "needle"),
+    [
+        ({"location": "hall\x0b2"}, {}, "location: contains the control character U+000B"),
+        ({}, {"customer": {"name": "ACME\x07", "address": {"city": "X", "country": "CN"}}}, "customer.name"),
+        ({}, {"methods": [{"name": "R 76", "norms": [""]}]}, "methods[0].norms: an entry of this list is empty"),
+        ({"location": "x" * 20_000}, {}, "too long to lay out"),
+    ],
+)
+def test_texts_a_certificate_cannot_hold_are_refused_before_anything_is_written(
+    hengqi: Hengqi, tmp_path: Path, record_change: dict[str, object], admin_change: dict[str, object], needle: str
+) -> None:
+    # before the fix: lxml ValueError, reportlab LayoutError (tracebacks), or an invalid DCC (exit 1)
+    hengqi(*_issue_with(tmp_path, record_change, admin_change)).refused(needle)
+    assert not (tmp_path / "c.xml").exists()
+    assert not (tmp_path / "c.pdf").exists()
+
+
+@given(
+    kind=st.sampled_from(["dcc", "pdf"]),
+    cut=st.floats(min_value=0.0, max_value=1.0),
+    noise=st.lists(st.tuples(st.floats(0.0, 1.0), st.integers(0, 255)), max_size=8),
+)
+@settings(max_examples=60, deadline=None)
+def test_signature_reader_answers_any_damage_with_a_report_or_an_input_error(
+    kind: str, cut: float, noise: list[tuple[float, int]]
+) -> None:
+    from hengqi.certificates.signing import verify_file
+
+    data = bytearray((DCC if kind == "dcc" else PDF).read_bytes())
+    for where, value in noise:
+        data[int(where * (len(data) - 1))] = value
+    damaged = bytes(data[: max(1, int(len(data) * cut))])
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"c.{'xml' if kind == 'dcc' else 'pdf'}"
+        path.write_bytes(damaged)
+        try:
+            report = verify_file(path)
+        except InputError as err:
+            message = str(err)
+        else:
+            message = ""
+            assert report.ok or report.reason
+        assert "\n" not in message
+
+
+def test_output_on_a_read_only_file_system_is_refused(hengqi: Hengqi) -> None:
+    # /proc is read-only even for root: the temporary file cannot be made, nothing is written
+    hengqi("certificate", "issue", RECORD, "--admin", ADMIN, "--dcc", "/proc/hengqi-robustness.xml").refused(
+        "/proc/hengqi-robustness.xml", "cannot write"
+    )

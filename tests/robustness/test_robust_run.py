@@ -8,7 +8,7 @@ Defects found and fixed (regression tests below):
 * a closed stdin (``<&-``: ``sys.stdin is None``) crashed with ``AttributeError``; it now pauses the run;
 * ``--out`` in a missing folder was found only after the whole run, and a failed write lost the record (no
   ``--state``); ``--out`` is now checked before the run starts, written through a temporary file, and printed
-  when it cannot be written.
+  when it cannot be written; an ``--out`` naming the run's own ``--state`` or ``--instrument`` file is refused.
 """
 
 from __future__ import annotations
@@ -261,3 +261,15 @@ def test_closed_stdin_pauses_the_run_instead_of_crashing(
     assert result.rc == 1, result.err
     assert "input ended" in result.err
     assert json.loads(state.read_text(encoding="utf-8"))["results"] == []
+
+
+@pytest.mark.parametrize("same_as", ["--state", "--instrument"])
+def test_out_may_not_overwrite_the_runs_own_files(hengqi: Hengqi, tmp_path: Path, stdin: Any, same_as: str) -> None:
+    header, state = _header(tmp_path), tmp_path / "s.json"
+    out = state if same_as == "--state" else header
+    before = header.read_bytes()
+    stdin("")
+    args = ("run", "verification", "--manual", "--instrument", header, "--state", state, "--out", out)
+    hengqi(*args).refused("--out", f"also the {same_as} file")
+    assert header.read_bytes() == before
+    assert not state.exists()

@@ -27,6 +27,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from hengqi.errors import InputError, RecordError
 from hengqi.metrology.quantities import parse_mass
+from hengqi.records.fields import refuse_unwritable_text
 from hengqi.records.loading import field_path, parse_yaml_text
 
 __all__ = [
@@ -81,6 +82,15 @@ Mass = Annotated[Decimal, BeforeValidator(_mass)]
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    _text = field_validator("*", mode="after")(refuse_unwritable_text)  # texts go into DCC XML
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_empty_items(cls, value: Any) -> Any:
+        if isinstance(value, tuple) and any(isinstance(item, str) and not item for item in value):
+            raise ValueError("an entry of this list is empty")
+        return value
 
 
 class Address(_Model):
@@ -266,6 +276,7 @@ def admin_from_mapping(data: Any, *, source: str = "admin") -> AdministrativeDat
         first = err.errors()[0]
         path = field_path(tuple(first["loc"])) or source
         message = first["msg"].replace("\r", "\\r").replace("\n", "\\n")  # one line, whatever the input held
+        message = message.removeprefix("Value error, ")
         raise RecordError(path, message, details={"errors": len(err.errors()), "file": source}) from err
 
 

@@ -108,14 +108,18 @@ def _write_record(session: Session, out: Path | None) -> None:
     click.echo(f"record written to {out}")
 
 
-def _check_out(out: Path | None) -> None:
-    """Refuse an ``--out`` that cannot be written before the run starts, not after the operator's work."""
+def _check_out(out: Path | None, *inputs: tuple[str, Path | None]) -> None:
+    """Refuse an ``--out`` that cannot be written before the run starts, not after the operator's work, and one
+    that would overwrite the run's own ``--state`` or ``--instrument`` file."""
     if out is None:
         return
     if out.is_dir():
         raise InputError("--out", f"{out} is a folder; give a file name")
     if not out.parent.is_dir():
         raise InputError("--out", f"the folder {out.parent} does not exist")
+    for option, path in inputs:
+        if path is not None and path.resolve() == out.resolve():
+            raise InputError("--out", f"{out} is also the {option} file; the record would overwrite it")
 
 
 def _report(session: Session, kind: str, out: Path | None) -> int:
@@ -168,7 +172,7 @@ def run_command(  # noqa: PLR0917 - one parameter per click option
     """Guide a verification (OIML R 76 / JJG) or a calibration (EURAMET cg-18) step by step."""
     if manual == (scale_url is not None):
         raise InputError("--scale", "give either --scale URL or --manual")
-    _check_out(out)
+    _check_out(out, ("--state", state_path), ("--instrument", instrument))
     state_file = JsonStateFile(state_path) if state_path is not None else None
     store: RunStore = state_file if state_file is not None else MemoryRunStore()
     runs = Runs(store)

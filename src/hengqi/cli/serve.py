@@ -66,10 +66,16 @@ def serve(
         from hengqi.server.demo import seed
 
         accounts = seed(app.state.hengqi.database)
-        for account in accounts:
-            click.echo(f"demo account: {account.username:<24} role {account.role:<16} password {account.password}")
-        if not accounts:
-            click.echo("demo data already present (passwords were printed when it was made)")
+        credentials = Path(settings.data_dir) / "demo-credentials.txt"
+        if accounts:
+            lines = [f"demo account: {a.username:<24} role {a.role:<16} password {a.password}" for a in accounts]
+            credentials.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            credentials.chmod(0o600)  # demo passwords: readable by the owner of the data directory only
+        if credentials.is_file():
+            click.echo(credentials.read_text(encoding="utf-8").rstrip("\n"))
+            click.echo(f"(demo passwords kept in {credentials})")
+        else:
+            click.echo("demo data already present; its passwords were printed when it was made")
         from hengqi.server.web.demo import start_demo_fleet  # simulated instruments, served while the app runs
 
         fleet = start_demo_fleet(app.state.hengqi.database, settings.data_dir)

@@ -65,6 +65,7 @@ def _report(problem: UncertaintyProblem, gum: GumResult, mcm: McmResult, check: 
             "interval_shortest": list(mcm.interval_shortest),
             "trials": mcm.trials,
             "seed": mcm.seed,
+            "generator": mcm.generator,
             "adaptive": mcm.adaptive,
             "n_dig": mcm.n_dig,
             "tolerance": mcm.tolerance,

@@ -49,7 +49,7 @@ from hengqi.metrology.calibration.evaluate import (
 from hengqi.metrology.calibration.reference import BuoyancyMethod, ReferenceConditions, ReferenceWeight
 from hengqi.metrology.calibration.result import CalibrationResult, Environment, InstrumentSummary, ReferenceWeightSet
 from hengqi.metrology.weights import WeightClass, parse_weight_class
-from hengqi.records.fields import Mass, PositiveMass, SignedMass
+from hengqi.records.fields import Mass, PositiveMass, SignedMass, refuse_unwritable_text
 from hengqi.records.loading import field_path, read_yaml_file, record_error
 
 FORMAT = "hengqi.calibration-record"
@@ -69,6 +69,8 @@ __all__ = [
 class _Model(BaseModel):
     # allow_inf_nan=False: a NaN or infinite number in a record is bad input (and would make the JSON report invalid)
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
+
+    _text = field_validator("*", mode="after")(refuse_unwritable_text)  # texts go into DCC XML
 
 
 def _invalid(message: str, **values: Any) -> PydanticCustomError:

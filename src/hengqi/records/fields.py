@@ -15,6 +15,7 @@ Decimal('-0.005')
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any
@@ -26,6 +27,35 @@ from hengqi.errors import InputError
 from hengqi.metrology.quantities import format_mass, parse_mass
 
 _EXAMPLES = ["220 g", "0.1 mg", "15 kg", "30 t"]
+
+#: Characters XML 1.0 cannot hold (W3C XML 1.0, 2.2 Characters: Char production): C0 controls other than tab,
+#: line feed and carriage return, lone surrogates, U+FFFE and U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def refuse_unwritable_text(value: Any) -> Any:
+    """``value`` unchanged, or :class:`ValueError` if a text in it (or in a list or mapping of it) holds a character
+    that a certificate (XML 1.0, W3C XML 1.0 section 2.2) cannot hold; for use as a pydantic ``after`` validator.
+
+    >>> refuse_unwritable_text(["ok", "tab\\tok"])
+    ['ok', 'tab\\tok']
+    >>> refuse_unwritable_text("bell\\x07")
+    Traceback (most recent call last):
+    ...
+    ValueError: contains the control character U+0007, which a certificate cannot hold
+    """
+    texts = [value] if isinstance(value, str) else []
+    if isinstance(value, list | tuple):
+        texts = [item for item in value if isinstance(item, str)]
+    elif isinstance(value, dict):
+        texts = [item for pair in value.items() for item in pair if isinstance(item, str)]
+    for text in texts:
+        found = _NOT_XML.search(text)
+        if found is not None:
+            raise ValueError(
+                f"contains the control character U+{ord(found.group()):04X}, which a certificate cannot hold"
+            )
+    return value
 
 
 def _mass_validator(*, allow_negative: bool, positive: bool) -> Callable[[Any], Decimal]:

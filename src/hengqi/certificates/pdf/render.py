@@ -19,6 +19,7 @@ from xml.sax.saxutils import escape
 from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus.doctemplate import LayoutError
 
 from hengqi import __version__
 from hengqi.certificates.admin import Address, AdministrativeData
@@ -29,6 +30,7 @@ from hengqi.certificates.pdf import layout
 from hengqi.certificates.pdf.fonts import find_cjk_font, register_cjk_font
 from hengqi.certificates.pdf.formatting import decimals_of, fixed, in_unit, round_up_2sig, smaller_unit
 from hengqi.certificates.pdf.plot import SYMBOL, error_plot_png
+from hengqi.errors import InputError
 from hengqi.metrology.calibration.result import CalibrationResult
 
 __all__ = ["render_certificate_pdf"]
@@ -430,7 +432,12 @@ def render_certificate_pdf(
         creator=f"hengqi {__version__}",
         lang="en",
     )
-    doc.build(b.story, canvasmaker=layout.numbered_canvas(font, info.number, admin.laboratory.name["en"]))
+    try:
+        doc.build(b.story, canvasmaker=layout.numbered_canvas(font, info.number, admin.laboratory.name["en"]))
+    except (LayoutError, ValueError) as err:  # reportlab: a table cell or paragraph that no page can hold
+        raise InputError(
+            "pdf", "a text is too long to lay out on an A4 page; shorten the longest name, identifier or note"
+        ) from err
     pdf = out.getvalue()
     return attach_file(pdf, DCC_ATTACHMENT, dcc_xml, "application/xml") if dcc_xml is not None else pdf
 

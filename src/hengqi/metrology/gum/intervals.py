@@ -37,7 +37,7 @@ FloatArray = NDArray[np.float64]
 
 
 class TailsLost(MonteCarloError):
-    """A guessed tail threshold dropped needed values (probability about 1e-23); the run must be repeated."""
+    """A guessed tail threshold dropped needed values (probability below 1e-18); the run must be repeated."""
 
 
 BLOCK = 1 << 14
@@ -115,9 +115,11 @@ class _Tail:
     def guess(self, values: FloatArray, trials: int) -> None:
         """Start with a threshold from the first ``values`` (a random sample of all ``trials`` values).
 
-        The threshold is their quantile at level f + 10 sigma, f = k/trials, sigma = sqrt(f(1-f)/n): the number
-        of all values beyond it falls below k only with probability about 1e-23 (binomial tail), and if it does,
-        :attr:`lost` says so and the caller starts again without a guess, so the kept values are always exact.
+        The threshold is their quantile at level f + 10 sigma, f = k/trials, sigma = sqrt(f(1-f)/n).  The
+        number of all values beyond it falls below k only if the sample quantile's error plus the binomial
+        noise of all trials (together at most 1.12 sigma, as trials >= 4n) exceed 10 sigma: 8.9 standard
+        deviations, probability below 1e-18.  If it happens, :attr:`lost` says so and the caller starts again
+        without a guess, so the kept values are always exact.
         This avoids partitioning the early, loosely filtered candidates.
         """
         n = values.size
@@ -214,13 +216,13 @@ class Accumulator:
             values = np.compress(keep, values)
         self.lower.add(values)
         self.upper.add(values)
-        if self.guess and self.count == n and n >= BLOCK:  # the first chunk: a sample to guess thresholds from
+        if self.guess and self.count == n and BLOCK <= n <= self.trials // 4:  # first chunk: a sample to guess from
             self.lower.guess(values, self.trials)
             self.upper.guess(values, self.trials)
 
     @property
     def lost(self) -> bool:
-        """True when a guessed threshold was too tight (about 1e-23): run again with ``guess=False``."""
+        """True when a guessed threshold was too tight (probability below 1e-18): run again with ``guess=False``."""
         return self.lower.lost or self.upper.lost
 
     def _histogram(self, values: FloatArray) -> None:

@@ -20,6 +20,11 @@ randomness, SECONDARY: the clause is recalled, not read here):
 - Normal draws come in pairs, so inputs are drawn for an even number of trials; an odd trial left over is kept
   for the next request.  Each stream is used in trial order whatever the chunking.
 
+Time (bench/README.md has the measurements): one draw task per input and chunk may run in a background thread
+while the main thread evaluates and summarises the previous chunk (:func:`monte_carlo`, ``workers``); the
+tails' thresholds start from a guess checked at the end (:mod:`~hengqi.metrology.gum.intervals`); and the C
+allocator is told to keep freed chunk memory (:func:`_keep_freed_chunks`).
+
 >>> from hengqi.metrology.gum.distributions import Normal
 >>> from hengqi.metrology.gum.model import MeasurementModel
 >>> model = MeasurementModel.from_callable(lambda a, b: a + b)
@@ -188,15 +193,15 @@ def _summarise(values: FloatArray, p: float, shift: float, bins: int, *, guess: 
 def default_workers() -> int:
     """2 (one background thread) when the machine seems to have an idle core, else 1.
 
-    An idle core: the one-minute load average (which counts this thread) is at most the number of cores less
-    1.5.  The choice never changes a result, only the time.
+    An idle core: the one-minute load average is at most the number of cores less one.  The choice never
+    changes a result, only the time.
     """
     cores = os.cpu_count() or 1
     try:
         load = os.getloadavg()[0]
     except OSError:  # pragma: no cover - platforms without a load average
         return 2 if cores >= 2 else 1
-    return 2 if cores >= 2 and load <= cores - 1.5 else 1
+    return 2 if cores >= 2 and load <= cores - 1 else 1
 
 
 def _keep_freed_chunks() -> None:
@@ -269,8 +274,9 @@ def monte_carlo(
     used in trial order, so the result is the same for any ``workers`` and ``chunk_size``.
 
     ``workers=None`` chooses (:func:`default_workers`): a background thread helps only when a core is idle.
-    Measured on the shared two-core machine at M = 10^7: 20 % faster with a load average near 1.5, 10 % slower
-    near 3 (the background thread then gets no core, and a draw it has started must be waited for).
+    Measured on the shared two-core machine at M = 10^7: up to 20 % faster with a load average of 1.5 to 2.3,
+    and from 20 % faster to 27 % slower at 2.7 to 3.2 (the background thread then rarely gets a core, and a
+    draw it has started must be waited for).
     """
     if isinstance(trials, bool) or not isinstance(trials, int) or trials < 2:
         raise MonteCarloError("trials", f"number of trials must be an integer >= 2, got {trials!r}")
@@ -280,7 +286,7 @@ def monte_carlo(
     _keep_freed_chunks()
     try:
         summary = _run(model, distributions, settings, progress, guess=True)
-    except TailsLost:  # pragma: no cover - probability about 1e-23 (intervals.py); tested on the accumulator
+    except TailsLost:  # pragma: no cover - probability below 1e-18 (intervals.py); tested on the accumulator
         summary = _run(model, distributions, settings, progress, guess=False)
     return _result(model, summary, p, seed)
 
@@ -398,7 +404,7 @@ def monte_carlo_adaptive(
     batches.clear()
     try:
         summary = _summarise(everything, p, source.shift, bins, guess=True)
-    except TailsLost:  # pragma: no cover - probability about 1e-23 (intervals.py)
+    except TailsLost:  # pragma: no cover - probability below 1e-18 (intervals.py)
         summary = _summarise(everything, p, source.shift, bins, guess=False)
     final_tolerance = numerical_tolerance(summary.u, n_dig) if summary.u > 0.0 else None
     return _result(model, summary, p, seed, adaptive=True, n_dig=n_dig, tolerance=final_tolerance, converged=converged)
