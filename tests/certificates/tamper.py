@@ -12,7 +12,8 @@ def flip(data: bytes, index: int) -> bytes:
     if old.isdigit():
         new = b"7" if old != b"7" else b"3"
     elif old in b"abcdefABCDEF":  # stay a hex digit (PDF signature /Contents) and a base64 character
-        new = b"b" if old != b"b" else b"c"
+        # compare case-insensitively: 'B' -> 'b' would keep the same hex value and change nothing
+        new = b"b" if old.lower() != b"b" else b"c"
     elif old.isalpha():
         new = b"Q" if old != b"Q" else b"R"
     else:
