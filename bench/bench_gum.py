@@ -3,8 +3,8 @@
 Two models, run in one process by every tool with the same input distributions:
 - ``additive``: Y = X1 + X2 + X3 + X4, X1..X3 ~ N(0, 1), X4 ~ R(-10 sqrt 3, 10 sqrt 3) (JCGM 101:2008, 9.2.4);
 - ``mass``: the non-linear mass-calibration model of JCGM 101:2008, 9.3 (five inputs).
-The ``hengqi`` row runs with the default ``workers=None`` (a background thread only when the load average
-shows an idle core); the ``1 thread`` and ``2 threads`` rows fix it.
+The ``hengqi`` row runs with the default ``workers=None`` (a second thread only when the load average shows
+an idle core); the ``1 thread`` and ``2 threads`` rows fix it.
 Monte Carlo tools report y, u(y), the 95.45 % probabilistically symmetric interval and the wall time; GTC
 (no Monte Carlo) reports its first-order result.  ``ratio`` = tool time / hengqi time for the same model and M.
 The numpy floor draws the same inputs with ``default_rng``, evaluates the model and sorts (no chunking).

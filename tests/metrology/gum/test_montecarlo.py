@@ -194,6 +194,38 @@ def test_chunked_unchunked_and_threaded_runs_are_identical() -> None:
     assert sum(histogram.counts) + histogram.underflow + histogram.overflow == trials
 
 
+class _ShiftedNormal(Normal):
+    """A subclass with its own sampler: the threads must call it, not the normal transform."""
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return Normal.sample(self, rng, size) + 1.0
+
+
+def test_threads_share_chunks_of_every_distribution_kind_with_identical_results() -> None:
+    from hengqi.metrology.gum.distributions import Arcsine, CurvilinearTrapezoid, Trapezoidal, Triangular
+
+    model = MeasurementModel.from_callable(lambda a, b, c, d, e, f, g, h, i, j: a * b + c + d * e + f - g + h * i + j)
+    inputs = [
+        Normal("a", 1.0, 0.2),
+        Rectangular("b", -1.0, 2.0),
+        StudentT("c", 0.0, 0.3, 5.0),
+        Triangular("d", -1.0, 1.0, 0.3),
+        Trapezoidal("e", 0.0, 1.0, 0.4),
+        Arcsine("f", -1.0, 1.0),
+        CurvilinearTrapezoid("g", -1.0, 1.0, 0.2),
+        MultivariateNormal(("h", "i"), (0.0, 1.0), (1.0, 0.5), ((1.0, 0.6), (0.6, 1.0))),
+        _ShiftedNormal("j", 0.0, 1e-200),
+    ]
+    trials = 17 * BLOCK - 3
+    one = monte_carlo(model, inputs, trials=trials, seed=21, workers=1, bins=20)
+    for workers, chunk in ((2, None), (3, None), (2, BLOCK), (2, 3 * BLOCK), (3, 2 * BLOCK)):
+        assert monte_carlo(model, inputs, trials=trials, seed=21, workers=workers, chunk_size=chunk, bins=20) == one
+    values = _Trials(model, inputs, 21).next(trials)
+    assert one.value == pytest.approx(float(np.mean(values)), rel=1e-12)
+    # E(a)E(b) + E(d)E(e) + E(h)E(i) + cov(h, i) + 1 (the subclass's shift); tolerance about 7 standard errors
+    assert one.value == pytest.approx(1.0 * 0.5 + 0.1 * 0.5 + 0.0 * 1.0 + 0.6 * 1.0 * 0.5 + 1.0, abs=0.02)
+
+
 def test_intervals_equal_those_from_the_sorted_values() -> None:
     inputs = [Normal("X1", 0.0, 1.0), Rectangular("X2", 0.0, 3.0), Normal("X3", 0.0, 0.1), Normal("X4", 0.0, 0.1)]
     trials = 2 * BLOCK + 1001
@@ -252,6 +284,7 @@ def test_uncertainty_is_never_negative_and_model_errors_are_named() -> None:
         ({"trials": 1}, "integer >= 2"),
         ({"seed": -1}, "non-negative integer"),
         ({"chunk_size": 1000}, "multiple of"),
+        ({"workers": 0}, "positive integer"),
     ],
 )
 def test_bad_settings_are_refused(kwargs: dict[str, int], match: str) -> None:

@@ -37,6 +37,7 @@ __all__ = [
     "StudentT",
     "Trapezoidal",
     "Triangular",
+    "box_muller",
     "standard_normal",
 ]
 
@@ -86,7 +87,22 @@ def standard_normal(rng: np.random.Generator, size: int, scale: float = 1.0) -> 
     (True, 1.0)
     """
     pairs = (size + 1) // 2
-    uniform = rng.random(2 * pairs)
+    z = box_muller(rng.random(2 * pairs), scale)
+    return z[:size] if size < z.size else z
+
+
+def box_muller(uniform: FloatArray, scale: float = 1.0) -> FloatArray:
+    """N(0, scale²) draws from an even number of uniforms on [0, 1), written over them and returned.
+
+    The transform of :func:`standard_normal`: pair j of draws depends only on uniforms 2j and 2j+1, element by
+    element, so transforming any slice that starts at an even index gives the same draws as transforming the
+    whole array (the Monte Carlo threads transform parts of a chunk this way).
+
+    >>> u = np.random.default_rng(2).random(8)
+    >>> whole = box_muller(u.copy(), 2.0)
+    >>> bool(np.array_equal(whole[4:], box_muller(u[4:].copy(), 2.0)))
+    True
+    """
     radius = np.subtract(1.0, uniform[0::2])
     np.log(radius, out=radius)
     folded = 1e-150 < abs(scale) < 1e150  # scale² neither underflows nor overflows: apply it under the root
@@ -100,7 +116,7 @@ def standard_normal(rng: np.random.Generator, size: int, scale: float = 1.0) -> 
     z = uniform  # reuse the buffer: pair j is written back where its uniforms were
     np.multiply(radius, cosine, out=z[0::2])
     np.multiply(radius, sine, out=z[1::2])
-    return z[:size] if size < z.size else z
+    return z
 
 
 def _check_name(name: str) -> None:

@@ -24,6 +24,7 @@ True
 from __future__ import annotations
 
 import math
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +32,7 @@ from numpy.typing import NDArray
 
 from hengqi.metrology.gum.errors import ModelError, MonteCarloError
 
-__all__ = ["BLOCK", "Accumulator", "Histogram", "Summary", "TailsLost", "coverage_index"]
+__all__ = ["BLOCK", "Accumulator", "Histogram", "Part", "Summary", "TailsLost", "coverage_index"]
 
 FloatArray = NDArray[np.float64]
 
@@ -65,6 +66,18 @@ class Histogram:
     counts: tuple[int, ...]
     underflow: int
     overflow: int
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """What :meth:`Accumulator.part` keeps of some consecutive model values: their count, the sums and sums
+    of squares of each block (after the shift), the candidates for the tails, and the values themselves."""
+
+    count: int
+    sums: list[float]
+    squares: list[float]
+    candidates: FloatArray
+    values: FloatArray
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,35 +203,54 @@ class Accumulator:
 
     def add(self, values: FloatArray) -> None:
         """Add the next chunk; every chunk but the last must hold a multiple of :data:`BLOCK` values."""
+        self.merge(self.part(values))
+
+    def part(self, values: FloatArray) -> Part:
+        """The sums and tail candidates of consecutive ``values``, to :meth:`merge` in order.
+
+        Reads the tails' thresholds but changes nothing, so parts may be computed in other threads while
+        earlier parts are merged: a threshold read before a merge is looser than one read after, which keeps
+        more candidates but never drops a needed value.
+        """
         n = int(values.size)
+        d = values - self.shift
+        full = (n // BLOCK) * BLOCK
+        rows = [d[:full].reshape(-1, BLOCK)] if full else []
+        if full < n:
+            rows.append(d[full:].reshape(1, -1))
+        sums: list[float] = []
+        squares: list[float] = []
+        for row in rows:
+            s = row.sum(axis=1)
+            if not np.all(np.isfinite(s)):
+                raise ModelError("model", "the model gave non-finite values for some Monte Carlo trials")
+            sums.extend(s.tolist())
+            squares.extend(np.square(row).sum(axis=1).tolist())  # per row: independent of chunking
+        candidates = values
+        low, high = self.lower.threshold, self.upper.threshold
+        if math.isfinite(low) and math.isfinite(high) and low <= high:  # one pass keeps candidates of both tails
+            keep = np.less(values, low)
+            keep |= np.greater(values, high)
+            candidates = np.compress(keep, values)
+        return Part(n, sums, squares, candidates, values)
+
+    def merge(self, part: Part) -> None:
+        """Add a :meth:`part`; parts come in the order of their values, all but the last of whole blocks."""
+        n = part.count
         if self.count + n > self.trials:
             raise MonteCarloError("trials", "more model values than trials")
         if self.count % BLOCK:
             raise MonteCarloError("chunk_size", f"chunks must be multiples of {BLOCK} values")
         self.count += n
-        d = values - self.shift
-        full = (n // BLOCK) * BLOCK
-        parts = [d[:full].reshape(-1, BLOCK)] if full else []
-        if full < n:
-            parts.append(d[full:].reshape(1, -1))
-        for part in parts:
-            s = part.sum(axis=1)
-            if not np.all(np.isfinite(s)):
-                raise ModelError("model", "the model gave non-finite values for some Monte Carlo trials")
-            self.sums.extend(s.tolist())
-            self.squares.extend(np.square(part).sum(axis=1).tolist())  # per row: independent of chunking
+        self.sums.extend(part.sums)
+        self.squares.extend(part.squares)
         if self.bins > 0:
-            self._histogram(values)
-        low, high = self.lower.threshold, self.upper.threshold
-        if math.isfinite(low) and math.isfinite(high) and low <= high:  # one pass keeps candidates of both tails
-            keep = np.less(values, low)
-            keep |= np.greater(values, high)
-            values = np.compress(keep, values)
-        self.lower.add(values)
-        self.upper.add(values)
-        if self.guess and self.count == n and BLOCK <= n <= self.trials // 4:  # first chunk: a sample to guess from
-            self.lower.guess(values, self.trials)
-            self.upper.guess(values, self.trials)
+            self._histogram(part.values)
+        self.lower.add(part.candidates)
+        self.upper.add(part.candidates)
+        if self.guess and self.count == n and BLOCK <= n <= self.trials // 4:  # first part: a sample to guess from
+            self.lower.guess(part.values, self.trials)
+            self.upper.guess(part.values, self.trials)
 
     @property
     def lost(self) -> bool:
@@ -239,7 +271,9 @@ class Accumulator:
         np.clip(index, -1, self.bins, out=index)
         self.counts += np.bincount(index.astype(np.intp) + 1, minlength=self.bins + 2)
 
-    def finish(self) -> Summary:
+    def finish(self, pool: Executor | None = None) -> Summary:
+        """The summary of all values; with ``pool``, the upper tail is sorted there while this thread sorts the
+        lower one (the same values either way)."""
         if self.count != self.trials:
             raise MonteCarloError("trials", f"got {self.count} model values, expected {self.trials}")
         if self.lost:
@@ -249,8 +283,9 @@ class Accumulator:
         s2 = math.fsum(self.squares)
         value = self.shift + s1 / m
         u = math.sqrt(max(s2 - s1 * s1 / m, 0.0) / (m - 1))
+        upper = pool.submit(self.upper.sorted) if pool is not None else None
         low = self.lower.sorted()  # y_(1) .. y_(M-q)
-        high = self.upper.sorted()  # y_(q+1) .. y_(M)
+        high = upper.result() if upper is not None else self.upper.sorted()  # y_(q+1) .. y_(M)
         r = (m - self.q + 1) // 2  # 7.7.2 (both cases)
         widths = high - low
         best = int(np.argmin(widths))  # 7.7.3: first r* of minimum length

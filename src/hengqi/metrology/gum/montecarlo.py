@@ -20,10 +20,12 @@ randomness, SECONDARY: the clause is recalled, not read here):
 - Normal draws come in pairs, so inputs are drawn for an even number of trials; an odd trial left over is kept
   for the next request.  Each stream is used in trial order whatever the chunking.
 
-Time (bench/README.md has the measurements): one draw task per input and chunk may run in a background thread
-while the main thread evaluates and summarises the previous chunk (:func:`monte_carlo`, ``workers``); the
-tails' thresholds start from a guess checked at the end (:mod:`~hengqi.metrology.gum.intervals`); and the C
-allocator is told to keep freed chunk memory (:func:`_keep_freed_chunks`).
+Time (bench/README.md has the measurements): with several threads, each chunk is shared: every thread draws
+the next chunk of some inputs' streams (uniforms only, for normal and rectangular inputs) and then transforms,
+evaluates and summarises its own run of blocks of the current chunk, while this thread merges the runs in order
+(:func:`monte_carlo`, ``workers``); the tails' thresholds start from a guess checked at the end
+(:mod:`~hengqi.metrology.gum.intervals`); and the C allocator is told to keep freed chunk memory
+(:func:`_keep_freed_chunks`).
 
 >>> from hengqi.metrology.gum.distributions import Normal
 >>> from hengqi.metrology.gum.model import MeasurementModel
@@ -35,6 +37,7 @@ allocator is told to keep freed chunk memory (:func:`_keep_freed_chunks`).
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import secrets
@@ -45,16 +48,17 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from hengqi.metrology.gum.distributions import Distribution
+from hengqi.metrology.gum.distributions import Distribution, Normal, Rectangular, box_muller
 from hengqi.metrology.gum.errors import ModelError, MonteCarloError
 from hengqi.metrology.gum.inputs import InputSet
-from hengqi.metrology.gum.intervals import BLOCK, Accumulator, Histogram, Summary, TailsLost
+from hengqi.metrology.gum.intervals import BLOCK, Accumulator, Histogram, Part, Summary, TailsLost
 from hengqi.metrology.gum.model import MeasurementModel
 from hengqi.metrology.gum.validation import numerical_tolerance
 
 __all__ = [
     "DEFAULT_CHUNK",
     "GENERATOR",
+    "PARALLEL_PART",
     "McmResult",
     "default_workers",
     "monte_carlo",
@@ -66,6 +70,13 @@ FloatArray = NDArray[np.float64]
 DEFAULT_CHUNK = 4 * BLOCK
 """Trials per chunk (65 536): the arrays of one chunk (512 KiB each) stay in the processor's cache while the
 inputs are drawn, the model evaluated and the values summarised, which is faster than whole-array passes."""
+
+PARALLEL_PART = 8 * BLOCK
+"""Trials per thread and chunk (131 072) when several threads share each chunk (:func:`_parallel`).
+
+Larger than :data:`DEFAULT_CHUNK` because every numpy call is a point where the threads may wait for each
+other's global interpreter lock: measured at M = 10^7 on the two-core benchmark machine, parts of 2, 4, 6, 8 and
+16 blocks took 0.23, 0.18, 0.16, 0.14-0.15 and 0.18 s (4 300, 1 800, 900, 500 and 150 waits)."""
 
 GENERATOR = "SFC64"
 """The bit generator of every input's random stream (recorded in :class:`McmResult` with the seed)."""
@@ -117,20 +128,57 @@ def _seed(seed: int | None) -> int:
 
 
 Sample = dict[str, FloatArray]
-_Task = tuple["Future[Sample]", Distribution, np.random.Generator, int]
+Job = tuple[int, "Future[Part | None]"]
+
+
+class _Stream:
+    """One input's distribution and random stream, sampled in two steps for the threads of :func:`_parallel`.
+
+    :meth:`draw` takes the next numbers from the stream (so the draws of one stream run in trial order);
+    :meth:`values` turns any slice of them into values of the input, in any thread.  For normal and rectangular
+    inputs the draw holds only the uniforms and the transform is done by slices (the same arithmetic as their
+    ``sample``, element by element); other distributions are sampled whole in :meth:`draw`.
+    """
+
+    __slots__ = ("dist", "kind", "rng")
+
+    def __init__(self, dist: Distribution, rng: np.random.Generator) -> None:
+        self.dist = dist
+        self.rng = rng
+        self.kind = "normal" if type(dist) is Normal else "rectangular" if type(dist) is Rectangular else ""
+
+    def draw(self, size: int) -> Sample:
+        """The stream's numbers for the next ``size`` trials (``size`` even)."""
+        if self.kind:
+            return {"": self.rng.random(size)}
+        return InputSet.sample_from((self.dist,), (self.rng,), size)
+
+    def values(self, drawn: Sample, start: int, stop: int) -> Sample:
+        """Values of trials ``start`` to ``stop`` of a :meth:`draw` (``start`` and ``stop`` even)."""
+        dist = self.dist
+        if self.kind == "normal" and isinstance(dist, Normal):
+            x = box_muller(drawn[""][start:stop], dist.u)  # Normal.sample: standard_normal, then + mean
+            x += dist.mean
+            return {dist.name: x}
+        if self.kind == "rectangular" and isinstance(dist, Rectangular):
+            x = drawn[""][start:stop]  # Rectangular.sample: scaled and shifted in place
+            x *= dist.upper - dist.lower
+            x += dist.lower
+            return {dist.name: x}
+        return {name: column[start:stop] for name, column in drawn.items()}
 
 
 class _Trials:
-    """Draws inputs and evaluates the model for successive trials.
+    """Draws inputs and evaluates the model for successive trials (in this thread, or in :func:`_parallel`).
 
-    Each input is drawn from its own stream, one draw task per input and chunk; tasks may run in any thread, as
-    long as the tasks of one input run in chunk order (:meth:`submit` is called after :meth:`collect`).
+    Each input is drawn from its own stream, in trial order.
     """
 
     def __init__(self, model: MeasurementModel, distributions: Sequence[Distribution], seed: int) -> None:
         self.model = model
         self.inputs = InputSet.create(model.inputs, distributions)
         self.generators = random_streams(seed, len(self.inputs.distributions))
+        self.streams = [_Stream(d, g) for d, g in zip(self.inputs.distributions, self.generators, strict=True)]
         estimates = dict(zip(self.inputs.names, self.inputs.estimates, strict=True))
         shift = np.asarray(model.evaluate(estimates), dtype=np.float64)
         self.shift = float(shift.reshape(-1)[0]) if shift.size and np.isfinite(shift.reshape(-1)[0]) else 0.0
@@ -153,26 +201,6 @@ class _Trials:
             drawn = drawn[:need]
         return np.concatenate((spare, drawn)) if spare.size else drawn
 
-    def submit(self, size: int, pool: ThreadPoolExecutor) -> list[_Task]:
-        """Queue one draw task per input for ``size`` trials (rounded up to even) in ``pool``."""
-        size += size % 2
-        return [
-            (pool.submit(InputSet.sample_from, (dist,), (rng,), size), dist, rng, size)
-            for dist, rng in zip(self.inputs.distributions, self.generators, strict=True)
-        ]
-
-    @staticmethod
-    def collect(tasks: list[_Task]) -> Sample:
-        """The draws of ``tasks``; tasks not yet started are taken back and run in this thread (work sharing)."""
-        sample: Sample = {}
-        for task, dist, rng, size in reversed(tasks):
-            if task.cancel():
-                sample.update(InputSet.sample_from((dist,), (rng,), size))
-        for task, *_ in tasks:
-            if not task.cancelled():
-                sample.update(task.result())
-        return sample
-
     def evaluate(self, sample: Sample, size: int) -> FloatArray:
         values = np.asarray(self.model.evaluate(sample), dtype=np.float64)
         if values.shape != (size,):
@@ -191,10 +219,12 @@ def _summarise(values: FloatArray, p: float, shift: float, bins: int, *, guess: 
 
 
 def default_workers() -> int:
-    """2 (one background thread) when the machine seems to have an idle core, else 1.
+    """2 (a second thread) when the machine seems to have an idle core, else 1.
 
     An idle core: the one-minute load average is at most the number of cores less one.  The choice never
-    changes a result, only the time.
+    changes a result, only the time.  Measured at M = 10^7 on the two-core benchmark machine: 0.14-0.16 s with 2
+    threads against 0.21-0.24 s with 1 on a quiet machine, but about 20 % slower than 1 thread with a busy-loop
+    process on the other core (bench/README.md).
     """
     cores = os.cpu_count() or 1
     try:
@@ -260,29 +290,34 @@ def monte_carlo(
     trials: int = 1_000_000,
     p: float = 0.9545,
     seed: int | None = None,
-    chunk_size: int = DEFAULT_CHUNK,
+    chunk_size: int | None = None,
     bins: int = 0,
     progress: Progress | None = None,
     workers: int | None = None,
 ) -> McmResult:
     """MCM with a fixed number of trials M (JCGM 101:2008, 7.2-7.7); memory at most 6(1-p)M values + two chunks.
 
-    With ``workers`` >= 2, the inputs of the next chunk are drawn by ``workers - 1`` background threads (one
-    task per input) while this thread evaluates the model and summarises the current chunk; then this thread
-    takes back the draw tasks not yet started and runs them itself, so a busy machine (no idle core for the
-    background thread) costs little.  numpy releases the GIL while it draws and computes.  Each input's stream is
-    used in trial order, so the result is the same for any ``workers`` and ``chunk_size``.
+    With ``workers`` >= 2, ``workers`` threads (this one and a pool) share every chunk: each draws the next
+    chunk of some inputs' streams, then transforms, evaluates and summarises its own part of the current chunk
+    (:func:`_parallel`); numpy releases the global interpreter lock while it draws and computes.  Each input's
+    stream is used in trial order and the parts are merged in trial order, so the result is the same for any
+    ``workers`` and ``chunk_size``.  ``chunk_size=None`` takes :data:`DEFAULT_CHUNK` for one thread and
+    ``workers`` x :data:`PARALLEL_PART` for several.  The model is then called from several threads at once, on
+    different trials, so it must not keep state between calls (numpy expressions and equation models do not).
 
-    ``workers=None`` chooses (:func:`default_workers`): a background thread helps only when a core is idle.
-    Measured on the shared two-core machine at M = 10^7: up to 20 % faster with a load average of 1.5 to 2.3,
-    and from 20 % faster to 27 % slower at 2.7 to 3.2 (the background thread then rarely gets a core, and a
-    draw it has started must be waited for).
+    ``workers=None`` chooses (:func:`default_workers`): a second thread helps only when a core is idle.
     """
     if isinstance(trials, bool) or not isinstance(trials, int) or trials < 2:
         raise MonteCarloError("trials", f"number of trials must be an integer >= 2, got {trials!r}")
     seed = _seed(seed)
+    if workers is None:
+        workers = default_workers()
+    elif isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise MonteCarloError("workers", f"number of threads must be a positive integer, got {workers!r}")
+    if chunk_size is None:
+        chunk_size = DEFAULT_CHUNK if workers < 2 else workers * PARALLEL_PART
     _check_chunk(chunk_size)
-    settings = _Settings(trials, p, seed, chunk_size, bins, default_workers() if workers is None else workers)
+    settings = _Settings(trials, p, seed, chunk_size, bins, workers)
     _keep_freed_chunks()
     try:
         summary = _run(model, distributions, settings, progress, guess=True)
@@ -327,18 +362,68 @@ def _run(
             if progress is not None:
                 progress(done, trials)
         return acc.finish()
+    return _parallel(source, acc, sizes, workers, progress)
+
+
+def _bounds(size: int, parts: int) -> list[tuple[int, int]]:
+    """Split ``size`` trials into up to ``parts`` runs of whole blocks (the last run takes the rest)."""
+    blocks = -(-size // BLOCK)
+    cuts = sorted({min(size, (blocks * i // parts) * BLOCK) for i in range(parts + 1)})
+    return list(itertools.pairwise(cuts))
+
+
+def _parallel(source: _Trials, acc: Accumulator, sizes: list[int], workers: int, progress: Progress | None) -> Summary:
+    """The chunks in ``workers`` threads (this one and ``workers - 1`` in a pool); same result as one thread.
+
+    While chunk k is evaluated, chunk k + 1 is drawn: in step k, thread t draws chunk k + 1 of the streams
+    t, t + workers, ... and then transforms, evaluates and summarises part t of chunk k (runs of whole blocks,
+    :meth:`Accumulator.part`); this thread merges the parts in trial order, after handing the pool its next
+    step.  Every stream is drawn in trial order and each part takes its own trials' numbers, so the result is
+    that of one thread.  A step not yet started by the pool when this thread has done its own is taken back and
+    run here, so a busy machine loses little.
+    """
+    trials = acc.trials
+    lanes = [source.streams[t::workers] for t in range(workers)]
+
+    def step(lane: int, index: int, current: dict[int, Sample], following: dict[int, Sample]) -> Part | None:
+        if index + 1 < len(sizes):
+            for stream in lanes[lane]:
+                following[id(stream)] = stream.draw(sizes[index + 1] + sizes[index + 1] % 2)
+        bounds = _bounds(sizes[index], workers)
+        if lane >= len(bounds):
+            return None
+        start, stop = bounds[lane]
+        end = stop + stop % 2  # the odd last trial of a run is drawn in a pair and dropped
+        sample: Sample = {}
+        for stream in source.streams:
+            sample.update(stream.values(current[id(stream)], start, end))
+        values = source.evaluate(sample, end - start)
+        return acc.part(values[: stop - start])
+
+    done = 0
     with ThreadPoolExecutor(workers - 1) as pool:
-        tasks = source.submit(sizes[0], pool)
-        for index, size in enumerate(sizes):
-            sample = source.collect(tasks)
+
+        def submit(index: int, current: dict[int, Sample]) -> tuple[int, dict[int, Sample], list[Job]]:
+            following: dict[int, Sample] = {}
+            return index, following, [(t, pool.submit(step, t, index, current, following)) for t in range(1, workers)]
+
+        drawn: dict[int, Sample] = {id(s): s.draw(sizes[0] + sizes[0] % 2) for s in source.streams}
+        index, following, jobs = submit(0, drawn)
+        while True:
+            parts = [step(0, index, drawn, following)]
+            parts += [step(lane, index, drawn, following) if job.cancel() else job.result() for lane, job in jobs]
+            size = sizes[index]
             if index + 1 < len(sizes):
-                tasks = source.submit(sizes[index + 1], pool)  # drawn while this chunk is evaluated
-            values = source.evaluate(sample, size + size % 2)
-            acc.add(values[:size])
+                drawn = following
+                index, following, jobs = submit(index + 1, drawn)  # the pool starts on the next step
+            for part in parts:
+                if part is not None:
+                    acc.merge(part)
             done += size
             if progress is not None:
                 progress(done, trials)
-    return acc.finish()
+            if done == trials:
+                return acc.finish(pool)
 
 
 def monte_carlo_adaptive(
