@@ -32,7 +32,9 @@ from hengqi.instruments.scale import Scale
 from hengqi.instruments.simulator import Imperfections, Simulator
 from hengqi.instruments.transport import open_transport
 from hengqi.instruments.units import AND_UNITS, SBI_UNITS, unit_code
+from hengqi.metrology.classes import InstrumentSpecification
 
+from . import manual_clients
 from .transcript import Pair, ScriptedDevice
 
 # the package re-exports the function probe(), which hides the module of the same name
@@ -351,3 +353,41 @@ def test_lazy_command_hints_name_the_right_modules() -> None:
     for name, module in COMMAND_HINTS.items():
         commands = importlib.import_module(f"hengqi.cli.{module}").COMMANDS
         assert name in {command.name for command in commands}
+
+
+# -- 8. independent readers written from the manuals read the simulator ---------------------------------------------
+def test_manual_a_and_d_reader_reads_the_simulator() -> None:
+    """A&D EK-i manual 9-2 layout, decoded without hengqi's codec."""
+    with Simulator.start("and", imperfections=STILL) as sim:
+        sim.place("123.4567 g")
+        with socket.create_connection(("127.0.0.1", sim.port), timeout=2) as conn:
+            reading = manual_clients.and_query(conn)
+            sim.place("300 g")
+            over = manual_clients.and_query(conn)
+    assert (reading.header, reading.value, reading.unit) == ("ST", Decimal("123.4567"), "g")
+    assert over.header == "OL"
+
+
+@pytest.mark.parametrize("checksum", [False, True])
+def test_manual_toledo_reader_reads_the_simulator(checksum: bool) -> None:
+    """WILDCAT manual pp. 6-4/6-5 frame and status bits, decoded without hengqi's codec."""
+    spec = InstrumentSpecification.create(accuracy_class="III", max="60 kg", e="20 g")
+    with Simulator.start("toledo-continuous", spec=spec, unit="kg", imperfections=STILL, checksum=checksum) as sim:
+        sim.place("12.34 kg")
+        time.sleep(0.1)
+        with socket.create_connection(("127.0.0.1", sim.port), timeout=2) as conn:
+            frame = manual_clients.toledo_frame(conn, checksum=checksum)
+            sim.place("70 kg")
+            time.sleep(0.2)
+            for _ in range(10):  # frames already in flight still show the old load
+                over = manual_clients.toledo_frame(conn, checksum=checksum)
+                if over.out_of_range:
+                    break
+    assert (frame.weight, frame.unit, frame.net, frame.motion, frame.increment) == (
+        Decimal("12.34"),
+        "kg",
+        False,
+        False,
+        2,
+    )
+    assert over.out_of_range
