@@ -6,6 +6,7 @@ I, +, -, A, L and the general errors ES, ET, EL are from protocols.md 1.3.  Exac
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 import pytest
@@ -42,8 +43,12 @@ def run(pairs: list[Pair], action):  # type: ignore[no-untyped-def]
             device.assert_done()
 
 
+#: A stable read asks SI first; a dynamic answer sends it on to S (which waits for stability).
+DYNAMIC_FIRST = (b"SI\r\n", b"S D      99.98 g\r\n")
+
+
 def test_s_stable_weight_manual_example() -> None:
-    reading = run([(b"S\r\n", b"S S     100.00 g\r\n")], lambda s: s.read())
+    reading = run([DYNAMIC_FIRST, (b"S\r\n", b"S S     100.00 g\r\n")], lambda s: s.read())
     assert reading.value == Decimal("100.00")
     assert reading.unit == "g"
     assert reading.stable is True
@@ -72,14 +77,14 @@ def test_si_accepts_both_reply_ids_and_dynamic_status(ident: bytes) -> None:
 )
 def test_status_and_general_error_replies_to_s(command: bytes, reply: bytes, error: type[Exception]) -> None:
     with pytest.raises(error) as caught:
-        run([(command, reply)], lambda s: s.read())
+        run([DYNAMIC_FIRST, (command, reply)], lambda s: s.read())
     assert reply.strip().decode() in str(caught.value)
     assert "tcp://127.0.0.1:" in str(caught.value)
 
 
 def test_s_i_is_also_not_executable() -> None:
     with pytest.raises(ScaleNotExecutableError):
-        run([(b"S\r\n", b"S I\r\n")], lambda s: s.read())
+        run([DYNAMIC_FIRST, (b"S\r\n", b"S I\r\n")], lambda s: s.read())
 
 
 @pytest.mark.parametrize(
@@ -199,14 +204,14 @@ def test_sir_stream_then_reset() -> None:
 
 
 def test_stale_line_of_another_command_is_skipped() -> None:
-    reading = run([(b"S\r\n", b'I4 A "x"\r\nS S     5.00 g\r\n')], lambda s: s.read())
+    reading = run([DYNAMIC_FIRST, (b"S\r\n", b'I4 A "x"\r\nS S     5.00 g\r\n')], lambda s: s.read())
     assert reading.value == Decimal("5.00")
 
 
 @pytest.mark.parametrize("reply", [b"\x15\x99garbage\r\n", b"ST,+00123.45  g\r\n", b"S Q 1 g\r\n", b"S S abc g\r\n"])
 def test_garbage_or_foreign_protocol_is_a_typed_error(reply: bytes) -> None:
     with pytest.raises(ProtocolMismatchError) as caught:
-        run([(b"S\r\n", reply)], lambda s: s.read())
+        run([(b"SI\r\n", reply)], lambda s: s.read())
     assert "MT-SICS" in str(caught.value)
 
 
@@ -215,6 +220,22 @@ def test_partial_line_times_out_with_the_partial_bytes() -> None:
         run([(b"SI\r\n", b"S S    10")], lambda s: s.read(stable=False))
     assert caught.value.partial == b"S S    10"
     assert isinstance(caught.value, TimeoutError)
+
+
+def test_stable_read_already_stable_needs_one_exchange() -> None:
+    reading = run([(b"SI\r\n", b"S S     100.00 g\r\n")], lambda s: s.read())
+    assert (reading.value, reading.stable) == (Decimal("100.00"), True)
+
+
+def test_stable_read_on_a_silent_line_fails_within_the_url_timeout() -> None:
+    """Issue 12 item 7: ``timeout=`` bounds a stable read on a silent device, not the 10 s stability timeout."""
+    with ScriptedDevice([(b"SI\r\n", b"")]) as device:
+        scale = MtSicsScale(open_transport(f"{device.url}?timeout=0.3"), stability_timeout=10)
+        started = time.monotonic()
+        with pytest.raises(TransportTimeout):
+            scale.read()
+        assert time.monotonic() - started < 3
+        scale.close()
 
 
 def test_silence_times_out() -> None:

@@ -108,7 +108,8 @@ def test_sbi_foreign_reply() -> None:
 
 # -- A&D ---------------------------------------------------------------------------------------------------------
 def test_and_stable_manual_example() -> None:
-    reading = run(AndScale, [(b"S\r\n", b"ST,+00123.45  g\r\n")], lambda s: s.read())
+    pairs = [(b"Q\r\n", b"US,+00123.41  g\r\n"), (b"S\r\n", b"ST,+00123.45  g\r\n")]
+    reading = run(AndScale, pairs, lambda s: s.read())
     assert (reading.value, reading.unit, reading.stable) == (Decimal("123.45"), "g", True)
 
 
@@ -121,7 +122,7 @@ def test_and_unstable_and_counting() -> None:
 
 def test_and_overload_line_with_exponent() -> None:
     with pytest.raises(ScaleOverloadError) as caught:
-        run(AndScale, [(b"S\r\n", b"OL,+9999999E+19\r\n")], lambda s: s.read())
+        run(AndScale, [(b"Q\r\n", b"OL,+9999999E+19\r\n")], lambda s: s.read())
     assert "OL,+9999999E+19" in str(caught.value)
 
 

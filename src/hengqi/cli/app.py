@@ -5,6 +5,7 @@ Each command lives in its own module of :mod:`hengqi.cli` and is registered in :
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Sequence
 
@@ -16,12 +17,6 @@ from hengqi.errors import HengqiError, InputError
 EXIT_OK = 0
 EXIT_FAIL = 1
 EXIT_INVALID = 2
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
-@click.version_option(__version__, prog_name="hengqi")
-def hengqi() -> None:
-    """hengqi (衡器): verify, calibrate and certify weighing instruments."""
 
 
 #: Modules of :mod:`hengqi.cli` whose ``COMMANDS`` tuple of click commands is added to the root group.
@@ -38,16 +33,67 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
-def _register() -> None:
-    import importlib
+#: Which module defines a command, so that ``hengqi scale`` imports only :mod:`hengqi.cli.scale` (not the server,
+#: certificates and scipy); a command missing here is still found, by importing every module.
+COMMAND_HINTS: dict[str, str] = {
+    "mpe": "legal",
+    "weights": "legal",
+    "rules": "legal",
+    "uncertainty": "uncertainty",
+    "serve": "serve",
+    "db": "serve",
+    "users": "serve",
+    "audit": "serve",
+    "backup": "serve",
+    "restore": "serve",
+    "verify": "verify",
+    "schema": "verify",
+    "scale": "scale",
+    "sim": "sim",
+    "calibrate": "calibrate",
+    "certificate": "certificate",
+    "run": "run",
+}
 
-    for name in COMMAND_MODULES:
-        module = importlib.import_module(f"hengqi.cli.{name}")
+
+class LazyGroup(click.Group):
+    """The root group: each command's module is imported when that command is asked for (or for ``--help``)."""
+
+    _loaded: set[str]
+
+    def _load(self, module_name: str) -> None:
+        loaded = self.__dict__.setdefault("_loaded", set())
+        if module_name in loaded:
+            return
+        module = importlib.import_module(f"hengqi.cli.{module_name}")
         for command in module.COMMANDS:
-            hengqi.add_command(command)
+            self.add_command(command)
+        loaded.add(module_name)
+
+    def load_all(self) -> None:
+        """Import every command module (listing the commands needs them all)."""
+        for name in COMMAND_MODULES:
+            self._load(name)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        hint = COMMAND_HINTS.get(cmd_name)
+        if hint is not None:
+            self._load(hint)
+        command = super().get_command(ctx, cmd_name)
+        if command is None:
+            self.load_all()
+            command = super().get_command(ctx, cmd_name)
+        return command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self.load_all()
+        return super().list_commands(ctx)
 
 
-_register()
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(__version__, prog_name="hengqi")
+def hengqi() -> None:
+    """hengqi (衡器): verify, calibrate and certify weighing instruments."""
 
 
 def cli(argv: Sequence[str] | None = None) -> int:

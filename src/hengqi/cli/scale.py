@@ -25,7 +25,10 @@ T = TypeVar("T")
 
 _URL_HELP = (
     "Instrument address, e.g. tcp://127.0.0.1:4001?protocol=mt-sics, "
-    "serial:///dev/ttyUSB0?baud=9600&bytesize=7&parity=E&protocol=and, socket://HOST:PORT, rfc2217://HOST:PORT."
+    "serial:///dev/ttyUSB0?baud=9600&bytesize=7&parity=E&protocol=and, socket://HOST:PORT, rfc2217://HOST:PORT; "
+    "A&D balances: ack=none|once|twice (their erCd setting).\n\n"
+    "Exit status: 0 done; 1 the instrument refused (overload, underload, no stability, command not executable); "
+    "2 bad address, port refuses the line settings, no connection, silence, or another protocol answered."
 )
 
 
@@ -158,5 +161,8 @@ def watch_command(url: str, count: int | None, interval: float, as_json: bool, s
 
     return _with_scale(url, stability_timeout, act)
 
+
+for _command in scale_group.commands.values():  # every subcommand's --help states the address forms and exit codes
+    _command.epilog = _command.epilog or _URL_HELP
 
 COMMANDS = (scale_group,)

@@ -9,9 +9,13 @@ Sources (captured in ``shared/reference/protocols.md`` section 3):
   whatever the exponent (and-balance 0.0.1 crashes on it).
 * Commands ``Q``, ``S``, ``SI``, ``SIR``, ``T``, ``Z``, ``C``, ``?ID``, ``?SN``, ``?TN`` as used by the
   ``and-balance`` client -- SECONDARY (a client, not the manual).
-* The acknowledgement ``AK`` (0x06), the ``EC,Exx`` error lines and the ``ID,``/``SN,``/``TN,`` answers are
-  UNVERIFIED (from memory of A&D manuals, not read here); the parser accepts them and treats unknown error codes
-  as a generic refusal.
+* The acknowledgement ``AK`` (06h), sent only when the balance's ``erCd`` setting is 1, twice (on receipt and on
+  completion) for re-zero, zero and tare (A&D FX-i manual 15-2 p. 52; FZ-i manual 18.2) -- CONFIRMED; handled in
+  :class:`hengqi.instruments.drivers.AndScale`.
+* Unit codes (EK-i manual 9-2; EK-AEP manual p. 28, where ``t`` is the tola): :data:`hengqi.instruments.units.AND_UNITS`
+  -- CONFIRMED.
+* The ``EC,Exx`` error lines and the ``ID,``/``SN,``/``TN,`` answers are UNVERIFIED (from memory of A&D manuals,
+  not read here); the parser accepts them and treats unknown error codes as a generic refusal.
 
 >>> parse_line("ST,+00123.45  g").value
 Decimal('123.45')

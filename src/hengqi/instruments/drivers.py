@@ -22,9 +22,13 @@ from hengqi.instruments.errors import (
     ScaleTransmissionError,
     ScaleUnderloadError,
     ScaleUnstableError,
+    TransportTimeout,
 )
 from hengqi.instruments.reading import Identity, Reading, reading_from_text
 from hengqi.instruments.scale import Scale, resolution_kg
+from hengqi.instruments.units import AND_UNITS, SBI_UNITS
+
+ACK_BYTE = aandd.ACK.encode("ascii")
 
 _MTSICS_STATUS_ERRORS: dict[str, type[ScaleCommandError]] = {
     "I": ScaleNotExecutableError,
@@ -88,9 +92,13 @@ class MtSicsScale(Scale):
         return reading_from_text(weight.text, weight.unit, stable=weight.status in {"S", "A"}, raw=weight.raw)
 
     def read(self, stable: bool = True) -> Reading:
-        name = "S" if stable else "SI"
-        timeout = max(self.stability_timeout, self.transport.timeout) if stable else None
-        return self._weight(self.command(name, timeout=timeout), name)
+        """A reading; a stable one asks ``SI`` first (answered at once, so a silent line fails within the URL's
+        ``timeout=``) and waits up to the stability timeout with ``S`` only when that reading is dynamic."""
+        now = self._weight(self.command("SI"), "SI")
+        if now.stable or not stable:
+            return now
+        timeout = max(self.stability_timeout, self.transport.timeout)
+        return self._weight(self.command("S", timeout=timeout), "S")
 
     def zero(self) -> None:
         self.command("Z", timeout=max(self.stability_timeout, self.transport.timeout))
@@ -194,28 +202,32 @@ class SbiScale(Scale):
 
         output = self._locked(exchange)
         if output.kind == "status":
-            if output.text == "H":
+            if output.limit == "overload":
                 raise ScaleOverloadError(self.url, "ESC P", output.raw)
-            if output.text == "L":
+            if output.limit == "underload":
                 raise ScaleUnderloadError(self.url, "ESC P", output.raw)
-            raise ScaleCommandError(self.url, "ESC P", output.raw, "balance status")
+            raise ScaleCommandError(self.url, "ESC P", output.raw, f"balance status {output.text!r}")
         if output.kind != "weight" or output.value is None:
             raise self._mismatch("ESC P", output.raw)
         return output
 
+    #: The unit of the last stable line: SBI leaves the unit field blank while the reading moves.
+    _known_unit: str = ""
+
     def read(self, stable: bool = True) -> Reading:
         deadline = time.monotonic() + self.stability_timeout
-        last_unit = ""
         while True:
             output = self._print()
-            last_unit = output.unit or last_unit
+            if output.unit:
+                self._known_unit = output.unit
             if output.stable or not stable:
                 return reading_from_text(
                     output.text if output.value is None else str(output.value),
-                    output.unit or last_unit,
+                    output.unit or self._known_unit,
                     stable=output.stable,
                     raw=output.raw,
                     net=output.net,
+                    units=SBI_UNITS,
                 )
             if time.monotonic() > deadline:
                 raise ScaleUnstableError(self.url, "ESC P", output.raw)
@@ -255,18 +267,29 @@ class SbiScale(Scale):
 
 
 class AndScale(Scale):
-    """A&D standard format (``ST``/``US``/``QT``/``OL`` lines)."""
+    """A&D standard format (``ST``/``US``/``QT``/``OL`` lines).
+
+    Acknowledgements follow the FX-i/FZ-i manuals (15-2 / 18.2 "Acknowledge Code and Error Codes"): a balance
+    sends ``AK`` (06h) only when its ``erCd`` setting is 1; re-zero, zero and tare are then acknowledged twice, on
+    receipt and on completion; some indicators send ``AK`` without CR LF.  The URL's ``ack=none|once|twice`` says
+    which the balance does; unset, the driver adapts (and a late second ``AK`` never spoils the next reply).
+    """
 
     protocol = "and"
     protocol_title = "A&D"
     make = "A&D"
 
-    def _line(self, command: str, timeout: float | None = None) -> aandd.AndLine:
-        def exchange() -> aandd.AndLine:
-            self.transport.write(aandd.encode_command(command))
-            return self._decode(aandd.parse_line, self.transport.read_line(timeout), command)
+    def _reply(self, timeout: float | None) -> bytes:
+        """One reply: a line ended by CR LF, or a bare ``AK`` byte (blank line ends before a reply are skipped)."""
+        while True:
+            first = self.transport.read_exactly(1, timeout)
+            if first in (b"\r", b"\n"):
+                continue
+            if first == ACK_BYTE:
+                return first
+            return first + self.transport.read_line(timeout)
 
-        line = self._locked(exchange)
+    def _check(self, command: str, line: aandd.AndLine) -> aandd.AndLine:
         if line.header == "OL":  # "OL,-..." below the range (UNVERIFIED: the manuals show only "OL,+...")
             limit: type[ScaleCommandError] = ScaleUnderloadError if line.text.startswith("-") else ScaleOverloadError
             raise limit(self.url, command, line.raw)
@@ -284,18 +307,58 @@ class AndScale(Scale):
             )
         return line
 
+    def _line(self, command: str, timeout: float | None = None) -> aandd.AndLine:
+        def exchange() -> aandd.AndLine:
+            self.transport.write(aandd.encode_command(command))
+            for _ in range(4):
+                line = self._decode(aandd.parse_line, self._reply(timeout), command)
+                if line.header != "AK":
+                    return line
+                # a late second AK of an earlier zero or tare (FX-i 15-2): not the answer to this command
+            raise self._mismatch(command, line.raw)
+
+        return self._check(command, self._locked(exchange))
+
     def read(self, stable: bool = True) -> Reading:
-        command = "S" if stable else "Q"
-        timeout = max(self.stability_timeout, self.transport.timeout) if stable else None
+        """A reading; a stable one asks ``Q`` first (answered at once, so a silent line fails within the URL's
+        ``timeout=``) and waits up to the stability timeout with ``S`` only when that reading is unstable."""
+        now = self._reading("Q", None)
+        if now.stable or not stable:
+            return now
+        return self._reading("S", max(self.stability_timeout, self.transport.timeout))
+
+    def _reading(self, command: str, timeout: float | None) -> Reading:
         line = self._line(command, timeout)
         if line.value is None:
             raise self._mismatch(command, line.raw)
-        return reading_from_text(line.text, line.unit, stable=line.stable, raw=line.raw)
+        return reading_from_text(line.text, line.unit, stable=line.stable, raw=line.raw, units=AND_UNITS)
 
     def _acknowledged(self, command: str) -> None:
-        line = self._line(command, max(self.stability_timeout, self.transport.timeout))
-        if line.header != "AK":
-            raise self._mismatch(command, line.raw)
+        mode = self.transport.address.ack
+        completion = max(self.stability_timeout, self.transport.timeout)
+
+        def expect_ak(timeout: float | None) -> None:
+            line = self._check(command, self._decode(aandd.parse_line, self._reply(timeout), command))
+            if line.header != "AK":
+                raise self._mismatch(command, line.raw)
+
+        def exchange() -> bool:
+            self.transport.discard_input()  # a late AK of an earlier command
+            self.transport.write(aandd.encode_command(command))
+            if mode == "none":
+                return False
+            try:
+                expect_ak(None)
+            except TransportTimeout as err:
+                if mode is None and not err.partial:  # erCd 0: the balance acknowledges nothing
+                    return False
+                raise
+            if mode == "twice":
+                expect_ak(completion)
+            return True
+
+        if not self._locked(exchange):
+            self.read(stable=False)  # no acknowledgement: the balance must still answer, or this fails
 
     def zero(self) -> None:
         self._acknowledged("Z")

@@ -54,6 +54,12 @@ class TransportError(ScaleError, OSError):
     code = "transport_error"
 
 
+class LineSettingsError(TransportError):
+    """The port exists but refuses the requested baud rate, data bits, parity or stop bits (``termios`` refusal)."""
+
+    code = "line_settings_refused"
+
+
 class TransportTimeout(TransportError, TimeoutError):
     """No (complete) reply within the read timeout; ``partial`` holds any bytes that did arrive."""
 

@@ -14,7 +14,13 @@ from urllib.parse import urlencode
 
 from hengqi.instruments import aandd, mtsics, sbi, toledo
 from hengqi.instruments.drivers import DRIVERS
-from hengqi.instruments.errors import FrameError, ProtocolMismatchError, ScaleError, TransportError
+from hengqi.instruments.errors import (
+    FrameError,
+    LineSettingsError,
+    ProtocolMismatchError,
+    ScaleError,
+    TransportError,
+)
 from hengqi.instruments.scale import DEFAULT_STABILITY_TIMEOUT, Scale
 from hengqi.instruments.transport import Address, Transport, open_transport, parse_address
 
@@ -57,6 +63,8 @@ def address_url(address: Address) -> str:
         )
     if address.checksum is not None:
         query["checksum"] = "1" if address.checksum else "0"
+    if address.ack is not None:
+        query["ack"] = address.ack
     query.update(dict(address.passthrough))
     base = {"serial": f"serial://{address.target}", "tcp": f"tcp://{address.target}"}.get(
         address.scheme, address.target.split("?", 1)[0]
@@ -142,21 +150,29 @@ def probe(url: str | Address) -> ProbeResult:
     """
     address = url if isinstance(url, Address) else parse_address(url)
     tried: list[str] = []
+    refused: list[str] = []
     for setting in _settings(address):
         candidate = setting.with_settings(timeout=PROBE_TIMEOUT, protocol=None)
-        line = open_transport(candidate)
+        framing = f"{candidate.baudrate} {candidate.bytesize}{candidate.parity}{candidate.stopbits}"
+        try:
+            line = open_transport(candidate)
+        except LineSettingsError:  # e.g. a pseudo-terminal refuses 7-bit framings: try the next setting
+            refused.append(framing)
+            continue
         try:
             found = _identify_protocol(line)
         except TransportError:
             found = None
         finally:
             line.close()
-        tried.append(f"{candidate.baudrate} {candidate.bytesize}{candidate.parity}{candidate.stopbits}")
+        tried.append(framing)
         if found is not None:
             protocol, checksum, evidence = found
             result = candidate.with_settings(protocol=protocol, checksum=checksum, timeout=address.timeout)
             return ProbeResult(protocol, result, address_url(result), evidence)
-    settings = f" at line settings {', '.join(tried)}" if address.scheme == "serial" else ""
+    settings = f" at line settings {', '.join(tried)}" if address.scheme == "serial" and tried else ""
+    if refused:
+        settings += f"; the port refused the line settings {', '.join(refused)}"
     raise ProtocolMismatchError(address.url, f"no MT-SICS, A&D, SBI or Toledo continuous instrument answered{settings}")
 
 

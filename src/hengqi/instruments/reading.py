@@ -10,24 +10,21 @@ the exact unit sizes of :mod:`hengqi.metrology.quantities`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from hengqi.metrology.quantities import MASS_UNITS
-
-#: Unit symbols instruments print, mapped to the symbols of :data:`hengqi.metrology.quantities.MASS_UNITS`.
-_UNIT_ALIASES = {"ug": "µg", "μg": "µg", "lbs": "lb", "kg": "kg", "KG": "kg", "G": "g", "T": "t", "LB": "lb"}
+from hengqi.instruments.units import GENERIC_UNITS, UnitCode, unit_code
 
 
-def unit_size_kg(unit: str) -> Decimal | None:
+def unit_size_kg(unit: str, table: Mapping[str, UnitCode] = GENERIC_UNITS) -> Decimal | None:
     """Size of a printed mass unit in kg, or None for a unit that is not a mass (pcs, %, a blank field).
 
     >>> unit_size_kg("mg"), unit_size_kg("pcs")
     (Decimal('0.000001'), None)
     """
-    key = _UNIT_ALIASES.get(unit.strip(), unit.strip())
-    return MASS_UNITS.get(key)
+    return unit_code(unit, table).kg
 
 
 def decimals_of(text: str) -> int:
@@ -67,8 +64,20 @@ class Reading:
         }
 
 
-def reading_from_text(number: str, unit: str, *, stable: bool, raw: str = "", net: bool | None = None) -> Reading:
-    """Build a :class:`Reading` from the printed number and unit; ValueError if the number is not a number."""
+def reading_from_text(
+    number: str,
+    unit: str,
+    *,
+    stable: bool,
+    raw: str = "",
+    net: bool | None = None,
+    units: Mapping[str, UnitCode] = GENERIC_UNITS,
+) -> Reading:
+    """Build a :class:`Reading` from the printed number and unit code; ValueError if the number is not a number.
+
+    ``units`` is the protocol's table of unit codes (:mod:`hengqi.instruments.units`); the reading carries the
+    unambiguous symbol (A&D ``t`` becomes ``tola``).
+    """
     text = number.replace(" ", "")
     try:
         value = Decimal(text)
@@ -76,13 +85,14 @@ def reading_from_text(number: str, unit: str, *, stable: bool, raw: str = "", ne
         raise ValueError(f"not a number: {number!r}") from err
     if not value.is_finite():
         raise ValueError(f"not a finite number: {number!r}")
-    unit = unit.strip()
-    size = unit_size_kg(unit)
+    if value.is_zero():  # "-0.0000" after a tare is zero: no signed zero in values or JSON
+        value = value.copy_abs()
+    code = unit_code(unit, units) if unit.strip() else UnitCode("", "", None)
     return Reading(
         value=value,
-        unit=unit,
+        unit=code.symbol,
         stable=stable,
-        value_kg=None if size is None else value * size,
+        value_kg=None if code.kg is None else value * code.kg,
         net=net,
         raw=raw,
     )

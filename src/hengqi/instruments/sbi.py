@@ -1,16 +1,23 @@
 """Sartorius SBI codec: ESC commands and the 16- and 22-character output lines.
 
-Sources (captured in ``shared/reference/protocols.md`` section 2):
+Sources (captured in ``shared/reference/protocols.md`` section 2, and the manuals named here):
 
 * Commands are ``ESC !`` or ``ESC ! # _``, CR LF optional: ``ESC P`` print, ``ESC T`` tare/zero (TARE key),
   ``ESC U`` tare, ``ESC V`` zero, ``ESC Z`` internal adjustment, ``ESC S`` restart, ``ESC x1_``/``x2_``/``x3_``
   model/serial/software (Sartorius MSE manual p. 71; the ``sartorius`` client) -- CONFIRMED.
-* 22-character output: a 6-character ID (``N`` net, ``G`` gross, ...), the sign, a 9-character field, a space,
-  a 3-character unit, CR LF; status lines start with ``Stat`` (GC803S manual p. 57) -- CONFIRMED in outline;
-  exact character positions UNVERIFIED.  The 16-character format is DERIVED here as the 22-character line
-  without its 6-character ID (sign, 9 characters, space, unit, CR LF = 16); the manual's field list adds to 15.
-* An empty unit field means "not stable" (behaviour documented by the ``sartorius`` client) -- SECONDARY.
-* ``Stat`` texts ``H`` (overload) and ``L`` (underload) follow the balances' display symbols -- UNVERIFIED.
+* 16-character output (Sartorius GC803S manual p. 57; FB series manual p. 66): column 1 the sign or a space,
+  column 2 a space, columns 3-10 the value with its decimal point (leading zeros as spaces), column 11 a space,
+  columns 12-14 the unit symbol, CR LF -- CONFIRMED.  Some models print a digit in column 2 (ME215S manual
+  p. 135; MC1 manual p. 111), so the parser accepts one there; :func:`format_output` writes the space.
+* 22-character output: a 6-character ID code in front of the 16-character line (GC803S p. 57; Master series
+  manual p. 5-5); status lines carry ``Stat`` in columns 1-4 and the two status characters in columns 13-14,
+  error lines ``ERR`` in columns 10-12 and the number in 14-16 (Master series manual p. 5-5; BP 3100 P manual
+  p. 59) -- CONFIRMED.
+* Special codes of the 16-character format: ``H`` overload and ``L`` underload in column 7 (``HH``/``LL`` in
+  columns 7-8 during checkweighing), ``C`` adjustment (Combics 3 manual p. 94 "Special Codes"); ``High`` and
+  ``Low`` in columns 7-10 on Quintix/Entris II (Quintix manual p. 87 "Special Outputs") -- CONFIRMED.
+* An empty unit field means "not stable" (MC1 manual p. 111: "If the weighing system has not stabilized, no
+  unit symbol is output") -- CONFIRMED.
 
 Commands are framed by the ESC byte, not by lines (the ``sartorius`` serial client sends no CR LF).
 
@@ -18,6 +25,8 @@ Commands are framed by the ESC byte, not by lines (the ``sartorius`` serial clie
 'N     +   123.56 g  '
 >>> parse_output("N     +   123.56 g  \\r\\n").value
 Decimal('123.56')
+>>> parse_output("      H       \\r\\n").limit
+'overload'
 >>> encode_command("x1_")
 b'\\x1bx1_'
 """
@@ -48,9 +57,14 @@ COMMANDS: Final[dict[str, str]] = {
 }
 _COMMAND: Final = re.compile(r"^(?:[A-Z]|[a-z][0-9]{0,3}_)$")
 _BODY: Final = re.compile(r"^([+\- ])\s*([0-9]*\.?[0-9]+)\s*(\S{0,3})\s*$")
-#: Width of the value field after the sign (protocols.md 2: 9 characters in the 22-character example).
-VALUE_WIDTH: Final = 9
+#: Width of the value field (16-character format columns 3-10, after the sign and a space).
+VALUE_WIDTH: Final = 8
 ID_WIDTH: Final = 6
+#: Special codes that mean the load is outside the weighing range (Combics 3 p. 94; Quintix p. 87).
+OVERLOAD_CODES: Final = frozenset({"H", "HH", "High"})
+UNDERLOAD_CODES: Final = frozenset({"L", "LL", "Low"})
+#: Other special codes of the 16-character format: adjustment, final readout, error lines.
+_SPECIAL: Final = re.compile(r"^(?:C|--|Cal\.(?:Ext|Int)\.|Err\s*\d{2,3})$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +82,17 @@ class SbiOutput:
     text: str = ""
     unit: str = ""
     stable: bool = False
+
+    @property
+    def limit(self) -> str | None:
+        """``"overload"`` or ``"underload"`` for a status line or special code that says so, else None."""
+        if self.kind != "status":
+            return None
+        if self.text in OVERLOAD_CODES:
+            return "overload"
+        if self.text in UNDERLOAD_CODES:
+            return "underload"
+        return None
 
     @property
     def net(self) -> bool | None:
@@ -135,10 +160,15 @@ def split_commands(buffer: bytes) -> tuple[list[str], bytes, bytes]:
 def format_output(text: str, unit: str, *, stable: bool, ident: str = "N", width: int = 22) -> str:
     """Encode a weight line without CR LF: 22 characters (with a 6-character ID) or 16 (without).
 
-    An unstable reading leaves the unit field blank.
+    Sign, a space, 8 value characters, a space, the 3-character unit (GC803S manual p. 57); an unstable reading
+    leaves the unit field blank.
 
     >>> format_output("-0.5", "kg", stable=False, width=16)
     '-      0.5    '
+    >>> format_output("1234.5678", "g", stable=True)
+    Traceback (most recent call last):
+    ...
+    hengqi.instruments.errors.FrameError: value too wide for the SBI field: '1234.5678'
     """
     if width not in {16, 22}:
         raise FrameError("SBI output is 16 or 22 characters wide", str(width))
@@ -146,17 +176,24 @@ def format_output(text: str, unit: str, *, stable: bool, ident: str = "N", width
     digits = text.lstrip("+-")
     if len(digits) > VALUE_WIDTH:
         raise FrameError("value too wide for the SBI field", text)
-    body = f"{sign}{digits:>{VALUE_WIDTH}} {(unit if stable else ''):<3}"
+    body = f"{sign} {digits:>{VALUE_WIDTH}} {(unit if stable else ''):<3}"
     return f"{ident:<{ID_WIDTH}}{body}" if width == 22 else body
 
 
 def format_status(text: str, width: int = 22) -> str:
-    """A ``Stat`` line (without CR LF), padded to the output width.
+    """A status line without CR LF: 22 characters ``Stat`` + the code in columns 13-14 (Master series manual
+    p. 5-5), or the 16-character special code in column 7 (Combics 3 manual p. 94).
 
     >>> format_status("H")
-    'Stat     H          '
+    'Stat        H       '
+    >>> format_status("L", 16)
+    '      L       '
     """
-    return f"{'Stat':<{ID_WIDTH + 3}}{text}".ljust(width - 2)
+    if width not in {16, 22}:
+        raise FrameError("SBI output is 16 or 22 characters wide", str(width))
+    if width == 16:
+        return f"{'':{ID_WIDTH}}{text}".ljust(width - 2)
+    return f"{'Stat':<12}{text}".ljust(width - 2)
 
 
 def parse_output(line: bytes | str) -> SbiOutput:
@@ -174,7 +211,10 @@ def parse_output(line: bytes | str) -> SbiOutput:
     if any(ord(ch) < 32 for ch in text):
         raise FrameError("control characters in an SBI line", raw)
     if text.startswith("Stat"):
-        return SbiOutput("status", text, ident="Stat", text=text[4:].strip())
+        return SbiOutput("status", text, ident="Stat", text=" ".join(text[4:].split()))
+    special = text.strip()
+    if special in OVERLOAD_CODES or special in UNDERLOAD_CODES or _SPECIAL.match(special):
+        return SbiOutput("status", text, text=" ".join(special.split()))
     ident, body = "", text
     if len(text) >= ID_WIDTH + 8 and text[ID_WIDTH] in "+- " and text[:ID_WIDTH].strip().isalnum():
         ident, body = text[:ID_WIDTH].strip(), text[ID_WIDTH:]

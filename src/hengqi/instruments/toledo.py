@@ -7,14 +7,15 @@ guide p. 37; Mettler-Toledo ICS425a user manual p. 50):
   decimal point, no unit), ``CR`` and an optional checksum: 17 or 18 bytes -- CONFIRMED.
 * The checksum is the two's complement of the 7-bit sum of all characters, STX and CR included -- CONFIRMED.
 * Input commands ``P`` (print), ``T`` (tare), ``Z`` (zero), ``C`` (clear) -- CONFIRMED (ICS425a).
-* The meaning of single status bits is UNVERIFIED (the captured pages only name "decimal position, gross/net,
-  sign, motion"); hengqi uses the widely documented layout below, recalled from Mettler-Toledo indicator manuals
-  and NOT read here:
+* Status bits (METTLER TOLEDO WILDCAT Scale Technical Manual (12/00) p. 6-5, Tables 6-9 to 6-11) -- CONFIRMED,
+  and an independent reader written from those tables reads the simulator (``tests/instruments/manual_clients.py``):
 
   - SWA bits 0-2 decimal position (0: x100, 1: x10, 2: x1, 3: 0.1, 4: 0.01, 5: 0.001, 6: 0.0001, 7: 0.00001),
-    bits 3-4 increment (1: x1, 2: x2, 3: x5), bit 5 always 1;
-  - SWB bit 0 net, bit 1 negative, bit 2 out of range, bit 3 motion, bit 4 kg (else lb), bit 5 always 1;
-  - SWC bits 0-2 unit (0: lb/kg by SWB, 1: g, 2: t), bit 5 always 1.
+    bits 3-4 increment (1: x1, 2: x2, 3: x5), bit 5 always 1, bit 6 always 0;
+  - SWB bit 0 net, bit 1 negative, bit 2 out of range, bit 3 motion, bit 4 kg (else lb), bit 5 always 1, bit 6
+    power-up not zeroed;
+  - SWC bit 0 grams, bit 5 always 1.  hengqi also reads SWC code 2 as the tonne, which other Mettler-Toledo
+    indicators use and the WILDCAT manual does not list (bits 1-2 "always 0" there) -- UNVERIFIED.
 
 >>> frame = encode_frame(ContinuousFrame(Decimal("12.34"), Decimal("0.50"), unit="kg", net=True))
 >>> frame

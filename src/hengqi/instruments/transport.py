@@ -33,13 +33,36 @@ from urllib.parse import parse_qsl, urlsplit
 
 import serial
 
-from hengqi.instruments.errors import AddressError, ScaleReplyError, TransportClosed, TransportError, TransportTimeout
+from hengqi.instruments.errors import (
+    AddressError,
+    LineSettingsError,
+    ScaleReplyError,
+    TransportClosed,
+    TransportError,
+    TransportTimeout,
+)
+
+try:  # POSIX only: a port that refuses a framing raises termios.error, which is not an OSError
+    from termios import error as termios_error
+except ImportError:  # pragma: no cover - Windows
+
+    class termios_error(Exception):  # type: ignore[no-redef]  # noqa: N801
+        """Stand-in where termios does not exist."""
+
+
+#: Everything pyserial lets escape when a port is opened, configured, read or written.
+_PORT_ERRORS: Final = (serial.SerialException, OSError, ValueError, termios_error)
 
 PROTOCOLS: Final = ("mt-sics", "sbi", "and", "toledo-continuous")
 PYSERIAL_SCHEMES: Final = ("socket", "loop", "rfc2217", "spy", "alt", "hwgrep")
 SCHEMES: Final = ("serial", "tcp", *PYSERIAL_SCHEMES)
 DEFAULT_TIMEOUT: Final = 2.0
-_OWN_KEYS: Final = frozenset({"protocol", "baud", "baudrate", "bytesize", "parity", "stopbits", "timeout", "checksum"})
+_OWN_KEYS: Final = frozenset(
+    {"protocol", "baud", "baudrate", "bytesize", "parity", "stopbits", "timeout", "checksum", "ack"}
+)
+#: How an A&D balance acknowledges Z/T (its ``erCd`` function setting, FX-i/FZ-i manual 15-2): ``none`` (no AK),
+#: ``once`` (AK on receipt), ``twice`` (AK on receipt and again on completion, as re-zero does); unset = adapt.
+ACK_MODES: Final = ("none", "once", "twice")
 _PARITIES: Final = {"N": "N", "E": "E", "O": "O", "M": "M", "S": "S", "NONE": "N", "EVEN": "E", "ODD": "O"}
 
 
@@ -59,6 +82,7 @@ class Address:
     stopbits: int = 1
     timeout: float = DEFAULT_TIMEOUT
     checksum: bool | None = None
+    ack: str | None = None
     passthrough: tuple[tuple[str, str], ...] = field(default=())
 
     def serial_settings(self) -> dict[str, Any]:
@@ -124,6 +148,10 @@ def parse_address(url: str) -> Address:
             if value.upper() not in _PARITIES:
                 raise AddressError(url, f"option parity={value!r} is not one of N, E, O, M, S")
             options["parity"] = _PARITIES[value.upper()]
+        elif lower == "ack":
+            if value.lower() not in ACK_MODES:
+                raise AddressError(url, f"option ack={value!r} is not one of {', '.join(ACK_MODES)}")
+            options["ack"] = value.lower()
         else:
             if value.lower() not in {"0", "1", "true", "false", "yes", "no"}:
                 raise AddressError(url, f"option checksum={value!r} is not a yes/no value")
@@ -360,8 +388,15 @@ class SerialTransport(Transport):
                 **self.address.serial_settings(),
             )
             port.open()
-        except (serial.SerialException, OSError, ValueError) as err:
-            raise TransportError(self.url, f"cannot open: {err}") from err
+        except termios_error as err:
+            settings = self.address
+            raise LineSettingsError(
+                self.url,
+                f"the port refuses the line settings {settings.baudrate} baud "
+                f"{settings.bytesize}{settings.parity}{settings.stopbits} ({_reason(err)})",
+            ) from err
+        except _PORT_ERRORS as err:
+            raise TransportError(self.url, f"cannot open: {_reason(err)}") from err
         self._port = port
         self._local = local and hasattr(port, "fileno")
         self._current_timeout = 0 if local else self.timeout
@@ -370,7 +405,7 @@ class SerialTransport(Transport):
         if self._port is not None:
             try:
                 self._port.close()
-            except (serial.SerialException, OSError):
+            except _PORT_ERRORS:
                 pass
             finally:
                 self._port = None
@@ -378,7 +413,7 @@ class SerialTransport(Transport):
     def _send(self, data: bytes) -> None:
         try:
             self._port.write(data)
-        except (serial.SerialException, OSError) as err:
+        except _PORT_ERRORS as err:
             self.close()
             raise TransportClosed(self.url, f"cannot send: {err}") from err
 
@@ -403,10 +438,17 @@ class SerialTransport(Transport):
                 waiting = self._port.in_waiting
                 if waiting:
                     data += bytes(self._port.read(waiting))
-        except (serial.SerialException, OSError) as err:
+        except _PORT_ERRORS as err:
             self.close()
             raise TransportClosed(self.url, f"connection lost: {err}") from err
         return data
+
+
+def _reason(err: BaseException) -> str:
+    """A one-line reason from an OS or termios error (``termios.error`` carries ``(errno, text)``)."""
+    if isinstance(err, termios_error) and len(err.args) == 2:
+        return str(err.args[1])
+    return str(err) or type(err).__name__
 
 
 def open_transport(url: str | Address, *, open_now: bool = True) -> Transport:

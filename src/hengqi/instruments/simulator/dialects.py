@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 
 from hengqi.instruments import aandd, mtsics, sbi, toledo
 from hengqi.instruments.errors import FrameError
-from hengqi.instruments.simulator.model import Indication, WeighingModel
+from hengqi.instruments.simulator.model import Indication, WeighingModel, display_text
 from hengqi.metrology.quantities import MASS_UNITS
 
 CRLF = b"\r\n"
@@ -294,8 +294,8 @@ class ToledoDialect(Dialect):
         increment = _increment(step.scaleb(places)) if places == exact else 1
         quantum = Decimal(1).scaleb(-places)
         frame = toledo.ContinuousFrame(
-            value=(indication.net_kg / size).quantize(quantum),
-            tare=(indication.tare_kg / size).quantize(quantum),
+            value=Decimal(display_text(indication.net_kg / size, quantum)),
+            tare=Decimal(display_text(indication.tare_kg / size, quantum)),
             unit=indication.unit,
             net=indication.net,
             motion=not indication.stable,

@@ -127,6 +127,16 @@ class Imperfections:
     stability_timeout_s: float = 3.0
 
 
+def display_text(value: Decimal, quantum: Decimal) -> str:
+    """``value`` rounded to the display's last digit; a zero is shown unsigned (an indicator never shows ``-0.0``).
+
+    >>> display_text(Decimal("-0.00001"), Decimal("0.0001")), display_text(Decimal("1.23456"), Decimal("0.0001"))
+    ('0.0000', '1.2346')
+    """
+    shown = value.quantize(quantum)
+    return str(shown.copy_abs() if shown.is_zero() else shown)
+
+
 @dataclass(frozen=True, slots=True)
 class Indication:
     """What the instrument shows now (values in kg and as display text in ``unit``)."""
@@ -337,8 +347,8 @@ class WeighingModel:
                 overload=overload,
                 underload=underload,
                 unit=self.unit,
-                text=str((net / size).quantize(quantum)),
-                tare_text=str((tare / size).quantize(quantum)),
+                text=display_text(net / size, quantum),
+                tare_text=display_text(tare / size, quantum),
                 d_kg=d_kg,
             )
 
@@ -346,7 +356,7 @@ class WeighingModel:
         """The stored tare as display text and unit."""
         with self._lock:
             size = MASS_UNITS[self.unit]
-            return str((self._state.tare_kg / size).quantize(Decimal(1).scaleb(-self._places))), self.unit
+            return display_text(self._state.tare_kg / size, Decimal(1).scaleb(-self._places)), self.unit
 
     @property
     def decimals(self) -> int:

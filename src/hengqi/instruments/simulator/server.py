@@ -145,7 +145,7 @@ class Simulator:
         self._host = check_loopback(host)
         self._port, self._want_pty, self._want_control, self._control_port = port, pty, control, control_port
         self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self._threads: set[threading.Thread] = set()
         self._channels: set[_Channel] = set()
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
@@ -247,9 +247,19 @@ class Simulator:
             self._spawn(self._serve, _Channel(master))
 
     def _spawn(self, target: Any, *args: Any) -> None:
-        thread = threading.Thread(target=target, args=args, daemon=True, name=f"hengqi-sim-{self.name}")
+        """Start a thread that forgets itself when done (a demo fleet serves connections for weeks)."""
+
+        def run() -> None:
+            try:
+                target(*args)
+            finally:
+                with self._lock:
+                    self._threads.discard(threading.current_thread())
+
+        thread = threading.Thread(target=run, daemon=True, name=f"hengqi-sim-{self.name}")
+        with self._lock:
+            self._threads.add(thread)
         thread.start()
-        self._threads.append(thread)
 
     def stop(self) -> None:
         """Stop serving and release sockets, the pty and threads."""
@@ -261,7 +271,9 @@ class Simulator:
             channels = list(self._channels)
         for channel in channels:
             channel.close()
-        for thread in self._threads:
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
             thread.join(timeout=2.0)
         if self._pty is not None:
             for fd in self._pty:
