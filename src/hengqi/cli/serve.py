@@ -45,6 +45,12 @@ def _settings(data_dir: Path | None, database_url: str | None, **extra: Any) -> 
     "--demo", is_flag=True, help="add a demo organisation, one user per role (passwords printed), instruments"
 )
 @click.option("--log-level", default="info", type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+@click.option(
+    "--access-log",
+    is_flag=True,
+    default=None,
+    help="log method, path, status, duration and user id of each request (never cookies, tokens or passwords)",
+)
 def serve(
     *,
     data_dir: Path | None,
@@ -54,14 +60,15 @@ def serve(
     env: str | None,
     demo: bool,
     log_level: str,
+    access_log: bool | None,
 ) -> int:
     """Start the platform (REST API under /api/v1) with uvicorn; the store is created and migrated if new."""
     import uvicorn
 
     from hengqi.server.app import create_app
 
-    settings = _settings(data_dir, database_url, host=host, port=port, env=env)
-    app = create_app(settings)
+    settings = _settings(data_dir, database_url, host=host, port=port, env=env, access_log=access_log)
+    app = create_app(settings)  # refuses (exit 2) a non-loopback host without a configured session key
     if demo:
         from hengqi.server.demo import seed
 
@@ -87,7 +94,16 @@ def serve(
             "hengqi: warning: development settings on a non-loopback address; set HENGQI_ENV=production", err=True
         )
     click.echo(f"hengqi: serving on http://{settings.host}:{settings.port}/api/v1 (docs: /api/v1/docs)", err=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level, access_log=False)
+    proxies = settings.forwarded_allow_ips
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level,
+        access_log=False,  # hengqi's own access log (--access-log) leaves out query strings and names the user
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
+    )
     return 0
 
 

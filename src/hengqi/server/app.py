@@ -19,6 +19,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request, Response
 
 from hengqi import __version__
+from hengqi.server.access_log import install_access_log
 from hengqi.server.api import admin, auth, health, registry, workflow
 from hengqi.server.api.errors import install_error_handlers
 from hengqi.server.db.migrate import upgrade
@@ -60,7 +61,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        state.database.dispose()
+        state.close()
 
     app = FastAPI(
         title="hengqi",
@@ -73,6 +74,8 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.hengqi = state
     install_error_handlers(app)
+    if settings.access_log:
+        install_access_log(app)
     app.include_router(api_router())
     install_web(app)
 

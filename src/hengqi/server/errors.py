@@ -29,6 +29,19 @@ class AuthenticationError(HengqiError):
     code = "not_authenticated"
 
 
+class LoginThrottledError(HengqiError):
+    """Too many failed sign-ins for this name or from this address, or too many at once (HTTP 429, ``Retry-After``)."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, retry_after_s: int, message: str | None = None) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(
+            message or f"too many failed sign-ins; try again in {retry_after_s} s",
+            details={"retry_after_s": retry_after_s},
+        )
+
+
 class PermissionDeniedError(HengqiError):
     """Authenticated, but the role may not do this (HTTP 403)."""
 

@@ -3,9 +3,12 @@
 * Passwords: argon2id (RFC 9106) through argon2-cffi with its default parameters.
 * API tokens: 32 random bytes (``secrets.token_urlsafe``) prefixed ``hq_``; only their SHA-256 is stored, so a
   stolen database yields no usable token.
-* Browser sessions: a cookie signed with the secret key (itsdangerous, timed), holding the user id and the
-  session's CSRF token; unsafe methods must echo that token in the ``X-CSRF-Token`` header (double-submit: the same
-  token is also readable in the ``hengqi_csrf`` cookie).
+* Browser sessions: the cookie holds a random session id (32 bytes) signed with the session key (HMAC-SHA-256,
+  itsdangerous); the server stores only the id's SHA-256 with the user, the session's CSRF token and its times
+  (:mod:`hengqi.server.services.sessions`), so a session ends when its row says so.  Unsafe methods must echo the
+  CSRF token in the ``X-CSRF-Token`` header (double-submit: the same token is also readable in the ``hengqi_csrf``
+  cookie).  The key comes from the settings or from a file generated in the data directory
+  (:mod:`hengqi.server.keys`); there is no key in the code.
 
 >>> h = hash_password("correct horse battery staple")
 >>> verify_password(h, "correct horse battery staple"), verify_password(h, "wrong")
@@ -19,12 +22,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
 from typing import Final
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, Signer
 
 SESSION_COOKIE: Final = "hengqi_session"
 CSRF_COOKIE: Final = "hengqi_csrf"
@@ -58,42 +60,41 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class SessionData:
-    """What a session cookie says: whose session, and its CSRF token."""
-
-    user_id: int
-    csrf: str
+def new_session_id() -> str:
+    """A fresh random session id (32 bytes from the OS generator); only its SHA-256 is stored."""
+    return secrets.token_urlsafe(32)
 
 
 class SessionSigner:
-    """Signs and reads session cookies with the server's secret key.
+    """Signs session ids into cookie values and checks them, with a keyring (newest key last).
 
-    >>> signer = SessionSigner("k" * 32, max_age_s=60)
-    >>> signer.read(signer.sign(SessionData(7, "abc")))
-    SessionData(user_id=7, csrf='abc')
-    >>> signer.read("forged") is None
-    True
+    Every key of the ring is accepted when reading; the newest signs.  A cookie signed with a key that is not in
+    the ring (an old or guessed key) is refused.
+
+    >>> signer = SessionSigner(("k" * 32,))
+    >>> signer.read(signer.sign("abc"))
+    'abc'
+    >>> signer.read("forged") is None, SessionSigner(("j" * 32,)).read(signer.sign("abc")) is None
+    (True, True)
+    >>> SessionSigner(("j" * 32, "k" * 32)).read(signer.sign("abc"))  # the previous key, during a rotation
+    'abc'
     """
 
-    def __init__(self, secret_key: str, *, max_age_s: int) -> None:
-        self._serializer = URLSafeTimedSerializer(secret_key, salt="hengqi.session")
-        self.max_age_s = max_age_s
+    def __init__(self, keys: tuple[str, ...]) -> None:
+        if not keys:
+            raise ValueError("a session signer needs at least one key")
+        self._signer = Signer(list(keys), salt="hengqi.session.v2", digest_method=hashlib.sha256)
 
-    def sign(self, data: SessionData) -> str:
-        return self._serializer.dumps({"uid": data.user_id, "csrf": data.csrf})
+    def sign(self, session_id: str) -> str:
+        return self._signer.sign(session_id).decode("ascii")
 
-    def read(self, cookie: str) -> SessionData | None:
+    def read(self, cookie: str) -> str | None:
+        """The session id in ``cookie``, or ``None`` when the signature is not one of ours."""
         try:
-            payload = self._serializer.loads(cookie, max_age=self.max_age_s)
-        except BadSignature:
+            value = self._signer.unsign(cookie.encode("utf-8", "replace")).decode("ascii")
+        except (BadSignature, UnicodeDecodeError):
             return None
-        if not isinstance(payload, dict):
-            return None
-        uid, csrf = payload.get("uid"), payload.get("csrf")
-        if not isinstance(uid, int) or not isinstance(csrf, str):
-            return None
-        return SessionData(uid, csrf)
+        return value or None
 
 
 def new_csrf_token() -> str:

@@ -2,7 +2,8 @@
 
 Values come from keyword arguments, then the environment (prefix ``HENGQI_``, e.g. ``HENGQI_DATABASE_URL``),
 then an optional ``.env``-style file named by ``HENGQI_SETTINGS_FILE``.  Outside development the settings refuse
-unsafe defaults: the built-in secret key, or cookies without the ``Secure`` flag.
+unsafe defaults: no configured session key, or cookies without the ``Secure`` flag.  There is no key in the code:
+without ``HENGQI_SECRET_KEY`` a loopback server generates one in its data directory (:mod:`hengqi.server.keys`).
 
 >>> s = Settings(data_dir="/tmp/hq")
 >>> s.effective_database_url()
@@ -10,7 +11,7 @@ unsafe defaults: the built-in secret key, or cookies without the ``Secure`` flag
 >>> load_settings(env="production", data_dir="/tmp/hq")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-hengqi.server.errors.UnsafeSettingsError: secret_key: the built-in development secret key may not be used ...
+hengqi.server.errors.UnsafeSettingsError: secret_key: a configured session key is required in production; ...
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ import os
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hengqi.server.errors import UnsafeSettingsError
 
-#: The development secret key: never accepted when ``env`` is ``production`` or ``staging``.
-DEVELOPMENT_SECRET_KEY: Final = "hengqi-development-secret-key-do-not-use-in-production"
+#: The shortest session key accepted (characters; a generated key has 64).
+MIN_SECRET_KEY_LENGTH: Final = 32
 
 Environment = Literal["development", "test", "staging", "production"]
 
@@ -42,23 +43,47 @@ class Settings(BaseSettings):
     env: Environment = "development"
     data_dir: Path = Field(default=Path("data"), description="where the embedded database and stored files live")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default: SQLite in data_dir")
-    secret_key: str = DEVELOPMENT_SECRET_KEY
+    secret_key: SecretStr | None = Field(
+        default=None, description="signs session cookies; default: a key generated in data_dir (loopback only)"
+    )
+    secret_key_previous: SecretStr | None = Field(
+        default=None, description="the key before a rotation: still accepted for reading cookies"
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
-    session_max_age_s: int = Field(default=8 * 3600, gt=0)
+    session_max_age_s: int = Field(default=8 * 3600, gt=0, le=30 * 24 * 3600, description="absolute timeout")
+    session_idle_timeout_s: int = Field(default=30 * 60, gt=0, le=30 * 24 * 3600, description="idle timeout")
     cookie_secure: bool = False
+    login_account_failures: int = Field(default=5, ge=1, le=1000, description="failures of one name before a lock")
+    login_address_failures: int = Field(default=20, ge=1, le=100_000, description="failures of one address")
+    login_window_s: int = Field(
+        default=15 * 60, gt=0, le=24 * 3600, description="failures older than this are forgotten"
+    )
+    login_lockout_s: int = Field(default=60, gt=0, le=24 * 3600, description="first lock; doubles with each failure")
+    login_lockout_max_s: int = Field(default=15 * 60, gt=0, le=24 * 3600, description="longest lock")
+    login_workers: int = Field(default=2, ge=1, le=64, description="password checks at once (argon2 is costly)")
+    login_queue: int = Field(default=16, ge=0, le=10_000, description="password checks waiting; more answer 429")
+    access_log: bool = Field(default=False, description="log method, path, status, duration and user id per request")
+    forwarded_allow_ips: str | None = Field(
+        default=None, description="proxies trusted for X-Forwarded-For/-Proto (comma-separated); none by default"
+    )
     auto_migrate: bool = Field(default=True, description="upgrade the schema to the head revision on start")
     max_page_size: int = Field(default=1000, gt=0)
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:
+        for name, key in (("secret_key", self.secret_key), ("secret_key_previous", self.secret_key_previous)):
+            if key is not None and len(key.get_secret_value()) < MIN_SECRET_KEY_LENGTH:
+                raise UnsafeSettingsError(name, f"must have at least {MIN_SECRET_KEY_LENGTH} characters")
+        if self.secret_key_previous is not None and self.secret_key is None:
+            raise UnsafeSettingsError("secret_key_previous", "is only used together with secret_key")
         if self.env in ("production", "staging"):
-            if self.secret_key == DEVELOPMENT_SECRET_KEY or len(self.secret_key) < 32:
+            if self.secret_key is None:
                 raise UnsafeSettingsError(
                     "secret_key",
-                    f"the built-in development secret key may not be used in {self.env}; "
-                    "set HENGQI_SECRET_KEY (at least 32 characters)",
+                    f"a configured session key is required in {self.env}; "
+                    f"set HENGQI_SECRET_KEY (at least {MIN_SECRET_KEY_LENGTH} random characters)",
                 )
             if not self.cookie_secure:
                 raise UnsafeSettingsError(

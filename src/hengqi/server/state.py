@@ -1,4 +1,5 @@
-"""What one running app holds: its settings, database, file store and session signer (made by the factory)."""
+"""What one running app holds: its settings, database, file store, session signer and sign-in gate (made by the
+factory)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from dataclasses import dataclass
 
 from hengqi.server.db.engine import Database
 from hengqi.server.files import FileStore
+from hengqi.server.keys import session_keys
 from hengqi.server.security import SessionSigner
+from hengqi.server.services.signin import SignInGate
 from hengqi.server.settings import Settings
 
 
@@ -16,12 +19,21 @@ class AppState:
     database: Database
     files: FileStore
     signer: SessionSigner
+    signin: SignInGate
 
     @classmethod
     def create(cls, settings: Settings) -> AppState:
+        """The state of a new app; :class:`~hengqi.server.errors.UnsafeSettingsError` without a usable session key
+        (none configured on a non-loopback host, or an unreadable key file)."""
+        signer = SessionSigner(session_keys(settings))
         return cls(
             settings=settings,
             database=Database(settings.effective_database_url()),
             files=FileStore(settings.files_dir),
-            signer=SessionSigner(settings.secret_key, max_age_s=settings.session_max_age_s),
+            signer=signer,
+            signin=SignInGate(settings),
         )
+
+    def close(self) -> None:
+        self.signin.close()
+        self.database.dispose()

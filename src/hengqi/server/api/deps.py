@@ -1,8 +1,9 @@
 """Typed dependencies of the routes (``Annotated`` aliases): app state, database sessions, the principal, lists.
 
-Authentication: ``Authorization: Bearer <API token>`` for machines; otherwise the signed session cookie of a
-browser, whose unsafe requests (POST, PUT, PATCH, DELETE) must carry the CSRF token in ``X-CSRF-Token`` matching
-both the session and the ``hengqi_csrf`` cookie (double submit).
+Authentication: ``Authorization: Bearer <API token>`` for machines; otherwise the session cookie of a browser
+(a signed random id of a server-side session, :mod:`hengqi.server.services.sessions`), whose unsafe requests
+(POST, PUT, PATCH, DELETE) must carry the CSRF token in ``X-CSRF-Token`` matching both the session and the
+``hengqi_csrf`` cookie (double submit).
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from typing import Annotated, Literal
 from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 
+from hengqi.server.access_log import remember_user
 from hengqi.server.errors import AuthenticationError, CsrfError
 from hengqi.server.permissions import Principal
 from hengqi.server.security import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, csrf_matches
 from hengqi.server.services import accounts
 from hengqi.server.services.base import ListQuery
+from hengqi.server.services.sessions import SessionData, resolve_session
 from hengqi.server.state import AppState
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -47,24 +50,33 @@ ReadSession = Annotated[Session, Depends(read_session)]
 WriteSession = Annotated[Session, Depends(write_session)]
 
 
-def current_principal(request: Request, state: StateDep, session: ReadSession) -> Principal:
-    header = request.headers.get("authorization")
-    if header:
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise AuthenticationError("use 'Authorization: Bearer <token>'")
-        return accounts.principal_of(session, accounts.user_for_token(session, token.strip()))
+def browser_session(request: Request, state: AppState) -> SessionData:
+    """The valid server-side session of the request's cookie, CSRF-checked for unsafe methods; 401/403 otherwise."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         raise AuthenticationError("sign in or send an API token")
-    data = state.signer.read(cookie)
+    data = resolve_session(state.database, state.signer, cookie, state.settings)
     if data is None:
         raise AuthenticationError("session expired or invalid; sign in again")
     if request.method not in SAFE_METHODS and not csrf_matches(
         data.csrf, request.headers.get(CSRF_HEADER), request.cookies.get(CSRF_COOKIE)
     ):
         raise CsrfError(f"missing or wrong {CSRF_HEADER} header")
-    return accounts.principal_of(session, accounts.user_for_session(session, data.user_id))
+    return data
+
+
+def current_principal(request: Request, state: StateDep, session: ReadSession) -> Principal:
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthenticationError("use 'Authorization: Bearer <token>'")
+        principal = accounts.principal_of(session, accounts.user_for_token(session, token.strip()))
+    else:
+        data = browser_session(request, state)
+        principal = accounts.principal_of(session, accounts.user_for_session(session, data.user_id))
+    remember_user(request.state, principal.user_id)
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

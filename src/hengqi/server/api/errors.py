@@ -14,6 +14,7 @@ from hengqi.errors import HengqiError, InputError
 from hengqi.server.errors import (
     AuthenticationError,
     ConflictError,
+    LoginThrottledError,
     NotFoundError,
     PermissionDeniedError,
 )
@@ -28,6 +29,7 @@ _HTTP_CODES = {
     405: "method_not_allowed",
     409: "conflict",
     413: "too_large",
+    429: "too_many_attempts",
     415: "unsupported_media_type",
     422: "invalid_input",
     500: "internal_error",
@@ -44,6 +46,8 @@ def status_of(error: HengqiError) -> int:
         return 403
     if isinstance(error, ConflictError):
         return 409
+    if isinstance(error, LoginThrottledError):
+        return 429
     if isinstance(error, InputError):
         return 422
     return 400
@@ -61,7 +65,10 @@ def install_error_handlers(app: FastAPI) -> None:
         details: Any = dict(error.details)
         if isinstance(error, InputError) and error.path:
             details["path"] = error.path
-        return error_response(status_of(error), error.code, error.message, details or None)
+        response = error_response(status_of(error), error.code, error.message, details or None)
+        if isinstance(error, LoginThrottledError):
+            response.headers["Retry-After"] = str(error.retry_after_s)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, error: RequestValidationError) -> JSONResponse:

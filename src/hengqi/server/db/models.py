@@ -89,6 +89,25 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
+class BrowserSession(Base):
+    """A signed-in browser: only the SHA-256 of the random session id in the cookie is stored.
+
+    A session ends (``ended_at`` set, with the reason) at logout, password change, role change or deactivation of
+    its user, or at a new login in the same browser; it lapses after the idle and the absolute timeout.
+    """
+
+    __tablename__ = "browser_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+    end_reason: Mapped[str] = mapped_column(String(32), default="")
+
+
 class Site(Owned, Base):
     __tablename__ = "sites"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -15,7 +15,7 @@ from hengqi.server.errors import AuthenticationError, ConflictError, NotFoundErr
 from hengqi.server.permissions import Permission, Principal, Role
 from hengqi.server.schemas.accounts import TokenCreate, UserCreate, UserUpdate
 from hengqi.server.schemas.registry import OrganisationCreate
-from hengqi.server.security import MIN_PASSWORD_LENGTH, hash_password, new_api_token, token_digest, verify_password
+from hengqi.server.security import MIN_PASSWORD_LENGTH, hash_password, new_api_token, token_digest
 from hengqi.server.services.base import (
     ListQuery,
     Page,
@@ -25,6 +25,7 @@ from hengqi.server.services.base import (
     scoped_select,
     update_audited,
 )
+from hengqi.server.services.sessions import end_user_sessions
 
 #: The principal of the command line (``hengqi users create-admin``, demo seeding).
 SYSTEM = Principal(0, "system", Role.ADMIN, organisation_id=0)
@@ -104,7 +105,20 @@ def update_user(session: Session, principal: Principal, user_id: int, data: User
         changes["active"] = data.active
     if data.password is not None:
         changes["password_hash"] = hash_password(data.password)
+    ends = _session_ending_change(user, data)
     updated = update_audited(session, principal, user, changes, what="user")
+    if ends:
+        ended = end_user_sessions(session, user.id, ends)
+        if ended:
+            audit.record(
+                session,
+                actor=principal.actor,
+                action="end_sessions",
+                entity="users",
+                entity_id=user.id,
+                organisation_id=user.organisation_id,
+                new={"reason": ends, "sessions": ended},
+            )
     if data.password is not None:
         audit.record(
             session,
@@ -115,6 +129,17 @@ def update_user(session: Session, principal: Principal, user_id: int, data: User
             organisation_id=user.organisation_id,
         )
     return updated
+
+
+def _session_ending_change(user: User, data: UserUpdate) -> str:
+    """Why ``data`` ends the user's browser sessions ("" when it does not): a new password, role or deactivation."""
+    if data.password is not None:
+        return "password changed"
+    if data.role is not None and str(data.role) != user.role:
+        return "role changed"
+    if data.active is False and user.active:
+        return "deactivated"
+    return ""
 
 
 def grant_regulator(session: Session, principal: Principal, user_id: int, organisation_id: int) -> RegulatorGrant:
@@ -149,20 +174,6 @@ def principal_of(session: Session, user: User) -> Principal:
             session.scalars(select(RegulatorGrant.organisation_id).where(RegulatorGrant.user_id == user.id))
         )
     return Principal(user.id, user.username, Role(user.role), user.organisation_id, granted)
-
-
-def authenticate(session: Session, username: str, password: str) -> User:
-    """The active user with these credentials; :class:`AuthenticationError` otherwise (same message either way)."""
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None:
-        verify_password(_DUMMY_HASH, password)  # same work whether or not the user exists
-        raise AuthenticationError("wrong username or password")
-    if not verify_password(user.password_hash, password) or not user.active:
-        raise AuthenticationError("wrong username or password")
-    return user
-
-
-_DUMMY_HASH = hash_password("dummy-password-for-timing")
 
 
 def user_for_session(session: Session, user_id: int) -> User:

@@ -9,9 +9,10 @@ from urllib.parse import urlparse
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from hengqi.server.errors import AuthenticationError
-from hengqi.server.security import CSRF_COOKIE, SESSION_COOKIE, SessionData, new_csrf_token
-from hengqi.server.services import accounts
+from hengqi.server.errors import AuthenticationError, LoginThrottledError
+from hengqi.server.security import CSRF_COOKIE, SESSION_COOKIE, new_csrf_token
+from hengqi.server.services import signin
+from hengqi.server.services.sessions import end_user_sessions, resolve_session
 from hengqi.server.web.common import PREFIX, app_state, redirect, render
 from hengqi.server.web.i18n import LANG_COOKIE, LANGUAGES
 
@@ -50,7 +51,7 @@ def login_form(request: Request, next: str | None = None) -> HTMLResponse:
 
 
 @router.post("/login", response_model=None)
-def login(
+async def login(
     request: Request,
     username: Annotated[str, Form(max_length=100)] = "",
     password: Annotated[str, Form(max_length=1000)] = "",
@@ -63,17 +64,28 @@ def login(
     expected = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
     if not expected or not hmac.compare_digest(expected, login_csrf):
         return _login_page(request, "login.expired", target, 403)
-    with state.database.read_session() as session:
-        try:
-            user = accounts.authenticate(session, username.strip(), password)
-        except AuthenticationError:
-            return _login_page(request, "login.failed", target, 401)
-    csrf = new_csrf_token()
+    try:
+        signed = await signin.sign_in(
+            state.signin,
+            state.database,
+            state.signer,
+            username=username.strip(),
+            password=password,
+            address=request.client.host if request.client else "-",
+            replaces=request.cookies.get(SESSION_COOKIE),
+        )
+    except AuthenticationError:
+        return _login_page(request, "login.failed", target, 401)
+    except LoginThrottledError as err:
+        page = _login_page(request, "login.throttled", target, 429)
+        page.headers["Retry-After"] = str(err.retry_after_s)
+        return page
+    csrf = signed.session.csrf
     secure, max_age = state.settings.cookie_secure, state.settings.session_max_age_s
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
-        state.signer.sign(SessionData(user.id, csrf)),
+        signed.session.cookie,
         max_age=max_age,
         httponly=True,
         samesite="lax",
@@ -85,11 +97,24 @@ def login(
 
 
 @router.post("/logout", response_model=None)
-def logout() -> Response:
+def logout(request: Request) -> Response:
+    """Sign out: every browser session of the user ends on the server; the cookies are cleared."""
+    end_sessions_of_cookie(request)
     response = redirect(f"{PREFIX}/login")
     response.delete_cookie(SESSION_COOKIE)
     response.delete_cookie(CSRF_COOKIE)
     return response
+
+
+def end_sessions_of_cookie(request: Request) -> None:
+    """End every session of the user whose valid session cookie ``request`` carries (none: nothing to end)."""
+    state = app_state(request)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    data = resolve_session(state.database, state.signer, cookie, state.settings) if cookie else None
+    if data is not None:
+        with state.database.write_session() as session:
+            end_user_sessions(session, data.user_id, "logout")
+            session.commit()
 
 
 @router.get("/lang/{code}", response_model=None)

@@ -1,6 +1,7 @@
 """What every page of the web interface shares: templates, language, the signed-in user, CSRF of forms.
 
-Pages use the platform's browser session (the signed ``hengqi_session`` cookie of :mod:`hengqi.server.security`).
+Pages use the platform's browser session (the ``hengqi_session`` cookie of a server-side session,
+:mod:`hengqi.server.services.sessions`).
 Forms carry the session's CSRF token in a hidden ``csrf_token`` field; it must equal the token bound to the
 signed session and the ``hengqi_csrf`` cookie (the double-submit check the REST API does with its header).
 """
@@ -18,11 +19,13 @@ from fastapi.templating import Jinja2Templates
 
 from hengqi import __version__
 from hengqi.errors import HengqiError
+from hengqi.server.access_log import remember_user
 from hengqi.server.db.models import User
 from hengqi.server.errors import AuthenticationError, CsrfError
 from hengqi.server.permissions import Permission, Principal
 from hengqi.server.security import CSRF_COOKIE, SESSION_COOKIE, csrf_matches
 from hengqi.server.services import accounts
+from hengqi.server.services.sessions import resolve_session
 from hengqi.server.state import AppState
 from hengqi.server.web.i18n import LANG_COOKIE, negotiate, translate
 
@@ -62,9 +65,10 @@ def viewer(request: Request) -> Viewer:
     """The signed-in user; :class:`LoginRequired` without a valid session."""
     state = app_state(request)
     cookie = request.cookies.get(SESSION_COOKIE)
-    data = state.signer.read(cookie) if cookie else None
+    data = resolve_session(state.database, state.signer, cookie, state.settings) if cookie else None
     if data is None:
         raise LoginRequired("sign in")
+    remember_user(request.state, data.user_id)
     with state.database.read_session() as session:
         try:
             user = accounts.user_for_session(session, data.user_id)

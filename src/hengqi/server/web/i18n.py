@@ -31,6 +31,10 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "login.password": ("Password", "密码"),
     "login.submit": ("Sign in", "登录"),
     "login.failed": ("Wrong user name or password.", "用户名或密码错误。"),
+    "login.throttled": (
+        "Too many failed sign-ins; please wait a few minutes and try again.",
+        "登录失败次数过多，请稍候几分钟再试。",
+    ),
     "login.expired": ("The form expired; please sign in again.", "表单已过期，请重新登录。"),
     "dash.overdue": ("Due and overdue", "到期与逾期"),
     "dash.none_due": ("Nothing is due in the next 30 days.", "未来 30 天内没有到期项目。"),

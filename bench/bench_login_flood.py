@@ -1,0 +1,254 @@
+"""A bounded login flood against a real ``hengqi serve`` on loopback: how much does it slow other requests?
+
+Issue 10 ("Done when"): a bounded 200-request login flood must not slow other requests by more than 2x.
+
+One client reads ``GET /api/v1/instruments/{id}`` with a browser session cookie (server-side session look-up,
+organisation scoping, serialisation), one request after the other:
+
+* ``baseline``: alone, for a fixed time;
+* ``flood: one account``: while 200 ``POST /api/v1/auth/login`` with wrong passwords for one existing account
+  are sent by 20 concurrent clients (the attack of the issue: 200 guesses, then the right password);
+* ``flood: 200 names``: the same with 200 different names (unknown ones), which the per-name limit does not stop;
+  the per-address limit does.
+
+For each row: GET requests measured (only those that started while the flood ran), p50 and p99 latency, and
+the ratio to the baseline; for the floods, the answers the login requests got.  The server uses the default
+settings (argon2id with argon2-cffi's default parameters; 5 failures per name, 20 per address; 2 password-check
+workers).  ``main(short=True)`` (CI) runs SQLite and the one-account flood only; the full run adds the 200-name
+flood and PostgreSQL.
+
+Command: ``.venv/bin/python bench/bench_login_flood.py`` (``--short`` for the CI variant).
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import NamedTuple
+
+import httpx
+import psycopg
+
+from hengqi.server.admin import create_admin, open_database
+from hengqi.server.db.models import Instrument
+from hengqi.server.settings import Settings
+
+LAUNCH = "import sys; from hengqi.cli import main; sys.argv[0] = 'hengqi'; main()"
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+PASSWORD = "bench-password-long-enough"
+FLOOD_REQUESTS = 200
+FLOOD_CLIENTS = 20
+
+
+class Row(NamedTuple):
+    backend: str
+    scenario: str
+    requests: int
+    p50_ms: float
+    p99_ms: float
+    flood_s: float
+    answers: str
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] * 1000 if ordered else float("nan")
+
+
+def _seed(settings: Settings, count: int) -> None:
+    database = open_database(settings, migrate=True)
+    admin = create_admin(database, username="bench", password=PASSWORD, organisation="Bench lab")
+    create_admin(database, username="victim", password=PASSWORD, organisation="Bench lab")
+    rows = [
+        {
+            "organisation_id": admin.organisation_id,
+            "make": "Acme",
+            "model": "M1",
+            "serial": f"B{index:06d}",
+            "type_approval": "",
+            "accuracy_class": "III",
+            "kind": "single-interval",
+            "max_kg": Decimal(15),
+            "min_kg": Decimal("0.1"),
+            "e_kg": Decimal("0.005"),
+            "d_kg": Decimal("0.005"),
+            "ranges": [{"max_kg": "15", "e_kg": "0.005"}],
+            "status": "in-service",
+        }
+        for index in range(count)
+    ]
+    with database.write_session() as session:
+        session.execute(Instrument.__table__.insert(), rows)
+        session.commit()
+    database.dispose()
+
+
+def _reads(client: httpx.Client, count: int, until: threading.Event | None, seconds: float) -> list[float]:
+    """Sequential authenticated GETs: for ``seconds``, or until ``until`` is set; latencies in seconds."""
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+    index = 0
+    while (until is None and time.perf_counter() < deadline) or (until is not None and not until.is_set()):
+        index = index % count + 1
+        started = time.perf_counter()
+        answer = client.get(f"/api/v1/instruments/{index}")
+        if answer.status_code != 200:
+            raise RuntimeError(f"authenticated GET answered {answer.status_code}: {answer.text[:200]}")
+        latencies.append(time.perf_counter() - started)
+    return latencies
+
+
+def _watch(client: httpx.Client, count: int, done: threading.Event, into: list[list[float]]) -> None:
+    into.append(_reads(client, count, done, 0.0))
+
+
+def _flood(base: str, names: list[str]) -> tuple[float, collections.Counter[int]]:
+    """``len(names)`` wrong-password logins from FLOOD_CLIENTS concurrent clients; elapsed seconds and statuses."""
+    statuses: collections.Counter[int] = collections.Counter()
+    lock = threading.Lock()
+    queue = list(enumerate(names))
+
+    def worker() -> None:
+        with httpx.Client(base_url=base, timeout=120) as client:
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    n, name = queue.pop()
+                answer = client.post("/api/v1/auth/login", json={"username": name, "password": f"wrong-{n}"})
+                with lock:
+                    statuses[answer.status_code] += 1
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(FLOOD_CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started, statuses
+
+
+def _bench_backend(backend: str, database_url: str | None, short: bool, workdir: Path) -> list[Row]:
+    data_dir = workdir / backend
+    count = 200
+    _seed(Settings(env="test", data_dir=data_dir, database_url=database_url), count)
+    port = _free_port()
+    args = [sys.executable, "-c", LAUNCH, "serve", "--port", str(port), "--data-dir", str(data_dir)]
+    if database_url:
+        args += ["--database-url", database_url]
+    log = (workdir / f"{backend}.log").open("wb")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("HENGQI_")}
+    server = subprocess.Popen([*args, "--log-level", "warning"], stdout=log, stderr=subprocess.STDOUT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    rows: list[Row] = []
+    try:
+        for _ in range(1200):
+            try:
+                if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        with httpx.Client(base_url=base, timeout=120) as reader:
+            signed_in = reader.post("/api/v1/auth/login", json={"username": "bench", "password": PASSWORD})
+            signed_in.raise_for_status()
+            _reads(reader, count, None, 0.5)  # warm up
+            baseline = _reads(reader, count, None, 1.5 if short else 5.0)
+            base_p50, base_p99 = _percentile(baseline, 0.5), _percentile(baseline, 0.99)
+            rows.append(Row(backend, "baseline", len(baseline), base_p50, base_p99, 0.0, ""))
+            floods = [("flood: one account", ["victim"] * FLOOD_REQUESTS)]
+            if not short:
+                floods.append(("flood: 200 names", [f"nobody-{n}" for n in range(FLOOD_REQUESTS)]))
+            for scenario, names in floods:
+                done = threading.Event()
+                measured: list[list[float]] = []
+                watcher = threading.Thread(target=_watch, args=(reader, count, done, measured))
+                watcher.start()
+                elapsed, statuses = _flood(base, names)
+                done.set()
+                watcher.join()
+                answers = " ".join(f"{status}x{n}" for status, n in sorted(statuses.items()))
+                latencies = measured[0]
+                rows.append(
+                    Row(
+                        backend,
+                        scenario,
+                        len(latencies),
+                        _percentile(latencies, 0.5),
+                        _percentile(latencies, 0.99),
+                        elapsed,
+                        answers,
+                    )
+                )
+            right = reader.post("/api/v1/auth/login", json={"username": "victim", "password": PASSWORD})
+            rows.append(Row(backend, "then the right password", 0, 0.0, 0.0, 0.0, f"{right.status_code}"))
+        return rows
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+
+def main(short: bool) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="hengqi-bench-flood-"))
+    name = f"hengqi_bench_{secrets.token_hex(4)}"
+    rows: list[Row] = []
+    try:
+        rows += _bench_backend("sqlite", None, short, workdir)
+        if not short:
+            with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
+                connection.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+            try:
+                url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+                rows += _bench_backend("postgresql", url, short, workdir)
+            finally:
+                with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
+                    terminate = f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+                    connection.execute(terminate)  # type: ignore[arg-type]
+                    connection.execute(f'DROP DATABASE IF EXISTS "{name}"')  # type: ignore[arg-type]
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(
+        f"hengqi serve (uvicorn, 1 worker) on loopback, {FLOOD_REQUESTS} wrong-password logins from "
+        f"{FLOOD_CLIENTS} clients, one reader (GET one instrument, session cookie), {os.cpu_count()} CPUs"
+    )
+    print(
+        f"{'backend':<11} {'scenario':<24} {'GETs':>5} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'p50 x':>6} {'p99 x':>6} {'flood s':>8}  login answers"
+    )
+    baselines = {r.backend: r for r in rows if r.scenario == "baseline"}
+    for r in rows:
+        if r.scenario == "then the right password":
+            print(f"{r.backend:<11} {r.scenario:<24} {'':>5} {'':>8} {'':>8} {'':>6} {'':>6} {'':>8}  {r.answers}")
+            continue
+        base = baselines[r.backend]
+        p50x, p99x = r.p50_ms / base.p50_ms, r.p99_ms / base.p99_ms
+        flood = f"{r.flood_s:>8.2f}" if r.flood_s else f"{'':>8}"
+        print(
+            f"{r.backend:<11} {r.scenario:<24} {r.requests:>5} {r.p50_ms:>8.1f} {r.p99_ms:>8.1f} "
+            f"{p50x:>6.2f} {p99x:>6.2f} {flood}  {r.answers}"
+        )
+
+
+if __name__ == "__main__":
+    main(short="--short" in sys.argv)

@@ -1,0 +1,137 @@
+"""Sign-in throttling: the policy on its own (clock injected), parallel guesses, memory bound, per-address lockout
+and the web form's answer (in-process app; the live-server attacks are in ``test_session_attacks.py``)."""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from tests.server.conftest import PASSWORD, Platform, Store
+
+from hengqi.server.app import create_app
+from hengqi.server.errors import LoginThrottledError
+from hengqi.server.throttle import LoginThrottle
+
+
+def _throttle(clock: list[float], **limits: float) -> LoginThrottle:
+    values = {"account_limit": 3, "address_limit": 10, "window_s": 900, "lockout_s": 60, "lockout_max_s": 600}
+    values.update(limits)
+    return LoginThrottle(
+        account_limit=int(values["account_limit"]),
+        address_limit=int(values["address_limit"]),
+        window_s=values["window_s"],
+        lockout_s=values["lockout_s"],
+        lockout_max_s=values["lockout_max_s"],
+        max_keys=int(values.get("max_keys", 50_000)),
+        clock=lambda: clock[0],
+    )
+
+
+def test_lockout_doubles_up_to_the_maximum_and_is_forgotten_after_the_window() -> None:
+    clock = [1000.0]
+    throttle = _throttle(clock)
+    waits = []
+    for _ in range(8):
+        wait = throttle.retry_after("tina", "10.0.0.1")
+        if wait:
+            clock[0] += wait
+        throttle.begin("tina", "10.0.0.1").finish(success=False)
+        waits.append(throttle.retry_after("tina", "10.0.0.1"))
+    assert waits == [None, None, 60, 120, 240, 480, 600, 600]
+    with pytest.raises(LoginThrottledError) as refused:
+        throttle.begin("TINA ", "10.0.0.9")  # the same name as typed otherwise, from another address
+    assert refused.value.retry_after_s == 600
+    clock[0] += 901
+    assert throttle.retry_after("tina", "10.0.0.1") is None
+    assert throttle.failures("tina", "10.0.0.1") == (0, 0)
+
+
+def test_success_clears_the_name_but_not_the_address() -> None:
+    clock = [0.0]
+    throttle = _throttle(clock)
+    for _ in range(2):
+        throttle.begin("tina", "10.0.0.1").finish(success=False)
+    throttle.begin("tina", "10.0.0.1").finish(success=True)
+    assert throttle.failures("tina", "10.0.0.1") == (0, 2)
+
+
+def test_parallel_guesses_cannot_exceed_the_limit() -> None:
+    clock = [0.0]
+    throttle = _throttle(clock, account_limit=5, address_limit=1000)
+    admitted: list[object] = []
+    refused: list[int] = []
+    barrier = threading.Barrier(40)
+
+    def guess() -> None:
+        barrier.wait()
+        try:
+            admitted.append(throttle.begin("tina", "10.0.0.1"))
+        except LoginThrottledError as err:
+            refused.append(err.retry_after_s)
+
+    threads = [threading.Thread(target=guess) for _ in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(admitted) == 5  # the attempts in flight count: no more password checks than the limit
+    assert len(refused) == 35
+
+
+def test_cancelled_attempts_are_not_counted() -> None:
+    clock = [0.0]
+    throttle = _throttle(clock)
+    for _ in range(10):
+        throttle.begin("tina", "10.0.0.1").cancel()
+    assert throttle.failures("tina", "10.0.0.1") == (0, 0)
+    assert throttle.retry_after("tina", "10.0.0.1") is None
+
+
+def test_memory_is_bounded_under_a_flood_of_names() -> None:
+    clock = [0.0]
+    throttle = _throttle(clock, max_keys=1000, address_limit=10**9)
+    for n in range(20_000):
+        clock[0] += 0.001
+        throttle.begin(f"name-{n}", "10.0.0.1").finish(success=False)
+    assert len(throttle._counts) <= 1000
+    assert throttle.failures("ignored", "10.0.0.1")[1] > 0  # the address was kept (it is the most recent)
+
+
+def test_per_address_lockout_and_identical_answers(store: Store) -> None:
+    platform = Platform(store)
+    try:
+        org = platform.organisation("A")
+        platform.user("tina", "technician", org)
+        client = platform.client
+        answers = [
+            client.post("/api/v1/auth/login", json={"username": name, "password": "wrong-password"})
+            for name in [*(f"name-{n}" for n in range(19)), "tina", "third", "tina"]
+        ]
+        assert [a.status_code for a in answers] == [401] * 20 + [429, 429]  # 20 failures from this address
+        assert len({a.content for a in answers[:20]}) == 1
+        assert answers[-1].headers["Retry-After"] == "60"
+        right = client.post("/api/v1/auth/login", json={"username": "tina", "password": PASSWORD})
+        assert right.status_code == 429
+    finally:
+        platform.close()
+
+
+def test_web_form_is_throttled_with_retry_after(sqlite_store: Store, tmp_path: Path) -> None:
+    app = create_app(sqlite_store.settings(login_account_failures=2))
+    with TestClient(app) as client:
+
+        def attempt(password: str) -> int:
+            page = client.get("/web/login")
+            token = re.search(r'name="login_csrf" value="([^"]+)"', page.text)
+            assert token is not None
+            data = {"username": "someone", "password": password, "login_csrf": token.group(1), "next": "/web/"}
+            answer = client.post("/web/login", data=data, follow_redirects=False)
+            if answer.status_code == 429:
+                assert int(answer.headers["Retry-After"]) >= 1
+                assert "Too many failed sign-ins" in answer.text
+            return answer.status_code
+
+        assert [attempt("wrong-password") for _ in range(3)] == [401, 401, 429]
