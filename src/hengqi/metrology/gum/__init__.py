@@ -14,7 +14,7 @@ True
 
 from __future__ import annotations
 
-from hengqi.metrology.gum.coverage import coverage_factor, welch_satterthwaite
+from hengqi.metrology.gum.coverage import K_RULE, coverage_factor, coverage_factor_nu_eff, welch_satterthwaite
 from hengqi.metrology.gum.distributions import (
     Arcsine,
     CurvilinearTrapezoid,
@@ -56,7 +56,9 @@ __all__ = [
     "UncertaintyBudget",
     "Validation",
     "compile_expression",
+    "K_RULE",
     "coverage_factor",
+    "coverage_factor_nu_eff",
     "monte_carlo",
     "monte_carlo_adaptive",
     "numerical_tolerance",
