@@ -35,6 +35,7 @@ from hengqi.metrology.gum.propagation import Contribution, GumResult, Uncertaint
 from hengqi.metrology.gum.validation import Validation, numerical_tolerance, validate
 
 __all__ = [
+    "K_RULE",
     "Arcsine",
     "Contribution",
     "CorrelationError",
@@ -56,7 +57,6 @@ __all__ = [
     "UncertaintyBudget",
     "Validation",
     "compile_expression",
-    "K_RULE",
     "coverage_factor",
     "coverage_factor_nu_eff",
     "monte_carlo",
