@@ -70,6 +70,8 @@ def test_mpe_readable_output(capsys: pytest.CaptureFixture[str]) -> None:
         (["mpe", "--class", "III", "--e", "5 g", "--load", "16 kg", "--max", "15 kg"], "--load"),
         (["mpe", "--class", "III", "--e", "5 g", "--load", "1 kg", "--max", "100 kg"], "--max"),
         (["mpe", "--class", "III", "--e", "3 g", "--load", "1 kg", "--max", "15 kg"], "--e"),
+        (["mpe", "--class", "III", "--e", "3 g", "--load", "1 kg"], "--e"),  # class and e alone: same rule
+        (["mpe", "--class", "I", "--e", "0.25 mg", "--load", "10 g"], "--e"),
         (["mpe", "--class", "III", "--e", "5 g", "--load", "1 kg", "--max", "15 kg", "--min", "50 g"], "--min"),
         (["mpe", "--class", "III", "--e", "5 g", "--load", "1 kg", "--max", "15 kg", "--d", "1 g"], "--d"),
         (["mpe", "--class", "III", "--e", "5 g", "--load", "1 kg", "--d", "1 g"], "--d"),
@@ -166,3 +168,11 @@ def test_rules(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "oiml-r76" in out
     assert "jjg539" in out
+
+
+def test_e_without_max_names_the_rule(capsys: pytest.CaptureFixture[str]) -> None:
+    """e must be 1, 2 or 5 x 10^k also when only class and e are given (R 76-1:2006 / Directive Annex I 2.2.1)."""
+    assert cli(["mpe", "--class", "III", "--e", "3 g", "--load", "1 kg"]) == 2
+    err = capsys.readouterr().err
+    assert "1, 2 or 5 x 10^k" in err
+    assert "2.2.1" in err

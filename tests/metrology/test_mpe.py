@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hengqi.errors import InputError, NotCoveredError, RuleSetError
+from hengqi.errors import InputError, NotCoveredError, RuleSetError, SpecificationError
 from hengqi.metrology.classes import AccuracyClass, InstrumentSpecification
 from hengqi.metrology.mpe import Stage, determine_mpe, mpe, mpe_for_interval, mpe_in_e
 from hengqi.metrology.rulesets import (
@@ -89,11 +89,16 @@ def test_overrange_without_a_specification() -> None:
     assert mpe_for_interval("50.045 kg", "III", "5 g").mpe_kg == Decimal("0.0075")
 
 
-def test_edges_exact_even_when_load_over_e_does_not_terminate() -> None:
-    """e = 3 g (no spec check): 1.5 kg is exactly 500 e; a hair above must take the next band, never rounded down."""
-    assert mpe_for_interval(Decimal("1.5"), "III", Decimal("0.003")).mpe_e == Decimal("0.5")
-    hair = Decimal("1.500000000000000000000000000001")
-    assert mpe_for_interval(hair, "III", Decimal("0.003")).mpe_e == Decimal("1.0")
+def test_edges_exact_and_e_of_the_form_1_2_5_without_a_specification() -> None:
+    """e = 2 g (no spec check): 1 kg is exactly 500 e; a hair above takes the next band, never rounded down.
+    An e such as 3 g is refused even without Max (R 76-1:2006 / Directive 2014/31/EU Annex I 2.2.1)."""
+    assert mpe_for_interval(Decimal("1"), "III", Decimal("0.002")).mpe_e == Decimal("0.5")
+    hair = Decimal("1.000000000000000000000000000001")
+    assert mpe_for_interval(hair, "III", Decimal("0.002")).mpe_e == Decimal("1.0")
+    with pytest.raises(SpecificationError, match="1, 2 or 5 x 10") as caught:
+        mpe_for_interval(Decimal("1.5"), "III", Decimal("0.003"))
+    assert caught.value.path == "e"
+    assert "2.2.1" in caught.value.rule
 
 
 def test_loads_outside_the_instrument() -> None:

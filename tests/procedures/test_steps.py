@@ -14,6 +14,7 @@ from hengqi.procedures.steps import (
     FindChangeover,
     PlaceLoad,
     Prompt,
+    ReadConditions,
     ReadStable,
     RemoveLoad,
     ZeroScale,
@@ -80,6 +81,7 @@ def test_every_step_is_described_in_english_and_chinese() -> None:
         ZeroScale(),
         ReadStable("indication", D("5")),
         CHANGEOVER,
+        ReadConditions("start"),
     ]
     assert {type(step) for step in steps} == set(STEP_TYPES)
     for step in steps:
@@ -98,3 +100,28 @@ def test_digests_tell_steps_apart() -> None:
     assert step_digest(PlaceLoad(D("5"))) == step_digest(PlaceLoad(D("5.000")).__class__(D("5")))
     assert step_digest(PlaceLoad(D("5"))) != step_digest(PlaceLoad(D("5"), "back-left"))
     assert step_digest(ReadStable("a", D(1))) != step_digest(ReadStable("b", D(1)))
+
+
+def test_conditions_are_typed_in_or_left_out() -> None:
+    step = ReadConditions("start")
+    assert check_answer(step, "20,5 °C; 1002.5 hPa; 41 %") == "20.5 °C; 1002.5 hPa; 41 %"
+    assert check_answer(step, {"temperature": "19.8", "pressure": "998", "humidity": "55"}) == "19.8 °C; 998 hPa; 55 %"
+    assert check_answer(step, "") is None
+    assert check_answer(step, None) is None
+    assert check_answer(step, {"temperature": "", "pressure": "", "humidity": ""}) is None
+    value = check_answer(step, "20.5; 1002.5; 41")
+    assert answer_from_json(step, answer_as_json(value)) == value
+    for bad, field in (
+        ("20.5; 100.25; 41", "pressure"),  # kPa typed as hPa
+        ("293.15; 1002; 41", "temperature"),  # kelvin
+        ("20; 1002; 141", "humidity"),
+        ("20; 1002", "answer"),
+        ("twenty; 1002; 41", "temperature"),
+        ("20; 1002; " + "9" * 500, "humidity"),
+        ("nan; 1002; 41", "temperature"),
+    ):
+        with pytest.raises(InputError) as caught:
+            check_answer(step, bad)
+        assert caught.value.path == field, bad
+    with pytest.raises(InputError):
+        check_answer(step, 20.5)

@@ -13,7 +13,7 @@ from hengqi.errors import InputError
 from hengqi.metrology.classes import InstrumentSpecification
 from hengqi.metrology.mpe import mpe
 from hengqi.procedures.simulate import VirtualBalance, simulate
-from hengqi.procedures.steps import AddLoad, Decide, FindChangeover, PlaceLoad, ReadStable
+from hengqi.procedures.steps import AddLoad, Decide, FindChangeover, PlaceLoad, ReadStable, RemoveLoad
 from hengqi.procedures.verification import (
     QUARTER_POSITIONS,
     eccentricity_load,
@@ -307,3 +307,47 @@ def test_a_final_record_that_cannot_be_evaluated_is_kept_with_the_reason(monkeyp
     assert simulation.product.passed is None
     assert simulation.product.error == "tests: simulated evaluation failure"
     assert len(simulation.product.record["tests"]["discrimination"]["points"]) == 3
+
+
+def test_multiple_range_readings_carry_the_range_in_use() -> None:
+    """The range goes up with the load and stays up on the way down until the load returns to zero (R 76-1:2006
+    3.2 / 4.10 as cited); the balance here indicates in the range in use, as a real one would."""
+    ranges = [("30", "0.01"), ("60", "0.02"), ("150", "0.05")]
+    spec = InstrumentSpecification.create(
+        accuracy_class="III", ranges=[(Decimal(m), Decimal(e)) for m, e in ranges], kind="multiple-range"
+    )
+    in_use = [0]
+
+    balance = VirtualBalance(lambda _indication: spec.ranges[in_use[0]].e_kg)
+    changeover_intervals: list[Decimal] = []
+
+    def respond(step: Any) -> Any:
+        if isinstance(step, PlaceLoad):
+            in_use[0] = max(in_use[0], spec.range_at(step.load_kg)[0])
+        if isinstance(step, RemoveLoad):
+            in_use[0] = 0
+        if isinstance(step, FindChangeover):
+            changeover_intervals.append(step.interval_kg)
+        return balance.respond(step)
+
+    header = verification_header()
+    header["instrument"]["specification"] = {
+        "class": "III",
+        "supports": 4,
+        "kind": "multiple-range",
+        "ranges": [{"max": f"{m} kg", "e": f"{Decimal(e) * 1000} g"} for m, e in ranges],
+    }
+    header["reference_weights"] = [{"id": f"W{i}", "class": "M1", "nominal": "20 kg"} for i in range(8)] + [
+        {"id": "X", "class": "M1", "nominal": "10 kg"}
+    ]
+    parameters = {"record": header, "options": {"tests": ["weighing"], "rounding_elimination": "yes"}}
+    simulation = simulate(verification_plan(normalise(parameters)), respond)
+    points = simulation.product.record["tests"]["weighing"]["points"]
+    by_direction = {(p["load"], p["direction"]): p["range"] for p in points}
+    assert by_direction[("20 kg", "increasing")] == 1
+    assert by_direction[("40 kg", "increasing")] == 2
+    assert by_direction[("150 kg", "increasing")] == 3
+    assert by_direction[("40 kg", "decreasing")] == 3  # still in range 3 on the way down
+    assert by_direction[("20 kg", "decreasing")] == 3
+    assert Decimal("0.05") in changeover_intervals  # the change point found with e3 on the way down
+    assert simulation.product.passed is True

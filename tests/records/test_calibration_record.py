@@ -127,8 +127,8 @@ def test_schema_is_registered() -> None:
         (("colour",), "blue", "colour", "unknown field"),
         (("version",), 2, "version", "unsupported version 2"),
         (("repeatability",), _DELETE, "repeatability", "required"),
-        (("buoyancy",), {"method": "air-density", "air_density": 1.1, "u_air_density": 0.01}, "weights[0].density",
-         "density"),
+        (("weights", 0, "density"), 7950.0, "weights[0].density", "together with u_density"),
+        (("buoyancy",), {"method": "air-density"}, "buoyancy.air_density", "or temperature, pressure and humidity"),
         (("in_use",), {"error_curve": "quadratic"}, "in_use.error_curve", "at least 3"),
         (("minimum_weight",), {"tolerance": 1.5}, "minimum_weight.tolerance", ""),
     ],
@@ -174,3 +174,57 @@ def test_examples_are_valid_against_the_published_schema(path: Path) -> None:
     bad = copy.deepcopy(document)
     bad["points"][0]["weights"] = [5]
     assert not jsonschema_rs.validator_for(schema).is_valid(bad)
+
+
+def _conditions_record(**environment: object) -> dict[str, object]:
+    return {
+        "format": "hengqi.calibration-record",
+        "version": 1,
+        "date": "2026-12-07",
+        "instrument": {"id": "B-1", "max": "220 g", "d": "0.1 mg"},
+        "weights": [{"id": "W200", "class": "E2", "nominal": "200 g"}],
+        "buoyancy": {"method": "auto"},
+        "environment": environment,
+        "repeatability": [{"load": "200 g", "readings": ["200.0001 g", "200.0002 g", "200.0001 g"]}],
+        "points": [{"load": "200 g", "weights": ["W200"], "indication": "200.0002 g"}],
+    }
+
+
+def test_auto_buoyancy_uses_the_recorded_conditions() -> None:
+    from hengqi.metrology.air_density import AirConditions, air_density
+
+    full = {"temperature_start": 20.0, "pressure": 1010.0, "relative_humidity": 50.0}
+    u = {"u_temperature": 0.1, "u_pressure": 0.3, "u_relative_humidity": 1.5}
+    result = calibrate(parse_calibration_record(_conditions_record(**full, **u)))
+    expected = air_density(
+        AirConditions(
+            20.0, 101000.0, relative_humidity=50.0, u_temperature_c=0.1, u_pressure_pa=30.0, u_relative_humidity=1.5
+        )
+    )
+    assert result.environment.air_density_kg_m3 == expected.value_kg_m3
+    assert result.environment.u_air_density_kg_m3 == expected.u_kg_m3
+    measured = next(c for c in result.points[0].budget if c.name == "buoyancy")
+    # the same record with the r111 method (or without conditions) falls back to the worst case
+    worst = calibrate(parse_calibration_record({**_conditions_record(**full, **u), "buoyancy": {"method": "r111"}}))
+    bare = calibrate(parse_calibration_record(_conditions_record()))
+    for other in (worst, bare):
+        fallback = next(c for c in other.points[0].budget if c.name == "buoyancy")
+        assert fallback.u_kg > 10 * measured.u_kg
+    # uncertainties of the instruments are needed to compute the air density
+    with pytest.raises(RecordError) as caught:
+        calibrate(parse_calibration_record(_conditions_record(**full)))
+    assert caught.value.path == "environment.u_temperature"
+    # an implausible condition is named, the record is not lost
+    with pytest.raises(RecordError) as caught:
+        calibrate(parse_calibration_record(_conditions_record(**{**full, "pressure": 101.0}, **u)))
+    assert caught.value.path == "environment.pressure"
+
+
+def test_air_density_method_needs_an_air_density_or_the_conditions() -> None:
+    record = {**_conditions_record(), "buoyancy": {"method": "air-density"}}
+    with pytest.raises(RecordError) as caught:
+        parse_calibration_record(record)
+    assert caught.value.path == "buoyancy.air_density"
+    stated = {**_conditions_record(), "buoyancy": {"method": "air-density", "air_density": 1.19}}
+    with pytest.raises(RecordError, match="u_air_density"):
+        parse_calibration_record(stated)

@@ -77,7 +77,7 @@ def test_a_full_calibration_ends_in_an_approved_signed_certificate(demo: Demo, t
 def test_a_double_submission_is_recorded_once(demo: Demo) -> None:
     technician = demo.user("technician")
     run_url = technician.start(BALANCE)
-    technician.advance(run_url, 3)  # prompt, remove, zero: the next step places the repeatability load
+    technician.advance(run_url, 4)  # prompt, conditions, remove, zero: the next step places the repeatability load
     pending = technician.pending(run_url)
     assert pending is not None
     step_id, action, _ = pending
@@ -92,7 +92,7 @@ def test_a_double_submission_is_recorded_once(demo: Demo) -> None:
 def test_two_technicians_on_one_run_never_record_a_step_twice(demo: Demo) -> None:
     first = demo.user("technician")
     run_url = first.start(BALANCE)
-    first.advance(run_url, 2)
+    first.advance(run_url, 3)
     second = demo.user("quality-manager")  # another person allowed to record runs
     seen_by_second = second.pending(run_url)
     assert seen_by_second is not None
@@ -110,7 +110,7 @@ def test_two_technicians_on_one_run_never_record_a_step_twice(demo: Demo) -> Non
 def test_impossible_manual_values_are_refused_with_a_reason(demo: Demo) -> None:
     technician = demo.user("technician")
     run_url = technician.start(BALANCE, mode="manual")
-    technician.advance(run_url, 4)  # prompt, remove, zero (an instruction), place: now a reading to type in
+    technician.advance(run_url, 5)  # prompt, conditions, remove, zero (an instruction), place: now a reading to type in
     pending = technician.pending(run_url)
     assert pending is not None
     assert pending[1] == "enter"
@@ -138,7 +138,7 @@ def test_impossible_manual_values_are_refused_with_a_reason(demo: Demo) -> None:
 def test_an_unplugged_scale_records_nothing_and_the_run_goes_on(demo: Demo) -> None:
     technician = demo.user("technician")
     run_url = technician.start(BALANCE)
-    technician.advance(run_url, 4)
+    technician.advance(run_url, 5)
     pending = technician.pending(run_url)
     assert pending is not None
     assert pending[1] == "read"
@@ -176,7 +176,7 @@ def test_an_unplugged_scale_records_nothing_and_the_run_goes_on(demo: Demo) -> N
 def test_a_run_resumes_after_a_server_restart(demo: Demo) -> None:
     technician = demo.user("technician")
     run_url = technician.start(BALANCE)
-    technician.advance(run_url, 6)
+    technician.advance(run_url, 7)
     waiting = technician.pending(run_url)
     assert waiting is not None
     demo.restart()
@@ -259,7 +259,7 @@ def test_switching_to_manual_entry_and_cancelling_are_audited(demo: Demo) -> Non
 
     technician = demo.user("technician")
     run_url = technician.start(BALANCE)
-    technician.advance(run_url, 4)
+    technician.advance(run_url, 5)
     assert technician.post(f"{run_url}/mode", mode="manual").status_code == 303
     pending = technician.pending(run_url)
     assert pending is not None
@@ -412,3 +412,40 @@ def test_a_tampered_scale_fails_and_the_technician_may_stop_at_the_first_failure
         run = session.query(Run).one()
     assert run.results["passed"] is False
     assert any(check["passed"] is False for check in run.results["checks"])
+
+
+def test_conditions_are_typed_in_at_the_start_and_bad_values_are_refused(demo: Demo) -> None:
+    technician = demo.user("technician")
+    run_url = technician.start(BALANCE)
+    technician.advance(run_url, 1)  # the opening instruction
+    pending = technician.pending(run_url)
+    assert pending is not None
+    step_id, action, page = pending
+    assert action == "conditions"
+    for name in ("temperature", "pressure", "humidity"):
+        assert f'name="{name}"' in page
+    before = _recorded(demo, run_url)
+    for fields, reason in (
+        ({"temperature": "20.3", "pressure": "101.3", "humidity": "45"}, "pressure"),  # kPa typed as hPa
+        ({"temperature": "293", "pressure": "1008", "humidity": "45"}, "temperature"),
+        ({"temperature": "20", "pressure": "1008", "humidity": "abc"}, "humidity"),
+        ({"temperature": "20", "pressure": "1008", "humidity": ""}, "humidity"),
+        ({"temperature": "20", "pressure": "1008", "humidity": "9" * 300}, "humidity"),
+    ):
+        answer = technician.post(f"{run_url}/step", step_id=step_id, action="conditions", **fields)
+        assert answer.status_code == 422, fields
+        assert reason in answer.text
+    assert _recorded(demo, run_url) == before
+    good = technician.post(
+        f"{run_url}/step", step_id=step_id, action="conditions", temperature="20,3", pressure="1008.2", humidity="45"
+    )
+    assert good.status_code == 303
+    state = DbRunStore(demo.app.state.hengqi.database).load(_run_id(run_url))
+    assert state.results[-1].answer == "20.3 °C; 1008.2 hPa; 45 %"
+    technician.advance(run_url)
+    with demo.app.state.hengqi.database.read_session() as session:
+        run = session.query(Run).one()
+    environment = run.raw_data["record"]["environment"]
+    assert environment["temperature_start"] == 20.3
+    assert environment["pressure"] == 1008.2
+    assert run.raw_data["record"]["buoyancy"] == {"method": "auto"}

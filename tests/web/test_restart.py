@@ -27,7 +27,9 @@ def test_a_run_resumes_after_the_server_is_killed(tmp_path: Path) -> None:
         with httpx.Client(base_url=first.base, timeout=60) as client:
             technician = WebUser.sign_in_with(client, "demo-technician", first.passwords["technician"])
             run_url = technician.start("SIM-BAL-0001")
-            technician.advance(run_url, 4)  # the repeatability load is on; its first reading is next
+            technician.advance(
+                run_url, 5
+            )  # conditions left empty; the repeatability load is on; its first reading is next
             waiting = technician.pending(run_url)
             assert waiting is not None
             assert waiting[1] == "read"

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from hengqi.metrology.calibration.result import CalibrationResult
+from hengqi.metrology.classes import is_one_two_five
 from hengqi.metrology.mpe import mpe_for_interval
 
 __all__ = ["DECISION_RULE", "ConformityAssessment", "PointConformity", "assess_conformity", "classify"]
@@ -71,9 +72,10 @@ def classify(error_kg: Decimal, U_kg: float, mpe_kg: Decimal) -> str:  # noqa: N
 def assess_conformity(
     result: CalibrationResult, *, stage: str = "initial", rules: str = "oiml-r76"
 ) -> ConformityAssessment | None:
-    """Assess every calibration point; ``None`` when the instrument has no accuracy class or no e."""
+    """Assess every calibration point; ``None`` when the instrument has no accuracy class, no e, or an e that is
+    not 1, 2 or 5 x 10^k (no legal MPE then)."""
     inst = result.instrument
-    if inst.accuracy_class is None or inst.e_kg is None or not result.points:
+    if inst.accuracy_class is None or inst.e_kg is None or not result.points or not is_one_two_five(inst.e_kg):
         return None
     points = []
     rule = ""

@@ -23,8 +23,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal, getcontext
 
-from hengqi.errors import InputError, NotCoveredError
-from hengqi.metrology.classes import AccuracyClass, InstrumentSpecification, parse_accuracy_class
+from hengqi.errors import InputError, NotCoveredError, SpecificationError
+from hengqi.metrology.classes import (
+    RULE_FORM,
+    AccuracyClass,
+    InstrumentSpecification,
+    is_one_two_five,
+    parse_accuracy_class,
+)
 from hengqi.metrology.quantities import format_mass, parse_mass
 from hengqi.metrology.rulesets import DEFAULT_RULE_SET, RuleSet, Stage, parse_stage, resolve_rule_set
 
@@ -156,16 +162,23 @@ def mpe_for_interval(
     stage: Stage | str = Stage.INITIAL,
     rules: str | RuleSet = DEFAULT_RULE_SET,
 ) -> MpeDetermination:
-    """The MPE from class, e and load alone (the band table); no instrument specification is checked.
+    """The MPE from class, e and load alone (the band table); no instrument specification (Max, n, Min) is
+    checked, but ``e`` must still have the form 1, 2 or 5 x 10^k (:data:`~hengqi.metrology.classes.RULE_FORM`).
 
     >>> mpe_for_interval("2.5 kg", "III", "5 g").mpe_kg
     Decimal('0.0025')
+    >>> mpe_for_interval("1 kg", "III", "3 g")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    hengqi.errors.SpecificationError: e: e = 3 g is not 1, 2 or 5 x 10^k (OIML R 76-1:2006; ... 2.2.1: ...)
     """
     rule_set = resolve_rule_set(rules)
     cls = parse_accuracy_class(accuracy_class)
     e_value = e_kg if isinstance(e_kg, Decimal) else parse_mass(e_kg, path="e", default_unit="kg")
     if not e_value.is_finite() or e_value <= 0:
         raise InputError("e", "must be greater than zero")
+    if not is_one_two_five(e_value):
+        raise SpecificationError("e", f"e = {format_mass(e_value)} is not 1, 2 or 5 x 10^k", rule=RULE_FORM)
     return _determination(
         _load(load_kg), e_value, cls, stage=parse_stage(stage), rule_set=rule_set, index=0, spec_checked=False
     )

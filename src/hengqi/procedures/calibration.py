@@ -13,6 +13,13 @@ secondary sources, each item labelled:
   Max/5 ... Max made up from the weights from below, or the loads given (5 to 10 is usual); before each load
   the no-load indication is read, so every point carries its own zero (E = I_L - I_0 - m_ref).
 
+- **conditions**: air temperature, barometric pressure and relative humidity are typed in at the start and at
+  the end of the run (a :class:`~hengqi.procedures.steps.ReadConditions` step each; left empty where not
+  measured).  The record then carries them with the standard uncertainties of the instruments (from the header's
+  ``environment``, else :data:`DEFAULT_CONDITION_UNCERTAINTIES`), and ``buoyancy: auto`` (unless the header says
+  otherwise): the air density is computed with CIPM-2007 and the buoyancy case follows from it
+  (:mod:`hengqi.metrology.calibration.reference`).  Reading a connected climate sensor is not supported.
+
 The product is a calibration record (format ``hengqi.calibration-record``, version 1) evaluated by
 :func:`hengqi.records.calibration.calibrate`; after each test load the partial record is evaluated again and
 the point's error and expanded uncertainty are yielded as a live result.
@@ -36,12 +43,14 @@ from hengqi.procedures.steps import (
     LiveResult,
     PlaceLoad,
     Prompt,
+    ReadConditions,
     ReadStable,
     Record,
     RemoveLoad,
     Step,
     ZeroScale,
     as_mass,
+    parse_conditions,
 )
 from hengqi.records.calibration import calibrate, parse_calibration_record
 
@@ -52,6 +61,14 @@ POSITIONS = ("centre", "front-left", "front-right", "back-right", "back-left")
 DEFAULT_POINTS = 5
 #: From this load on, 3 repeatability loadings suffice (cg-18 5.1, SECONDARY), else 5.
 HEAVY_LOAD_KG = Decimal(100)
+#: Standard uncertainties of the climate instruments where the header does not give them (hengqi defaults, an
+#: assumption of a calibrated thermo-hygrometer and barometer; a laboratory states its own from their
+#: certificates): temperature in K, pressure in hPa, relative humidity in %.
+DEFAULT_CONDITION_UNCERTAINTIES: dict[str, float] = {
+    "u_temperature": 0.2,
+    "u_pressure": 0.5,
+    "u_relative_humidity": 2.0,
+}
 
 Plan = Generator[Step, Answer, PlanProduct]
 Part = Generator[Step, Answer, None]
@@ -175,6 +192,7 @@ def _header(parameters: Mapping[str, Any]) -> dict[str, Any]:
         if key in header:
             raise InputError(f"record.{key}", "this is what the run records; leave it out of the header")
     data = {"format": "hengqi.calibration-record", "version": 1, **json_safe(header)}
+    data.setdefault("buoyancy", {"method": "auto"})
     try:
         parse_calibration_record(_placeholder(data))
     except RecordError as err:
@@ -196,6 +214,23 @@ class _Calibration:
         self.repeatability: list[dict[str, Any]] = []
         self.eccentricity: dict[str, Any] | None = None
         self.points: list[dict[str, Any]] = []
+
+    def conditions(self, moment: str) -> Part:
+        """Ask for the conditions and put them into the record's ``environment`` (start: the values; end: the
+        ``*_end`` values, or the values where none were given at the start)."""
+        answer = yield ReadConditions(moment)
+        values = parse_conditions(answer)
+        if values is None:
+            return
+        t, p, h = (float(v) for v in values)
+        environment = dict(self.header.get("environment") or {})
+        if moment == "start" or environment.get("pressure") is None:
+            environment.update(temperature_start=t, pressure=p, relative_humidity=h)
+        else:
+            environment.update(temperature_end=t, pressure_end=p, relative_humidity_end=h)
+        for name, default in DEFAULT_CONDITION_UNCERTAINTIES.items():
+            environment.setdefault(name, default)
+        self.header["environment"] = environment
 
     def load(self, target: Decimal, path: str) -> tuple[Decimal, list[str | dict[str, Any]]]:
         load, uses = make_up(target, self.pieces)
@@ -354,15 +389,17 @@ def calibration_plan(parameters: Mapping[str, Any]) -> Plan:
     yield Prompt(
         f"Calibration of {run.instrument_id} (Max {mass_text(run.max_kg)}, d {mass_text(run.d_kg)}) to "
         "EURAMET cg-18. Check that the instrument is level, warmed up and clean, that the reference weights "
-        "are acclimatised, and note the environmental conditions.",
+        "are acclimatised; the environmental conditions are asked for next.",
         f"校准 {run.instrument_id}（Max {mass_text(run.max_kg)}，d {mass_text(run.d_kg)}），依据 EURAMET cg-18。"
         "请确认衡器已调平、预热、清洁，标准砝码已恒温，并记录环境条件。",
     )
+    yield from run.conditions("start")
     yield RemoveLoad()
     yield from run.repeatability_series()
     if run.options.eccentricity:
         yield from run.eccentricity_test()
     yield from run.weighing()
+    yield from run.conditions("end")
     data = run.record_data()
     try:
         result = calibrate(parse_calibration_record(data))

@@ -37,6 +37,7 @@ from hengqi.procedures.steps import (
     OperatorStep,
     PlaceLoad,
     Prompt,
+    ReadConditions,
     ReadStable,
     RemoveLoad,
     ZeroScale,
@@ -178,6 +179,8 @@ class Runner:
             return self.channel.decide(step), "operator"
         if isinstance(step, PlaceLoad | AddLoad | RemoveLoad):
             self.channel.confirm_placed(step)
+            return None, "operator"
+        if isinstance(step, ReadConditions):  # operator channels have no form for conditions: not measured
             return None, "operator"
         self.channel.prompt(step)
         return None, "operator"

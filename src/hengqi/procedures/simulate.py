@@ -33,6 +33,7 @@ from hengqi.procedures.steps import (
     LiveResult,
     OperatorStep,
     PlaceLoad,
+    ReadConditions,
     ReadStable,
     Record,
     RemoveLoad,
@@ -140,6 +141,7 @@ class VirtualBalance:
         error: ErrorFunction = _no_error,
         decisions: tuple[str, ...] = (),
         unit: str = "kg",
+        conditions: tuple[str | None, ...] = (),
     ) -> None:
         self.d_kg = d_kg
         self.error = error
@@ -147,6 +149,7 @@ class VirtualBalance:
         self.zero_offset = Decimal(0)
         self.faults: list[Exception] = []
         self._decisions = list(decisions)
+        self._conditions = list(conditions)
         self.unit = unit
         self.reads = 0
 
@@ -190,6 +193,8 @@ class VirtualBalance:
             return self.changeover(step)
         if isinstance(step, Decide):
             return self._decisions.pop(0) if self._decisions else step.options[0]
+        if isinstance(step, ReadConditions):
+            return self._conditions.pop(0) if self._conditions else None
         if step.kind == "zero":
             self.zero()
         return None

@@ -14,6 +14,8 @@ step                what happens                                answer sent back
 :class:`ReadStable` a stable indication is read (or typed in)   the indication in kg (``Decimal``)
 :class:`FindChangeover`  small weights added until the          ``dL``, the total added, kg
                     indication steps up (R 76-1 A.4.4.3)
+:class:`ReadConditions`  temperature, pressure and humidity      ``"20.1 °C; 1013.2 hPa; 45 %"``, or
+                    are read and typed in                       ``None``: not measured
 ==================  ==========================================  =====================================
 
 :class:`Record` carries an intermediate result (an error against its MPE or U) for whoever shows the run live;
@@ -151,6 +153,77 @@ class FindChangeover:
 
 
 @dataclass(frozen=True, slots=True)
+class ReadConditions:
+    """Read the environmental conditions (air temperature, barometric pressure, relative humidity) at the
+    ``moment`` (``"start"`` or ``"end"``) of a run and type them in; answered with :func:`conditions_text` or
+    ``None`` where they are not measured."""
+
+    kind: ClassVar[str] = "conditions"
+    moment: str
+
+
+#: Plausibility ranges of typed-in conditions (a value outside is taken as a typing error, e.g. a pressure in kPa).
+TEMPERATURE_RANGE_C = (Decimal(-10), Decimal(50))
+PRESSURE_RANGE_HPA = (Decimal(500), Decimal(1200))
+HUMIDITY_RANGE_PERCENT = (Decimal(0), Decimal(100))
+
+
+def conditions_text(temperature_c: Decimal, pressure_hpa: Decimal, humidity_percent: Decimal) -> str:
+    """The canonical answer to a :class:`ReadConditions` step.
+
+    >>> conditions_text(Decimal("20.1"), Decimal("1013.2"), Decimal("45"))
+    '20.1 °C; 1013.2 hPa; 45 %'
+    """
+    return f"{temperature_c} °C; {pressure_hpa} hPa; {humidity_percent} %"
+
+
+def parse_conditions(answer: object, *, path: str = "answer") -> tuple[Decimal, Decimal, Decimal] | None:
+    """Temperature (°C), pressure (hPa) and relative humidity (%) from an answer, or ``None`` (not measured).
+
+    Accepts the canonical text (units optional, ``;`` between the three values, a decimal comma allowed) or a
+    mapping with ``temperature``, ``pressure`` and ``humidity``.
+
+    >>> parse_conditions("20,5; 1002 hPa; 41")
+    (Decimal('20.5'), Decimal('1002'), Decimal('41'))
+    >>> parse_conditions("20.5; 10.02; 41")
+    Traceback (most recent call last):
+    ...
+    hengqi.errors.InputError: pressure: 10.02 hPa is outside 500 ... 1200 hPa
+    """
+    if answer is None:
+        return None
+    if isinstance(answer, dict):
+        parts = [answer.get("temperature"), answer.get("pressure"), answer.get("humidity")]
+        if all(part in (None, "") for part in parts):
+            return None
+        texts = ["" if part is None else str(part) for part in parts]
+    elif isinstance(answer, str):
+        if not answer.strip() or answer.strip().lower() in ("ok", "none", "-"):
+            return None
+        texts = answer.split(";")
+    else:
+        raise InputError(path, f"expected temperature; pressure; humidity, got {type(answer).__name__}")
+    if len(texts) != 3:
+        raise InputError(path, "expected three values: temperature °C; pressure hPa; relative humidity %")
+    names = ("temperature", "pressure", "humidity")
+    units = ("°C", "hPa", "%")
+    ranges = (TEMPERATURE_RANGE_C, PRESSURE_RANGE_HPA, HUMIDITY_RANGE_PERCENT)
+    values: list[Decimal] = []
+    for name, unit, (low, high), text in zip(names, units, ranges, texts, strict=True):
+        cleaned = text.strip().removesuffix(unit).strip().replace(",", ".")
+        if not cleaned or len(cleaned) > 20:
+            raise InputError(name, f"expected a number in {unit}, got {text.strip()!r}")
+        try:
+            value = Decimal(cleaned)
+        except ArithmeticError:
+            raise InputError(name, f"expected a number in {unit}, got {text.strip()!r}") from None
+        if not value.is_finite() or not low <= value <= high:
+            raise InputError(name, f"{cleaned} {unit} is outside {low} ... {high} {unit}")
+        values.append(value.normalize() if value == value.to_integral() else value)
+    return values[0], values[1], values[2]
+
+
+@dataclass(frozen=True, slots=True)
 class LiveResult:
     """An intermediate result as it comes, for a live view.
 
@@ -194,7 +267,9 @@ class Record:
 
 
 #: Steps an operator (or an instrument) answers.
-OperatorStep: TypeAlias = Prompt | Decide | PlaceLoad | AddLoad | RemoveLoad | ZeroScale | ReadStable | FindChangeover
+OperatorStep: TypeAlias = (
+    Prompt | Decide | PlaceLoad | AddLoad | RemoveLoad | ZeroScale | ReadStable | FindChangeover | ReadConditions
+)
 #: Everything a procedure yields.
 Step: TypeAlias = OperatorStep | Record
 
@@ -207,6 +282,7 @@ STEP_TYPES: tuple[type[OperatorStep], ...] = (
     ZeroScale,
     ReadStable,
     FindChangeover,
+    ReadConditions,
 )
 
 
@@ -254,6 +330,13 @@ def describe(step: Step) -> tuple[str, str]:
             f"{_mass(step.interval_kg)}{then_en}; enter the total added (dL).",
             f"逐个加放 {_mass(step.step_kg)} 的小砝码，直到示值增加 {_mass(step.interval_kg)}{then_zh}；"
             "输入加放的总量 ΔL。",
+        )
+    if isinstance(step, ReadConditions):
+        at_en, at_zh = ("start", "开始") if step.moment == "start" else ("end", "结束")
+        return (
+            f"Read the air temperature (°C), barometric pressure (hPa) and relative humidity (%) at the {at_en} of "
+            "the run and enter them (leave empty where not measured).",
+            f"读取{at_zh}时的空气温度（°C）、大气压力（hPa）和相对湿度（%）并输入（未测量则留空）。",
         )
     return f"Result {step.key}: {step.value.message}", f"结果 {step.key}：{step.value.message}"
 
@@ -326,6 +409,9 @@ def check_answer(step: OperatorStep, answer: object, *, path: str = "answer") ->
     """
     if isinstance(step, ReadStable | FindChangeover):
         return _needs_mass(step, answer, path)
+    if isinstance(step, ReadConditions):
+        conditions = parse_conditions(answer, path=path)
+        return None if conditions is None else conditions_text(*conditions)
     if isinstance(step, Decide):
         if not isinstance(answer, str) or answer.strip() not in step.options:
             raise InputError(path, f"expected one of {', '.join(step.options)}, got {answer!r}")

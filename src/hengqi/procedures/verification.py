@@ -40,7 +40,7 @@ from decimal import Decimal
 from typing import Any
 
 from hengqi.errors import HengqiError, InputError, RecordError
-from hengqi.metrology.classes import InstrumentSpecification
+from hengqi.metrology.classes import InstrumentKind, InstrumentSpecification
 from hengqi.metrology.r76 import PointResult, VerificationResult
 from hengqi.metrology.r76.discrimination import EXTRA_LOAD_D
 from hengqi.metrology.r76.eccentricity import ROUND_DOWN_ALLOWANCE_E, eccentricity_test_load
@@ -276,14 +276,27 @@ class _Verification:
     def weight_names(self, load: Decimal) -> tuple[str, ...]:
         return compose(load, self.weights)
 
-    def reading(self, load: Decimal, purpose: str) -> Generator[Step, Answer, _Found]:
-        """Read at ``load`` (already placed) and find the change point where required: (I, dL or None)."""
+    def reading(self, load: Decimal, purpose: str, range_index: int | None = None) -> Generator[Step, Answer, _Found]:
+        """Read at ``load`` (already placed) and find the change point where required: (I, dL or None).
+
+        ``range_index``: the range in use on a multiple-range instrument (its e is then the step of the
+        indication and so the change-point limit), else the range follows the load."""
         indication = as_mass((yield ReadStable(purpose, load)))
         change: Decimal | None = None
         if self.changeover_at(load):
-            d = self.spec.d_at(load)
+            d = self.spec.d_at(load) if range_index is None else self.spec.ranges[range_index].e_kg
             change = as_mass((yield FindChangeover(load, d * _TENTH, d)))
         return _Found(indication, change)
+
+    def range_in_use(self, load: Decimal, current: int | None) -> int | None:
+        """The range in use at ``load`` on a multiple-range instrument, given the range in use before (``None``:
+        the load came from zero): the smallest range covering the load, or the higher one in use, since the
+        instrument returns to a lower range only when the load returns to zero (OIML R 76-1:2006 3.2 / 4.10 as
+        cited; clause text not read).  ``None`` on other instruments."""
+        if self.spec.kind is not InstrumentKind.MULTIPLE_RANGE:
+            return None
+        needed = self.spec.range_at(load)[0]
+        return needed if current is None else max(current, needed)
 
     def zero_reading(self, test: str) -> Generator[Step, Answer, dict[str, str] | None]:
         """E0 at 10 e by the changeover-point method, where the test eliminates rounding errors."""
@@ -356,11 +369,15 @@ class _Verification:
             data["zero"] = zero
         loads = weighing_loads(self.spec, rules=self.model.rules, extra=self.options.extra_loads)
         sequence = [(load, "increasing") for load in loads] + [(load, "decreasing") for load in reversed(loads[:-1])]
+        in_use: int | None = None  # the load starts from zero; it returns there only after the last load
         for load, direction in sequence:
             step = self.place(load)
             yield step
-            found = yield from self.reading(load, f"weighing {direction}")
+            in_use = self.range_in_use(load, in_use)
+            found = yield from self.reading(load, f"weighing {direction}", in_use)
             point: dict[str, Any] = {"load": mass_text(load), "direction": direction}
+            if in_use is not None:
+                point["range"] = in_use + 1
             point.update(found.as_record())
             if step.weights:
                 point["weights"] = list(step.weights)

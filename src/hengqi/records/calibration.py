@@ -21,6 +21,7 @@ fields with the meaning they had before; a change of meaning makes a new version
 from __future__ import annotations
 
 import datetime as dt
+import math
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -37,6 +38,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from hengqi.errors import InputError, RecordError
+from hengqi.metrology.air_density import X_CO2_REFERENCE, AirConditions, AirDensity, air_density
 from hengqi.metrology.calibration.curve import CurveModel
 from hengqi.metrology.calibration.evaluate import (
     CalibrationData,
@@ -162,25 +164,45 @@ class WeightUseModel(_Model):
 class BuoyancyModel(_Model):
     """How air buoyancy of the reference weights is evaluated (see docs/calibration-record.md)."""
 
-    method: BuoyancyMethod = Field(BuoyancyMethod.R111, description="r111, air-density or none.")
+    method: BuoyancyMethod = Field(
+        BuoyancyMethod.R111,
+        description="r111 (air density not measured), air-density, auto (air-density where the air density is "
+        "stated or computed from the environment, else r111) or none.",
+    )
     air_density: float | None = Field(None, gt=0, description="Measured air density, kg/m3 (air-density).")
     u_air_density: float | None = Field(None, ge=0, description="Its standard uncertainty, kg/m3.")
 
     @model_validator(mode="after")
     def _air_density(self) -> BuoyancyModel:
-        if self.method is BuoyancyMethod.AIR_DENSITY and (self.air_density is None or self.u_air_density is None):
-            raise _invalid("the air-density method needs air_density and u_air_density")
+        if (self.air_density is None) != (self.u_air_density is None):
+            raise _invalid("give air_density together with u_air_density")
         return self
 
 
 class EnvironmentModel(_Model):
-    """Conditions during the calibration."""
+    """Conditions during the calibration: at the start, and at the end where measured again.
+
+    ``relative_humidity`` and ``pressure`` are the values at the start (or the only values); the ``u_*`` fields
+    are the standard uncertainties of the instruments that measured them (needed to compute the air density).
+    """
 
     temperature_start: float | None = Field(None, ge=-273.15, description="Temperature at the start, °C.")
     temperature_end: float | None = Field(None, ge=-273.15, description="Temperature at the end, °C.")
-    relative_humidity: float | None = Field(None, ge=0, le=100, description="Relative humidity, %.")
-    pressure: float | None = Field(None, gt=0, description="Barometric pressure, hPa.")
+    relative_humidity: float | None = Field(None, ge=0, le=100, description="Relative humidity (at the start), %.")
+    relative_humidity_end: float | None = Field(None, ge=0, le=100, description="Relative humidity at the end, %.")
+    pressure: float | None = Field(None, gt=0, description="Barometric pressure (at the start), hPa.")
+    pressure_end: float | None = Field(None, gt=0, description="Barometric pressure at the end, hPa.")
     air_density: float | None = Field(None, gt=0, description="Air density, kg/m3.")
+    u_temperature: float | None = Field(None, ge=0, description="Standard uncertainty of the thermometer, K.")
+    u_pressure: float | None = Field(None, ge=0, description="Standard uncertainty of the barometer, hPa.")
+    u_relative_humidity: float | None = Field(None, ge=0, description="Standard uncertainty of the hygrometer, %.")
+    co2: float | None = Field(None, ge=0, le=0.01, description="CO2 mole fraction (CIPM-2007 default 0.0004).")
+    u_co2: float | None = Field(None, ge=0, description="Standard uncertainty of the CO2 mole fraction.")
+
+    @property
+    def measured(self) -> bool:
+        """Whether temperature, pressure and humidity were all recorded (the air density can be computed)."""
+        return None not in (self.temperature_start, self.pressure, self.relative_humidity)
 
 
 class RepeatabilityModel(_Model):
@@ -359,15 +381,31 @@ class CalibrationRecord(_Model):
     @model_validator(mode="after")
     def _weights_known(self) -> CalibrationRecord:
         catalogue: dict[str, WeightModel] = {}
+        method = self.buoyancy.method
+        air_known = self.buoyancy.air_density is not None or (
+            self.environment is not None and self.environment.measured
+        )
+        if method is BuoyancyMethod.AIR_DENSITY and not air_known:
+            raise _at(
+                ("buoyancy", "air_density"),
+                "the air-density method needs air_density and u_air_density, or temperature, pressure and humidity "
+                "in the environment",
+            )
+        r111 = method is BuoyancyMethod.R111 or (method is BuoyancyMethod.AUTO and not air_known)
         for i, weight in enumerate(self.weights):
             if weight.id in catalogue:
                 raise _at(("weights", i, "id"), "weight id {id!r} is used twice", id=weight.id)
-            if self.buoyancy.method is BuoyancyMethod.R111 and weight.weight_class is None:
+            if r111 and weight.weight_class is None:
                 raise _at(("weights", i, "class"), "the r111 buoyancy estimate needs the weight's class")
-            if self.buoyancy.method is BuoyancyMethod.AIR_DENSITY and (
-                weight.density is None or weight.u_density is None
+            if (weight.density is None) != (weight.u_density is None):
+                raise _at(("weights", i, "density"), "give density together with u_density")
+            if (
+                not r111
+                and method is not BuoyancyMethod.NONE
+                and weight.density is None
+                and weight.weight_class is None
             ):
-                raise _at(("weights", i, "density"), "the air-density buoyancy method needs density and u_density")
+                raise _at(("weights", i, "density"), "buoyancy with a measured air density needs density or class")
             catalogue[weight.id] = weight
         for i, point in enumerate(self.points):
             if point.load > self.instrument.max:
@@ -446,6 +484,53 @@ def _weight(model: WeightModel, count: int) -> ReferenceWeight:
     )
 
 
+def _mean_and_spread(start: float, end: float | None, u_instrument: float) -> tuple[float, float]:
+    """The mean of the start and end values, and its standard uncertainty: the instrument's ``u`` and the
+    change during the calibration taken as rectangular over the two values, ``|end - start| / (2 sqrt 3)``
+    (hengqi construction)."""
+    if end is None:
+        return start, u_instrument
+    return (start + end) / 2.0, math.hypot(u_instrument, abs(end - start) / (2.0 * math.sqrt(3.0)))
+
+
+def _record_air_density(record: CalibrationRecord) -> AirDensity | None:
+    """The air density the buoyancy term uses: as stated in ``buoyancy``, or computed with CIPM-2007 from the
+    recorded environment (methods ``air-density`` and ``auto``); ``None`` where there is none."""
+    if record.buoyancy.method in (BuoyancyMethod.R111, BuoyancyMethod.NONE):
+        return None
+    if record.buoyancy.air_density is not None and record.buoyancy.u_air_density is not None:
+        return AirDensity(record.buoyancy.air_density, record.buoyancy.u_air_density, (), "stated")
+    env = record.environment
+    if env is None or not env.measured:
+        return None
+    assert env.temperature_start is not None
+    assert env.pressure is not None
+    assert env.relative_humidity is not None
+    for name in ("u_temperature", "u_pressure", "u_relative_humidity"):
+        if getattr(env, name) is None:
+            raise RecordError(
+                f"environment.{name}", "the standard uncertainty of the instrument is needed to compute the air density"
+            )
+    t, u_t = _mean_and_spread(env.temperature_start, env.temperature_end, env.u_temperature or 0.0)
+    p, u_p = _mean_and_spread(env.pressure, env.pressure_end, env.u_pressure or 0.0)
+    h, u_h = _mean_and_spread(env.relative_humidity, env.relative_humidity_end, env.u_relative_humidity or 0.0)
+    try:
+        return air_density(
+            AirConditions(
+                temperature_c=t,
+                pressure_pa=p * 100.0,
+                relative_humidity=h,
+                x_co2=X_CO2_REFERENCE if env.co2 is None else env.co2,
+                u_temperature_c=u_t,
+                u_pressure_pa=u_p * 100.0,
+                u_relative_humidity=u_h,
+                u_x_co2=env.u_co2 or 0.0,
+            )
+        )
+    except InputError as err:
+        raise RecordError(f"environment.{err.path}", err.reason) from err
+
+
 def calibration_data(record: CalibrationRecord) -> CalibrationData:
     """The record as metrology values (:class:`~hengqi.metrology.calibration.evaluate.CalibrationData`)."""
     catalogue = {w.id: w for w in record.weights}
@@ -479,6 +564,7 @@ def calibration_data(record: CalibrationRecord) -> CalibrationData:
     if record.notes:
         notes.append(record.notes)
     curve = None if record.in_use.error_curve == "none" else CurveModel(record.in_use.error_curve)
+    air = _record_air_density(record)
     return CalibrationData(
         instrument=InstrumentSummary(
             max_kg=inst.max,
@@ -502,8 +588,8 @@ def calibration_data(record: CalibrationRecord) -> CalibrationData:
         ),
         conditions=ReferenceConditions(
             buoyancy=record.buoyancy.method,
-            air_density_kg_m3=record.buoyancy.air_density,
-            u_air_density_kg_m3=record.buoyancy.u_air_density,
+            air_density_kg_m3=None if air is None else air.value_kg_m3,
+            u_air_density_kg_m3=None if air is None else air.u_kg_m3,
             drift_factor=record.drift_factor,
         ),
         calibration_date=record.date,
@@ -521,7 +607,11 @@ def calibration_data(record: CalibrationRecord) -> CalibrationData:
             temperature_end_c=env.temperature_end,
             relative_humidity_percent=env.relative_humidity,
             pressure_hpa=env.pressure,
-            air_density_kg_m3=env.air_density or record.buoyancy.air_density,
+            air_density_kg_m3=env.air_density if air is None else air.value_kg_m3,
+            u_air_density_kg_m3=None if air is None else air.u_kg_m3,
+            relative_humidity_end_percent=env.relative_humidity_end,
+            pressure_end_hpa=env.pressure_end,
+            air_density_method="" if air is None else air.method,
         ),
         weight_sets=tuple(
             ReferenceWeightSet(

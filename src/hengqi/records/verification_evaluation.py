@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 from hengqi.errors import InputError, RecordError
-from hengqi.metrology.classes import InstrumentSpecification
+from hengqi.metrology.classes import InstrumentKind, InstrumentSpecification
 from hengqi.metrology.mpe import mpe
 from hengqi.metrology.quantities import format_mass
 from hengqi.metrology.r76 import (
@@ -94,6 +94,14 @@ class _Context:
             raise RecordError(path, err.reason) from None
         return kg
 
+    def range_in_use(self, number: int, load: Decimal, path: str) -> int:
+        """The 0-based index of the range in use (``number`` 1-based), checked: a multiple-range instrument, a
+        range it has, and a load that range can indicate (Max(i) + 9 e(i))."""
+        try:
+            return self.spec.range_at(load, number - 1)[0]
+        except InputError as err:
+            raise RecordError(path, err.reason) from None
+
     def correction(self, ids: Sequence[str] | None, load: Decimal, path: str, label: str) -> Decimal:
         """The conventional-mass correction of the weights making up a load (zero by class); checks the ids and
         that their nominal values add up to the load, and keeps the composition for the adequacy check."""
@@ -152,7 +160,8 @@ def _weighing(ctx: _Context) -> TestResult | None:
         load = ctx.load(point.load, f"{path}.load")
         label = f"weighing, {point.direction}"
         correction = ctx.correction(point.weights, load, path, label)
-        readings.append(Reading(load, point.indication, point.change_point, point.direction, correction))
+        index = None if point.range is None else ctx.range_in_use(point.range, load, f"{path}.range")
+        readings.append(Reading(load, point.indication, point.change_point, point.direction, correction, index))
     zero = ctx.zero(test.zero, f"{base}.zero")
     return _at(base, lambda: weighing_test(readings, ctx.tolerances, zero=zero))
 
@@ -271,11 +280,22 @@ def _weights_adequacy(ctx: _Context) -> TestResult | None:
 def tolerances_for(spec: InstrumentSpecification, *, stage: Stage, rules: str) -> Tolerances:
     """The MPE, e and d of a specified instrument at a stage under a rule set."""
     rule_set = resolve_rule_set(rules)
+
+    def in_range(index: int) -> Tolerances:
+        e = spec.ranges[index].e_kg
+        return Tolerances(
+            mpe=lambda load: mpe(load, spec, stage=stage, rules=rule_set, range_index=index),
+            e_at=lambda _load: e,
+            d_at=lambda _load: e,  # d = e on an instrument with several ranges (R 76-1 via Directive Annex I)
+            mpe_rule=rule_set.rule_for(stage),
+        )
+
     return Tolerances(
         mpe=lambda load: mpe(load, spec, stage=stage, rules=rule_set),
         e_at=spec.e_at,
         d_at=spec.d_at,
         mpe_rule=rule_set.rule_for(stage),
+        in_range=in_range if spec.kind is InstrumentKind.MULTIPLE_RANGE else None,
     )
 
 

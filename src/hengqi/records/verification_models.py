@@ -152,6 +152,12 @@ class WeighingPointModel(_Model):
     change_point: PositiveMass | None = Field(None, description=_CHANGE_POINT)
     direction: Literal["increasing", "decreasing"] = Field("increasing", description="Loads going up or down.")
     weights: list[str] | None = Field(None, description=_WEIGHTS)
+    range: int | None = Field(
+        None,
+        ge=1,
+        description="Multiple-range instruments: the range in use (1 = first), where it is not the smallest range "
+        "covering the load (the range stays up on decreasing loads until the load returns to zero).",
+    )
 
 
 class WeighingTestModel(_Model):

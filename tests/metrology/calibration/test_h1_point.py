@@ -117,4 +117,5 @@ def test_h1_combination_agrees_with_gtc() -> None:
     point = error_of_indication(Decimal("0.1"), Decimal("99.9999") * G, Decimal(0), (Decimal("100.0006") * G,), budget)
     assert point.u_kg == pytest.approx(total.u, rel=1e-12)
     assert point.dof == pytest.approx(total.df, rel=1e-9)
-    assert point.k == pytest.approx(reporting.k_factor(total.df, 95.45), rel=1e-9)
+    # hengqi's one rule for k: nu_eff truncated to the next lower integer before t is read
+    assert point.k == pytest.approx(reporting.k_factor(math.floor(total.df), 95.45), rel=1e-9)

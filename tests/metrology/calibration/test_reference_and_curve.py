@@ -56,8 +56,13 @@ def test_air_density_buoyancy_correction_sign_and_size() -> None:
     m_ref, _, applied = reference_mass_contributions([w], cond)
     assert applied == correction
     assert m_ref == Decimal("1") + Decimal(repr(correction)).quantize(Decimal("1e-12"))
+    # a weight of unknown density and unknown class cannot be bounded
+    certified = ReferenceWeight(Decimal("1"), 1, None, Decimal("1.000001"), U_kg=1.6e-6)
     with pytest.raises(InputError, match="density"):
-        buoyancy_contribution([ReferenceWeight(Decimal("1"), 1, "F1")], cond)
+        buoyancy_contribution([certified], cond)
+    # a density without its uncertainty is refused too
+    with pytest.raises(InputError, match="uncertainty"):
+        buoyancy_contribution([ReferenceWeight(Decimal("1"), 1, "F1", density_kg_m3=7950.0)], cond)
 
 
 def test_no_buoyancy_and_drift_rules() -> None:

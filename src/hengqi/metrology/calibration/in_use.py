@@ -26,7 +26,7 @@ result is ``U(W) + |E_appr(R)|``.
 >>> w = uncertainty_in_use(max_kg=Decimal("200"), d0_kg=Decimal("0.01"), d_kg=Decimal("0.01"), s_kg=0.005,
 ...                        s_dof=9, curve=curve)
 >>> round(w.alpha_kg, 6), round(w.beta, 9), w.U_kg(100.0) > w.U_kg(0.0)
-(0.006794, 9.9486e-05, True)
+(0.006809, 9.9461e-05, True)
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from decimal import Decimal
 
 from hengqi.errors import InputError
 from hengqi.metrology.calibration.result import CalibrationPoint, Component, Contribution
-from hengqi.metrology.gum import coverage_factor, welch_satterthwaite
+from hengqi.metrology.gum import coverage_factor_nu_eff, welch_satterthwaite
 
 #: Coverage probability of cg-18 expanded uncertainties (cg-18 v4.0 7.3, SECONDARY; k = 2 for nu = inf).
 COVERAGE_PROBABILITY = 0.9545
@@ -34,7 +34,9 @@ COVERAGE_PROBABILITY = 0.9545
 def combine(budget: Sequence[Contribution]) -> tuple[float, float, float]:
     """``(u_c, nu_eff, k)`` of a budget: root sum of squares, Welch-Satterthwaite, t at 95.45 %.
 
-    cg-18 v4.0 7.1.3 and Appendix B3 (SECONDARY); JCGM 100:2008 G.4.1 (eq. G.2b), G.3.
+    cg-18 v4.0 7.1.3 and Appendix B3 (SECONDARY); JCGM 100:2008 G.4.1 (eq. G.2b), G.3.  ``k`` follows hengqi's
+    one rule (:func:`~hengqi.metrology.gum.coverage_factor_nu_eff`: ``nu_eff`` truncated to the next lower
+    integer before t is read), the same as ``hengqi uncertainty``.
 
     >>> combine([Contribution("a", 3.0, 4.0, "", Component.INDICATION),
     ...          Contribution("b", 4.0, math.inf, "", Component.REFERENCE)])[:2]
@@ -45,7 +47,7 @@ def combine(budget: Sequence[Contribution]) -> tuple[float, float, float]:
             raise InputError(c.name, f"a standard uncertainty must be finite and non-negative, got {c.u_kg!r}")
     u = math.sqrt(sum(c.u_kg * c.u_kg for c in budget))
     nu = welch_satterthwaite([(c.u_kg, c.dof) for c in budget])
-    return u, nu, coverage_factor(nu, COVERAGE_PROBABILITY)
+    return u, nu, coverage_factor_nu_eff(nu, COVERAGE_PROBABILITY)
 
 
 def error_of_indication(

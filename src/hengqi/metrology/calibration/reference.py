@@ -8,12 +8,25 @@ third-party template citing the clause; the guide's body was not available, see
   rectangular; the conventional mass is taken as the nominal value), weights used *by certificate* contribute
   ``U / k`` (cg-18 7.1.2-2, SECONDARY).  Several weights are added arithmetically, i.e. taken as fully correlated
   (cg-18 7.1.2.1, SECONDARY).
-* ``buoyancy``: either the R 111 estimate ``u_rel = (0.1 rho0/rhoc + mpe/(4 m_N)) / sqrt 3`` (DERIVED: the
-  reference reconstructs it from the H1 numbers; it matches the form the template calls 7.1.2-5d; not read in
-  the guide), or, where the air density is measured, the correction
-  ``dm_B = -m_c (rho_a - rho0)(1/rho - 1/rho_c)`` with its propagated uncertainty (hengqi construction from the
-  definition of conventional mass, OIML D 28:2004 with ``rho0 = 1.2 kg/m^3``, ``rho_c = 8000 kg/m^3``; first
-  order in the air density; not the guide's text).
+* ``buoyancy``: the case is chosen from what was measured (cg-18 v4.0 7.1.2.2 distinguishes the cases by whether
+  the air density is measured and the weights' density known; SECONDARY, the clause body was not read):
+
+  - air density **not** measured: the R 111 estimate ``u_rel = (0.1 rho0/rhoc + mpe/(4 m_N)) / sqrt 3``
+    (DERIVED: the reference reconstructs it from the H1 numbers; it matches the form the template calls
+    7.1.2-5d; not read in the guide): the air density is only known to lie within +-10 % of ``rho0``;
+  - air density measured (e.g. CIPM-2007 from t, p, h: :mod:`hengqi.metrology.air_density`) and the weight's
+    density known (from its certificate): the correction ``dm_B = -m_c (rho_a - rho0)(1/rho - 1/rho_c)`` is
+    applied with its propagated uncertainty (hengqi construction from the definition of conventional mass,
+    OIML D 28:2004 with ``rho0 = 1.2 kg/m^3``, ``rho_c = 8000 kg/m^3``; first order in the air density);
+  - air density measured, the weight's density **not** known but the weight of an R 111 class: no correction;
+    ``1/rho - 1/rho_c`` is taken as rectangular within ``+-beta``, ``beta = mpe / (4 * 0.1 rho0 * m_N)``, the
+    bound implied by the R 111 density requirement that a 10 % deviation of the air density from ``rho0``
+    changes a weight's apparent mass by at most ``mpe/4`` (R 111-1:2004 clause 10 as recalled, its text and
+    Table 5 NOT read; the same ``mpe/(4 m_N)`` as in the estimate above), so
+    ``u = m_N beta sqrt((rho_a - rho0)^2 + u^2(rho_a)) / sqrt 3`` (hengqi construction).
+
+  ``BuoyancyMethod.AUTO`` picks the first case without an air density and the other two, weight by weight, with
+  one; ``BuoyancyMethod.AIR_DENSITY`` requires the air density.
 * ``drift``: ``D = k_D U`` with ``k_D`` in [1, 3] (or ``D`` stated), ``u = D / sqrt 3`` (cg-18 7.1.2.3,
   SECONDARY).  Weights used by class carry no separate drift term: a weight still within its class has its
   drift inside the MPE already counted (hengqi construction).
@@ -52,7 +65,8 @@ class BuoyancyMethod(StrEnum):
     """How the air buoyancy term of the reference mass is evaluated (see the module docstring)."""
 
     R111 = "r111"  #: weights conforming to R 111, air density not measured (DERIVED formula)
-    AIR_DENSITY = "air-density"  #: air density and weight densities known (hengqi construction, D 28)
+    AIR_DENSITY = "air-density"  #: air density measured; each weight's density known or bounded by its class
+    AUTO = "auto"  #: air-density where the air density is known, else r111
     NONE = "none"  #: not considered (the calibration must say why)
 
 
@@ -167,15 +181,22 @@ def buoyancy_contribution(
 ) -> tuple[float, Contribution | None]:
     """The air buoyancy correction ``dm_B`` (kg, 0 unless the air density is measured) and its contribution.
 
-    See the module docstring for the two methods and their sources (DERIVED / hengqi construction).
+    See the module docstring for the three cases and their sources (DERIVED / hengqi construction).
 
-    >>> dm, c = buoyancy_contribution([ReferenceWeight(Decimal("0.1"), 1, "E2")], ReferenceConditions())
-    >>> dm, round(c.u_kg * 1e3, 9)
+    >>> w = [ReferenceWeight(Decimal("0.1"), 1, "E2")]
+    >>> dm, c = buoyancy_contribution(w, ReferenceConditions())
+    >>> dm, round(c.u_kg * 1e3, 9)          # air density not measured (g)
     (0.0, 0.000889119)
+    >>> measured = ReferenceConditions(BuoyancyMethod.AUTO, air_density_kg_m3=1.19, u_air_density_kg_m3=0.0008)
+    >>> dm, c = buoyancy_contribution(w, measured)
+    >>> dm, round(c.u_kg * 1e3, 9)          # measured, density bounded by the class (g)
+    (0.0, 1.931e-06)
     """
     if conditions.buoyancy is BuoyancyMethod.NONE:
         return 0.0, None
-    if conditions.buoyancy is BuoyancyMethod.R111:
+    rho_a, u_rho_a = conditions.air_density_kg_m3, conditions.u_air_density_kg_m3
+    measured = rho_a is not None or u_rho_a is not None
+    if conditions.buoyancy is BuoyancyMethod.R111 or (conditions.buoyancy is BuoyancyMethod.AUTO and not measured):
         total = 0.0
         for index, w in enumerate(weights):
             mpe = _mpe_kg(w, f"weights[{index}]")
@@ -184,34 +205,56 @@ def buoyancy_contribution(
             name="buoyancy",
             u_kg=total,
             dof=math.inf,
-            description="air buoyancy, m_N*(0.1*rho0/rho_c + mpe/(4*m_N))/sqrt(3) per weight, rho0 = 1.2 kg/m3, "
-            "rho_c = 8000 kg/m3 (cg-18 v4.0 7.1.2-5d as reconstructed from H1: DERIVED, not read in the guide)",
+            description="air buoyancy, air density not measured: m_N*(0.1*rho0/rho_c + mpe/(4*m_N))/sqrt(3) per "
+            "weight, rho0 = 1.2 kg/m3, rho_c = 8000 kg/m3 (cg-18 v4.0 7.1.2-5d as reconstructed from H1: DERIVED, "
+            "not read in the guide)",
             component=Component.REFERENCE,
         )
-    rho_a, u_rho_a = conditions.air_density_kg_m3, conditions.u_air_density_kg_m3
     if rho_a is None or u_rho_a is None or not rho_a > 0 or not u_rho_a >= 0:
         raise InputError("air_density", "the air-density buoyancy option needs the air density and its uncertainty")
     correction = 0.0
     sensitivity_air = 0.0
     var_density = 0.0
+    var_class = 0.0
+    by_class: list[str] = []
     for index, w in enumerate(weights):
         rho, u_rho = w.density_kg_m3, w.u_density_kg_m3
-        if rho is None or u_rho is None or not rho > 0 or not u_rho >= 0:
-            raise InputError(f"weights[{index}].density", "the air-density option needs each weight's density and u")
         m = float(w.mass_kg)
+        if rho is None and u_rho is None:
+            if w.weight_class is None:
+                raise InputError(
+                    f"weights[{index}].density", "the weight's density or its R 111 class is needed for buoyancy"
+                )
+            beta = _mpe_kg(w, f"weights[{index}]") / (4.0 * 0.1 * RHO0_KG_M3 * float(w.nominal_kg))
+            var_class += (w.count * float(w.nominal_kg) * beta) ** 2 * ((rho_a - RHO0_KG_M3) ** 2 + u_rho_a**2) / 3.0
+            by_class.append(w.identifier or f"weights[{index}]")
+            continue
+        if rho is None or u_rho is None or not rho > 0 or not u_rho >= 0:
+            raise InputError(f"weights[{index}].density", "give the weight's density together with its uncertainty")
         correction -= m * (rho_a - RHO0_KG_M3) * (1.0 / rho - 1.0 / RHO_C_KG_M3)
         sensitivity_air += m * (1.0 / rho - 1.0 / RHO_C_KG_M3)
         var_density += (m * (rho_a - RHO0_KG_M3) * u_rho / rho**2) ** 2
-    u = math.sqrt((sensitivity_air * u_rho_a) ** 2 + var_density)
+    u = math.sqrt((sensitivity_air * u_rho_a) ** 2 + var_density + var_class)
+    parts = []
+    if len(by_class) < len(weights):
+        parts.append(
+            f"correction dm_B = -m_c*(rho_a - rho0)*(1/rho - 1/rho_c) = {mass_text(correction)} applied for the "
+            "weights of known density (hengqi construction from OIML D 28:2004 conventional mass)"
+        )
+    if by_class:
+        parts.append(
+            "no correction for weights of unknown density (" + ", ".join(by_class) + "): |1/rho - 1/rho_c| <= "
+            "mpe/(4*0.1*rho0*m_N) from their R 111 class, u = m_N*beta*sqrt((rho_a - rho0)^2 + u^2(rho_a))/sqrt(3) "
+            "(hengqi construction; R 111-1 density requirement as recalled, not read)"
+        )
     return correction, Contribution(
         name="buoyancy",
         u_kg=u,
         dof=math.inf,
-        description=f"air buoyancy correction dm_B = -m_c*(rho_a - rho0)*(1/rho - 1/rho_c) = {mass_text(correction)} "
-        f"applied, rho_a = {rho_a:g} kg/m3 (hengqi construction from OIML D 28:2004 conventional mass; "
-        "not the guide's text)",
+        description=f"air buoyancy with the air density measured, rho_a = {rho_a:.5f} kg/m3, u(rho_a) = "
+        f"{u_rho_a:.2g} kg/m3: " + "; ".join(parts),
         component=Component.REFERENCE,
-        distribution="normal",
+        distribution="normal" if not by_class else "rectangular",
     )
 
 

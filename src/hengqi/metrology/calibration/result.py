@@ -314,6 +314,10 @@ class Environment:
     relative_humidity_percent: float | None = None
     pressure_hpa: float | None = None
     air_density_kg_m3: float | None = None
+    u_air_density_kg_m3: float | None = None  #: standard uncertainty of the air density used for buoyancy
+    relative_humidity_end_percent: float | None = None
+    pressure_end_hpa: float | None = None
+    air_density_method: str = ""  #: how the air density was found (e.g. CIPM-2007), "" where not used
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ True
 
 from __future__ import annotations
 
-from hengqi.metrology.gum.coverage import coverage_factor, welch_satterthwaite
+from hengqi.metrology.gum.coverage import K_RULE, coverage_factor, coverage_factor_nu_eff, welch_satterthwaite
 from hengqi.metrology.gum.distributions import (
     Arcsine,
     CurvilinearTrapezoid,
@@ -35,6 +35,7 @@ from hengqi.metrology.gum.propagation import Contribution, GumResult, Uncertaint
 from hengqi.metrology.gum.validation import Validation, numerical_tolerance, validate
 
 __all__ = [
+    "K_RULE",
     "Arcsine",
     "Contribution",
     "CorrelationError",
@@ -57,6 +58,7 @@ __all__ = [
     "Validation",
     "compile_expression",
     "coverage_factor",
+    "coverage_factor_nu_eff",
     "monte_carlo",
     "monte_carlo_adaptive",
     "numerical_tolerance",

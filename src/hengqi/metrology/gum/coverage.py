@@ -14,7 +14,13 @@ from collections.abc import Sequence
 
 from hengqi.errors import InputError
 
-__all__ = ["coverage_factor", "welch_satterthwaite"]
+__all__ = ["K_RULE", "coverage_factor", "coverage_factor_nu_eff", "welch_satterthwaite"]
+
+#: The one rule for k used by every expanded uncertainty hengqi states (calibration and uncertainty budgets).
+K_RULE = (
+    "k = t_p(nu), nu = nu_eff (Welch-Satterthwaite) truncated to the next lower integer (JCGM 100:2008 G.4.1 "
+    "note 1; EA-4/02 practice, its text not read)"
+)
 
 
 def coverage_factor(dof: float, p: float = 0.9545) -> float:
@@ -43,6 +49,28 @@ def coverage_factor(dof: float, p: float = 0.9545) -> float:
     if math.isinf(dof):
         return float(stats.norm.ppf(q))
     return float(stats.t.ppf(q, dof))
+
+
+def coverage_factor_nu_eff(nu_eff: float, p: float = 0.9545) -> float:
+    """The coverage factor for an effective number of degrees of freedom: the one rule for ``k`` in hengqi.
+
+    ``nu_eff`` (from :func:`welch_satterthwaite`, generally not an integer) is truncated to the next lower
+    integer, at least 1, before Student's t is read (:data:`K_RULE`): JCGM 100:2008 G.4.1 note 1 allows
+    interpolation or truncation, and H.1.6 truncates (16.7 -> 16); truncation is the rule of EA-4/02 (as
+    widely applied in calibration laboratories; the EA-4/02 M:2022 text itself was not read).  It gives the
+    larger (safer) ``k``.  ``nu_eff = inf`` gives the normal quantile.  Both ``hengqi calibrate`` (EURAMET
+    cg-18 budgets) and ``hengqi uncertainty`` (GUM propagation) use it.
+
+    >>> round(coverage_factor_nu_eff(16.7, 0.99), 2), round(coverage_factor(16.7, 0.99), 3)   # GUM H.1.6
+    (2.92, 2.905)
+    >>> coverage_factor_nu_eff(0.4) == coverage_factor(1)
+    True
+    """
+    if math.isnan(nu_eff) or nu_eff <= 0.0:
+        raise InputError("dof", f"degrees of freedom must be positive, got {nu_eff!r}")
+    if math.isinf(nu_eff):
+        return coverage_factor(nu_eff, p)
+    return coverage_factor(max(float(math.floor(nu_eff)), 1.0), p)
 
 
 def welch_satterthwaite(contributions: Sequence[tuple[float, float]], *, combined: float | None = None) -> float:

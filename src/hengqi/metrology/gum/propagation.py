@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hengqi.metrology.gum.coverage import coverage_factor, welch_satterthwaite
+from hengqi.metrology.gum.coverage import coverage_factor, coverage_factor_nu_eff, welch_satterthwaite
 from hengqi.metrology.gum.distributions import Distribution
 from hengqi.metrology.gum.errors import ModelError
 from hengqi.metrology.gum.inputs import InputSet
@@ -154,8 +154,9 @@ def propagate(
 ) -> GumResult:
     """Evaluate y, u_c(y), ν_eff, k_p and U_p by the law of propagation of uncertainty (JCGM 100:2008, 5, G).
 
-    With ``truncate_dof`` (default) k_p is read at ν_eff truncated to the next lower integer (JCGM 100:2008,
-    G.4.1, note 1, as in H.1.6); otherwise at the real ν_eff.  The result reports the untruncated ν_eff.
+    With ``truncate_dof`` (default) k_p follows hengqi's one rule for k, :func:`coverage_factor_nu_eff` (ν_eff
+    truncated to the next lower integer: JCGM 100:2008 G.4.1 note 1, as in H.1.6; EA-4/02 practice); otherwise
+    (for comparisons only) Student's t is read at the real ν_eff.  The result reports the untruncated ν_eff.
     """
     inputs = InputSet.create(model.inputs, distributions)
     estimates = dict(zip(inputs.names, inputs.estimates, strict=True))
@@ -191,7 +192,7 @@ def propagate(
     correlated = variance - sum(uy * uy for uy in components) if inputs.correlated else 0.0
     budget = UncertaintyBudget(rows, correlated)
     dof = welch_satterthwaite(list(zip(components, inputs.dofs, strict=True)), combined=u_c)
-    k = coverage_factor(max(float(math.floor(dof)), 1.0) if truncate_dof and math.isfinite(dof) else dof, p)
+    k = coverage_factor_nu_eff(dof, p) if truncate_dof else coverage_factor(dof, p)
     expanded = k * u_c
     return GumResult(
         measurand=model.name,

@@ -26,12 +26,21 @@ class Tolerances:
         e_at: the verification scale interval that applies at a load.
         d_at: the actual scale interval (the step of the indication) at a load.
         mpe_rule: citation of the MPE table applied (document, edition, clause; stage).
+        in_range: for a multiple-range instrument, the tolerances of a given range in use (0-based index):
+            MPE, e and d of that range whatever the load; ``None`` where the instrument has one range.
     """
 
     mpe: LoadFunction
     e_at: LoadFunction
     d_at: LoadFunction
     mpe_rule: str
+    in_range: Callable[[int], Tolerances] | None = None
+
+    def for_range(self, range_index: int | None) -> Tolerances:
+        """The tolerances of the range in use (``None``: the range follows the load, i.e. these)."""
+        if range_index is None or self.in_range is None:
+            return self
+        return self.in_range(range_index)
 
 
 def fixed_tolerances(mpe_kg: Decimal, e_kg: Decimal, d_kg: Decimal | None = None, *, rule: str = "given") -> Tolerances:

@@ -100,6 +100,9 @@ class Reading:
     used with their calibration certificates: the reference value is then ``L + correction`` while the MPE is
     still taken at the nominal load ``L`` (so that a correction of a few mg never moves a load across an MPE
     band edge).
+    ``range_index`` (0-based) is the range in use on a multiple-range instrument where it is not the smallest
+    range covering the load (after a change to a higher range the instrument stays there until the load returns
+    to zero: OIML R 76-1:2006 3.2 / 4.10 as cited, clause text not read); ``None``: the range follows the load.
     """
 
     load_kg: Decimal
@@ -107,6 +110,7 @@ class Reading:
     change_point_kg: Decimal | None = None
     label: str = ""
     correction_kg: Decimal = Decimal(0)
+    range_index: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

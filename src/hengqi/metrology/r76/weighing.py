@@ -60,7 +60,10 @@ def error_point(
     """Check one reading's error against the MPE for its load (``|Ec| <= MPE``, or ``|E|`` without ``E0``).
 
     The rule citation names the test (``rule``), the MPE table and, where used, the changeover-point method.
+    On a multiple-range instrument the MPE, e and d (and so the change-point limit, one d of the range in use)
+    are those of the reading's range in use (:attr:`Reading.range_index`).
     """
+    tolerances = tolerances.for_range(reading.range_index)
     interval = tolerances.d_at(reading.load_kg)
     if reading.change_point_kg is not None:
         check_change_point_load(reading.change_point_kg, interval, path=f"{path}.change_point")

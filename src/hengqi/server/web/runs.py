@@ -308,9 +308,15 @@ def submit_step(
     step_id: Annotated[str, Form(max_length=64)] = "",
     action: Text = "confirm",
     value: Text = "",
+    temperature: Text = "",
+    pressure: Text = "",
+    humidity: Text = "",
 ) -> Response:
     who = viewer(request)
     check_csrf(request, who, csrf_token)
+    if action == "conditions":  # the conditions form: three fields, one answer (all empty: not measured)
+        fields = (temperature.strip(), pressure.strip(), humidity.strip())
+        value, action = ("; ".join(fields) if any(fields) else ""), "enter"
     state = app_state(request)
     with guided_runs.run_lock(run_id):
         row, instrument, run = _load(request, who, run_id)
