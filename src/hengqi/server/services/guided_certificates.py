@@ -57,6 +57,8 @@ def result_summary(result: CalibrationResult) -> dict[str, Any]:
         "points": [
             {
                 "load_kg": str(p.load_kg),
+                "reference_mass_kg": str(p.reference_mass_kg),
+                "indication_kg": str(p.indication_kg),
                 "error_kg": str(p.error_kg),
                 "U_kg": repr(p.U_kg),
                 "k": p.k,
