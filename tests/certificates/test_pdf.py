@@ -65,8 +65,9 @@ def test_text_has_identifier_title_and_page_x_of_y_on_every_page(pdf_file: Path)
 
 def test_error_table_shows_u_rounded_up_to_two_digits(pdf_file: Path) -> None:
     text = _run("pdftotext", "-layout", str(pdf_file), "-")
-    # sample point at 100 g: E = 0.2 mg, U = 2.0000163 x 9.0e-8 kg = 0.18000147 mg -> 0.19 mg (rounded up)
-    assert re.search(r"100\.0000\s+100\.0001\s+0\.2\s+0\.19\s+2\.00", text), text
+    # sample point at 100 g: E = 0.2 mg, U = 2.0000163 x 9.0e-8 kg = 0.18000147 mg -> 0.19 mg (rounded up), and E
+    # to the same decimal place: 0.20 mg; the conventional mass of the load (m_ref) is printed before I
+    assert re.search(r"100\.0000\s+99\.9999\d*\s+100\.0001\s+0\.20\s+0\.19\s+2\.00", text), text
 
 
 def test_fonts_are_embedded(pdf_file: Path) -> None:

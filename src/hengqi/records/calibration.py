@@ -49,7 +49,13 @@ from hengqi.metrology.calibration.evaluate import (
     evaluate_calibration,
 )
 from hengqi.metrology.calibration.reference import BuoyancyMethod, ReferenceConditions, ReferenceWeight
-from hengqi.metrology.calibration.result import CalibrationResult, Environment, InstrumentSummary, ReferenceWeightSet
+from hengqi.metrology.calibration.result import (
+    CalibrationResult,
+    Environment,
+    InstrumentSummary,
+    ReferenceWeightSet,
+    mass_text,
+)
 from hengqi.metrology.weights import WeightClass, parse_weight_class
 from hengqi.records.fields import Mass, PositiveMass, SignedMass, refuse_unwritable_text
 from hengqi.records.loading import field_path, read_yaml_file, record_error
@@ -558,8 +564,8 @@ def calibration_data(record: CalibrationRecord) -> CalibrationData:
         needed = 3 if series.load >= Decimal(100) else 5
         if len(series.readings) < needed:
             notes.append(
-                f"the repeatability series at {series.load} kg has {len(series.readings)} readings; cg-18 v4.0 5.1 "
-                f"asks for at least {needed} (SECONDARY)"
+                f"The repeatability series at {mass_text(series.load)} has {len(series.readings)} readings; "
+                f"EURAMET cg-18 asks for at least {needed}."
             )
     if record.notes:
         notes.append(record.notes)
@@ -618,6 +624,8 @@ def calibration_data(record: CalibrationRecord) -> CalibrationData:
                 identifier=w.id,
                 weight_class=None if w.weight_class is None else w.weight_class.value,
                 certificate=(w.certificate.id or "") if w.certificate is not None else "",
+                quantity=w.quantity,
+                nominal_kg=w.nominal,
             )
             for w in record.weights
         ),

@@ -13,6 +13,7 @@ import math
 from decimal import Decimal
 from typing import Any
 
+from hengqi.metrology.calibration.evaluate import PROVENANCE
 from hengqi.metrology.calibration.result import (
     CalibrationPoint,
     CalibrationResult,
@@ -197,4 +198,5 @@ def result_document(result: CalibrationResult, *, source: str = "") -> dict[str,
         "minimum_weight_kg": minimum,
         "minimum_weights": [minimum_weight_document(m) for m in result.minimum_weights],
         "notes": list(result.notes),
+        "provenance": PROVENANCE,
     }

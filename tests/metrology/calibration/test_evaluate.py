@@ -60,12 +60,20 @@ def test_points_are_sorted_and_minimum_weights_computed() -> None:
     data = _data(tests=tuple(reversed(_data().tests)))
     result = evaluate_calibration(data)
     assert [p.load_kg for p in result.points] == [D("1"), D("5")]
-    usp = result.minimum_weight(MinimumWeightMethod.USP41)
     cg18 = result.minimum_weight("cg-18")
-    assert usp is not None
     assert cg18 is not None
-    assert usp.s_kg == pytest.approx(result.repeatability[0].s_kg)  # the series at the smallest load
-    assert any("at least 10 weighings" in note for note in result.notes)
+    # USP <41>: repeatability from at least 10 weighings; both series have 5, so no USP minimum weight is stated
+    assert result.minimum_weight(MinimumWeightMethod.USP41) is None
+    assert any("at least 10 weighings" in note and "has 5" in note for note in result.notes)
+
+
+def test_usp41_minimum_weight_needs_ten_weighings() -> None:
+    ten = RepeatabilitySeries(D("5"), (D("5.0002"), D("5.0004"), D("5.0000"), D("5.0002"), D("5.0002")) * 2)
+    result = evaluate_calibration(_data(repeatability=(_data().repeatability[0], ten)))
+    usp = result.minimum_weight(MinimumWeightMethod.USP41)
+    assert usp is not None
+    assert usp.s_kg == pytest.approx(result.repeatability[1].s_kg)  # the series with 10 readings
+    assert not any("USP <41>" in note for note in result.notes)
 
 
 def test_buoyancy_none_is_noted_and_smaller() -> None:

@@ -168,6 +168,13 @@ def _dof(token: str, q: Element) -> float:
     return math.inf if token == "inf" else _num(token, q)
 
 
+def _dofs(q: Element) -> list[float]:
+    """Degrees of freedom: numbers (``si:realListXMLList``) or tokens with ``inf`` (``dcc:charsXMLList``)."""
+    if q.find("dcc:charsXMLList", NS) is not None:
+        return [_dof(t, q) for t in _chars(q)]
+    return [_num(x, q) for x in _rlist(q).values]
+
+
 def _text_of(el: Element | None, lang: str = "en") -> str:
     if el is None:
         return ""
@@ -206,7 +213,7 @@ def _points(rl: Element, budgets: dict[Decimal, tuple[Contribution, ...]]) -> tu
     uq = _child(lst, "quantity", v.R_STANDARD_UNCERTAINTY)
     u = _rlist(uq)
     dq = _child(lst, "quantity", v.R_DEGREES_OF_FREEDOM)
-    dofs = [_dof(t, dq) for t in _chars(dq)]
+    dofs = _dofs(dq)
     nq = _opt(lst, "quantity", v.R_READINGS_COUNT)
     counts = [int(x) for x in _rlist(nq).values] if nq is not None else [1] * len(loads)
     n = len(loads)
@@ -241,7 +248,7 @@ def _budget(lst: Element) -> tuple[Contribution, ...]:
     dq = _child(lst, "quantity", v.R_DEGREES_OF_FREEDOM)
     comps = _chars(_child(lst, "quantity", v.R_BUDGET_COMPONENT))
     dists = _chars(_child(lst, "quantity", v.R_BUDGET_DISTRIBUTION))
-    dofs = _chars(dq)
+    dofs = _dofs(dq)
     n = len(u.values)
     if not (len(u.labels) == len(descriptions) == len(dofs) == len(comps) == len(dists) == n):
         raise DccFormatError(where(lst), "uncertainty budget lists differ in length")
@@ -253,7 +260,7 @@ def _budget(lst: Element) -> tuple[Contribution, ...]:
         Contribution(
             u.labels[i],
             _mass_f(u.values[i], u.units[i], uq),
-            _dof(dofs[i], dq),
+            dofs[i],
             descriptions[i],
             components[i],
             dists[i],
@@ -433,11 +440,19 @@ def _weights(mr: Element) -> tuple[ReferenceWeightSet, ...]:
             continue
         cls = me.find("dcc:equipmentClass/dcc:classID", NS)
         ident = me.find("dcc:identifications/dcc:identification/dcc:value", NS)
+        quantities = {
+            ref: q.find("si:real", NS)
+            for q in me.findall("dcc:measuringEquipmentQuantities/dcc:measuringEquipmentQuantity", NS)
+            for ref in _ref(q)
+        }
+        count, nominal = quantities.get(v.R_WEIGHT_COUNT), quantities.get(v.R_NOMINAL_MASS)
         out.append(
             ReferenceWeightSet(
                 identifier=ident.text if ident is not None and ident.text else "",
                 weight_class=cls.text if cls is not None else None,
                 certificate=_text_of(me.find("dcc:description", NS)),
+                quantity=1 if count is None else _as_int(read_real(count), count),
+                nominal_kg=None if nominal is None else _mass(read_real(nominal), nominal),
             )
         )
     return tuple(out)
@@ -566,12 +581,18 @@ def _read_dcc(source: str | os.PathLike[str] | bytes) -> DccDocument:
         signed=root.find("{http://www.w3.org/2000/09/xmldsig#}Signature") is not None,
         result=result,
         conformity=tuple(
-            (st.get("refType") or "", c.text.strip())
+            (_statement_ref(st.get("refType") or ""), c.text.strip())
             for st in ad.findall("dcc:statements/dcc:statement", NS)
             for c in st.findall("dcc:conformity", NS)
             if c.text
         ),
     )
+
+
+def _statement_ref(ref_type: str) -> str:
+    """The statement's own refType: its ``hengqi_*`` token where it has one beside PTB's ``basic_*`` ones."""
+    tokens = ref_type.split()
+    return next((t for t in tokens if t.startswith("hengqi_")), ref_type)
 
 
 def _method(norms: Sequence[str], default: object) -> str:

@@ -103,6 +103,11 @@ R_NOTE: Final = "hengqi_calibrationNote"
 R_LOCATION: Final = "hengqi_calibrationLocation"
 R_WEIGHT_SET: Final = "hengqi_referenceWeightSet"
 R_CONFORMITY: Final = "hengqi_conformityMpe"
+R_WEIGHT_COUNT: Final = "hengqi_numberOfWeights"
+R_NOMINAL_MASS: Final = "hengqi_nominalMass"
+#: PTB's good-practice refType for statements of conformity (``basic_conformity``, seen in PTB's example DCCs in
+#: ``/work/shared/dcc/examples``, with ``basic_acceptanceLimitLower`` / ``basic_acceptanceLimitUpper``).
+R_BASIC_CONFORMITY: Final = "basic_conformity"
 R_MPE: Final = "hengqi_maximumPermissibleError"
 # influence conditions (PTB good practice uses basic_temperature; the others are hengqi's)
 R_TEMPERATURE: Final = "basic_temperature"
@@ -165,6 +170,8 @@ NAMES: Final[dict[str, tuple[str, str]]] = {
     R_AIR_DENSITY: ("Air density", "空气密度"),
     R_METHOD: ("Calibration of a non-automatic weighing instrument", "非自动衡器校准"),
     R_CONFORMITY: ("Conformity", "符合性"),
+    R_WEIGHT_COUNT: ("Number of weights", "砝码数量"),
+    R_NOMINAL_MASS: ("Nominal value of one weight", "单个砝码标称值"),
     R_MPE: ("Maximum permissible error", "最大允许误差"),
 }
 

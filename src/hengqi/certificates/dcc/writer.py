@@ -20,9 +20,10 @@ from lxml import etree
 
 from hengqi import __version__
 from hengqi.certificates.admin import Address, AdministrativeData, ConformityRequest
-from hengqi.certificates.conformity import DECISION_RULE, assess_conformity
+from hengqi.certificates.conformity import DECISION_RULE, ConformityAssessment, assess_conformity
 from hengqi.certificates.dcc import vocabulary as v
 from hengqi.certificates.dcc import xmlbuild as xb
+from hengqi.certificates.wording import customer_text, is_internal
 from hengqi.errors import RecordError
 from hengqi.metrology.calibration.result import (
     CalibrationPoint,
@@ -31,8 +32,10 @@ from hengqi.metrology.calibration.result import (
     Environment,
     ErrorCurve,
     InstrumentSummary,
+    MinimumWeightMethod,
     UncertaintyInUse,
 )
+from hengqi.metrology.reporting import reported_error, reported_uncertainty
 
 __all__ = ["certified_result", "dcc_bytes", "write_dcc"]
 
@@ -71,6 +74,62 @@ def certified_result(result: CalibrationResult, admin: AdministrativeData) -> Ca
         certificate_number=admin.certificate.number,
         laboratory=admin.laboratory.name["en"],
         customer=admin.customer.name["en"],
+        points=tuple(_as_certified(p) for p in result.points),
+        error_curve=_curve_words(result.error_curve),
+        uncertainty_in_use=_in_use_words(result.uncertainty_in_use),
+        minimum_weights=tuple(
+            dataclasses.replace(m, rule=MINIMUM_WEIGHT_RULES.get(m.method, customer_text(m.rule)))
+            for m in result.minimum_weights
+        ),
+        notes=tuple(n for n in result.notes if not is_internal(n)),
+    )
+
+
+#: The minimum-weight rules in words for the customer.
+MINIMUM_WEIGHT_RULES: Mapping[str, str] = {
+    MinimumWeightMethod.USP41: (
+        "USP <41>: the smallest net weight m with 2 s / m <= 0.10 %, s being the standard deviation of at least "
+        "10 replicate weighings (not less than 0.41 d), multiplied by the safety factor"
+    ),
+    MinimumWeightMethod.CG18: (
+        "the smallest net weight m whose expanded uncertainty in use U(m), multiplied by the safety factor, is at "
+        "most the stated relative tolerance of m"
+    ),
+}
+IN_USE_WORDS = (
+    "U(W) is the expanded uncertainty of a weighing result W at the reading R anywhere in the weighing range; "
+    "it combines the uncertainty of the errors of indication found here, repeatability, eccentricity, rounding "
+    "and the stated temperature effect in use"
+)
+
+
+def _budget_words(budget: tuple[Contribution, ...]) -> tuple[Contribution, ...]:
+    return tuple(dataclasses.replace(c, description=customer_text(c.description)) for c in budget)
+
+
+def _as_certified(p: CalibrationPoint) -> CalibrationPoint:
+    """A point as certified: E and U rounded once (:func:`hengqi.metrology.reporting.reported_error`), u(E)
+    to two significant digits, k to two decimals, budget descriptions in plain words."""
+    r = reported_error(p.error_kg, p.U_kg, p.k)
+    return dataclasses.replace(
+        p,
+        error_kg=r.error_kg,
+        U_kg=float(r.U_kg),
+        k=float(r.k),
+        u_kg=float(reported_uncertainty(p.u_kg)),
+        budget=_budget_words(p.budget),
+    )
+
+
+def _curve_words(curve: ErrorCurve | None) -> ErrorCurve | None:
+    return None if curve is None else dataclasses.replace(curve, method=customer_text(curve.method))
+
+
+def _in_use_words(iu: UncertaintyInUse | None) -> UncertaintyInUse | None:
+    if iu is None:
+        return None
+    return dataclasses.replace(
+        iu, derivation=IN_USE_WORDS, budget=_budget_words(iu.budget), error_curve=_curve_words(iu.error_curve)
     )
 
 
@@ -86,10 +145,15 @@ def write_dcc(result: CalibrationResult, admin: AdministrativeData, *, software_
     mr = xb.dcc(results, "measurementResult", refType=v.R_METHOD)
     xb.text_block(mr, "name", xb.name_of(v.R_METHOD))
     _methods(mr, res, admin)
+    software = xb.dcc(xb.dcc(mr, "usedSoftware"), "software")
+    xb.text_block(software, "name", {"en": "hengqi"}, with_lang=False)
+    xb.dcc(software, "release", software_release or f"v{__version__}")
+    xb.dcc(software, "type", "application")
     _equipment(mr, res)
     _conditions(mr, res.environment, admin)
     rl = xb.dcc(mr, "results")
-    _errors_of_indication(rl, res.points, unit)
+    per_point = _point_conformity(res, admin.conformity, unit) if admin.conformity is not None else None
+    _errors_of_indication(rl, res.points, unit, per_point)
     _budgets(rl, res.points, unit)
     for series in res.repeatability:
         r = _result(rl, v.R_REPEATABILITY)
@@ -194,6 +258,10 @@ def _administrative_data(
     item = xb.dcc(items, "item")
     xb.text_block(item, "name", admin.item.name)
     inst = res.instrument
+    if inst.accuracy_class:
+        ec = xb.dcc(item, "equipmentClass")
+        xb.dcc(ec, "reference", "OIML R 76-1:2006")
+        xb.dcc(ec, "classID", inst.accuracy_class)
     if inst.manufacturer:
         man = xb.dcc(item, "manufacturer")
         xb.text_block(man, "name", {"en": inst.manufacturer}, with_lang=False)
@@ -275,24 +343,68 @@ def _administrative_data(
         xb.text_block(st, "declaration", {"en": note})
 
 
-def _conformity(statements: Element, res: CalibrationResult, request: ConformityRequest, unit: str) -> None:
+def _assessment(res: CalibrationResult, request: ConformityRequest) -> ConformityAssessment:
     assessment = assess_conformity(res, stage=request.stage, rules=request.rules)
     if assessment is None:
         raise RecordError("conformity", "a statement of conformity needs the accuracy class and e of the item")
-    st = xb.dcc(statements, "statement", refType=v.R_CONFORMITY)
+    return assessment
+
+
+def _conformity(statements: Element, res: CalibrationResult, request: ConformityRequest, unit: str) -> None:
+    """The overall statement of conformity (PTB ``basic_conformity``; ISO/IEC 17025:2017, 7.8.6)."""
+    assessment = _assessment(res, request)
+    st = xb.dcc(statements, "statement", refType=f"{v.R_CONFORMITY} {v.R_BASIC_CONFORMITY}")
     xb.dcc(st, "norm", assessment.rule)
     xb.dcc(st, "norm", DECISION_RULE)
     en = (
         f"Errors of indication compared with the maximum permissible errors ({assessment.stage} verification, "
         f"{assessment.rule}); decision rule: {DECISION_RULE}."
     )
-    zh = f"示值误差与最大允许误差比较（{assessment.stage}，{assessment.rule}）；判定规则：以扩展不确定度为保护带。"
+    zh = f"示值误差与{STAGE_ZH.get(assessment.stage, '检定')}最大允许误差比较；判定规则：以扩展不确定度为保护带。"
     xb.text_block(st, "declaration", {"en": en, "zh": zh})
     xb.dcc(st, "conformity", assessment.status)
     lst = xb.dcc(xb.dcc(st, "data"), "list")
     xb.list_quantity(lst, v.R_TEST_LOAD, [v.mass_text(p.load_kg, unit) for p in assessment.points], unit)
     xb.list_quantity(lst, v.R_MPE, [v.mass_text(p.mpe_kg, unit) for p in assessment.points], unit)
     xb.chars_quantity(lst, v.R_CONFORMITY, [p.status for p in assessment.points])
+
+
+#: The verification stages in Chinese (for the Chinese declaration; JJG / R 76 wording).
+STAGE_ZH: Mapping[str, str] = {"initial": "首次检定", "subsequent": "后续检定", "in-service": "使用中检查"}
+
+
+def _point_conformity(res: CalibrationResult, request: ConformityRequest, unit: str) -> Element:
+    """Per-point conformity of the errors of indication as PTB writes it: ``dcc:measurementMetaData`` /
+    ``dcc:metaData refType="basic_conformity"`` (a ``statementMetaDataType``) with ``dcc:conformityXMLList`` and
+    the acceptance limits ``basic_acceptanceLimitLower`` / ``basic_acceptanceLimitUpper`` (-MPE, +MPE)."""
+    assessment = _assessment(res, request)
+    meta = xb.dcc(None, "measurementMetaData")
+    md = xb.dcc(meta, "metaData", refType=v.R_BASIC_CONFORMITY)
+    xb.text_block(md, "name", {"en": "Conformity", "zh": "符合性"})
+    xb.dcc(md, "norm", assessment.rule)
+    xb.dcc(md, "norm", DECISION_RULE)
+    xb.dcc(md, "conformityXMLList", " ".join(p.status for p in assessment.points))
+    data = xb.dcc(md, "data")
+    exponent = v.MASS_UNIT_EXPONENT[unit]
+    lower = xb.named(
+        data,
+        "quantity",
+        "basic_acceptanceLimitLower",
+        {"en": "Lower acceptance limit (-MPE)", "zh": "下限（-最大允许误差）"},
+    )
+    real = xb.si(lower, "realListXMLList")
+    xb.si(real, "valueXMLList", " ".join(v.scaled(-p.mpe_kg, exponent) for p in assessment.points))
+    xb.si(real, "unitXMLList", unit)
+    upper = xb.named(
+        data,
+        "quantity",
+        "basic_acceptanceLimitUpper",
+        {"en": "Upper acceptance limit (MPE)", "zh": "上限（最大允许误差）"},
+    )
+    real = xb.si(upper, "realListXMLList")
+    xb.si(real, "valueXMLList", " ".join(v.scaled(p.mpe_kg, exponent) for p in assessment.points))
+    xb.si(real, "unitXMLList", unit)
+    return meta
 
 
 # -- measurement result ----------------------------------------------------------------------------------------
@@ -338,6 +450,17 @@ def _equipment(mr: Element, res: CalibrationResult) -> None:
         ident = xb.dcc(ids, "identification")
         xb.dcc(ident, "issuer", "calibrationLaboratory")
         xb.dcc(ident, "value", ws.identifier)
+        qs = xb.dcc(me, "measuringEquipmentQuantities")
+        count = xb.named(qs, "measuringEquipmentQuantity", v.R_WEIGHT_COUNT)
+        real = xb.si(count, "real")
+        xb.si(real, "value", str(ws.quantity))
+        xb.si(real, "unit", v.ONE)
+        if ws.nominal_kg is not None:
+            unit = v.choose_mass_unit(ws.nominal_kg)
+            nominal = xb.named(qs, "measuringEquipmentQuantity", v.R_NOMINAL_MASS)
+            real = xb.si(nominal, "real")
+            xb.si(real, "value", v.mass_text(ws.nominal_kg, unit))
+            xb.si(real, "unit", unit)
 
 
 def _conditions(mr: Element, env: Environment, admin: AdministrativeData) -> None:
@@ -373,24 +496,41 @@ def _result(parent: Element, ref_type: str, description: str | None = None) -> E
     return xb.dcc(r, "data")
 
 
-def _errors_of_indication(rl: Element, points: Sequence[CalibrationPoint], unit: str) -> None:
+def _errors_of_indication(
+    rl: Element, points: Sequence[CalibrationPoint], unit: str, conformity: Element | None
+) -> None:
+    """The errors of indication as certified: E and U as rounded by
+    :func:`hengqi.metrology.reporting.reported_error` (the digits written are the digits certified), with k, the
+    coverage probability and the distribution; u(E) with two significant digits; degrees of freedom as numbers."""
     if not points:
         return
     lst = xb.dcc(_result(rl, v.R_ERROR_OF_INDICATION), "list")
+    exponent = v.MASS_UNIT_EXPONENT[unit]
 
     def masses(attr: str) -> list[str]:
         return [v.mass_text(getattr(p, attr), unit) for p in points]
 
+    reported = [reported_error(p.error_kg, p.U_kg, p.k) for p in points]
     xb.list_quantity(lst, v.R_TEST_LOAD, masses("load_kg"), unit)
     xb.list_quantity(lst, v.R_REFERENCE_MASS, masses("reference_mass_kg"), unit)
     xb.list_quantity(lst, v.R_NO_LOAD_INDICATION, masses("no_load_indication_kg"), unit)
     xb.list_quantity(lst, v.R_LOAD_INDICATION, masses("load_indication_kg"), unit)
     xb.list_quantity(lst, v.R_INDICATION, masses("indication_kg"), unit)
-    xb.list_quantity(
-        lst, v.R_ERROR_OF_INDICATION, masses("error_kg"), unit, expanded=(masses("U_kg"), [p.k for p in points])
+    eq = xb.list_quantity(
+        lst,
+        v.R_ERROR_OF_INDICATION,
+        [v.scaled(r.error_kg, exponent) for r in reported],
+        unit,
+        expanded=([v.scaled(r.U_kg, exponent) for r in reported], [float(r.k) for r in reported]),
+        k_texts=[str(r.k) for r in reported],
+        distribution="normal",
     )
-    xb.list_quantity(lst, v.R_STANDARD_UNCERTAINTY, masses("u_kg"), unit)
-    xb.chars_quantity(lst, v.R_DEGREES_OF_FREEDOM, [xb.dof_token(p.dof) for p in points])
+    if conformity is not None:
+        eq.append(conformity)
+    xb.list_quantity(
+        lst, v.R_STANDARD_UNCERTAINTY, [v.scaled(reported_uncertainty(p.u_kg), exponent) for p in points], unit
+    )
+    xb.dof_quantity(lst, v.R_DEGREES_OF_FREEDOM, [p.dof for p in points])
     xb.list_quantity(lst, v.R_READINGS_COUNT, [str(p.readings) for p in points], v.ONE)
 
 

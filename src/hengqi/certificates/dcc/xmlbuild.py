@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 
 from lxml import etree
 
-from hengqi.certificates.dcc.vocabulary import COVERAGE_PROBABILITY, DCC_NS, NAMES, SI_NS, plain
+from hengqi.certificates.dcc.vocabulary import COVERAGE_PROBABILITY, DCC_NS, NAMES, ONE, SI_NS, plain
 
 Element = etree._Element
 
@@ -85,8 +86,11 @@ def list_quantity(
     *,
     labels: Sequence[str] | None = None,
     expanded: tuple[Sequence[str], Sequence[float]] | None = None,
+    k_texts: Sequence[str] | None = None,
+    distribution: str | None = None,
 ) -> Element:
-    """``dcc:quantity`` holding one ``si:realListXMLList`` (one unit for all values)."""
+    """``dcc:quantity`` holding one ``si:realListXMLList`` (one unit for all values); ``expanded = (U, k)`` adds
+    ``si:expandedMUXMLList`` (``k_texts`` writes k as given, ``distribution`` adds ``si:distributionXMLList``)."""
     q = named(parent, "quantity", ref_type)
     lst = si(q, "realListXMLList")
     if labels is not None:
@@ -97,8 +101,10 @@ def list_quantity(
         u_values, ks = expanded
         mu = si(si(lst, "measurementUncertaintyUnivariateXMLList"), "expandedMUXMLList")
         si(mu, "valueExpandedMUXMLList", " ".join(u_values))
-        si(mu, "coverageFactorXMLList", " ".join(plain(k) for k in ks))
+        si(mu, "coverageFactorXMLList", " ".join(k_texts) if k_texts is not None else " ".join(plain(k) for k in ks))
         si(mu, "coverageProbabilityXMLList", COVERAGE_PROBABILITY)
+        if distribution is not None:
+            si(mu, "distributionXMLList", distribution)
     return q
 
 
@@ -119,6 +125,14 @@ def text_quantity(parent: Element, ref_type: str, value: str) -> Element:
     nq = dcc(q, "noQuantity")
     dcc(nq, "content", value)
     return q
+
+
+def dof_quantity(parent: Element, ref_type: str, dofs: Sequence[float]) -> Element:
+    """Degrees of freedom as numbers (``si:realListXMLList`` in ``\\one``) where all are finite; D-SI numbers
+    cannot be infinite, so a list with an infinite value is written as tokens (``inf``)."""
+    if all(math.isfinite(d) for d in dofs):
+        return list_quantity(parent, ref_type, [plain(float(d)) for d in dofs], ONE)
+    return chars_quantity(parent, ref_type, [dof_token(d) for d in dofs])
 
 
 def dof_token(dof: float) -> str:

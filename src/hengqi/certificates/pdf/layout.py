@@ -38,7 +38,17 @@ class Styles:
 
 
 def make_styles(font: str) -> Styles:
-    base = ParagraphStyle("base", fontName=font, bulletFontName=font, fontSize=9, leading=12.5, textColor=colors.black)
+    # no single line of a paragraph alone at the foot or the head of a page (orphans and widows)
+    base = ParagraphStyle(
+        "base",
+        fontName=font,
+        bulletFontName=font,
+        fontSize=9,
+        leading=12.5,
+        textColor=colors.black,
+        allowOrphans=0,
+        allowWidows=0,
+    )
     return Styles(
         title=ParagraphStyle("title", parent=base, fontSize=20, leading=25, alignment=1, textColor=ACCENT),
         subtitle=ParagraphStyle("subtitle", parent=base, fontSize=10, leading=14, alignment=1),

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import io
 
-from hengqi.certificates.dcc.vocabulary import MASS_UNIT_EXPONENT
 from hengqi.metrology.calibration.result import CalibrationResult
+from hengqi.metrology.reporting import UNIT_EXPONENT
 
-SYMBOL = {"\\gram": "g", "\\kilogram": "kg", "\\milli\\gram": "mg", "\\tonne": "t"}
+#: D-SI unit of each unit symbol (for callers that hold D-SI names).
+DSI_UNIT = {"g": "\\gram", "kg": "\\kilogram", "mg": "\\milli\\gram", "t": "\\tonne"}
 
 
 def error_plot_png(result: CalibrationResult, unit: str, error_unit: str, font_path: str) -> bytes:
-    """PNG bytes of E(L) with U(E) bars (and the error curve, when there is one), labelled in English and Chinese."""
+    """PNG bytes of E(L) with U(E) bars (and the error curve, when there is one), labelled in English and Chinese;
+    ``unit`` and ``error_unit`` are symbols such as ``g`` and ``mg``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -22,8 +24,8 @@ def error_plot_png(result: CalibrationResult, unit: str, error_unit: str, font_p
     from matplotlib.font_manager import FontProperties
 
     font = FontProperties(fname=font_path, size=8)
-    to_load = 10.0 ** -MASS_UNIT_EXPONENT[unit]
-    to_err = 10.0 ** -MASS_UNIT_EXPONENT[error_unit]
+    to_load = 10.0 ** -UNIT_EXPONENT[unit]
+    to_err = 10.0 ** -UNIT_EXPONENT[error_unit]
     loads = [float(p.load_kg) * to_load for p in result.points]
     errors = [float(p.error_kg) * to_err for p in result.points]
     bars = [p.U_kg * to_err for p in result.points]
@@ -48,8 +50,8 @@ def error_plot_png(result: CalibrationResult, unit: str, error_unit: str, font_p
         xs = [top * i / 100 for i in range(101)]
         ys = [curve.error_kg(x / to_load) * to_err for x in xs]
         ax.plot(xs, ys, color="#c55a11", linewidth=1.0, label="E_appr(R)")
-    ax.set_xlabel(f"Test load / 试验载荷 ({SYMBOL.get(unit, unit)})", fontproperties=font)
-    ax.set_ylabel(f"Error / 示值误差 ({SYMBOL.get(error_unit, error_unit)})", fontproperties=font)
+    ax.set_xlabel(f"Test load / 试验载荷 ({unit})", fontproperties=font)
+    ax.set_ylabel(f"Error / 示值误差 ({error_unit})", fontproperties=font)
     ax.tick_params(labelsize=7)
     ax.grid(True, linewidth=0.3, color="#cccccc")
     ax.legend(prop=font, loc="best", frameon=False)

@@ -24,14 +24,21 @@ from reportlab.platypus.doctemplate import LayoutError
 from hengqi import __version__
 from hengqi.certificates.admin import Address, AdministrativeData
 from hengqi.certificates.conformity import DECISION_RULE, assess_conformity
-from hengqi.certificates.dcc.vocabulary import choose_mass_unit
 from hengqi.certificates.dcc.writer import certified_result
 from hengqi.certificates.pdf import layout
 from hengqi.certificates.pdf.fonts import find_cjk_font, register_cjk_font
-from hengqi.certificates.pdf.formatting import decimals_of, fixed, in_unit, round_up_2sig, smaller_unit
-from hengqi.certificates.pdf.plot import SYMBOL, error_plot_png
+from hengqi.certificates.pdf.plot import error_plot_png
 from hengqi.errors import InputError
-from hengqi.metrology.calibration.result import CalibrationResult
+from hengqi.metrology.calibration.result import CalibrationResult, ReferenceWeightSet
+from hengqi.metrology.reporting import (
+    decimal_text,
+    mass_units,
+    natural_mass,
+    places_of,
+    plain_number,
+    reported_error,
+    reported_uncertainty,
+)
 
 __all__ = ["render_certificate_pdf"]
 
@@ -63,11 +70,10 @@ class _Builder:
         self.admin = admin
         self.font = font
         self.s = layout.make_styles(font)
-        self.unit = choose_mass_unit(result.instrument.max_kg)
-        self.eunit = smaller_unit(self.unit)
-        self.sym, self.esym = SYMBOL[self.unit], SYMBOL[self.eunit]
-        self.d_dec = decimals_of(in_unit(result.instrument.d_kg, self.unit))
-        self.e_dec = decimals_of(in_unit(result.instrument.d_kg, self.eunit))
+        self.unit, self.eunit = mass_units(result.instrument.max_kg, result.instrument.d_kg)
+        self.sym, self.esym = self.unit, self.eunit
+        self.d_dec = places_of(result.instrument.d_kg, self.unit)
+        self.e_dec = places_of(result.instrument.d_kg, self.eunit)
         self.story: list[object] = []
         request = admin.conformity
         self.assessment = (
@@ -127,13 +133,16 @@ class _Builder:
         return table
 
     def m(self, value_kg: Decimal | float) -> str:
-        return fixed(in_unit(value_kg, self.unit), self.d_dec)
+        """A load or indication in the load unit, to the scale interval's resolution."""
+        return decimal_text(value_kg, self.unit, places=self.d_dec)
 
     def em(self, value_kg: Decimal | float) -> str:
-        return fixed(in_unit(value_kg, self.eunit), self.e_dec)
+        """A deviation in the error unit, to the scale interval's resolution."""
+        return decimal_text(value_kg, self.eunit, places=self.e_dec)
 
-    def u(self, value_kg: float) -> str:
-        return format(round_up_2sig(float(in_unit(value_kg, self.eunit))), "f")
+    def nat(self, value_kg: Decimal, unit: str) -> str:
+        """A characteristic (Max, Min, d, e) as written naturally: ``220 g``, ``0.1 mg``."""
+        return f"{natural_mass(value_kg, unit)} {unit}"
 
     # -- sections ------------------------------------------------------------------------------------------------
 
@@ -174,10 +183,12 @@ class _Builder:
             rows.append(("Identifier<br/>器具编号", escape(inst.identifier)))
         for ident in a.item.identifications:
             rows.append((_t(ident.name), escape(ident.value)))
-        chars = f"Max = {self.m(inst.max_kg)} {self.sym}, d = {self.em(inst.d_kg)} {self.esym}"
+        chars = f"Max = {self.nat(inst.max_kg, self.unit)}"
+        if inst.min_kg is not None:
+            chars += f", Min = {self.nat(inst.min_kg, self.unit)}"
+        chars += f", d = {self.nat(inst.d_kg, self.eunit)}"
         if inst.e_kg is not None:
-            e_in = in_unit(inst.e_kg, self.eunit)
-            chars += f", e = {fixed(e_in, decimals_of(e_in))} {self.esym}"
+            chars += f", e = {self.nat(inst.e_kg, self.eunit)}"
         if inst.accuracy_class:
             chars += f", class 准确度等级 {escape(inst.accuracy_class)}"
         rows.append(("Characteristics<br/>计量特性", chars))
@@ -201,44 +212,96 @@ class _Builder:
         rows.append(("Place of calibration<br/>校准地点", place))
         self.kv_table(rows)
 
+    def _conditions(self) -> list[str]:
+        env = self.res.environment
+        cond = []
+        if env.temperature_start_c is not None:
+            end = f" → {env.temperature_end_c:g} °C" if env.temperature_end_c is not None else ""
+            cond.append(f"temperature 温度 {env.temperature_start_c:g} °C{end}")
+        if env.relative_humidity_percent is not None:
+            cond.append(f"relative humidity 相对湿度 {env.relative_humidity_percent:g} %")
+        if env.pressure_hpa is not None:
+            cond.append(f"air pressure 气压 {env.pressure_hpa:g} hPa")
+        if env.air_density_kg_m3 is not None:
+            cond.append(f"air density 空气密度 {plain_number(env.air_density_kg_m3, 5)} kg/m³")
+        for c in self.admin.conditions:
+            cond.append(f"{_t(c.name)}: {_t(c.text)}")
+        return cond
+
+    def _weights(self, w: ReferenceWeightSet) -> str:
+        """``20 × 1000 kg, class M1 (M1-1t), certificate ...``."""
+        what = f"{w.quantity} × " if w.quantity > 1 else ""
+        if w.nominal_kg is not None:
+            unit = "kg" if w.nominal_kg >= 1 else ("g" if w.nominal_kg >= Decimal("0.001") else "mg")
+            what += f"{natural_mass(w.nominal_kg, unit)} {unit}"
+        parts = [what.strip() or w.identifier]
+        if w.weight_class:
+            parts.append(f"class 等级 {w.weight_class}")
+        text = ", ".join(parts)
+        if what.strip():
+            text += f" ({w.identifier})"
+        if w.certificate:
+            text += f", certificate 证书 {w.certificate}"
+        return escape(text)
+
     def method(self) -> None:
-        self.h2("Method, traceability and conditions", "校准方法、溯源性与环境条件")
+        cond = self._conditions()
+        if cond:
+            self.h2("Method, traceability and conditions", "校准方法、溯源性与环境条件")
+        else:
+            self.h2("Method and traceability", "校准方法与溯源性")
         rows = []
         norms = [self.res.method] + [n for m in self.admin.methods for n in m.norms if n != self.res.method]
         names = (
             "; ".join(_t(m.name) for m in self.admin.methods) or "Calibration of a non-automatic weighing instrument"
         )
         rows.append(("Method<br/>校准方法", f"{names}<br/>{escape('; '.join(dict.fromkeys(norms)))}"))
-        if self.res.weights:
-            ws = "; ".join(
-                escape(
-                    " ".join(
-                        x
-                        for x in (
-                            w.identifier,
-                            f"class {w.weight_class}" if w.weight_class else "",
-                            f"certificate {w.certificate}" if w.certificate else "",
-                        )
-                        if x
-                    )
-                )
-                for w in self.res.weights
+        tested_en = [
+            x
+            for x, done in (
+                ("repeatability", bool(self.res.repeatability)),
+                ("eccentricity", self.res.eccentricity is not None),
             )
-            rows.append(("Reference weights<br/>参考砝码", ws))
+            if done
+        ]
+        tested_zh = [
+            x
+            for x, done in (("重复性", bool(self.res.repeatability)), ("偏载", self.res.eccentricity is not None))
+            if done
+        ]
+        also_en = (
+            f" {' and '.join(tested_en).capitalize()} were tested."
+            if len(tested_en) == 2
+            else (f" {tested_en[0].capitalize()} was tested." if tested_en else "")
+        )
+        also_zh = f"另做{'和'.join(tested_zh)}测试。" if tested_zh else ""
+        rows.append(
+            (
+                "Procedure<br/>校准程序",
+                "Test loads of reference weights were applied and the indications read; the error of indication is "
+                "E = I − m_ref, the indication I (net of the no-load indication) minus the conventional mass m_ref "
+                f"of the load.{also_en} 施加参考砝码作为试验载荷并读取示值；示值误差 E = I − m_ref，"
+                f"即示值（扣除空载示值）减去载荷的折算质量。{also_zh}",
+            )
+        )
+        substituted = [p for p in self.res.points if p.contribution("substitution-rounding") is not None]
+        if substituted:
+            loads = ", ".join(f"{self.m(p.load_kg)} {self.sym}" for p in substituted)
+            rows.append(
+                (
+                    "Substitution loads<br/>替代载荷",
+                    escape(
+                        f"At {loads} the test load was built up by substitution: the reference weights were "
+                        "replaced by a substitute load (ballast) until the same indication was reached, and the "
+                        "reference weights were then placed again on top; m_ref includes the substitute loads. "
+                        f"在 {loads} 处采用替代法：用替代载荷替换参考砝码至示值相同，再加放参考砝码；"
+                        "m_ref 包含替代载荷。"
+                    ),
+                )
+            )
+        if self.res.weights:
+            rows.append(("Reference weights<br/>参考砝码", "; ".join(self._weights(w) for w in self.res.weights)))
         rows.append(("Traceability<br/>溯源性", _t(self.admin.traceability)))
-        env = self.res.environment
-        cond = []
-        if env.temperature_start_c is not None:
-            end = f" → {env.temperature_end_c} °C" if env.temperature_end_c is not None else ""
-            cond.append(f"temperature 温度 {env.temperature_start_c} °C{end}")
-        if env.relative_humidity_percent is not None:
-            cond.append(f"relative humidity 相对湿度 {env.relative_humidity_percent} %")
-        if env.pressure_hpa is not None:
-            cond.append(f"air pressure 气压 {env.pressure_hpa} hPa")
-        if env.air_density_kg_m3 is not None:
-            cond.append(f"air density 空气密度 {env.air_density_kg_m3} kg/m³")
-        for c in self.admin.conditions:
-            cond.append(f"{_t(c.name)}: {_t(c.text)}")
         if cond:
             rows.append(("Conditions<br/>环境条件", "; ".join(cond)))
         if self.res.operator:
@@ -249,50 +312,74 @@ class _Builder:
         pts = self.res.points
         if not pts:
             return
+        start = len(self.story)
         self.h2("Errors of indication", "示值误差")
         header = [
             f"Test load 试验载荷 / {self.sym}",
-            f"Indication 示值 / {self.sym}",
+            f"m_ref 折算质量 / {self.sym}",
+            f"Indication I 示值 / {self.sym}",
             f"Error E 误差 / {self.esym}",
             f"U(E) / {self.esym}",
             "k",
         ]
-        rows = [
-            [self.m(p.load_kg), self.m(p.indication_kg), self.em(p.error_kg), self.u(p.U_kg), f"{p.k:.2f}"] for p in pts
-        ]
+        rows = []
+        for p in pts:
+            r = reported_error(p.error_kg, p.U_kg, p.k)
+            rows.append(
+                [
+                    self.m(p.load_kg),
+                    decimal_text(p.reference_mass_kg, self.unit),
+                    self.m(p.indication_kg),
+                    decimal_text(r.error_kg, self.eunit),
+                    decimal_text(r.U_kg, self.eunit),
+                    str(r.k),
+                ]
+            )
         if self.assessment is not None:
             header += [f"MPE 最大允许误差 / {self.esym}", "Conformity 符合性"]
             for row, pc in zip(rows, self.assessment.points, strict=True):
-                row += [format(in_unit(pc.mpe_kg, self.eunit).normalize(), "f"), VERDICTS[pc.status]]
+                row += [natural_mass(pc.mpe_kg, self.eunit), VERDICTS[pc.status]]
         w = (layout.PAGE_W - 2 * layout.MARGIN) / len(header)
         self.story.append(self.grid(header, rows, [w] * len(header)))
         self.story.append(
             self.p(
-                "U(E) is the expanded uncertainty U = k·u(E), for a coverage probability of about 95 %. "
-                "扩展不确定度 U = k·u(E)，包含概率约为 95 %。",
+                "m_ref is the conventional mass of the test load; E = I − m_ref. U(E) is the expanded uncertainty "
+                "U = k·u(E) for a coverage probability of about 95 % (normal distribution), rounded up to two "
+                "significant digits; E is rounded to the same decimal place. "
+                "m_ref 为试验载荷的折算质量；E = I − m_ref。扩展不确定度 U = k·u(E)，包含概率约为 95 %（正态分布），"
+                "向上修约至两位有效数字；E 修约至同一位。",
                 "small",
             )
         )
+        if len(rows) <= 15:
+            block = self.story[start:]
+            del self.story[start:]
+            self.story.append(KeepTogether(block))
         if plot_png:
             img = Image(io.BytesIO(plot_png), width=165 * mm, height=165 * mm * 2.6 / 6.4)
             self.story.append(KeepTogether([Spacer(1, 2 * mm), img]))
 
     def repeatability_and_eccentricity(self) -> None:
         if self.res.repeatability:
+            start = len(self.story)
             self.h2("Repeatability", "重复性")
             rows = [
                 [
                     self.m(r.load_kg),
                     str(len(r.readings)),
-                    fixed(in_unit(r.mean_kg, self.unit), self.d_dec + 1),
-                    format(round_up_2sig(float(in_unit(r.s_kg, self.eunit))), "f"),
+                    decimal_text(r.mean_kg, self.unit, places=self.d_dec + 1),
+                    decimal_text(reported_uncertainty(r.s_kg), self.eunit),
                 ]
                 for r in self.res.repeatability
             ]
             header = [f"Load 载荷 / {self.sym}", "n", f"Mean 平均值 / {self.sym}", f"s 标准偏差 / {self.esym}"]
             self.story.append(self.grid(header, rows))
+            block = self.story[start:]
+            del self.story[start:]
+            self.story.append(KeepTogether(block))
         ecc = self.res.eccentricity
         if ecc is not None:
+            start = len(self.story)
             self.h2("Eccentricity", "偏载")
             rows = [
                 [pos, self.m(i), self.em(dv)]
@@ -307,35 +394,44 @@ class _Builder:
                     "small",
                 )
             )
+            block = self.story[start:]
+            del self.story[start:]
+            self.story.append(KeepTogether(block))
 
     def in_use(self) -> None:
         iu = self.res.uncertainty_in_use
         mws = self.res.minimum_weights
         if iu is None and not mws:
             return
+        start = len(self.story)
         self.h2("Uncertainty in use and minimum weight", "使用中的不确定度与最小称量值")
         if iu is not None:
-            alpha = format(round_up_2sig(float(in_unit(iu.alpha_kg, self.eunit))), "f")
+            alpha = decimal_text(reported_uncertainty(iu.alpha_kg), self.eunit)
             text = (
-                f"U(W) = k·√(α² + β²·R²), k = {iu.k:.2f}, α = {alpha} {self.esym}, β = {iu.beta:.3g}, "
-                f"for 0 ≤ R ≤ {self.m(Decimal(repr(iu.max_kg)))} {self.sym}."
+                f"U(W) = k·√(α² + β²·R²), k = {iu.k:.2f}, α = {alpha} {self.esym}, β = {plain_number(iu.beta, 2)}, "
+                f"for 0 ≤ R ≤ {natural_mass(Decimal(repr(iu.max_kg)), self.unit)} {self.sym} (R: the reading)."
             )
             if not iu.corrected and iu.error_curve is not None:
                 text += (
                     " Readings not corrected: U_gl(W) = U(W) + |E_appr(R)|. 读数未修正时 U_gl(W) = U(W) + |E_appr(R)|。"
                 )
             self.story.append(self.p(escape(text)))
-            self.story.append(self.p(escape(iu.derivation), "small"))
+            self.story.append(self.p(escape(iu.derivation + "."), "small"))
         for mw in mws:
-            value = fixed(in_unit(mw.value_kg, self.unit), self.d_dec)
+            value = decimal_text(Decimal(repr(mw.value_kg)), self.unit, places=self.d_dec)
+            name = "USP <41>" if mw.method.value == "usp-41" else "EURAMET cg-18"
             self.story.append(
                 self.p(
                     escape(
-                        f"Minimum weight 最小称量值 ({mw.method.value}): {value} {self.sym} "
-                        f"(tolerance {mw.tolerance * 100:g} %, safety factor {mw.safety_factor:g}); {mw.rule}"
+                        f"Minimum weight 最小称量值 ({name}): {value} {self.sym} "
+                        f"(tolerance 允差 {plain_number(mw.tolerance * 100)} %, safety factor 安全系数 "
+                        f"{plain_number(mw.safety_factor)}): {mw.rule}."
                     )
                 )
             )
+        block = self.story[start:]
+        del self.story[start:]
+        self.story.append(KeepTogether(block))
 
     def statements(self) -> None:
         self.h2("Statements", "声明")

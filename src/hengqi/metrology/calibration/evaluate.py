@@ -41,7 +41,11 @@ from hengqi.metrology.calibration.indication import (
     repeatability_result,
     rounding_contribution,
 )
-from hengqi.metrology.calibration.minimum_weight import cg18_minimum_weight, usp41_minimum_weight
+from hengqi.metrology.calibration.minimum_weight import (
+    USP41_MIN_READINGS,
+    cg18_minimum_weight,
+    usp41_minimum_weight,
+)
 from hengqi.metrology.calibration.point import error_of_indication
 from hengqi.metrology.calibration.reference import (
     BuoyancyMethod,
@@ -62,6 +66,14 @@ from hengqi.metrology.calibration.result import (
     ReferenceWeightSet,
     RepeatabilityResult,
     UncertaintyInUse,
+    mass_text,
+)
+
+#: Where the rules of this evaluation come from.  Kept with the budget export (``hengqi calibrate --json``) and
+#: in ``docs/``; a certificate states the method in plain words instead.
+PROVENANCE = (
+    "clause numbers of EURAMET cg-18 v4.0 are quoted from a secondary source; the error curve, the "
+    "uncertainty in use and the cg-18 style minimum weight are hengqi constructions (see the documentation)"
 )
 
 
@@ -267,19 +279,19 @@ def evaluate_calibration(data: CalibrationData) -> CalibrationResult:
         else:
             minimum.append(found)
     if options.usp41:
-        smallest = min(series, key=lambda r: r.load_kg)
-        minimum.append(usp41_minimum_weight(smallest.s_kg, instrument.d_kg, safety_factor=options.safety_factor))
-        if len(smallest.readings) < 10:
+        usable = [r for r in series if len(r.readings) >= USP41_MIN_READINGS]
+        if usable:
+            chosen = min(usable, key=lambda r: r.load_kg)
+            minimum.append(usp41_minimum_weight(chosen.s_kg, instrument.d_kg, safety_factor=options.safety_factor))
+        else:
+            most = max(series, key=lambda r: len(r.readings))
             notes.append(
-                f"USP <41> asks for at least 10 weighings; the series at {smallest.load_kg} kg has "
-                f"{len(smallest.readings)}"
+                f"The USP <41> minimum weight is not stated: USP <41> assesses repeatability from at least "
+                f"{USP41_MIN_READINGS} weighings of one test weight; the repeatability series at "
+                f"{mass_text(most.load_kg)} has {len(most.readings)}."
             )
     if data.conditions.buoyancy is BuoyancyMethod.NONE:
-        notes.append("air buoyancy of the reference weights was not considered (buoyancy: none)")
-    notes.append(
-        "clause numbers of EURAMET cg-18 v4.0 are quoted from a secondary source; the error curve, the "
-        "uncertainty in use and the cg-18 style minimum weight are hengqi constructions (see the documentation)"
-    )
+        notes.append("Air buoyancy of the reference weights was not considered.")
     return CalibrationResult(
         instrument=instrument,
         points=points,

@@ -33,6 +33,9 @@ from hengqi.metrology.calibration.result import MinimumWeight, MinimumWeightMeth
 USP41_K = 2.0
 USP41_TOLERANCE = 0.001
 USP41_S_FLOOR_D = Decimal("0.41")
+#: USP <41>: repeatability is assessed from at least 10 replicate weighings of one test weight (CONFIRMED,
+#: ``/work/shared/reference/standards.md`` section 4); fewer readings certify no USP <41> minimum weight.
+USP41_MIN_READINGS = 10
 
 _USP41_RULE = (
     "USP <41> Balances (revision 2019-08-01): 2 s / m <= 0.10 %, s >= 0.41 d (CONFIRMED core rule); "

@@ -328,11 +328,15 @@ class ReferenceWeightSet:
         identifier: the set's identifier or certificate number.
         weight_class: OIML R 111 class where used by class (``"E2"``, ``"M1"``...), else ``None``.
         certificate: calibration certificate reference where used with certificate values.
+        quantity: how many identical weights the entry stands for (``20`` for "20 x 1 t").
+        nominal_kg: nominal value of one weight, where known.
     """
 
     identifier: str
     weight_class: str | None = None
     certificate: str = ""
+    quantity: int = 1
+    nominal_kg: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""Sites, instruments, laboratories, weight sets, weights, the traceability chain and the overdue list."""
+"""Sites, customers, instruments, laboratories, weight sets, weights, the traceability chain and the overdue list."""
 
 from __future__ import annotations
 
@@ -10,10 +10,13 @@ from fastapi.responses import StreamingResponse
 
 from hengqi.server.api.deps import CurrentPrincipal, Listing, ReadSession, WriteSession
 from hengqi.server.api.listing import CSV_RESPONSE, csv_response, respond
-from hengqi.server.db.models import Instrument, Laboratory, Site, Weight, WeightSet
+from hengqi.server.db.models import Customer, Instrument, Laboratory, Site, Weight, WeightSet
 from hengqi.server.schemas.common import Page
 from hengqi.server.schemas.registry import (
     AccuracyClassText,
+    CustomerCreate,
+    CustomerPublic,
+    CustomerUpdate,
     InstrumentCreate,
     InstrumentPublic,
     InstrumentStatus,
@@ -77,6 +80,50 @@ def update_site(site_id: Id, data: SiteUpdate, principal: CurrentPrincipal, sess
     return SitePublic.model_validate(site)
 
 
+# -- customers --------------------------------------------------------------------------------------------------
+@router.post("/customers", response_model=CustomerPublic, status_code=201)
+def create_customer(data: CustomerCreate, principal: CurrentPrincipal, session: WriteSession) -> CustomerPublic:
+    """Register a customer (an instrument's owner, named with its address on certificates)."""
+    customer = registry.create_customer(session, principal, data)
+    session.commit()
+    return CustomerPublic.model_validate(customer)
+
+
+@router.get("/customers", response_model=Page[CustomerPublic], responses=CSV_RESPONSE)
+def list_customers(
+    principal: CurrentPrincipal, session: ReadSession, params: Listing, organisation_id: OrgFilter = None
+) -> Page[CustomerPublic] | StreamingResponse:
+    result = page(
+        session,
+        scoped_select(principal, Customer),
+        Customer,
+        params.query(organisation_id=organisation_id),
+        sortable=("id", "name", "city", "created_at"),
+        filterable=("organisation_id",),
+    )
+    return respond(CustomerPublic, result, params, "customers")
+
+
+@router.get("/customers/{customer_id}", response_model=CustomerPublic)
+def get_customer(customer_id: Id, principal: CurrentPrincipal, session: ReadSession) -> CustomerPublic:
+    return CustomerPublic.model_validate(get_scoped(session, principal, Customer, customer_id))
+
+
+@router.patch("/customers/{customer_id}", response_model=CustomerPublic)
+def update_customer(
+    customer_id: Id, data: CustomerUpdate, principal: CurrentPrincipal, session: WriteSession
+) -> CustomerPublic:
+    customer = registry.update_customer(session, principal, customer_id, data)
+    session.commit()
+    return CustomerPublic.model_validate(customer)
+
+
+@router.delete("/customers/{customer_id}", status_code=204)
+def delete_customer(customer_id: Id, principal: CurrentPrincipal, session: WriteSession) -> None:
+    registry.delete_record(session, principal, Customer, customer_id)
+    session.commit()
+
+
 # -- instruments ------------------------------------------------------------------------------------------------
 @router.post("/instruments", response_model=InstrumentPublic, status_code=201)
 def create_instrument(data: InstrumentCreate, principal: CurrentPrincipal, session: WriteSession) -> InstrumentPublic:
@@ -94,6 +141,7 @@ def list_instruments(
     params: Listing,
     organisation_id: OrgFilter = None,
     site_id: OrgFilter = None,
+    owner_id: OrgFilter = None,
     status: InstrumentStatus | None = None,
     accuracy_class: AccuracyClassText | None = None,
     make: Text = None,
@@ -103,6 +151,7 @@ def list_instruments(
     query = params.query(
         organisation_id=organisation_id,
         site_id=site_id,
+        owner_id=owner_id,
         status=status,
         accuracy_class=accuracy_class,
         make=make,
@@ -125,7 +174,7 @@ def list_instruments(
             "calibration_due",
             "created_at",
         ),
-        filterable=("organisation_id", "site_id", "status", "accuracy_class", "make", "model", "serial"),
+        filterable=("organisation_id", "site_id", "owner_id", "status", "accuracy_class", "make", "model", "serial"),
     )
     return respond(InstrumentPublic, result, params, "instruments")
 

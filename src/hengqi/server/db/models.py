@@ -117,6 +117,24 @@ class Site(Owned, Base):
     longitude: Mapped[Decimal | None] = mapped_column(default=None)
 
 
+class Customer(Owned, Base):
+    """A customer of the laboratory, named with its address on certificates (ISO/IEC 17025:2017, 7.8.2.1 e:
+    the name and contact information of the customer; SECONDARY, read through summaries)."""
+
+    __tablename__ = "customers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_zh: Mapped[str] = mapped_column(String(200), default="")
+    street: Mapped[str] = mapped_column(String(200), default="")
+    street_no: Mapped[str] = mapped_column(String(20), default="")
+    post_code: Mapped[str] = mapped_column(String(20), default="")
+    city: Mapped[str] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(100), default="")
+    country: Mapped[str] = mapped_column(String(2))
+    email: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str] = mapped_column(String(50), default="")
+
+
 class Instrument(Owned, Base):
     """A non-automatic weighing instrument with its metrological specification (OIML R 76-1:2006, 2 and 3)."""
 
@@ -124,6 +142,7 @@ class Instrument(Owned, Base):
     __table_args__ = (UniqueConstraint("organisation_id", "make", "model", "serial", name="uq_instruments_identity"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), default=None, index=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), default=None, index=True)
     make: Mapped[str] = mapped_column(String(100))
     model: Mapped[str] = mapped_column(String(100))
     serial: Mapped[str] = mapped_column(String(100))

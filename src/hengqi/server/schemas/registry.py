@@ -1,4 +1,5 @@
-"""Schemas of the registry: organisations, sites, instruments, laboratories, weight sets and weights."""
+"""Schemas of the registry: organisations, sites, customers, instruments, laboratories, weight sets and
+weights."""
 
 from __future__ import annotations
 
@@ -57,6 +58,53 @@ class SitePublic(OwnedPublic):
     longitude: ExactNumber | None
 
 
+CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2, e.g. CN")]
+Short = Annotated[str, Field(max_length=20)]
+Line = Annotated[str, Field(max_length=200)]
+
+
+class CustomerCreate(Schema):
+    """A customer (the owner of instruments), named with its address on certificates."""
+
+    name: Text200
+    name_zh: Line = ""
+    street: Line = ""
+    street_no: Short = ""
+    post_code: Short = ""
+    city: Text100
+    state: Annotated[str, Field(max_length=100)] = ""
+    country: CountryCode
+    email: Line = ""
+    phone: Annotated[str, Field(max_length=50)] = ""
+    organisation_id: RecordId | None = None
+
+
+class CustomerUpdate(Schema):
+    name: Text200 | None = None
+    name_zh: Line | None = None
+    street: Line | None = None
+    street_no: Short | None = None
+    post_code: Short | None = None
+    city: Text100 | None = None
+    state: Annotated[str, Field(max_length=100)] | None = None
+    country: CountryCode | None = None
+    email: Line | None = None
+    phone: Annotated[str, Field(max_length=50)] | None = None
+
+
+class CustomerPublic(OwnedPublic):
+    name: str
+    name_zh: str
+    street: str
+    street_no: str
+    post_code: str
+    city: str
+    state: str
+    country: str
+    email: str
+    phone: str
+
+
 class RangeIn(Schema):
     max: Mass
     e: Mass
@@ -83,6 +131,7 @@ class InstrumentCreate(Schema):
     min: Mass | None = None
     ranges: Annotated[list[RangeIn], Field(max_length=3)] | None = None
     site_id: RecordId | None = None
+    owner_id: RecordId | None = None
     status: InstrumentStatus = "in-service"
     verification_due: date | None = None
     calibration_due: date | None = None
@@ -104,6 +153,7 @@ class InstrumentUpdate(Schema):
     min: Mass | None = None
     ranges: Annotated[list[RangeIn], Field(max_length=3)] | None = None
     site_id: RecordId | None = None
+    owner_id: RecordId | None = None
     status: InstrumentStatus | None = None
     verification_due: date | None = None
     calibration_due: date | None = None
@@ -111,6 +161,7 @@ class InstrumentUpdate(Schema):
 
 class InstrumentPublic(OwnedPublic):
     site_id: int | None
+    owner_id: int | None
     make: str
     model: str
     serial: str

@@ -33,7 +33,7 @@ from hengqi.procedures.session import Session
 from hengqi.records.calibration import calibrate, parse_calibration_record
 from hengqi.server.db.engine import Database
 from hengqi.server.db.guided import GuidedRun
-from hengqi.server.db.models import Certificate, Instrument, Organisation, Run, StoredFile, User, Weight
+from hengqi.server.db.models import Certificate, Customer, Instrument, Organisation, Run, StoredFile, User, Weight
 from hengqi.server.db.types import utcnow
 from hengqi.server.errors import ConflictError, NotFoundError
 from hengqi.server.files import FileStore
@@ -57,6 +57,8 @@ def result_summary(result: CalibrationResult) -> dict[str, Any]:
         "points": [
             {
                 "load_kg": str(p.load_kg),
+                "reference_mass_kg": str(p.reference_mass_kg),
+                "indication_kg": str(p.indication_kg),
                 "error_kg": str(p.error_kg),
                 "U_kg": repr(p.U_kg),
                 "k": p.k,
@@ -91,6 +93,40 @@ def _user_name(session: DbSession, user_id: int) -> str:
     return user.full_name or user.username
 
 
+#: What a draft names while the instrument has no registered owner (approval is refused until it has one).
+UNREGISTERED_CUSTOMER: dict[str, Any] = {
+    "name": {"en": "(owner of the instrument not registered)", "zh": "（器具所有者未登记）"},
+    "address": {"city": "—", "country": "CN"},
+}
+
+
+def customer_of(session: DbSession, instrument: Instrument) -> dict[str, Any] | None:
+    """The certificate's customer: the instrument's owner with its address (ISO/IEC 17025:2017, 7.8.2.1 e;
+    SECONDARY), or ``None`` when no owner is registered."""
+    owner = session.get(Customer, instrument.owner_id) if instrument.owner_id is not None else None
+    if owner is None:
+        return None
+    name = {"en": owner.name, **({"zh": owner.name_zh} if owner.name_zh else {})}
+    address = {
+        key: value
+        for key, value in (
+            ("street", owner.street),
+            ("street_no", owner.street_no),
+            ("post_code", owner.post_code),
+            ("city", owner.city),
+            ("state", owner.state),
+            ("country", owner.country),
+        )
+        if value
+    }
+    customer: dict[str, Any] = {"name": name, "address": address}
+    if owner.email:
+        customer["email"] = owner.email
+    if owner.phone:
+        customer["phone"] = owner.phone
+    return customer
+
+
 def admin_data(
     session: DbSession, instrument: Instrument, number: str, *, technician: str, signer: str | None, on: date
 ) -> AdministrativeData:
@@ -121,7 +157,7 @@ def admin_data(
         {
             "certificate": {"number": number, "issue_date": on.isoformat(), "performance_location": "laboratory"},
             "laboratory": {"name": lab_name, "address": {"city": "—", "country": "CN"}},
-            "customer": {"name": lab_name, "address": {"city": "—", "country": "CN"}},
+            "customer": customer_of(session, instrument) or UNREGISTERED_CUSTOMER,
             "item": item,
             "persons": persons,
             "methods": [
@@ -299,6 +335,12 @@ def approve_and_issue(
         if guided is None or run_record is None:
             raise ConflictError("this certificate was not made by a guided run", code="not_guided")
         instrument = get_scoped(session, principal, Instrument, certificate.instrument_id)
+        if customer_of(session, instrument) is None:
+            raise ConflictError(
+                "the instrument has no registered owner: register the customer with its address and set it as the "
+                "instrument's owner before issuing (the certificate names the customer)",
+                code="customer_missing",
+            )
         result = calibration_result(dict(run_record.raw_data["record"]))
         admin = admin_data(
             session,

@@ -1,4 +1,4 @@
-"""Sites, instruments, laboratories, weight sets and weights; the traceability chain; the overdue list."""
+"""Sites, customers, instruments, laboratories, weight sets and weights; the traceability chain; the overdue list."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from sqlalchemy.orm import Session
 
 from hengqi.errors import InputError
 from hengqi.metrology.classes import InstrumentSpecification
-from hengqi.server.db.models import Instrument, Laboratory, Site, Weight, WeightSet
+from hengqi.server.db.models import Customer, Instrument, Laboratory, Site, Weight, WeightSet
 from hengqi.server.permissions import Permission, Principal
 from hengqi.server.schemas.registry import (
+    CustomerCreate,
+    CustomerUpdate,
     InstrumentCreate,
     InstrumentUpdate,
     LaboratoryCreate,
@@ -65,6 +67,24 @@ def update_site(session: Session, principal: Principal, site_id: int, data: Site
     principal.require(Permission.WRITE_REGISTRY)
     site = get_scoped(session, principal, Site, site_id)
     return update_audited(session, principal, site, data.model_dump(exclude_unset=True), what="site")
+
+
+# -- customers --------------------------------------------------------------------------------------------------
+def create_customer(session: Session, principal: Principal, data: CustomerCreate) -> Customer:
+    org = _new_owned_org(session, principal, data.organisation_id)
+    customer = Customer(organisation_id=org, **data.model_dump(exclude={"organisation_id"}))
+    return add_audited(session, principal, customer, what="customer")
+
+
+def update_customer(session: Session, principal: Principal, customer_id: int, data: CustomerUpdate) -> Customer:
+    principal.require(Permission.WRITE_REGISTRY)
+    customer = get_scoped(session, principal, Customer, customer_id)
+    changes = data.model_dump(exclude_unset=True)
+    for required in ("name", "city", "country"):
+        if required in changes and changes[required] is None:
+            raise InputError(required, "may not be null")
+    changes = {k: ("" if v is None else v) for k, v in changes.items()}
+    return update_audited(session, principal, customer, changes, what="customer")
 
 
 # -- instruments ------------------------------------------------------------------------------------------------
@@ -121,6 +141,7 @@ def instrument_specification(instrument: Instrument) -> InstrumentSpecification:
 def create_instrument(session: Session, principal: Principal, data: InstrumentCreate) -> Instrument:
     org = _new_owned_org(session, principal, data.organisation_id)
     _same_org(session, principal, Site, data.site_id, org=org, field="site_id")
+    _same_org(session, principal, Customer, data.owner_id, org=org, field="owner_id")
     spec = specification(
         data.accuracy_class,
         kind=data.kind,
@@ -133,6 +154,7 @@ def create_instrument(session: Session, principal: Principal, data: InstrumentCr
     instrument = Instrument(
         organisation_id=org,
         site_id=data.site_id,
+        owner_id=data.owner_id,
         make=data.make,
         model=data.model,
         serial=data.serial,
@@ -155,6 +177,8 @@ def update_instrument(session: Session, principal: Principal, instrument_id: int
     changes = {k: v for k, v in given.items() if k not in _SPEC_FIELDS}
     if "site_id" in changes:
         _same_org(session, principal, Site, data.site_id, org=instrument.organisation_id, field="site_id")
+    if "owner_id" in changes:
+        _same_org(session, principal, Customer, data.owner_id, org=instrument.organisation_id, field="owner_id")
     for required in ("make", "model", "serial", "status"):
         if required in changes and changes[required] is None:
             raise InputError(required, "may not be null")

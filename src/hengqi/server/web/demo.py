@@ -26,10 +26,10 @@ from sqlalchemy import select
 from hengqi.instruments.fleet import InstrumentConfig, start_instrument
 from hengqi.instruments.simulator import Simulator
 from hengqi.server.db.engine import Database
-from hengqi.server.db.models import Instrument, Organisation, User
+from hengqi.server.db.models import Customer, Instrument, Organisation, User
 from hengqi.server.demo import DEMO_ORGANISATION
 from hengqi.server.permissions import Principal, Role
-from hengqi.server.schemas.registry import InstrumentCreate, WeightCreate, WeightSetCreate
+from hengqi.server.schemas.registry import CustomerCreate, InstrumentCreate, WeightCreate, WeightSetCreate
 from hengqi.server.services import guided_runs, registry
 
 
@@ -161,6 +161,27 @@ def _demo_actor(session: Any) -> tuple[int, Principal] | None:
     return org.id, Principal(admin.id, admin.username, Role.ADMIN, org.id)
 
 
+#: The demo instruments' owner, named on their certificates.
+DEMO_CUSTOMER = CustomerCreate(
+    name="Demo Pharma Co., Ltd., QC laboratory",
+    name_zh="示例制药有限公司质量控制实验室",
+    street="Zhangjiang Road",
+    street_no="1",
+    post_code="201203",
+    city="Shanghai",
+    country="CN",
+)
+
+
+def _ensure_customer(session: Any, actor: Principal, org_id: int) -> int:
+    found = session.scalar(
+        select(Customer.id).where(Customer.organisation_id == org_id, Customer.name == DEMO_CUSTOMER.name)
+    )
+    if found is not None:
+        return int(found)
+    return int(registry.create_customer(session, actor, DEMO_CUSTOMER).id)
+
+
 def _ensure_instrument(session: Any, actor: Principal, org_id: int, item: DemoInstrument) -> int:
     found = session.scalar(
         select(Instrument.id).where(Instrument.organisation_id == org_id, Instrument.serial == item.serial)
@@ -168,6 +189,7 @@ def _ensure_instrument(session: Any, actor: Principal, org_id: int, item: DemoIn
     if found is not None:
         return int(found)
     today = date.today()
+    owner_id = _ensure_customer(session, actor, org_id)
     instrument = registry.create_instrument(
         session,
         actor,
@@ -176,6 +198,7 @@ def _ensure_instrument(session: Any, actor: Principal, org_id: int, item: DemoIn
             model=item.model,
             serial=item.serial,
             accuracy_class=item.accuracy_class,
+            owner_id=owner_id,
             verification_due=today + timedelta(days=12),
             calibration_due=today - timedelta(days=3) if item.accuracy_class == "I" else today + timedelta(days=90),
             **item.spec,

@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from hengqi.errors import InputError
 from hengqi.metrology.quantities import format_mass
+from hengqi.metrology.reporting import reported_uncertainty
 from hengqi.procedures.errors import ConcurrentUpdateError, RunFinishedError, StaleStepError
 from hengqi.procedures.session import PendingStep, Session
 from hengqi.procedures.steps import (
@@ -45,6 +46,7 @@ from hengqi.server.web import charts
 from hengqi.server.web.common import PREFIX, Viewer, app_state, check_csrf, redirect, render, user_names, viewer
 from hengqi.server.web.i18n import MESSAGES, translate
 from hengqi.server.web.pages import curve_points, links, mass, mpe_function
+from hengqi.server.web.results_view import error_table
 
 router = APIRouter()
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -421,16 +423,7 @@ def results(request: Request, run_id: RunId, notice: str | None = None, problem:
                 labels=(_t(request, "legend.error"), _t(request, "legend.U"), _t(request, "legend.mpe")),
             )
         )
-        context["table"] = [
-            {
-                "load": format_mass(load),
-                "error": format_mass(error),
-                "U": format_mass(Decimal(f"{u:.2g}")),
-                "mpe": mass(limit_of(load)),
-                "within": None if limit_of(load) is None else abs(error) + Decimal(f"{u:.2g}") <= limit_of(load),
-            }
-            for load, error, u in points
-        ]
+        context["table"] = error_table(res, instrument.max_kg, instrument.d_kg, limit_of)
         ecc = res.get("eccentricity")
         if ecc:
             deviations = [Decimal(x) for x in ecc["deviations_kg"]]
@@ -443,7 +436,7 @@ def results(request: Request, run_id: RunId, notice: str | None = None, problem:
             reps.append(
                 {
                     "load": format_mass(Decimal(series["load_kg"])),
-                    "s": format_mass(Decimal(f"{series['s_kg']:.2g}")),
+                    "s": format_mass(reported_uncertainty(float(series["s_kg"]))),
                     "svg": Markup(charts.repeatability_svg(readings, d_kg=instrument.d_kg)),
                 }
             )
