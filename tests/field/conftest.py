@@ -4,6 +4,7 @@ the system broker at 127.0.0.1:1883, platform databases on SQLite and PostgreSQL
 
 from __future__ import annotations
 
+import getpass
 import secrets
 import shutil
 import socket
@@ -84,6 +85,7 @@ def make_broker(folder: Path, *, acl: list[tuple[str, str]] | None = None, inges
         "autosave_interval 1",
         "max_queued_messages 100000",
         "log_dest stderr",
+        f"user {getpass.getuser()}",  # as root, mosquitto would switch to a user who cannot read pytest's tmp folder
     ]
     if acl is None:
         lines.append("allow_anonymous true")

@@ -54,7 +54,9 @@ class Publisher:
         self.window = window
         self.identity = identity
         self._lock = threading.Lock()
+        self._pump_lock = threading.Lock()
         self._inflight: dict[int, list[int]] = {}
+        self._early: dict[int, bool] = {}
         self._sent_through: int | None = None
         self._seq = 0
         self.connected = threading.Event()
@@ -79,39 +81,44 @@ class Publisher:
         self._seq = (self._seq + 1) % 256
         return self._seq
 
-    # -- callbacks (paho's network thread) --------------------------------------------------------------------
+    # -- callbacks (paho's network thread; paho holds its own locks here, so ours is only taken briefly) ------------
     def _on_connect(self, client: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
         if getattr(reason, "is_failure", False):
             return
         with self._lock:
             self._seq = 0
             self._inflight.clear()
+            self._early.clear()
             self._sent_through = None
-            now = _now_ms()
-            client.publish(
-                self._topic("NBIRTH", False), encode_payload(nbirth_payload(self._bd_seq, timestamp=now)), qos=1
-            )
-            identity = self.identity() if self.identity else {}
-            birth = dbirth_payload(self._next_seq(), timestamp=now, identity=identity)
-            client.publish(self._topic("DBIRTH", True), encode_payload(birth), qos=1)
+            bd_seq = self._bd_seq
+            birth_seq = self._next_seq()
+        now = _now_ms()
+        client.publish(self._topic("NBIRTH", False), encode_payload(nbirth_payload(bd_seq, timestamp=now)), qos=1)
+        identity = self.identity() if self.identity else {}
+        birth = dbirth_payload(birth_seq, timestamp=now, identity=identity)
+        client.publish(self._topic("DBIRTH", True), encode_payload(birth), qos=1)
         self.connected.set()
 
     def _on_disconnect(self, client: mqtt.Client, _u: object, _f: object, _reason: object, _p: object) -> None:
         self.connected.clear()
+        bd_seq = self.queue.next_bd_seq()
         with self._lock:
-            self._bd_seq = self.queue.next_bd_seq()
-            client.will_set(self._topic("NDEATH", False), encode_payload(ndeath_payload(self._bd_seq)), qos=1)
+            self._bd_seq = bd_seq
+        client.will_set(self._topic("NDEATH", False), encode_payload(ndeath_payload(bd_seq)), qos=1)
 
     def _on_publish(self, _c: mqtt.Client, _u: object, mid: int, reason: object, _p: object) -> None:
+        failed = bool(getattr(reason, "is_failure", False))
         with self._lock:
             seqs = self._inflight.pop(mid, None)
-        if seqs is None:
-            return
-        if getattr(reason, "is_failure", False):
-            self.refused_acks += 1
-            with self._lock:  # resend from the oldest unacknowledged event
-                self._sent_through = None
-            return
+            if seqs is None:
+                if len(self._early) > 10_000:
+                    self._early.clear()
+                self._early[mid] = failed  # acknowledged before pump() recorded it (or a birth, or an old message)
+                return
+            if failed:
+                self.refused_acks += 1
+                self._sent_through = None  # resend from the oldest unacknowledged event
+                return
         self.queue.remove(seqs)
         self.acknowledged += len(seqs)
 
@@ -124,21 +131,37 @@ class Publisher:
 
     def pump(self) -> int:
         """Publish queued events while the window allows; the number of events handed to the client."""
-        if not self.connected.is_set():
-            return 0
         handed = 0
-        with self._lock:
-            while len(self._inflight) < self.window:
-                events = self.queue.peek(self.batch, after=self._sent_through)
+        with self._pump_lock:
+            while self.connected.is_set():
+                with self._lock:
+                    if len(self._inflight) >= self.window:
+                        break
+                    after = self._sent_through
+                events = self.queue.peek(self.batch, after=after)
                 if not events:
                     break
-                payload = payload_from_events(events, seq=self._next_seq(), timestamp=_now_ms())
+                seqs = [e.seq for e in events]
+                with self._lock:
+                    sp_seq = self._next_seq()
+                payload = payload_from_events(events, seq=sp_seq, timestamp=_now_ms())
                 info = self.client.publish(self._topic("DDATA", True), encode_payload(payload), qos=1)
                 if info.rc != mqtt.MQTT_ERR_SUCCESS:
-                    self._sent_through = None
+                    with self._lock:
+                        self._sent_through = None
                     break
-                self._inflight[info.mid] = [e.seq for e in events]
-                self._sent_through = events[-1].seq
+                with self._lock:
+                    early = self._early.pop(info.mid, None)
+                    if early is None:
+                        self._inflight[info.mid] = seqs
+                    self._sent_through = seqs[-1]
+                if early is False:
+                    self.queue.remove(seqs)
+                    self.acknowledged += len(seqs)
+                elif early is True:
+                    with self._lock:
+                        self.refused_acks += 1
+                        self._sent_through = None
                 handed += len(events)
         return handed
 
@@ -156,14 +179,10 @@ class Publisher:
         """Disconnect; with ``clean`` publish DDEATH and NDEATH first (a clean Sparkplug disconnect)."""
         if clean and self.connected.is_set():
             with self._lock:
-                self.client.publish(
-                    self._topic("DDEATH", True),
-                    encode_payload(ddeath_payload(self._next_seq(), timestamp=_now_ms())),
-                    qos=1,
-                )
-                info = self.client.publish(
-                    self._topic("NDEATH", False), encode_payload(ndeath_payload(self._bd_seq)), qos=1
-                )
+                seq, bd_seq = self._next_seq(), self._bd_seq
+            death = encode_payload(ddeath_payload(seq, timestamp=_now_ms()))
+            self.client.publish(self._topic("DDEATH", True), death, qos=1)
+            info = self.client.publish(self._topic("NDEATH", False), encode_payload(ndeath_payload(bd_seq)), qos=1)
             info.wait_for_publish(timeout=2)
         self.client.disconnect()
         self.client.loop_stop()
