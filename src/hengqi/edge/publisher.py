@@ -1,0 +1,188 @@
+"""Publishing a :class:`~hengqi.edge.queue.ForwardQueue` to the broker as a Sparkplug B edge node.
+
+The agent is one edge node serving one device, both named by the instrument's device id, in the group ``group``.
+On every connection it publishes NBIRTH (with a new ``bdSeq``, whose NDEATH is registered as the MQTT will) and
+DBIRTH, then the queued events oldest first, up to ``batch`` events per DDATA, with at most ``window`` messages
+unacknowledged.  Events leave the queue only when the broker has acknowledged their message (QoS 1 PUBACK with a
+success reason code): at-least-once.  Sparkplug B 3.0 asks for QoS 0 on data messages; hengqi uses QoS 1 there,
+because store-and-forward needs to know what the broker has.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from hengqi.edge.queue import ForwardQueue
+from hengqi.supervision.broker import BrokerAddress
+from hengqi.supervision.mapping import (
+    dbirth_payload,
+    ddeath_payload,
+    nbirth_payload,
+    ndeath_payload,
+    payload_from_events,
+)
+from hengqi.supervision.sparkplug import encode_payload, make_topic
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Publisher:
+    """An MQTT connection that drains a queue (see the module docstring); thread-safe."""
+
+    def __init__(
+        self,
+        queue: ForwardQueue,
+        broker: BrokerAddress,
+        *,
+        group: str,
+        batch: int = 50,
+        window: int = 20,
+        identity: Callable[[], dict[str, str]] | None = None,
+    ) -> None:
+        self.queue = queue
+        self.broker = broker
+        self.device = queue.instrument
+        self.group = group
+        self.batch = batch
+        self.window = window
+        self.identity = identity
+        self._lock = threading.Lock()
+        self._pump_lock = threading.Lock()
+        self._inflight: dict[int, list[int]] = {}
+        self._early: dict[int, bool] = {}
+        self._sent_through: int | None = None
+        self._seq = 0
+        self.connected = threading.Event()
+        self.acknowledged = 0
+        self.refused_acks = 0
+        self._bd_seq = queue.next_bd_seq()
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"hengqi-agent-{self.device}", protocol=mqtt.MQTTv5)
+        if broker.username:
+            client.username_pw_set(broker.username, broker.password)
+        client.max_inflight_messages_set(window + 2)
+        client.reconnect_delay_set(1, 2)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        client.will_set(self._topic("NDEATH", False), encode_payload(ndeath_payload(self._bd_seq)), qos=1)
+        self.client = client
+
+    def _topic(self, kind: str, device: bool) -> str:
+        return str(make_topic(self.group, kind, self.device, self.device if device else None))
+
+    def _next_seq(self) -> int:
+        self._seq = (self._seq + 1) % 256
+        return self._seq
+
+    # -- callbacks (paho's network thread; paho holds its own locks here, so ours is only taken briefly) ------------
+    def _on_connect(self, client: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
+        if getattr(reason, "is_failure", False):
+            return
+        with self._lock:
+            self._seq = 0
+            self._inflight.clear()
+            self._early.clear()
+            self._sent_through = None
+            bd_seq = self._bd_seq
+            birth_seq = self._next_seq()
+        now = _now_ms()
+        client.publish(self._topic("NBIRTH", False), encode_payload(nbirth_payload(bd_seq, timestamp=now)), qos=1)
+        identity = self.identity() if self.identity else {}
+        birth = dbirth_payload(birth_seq, timestamp=now, identity=identity)
+        client.publish(self._topic("DBIRTH", True), encode_payload(birth), qos=1)
+        self.connected.set()
+
+    def _on_disconnect(self, client: mqtt.Client, _u: object, _f: object, _reason: object, _p: object) -> None:
+        self.connected.clear()
+        bd_seq = self.queue.next_bd_seq()
+        with self._lock:
+            self._bd_seq = bd_seq
+        client.will_set(self._topic("NDEATH", False), encode_payload(ndeath_payload(bd_seq)), qos=1)
+
+    def _on_publish(self, _c: mqtt.Client, _u: object, mid: int, reason: object, _p: object) -> None:
+        failed = bool(getattr(reason, "is_failure", False))
+        with self._lock:
+            seqs = self._inflight.pop(mid, None)
+            if seqs is None:
+                if len(self._early) > 10_000:
+                    self._early.clear()
+                self._early[mid] = failed  # acknowledged before pump() recorded it (or a birth, or an old message)
+                return
+            if failed:
+                self.refused_acks += 1
+                self._sent_through = None  # resend from the oldest unacknowledged event
+                return
+        self.queue.remove(seqs)
+        self.acknowledged += len(seqs)
+
+    # -- driving -------------------------------------------------------------------------------------------------
+    def start(self) -> Publisher:
+        """Connect in the background (retrying until :meth:`stop`)."""
+        self.client.connect_async(self.broker.host, self.broker.port, keepalive=10, clean_start=True)
+        self.client.loop_start()
+        return self
+
+    def pump(self) -> int:
+        """Publish queued events while the window allows; the number of events handed to the client."""
+        handed = 0
+        with self._pump_lock:
+            while self.connected.is_set():
+                with self._lock:
+                    if len(self._inflight) >= self.window:
+                        break
+                    after = self._sent_through
+                events = self.queue.peek(self.batch, after=after)
+                if not events:
+                    break
+                seqs = [e.seq for e in events]
+                with self._lock:
+                    sp_seq = self._next_seq()
+                payload = payload_from_events(events, seq=sp_seq, timestamp=_now_ms())
+                info = self.client.publish(self._topic("DDATA", True), encode_payload(payload), qos=1)
+                if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                    with self._lock:
+                        self._sent_through = None
+                    break
+                with self._lock:
+                    early = self._early.pop(info.mid, None)
+                    if early is None:
+                        self._inflight[info.mid] = seqs
+                    self._sent_through = seqs[-1]
+                if early is False:
+                    self.queue.remove(seqs)
+                    self.acknowledged += len(seqs)
+                elif early is True:
+                    with self._lock:
+                        self.refused_acks += 1
+                        self._sent_through = None
+                handed += len(events)
+        return handed
+
+    def drain(self, *, timeout_s: float) -> bool:
+        """Pump until the queue is empty (True) or ``timeout_s`` passes (False)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            self.pump()
+            if self.queue.depth() == 0:
+                return True
+            time.sleep(0.01)
+        return self.queue.depth() == 0
+
+    def stop(self, *, clean: bool = True) -> None:
+        """Disconnect; with ``clean`` publish DDEATH and NDEATH first (a clean Sparkplug disconnect)."""
+        if clean and self.connected.is_set():
+            with self._lock:
+                seq, bd_seq = self._next_seq(), self._bd_seq
+            death = encode_payload(ddeath_payload(seq, timestamp=_now_ms()))
+            self.client.publish(self._topic("DDEATH", True), death, qos=1)
+            info = self.client.publish(self._topic("NDEATH", False), encode_payload(ndeath_payload(bd_seq)), qos=1)
+            info.wait_for_publish(timeout=2)
+        self.client.disconnect()
+        self.client.loop_stop()

@@ -1,0 +1,332 @@
+"""Telemetry ingest: refuse and count what is not acceptable, store each (device, seq) once, keep status.
+
+One :class:`Ingestor` serves one database; :meth:`Ingestor.handle_messages` takes a batch of MQTT messages
+(topic, payload) and :meth:`Ingestor.handle_batch` the events of one HTTP request, each in one transaction.  A
+refused message never raises: it is counted in ``field_refusals`` under its device id (or ``""``) and reason
+(:data:`hengqi.supervision.admission.REFUSAL_REASONS`), and the rest of the batch goes on.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Final
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from hengqi.server.db.engine import Database
+from hengqi.server.field.models import FieldDevice, FieldEvent, FieldOffline, FieldRefusal, FieldStatus
+from hengqi.supervision.admission import admit, digest_of
+from hengqi.supervision.errors import TelemetryError
+from hengqi.supervision.mapping import bd_seq_of, events_from_payload
+from hengqi.supervision.sequence import NodeSession, SequenceGap, WentOffline, observe
+from hengqi.supervision.sparkplug import Topic, decode_payload, parse_topic
+from hengqi.supervision.telemetry import Counters, Identity, StateEvent, TelemetryEvent
+
+#: Default bound on one MQTT message or HTTP body (bytes); a weighbridge passage of 60 s at 100 Hz with 8 cells
+#: is about 440 kB, so the default leaves room for that and little else.
+MAX_MESSAGE_BYTES: Final = 1 << 20
+MAX_EVENTS_PER_MESSAGE: Final = 1000
+
+
+@dataclass
+class IngestResult:
+    """What one batch did: events stored, duplicates dropped, refusals by reason (with the first detail of each)."""
+
+    stored: int = 0
+    duplicates: int = 0
+    refused: Counter[str] = field(default_factory=Counter)
+    details: list[tuple[int, str, str]] = field(default_factory=list)
+
+    def merge(self, other: IngestResult) -> None:
+        self.stored += other.stored
+        self.duplicates += other.duplicates
+        self.refused.update(other.refused)
+        self.details.extend(other.details)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Ingestor:
+    """Ingest into one database (see the module docstring); Sparkplug node sessions are kept in memory."""
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
+        max_events_per_message: int = MAX_EVENTS_PER_MESSAGE,
+    ) -> None:
+        self.database = database
+        self.max_message_bytes = max_message_bytes
+        self.max_events_per_message = max_events_per_message
+        self.nodes: dict[tuple[str, str], NodeSession] = {}
+        self._node_devices: dict[tuple[str, str], set[str]] = {}
+
+    # -- refusals ----------------------------------------------------------------------------------------------
+    def _refuse(
+        self, session: Session, result: IngestResult, *, key: str, reason: str, detail: str, index: int = -1
+    ) -> None:
+        result.refused[reason] += 1
+        result.details.append((index, reason, detail[:300]))
+        row = session.scalar(select(FieldRefusal).where(FieldRefusal.device_key == key, FieldRefusal.reason == reason))
+        if row is None:
+            session.add(FieldRefusal(device_key=key[:64], reason=reason, count=1, last_detail=detail[:500]))
+            session.flush()
+        else:
+            row.count += 1
+            row.last_at = _now()
+            row.last_detail = detail[:500]
+
+    # -- events -------------------------------------------------------------------------------------------------
+    def _store_events(
+        self,
+        session: Session,
+        device: FieldDevice,
+        events: Sequence[TelemetryEvent],
+        *,
+        transport: str,
+        received_at: datetime,
+        result: IngestResult,
+        first_index: int = 0,
+    ) -> None:
+        status = session.get(FieldStatus, device.id)
+        if status is None:
+            status = FieldStatus(device_pk=device.id)
+            session.add(status)
+            session.flush()
+        rows: list[FieldEvent] = []
+        for offset, event in enumerate(events):
+            index = first_index + offset
+            if event.instrument != device.device_id:
+                self._refuse(
+                    session,
+                    result,
+                    key=device.device_id,
+                    reason="unauthenticated",
+                    detail=f"event for {event.instrument!r} sent by device {device.device_id!r}",
+                    index=index,
+                )
+                continue
+            digest = digest_of(event.canonical_json())
+            stored_digest = None
+            if status.watermark is not None and event.seq <= status.watermark:
+                stored_digest = session.scalar(
+                    select(FieldEvent.digest).where(FieldEvent.device_pk == device.id, FieldEvent.seq == event.seq)
+                )
+            verdict = admit(watermark=status.watermark, seq=event.seq, stored_digest=stored_digest, digest=digest)
+            if verdict == "duplicate":
+                result.duplicates += 1
+                continue
+            if verdict != "store":
+                self._refuse(
+                    session, result, key=device.device_id, reason=verdict, detail=f"seq {event.seq}", index=index
+                )
+                continue
+            rows.append(
+                FieldEvent(
+                    device_pk=device.id,
+                    seq=event.seq,
+                    kind=event.kind,
+                    event_time=event.time,
+                    received_at=received_at,
+                    transport=transport,
+                    digest=digest,
+                    body=event.body.model_dump(mode="json"),
+                )
+            )
+            _apply(status, event)
+            status.watermark = event.seq
+        if rows:
+            session.add_all(rows)
+            status.stored += len(rows)
+            result.stored += len(rows)
+        status.last_seen = received_at
+        status.online = True if transport == "http" else status.online
+
+    def handle_batch(
+        self, device: FieldDevice, events: Sequence[TelemetryEvent], refusals: Iterable[tuple[int, str, str]] = ()
+    ) -> IngestResult:
+        """Store the events of one HTTP batch of ``device`` (already authenticated); count ``refusals``."""
+        result = IngestResult()
+        received_at = _now()
+        with self.database.write_session() as session:
+            for index, reason, detail in refusals:
+                self._refuse(session, result, key=device.device_id, reason=reason, detail=detail, index=index)
+            self._store_events(
+                session,
+                device,
+                sorted(events, key=lambda e: e.seq),
+                transport="http",
+                received_at=received_at,
+                result=result,
+            )
+            session.commit()
+        return result
+
+    def count_refusal(self, device_key: str, reason: str, detail: str) -> None:
+        """Count one refusal that happened before any device was known (e.g. a wrong token)."""
+        with self.database.write_session() as session:
+            self._refuse(session, IngestResult(), key=device_key, reason=reason, detail=detail)
+            session.commit()
+
+    # -- MQTT ---------------------------------------------------------------------------------------------------
+    def handle_messages(
+        self, messages: Sequence[tuple[str, bytes]], received_at: datetime | None = None
+    ) -> IngestResult:
+        """Handle a batch of Sparkplug B messages (topic, payload) in one transaction."""
+        result = IngestResult()
+        at = received_at or _now()
+        with self.database.write_session() as session:
+            devices: dict[str, FieldDevice | None] = {}
+            for index, (topic_text, data) in enumerate(messages):
+                self._handle_one(session, devices, index=index, topic_text=topic_text, data=data, at=at, result=result)
+            session.commit()
+        return result
+
+    def _device(self, session: Session, cache: dict[str, FieldDevice | None], device_id: str) -> FieldDevice | None:
+        if device_id not in cache:
+            device = session.scalar(select(FieldDevice).where(FieldDevice.device_id == device_id))
+            cache[device_id] = device if device is not None and device.deleted_at is None else None
+        return cache[device_id]
+
+    def _handle_one(
+        self,
+        session: Session,
+        cache: dict[str, FieldDevice | None],
+        *,
+        index: int,
+        topic_text: str,
+        data: bytes,
+        at: datetime,
+        result: IngestResult,
+    ) -> None:
+        try:
+            topic = parse_topic(topic_text)
+        except TelemetryError as err:
+            self._refuse(session, result, key="", reason="topic", detail=str(err), index=index)
+            return
+        key = topic.device or topic.edge_node
+        if len(data) > self.max_message_bytes:
+            self._refuse(
+                session,
+                result,
+                key=key,
+                reason="oversized",
+                detail=f"{len(data)} bytes > {self.max_message_bytes}",
+                index=index,
+            )
+            return
+        device = self._device(session, cache, key)
+        if device is None or device.group_id != topic.group:
+            if topic.message_type in ("NBIRTH", "NDEATH"):
+                device = None  # a node may serve several devices under other ids
+            else:
+                self._refuse(
+                    session,
+                    result,
+                    key=key,
+                    reason="unauthenticated",
+                    detail=f"{topic_text[:120]}: no such field device",
+                    index=index,
+                )
+                return
+        try:
+            payload = decode_payload(data, max_metrics=self.max_events_per_message * 64)
+        except TelemetryError as err:
+            self._refuse(session, result, key=key, reason=err.reason_class, detail=str(err), index=index)
+            return
+        node = (topic.group, topic.edge_node)
+        at_ms = int(at.timestamp() * 1000)
+        state, findings = observe(
+            self.nodes.get(node, NodeSession()),
+            topic.message_type,
+            seq=payload.seq,
+            bd_seq=bd_seq_of(payload),
+            at_ms=at_ms,
+        )
+        self.nodes[node] = state
+        gaps = sum(1 for f in findings if isinstance(f, SequenceGap))
+        if topic.message_type == "NDEATH":
+            if any(isinstance(f, WentOffline) for f in findings):
+                self._node_offline(session, cache, topic, at)
+            return
+        if topic.message_type == "NBIRTH" or device is None:
+            return
+        self._node_devices.setdefault(node, set()).add(device.device_id)
+        status = session.get(FieldStatus, device.id)
+        if status is not None and gaps:
+            status.sequence_gaps += gaps
+        if topic.message_type == "DBIRTH":
+            self._online(session, device, at)
+        elif topic.message_type == "DDEATH":
+            self._offline(session, device, at)
+        elif topic.message_type == "DDATA":
+            try:
+                events = events_from_payload(device.device_id, payload)
+            except TelemetryError as err:
+                self._refuse(session, result, key=key, reason=err.reason_class, detail=str(err), index=index)
+                return
+            if len(events) > self.max_events_per_message:
+                self._refuse(
+                    session,
+                    result,
+                    key=key,
+                    reason="oversized",
+                    detail=f"{len(events)} events in one message",
+                    index=index,
+                )
+                return
+            if status is not None and not status.online:
+                self._online(session, device, at)
+            self._store_events(
+                session, device, events, transport="mqtt", received_at=at, result=result, first_index=index
+            )
+
+    def _node_offline(self, session: Session, cache: dict[str, FieldDevice | None], topic: Topic, at: datetime) -> None:
+        names = set(self._node_devices.get((topic.group, topic.edge_node), set())) | {topic.edge_node}
+        for name in sorted(names):
+            device = self._device(session, cache, name)
+            if device is not None and device.group_id == topic.group:
+                self._offline(session, device, at)
+
+    def _online(self, session: Session, device: FieldDevice, at: datetime) -> None:
+        session.execute(
+            update(FieldOffline)
+            .where(FieldOffline.device_pk == device.id, FieldOffline.ended_at.is_(None))
+            .values(ended_at=at)
+        )
+        status = session.get(FieldStatus, device.id)
+        if status is not None:
+            status.online = True
+            status.last_seen = at
+
+    def _offline(self, session: Session, device: FieldDevice, at: datetime) -> None:
+        status = session.get(FieldStatus, device.id)
+        if status is not None and status.online:
+            status.online = False
+            session.add(FieldOffline(device_pk=device.id, started_at=at))
+
+
+def _apply(status: FieldStatus, event: TelemetryEvent) -> None:
+    """Fold one stored event into the device's status."""
+    body = event.body
+    if status.last_event_time is None or event.time > status.last_event_time:
+        status.last_event_time = event.time
+    if isinstance(body, Counters):
+        status.calibration_counter = body.calibration.value
+        status.configuration_counter = body.configuration.value
+        status.counter_modulus = body.calibration.modulus
+    elif isinstance(body, Identity):
+        status.software_id = body.software_id
+        status.software_checksum = body.software_checksum
+    elif isinstance(body, StateEvent):
+        if body.state in ("case_opened", "case_closed"):
+            status.case_open = body.state == "case_opened"
+        elif body.state in ("self_lock", "unlock"):
+            status.locked = body.state == "self_lock"

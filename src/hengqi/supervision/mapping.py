@@ -1,0 +1,195 @@
+"""Telemetry events to Sparkplug B payloads and back (pure).
+
+A DDATA payload of device ``<instrument>`` carries one or more events.  Each event starts with the metric
+``hengqi/seq`` (UInt64, the event sequence number; its metric timestamp is the event time in ms), then
+``hengqi/kind`` (String), then one metric per field of the body, named ``<kind>/<field>``:
+
+==========================  ==================================================================
+Python value                Sparkplug metric
+==========================  ==================================================================
+``Decimal`` (masses)        String, the exact decimal text
+``int``                     Int64
+``float``                   Double
+``bool``                    Boolean
+``str``                     String
+``datetime``                DateTime (ms since the epoch, UTC)
+``list[float]``             Bytes: IEEE 754 binary64, little-endian, one after the other
+``list[list[float]]``       one Bytes metric per inner list, named ``<kind>/<field>/<index>``
+a nested record             one metric per field, named ``<kind>/<field>/<subfield>``
+``None``                    ``is_null`` with data type String
+==========================  ==================================================================
+
+The instrument id is not in the payload: it is the topic's device id, which the broker's ACL ties to the device's
+credentials.  NBIRTH and NDEATH carry ``bdSeq`` (UInt64) as Sparkplug B 3.0 requires, NBIRTH also
+``Node Control/Rebirth`` (Boolean, false); DBIRTH carries ``hengqi/format`` and the identity metrics.
+
+>>> from datetime import UTC, datetime
+>>> from hengqi.supervision.telemetry import TelemetryEvent, Heartbeat
+>>> e = TelemetryEvent(instrument="SC-1", seq=3, time=datetime(2026, 1, 1, tzinfo=UTC), body=Heartbeat(queue_depth=2))
+>>> events_from_payload("SC-1", payload_from_events([e], seq=0, timestamp=0)) == (e,)
+True
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
+from itertools import pairwise
+from typing import Any, Final
+
+from pydantic import BaseModel
+
+from hengqi.supervision.errors import TelemetryError
+from hengqi.supervision.sparkplug import DataType, Metric, Payload, Value
+from hengqi.supervision.telemetry import TelemetryEvent, ms_from_utc, parse_event, utc_from_ms
+
+SEQ_METRIC: Final = "hengqi/seq"
+KIND_METRIC: Final = "hengqi/kind"
+FORMAT_METRIC: Final = "hengqi/format"
+FORMAT: Final = "hengqi-field-telemetry/1"
+BDSEQ_METRIC: Final = "bdSeq"
+REBIRTH_METRIC: Final = "Node Control/Rebirth"
+
+
+def _metric(name: str, value: Any) -> list[Metric]:
+    if value is None:
+        return [Metric(name, DataType.STRING, None)]
+    if isinstance(value, bool):
+        return [Metric(name, DataType.BOOLEAN, value)]
+    if isinstance(value, int):
+        return [Metric(name, DataType.INT64, value)]
+    if isinstance(value, float):
+        return [Metric(name, DataType.DOUBLE, value)]
+    if isinstance(value, Decimal | str):
+        return [Metric(name, DataType.STRING, str(value))]
+    if isinstance(value, datetime):
+        return [Metric(name, DataType.DATETIME, ms_from_utc(value))]
+    if isinstance(value, BaseModel):
+        return [m for sub, inner in value for m in _metric(f"{name}/{sub}", inner)]
+    if isinstance(value, list):
+        if value and isinstance(value[0], list):
+            return [m for i, inner in enumerate(value) for m in _metric(f"{name}/{i}", inner)]
+        return [Metric(name, DataType.BYTES, struct.pack(f"<{len(value)}d", *value))]
+    raise TypeError(f"cannot map {type(value).__name__} of {name} to a metric")  # pragma: no cover - model change
+
+
+def event_metrics(event: TelemetryEvent) -> list[Metric]:
+    """The metrics of one event (see the module docstring)."""
+    kind = event.kind
+    metrics = [Metric(SEQ_METRIC, DataType.UINT64, event.seq, timestamp=ms_from_utc(event.time))]
+    metrics.append(Metric(KIND_METRIC, DataType.STRING, kind))
+    for field, value in event.body:
+        if field != "kind":
+            metrics.extend(_metric(f"{kind}/{field}", value))
+    return metrics
+
+
+def payload_from_events(events: Iterable[TelemetryEvent], *, seq: int, timestamp: int) -> Payload:
+    """A DDATA payload carrying ``events`` in order."""
+    metrics: list[Metric] = []
+    for event in events:
+        metrics.extend(event_metrics(event))
+    return Payload(timestamp=timestamp, seq=seq, metrics=tuple(metrics))
+
+
+def _value(metric: Metric, path: str) -> Any:
+    value: Value = metric.value
+    if value is None:
+        return None
+    if metric.datatype is DataType.DATETIME and isinstance(value, int):
+        return utc_from_ms(value)
+    if metric.datatype is DataType.BYTES and isinstance(value, bytes):
+        if len(value) % 8:
+            raise TelemetryError(path, f"sample array of {len(value)} bytes is not a whole number of binary64")
+        return list(struct.unpack(f"<{len(value) // 8}d", value))
+    return value
+
+
+def _event(instrument: str, group: Sequence[Metric], index: int) -> TelemetryEvent:
+    path = f"payload.events[{index}]"
+    head = group[0]
+    if head.timestamp is None or not isinstance(head.value, int):
+        raise TelemetryError(path, f"{SEQ_METRIC} needs an integer value and a timestamp")
+    if len(group) < 2 or group[1].name != KIND_METRIC or not isinstance(group[1].value, str):
+        raise TelemetryError(path, f"{SEQ_METRIC} must be followed by {KIND_METRIC}")
+    kind = group[1].value
+    body: dict[str, Any] = {"kind": kind}
+    lists: dict[str, dict[int, Any]] = {}
+    records: dict[str, dict[str, Any]] = {}
+    prefix = f"{kind}/"
+    for metric in group[2:]:
+        where = f"{path}.{metric.name}"
+        if not metric.name.startswith(prefix):
+            raise TelemetryError(where, f"metric does not belong to a {kind!r} event")
+        field, _, inner = metric.name[len(prefix) :].partition("/")
+        value = _value(metric, where)
+        if not inner:
+            if field in body or field in lists or field in records:
+                raise TelemetryError(where, "metric repeated")
+            body[field] = value
+        elif inner.isdigit() and len(inner) <= 3:
+            if field in body or field in records or int(inner) in lists.get(field, {}):
+                raise TelemetryError(where, "metric repeated")
+            lists.setdefault(field, {})[int(inner)] = value
+        elif "/" not in inner:
+            if field in body or field in lists or inner in records.get(field, {}):
+                raise TelemetryError(where, "metric repeated")
+            records.setdefault(field, {})[inner] = value
+        else:
+            raise TelemetryError(where, "metric name nested too deep")
+    for field, items in lists.items():
+        if sorted(items) != list(range(len(items))):
+            raise TelemetryError(f"{path}.{kind}/{field}", "indices are not 0..n-1")
+        body[field] = [items[i] for i in range(len(items))]
+    body.update(records)
+    data = {"instrument": instrument, "seq": head.value, "time": utc_from_ms(head.timestamp), "body": body}
+    return parse_event(data, path=path)
+
+
+def events_from_payload(instrument: str, payload: Payload) -> tuple[TelemetryEvent, ...]:
+    """The events a DDATA payload carries; :class:`TelemetryError` (malformed) if it carries anything else."""
+    metrics = payload.metrics
+    if not metrics:
+        raise TelemetryError("payload.metrics", "a DDATA payload carries at least one event")
+    if metrics[0].name != SEQ_METRIC:
+        raise TelemetryError(
+            "payload.metrics[0]", f"the first metric must be {SEQ_METRIC}, got {metrics[0].name[:80]!r}"
+        )
+    starts = [i for i, m in enumerate(metrics) if m.name == SEQ_METRIC] + [len(metrics)]
+    return tuple(_event(instrument, metrics[a:b], n) for n, (a, b) in enumerate(pairwise(starts)))
+
+
+def nbirth_payload(bd_seq: int, *, timestamp: int) -> Payload:
+    """NBIRTH: seq 0, ``bdSeq`` and ``Node Control/Rebirth`` (Sparkplug B 3.0, 4.2 / 6.4.18)."""
+    return Payload(
+        timestamp=timestamp,
+        seq=0,
+        metrics=(Metric(BDSEQ_METRIC, DataType.UINT64, bd_seq), Metric(REBIRTH_METRIC, DataType.BOOLEAN, False)),
+    )
+
+
+def ndeath_payload(bd_seq: int) -> Payload:
+    """NDEATH (the MQTT will message): ``bdSeq`` only, no seq."""
+    return Payload(timestamp=None, seq=None, metrics=(Metric(BDSEQ_METRIC, DataType.UINT64, bd_seq),))
+
+
+def dbirth_payload(seq: int, *, timestamp: int, identity: dict[str, str] | None = None) -> Payload:
+    """DBIRTH: the format marker and, where known, the identity metrics (``identity/<field>``)."""
+    metrics = [Metric(FORMAT_METRIC, DataType.STRING, FORMAT)]
+    metrics += [Metric(f"identity/{k}", DataType.STRING, v) for k, v in sorted((identity or {}).items())]
+    return Payload(timestamp=timestamp, seq=seq, metrics=tuple(metrics))
+
+
+def ddeath_payload(seq: int, *, timestamp: int) -> Payload:
+    """DDEATH: seq only."""
+    return Payload(timestamp=timestamp, seq=seq)
+
+
+def bd_seq_of(payload: Payload) -> int | None:
+    """The ``bdSeq`` metric of an NBIRTH/NDEATH payload, or None."""
+    for metric in payload.metrics:
+        if metric.name == BDSEQ_METRIC and isinstance(metric.value, int) and not isinstance(metric.value, bool):
+            return metric.value
+    return None
