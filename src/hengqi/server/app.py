@@ -23,6 +23,7 @@ from hengqi.server.access_log import install_access_log
 from hengqi.server.api import admin, auth, health, registry, workflow
 from hengqi.server.api.errors import install_error_handlers
 from hengqi.server.db.migrate import upgrade
+from hengqi.server.login_gate import LoginGate
 from hengqi.server.schemas.common import ErrorResponse
 from hengqi.server.settings import Settings
 from hengqi.server.state import AppState
@@ -74,8 +75,6 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.hengqi = state
     install_error_handlers(app)
-    if settings.access_log:
-        install_access_log(app)
     app.include_router(api_router())
     install_web(app)
 
@@ -87,4 +86,10 @@ def create_app(settings: Settings) -> FastAPI:
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 
+    # outermost: sign-ins get a fair share before any other middleware runs (hengqi.server.login_gate)
+    app.add_middleware(
+        LoginGate, lanes=settings.login_workers, queue=settings.login_queue, rate_per_s=settings.login_rate_per_s
+    )
+    if settings.access_log:
+        install_access_log(app)  # outside the gate: its 429s are logged too
     return app

@@ -61,8 +61,9 @@ class Settings(BaseSettings):
     )
     login_lockout_s: int = Field(default=60, gt=0, le=24 * 3600, description="first lock; doubles with each failure")
     login_lockout_max_s: int = Field(default=15 * 60, gt=0, le=24 * 3600, description="longest lock")
-    login_workers: int = Field(default=2, ge=1, le=64, description="password checks at once (argon2 is costly)")
-    login_queue: int = Field(default=16, ge=0, le=10_000, description="password checks waiting; more answer 429")
+    login_workers: int = Field(default=2, ge=1, le=64, description="sign-ins handled at once (argon2 is costly)")
+    login_queue: int = Field(default=64, ge=0, le=10_000, description="sign-ins waiting; more answer 429 at once")
+    login_rate_per_s: float = Field(default=20.0, gt=0, le=10_000, description="sign-ins admitted per second")
     access_log: bool = Field(default=False, description="log method, path, status, duration and user id per request")
     forwarded_allow_ips: str | None = Field(
         default=None, description="proxies trusted for X-Forwarded-For/-Proto (comma-separated); none by default"

@@ -17,6 +17,9 @@ Order of work for one attempt (:func:`sign_in`, called by the REST API's and the
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -79,7 +82,9 @@ class SignInGate:
                 raise LoginThrottledError(1, "too many sign-ins at once; try again in 1 s")
             self._busy += 1
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="hengqi-login")
+                self._pool = ThreadPoolExecutor(
+                    max_workers=self._workers, thread_name_prefix="hengqi-login", initializer=_lower_priority
+                )
             pool = self._pool
 
         def done(future: Future[_Outcome]) -> None:
@@ -99,6 +104,23 @@ class SignInGate:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+#: How much nicer (lower CPU priority) the password-checking threads are than the rest of the server.
+CHECK_NICENESS = 10
+
+
+def _lower_priority() -> None:
+    """Run this password-checking thread (and the argon2 lane threads it starts) at a lower CPU priority.
+
+    On Linux the nice value belongs to the thread (setpriority(2), "a Linux-specific feature"), and threads
+    inherit it from the thread that starts them; so a flood of sign-ins takes CPU only when other requests leave
+    some.  Elsewhere this does nothing."""
+    if sys.platform != "linux":
+        return
+    thread = threading.get_native_id()
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + CHECK_NICENESS))
 
 
 @dataclass(frozen=True, slots=True)
