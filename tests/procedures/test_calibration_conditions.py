@@ -2,7 +2,7 @@
 
 The instrument and weights are the demo's class I balance (Max 220 g, e = 1 mg, d = 0.1 mg) with its E2 set used
 by certificate (``hengqi.server.web.demo``); the balance is simulated with a span error, eccentricity and a seeded
-scatter of about one d (seed 20261207).
+scatter of one d now and then (seed 20261207).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def _run(conditions: tuple[str | None, ...]) -> Simulation:
     scatter = random.Random(SEED)
 
     def error(load: Decimal, position: str) -> Decimal:
-        noise = D(scatter.choice((-1, 0, 0, 1))) * D("0.00000005")  # +-0.05 mg now and then
+        noise = D(scatter.choice((-1, 0, 0, 1))) * D("0.0000001")  # +-0.1 mg (one d) now and then
         return load * (D("0.000002") + ECCENTRICITY.get(position, D("-1e-6"))) + noise
 
     balance = VirtualBalance(D("0.0000001"), error=error, conditions=conditions)

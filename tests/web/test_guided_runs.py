@@ -15,7 +15,8 @@ import pytest
 from hengqi.certificates.schema import validate_dcc
 from hengqi.certificates.signing import verify_file
 from hengqi.instruments.simulator import ControlClient
-from hengqi.server.db.models import Certificate, Run
+from hengqi.server.db.models import Certificate, Instrument, Run
+from hengqi.server.services.due import add_months
 from hengqi.server.services.guided_runs import DbRunStore
 
 from .conftest import Demo, WebUser, schema_dir
@@ -61,6 +62,10 @@ def test_a_full_calibration_ends_in_an_approved_signed_certificate(demo: Demo, t
         issued = session.get(Certificate, certificate.id)
         assert issued is not None
         assert issued.status == "issued"
+        # the issued calibration moves the balance's next calibration date (default interval 12 months)
+        balance = session.get(Instrument, issued.instrument_id)
+        assert balance is not None
+        assert balance.calibration_due == add_months(run.performed_on, 12)
     dcc = reviewer.client.get(f"/web/certificates/{certificate.id}/dcc")
     pdf = reviewer.client.get(f"/web/certificates/{certificate.id}/pdf")
     assert pdf.content.startswith(b"%PDF")

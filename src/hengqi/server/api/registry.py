@@ -17,6 +17,8 @@ from hengqi.server.schemas.registry import (
     CustomerCreate,
     CustomerPublic,
     CustomerUpdate,
+    DueIntervalPublic,
+    DueIntervalSet,
     InstrumentCreate,
     InstrumentPublic,
     InstrumentStatus,
@@ -36,7 +38,7 @@ from hengqi.server.schemas.registry import (
     WeightSetUpdate,
     WeightUpdate,
 )
-from hengqi.server.services import registry
+from hengqi.server.services import due, registry
 from hengqi.server.services.base import get_scoped, page, scoped_select
 
 router = APIRouter(tags=["registry"])
@@ -348,12 +350,34 @@ def delete_weight(weight_id: Id, principal: CurrentPrincipal, session: WriteSess
 
 
 # -- due dates --------------------------------------------------------------------------------------------------
+@router.get("/due-intervals", response_model=list[DueIntervalPublic])
+def list_due_intervals(principal: CurrentPrincipal, session: ReadSession) -> list[DueIntervalPublic]:
+    """The intervals the organisation has set (where none applies: 12 months, a hengqi default)."""
+    return [DueIntervalPublic.model_validate(row) for row in due.intervals(session, principal)]
+
+
+@router.put("/due-intervals", response_model=DueIntervalPublic)
+def set_due_interval(data: DueIntervalSet, principal: CurrentPrincipal, session: WriteSession) -> DueIntervalPublic:
+    """Set one interval (created, or changed where the same scope exists)."""
+    row = due.set_interval(
+        session,
+        principal,
+        due=data.due,
+        months=data.months,
+        instrument_kind=data.instrument_kind,
+        accuracy_class=data.accuracy_class,
+    )
+    session.commit()
+    return DueIntervalPublic.model_validate(row)
+
+
 @router.get("/overdue", response_model=list[OverdueItem])
 def overdue(
     principal: CurrentPrincipal,
     session: ReadSession,
     on: Annotated[date | None, Query(description="due on or before this day (default: today)")] = None,
 ) -> list[OverdueItem]:
-    """Instruments, weight sets and weights whose verification or calibration is due."""
-    items = registry.overdue(session, principal, on or date.today())
+    """Instruments, weight sets and weights whose verification or calibration is due on or before ``on``; each
+    says whether it is overdue (due date passed), due (today) or ok (still ahead)."""
+    items = registry.overdue(session, principal, on or date.today(), today=date.today())
     return [OverdueItem.model_validate(item) for item in items]

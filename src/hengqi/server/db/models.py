@@ -159,6 +159,23 @@ class Instrument(Owned, Base):
     calibration_due: Mapped[date | None] = mapped_column(Date, default=None, index=True)
 
 
+class DueInterval(Timestamps, Base):
+    """How many months after a calibration or a passed verification the next one falls due, for an organisation,
+    optionally only for one instrument kind and/or accuracy class ("" = any); see
+    :mod:`hengqi.server.services.due`."""
+
+    __tablename__ = "due_intervals"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "due", "instrument_kind", "accuracy_class", name="uq_due_intervals_scope"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    due: Mapped[str] = mapped_column(String(20))
+    instrument_kind: Mapped[str] = mapped_column(String(20), default="")
+    accuracy_class: Mapped[str] = mapped_column(String(4), default="")
+    months: Mapped[int] = mapped_column(Integer)
+
+
 class Laboratory(Owned, Base):
     """A calibration laboratory; ``traceable_to_id`` links the next step of the traceability chain
     (ISO/IEC 17025:2017, 6.5; ILAC P10)."""

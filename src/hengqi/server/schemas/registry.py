@@ -280,3 +280,25 @@ class OverdueItem(PublicSchema):
     name: str
     due: Literal["verification", "calibration"]
     due_date: date
+    status: Literal["overdue", "due", "ok"] = Field(
+        description="overdue: the due date has passed; due: it is today; ok: it is still ahead (within the horizon)"
+    )
+
+
+class DueIntervalSet(Schema):
+    """Set the months from a calibration or passed verification to the next one, for the organisation's
+    instruments, optionally only those of one kind and/or accuracy class (empty = any)."""
+
+    due: Literal["calibration", "verification"]
+    months: Annotated[int, Field(ge=1, le=120)]
+    instrument_kind: Literal["", "single-interval", "multi-interval", "multiple-range"] = ""
+    accuracy_class: Literal["", "I", "II", "III", "IIII"] = ""
+
+
+class DueIntervalPublic(PublicSchema):
+    id: int
+    organisation_id: RecordId
+    due: str
+    months: int
+    instrument_kind: str
+    accuracy_class: str

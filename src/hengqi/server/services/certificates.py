@@ -20,6 +20,7 @@ from hengqi.server.files import FileStore
 from hengqi.server.permissions import Permission, Principal
 from hengqi.server.schemas.workflow import CertificateCreate, CertificateUpdate
 from hengqi.server.services.base import add_audited, get_scoped, soft_delete, update_audited
+from hengqi.server.services.due import advance_due
 
 
 def create_certificate(session: Session, principal: Principal, data: CertificateCreate) -> Certificate:
@@ -131,6 +132,11 @@ def issue(session: Session, principal: Principal, key: int) -> Certificate:
     _four_eyes(session, principal, certificate)
     changes = {"status": "issued", "issued_by_id": principal.user_id, "issued_at": utcnow()}
     issued = update_audited(session, principal, certificate, changes, what="certificate", action="issue")
+    if certificate.kind == "calibration":  # the instrument's next calibration falls due from the calibration date
+        run = session.get(Run, certificate.run_id) if certificate.run_id is not None else None
+        instrument = get_scoped(session, principal, Instrument, certificate.instrument_id)
+        done_on = run.performed_on if run is not None else utcnow().date()
+        advance_due(session, principal, instrument, "calibration", done_on)
     if certificate.supersedes_id is not None:
         old = get_scoped(session, principal, Certificate, certificate.supersedes_id, for_update=True)
         if old.status == "issued":

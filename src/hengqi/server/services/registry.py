@@ -36,6 +36,7 @@ from hengqi.server.services.base import (
     soft_delete,
     update_audited,
 )
+from hengqi.server.services.due import due_status
 
 
 def _new_owned_org(session: Session, principal: Principal, organisation_id: int | None) -> int:
@@ -316,9 +317,11 @@ def weight_due(session: Session, weight: Weight) -> date | None:
 
 
 # -- the overdue list -------------------------------------------------------------------------------------------
-def overdue(session: Session, principal: Principal, on: date) -> list[dict[str, Any]]:
+def overdue(session: Session, principal: Principal, on: date, *, today: date | None = None) -> list[dict[str, Any]]:
     """Instruments whose verification or calibration, and weights or sets whose calibration, is due on or before
-    ``on``, soonest first."""
+    ``on``, soonest first; each with its ``status`` on ``today`` (default: the current date) by the one definition
+    of :func:`hengqi.server.services.due.due_status` (due on the day, overdue strictly after, else ok)."""
+    today = date.today() if today is None else today
     items: list[dict[str, Any]] = []
     statement = scoped_select(principal, Instrument).where(
         or_(Instrument.verification_due <= on, Instrument.calibration_due <= on)
@@ -333,6 +336,8 @@ def overdue(session: Session, principal: Principal, on: date) -> list[dict[str, 
     for w in session.scalars(scoped_select(principal, Weight).where(Weight.due_date <= on)):
         items.append(_item("weight", w.id, w.organisation_id, w.identifier, due="calibration", when=w.due_date))
     items.sort(key=lambda item: (item["due_date"], item["entity"], item["id"]))
+    for item in items:
+        item["status"] = due_status(item["due_date"], today)
     return items
 
 

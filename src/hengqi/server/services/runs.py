@@ -34,6 +34,7 @@ from hengqi.server.errors import ConflictError
 from hengqi.server.permissions import Permission, Principal
 from hengqi.server.schemas.workflow import ProcedureCreate, ProcedureUpdate, RunCreate, RunUpdate
 from hengqi.server.services.base import add_audited, ensure_organisation, get_scoped, update_audited
+from hengqi.server.services.due import advance_due
 from hengqi.server.services.registry import instrument_specification, live_weights, weight_due
 
 
@@ -143,6 +144,17 @@ def _apply_evaluation(session: Session, principal: Principal, run: Run, instrume
     run.results = results
 
 
+def _verification_passed(run: Run) -> bool:
+    """A completed verification whose results say it passed, with no server flag saying an MPE was exceeded and no
+    failing server check: only then does the instrument's next verification fall due from it."""
+    if run.kind != "verification" or run.status != "completed" or run.results.get("passed") is not True:
+        return False
+    check = run.results.get("server_check")
+    if isinstance(check, dict) and check.get("pass") is False:
+        return False
+    return not any(flag.get("code") == "mpe_exceeded" for flag in run.flags)
+
+
 # -- runs -------------------------------------------------------------------------------------------------------
 def create_run(session: Session, principal: Principal, data: RunCreate) -> Run:
     principal.require(Permission.RECORD_RUN)
@@ -165,7 +177,10 @@ def create_run(session: Session, principal: Principal, data: RunCreate) -> Run:
         flags=[],
     )
     _apply_evaluation(session, principal, run, instrument)
-    return add_audited(session, principal, run, what="run")
+    added = add_audited(session, principal, run, what="run")
+    if _verification_passed(run):
+        advance_due(session, principal, instrument, "verification", run.performed_on)
+    return added
 
 
 def update_run(session: Session, principal: Principal, run_id: int, data: RunUpdate) -> Run:

@@ -66,6 +66,7 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "due.verification": ("verification", "检定"),
     "due.calibration": ("calibration", "校准"),
     "due.overdue": ("overdue", "已逾期"),
+    "due.today": ("due today", "今日到期"),
     "inst.search": ("Search make, model or serial", "搜索制造商、型号或编号"),
     "inst.all_classes": ("All classes", "全部等级"),
     "inst.all_status": ("Any status", "全部状态"),
