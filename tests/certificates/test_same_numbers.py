@@ -110,6 +110,11 @@ def test_issued_certificates_read_clean(record: str, number: str) -> None:
     for word in INTERNAL[:5]:
         assert word not in dcc, word
     assert not re.search(r"Max = \d+\.0+ ", text)
+    # Chinese texts in Chinese (the international symbol SI aside)
+    root = etree.parse(str(EXAMPLES / f"{number}.dcc.xml")).getroot()
+    for content in root.iter(f"{{{DCC_NS}}}content"):
+        if content.get("lang") == "zh":
+            assert not re.search(r"[A-Za-z]{2,}", (content.text or "").replace("SI", "")), content.text
     # no line of a paragraph left alone at the top of a page: every page starts with its header line
     for page in text.split("\f")[1:]:
         if page.strip():

@@ -52,3 +52,13 @@ def test_infinity_and_nan() -> None:
     assert plain(math.nan) == "NaN"
     with pytest.raises(ValueError, match="infinite"):
         plain(math.inf)
+
+
+def test_chinese_names_carry_no_english_words() -> None:
+    """The zh texts the DCC writer adds are Chinese only (symbols and units aside, none appear in names)."""
+    import re
+
+    from hengqi.certificates.dcc.vocabulary import NAMES
+
+    for ref_type, (_en, zh) in NAMES.items():
+        assert not re.search(r"[A-Za-z]{2,}", zh), (ref_type, zh)

@@ -17,8 +17,12 @@ from lxml import etree
 from hengqi.certificates.dcc.vocabulary import DCC_NS, MASS_UNIT_EXPONENT, SI_NS
 from hengqi.metrology.reporting import UNIT_EXPONENT
 from hengqi.server.db.models import Certificate, Instrument
+from hengqi.server.permissions import Role
+from hengqi.server.schemas.accounts import UserCreate
+from hengqi.server.schemas.registry import OrganisationCreate
+from hengqi.server.services import accounts
 
-from .conftest import Demo
+from .conftest import Demo, WebUser
 
 BALANCE = "SIM-BAL-0001"
 NS = {"dcc": DCC_NS, "si": SI_NS}
@@ -104,3 +108,72 @@ def test_an_instrument_without_owner_is_not_certified(demo: Demo) -> None:
         again = session.get(Certificate, certificate.id)
         assert again is not None
         assert again.status == "draft"
+
+
+def _verify_and_drive(demo: Demo) -> str:
+    technician = demo.user("technician")
+    instrument = technician.instrument_id("SIM-RET-0001")
+    page = technician.client.get(f"/web/instruments/{instrument}").text
+    # the sets that fit the 15 kg retail scale are offered first; a set with weights above Max is offered last
+    select = page.split('data-testid="weight-set"')[1].split("</select>")[0]
+    fitting, unfit = select.split("<optgroup")
+    assert "M1 set" in fitting
+    assert "12 x 5 t" in unfit  # 5 t weights on a 15 kg scale
+    assert "12 x 5 t" not in fitting
+    chosen = re.search(r'<option value="(\d+)">M1 set', fitting)
+    assert chosen is not None
+    answer = technician.post(
+        f"/web/instruments/{instrument}/runs",
+        weight_set_id=chosen.group(1),
+        mode="instrument",
+        kind="verification",
+        stage="initial",
+        rules="oiml-r76",
+    )
+    run_url = str(answer.headers["location"])
+    while (pending := technician.pending(run_url)) is not None:
+        step_id, action, _text = pending
+        technician.post(f"{run_url}/step", step_id=step_id, action=action)
+    return run_url
+
+
+def test_a_passed_verification_shows_grouped_checks_and_its_record(demo: Demo) -> None:
+    run_url = _verify_and_drive(demo)
+    technician = demo.user("technician")
+    html = technician.client.get(f"{run_url}/results").text
+    assert 'data-verdict="pass"' in html
+    groups = re.findall(r'data-testid="test-group" data-test="([^"]+)" data-verdict="([^"]+)"', html)
+    assert {test for test, _ in groups} >= {"weighing", "eccentricity", "repeatability", "discrimination"}
+    assert all(verdict == "pass" for _, verdict in groups), groups
+    assert len(groups) == len({test for test, _ in groups}), "one group per test"
+    checks = html.split('data-testid="checks"')[1].split("</section>")[0]
+    cells = re.findall(r'<td class="num">([^<]*)</td>', checks)
+    assert cells
+    for cell in cells:
+        assert not re.search(r"\d\.\d{5,}", cell), cell  # no 833.3333333333 mg
+        units = set(re.findall(r"\d\s+(mg|g|kg|t)\b", cell))
+        assert len(units) <= 1, cell
+    for row in re.findall(r'<tr data-testid="check">(.*?)</tr>', checks, flags=re.S):
+        value_and_limit = re.findall(r'<td class="num">[^<]*?(mg|g|kg)\b', row)
+        assert len(set(value_and_limit)) <= 1, row  # a value and its limit in one unit (no "Ec = 0 kg" beside g)
+    assert "The run has not produced a record." not in html
+    assert 'data-testid="verification-record"' in html
+    record = technician.client.get(f"{run_url}/verification-record")
+    assert record.status_code == 200
+    assert record.json()["verdict"] == "pass"
+    assert {t["name"] for t in record.json()["tests"]} >= {"weighing", "eccentricity"}
+    # a technician of another organisation cannot download it
+    with demo.app.state.hengqi.database.write_session() as session:
+        other = accounts.create_organisation(session, accounts.SYSTEM, OrganisationCreate(name="Other lab"))
+        session.flush()
+        accounts.create_user(
+            session,
+            accounts.SYSTEM,
+            UserCreate(
+                username="other-tech", password="other-password-123", role=Role.TECHNICIAN, organisation_id=other.id
+            ),
+        )
+        session.commit()
+    outsider = WebUser.sign_in(demo.app, "other-tech", "other-password-123")
+    assert outsider.client.get(f"{run_url}/verification-record").status_code == 404
+    assert outsider.client.get(f"{run_url}/results").status_code == 404

@@ -163,6 +163,52 @@ def instrument_list(
     )
 
 
+#: A set whose weights add up to less than this share of Max is offered after the others (a heuristic for the
+#: order of the list only: substitution loads, EURAMET cg-18 v4.0 4.3.3 (SECONDARY clause number), make up the
+#: rest; the run itself refuses a set that cannot make up the loads it asks for).
+WEIGHT_SET_MIN_SHARE = Decimal("0.2")
+
+
+def weight_set_offer(session: Any, instrument: Instrument, weight_sets: list[WeightSet]) -> list[dict[str, Any]]:
+    """The weight sets for ``instrument``, those that fit first: a set fits when none of its weights exceeds Max
+    and together they make up at least :data:`WEIGHT_SET_MIN_SHARE` of Max.  Each with its nominal range."""
+    from sqlalchemy import func, select
+
+    from hengqi.server.db.models import Weight
+
+    stats = {
+        row[0]: (row[1], row[2], row[3])
+        for row in session.execute(
+            select(Weight.weight_set_id, func.min(Weight.nominal_kg), func.max(Weight.nominal_kg), func.count())
+            .where(Weight.weight_set_id.in_([w.id for w in weight_sets]), Weight.deleted_at.is_(None))
+            .group_by(Weight.weight_set_id)
+        )
+    }
+    totals: dict[int, Decimal] = {}
+    for ws_id, nominal in session.execute(
+        select(Weight.weight_set_id, Weight.nominal_kg).where(
+            Weight.weight_set_id.in_([w.id for w in weight_sets]), Weight.deleted_at.is_(None)
+        )
+    ):
+        totals[ws_id] = totals.get(ws_id, Decimal(0)) + Decimal(str(nominal))
+    offered = []
+    for ws in weight_sets:
+        smallest, largest, count = stats.get(ws.id, (None, None, 0))
+        total = totals.get(ws.id, Decimal(0))
+        fits = (
+            largest is not None
+            and Decimal(str(largest)) <= instrument.max_kg
+            and total >= WEIGHT_SET_MIN_SHARE * instrument.max_kg
+        )
+        span = (
+            "" if smallest is None else f"{format_mass(Decimal(str(smallest)))} – {format_mass(Decimal(str(largest)))}"
+        )
+        offered.append(
+            {"id": ws.id, "name": ws.name, "weight_class": ws.weight_class, "span": span, "count": count, "fits": fits}
+        )
+    return sorted(offered, key=lambda o: not o["fits"])
+
+
 @router.get("/instruments/{instrument_id}", response_class=HTMLResponse)
 def instrument_page(
     request: Request,
@@ -194,6 +240,7 @@ def instrument_page(
                 .order_by(WeightSet.name)
             )
         )
+        offered = weight_set_offer(session, instrument, weight_sets)
         connection = guided_runs.connection_of(session, instrument.id)
         guided = guided_runs.list_runs(session, who.principal, limit=200)
     guided = [g for g in guided if g.instrument_id == instrument.id]
@@ -213,7 +260,7 @@ def instrument_page(
         instrument=instrument,
         history=history,
         certs=certs,
-        weight_sets=weight_sets,
+        weight_sets=offered,
         connection=connection,
         guided=guided,
         chart=chart,

@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from hengqi.metrology.reporting import decimal_text, mass_units, natural_mass, places_of, reported_error
+from hengqi.metrology.reporting import (
+    UNIT_EXPONENT,
+    decimal_text,
+    mass_units,
+    natural_mass,
+    places_of,
+    reported_error,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,3 +68,87 @@ def error_table(
             )
         )
     return ErrorTable(unit, error_unit, tuple(rows))
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRow:
+    """One check of a verification test, numbers in the table's units."""
+
+    label: str
+    load: str
+    quantity: str
+    value: str
+    limit_name: str
+    limit: str
+    passed: bool | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckGroup:
+    """The checks of one test (weighing, eccentricity, ...) with the test's verdict: ``False`` when any check
+    failed, ``True`` when all judged checks passed, ``None`` when none was judged."""
+
+    test: str
+    passed: bool | None
+    unit: str
+    error_unit: str
+    rows: tuple[CheckRow, ...]
+
+
+#: Checks whose value is a mass of the load (shown in the load unit) rather than an error (the error unit).
+_LOAD_QUANTITIES = frozenset({"test load"})
+
+
+def _places_for(values: list[Decimal], unit: str, d_kg: Decimal) -> int:
+    """Decimals for one table: a tenth of ``d`` (errors corrected for rounding step by 0.1 e), and enough for
+    two significant digits of the smallest non-zero limit (``MPE/3 = 0.83 g``, not ``833.3333333 mg``)."""
+    places = places_of(d_kg / 10, unit)
+    for value in values:
+        if value != 0:
+            scaled = abs(value).scaleb(-UNIT_EXPONENT[unit])
+            places = max(places, 1 - scaled.adjusted())
+    return min(places, 9)
+
+
+def check_groups(checks: list[dict[str, Any]], max_kg: Decimal, d_kg: Decimal) -> tuple[CheckGroup, ...]:
+    """The checks of a verification grouped by test (in the order first met), numbers formatted per group."""
+    unit, error_unit = mass_units(max_kg, d_kg)
+    load_places = places_of(d_kg, unit)
+    order: dict[str, list[dict[str, Any]]] = {}
+    for c in checks:
+        if isinstance(c, dict) and "test" in c:
+            order.setdefault(str(c["test"]), []).append(c)
+    groups = []
+    for test, items in order.items():
+        limits = [Decimal(str(c["limit_kg"])) for c in items if c.get("limit_kg") is not None]
+        places = _places_for(limits, error_unit, d_kg)
+        rows = []
+        for c in items:
+            quantity = str(c.get("quantity", ""))
+            in_load = quantity in _LOAD_QUANTITIES
+            shown_unit = unit if in_load else error_unit
+            shown_places = load_places if in_load else places
+
+            def text(value: object, shown_unit: str = shown_unit, shown_places: int = shown_places) -> str:
+                if value is None:
+                    return "—"
+                return f"{decimal_text(Decimal(str(value)), shown_unit, places=shown_places)} {shown_unit}"
+
+            load = Decimal(str(c.get("load_kg", "0")))
+            rows.append(
+                CheckRow(
+                    label=str(c.get("label", "")),
+                    load="" if load == 0 else f"{decimal_text(load, unit, places=load_places)} {unit}",
+                    quantity=quantity,
+                    value="" if quantity == "evaluation" else text(c.get("value_kg")),
+                    limit_name=str(c.get("limit_name", "")),
+                    limit=text(c.get("limit_kg")) if c.get("limit_name") else "",
+                    passed=c.get("passed"),
+                    message=str(c.get("message", "")),
+                )
+            )
+        judged = [r.passed for r in rows if r.passed is not None]
+        verdict = None if not judged else all(judged)
+        groups.append(CheckGroup(test, verdict, unit, error_unit, tuple(rows)))
+    return tuple(groups)

@@ -38,7 +38,7 @@ from hengqi.procedures.steps import (
 )
 from hengqi.server.db.guided import GuidedRun
 from hengqi.server.db.models import Certificate, Instrument, Run
-from hengqi.server.services import guided_certificates, guided_runs
+from hengqi.server.services import guided_certificates, guided_runs, verification_records
 from hengqi.server.services.base import get_scoped
 from hengqi.server.services.instrument_links import InstrumentUnavailableError
 from hengqi.server.services.registry import instrument_specification
@@ -46,7 +46,7 @@ from hengqi.server.web import charts
 from hengqi.server.web.common import PREFIX, Viewer, app_state, check_csrf, redirect, render, user_names, viewer
 from hengqi.server.web.i18n import MESSAGES, translate
 from hengqi.server.web.pages import curve_points, links, mass, mpe_function
-from hengqi.server.web.results_view import error_table
+from hengqi.server.web.results_view import check_groups, error_table
 
 router = APIRouter()
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -450,6 +450,28 @@ def results(request: Request, run_id: RunId, notice: str | None = None, problem:
     return render(request, "results.html", who, notice=notice, problem=problem, names=names, nav="runs", **context)
 
 
+@router.get("/runs/{run_id}/verification-record", response_model=None)
+def verification_record(request: Request, run_id: RunId) -> Response:
+    """The evaluated verification record of a finished verification (JSON, as ``hengqi verify --json``)."""
+    import json
+
+    who = viewer(request)
+    state = app_state(request)
+    with state.database.read_session() as session:
+        row = guided_runs.get_run(session, who.principal, run_id)
+        if row.run_record_id is None:
+            from hengqi.server.errors import NotFoundError
+
+            raise NotFoundError("verification-record", run_id)
+        document = verification_records.verification_record(session, who.principal, row.run_record_id)
+    name = f"verification-record-{row.run_record_id}.json"
+    return Response(
+        json.dumps(document, ensure_ascii=False, indent=2),
+        media_type=verification_records.RECORD_MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
 def _verification_view(request: Request, instrument: Instrument, run_record: Run) -> dict[str, Any]:
     """The verdict, the checks and the weighing test's errors against the MPE of the record's stage and rules."""
     res = run_record.results
@@ -463,15 +485,7 @@ def _verification_view(request: Request, instrument: Instrument, run_record: Run
     ]
     view: dict[str, Any] = {
         "verdict": res.get("passed"),
-        "checks": [
-            {
-                **c,
-                "load": format_mass(Decimal(c["load_kg"])),
-                "value": format_mass(Decimal(c["value_kg"])),
-                "limit": mass(None if c.get("limit_kg") is None else Decimal(c["limit_kg"])),
-            }
-            for c in checks
-        ],
+        "checks": check_groups(checks, instrument.max_kg, instrument.d_kg),
         "summary": res.get("summary", []),
     }
     if points:
