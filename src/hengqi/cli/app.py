@@ -35,6 +35,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "calibrate",
     "certificate",
     "run",
+    "agent",
+    "field",
 )
 
 

@@ -94,6 +94,7 @@ class Ingestor:
         received_at: datetime,
         result: IngestResult,
         first_index: int = 0,
+        indices: Sequence[int] | None = None,
     ) -> None:
         status = session.get(FieldStatus, device.id)
         if status is None:
@@ -102,7 +103,7 @@ class Ingestor:
             session.flush()
         rows: list[FieldEvent] = []
         for offset, event in enumerate(events):
-            index = first_index + offset
+            index = first_index + offset if indices is None else indices[offset]
             if event.instrument != device.device_id:
                 self._refuse(
                     session,
@@ -150,23 +151,29 @@ class Ingestor:
         status.online = True if transport == "http" else status.online
 
     def handle_batch(
-        self, device: FieldDevice, events: Sequence[TelemetryEvent], refusals: Iterable[tuple[int, str, str]] = ()
+        self,
+        device: FieldDevice,
+        events: Sequence[tuple[int, TelemetryEvent]],
+        refusals: Iterable[tuple[int, str, str]] = (),
     ) -> IngestResult:
-        """Store the events of one HTTP batch of ``device`` (already authenticated); count ``refusals``."""
+        """Store the (index, event) pairs of one HTTP batch of ``device`` (authenticated); count ``refusals``."""
         result = IngestResult()
         received_at = _now()
+        ordered = sorted(events, key=lambda pair: pair[1].seq)
         with self.database.write_session() as session:
             for index, reason, detail in refusals:
                 self._refuse(session, result, key=device.device_id, reason=reason, detail=detail, index=index)
             self._store_events(
                 session,
                 device,
-                sorted(events, key=lambda e: e.seq),
+                [e for _i, e in ordered],
                 transport="http",
                 received_at=received_at,
                 result=result,
+                indices=[i for i, _e in ordered],
             )
             session.commit()
+        result.details.sort()
         return result
 
     def count_refusal(self, device_key: str, reason: str, detail: str) -> None:
