@@ -78,3 +78,41 @@ def acl(data_dir: Path | None, database_url: str | None, ingest_user: str) -> in
 
 
 COMMANDS = (field,)
+
+
+@click.command("field")
+@click.option("--instruments", "count", type=click.IntRange(1, 100_000), required=True, help="How many instruments.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--days", type=click.IntRange(1, 366), default=1, show_default=True)
+@click.option("--tamper-fraction", type=click.FloatRange(0, 1), default=0.3, show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+def sim_field(count: int, seed: int, days: int, tamper_fraction: float, out_dir: Path) -> int:
+    """Simulate a field of markets and weighbridges with labelled tampering (ground truth beside the data)."""
+    import json
+
+    from hengqi.supervision.fieldsim import field_files, simulate_field
+
+    data = simulate_field(count, seed=seed, days=days, tamper_fraction=tamper_fraction)
+    files = field_files(data)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name, content in files.items():
+            (out_dir / name).write_bytes(content)
+    except OSError as err:
+        raise click.ClickException(f"--out: cannot write {out_dir}: {err.strerror or err}") from None
+    manifest = json.loads(files["manifest.json"])
+    click.echo(
+        f"{len(data.instruments)} instruments, {len(data.events)} events, {len(data.labels)} labels "
+        f"({manifest['labels_by_scenario']}) in {out_dir}"
+    )
+    return EXIT_OK
+
+
+def _register_sim_field() -> None:
+    from hengqi.cli.sim import sim_command
+
+    if isinstance(sim_command, click.Group) and "field" not in sim_command.commands:
+        sim_command.add_command(sim_field)
+
+
+_register_sim_field()
