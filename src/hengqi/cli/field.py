@@ -50,6 +50,54 @@ def ingest(data_dir: Path | None, database_url: str | None, broker: str, client_
     return EXIT_OK
 
 
+@field.command("register")
+@store_options
+@click.option(
+    "--instrument", "instrument_id", type=click.IntRange(min=1), required=True, help="Registry instrument id."
+)
+@click.option("--device-id", required=True, help="Device id: Sparkplug device id, MQTT user name, event 'instrument'.")
+@click.option("--group", required=True, help="Sparkplug group id (e.g. the market or weighbridge operator).")
+@click.option("--site-kind", type=click.Choice(["market", "weighbridge", "factory", "other"]), default="market")
+@click.option("--region", "region_code", default="", help="Region code (letters or digits, at most 12).")
+def register(  # noqa: PLR0917 - one parameter per click option
+    data_dir: Path | None,
+    database_url: str | None,
+    instrument_id: int,
+    device_id: str,
+    group: str,
+    site_kind: str,
+    region_code: str,
+) -> int:
+    """Register a field device for a registry instrument; prints its HTTP token once."""
+    from hengqi.server.db.engine import Database
+    from hengqi.server.db.models import Instrument
+    from hengqi.server.errors import NotFoundError
+    from hengqi.server.field.devices import register_device
+
+    settings = _settings(data_dir, database_url)
+    database = Database(settings.effective_database_url())
+    try:
+        with database.write_session() as session:
+            instrument = session.get(Instrument, instrument_id)
+            if instrument is None:
+                raise NotFoundError("instrument", instrument_id)
+            device, token = register_device(
+                session,
+                organisation_id=instrument.organisation_id,
+                instrument_id=instrument_id,
+                device_id=device_id,
+                group_id=group,
+                site_kind=site_kind,
+                region_code=region_code,
+            )
+            session.commit()
+    finally:
+        database.dispose()
+    click.echo(f"field device {device.device_id} (group {device.group_id}) for instrument {instrument_id}")
+    click.echo(f"HTTP token (shown once): {token}")
+    return EXIT_OK
+
+
 @field.command("acl")
 @store_options
 @click.option("--ingest-user", default="ingest", show_default=True)
