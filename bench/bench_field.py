@@ -173,7 +173,9 @@ def main(short: bool = False) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             port = _free_port()
-            (folder / "m.conf").write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n")
+            (folder / "m.conf").write_text(
+                f"listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\nmax_inflight_messages 1000\n"
+            )
             process = subprocess.Popen(
                 [mosquitto, "-c", str(folder / "m.conf")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
             )
