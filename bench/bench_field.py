@@ -6,8 +6,10 @@ events at QoS 1 to a Mosquitto started for the run on a free loopback port; the 
 deduplication on (device, seq).  Measured: events stored per second of wall time, per CPU-second of the Python
 process (publisher and ingest threads together; the broker runs in its own process), and publish-to-stored
 latency percentiles (publish time to the commit of the batch that stored the message; the broker delivers one
-connection's messages in order, so the k-th message stored is the k-th published).  Scenarios: 50 events per
-message and 1 event per message.  ``main(short=True)`` sends 2 000 events per scenario; the full run 100 000.
+connection's messages in order, so the k-th message stored is the k-th published).  Scenarios: all events offered
+at once with 50 and with 1 event per message (throughput; the latency is then the time to drain the backlog), and
+1 000 events/s offered at a steady pace with 50 events per message (latency below saturation).
+``main(short=True)`` sends 2 000 events per scenario; the full run 100 000 (20 000 for the other two).
 """
 
 from __future__ import annotations
@@ -117,7 +119,7 @@ def _messages(total: int, per_message: int) -> list[tuple[str, bytes]]:
     return out
 
 
-def run(total: int, per_message: int, folder: Path, port: int) -> dict[str, float]:
+def run(total: int, per_message: int, folder: Path, port: int, rate: float | None = None) -> dict[str, float]:
     database = _platform(folder)
     ingestor = TimedIngestor(database)
     broker = BrokerAddress("127.0.0.1", port)
@@ -130,7 +132,12 @@ def run(total: int, per_message: int, folder: Path, port: int) -> dict[str, floa
     publisher.connect(broker.host, broker.port)
     publisher.loop_start()
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    for topic, payload in messages:
+    interval = None if rate is None else per_message / rate
+    for k, (topic, payload) in enumerate(messages):
+        if interval is not None:
+            pause = wall0 + k * interval - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
         sent.append(time.perf_counter())
         publisher.publish(topic, payload, qos=1)
     deadline = time.monotonic() + 600
@@ -168,8 +175,11 @@ def run(total: int, per_message: int, folder: Path, port: int) -> dict[str, floa
 def main(short: bool = False) -> None:
     mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     total = 2_000 if short else 100_000
-    print(f"{'events/msg':>10} {'events':>8} {'wall s':>7} {'events/s':>9} {'ev/CPU-s':>9} {'p50 ms':>7} {'p99 ms':>7}")
-    for per_message in (50, 1):
+    print(
+        f"{'offered':>12} {'events/msg':>10} {'events':>8} {'wall s':>7} {'events/s':>9} {'ev/CPU-s':>9}"
+        f" {'p50 ms':>7} {'p99 ms':>7}"
+    )
+    for per_message, rate in ((50, None), (1, None), (50, 1000.0)):
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             port = _free_port()
@@ -187,14 +197,17 @@ def main(short: bool = False) -> None:
                     except OSError:
                         time.sleep(0.05)
                 n = total if per_message > 1 else total // (1 if short else 5)
-                r = run(n, per_message, folder, port)
+                if rate is not None:
+                    n = 2_000 if short else 20_000
+                r = run(n, per_message, folder, port, rate)
             finally:
                 process.terminate()
                 process.wait(10)
         if r["events"] != r["expected"]:
             raise RuntimeError(f"stored {r['events']:.0f} of {r['expected']:.0f} events")
+        offered = "all at once" if rate is None else f"{rate:.0f}/s"
         print(
-            f"{per_message:>10} {r['events']:>8.0f} {r['wall_s']:>7.2f} {r['per_s']:>9.0f} {r['per_cpu_s']:>9.0f} "
+            f"{offered:>12} {per_message:>10} {r['events']:>8.0f} {r['wall_s']:>7.2f} {r['per_s']:>9.0f} {r['per_cpu_s']:>9.0f} "
             f"{r['p50_ms']:>7.1f} {r['p99_ms']:>7.1f}",
             flush=True,
         )
