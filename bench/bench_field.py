@@ -207,8 +207,8 @@ def main(short: bool = False) -> None:
             raise RuntimeError(f"stored {r['events']:.0f} of {r['expected']:.0f} events")
         offered = "all at once" if rate is None else f"{rate:.0f}/s"
         print(
-            f"{offered:>12} {per_message:>10} {r['events']:>8.0f} {r['wall_s']:>7.2f} {r['per_s']:>9.0f} {r['per_cpu_s']:>9.0f} "
-            f"{r['p50_ms']:>7.1f} {r['p99_ms']:>7.1f}",
+            f"{offered:>12} {per_message:>10} {r['events']:>8.0f} {r['wall_s']:>7.2f} {r['per_s']:>9.0f}"
+            f" {r['per_cpu_s']:>9.0f} {r['p50_ms']:>7.1f} {r['p99_ms']:>7.1f}",
             flush=True,
         )
 
