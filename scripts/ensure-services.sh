@@ -24,5 +24,23 @@ ensure_postgres() {
   port_open 5432 || { echo "PostgreSQL did not start" >&2; exit 1; }
 }
 
+# Mosquitto for the field tests (tests/field): an anonymous broker bound to loopback only.  Tests of device
+# authentication and ACLs start their own brokers on free ports with password and ACL files.
+ensure_mosquitto() {
+  if port_open 1883; then return 0; fi
+  echo "Mosquitto is not reachable on 127.0.0.1:1883: starting one"
+  if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
+    if [ "$(id -u)" -ne 0 ]; then echo "need root to apt-get install mosquitto" >&2; exit 1; fi
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto >/dev/null
+  fi
+  bin=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+  conf="${TMPDIR:-/tmp}/hengqi-mosquitto.conf"
+  printf 'listener 1883 127.0.0.1\nallow_anonymous true\nuser %s\n' "$(id -un)" > "$conf"
+  "$bin" -d -c "$conf"
+  for _ in $(seq 1 30); do port_open 1883 && break; sleep 1; done
+  port_open 1883 || { echo "Mosquitto did not start" >&2; exit 1; }
+}
+
 ensure_postgres
-echo "services: PostgreSQL 127.0.0.1:5432 reachable"
+ensure_mosquitto
+echo "services: PostgreSQL 127.0.0.1:5432 and Mosquitto 127.0.0.1:1883 reachable"

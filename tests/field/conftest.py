@@ -156,7 +156,7 @@ def make_platform(url: str, devices: list[str], *, group: str) -> Platform:
                 model="R15",
                 serial=device_id,
                 accuracy_class="III",
-                kind="nawi",
+                kind="single-interval",
                 max_kg=Decimal(15),
                 min_kg=Decimal("0.1"),
                 e_kg=Decimal("0.005"),

@@ -30,6 +30,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "calibrate",
     "certificate",
     "run",
+    "agent",
+    "field",
 )
 
 

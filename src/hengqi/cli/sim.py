@@ -58,7 +58,7 @@ def _single(
         raise InputError(f"--{option}", err.reason) from None
 
 
-@click.command("sim")
+@click.group("sim", invoke_without_command=True)
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Fleet file (YAML).")
 @click.option("--protocol", type=click.Choice(PROTOCOLS), default="mt-sics", show_default=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True, help="TCP port (0: any free).")
@@ -101,7 +101,9 @@ def sim_command(  # noqa: PLR0917 - one parameter per click option
     duration: float | None,
     as_json: bool,
 ) -> int:
-    """Run simulated weighing instruments on 127.0.0.1 (see docs/simulator.md)."""
+    """Run simulated weighing instruments on 127.0.0.1 (see docs/simulator.md); ``sim field``: a field's data."""
+    if click.get_current_context().invoked_subcommand is not None:
+        return EXIT_OK
     if config_path is not None:
         config = load_fleet(config_path)
     else:

@@ -23,6 +23,7 @@ from hengqi.server.access_log import install_access_log
 from hengqi.server.api import admin, auth, health, registry, workflow
 from hengqi.server.api.errors import install_error_handlers
 from hengqi.server.db.migrate import upgrade
+from hengqi.server.field import install_field
 from hengqi.server.login_gate import LoginGate
 from hengqi.server.schemas.common import ErrorResponse
 from hengqi.server.settings import Settings
@@ -77,6 +78,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.include_router(api_router())
     install_web(app)
+    install_field(app, api_prefix=API_PREFIX)
 
     @app.middleware("http")
     async def _security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

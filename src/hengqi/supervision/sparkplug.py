@@ -239,8 +239,12 @@ class _Reader:
         return TelemetryError(self.path, f"{reason} at byte {self.pos}")
 
     def varint(self) -> int:
+        pos = self.pos
+        if pos < self.end and self.data[pos] < 0x80:  # one byte: most keys and small values
+            self.pos = pos + 1
+            return self.data[pos]
         result = shift = 0
-        data, pos, end = self.data, self.pos, self.end
+        data, end = self.data, self.end
         while True:
             if pos >= end:
                 raise self.fail("truncated varint")
@@ -292,6 +296,13 @@ def _signed(value: int, kind: DataType) -> int:
     return value - (1 << bits) if value >> (bits - 1) else value
 
 
+_EXPECTED_WIRE: Final[dict[int, int]] = {
+    1: _LEN, 2: _VARINT, 3: _VARINT, 4: _VARINT, 7: _VARINT, 10: _VARINT, 11: _VARINT,
+    12: _I32, 13: _I64, 14: _VARINT, 15: _LEN, 16: _LEN,
+}  # fmt: skip
+_DATATYPES: Final[dict[int, DataType]] = {int(t): t for t in DataType}
+
+
 def _decode_metric(data: bytes, start: int, end: int, path: str) -> Metric:
     reader = _Reader(data, start, end, path)
     name = ""
@@ -301,20 +312,7 @@ def _decode_metric(data: bytes, start: int, end: int, path: str) -> Metric:
     raw_field = 0
     while reader.pos < reader.end:
         field, wire, value = reader.field()
-        expected = {
-            1: _LEN,
-            2: _VARINT,
-            3: _VARINT,
-            4: _VARINT,
-            7: _VARINT,
-            10: _VARINT,
-            11: _VARINT,
-            12: _I32,
-            13: _I64,
-            14: _VARINT,
-            15: _LEN,
-            16: _LEN,
-        }.get(field)
+        expected = _EXPECTED_WIRE.get(field)
         if expected is not None and wire != expected:
             raise reader.fail(f"field {field} has wire type {wire}")
         if field == 1 and isinstance(value, tuple):
@@ -339,10 +337,9 @@ def _decode_metric(data: bytes, start: int, end: int, path: str) -> Metric:
             raw, raw_field = data[value[0] : value[1]], field
         elif field in (17, 18, 19):
             raise reader.fail("DataSet, Template and extension values are not supported")
-    try:
-        kind = DataType(datatype)  # type: ignore[arg-type]
-    except ValueError:
-        raise TelemetryError(f"{path}.datatype", f"unknown data type {datatype}") from None
+    kind = _DATATYPES.get(datatype) if datatype is not None else None
+    if kind is None:
+        raise TelemetryError(f"{path}.datatype", f"unknown data type {datatype}")
     if is_null:
         return Metric(name, kind, None, timestamp, alias)
     wanted = (

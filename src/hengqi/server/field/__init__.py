@@ -4,3 +4,15 @@ It owns its tables (:mod:`.models`), services (:mod:`.ingest`, :mod:`.devices`, 
 adapter (:mod:`.mqtt`), routes (:mod:`.routes`) and pages (:mod:`.pages`); the telemetry format and the pure rules
 come from :mod:`hengqi.supervision`.
 """
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+
+def install_field(app: FastAPI, *, api_prefix: str) -> None:
+    """Mount the field routes (API under ``api_prefix``) and pages on an app made by ``create_app``."""
+    from hengqi.server.field import pages, routes
+
+    app.include_router(routes.router, prefix=api_prefix)
+    app.include_router(pages.router)

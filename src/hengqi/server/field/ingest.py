@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from hengqi.server.db.engine import Database
@@ -46,6 +46,30 @@ class IngestResult:
         self.duplicates += other.duplicates
         self.refused.update(other.refused)
         self.details.extend(other.details)
+
+
+@dataclass
+class _Batch:
+    """What one transaction has pending: statuses read once, rows inserted together at the end, their digests."""
+
+    statuses: dict[int, FieldStatus] = field(default_factory=dict)
+    rows: list[dict[str, object]] = field(default_factory=list)
+    pending: dict[tuple[int, int], str] = field(default_factory=dict)
+
+    def status(self, session: Session, device_pk: int) -> FieldStatus:
+        status = self.statuses.get(device_pk)
+        if status is None:
+            status = session.get(FieldStatus, device_pk)
+            if status is None:
+                status = FieldStatus(device_pk=device_pk, stored=0, sequence_gaps=0, online=False)
+                session.add(status)
+            self.statuses[device_pk] = status
+        return status
+
+    def flush(self, session: Session) -> None:
+        if self.rows:
+            session.execute(insert(FieldEvent), self.rows)
+            self.rows.clear()
 
 
 def _now() -> datetime:
@@ -93,16 +117,14 @@ class Ingestor:
         transport: str,
         received_at: datetime,
         result: IngestResult,
+        batch: _Batch,
         first_index: int = 0,
+        indices: Sequence[int] | None = None,
     ) -> None:
-        status = session.get(FieldStatus, device.id)
-        if status is None:
-            status = FieldStatus(device_pk=device.id)
-            session.add(status)
-            session.flush()
-        rows: list[FieldEvent] = []
+        status = batch.status(session, device.id)
+        stored = 0
         for offset, event in enumerate(events):
-            index = first_index + offset
+            index = first_index + offset if indices is None else indices[offset]
             if event.instrument != device.device_id:
                 self._refuse(
                     session,
@@ -116,7 +138,7 @@ class Ingestor:
             digest = digest_of(event.canonical_json())
             stored_digest = None
             if status.watermark is not None and event.seq <= status.watermark:
-                stored_digest = session.scalar(
+                stored_digest = batch.pending.get((device.id, event.seq)) or session.scalar(
                     select(FieldEvent.digest).where(FieldEvent.device_pk == device.id, FieldEvent.seq == event.seq)
                 )
             verdict = admit(watermark=status.watermark, seq=event.seq, stored_digest=stored_digest, digest=digest)
@@ -128,45 +150,54 @@ class Ingestor:
                     session, result, key=device.device_id, reason=verdict, detail=f"seq {event.seq}", index=index
                 )
                 continue
-            rows.append(
-                FieldEvent(
-                    device_pk=device.id,
-                    seq=event.seq,
-                    kind=event.kind,
-                    event_time=event.time,
-                    received_at=received_at,
-                    transport=transport,
-                    digest=digest,
-                    body=event.body.model_dump(mode="json"),
-                )
+            batch.rows.append(
+                {
+                    "device_pk": device.id,
+                    "seq": event.seq,
+                    "kind": event.kind,
+                    "event_time": event.time,
+                    "received_at": received_at,
+                    "transport": transport,
+                    "digest": digest,
+                    "body": event.body.model_dump(mode="json"),
+                }
             )
+            batch.pending[(device.id, event.seq)] = digest
             _apply(status, event)
             status.watermark = event.seq
-        if rows:
-            session.add_all(rows)
-            status.stored += len(rows)
-            result.stored += len(rows)
+            stored += 1
+        status.stored += stored
+        result.stored += stored
         status.last_seen = received_at
         status.online = True if transport == "http" else status.online
 
     def handle_batch(
-        self, device: FieldDevice, events: Sequence[TelemetryEvent], refusals: Iterable[tuple[int, str, str]] = ()
+        self,
+        device: FieldDevice,
+        events: Sequence[tuple[int, TelemetryEvent]],
+        refusals: Iterable[tuple[int, str, str]] = (),
     ) -> IngestResult:
-        """Store the events of one HTTP batch of ``device`` (already authenticated); count ``refusals``."""
+        """Store the (index, event) pairs of one HTTP batch of ``device`` (authenticated); count ``refusals``."""
         result = IngestResult()
         received_at = _now()
-        with self.database.write_session() as session:
+        ordered = sorted(events, key=lambda pair: pair[1].seq)
+        batch = _Batch()
+        with self.database.write_session() as session, session.no_autoflush:
             for index, reason, detail in refusals:
                 self._refuse(session, result, key=device.device_id, reason=reason, detail=detail, index=index)
             self._store_events(
                 session,
                 device,
-                sorted(events, key=lambda e: e.seq),
+                [e for _i, e in ordered],
                 transport="http",
                 received_at=received_at,
                 result=result,
+                batch=batch,
+                indices=[i for i, _e in ordered],
             )
+            batch.flush(session)
             session.commit()
+        result.details.sort()
         return result
 
     def count_refusal(self, device_key: str, reason: str, detail: str) -> None:
@@ -182,10 +213,14 @@ class Ingestor:
         """Handle a batch of Sparkplug B messages (topic, payload) in one transaction."""
         result = IngestResult()
         at = received_at or _now()
-        with self.database.write_session() as session:
+        batch = _Batch()
+        with self.database.write_session() as session, session.no_autoflush:
             devices: dict[str, FieldDevice | None] = {}
             for index, (topic_text, data) in enumerate(messages):
-                self._handle_one(session, devices, index=index, topic_text=topic_text, data=data, at=at, result=result)
+                self._handle_one(
+                    session, devices, batch, index=index, topic_text=topic_text, data=data, at=at, result=result
+                )
+            batch.flush(session)
             session.commit()
         return result
 
@@ -199,6 +234,7 @@ class Ingestor:
         self,
         session: Session,
         cache: dict[str, FieldDevice | None],
+        batch: _Batch,
         *,
         index: int,
         topic_text: str,
@@ -254,18 +290,18 @@ class Ingestor:
         gaps = sum(1 for f in findings if isinstance(f, SequenceGap))
         if topic.message_type == "NDEATH":
             if any(isinstance(f, WentOffline) for f in findings):
-                self._node_offline(session, cache, topic, at)
+                self._node_offline(session, cache, batch, topic, at)
             return
         if topic.message_type == "NBIRTH" or device is None:
             return
         self._node_devices.setdefault(node, set()).add(device.device_id)
-        status = session.get(FieldStatus, device.id)
-        if status is not None and gaps:
+        status = batch.status(session, device.id)
+        if gaps:
             status.sequence_gaps += gaps
         if topic.message_type == "DBIRTH":
-            self._online(session, device, at)
+            self._online(session, batch, device, at)
         elif topic.message_type == "DDEATH":
-            self._offline(session, device, at)
+            self._offline(session, batch, device, at)
         elif topic.message_type == "DDATA":
             try:
                 events = events_from_payload(device.device_id, payload)
@@ -282,33 +318,34 @@ class Ingestor:
                     index=index,
                 )
                 return
-            if status is not None and not status.online:
-                self._online(session, device, at)
+            if not status.online:
+                self._online(session, batch, device, at)
             self._store_events(
-                session, device, events, transport="mqtt", received_at=at, result=result, first_index=index
+                session, device, events, transport="mqtt", received_at=at, result=result, batch=batch, first_index=index
             )
 
-    def _node_offline(self, session: Session, cache: dict[str, FieldDevice | None], topic: Topic, at: datetime) -> None:
+    def _node_offline(
+        self, session: Session, cache: dict[str, FieldDevice | None], batch: _Batch, topic: Topic, at: datetime
+    ) -> None:
         names = set(self._node_devices.get((topic.group, topic.edge_node), set())) | {topic.edge_node}
         for name in sorted(names):
             device = self._device(session, cache, name)
             if device is not None and device.group_id == topic.group:
-                self._offline(session, device, at)
+                self._offline(session, batch, device, at)
 
-    def _online(self, session: Session, device: FieldDevice, at: datetime) -> None:
+    def _online(self, session: Session, batch: _Batch, device: FieldDevice, at: datetime) -> None:
         session.execute(
             update(FieldOffline)
             .where(FieldOffline.device_pk == device.id, FieldOffline.ended_at.is_(None))
             .values(ended_at=at)
         )
-        status = session.get(FieldStatus, device.id)
-        if status is not None:
-            status.online = True
-            status.last_seen = at
+        status = batch.status(session, device.id)
+        status.online = True
+        status.last_seen = at
 
-    def _offline(self, session: Session, device: FieldDevice, at: datetime) -> None:
-        status = session.get(FieldStatus, device.id)
-        if status is not None and status.online:
+    def _offline(self, session: Session, batch: _Batch, device: FieldDevice, at: datetime) -> None:
+        status = batch.status(session, device.id)
+        if status.online:
             status.online = False
             session.add(FieldOffline(device_pk=device.id, started_at=at))
 

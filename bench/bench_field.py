@@ -1,0 +1,219 @@
+"""Field telemetry ingest through a real Mosquitto broker into the platform's database (SQLite).
+
+One publisher (standing in for many agents: 20 devices) sends Sparkplug B DDATA messages of small transaction
+events at QoS 1 to a Mosquitto started for the run on a free loopback port; the ingest worker
+(:class:`hengqi.server.field.mqtt.IngestWorker`: persistent session, manual PUBACK after commit) stores them with
+deduplication on (device, seq).  Measured: events stored per second of wall time, per CPU-second of the Python
+process (publisher and ingest threads together; the broker runs in its own process), and publish-to-stored
+latency percentiles (publish time to the commit of the batch that stored the message; the broker delivers one
+connection's messages in order, so the k-th message stored is the k-th published).  Scenarios: all events offered
+at once with 50 and with 1 event per message (throughput; the latency is then the time to drain the backlog), and
+1 000 events/s offered at a steady pace with 50 events per message (latency below saturation).
+``main(short=True)`` sends 2 000 events per scenario; the full run 100 000 (20 000 for the other two).
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import func, select
+
+from hengqi.server.db.engine import Database
+from hengqi.server.db.migrate import upgrade
+from hengqi.server.db.models import Instrument, Organisation
+from hengqi.server.field.devices import register_device
+from hengqi.server.field.ingest import Ingestor, IngestResult
+from hengqi.server.field.models import FieldEvent
+from hengqi.server.field.mqtt import IngestWorker
+from hengqi.supervision.broker import BrokerAddress
+from hengqi.supervision.mapping import payload_from_events
+from hengqi.supervision.sparkplug import encode_payload
+from hengqi.supervision.telemetry import TelemetryEvent, Transaction
+
+DEVICES = 20
+GROUP = "bench"
+
+
+class TimedIngestor(Ingestor):
+    """Records the commit time of each batch and its size."""
+
+    def __init__(self, database: Database) -> None:
+        super().__init__(database)
+        self.commits: list[tuple[float, int]] = []
+
+    def handle_messages(
+        self, messages: Sequence[tuple[str, bytes]], received_at: datetime | None = None
+    ) -> IngestResult:
+        result = super().handle_messages(messages, received_at)
+        self.commits.append((time.perf_counter(), len(messages)))
+        return result
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _platform(folder: Path) -> Database:
+    database = Database(f"sqlite:///{folder / 'bench.sqlite3'}")
+    upgrade(database.engine)
+    with database.write_session() as session:
+        org = Organisation(name="bench")
+        session.add(org)
+        session.flush()
+        for i in range(DEVICES):
+            instrument = Instrument(
+                organisation_id=org.id,
+                make="B",
+                model="B",
+                serial=f"B{i}",
+                accuracy_class="III",
+                kind="single-interval",
+                max_kg=Decimal(15),
+                min_kg=Decimal("0.1"),
+                e_kg=Decimal("0.005"),
+                d_kg=Decimal("0.005"),
+                ranges=[],
+            )
+            session.add(instrument)
+            session.flush()
+            register_device(
+                session, organisation_id=org.id, instrument_id=instrument.id, device_id=f"D{i:03d}", group_id=GROUP
+            )
+        session.commit()
+    return database
+
+
+def _messages(total: int, per_message: int) -> list[tuple[str, bytes]]:
+    t0 = datetime(2026, 12, 7, tzinfo=UTC)
+    out = []
+    seqs = [0] * DEVICES
+    for m in range(total // per_message):
+        device = m % DEVICES
+        events = []
+        for _ in range(per_message):
+            seq = seqs[device]
+            seqs[device] += 1
+            net = Decimal(seq % 10_000) / 1000
+            events.append(
+                TelemetryEvent(
+                    instrument=f"D{device:03d}",
+                    seq=seq,
+                    time=t0 + timedelta(milliseconds=seq),
+                    body=Transaction(gross_kg=net, net_kg=net),
+                )
+            )
+        payload = encode_payload(payload_from_events(events, seq=(m + 1) % 256, timestamp=0))
+        out.append((f"spBv1.0/{GROUP}/DDATA/D{device:03d}/D{device:03d}", payload))
+    return out
+
+
+def run(total: int, per_message: int, folder: Path, port: int, rate: float | None = None) -> dict[str, float]:
+    database = _platform(folder)
+    ingestor = TimedIngestor(database)
+    broker = BrokerAddress("127.0.0.1", port)
+    worker = IngestWorker(ingestor, broker, client_id=f"bench-ingest-{per_message}", batch_size=1000).start()
+    messages = _messages(total, per_message)
+    sent: list[float] = []
+    publisher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{per_message}", protocol=mqtt.MQTTv5)
+    publisher.max_inflight_messages_set(200)
+    publisher.max_queued_messages_set(0)
+    publisher.connect(broker.host, broker.port)
+    publisher.loop_start()
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    interval = None if rate is None else per_message / rate
+    for k, (topic, payload) in enumerate(messages):
+        if interval is not None:
+            pause = wall0 + k * interval - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+        sent.append(time.perf_counter())
+        publisher.publish(topic, payload, qos=1)
+    deadline = time.monotonic() + 600
+    while sum(n for _t, n in ingestor.commits) < len(messages) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    publisher.disconnect()
+    publisher.loop_stop()
+    worker.stop()
+    with database.read_session() as session:
+        stored = int(session.scalar(select(func.count()).select_from(FieldEvent)) or 0)
+    database.dispose()
+    latencies: list[float] = []
+    k = 0
+    for at, n in ingestor.commits:
+        latencies.extend(at - sent[i] for i in range(k, min(k + n, len(sent))))
+        k += n
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000 if latencies else float("nan")
+
+    return {
+        "events": float(stored),
+        "expected": float(len(messages) * per_message),
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "per_s": stored / wall,
+        "per_cpu_s": stored / cpu if cpu else float("nan"),
+        "p50_ms": pct(0.5),
+        "p99_ms": pct(0.99),
+    }
+
+
+def main(short: bool = False) -> None:
+    mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    total = 2_000 if short else 100_000
+    print(
+        f"{'offered':>12} {'events/msg':>10} {'events':>8} {'wall s':>7} {'events/s':>9} {'ev/CPU-s':>9}"
+        f" {'p50 ms':>7} {'p99 ms':>7}"
+    )
+    for per_message, rate in ((50, None), (1, None), (50, 1000.0)):
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            port = _free_port()
+            (folder / "m.conf").write_text(
+                f"listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\nmax_inflight_messages 1000\n"
+            )
+            process = subprocess.Popen(
+                [mosquitto, "-c", str(folder / "m.conf")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            try:
+                for _ in range(100):
+                    try:
+                        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                        break
+                    except OSError:
+                        time.sleep(0.05)
+                n = total if per_message > 1 else total // (1 if short else 5)
+                if rate is not None:
+                    n = 2_000 if short else 20_000
+                r = run(n, per_message, folder, port, rate)
+            finally:
+                process.terminate()
+                process.wait(10)
+        if r["events"] != r["expected"]:
+            raise RuntimeError(f"stored {r['events']:.0f} of {r['expected']:.0f} events")
+        offered = "all at once" if rate is None else f"{rate:.0f}/s"
+        print(
+            f"{offered:>12} {per_message:>10} {r['events']:>8.0f} {r['wall_s']:>7.2f} {r['per_s']:>9.0f}"
+            f" {r['per_cpu_s']:>9.0f} {r['p50_ms']:>7.1f} {r['p99_ms']:>7.1f}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(short="--short" in sys.argv)
