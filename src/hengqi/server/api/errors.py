@@ -16,6 +16,7 @@ from hengqi.server.errors import (
     ConflictError,
     NotFoundError,
     PermissionDeniedError,
+    PreconditionFailedError,
 )
 
 log = logging.getLogger("hengqi.server")
@@ -27,6 +28,7 @@ _HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    412: "precondition_failed",
     413: "too_large",
     415: "unsupported_media_type",
     422: "invalid_input",
@@ -44,6 +46,8 @@ def status_of(error: HengqiError) -> int:
         return 403
     if isinstance(error, ConflictError):
         return 409
+    if isinstance(error, PreconditionFailedError):
+        return 412
     if isinstance(error, InputError):
         return 422
     return 400

@@ -10,6 +10,7 @@ from fastapi.responses import Response, StreamingResponse
 from hengqi.errors import InputError
 from hengqi.server.api.deps import CurrentPrincipal, Listing, ReadSession, StateDep, WriteSession
 from hengqi.server.api.listing import CSV_RESPONSE, respond
+from hengqi.server.api.versioning import IfMatch, expected_version, tagged, with_version
 from hengqi.server.db.models import Certificate, Procedure, Run
 from hengqi.server.schemas.common import Page
 from hengqi.server.schemas.workflow import (
@@ -58,17 +59,25 @@ def list_procedures(
 
 
 @router.get("/procedures/{procedure_id}", response_model=ProcedurePublic)
-def get_procedure(procedure_id: Id, principal: CurrentPrincipal, session: ReadSession) -> ProcedurePublic:
-    return ProcedurePublic.model_validate(get_scoped(session, principal, Procedure, procedure_id))
+def get_procedure(
+    procedure_id: Id, principal: CurrentPrincipal, session: ReadSession, response: Response
+) -> ProcedurePublic:
+    return tagged(response, ProcedurePublic.model_validate(get_scoped(session, principal, Procedure, procedure_id)))
 
 
 @router.patch("/procedures/{procedure_id}", response_model=ProcedurePublic)
 def update_procedure(
-    procedure_id: Id, data: ProcedureUpdate, principal: CurrentPrincipal, session: WriteSession
+    *,
+    procedure_id: Id,
+    data: ProcedureUpdate,
+    principal: CurrentPrincipal,
+    session: WriteSession,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> ProcedurePublic:
-    procedure = runs.update_procedure(session, principal, procedure_id, data)
+    procedure = runs.update_procedure(session, principal, procedure_id, with_version(data, if_match))
     session.commit()
-    return ProcedurePublic.model_validate(procedure)
+    return tagged(response, ProcedurePublic.model_validate(procedure))
 
 
 # -- runs -------------------------------------------------------------------------------------------------------
@@ -100,15 +109,23 @@ def list_runs(
 
 
 @router.get("/runs/{run_id}", response_model=RunPublic)
-def get_run(run_id: Id, principal: CurrentPrincipal, session: ReadSession) -> RunPublic:
-    return RunPublic.model_validate(get_scoped(session, principal, Run, run_id))
+def get_run(run_id: Id, principal: CurrentPrincipal, session: ReadSession, response: Response) -> RunPublic:
+    return tagged(response, RunPublic.model_validate(get_scoped(session, principal, Run, run_id)))
 
 
 @router.patch("/runs/{run_id}", response_model=RunPublic)
-def update_run(run_id: Id, data: RunUpdate, principal: CurrentPrincipal, session: WriteSession) -> RunPublic:
-    run = runs.update_run(session, principal, run_id, data)
+def update_run(
+    *,
+    run_id: Id,
+    data: RunUpdate,
+    principal: CurrentPrincipal,
+    session: WriteSession,
+    response: Response,
+    if_match: IfMatch = None,
+) -> RunPublic:
+    run = runs.update_run(session, principal, run_id, with_version(data, if_match))
     session.commit()
-    return RunPublic.model_validate(run)
+    return tagged(response, RunPublic.model_validate(run))
 
 
 # -- certificates -----------------------------------------------------------------------------------------------
@@ -141,23 +158,35 @@ def list_certificates(
 
 
 @router.get("/certificates/{certificate_id}", response_model=CertificatePublic)
-def get_certificate(certificate_id: Id, principal: CurrentPrincipal, session: ReadSession) -> CertificatePublic:
-    return CertificatePublic.model_validate(get_scoped(session, principal, Certificate, certificate_id))
+def get_certificate(
+    certificate_id: Id, principal: CurrentPrincipal, session: ReadSession, response: Response
+) -> CertificatePublic:
+    return tagged(
+        response, CertificatePublic.model_validate(get_scoped(session, principal, Certificate, certificate_id))
+    )
 
 
 @router.patch("/certificates/{certificate_id}", response_model=CertificatePublic)
 def update_certificate(
-    certificate_id: Id, data: CertificateUpdate, principal: CurrentPrincipal, session: WriteSession
+    *,
+    certificate_id: Id,
+    data: CertificateUpdate,
+    principal: CurrentPrincipal,
+    session: WriteSession,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> CertificatePublic:
-    certificate = certificates.update_certificate(session, principal, certificate_id, data)
+    certificate = certificates.update_certificate(session, principal, certificate_id, with_version(data, if_match))
     session.commit()
-    return CertificatePublic.model_validate(certificate)
+    return tagged(response, CertificatePublic.model_validate(certificate))
 
 
 @router.delete("/certificates/{certificate_id}", status_code=204)
-def delete_certificate(certificate_id: Id, principal: CurrentPrincipal, session: WriteSession) -> None:
+def delete_certificate(
+    certificate_id: Id, principal: CurrentPrincipal, session: WriteSession, if_match: IfMatch = None
+) -> None:
     """Discard a draft; approved and issued certificates are never deleted (withdraw them)."""
-    certificates.delete_draft(session, principal, certificate_id)
+    certificates.delete_draft(session, principal, certificate_id, expected_version=expected_version(if_match))
     session.commit()
 
 

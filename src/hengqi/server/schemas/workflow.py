@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from hengqi.server.schemas.common import OwnedPublic, RecordId, Schema, Text100, Text200
+from hengqi.server.schemas.common import OwnedPublic, RecordId, Schema, Text100, Text200, VersionedUpdate
 
 RunKind = Literal["verification", "calibration", "routine-test"]
 RunStatus = Literal["open", "completed", "cancelled"]
@@ -24,7 +24,7 @@ class ProcedureCreate(Schema):
     organisation_id: RecordId | None = None
 
 
-class ProcedureUpdate(Schema):
+class ProcedureUpdate(VersionedUpdate):
     name: Text200 | None = None
     standard: Annotated[str, Field(max_length=200)] | None = None
     version: Annotated[str, Field(max_length=50)] | None = None
@@ -53,7 +53,7 @@ class RunCreate(Schema):
     results: dict[str, Any] = Field(default_factory=dict)
 
 
-class RunUpdate(Schema):
+class RunUpdate(VersionedUpdate):
     status: RunStatus | None = None
     performed_on: date | None = None
     weight_ids: Annotated[list[RecordId], Field(max_length=200)] | None = None
@@ -91,7 +91,7 @@ class CertificateCreate(Schema):
     supersedes_id: RecordId | None = None
 
 
-class CertificateUpdate(Schema):
+class CertificateUpdate(VersionedUpdate):
     number: Text100 | None = None
     run_id: RecordId | None = None
 

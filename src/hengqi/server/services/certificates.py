@@ -150,11 +150,11 @@ def withdraw(session: Session, principal: Principal, key: int, reason: str) -> C
     return update_audited(session, principal, certificate, changes, what="certificate", action="withdraw")
 
 
-def delete_draft(session: Session, principal: Principal, key: int) -> None:
+def delete_draft(session: Session, principal: Principal, key: int, *, expected_version: int | None = None) -> None:
     """Discard a draft (soft delete; approved and issued certificates are never deleted)."""
     principal.require(Permission.DRAFT_CERTIFICATE)
     certificate = _draft(session, principal, key)
-    soft_delete(session, principal, certificate, what="certificate")
+    soft_delete(session, principal, certificate, what="certificate", expected_version=expected_version)
 
 
 def certificates_of_run(session: Session, run_id: int) -> list[Certificate]:
