@@ -22,6 +22,7 @@ from hengqi import __version__
 from hengqi.server.api import admin, auth, health, registry, workflow
 from hengqi.server.api.errors import install_error_handlers
 from hengqi.server.db.migrate import upgrade
+from hengqi.server.limits import BodyLimits
 from hengqi.server.schemas.common import ErrorResponse
 from hengqi.server.settings import Settings
 from hengqi.server.state import AppState
@@ -36,7 +37,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         (401, "not authenticated"),
         (403, "not permitted (role, CSRF token, or four-eyes rule)"),
         (404, "no such object, or another organisation's"),
-        (409, "conflicts with the current state"),
+        (409, "conflicts with the current state (e.g. a record frozen by a certificate, a concurrent change)"),
+        (412, "If-Match / row_version names a version that is no longer current"),
+        (413, "request body too large"),
         (422, "invalid input; details name the fields"),
     )
 }
@@ -84,4 +87,10 @@ def create_app(settings: Settings) -> FastAPI:
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 
+    app.add_middleware(
+        BodyLimits,
+        max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+        max_json_depth=settings.max_json_depth,
+    )
     return app

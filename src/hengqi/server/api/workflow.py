@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, UploadFile
 from fastapi.responses import Response, StreamingResponse
+from sqlalchemy.orm import Session
 
 from hengqi.errors import InputError
 from hengqi.server.api.deps import CurrentPrincipal, Listing, ReadSession, StateDep, WriteSession
@@ -24,10 +25,12 @@ from hengqi.server.schemas.workflow import (
     RunCreate,
     RunKind,
     RunPublic,
+    RunRevisionCreate,
     RunUpdate,
     WithdrawRequest,
 )
 from hengqi.server.services import certificates, runs
+from hengqi.server.services.base import Page as ServicePage
 from hengqi.server.services.base import get_scoped, page, scoped_select
 
 router = APIRouter(tags=["workflow"])
@@ -81,36 +84,47 @@ def update_procedure(
 
 
 # -- runs -------------------------------------------------------------------------------------------------------
-@router.post("/runs", response_model=RunPublic, status_code=201)
-def create_run(data: RunCreate, principal: CurrentPrincipal, session: WriteSession) -> RunPublic:
-    """Record a run; the answer carries the server's flags (e.g. a weight out of calibration)."""
-    run = runs.create_run(session, principal, data)
+def _commit(session: Session, public: RunPublic) -> RunPublic:
+    """Commit only once the answer is known to be writable: a request that fails leaves nothing stored."""
+    public.model_dump_json()
     session.commit()
-    return RunPublic.model_validate(run)
+    return public
+
+
+@router.post("/runs", response_model=RunPublic, status_code=201)
+def create_run(data: RunCreate, principal: CurrentPrincipal, session: WriteSession, response: Response) -> RunPublic:
+    """Record a run; ``raw_data`` and ``results`` must follow their formats (``hengqi schema run-raw-data``,
+    ``run-results``).  The answer carries the server's flags (e.g. a weight out of calibration)."""
+    run = runs.create_run(session, principal, data)
+    return tagged(response, _commit(session, runs.public_run(run)))
 
 
 @router.get("/runs", response_model=Page[RunPublic], responses=CSV_RESPONSE)
 def list_runs(
+    *,
     principal: CurrentPrincipal,
     session: ReadSession,
     params: Listing,
     instrument_id: IdFilter = None,
     kind: RunKind | None = None,
+    supersedes_id: IdFilter = None,
 ) -> Page[RunPublic] | StreamingResponse:
+    """Runs; one whose stored data cannot be read is listed with ``stored_data_error`` (and no data)."""
     result = page(
         session,
         scoped_select(principal, Run),
         Run,
-        params.query(instrument_id=instrument_id, kind=kind),
+        params.query(instrument_id=instrument_id, kind=kind, supersedes_id=supersedes_id),
         sortable=("id", "performed_on", "kind", "status"),
-        filterable=("instrument_id", "kind"),
+        filterable=("instrument_id", "kind", "supersedes_id"),
     )
-    return respond(RunPublic, result, params, "runs")
+    shown = ServicePage([runs.public_run(run) for run in result.items], result.total, result.limit, result.offset)
+    return respond(RunPublic, shown, params, "runs")
 
 
 @router.get("/runs/{run_id}", response_model=RunPublic)
 def get_run(run_id: Id, principal: CurrentPrincipal, session: ReadSession, response: Response) -> RunPublic:
-    return tagged(response, RunPublic.model_validate(get_scoped(session, principal, Run, run_id)))
+    return tagged(response, runs.public_run(get_scoped(session, principal, Run, run_id)))
 
 
 @router.patch("/runs/{run_id}", response_model=RunPublic)
@@ -123,9 +137,19 @@ def update_run(
     response: Response,
     if_match: IfMatch = None,
 ) -> RunPublic:
+    """Change a run that no certificate draws on yet (409 ``run_frozen`` otherwise: record a revision)."""
     run = runs.update_run(session, principal, run_id, with_version(data, if_match))
-    session.commit()
-    return tagged(response, RunPublic.model_validate(run))
+    return tagged(response, _commit(session, runs.public_run(run)))
+
+
+@router.post("/runs/{run_id}/revisions", response_model=RunPublic, status_code=201)
+def revise_run(
+    run_id: Id, data: RunRevisionCreate, principal: CurrentPrincipal, session: WriteSession, response: Response
+) -> RunPublic:
+    """Correct a run: a new run with the corrected values and the reason, naming the run it corrects
+    (``supersedes_id``); the corrected run is kept unchanged.  A run is corrected once (409 after that)."""
+    run = runs.create_revision(session, principal, run_id, data)
+    return tagged(response, _commit(session, runs.public_run(run)))
 
 
 # -- certificates -----------------------------------------------------------------------------------------------

@@ -61,6 +61,17 @@ class RunUpdate(VersionedUpdate):
     results: dict[str, Any] | None = None
 
 
+class RunRevisionCreate(Schema):
+    """A correction of a run: the corrected values (others are copied from the run) and why."""
+
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    status: RunStatus | None = None
+    performed_on: date | None = None
+    weight_ids: Annotated[list[RecordId], Field(max_length=200)] | None = None
+    raw_data: dict[str, Any] | None = None
+    results: dict[str, Any] | None = None
+
+
 class Flag(Schema):
     """Something about a run that a reviewer must see: a weight out of calibration, a load outside the
     instrument's specification, an instrument not in service."""
@@ -81,6 +92,11 @@ class RunPublic(OwnedPublic):
     raw_data: dict[str, Any]
     results: dict[str, Any]
     flags: list[Flag]
+    supersedes_id: int | None = None
+    revision_reason: str = ""
+    stored_data_error: str | None = Field(
+        default=None, description="set when the stored data of this run cannot be read (shown without it)"
+    )
 
 
 class CertificateCreate(Schema):
