@@ -20,7 +20,7 @@ import json
 import re
 from typing import Final
 
-from starlette.exceptions import HTTPException
+from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _STRING: Final = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
@@ -80,18 +80,40 @@ class BodyLimits:
         if "json" in content_type:
             await self._json(scope, receive, send, limit, too_large)
             return
+        await self._streamed(scope, receive, send, limit, too_large)
+
+    async def _streamed(self, scope: Scope, receive: Receive, send: Send, limit: int, too_large: str) -> None:
+        """Hand the body on as it arrives; once it passes ``limit`` stop it, and answer 413 in place of whatever the
+        application makes of the interrupted body."""
         received = 0
+        exceeded = False
+        answered = False
 
         async def counted() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    exceeded = True
                     raise HTTPException(413, too_large)
             return message
 
-        await self.app(scope, counted, send)
+        async def guarded(message: Message) -> None:
+            nonlocal answered
+            if not exceeded:
+                await send(message)
+            elif not answered:
+                answered = True
+                await _answer(send, 413, "too_large", too_large)
+
+        try:
+            await self.app(scope, counted, guarded)
+        except Exception:
+            if not exceeded:
+                raise
+        if exceeded and not answered:
+            await _answer(send, 413, "too_large", too_large)
 
     async def _json(self, scope: Scope, receive: Receive, send: Send, limit: int, too_large: str) -> None:
         chunks: list[bytes] = []
