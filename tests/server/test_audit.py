@@ -38,8 +38,8 @@ def test_every_change_is_recorded_with_old_and_new_values(platform: Platform) ->
         entries = list(session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
     updates = [e for e in entries if e.entity == "instruments" and e.action == "update"]
     assert len(updates) == 3
-    assert updates[0].old_values == '{"model":"Counter 15"}'
-    assert updates[0].new_values == '{"model":"M0"}'
+    assert updates[0].old_values == '{"model":"Counter 15","row_version":1}'
+    assert updates[0].new_values == '{"model":"M0","row_version":2}'
     assert updates[0].actor == "tech"
     assert entries[0].prev_hash == audit.GENESIS
     assert all(later.prev_hash == earlier.hash for earlier, later in pairwise(entries))

@@ -24,6 +24,8 @@ RECORD_MODELS: Final[dict[str, str]] = {
     "verification-record": "hengqi.records.verification_models:VerificationRecord",
     "uncertainty-model": "hengqi.records.uncertainty_model:UncertaintyModel",
     "calibration-record": "hengqi.records.calibration:CalibrationRecord",
+    "run-raw-data": "hengqi.records.run_data:RunRawData",
+    "run-results": "hengqi.records.run_data:RunResults",
 }
 
 #: Where the committed schemas live, relative to the repository root.

@@ -24,6 +24,7 @@ from hengqi.server.api import admin, auth, health, registry, workflow
 from hengqi.server.api.errors import install_error_handlers
 from hengqi.server.db.migrate import upgrade
 from hengqi.server.field import install_field
+from hengqi.server.limits import BodyLimits
 from hengqi.server.login_gate import LoginGate
 from hengqi.server.schemas.common import ErrorResponse
 from hengqi.server.settings import Settings
@@ -39,7 +40,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         (401, "not authenticated"),
         (403, "not permitted (role, CSRF token, or four-eyes rule)"),
         (404, "no such object, or another organisation's"),
-        (409, "conflicts with the current state"),
+        (409, "conflicts with the current state (e.g. a record frozen by a certificate, a concurrent change)"),
+        (412, "If-Match / row_version names a version that is no longer current"),
+        (413, "request body too large"),
         (422, "invalid input; details name the fields"),
     )
 }
@@ -88,6 +91,12 @@ def create_app(settings: Settings) -> FastAPI:
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 
+    app.add_middleware(
+        BodyLimits,
+        max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+        max_json_depth=settings.max_json_depth,
+    )
     # outermost: sign-ins get a fair share before any other middleware runs (hengqi.server.login_gate)
     app.add_middleware(
         LoginGate, lanes=settings.login_workers, queue=settings.login_queue, rate_per_s=settings.login_rate_per_s

@@ -65,6 +65,13 @@ class ConflictError(HengqiError):
             self.code = code
 
 
+class PreconditionFailedError(HengqiError):
+    """The client's ``If-Match`` / ``row_version`` names a version that is no longer current (HTTP 412): someone
+    else changed the record since the client read it."""
+
+    code = "precondition_failed"
+
+
 class AuditChainError(HengqiError):
     """The audit trail's hash chain is broken at ``row_id`` (tampering or corruption)."""
 

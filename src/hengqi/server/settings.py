@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     auto_migrate: bool = Field(default=True, description="upgrade the schema to the head revision on start")
     max_page_size: int = Field(default=1000, gt=0)
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+    max_body_bytes: int = Field(
+        default=1024 * 1024, gt=0, description="largest request body other than a file upload (413 above)"
+    )
+    max_json_depth: int = Field(default=32, ge=2, le=256, description="deepest nesting of a JSON request body")
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:

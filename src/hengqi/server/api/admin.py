@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 
 from hengqi.server import audit
 from hengqi.server.api.deps import CurrentPrincipal, Listing, ReadSession, WriteSession
 from hengqi.server.api.listing import CSV_RESPONSE, respond
+from hengqi.server.api.versioning import IfMatch, tagged, with_version
 from hengqi.server.db.models import AuditEntry
 from hengqi.server.errors import AuditChainError
 from hengqi.server.permissions import Permission, Role
@@ -50,8 +51,12 @@ def list_organisations(
 
 
 @router.get("/organisations/{organisation_id}", response_model=OrganisationPublic)
-def get_organisation(organisation_id: Id, principal: CurrentPrincipal, session: ReadSession) -> OrganisationPublic:
-    return OrganisationPublic.model_validate(accounts.get_organisation(session, principal, organisation_id))
+def get_organisation(
+    organisation_id: Id, principal: CurrentPrincipal, session: ReadSession, response: Response
+) -> OrganisationPublic:
+    return tagged(
+        response, OrganisationPublic.model_validate(accounts.get_organisation(session, principal, organisation_id))
+    )
 
 
 @router.post("/users", response_model=UserPublic, status_code=201)
@@ -74,15 +79,23 @@ def list_users(
 
 
 @router.get("/users/{user_id}", response_model=UserPublic)
-def get_user(user_id: Id, principal: CurrentPrincipal, session: ReadSession) -> UserPublic:
-    return UserPublic.model_validate(accounts.get_user(session, principal, user_id))
+def get_user(user_id: Id, principal: CurrentPrincipal, session: ReadSession, response: Response) -> UserPublic:
+    return tagged(response, UserPublic.model_validate(accounts.get_user(session, principal, user_id)))
 
 
 @router.patch("/users/{user_id}", response_model=UserPublic)
-def update_user(user_id: Id, data: UserUpdate, principal: CurrentPrincipal, session: WriteSession) -> UserPublic:
-    user = accounts.update_user(session, principal, user_id, data)
+def update_user(
+    *,
+    user_id: Id,
+    data: UserUpdate,
+    principal: CurrentPrincipal,
+    session: WriteSession,
+    response: Response,
+    if_match: IfMatch = None,
+) -> UserPublic:
+    user = accounts.update_user(session, principal, user_id, with_version(data, if_match))
     session.commit()
-    return UserPublic.model_validate(user)
+    return tagged(response, UserPublic.model_validate(user))
 
 
 @router.post("/users/{user_id}/grants", status_code=204)

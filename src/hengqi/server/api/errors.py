@@ -17,6 +17,7 @@ from hengqi.server.errors import (
     LoginThrottledError,
     NotFoundError,
     PermissionDeniedError,
+    PreconditionFailedError,
 )
 
 log = logging.getLogger("hengqi.server")
@@ -28,6 +29,7 @@ _HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    412: "precondition_failed",
     413: "too_large",
     429: "too_many_attempts",
     415: "unsupported_media_type",
@@ -48,6 +50,8 @@ def status_of(error: HengqiError) -> int:
         return 409
     if isinstance(error, LoginThrottledError):
         return 429
+    if isinstance(error, PreconditionFailedError):
+        return 412
     if isinstance(error, InputError):
         return 422
     return 400

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import StreamingResponse
 
 from hengqi.server.api.deps import CurrentPrincipal, Listing, ReadSession, WriteSession
 from hengqi.server.api.listing import CSV_RESPONSE, csv_response, respond
+from hengqi.server.api.versioning import IfMatch, expected_version, tagged, with_version
 from hengqi.server.db.models import Customer, Instrument, Laboratory, Site, Weight, WeightSet
 from hengqi.server.schemas.common import Page
 from hengqi.server.schemas.registry import (
@@ -71,15 +72,23 @@ def list_sites(
 
 
 @router.get("/sites/{site_id}", response_model=SitePublic)
-def get_site(site_id: Id, principal: CurrentPrincipal, session: ReadSession) -> SitePublic:
-    return SitePublic.model_validate(get_scoped(session, principal, Site, site_id))
+def get_site(site_id: Id, principal: CurrentPrincipal, session: ReadSession, response: Response) -> SitePublic:
+    return tagged(response, SitePublic.model_validate(get_scoped(session, principal, Site, site_id)))
 
 
 @router.patch("/sites/{site_id}", response_model=SitePublic)
-def update_site(site_id: Id, data: SiteUpdate, principal: CurrentPrincipal, session: WriteSession) -> SitePublic:
-    site = registry.update_site(session, principal, site_id, data)
+def update_site(
+    *,
+    site_id: Id,
+    data: SiteUpdate,
+    principal: CurrentPrincipal,
+    session: WriteSession,
+    response: Response,
+    if_match: IfMatch = None,
+) -> SitePublic:
+    site = registry.update_site(session, principal, site_id, with_version(data, if_match))
     session.commit()
-    return SitePublic.model_validate(site)
+    return tagged(response, SitePublic.model_validate(site))
 
 
 # -- customers --------------------------------------------------------------------------------------------------
@@ -189,29 +198,39 @@ def export_instruments(principal: CurrentPrincipal, session: ReadSession) -> Str
 
 
 @router.get("/instruments/{instrument_id}", response_model=InstrumentPublic)
-def get_instrument(instrument_id: Id, principal: CurrentPrincipal, session: ReadSession) -> InstrumentPublic:
-    return InstrumentPublic.model_validate(get_scoped(session, principal, Instrument, instrument_id))
+def get_instrument(
+    instrument_id: Id, principal: CurrentPrincipal, session: ReadSession, response: Response
+) -> InstrumentPublic:
+    return tagged(response, InstrumentPublic.model_validate(get_scoped(session, principal, Instrument, instrument_id)))
 
 
 @router.patch("/instruments/{instrument_id}", response_model=InstrumentPublic)
 def update_instrument(
-    instrument_id: Id, data: InstrumentUpdate, principal: CurrentPrincipal, session: WriteSession
+    *,
+    instrument_id: Id,
+    data: InstrumentUpdate,
+    principal: CurrentPrincipal,
+    session: WriteSession,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> InstrumentPublic:
-    instrument = registry.update_instrument(session, principal, instrument_id, data)
+    instrument = registry.update_instrument(session, principal, instrument_id, with_version(data, if_match))
     session.commit()
-    return InstrumentPublic.model_validate(instrument)
+    return tagged(response, InstrumentPublic.model_validate(instrument))
 
 
 @router.delete("/instruments/{instrument_id}", status_code=204)
-def delete_instrument(instrument_id: Id, principal: CurrentPrincipal, session: WriteSession) -> None:
+def delete_instrument(
+    instrument_id: Id, principal: CurrentPrincipal, session: WriteSession, if_match: IfMatch = None
+) -> None:
     """Soft delete: the instrument stays in the database (and the audit trail) but leaves every list."""
-    registry.delete_instrument(session, principal, instrument_id)
+    registry.delete_instrument(session, principal, instrument_id, expected_version=expected_version(if_match))
     session.commit()
 
 
 @router.delete("/sites/{site_id}", status_code=204)
-def delete_site(site_id: Id, principal: CurrentPrincipal, session: WriteSession) -> None:
-    registry.delete_record(session, principal, Site, site_id)
+def delete_site(site_id: Id, principal: CurrentPrincipal, session: WriteSession, if_match: IfMatch = None) -> None:
+    registry.delete_record(session, principal, Site, site_id, expected_version=expected_version(if_match))
     session.commit()
 
 
@@ -239,22 +258,30 @@ def list_laboratories(
 
 
 @router.get("/laboratories/{lab_id}", response_model=LaboratoryPublic)
-def get_laboratory(lab_id: Id, principal: CurrentPrincipal, session: ReadSession) -> LaboratoryPublic:
-    return LaboratoryPublic.model_validate(get_scoped(session, principal, Laboratory, lab_id))
+def get_laboratory(
+    lab_id: Id, principal: CurrentPrincipal, session: ReadSession, response: Response
+) -> LaboratoryPublic:
+    return tagged(response, LaboratoryPublic.model_validate(get_scoped(session, principal, Laboratory, lab_id)))
 
 
 @router.patch("/laboratories/{lab_id}", response_model=LaboratoryPublic)
 def update_laboratory(
-    lab_id: Id, data: LaboratoryUpdate, principal: CurrentPrincipal, session: WriteSession
+    *,
+    lab_id: Id,
+    data: LaboratoryUpdate,
+    principal: CurrentPrincipal,
+    session: WriteSession,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> LaboratoryPublic:
-    lab = registry.update_laboratory(session, principal, lab_id, data)
+    lab = registry.update_laboratory(session, principal, lab_id, with_version(data, if_match))
     session.commit()
-    return LaboratoryPublic.model_validate(lab)
+    return tagged(response, LaboratoryPublic.model_validate(lab))
 
 
 @router.delete("/laboratories/{lab_id}", status_code=204)
-def delete_laboratory(lab_id: Id, principal: CurrentPrincipal, session: WriteSession) -> None:
-    registry.delete_record(session, principal, Laboratory, lab_id)
+def delete_laboratory(lab_id: Id, principal: CurrentPrincipal, session: WriteSession, if_match: IfMatch = None) -> None:
+    registry.delete_record(session, principal, Laboratory, lab_id, expected_version=expected_version(if_match))
     session.commit()
 
 
@@ -282,22 +309,30 @@ def list_weight_sets(
 
 
 @router.get("/weight-sets/{set_id}", response_model=WeightSetPublic)
-def get_weight_set(set_id: Id, principal: CurrentPrincipal, session: ReadSession) -> WeightSetPublic:
-    return WeightSetPublic.model_validate(get_scoped(session, principal, WeightSet, set_id))
+def get_weight_set(
+    set_id: Id, principal: CurrentPrincipal, session: ReadSession, response: Response
+) -> WeightSetPublic:
+    return tagged(response, WeightSetPublic.model_validate(get_scoped(session, principal, WeightSet, set_id)))
 
 
 @router.patch("/weight-sets/{set_id}", response_model=WeightSetPublic)
 def update_weight_set(
-    set_id: Id, data: WeightSetUpdate, principal: CurrentPrincipal, session: WriteSession
+    *,
+    set_id: Id,
+    data: WeightSetUpdate,
+    principal: CurrentPrincipal,
+    session: WriteSession,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> WeightSetPublic:
-    weight_set = registry.update_weight_set(session, principal, set_id, data)
+    weight_set = registry.update_weight_set(session, principal, set_id, with_version(data, if_match))
     session.commit()
-    return WeightSetPublic.model_validate(weight_set)
+    return tagged(response, WeightSetPublic.model_validate(weight_set))
 
 
 @router.delete("/weight-sets/{set_id}", status_code=204)
-def delete_weight_set(set_id: Id, principal: CurrentPrincipal, session: WriteSession) -> None:
-    registry.delete_record(session, principal, WeightSet, set_id)
+def delete_weight_set(set_id: Id, principal: CurrentPrincipal, session: WriteSession, if_match: IfMatch = None) -> None:
+    registry.delete_record(session, principal, WeightSet, set_id, expected_version=expected_version(if_match))
     session.commit()
 
 
@@ -330,22 +365,28 @@ def list_weights(
 
 
 @router.get("/weights/{weight_id}", response_model=WeightPublic)
-def get_weight(weight_id: Id, principal: CurrentPrincipal, session: ReadSession) -> WeightPublic:
-    return WeightPublic.model_validate(get_scoped(session, principal, Weight, weight_id))
+def get_weight(weight_id: Id, principal: CurrentPrincipal, session: ReadSession, response: Response) -> WeightPublic:
+    return tagged(response, WeightPublic.model_validate(get_scoped(session, principal, Weight, weight_id)))
 
 
 @router.patch("/weights/{weight_id}", response_model=WeightPublic)
 def update_weight(
-    weight_id: Id, data: WeightUpdate, principal: CurrentPrincipal, session: WriteSession
+    *,
+    weight_id: Id,
+    data: WeightUpdate,
+    principal: CurrentPrincipal,
+    session: WriteSession,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> WeightPublic:
-    weight = registry.update_weight(session, principal, weight_id, data)
+    weight = registry.update_weight(session, principal, weight_id, with_version(data, if_match))
     session.commit()
-    return WeightPublic.model_validate(weight)
+    return tagged(response, WeightPublic.model_validate(weight))
 
 
 @router.delete("/weights/{weight_id}", status_code=204)
-def delete_weight(weight_id: Id, principal: CurrentPrincipal, session: WriteSession) -> None:
-    registry.delete_record(session, principal, Weight, weight_id)
+def delete_weight(weight_id: Id, principal: CurrentPrincipal, session: WriteSession, if_match: IfMatch = None) -> None:
+    registry.delete_record(session, principal, Weight, weight_id, expected_version=expected_version(if_match))
     session.commit()
 
 

@@ -6,10 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, UploadFile
 from fastapi.responses import Response, StreamingResponse
+from sqlalchemy.orm import Session
 
 from hengqi.errors import InputError
 from hengqi.server.api.deps import CurrentPrincipal, Listing, ReadSession, StateDep, WriteSession
 from hengqi.server.api.listing import CSV_RESPONSE, respond
+from hengqi.server.api.versioning import IfMatch, expected_version, tagged, with_version
 from hengqi.server.db.models import Certificate, Procedure, Run
 from hengqi.server.schemas.common import Page
 from hengqi.server.schemas.workflow import (
@@ -23,10 +25,12 @@ from hengqi.server.schemas.workflow import (
     RunCreate,
     RunKind,
     RunPublic,
+    RunRevisionCreate,
     RunUpdate,
     WithdrawRequest,
 )
 from hengqi.server.services import certificates, runs
+from hengqi.server.services.base import Page as ServicePage
 from hengqi.server.services.base import get_scoped, page, scoped_select
 
 router = APIRouter(tags=["workflow"])
@@ -58,57 +62,94 @@ def list_procedures(
 
 
 @router.get("/procedures/{procedure_id}", response_model=ProcedurePublic)
-def get_procedure(procedure_id: Id, principal: CurrentPrincipal, session: ReadSession) -> ProcedurePublic:
-    return ProcedurePublic.model_validate(get_scoped(session, principal, Procedure, procedure_id))
+def get_procedure(
+    procedure_id: Id, principal: CurrentPrincipal, session: ReadSession, response: Response
+) -> ProcedurePublic:
+    return tagged(response, ProcedurePublic.model_validate(get_scoped(session, principal, Procedure, procedure_id)))
 
 
 @router.patch("/procedures/{procedure_id}", response_model=ProcedurePublic)
 def update_procedure(
-    procedure_id: Id, data: ProcedureUpdate, principal: CurrentPrincipal, session: WriteSession
+    *,
+    procedure_id: Id,
+    data: ProcedureUpdate,
+    principal: CurrentPrincipal,
+    session: WriteSession,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> ProcedurePublic:
-    procedure = runs.update_procedure(session, principal, procedure_id, data)
+    procedure = runs.update_procedure(session, principal, procedure_id, with_version(data, if_match))
     session.commit()
-    return ProcedurePublic.model_validate(procedure)
+    return tagged(response, ProcedurePublic.model_validate(procedure))
 
 
 # -- runs -------------------------------------------------------------------------------------------------------
-@router.post("/runs", response_model=RunPublic, status_code=201)
-def create_run(data: RunCreate, principal: CurrentPrincipal, session: WriteSession) -> RunPublic:
-    """Record a run; the answer carries the server's flags (e.g. a weight out of calibration)."""
-    run = runs.create_run(session, principal, data)
+def _commit(session: Session, public: RunPublic) -> RunPublic:
+    """Commit only once the answer is known to be writable: a request that fails leaves nothing stored."""
+    public.model_dump_json()
     session.commit()
-    return RunPublic.model_validate(run)
+    return public
+
+
+@router.post("/runs", response_model=RunPublic, status_code=201)
+def create_run(data: RunCreate, principal: CurrentPrincipal, session: WriteSession, response: Response) -> RunPublic:
+    """Record a run; ``raw_data`` and ``results`` must follow their formats (``hengqi schema run-raw-data``,
+    ``run-results``).  The answer carries the server's flags (e.g. a weight out of calibration)."""
+    run = runs.create_run(session, principal, data)
+    return tagged(response, _commit(session, runs.public_run(run)))
 
 
 @router.get("/runs", response_model=Page[RunPublic], responses=CSV_RESPONSE)
 def list_runs(
+    *,
     principal: CurrentPrincipal,
     session: ReadSession,
     params: Listing,
     instrument_id: IdFilter = None,
     kind: RunKind | None = None,
+    supersedes_id: IdFilter = None,
 ) -> Page[RunPublic] | StreamingResponse:
+    """Runs; one whose stored data cannot be read is listed with ``stored_data_error`` (and no data)."""
     result = page(
         session,
         scoped_select(principal, Run),
         Run,
-        params.query(instrument_id=instrument_id, kind=kind),
+        params.query(instrument_id=instrument_id, kind=kind, supersedes_id=supersedes_id),
         sortable=("id", "performed_on", "kind", "status"),
-        filterable=("instrument_id", "kind"),
+        filterable=("instrument_id", "kind", "supersedes_id"),
     )
-    return respond(RunPublic, result, params, "runs")
+    shown = ServicePage([runs.public_run(run) for run in result.items], result.total, result.limit, result.offset)
+    return respond(RunPublic, shown, params, "runs")
 
 
 @router.get("/runs/{run_id}", response_model=RunPublic)
-def get_run(run_id: Id, principal: CurrentPrincipal, session: ReadSession) -> RunPublic:
-    return RunPublic.model_validate(get_scoped(session, principal, Run, run_id))
+def get_run(run_id: Id, principal: CurrentPrincipal, session: ReadSession, response: Response) -> RunPublic:
+    return tagged(response, runs.public_run(get_scoped(session, principal, Run, run_id)))
 
 
 @router.patch("/runs/{run_id}", response_model=RunPublic)
-def update_run(run_id: Id, data: RunUpdate, principal: CurrentPrincipal, session: WriteSession) -> RunPublic:
-    run = runs.update_run(session, principal, run_id, data)
-    session.commit()
-    return RunPublic.model_validate(run)
+def update_run(
+    *,
+    run_id: Id,
+    data: RunUpdate,
+    principal: CurrentPrincipal,
+    session: WriteSession,
+    response: Response,
+    if_match: IfMatch = None,
+) -> RunPublic:
+    """Change a run that no certificate draws on yet (409 ``run_frozen`` otherwise: record a revision)."""
+    run = runs.update_run(session, principal, run_id, with_version(data, if_match))
+    return tagged(response, _commit(session, runs.public_run(run)))
+
+
+@router.post("/runs/{run_id}/revisions", response_model=RunPublic, status_code=201)
+def revise_run(
+    run_id: Id, data: RunRevisionCreate, principal: CurrentPrincipal, session: WriteSession, response: Response
+) -> RunPublic:
+    """Correct a run: a new run with the corrected values and the reason, naming the run it corrects
+    (``supersedes_id``); the corrected run is kept unchanged.  A run is corrected once (409 after that)."""
+    run = runs.create_revision(session, principal, run_id, data)
+    return tagged(response, _commit(session, runs.public_run(run)))
 
 
 # -- certificates -----------------------------------------------------------------------------------------------
@@ -141,23 +182,35 @@ def list_certificates(
 
 
 @router.get("/certificates/{certificate_id}", response_model=CertificatePublic)
-def get_certificate(certificate_id: Id, principal: CurrentPrincipal, session: ReadSession) -> CertificatePublic:
-    return CertificatePublic.model_validate(get_scoped(session, principal, Certificate, certificate_id))
+def get_certificate(
+    certificate_id: Id, principal: CurrentPrincipal, session: ReadSession, response: Response
+) -> CertificatePublic:
+    return tagged(
+        response, CertificatePublic.model_validate(get_scoped(session, principal, Certificate, certificate_id))
+    )
 
 
 @router.patch("/certificates/{certificate_id}", response_model=CertificatePublic)
 def update_certificate(
-    certificate_id: Id, data: CertificateUpdate, principal: CurrentPrincipal, session: WriteSession
+    *,
+    certificate_id: Id,
+    data: CertificateUpdate,
+    principal: CurrentPrincipal,
+    session: WriteSession,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> CertificatePublic:
-    certificate = certificates.update_certificate(session, principal, certificate_id, data)
+    certificate = certificates.update_certificate(session, principal, certificate_id, with_version(data, if_match))
     session.commit()
-    return CertificatePublic.model_validate(certificate)
+    return tagged(response, CertificatePublic.model_validate(certificate))
 
 
 @router.delete("/certificates/{certificate_id}", status_code=204)
-def delete_certificate(certificate_id: Id, principal: CurrentPrincipal, session: WriteSession) -> None:
+def delete_certificate(
+    certificate_id: Id, principal: CurrentPrincipal, session: WriteSession, if_match: IfMatch = None
+) -> None:
     """Discard a draft; approved and issued certificates are never deleted (withdraw them)."""
-    certificates.delete_draft(session, principal, certificate_id)
+    certificates.delete_draft(session, principal, certificate_id, expected_version=expected_version(if_match))
     session.commit()
 
 

@@ -8,12 +8,31 @@ failures); on PostgreSQL the audit chain takes a transaction-level advisory lock
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+#: Key of the object a JSON column reads as when its stored text cannot be parsed (see :func:`tolerant_json_loads`).
+UNREADABLE: Final = "$unreadable"
+
+
+def tolerant_json_loads(text: str | bytes) -> Any:
+    """Parse a JSON column; text that is not JSON (changed in the database behind the server's back) reads as
+    ``{"$unreadable": reason}`` instead of failing every query that touches the row, so that readers can show
+    that one row as damaged.
+
+    >>> tolerant_json_loads('{"a": 1}'), tolerant_json_loads("{oops")
+    ({'a': 1}, {'$unreadable': 'stored JSON cannot be parsed (Expecting property name enclosed in double quotes)'})
+    """
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as err:
+        reason = err.msg if isinstance(err, json.JSONDecodeError) else type(err).__name__
+        return {UNREADABLE: f"stored JSON cannot be parsed ({reason})"}
 
 
 def make_engine(url: str) -> Engine:
@@ -22,10 +41,15 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=8)
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            pool_size=8,
+            json_deserializer=tolerant_json_loads,
+        )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, json_deserializer=tolerant_json_loads)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 from hengqi.server.db.types import ExactDecimal, UTCDateTime, utcnow
 
@@ -41,21 +41,38 @@ class Timestamps:
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class Owned(Timestamps):
+class Versioned:
+    """A row changed through the API: ``row_version`` counts its versions (1 when made).
+
+    SQLAlchemy's version counter makes every UPDATE ``... WHERE id = :id AND row_version = :v`` and raises
+    ``StaleDataError`` when no row matched (another transaction changed it first), so an update never applies to,
+    nor audits, values other than those it read.  The API shows the version as the ETag and takes it back in
+    ``If-Match`` (or ``row_version`` in a body) to refuse stale writes (HTTP 412).  The column is not named
+    ``version`` because procedures already have a ``version`` (of the procedure document).
+    """
+
+    row_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805 - a declared_attr takes the class
+        return {"version_id_col": cls.__table__.c.row_version}  # type: ignore[attr-defined]
+
+
+class Owned(Versioned, Timestamps):
     """A row that belongs to one organisation and is soft-deleted."""
 
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
-class Organisation(Timestamps, Base):
+class Organisation(Versioned, Timestamps, Base):
     __tablename__ = "organisations"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
-class User(Timestamps, Base):
+class User(Versioned, Timestamps, Base):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
@@ -228,9 +245,15 @@ class Procedure(Owned, Base):
 
 
 class Run(Owned, Base):
-    """One verification, calibration or routine test of an instrument: raw data, computed results, flags."""
+    """One verification, calibration or routine test of an instrument: raw data, computed results, flags.
+
+    A correction of a run is a new run that names the one it corrects (``supersedes_id``) with the reason;
+    the corrected run is kept unchanged (ALCOA+: original and enduring).  A run has at most one correction
+    (the unique index), so revisions form a chain.
+    """
 
     __tablename__ = "runs"
+    __table_args__ = (Index("uq_runs_supersedes_id", "supersedes_id", unique=True),)
     id: Mapped[int] = mapped_column(primary_key=True)
     instrument_id: Mapped[int] = mapped_column(ForeignKey("instruments.id"), index=True)
     procedure_id: Mapped[int | None] = mapped_column(ForeignKey("procedures.id"), default=None)
@@ -242,6 +265,8 @@ class Run(Owned, Base):
     results: Mapped[dict[str, Any]] = mapped_column(JSON)
     flags: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     weight_ids: Mapped[list[int]] = mapped_column(JSON)
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), default=None)
+    revision_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class StoredFile(Base):

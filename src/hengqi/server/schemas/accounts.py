@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from hengqi.server.permissions import Role
-from hengqi.server.schemas.common import PublicSchema, RecordId, Schema, Text100
+from hengqi.server.schemas.common import PublicSchema, RecordId, Schema, Text100, VersionedUpdate
 from hengqi.server.security import MIN_PASSWORD_LENGTH
 
 Username = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.@-]+$")]
@@ -28,7 +28,7 @@ class UserCreate(Schema):
     organisation_id: RecordId | None = None
 
 
-class UserUpdate(Schema):
+class UserUpdate(VersionedUpdate):
     full_name: Annotated[str, Field(max_length=200)] | None = None
     role: Role | None = None
     active: bool | None = None
@@ -43,6 +43,7 @@ class UserPublic(PublicSchema):
     role: Role
     active: bool
     created_at: datetime
+    row_version: int
 
 
 class SessionPublic(Schema):

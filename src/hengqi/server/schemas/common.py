@@ -106,6 +106,23 @@ class Schema(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+#: The version of a record as read (its ETag without quotes); a change naming an older one is refused (412).
+RowVersion = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=2**31 - 1,
+        description="the row_version the change is based on (as read); refused with 412 when no longer current",
+    ),
+]
+
+
+class VersionedUpdate(Schema):
+    """Base of change requests: ``row_version`` (optional, like ``If-Match``) refuses a change to a newer version."""
+
+    row_version: RowVersion | None = None
+
+
 class PublicSchema(BaseModel):
     """Base of response bodies, read from ORM objects."""
 
@@ -115,6 +132,7 @@ class PublicSchema(BaseModel):
 class OwnedPublic(PublicSchema):
     id: int
     organisation_id: int
+    row_version: int
     created_at: datetime
     updated_at: datetime
 

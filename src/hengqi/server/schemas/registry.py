@@ -19,6 +19,7 @@ from hengqi.server.schemas.common import (
     SignedMass,
     Text100,
     Text200,
+    VersionedUpdate,
 )
 
 InstrumentStatus = Literal["in-service", "out-of-service", "withdrawn"]
@@ -34,6 +35,7 @@ class OrganisationCreate(Schema):
 class OrganisationPublic(PublicSchema):
     id: int
     name: str
+    row_version: int
 
 
 class SiteCreate(Schema):
@@ -44,7 +46,7 @@ class SiteCreate(Schema):
     organisation_id: RecordId | None = None
 
 
-class SiteUpdate(Schema):
+class SiteUpdate(VersionedUpdate):
     name: Text200 | None = None
     address: Annotated[str, Field(max_length=2000)] | None = None
     latitude: Annotated[ExactNumber | None, Field(ge=-90, le=90)] = None
@@ -138,7 +140,7 @@ class InstrumentCreate(Schema):
     organisation_id: RecordId | None = None
 
 
-class InstrumentUpdate(Schema):
+class InstrumentUpdate(VersionedUpdate):
     """Changes to an instrument; a changed specification is checked again as a whole."""
 
     make: Text100 | None = None
@@ -185,7 +187,7 @@ class LaboratoryCreate(Schema):
     organisation_id: RecordId | None = None
 
 
-class LaboratoryUpdate(Schema):
+class LaboratoryUpdate(VersionedUpdate):
     name: Text200 | None = None
     accreditation: Annotated[str, Field(max_length=200)] | None = None
     traceable_to_id: RecordId | None = None
@@ -208,7 +210,7 @@ class WeightSetCreate(Schema):
     organisation_id: RecordId | None = None
 
 
-class WeightSetUpdate(Schema):
+class WeightSetUpdate(VersionedUpdate):
     name: Text200 | None = None
     weight_class: WeightClassText | None = None
     serial: Annotated[str, Field(max_length=100)] | None = None
@@ -242,7 +244,7 @@ class WeightCreate(Schema):
     due_date: date | None = None
 
 
-class WeightUpdate(Schema):
+class WeightUpdate(VersionedUpdate):
     identifier: Annotated[str, Field(min_length=1, max_length=50)] | None = None
     nominal: Mass | None = None
     weight_class: WeightClassText | None = None

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from hengqi.server.schemas.common import OwnedPublic, RecordId, Schema, Text100, Text200
+from hengqi.server.schemas.common import OwnedPublic, RecordId, Schema, Text100, Text200, VersionedUpdate
 
 RunKind = Literal["verification", "calibration", "routine-test"]
 RunStatus = Literal["open", "completed", "cancelled"]
@@ -24,7 +24,7 @@ class ProcedureCreate(Schema):
     organisation_id: RecordId | None = None
 
 
-class ProcedureUpdate(Schema):
+class ProcedureUpdate(VersionedUpdate):
     name: Text200 | None = None
     standard: Annotated[str, Field(max_length=200)] | None = None
     version: Annotated[str, Field(max_length=50)] | None = None
@@ -53,7 +53,18 @@ class RunCreate(Schema):
     results: dict[str, Any] = Field(default_factory=dict)
 
 
-class RunUpdate(Schema):
+class RunUpdate(VersionedUpdate):
+    status: RunStatus | None = None
+    performed_on: date | None = None
+    weight_ids: Annotated[list[RecordId], Field(max_length=200)] | None = None
+    raw_data: dict[str, Any] | None = None
+    results: dict[str, Any] | None = None
+
+
+class RunRevisionCreate(Schema):
+    """A correction of a run: the corrected values (others are copied from the run) and why."""
+
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
     status: RunStatus | None = None
     performed_on: date | None = None
     weight_ids: Annotated[list[RecordId], Field(max_length=200)] | None = None
@@ -81,6 +92,11 @@ class RunPublic(OwnedPublic):
     raw_data: dict[str, Any]
     results: dict[str, Any]
     flags: list[Flag]
+    supersedes_id: int | None = None
+    revision_reason: str = ""
+    stored_data_error: str | None = Field(
+        default=None, description="set when the stored data of this run cannot be read (shown without it)"
+    )
 
 
 class CertificateCreate(Schema):
@@ -91,7 +107,7 @@ class CertificateCreate(Schema):
     supersedes_id: RecordId | None = None
 
 
-class CertificateUpdate(Schema):
+class CertificateUpdate(VersionedUpdate):
     number: Text100 | None = None
     run_id: RecordId | None = None
 

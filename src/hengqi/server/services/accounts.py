@@ -96,7 +96,7 @@ def update_user(session: Session, principal: Principal, user_id: int, data: User
         data.active is False or (data.role is not None and data.role != principal.role)
     ):
         raise ConflictError("administrators cannot deactivate or demote themselves", code="self_lockout")
-    changes: dict[str, object] = {}
+    changes: dict[str, object] = {"row_version": data.row_version}
     if data.full_name is not None:
         changes["full_name"] = data.full_name
     if data.role is not None:

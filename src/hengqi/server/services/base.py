@@ -11,12 +11,13 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import ColumnElement, Select, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from hengqi.errors import InputError
 from hengqi.server import audit
 from hengqi.server.db.models import Base, Organisation
 from hengqi.server.db.types import utcnow
-from hengqi.server.errors import ConflictError, NotFoundError
+from hengqi.server.errors import ConflictError, NotFoundError, PreconditionFailedError
 from hengqi.server.permissions import Principal
 
 M = TypeVar("M", bound=Base)
@@ -66,13 +67,36 @@ def ensure_organisation(session: Session, organisation_id: int) -> None:
         raise NotFoundError("organisation", organisation_id)
 
 
-def flush_or_conflict(session: Session, what: str) -> None:
-    """Flush pending changes; a unique or foreign-key violation becomes :class:`ConflictError`."""
+def flush_or_conflict(session: Session, what: str, *, expected_version: int | None = None) -> None:
+    """Flush pending changes; a unique or foreign-key violation becomes :class:`ConflictError`.
+
+    An UPDATE whose ``row_version`` no longer matches (another transaction committed a change to the row after
+    this one read it) becomes :class:`PreconditionFailedError` when the client named the version it read
+    (``expected_version``), else :class:`ConflictError` ``stale_version``: either way nothing of this request is
+    written, and the audit trail never records old values that were not the row's.
+    """
     try:
         session.flush()
     except IntegrityError as err:
         session.rollback()
         raise ConflictError(f"{what} conflicts with an existing record", code="duplicate") from err
+    except StaleDataError as err:
+        session.rollback()
+        message = f"the {what} was changed by someone else at the same time; read it again and repeat the change"
+        if expected_version is not None:
+            raise PreconditionFailedError(message, details={"expected_version": expected_version}) from err
+        raise ConflictError(message, code="stale_version") from err
+
+
+def check_version(obj: Base, expected_version: int | None, what: str) -> None:
+    """Refuse (HTTP 412) a change made against a version of ``obj`` other than its current one."""
+    current = getattr(obj, "row_version", None)
+    if expected_version is not None and current is not None and expected_version != current:
+        raise PreconditionFailedError(
+            f"the {what} has changed since version {expected_version} was read (now version {current}); "
+            "read it again and repeat the change",
+            details={"expected_version": expected_version, "current_version": current},
+        )
 
 
 def _identity(obj: Base) -> str:
@@ -99,13 +123,21 @@ def add_audited(session: Session, principal: Principal, obj: M, *, what: str) ->
 def update_audited(
     session: Session, principal: Principal, obj: M, changes: Mapping[str, Any], *, what: str, action: str = "update"
 ) -> M:
-    """Apply ``changes`` to ``obj`` and record the old and new values of what changed."""
+    """Apply ``changes`` to ``obj`` and record the old and new values of what changed.
+
+    A ``row_version`` in ``changes`` (from ``If-Match`` or the request body) is the version the client read: the
+    change is refused with HTTP 412 unless it is still the current one (:func:`check_version`), and the UPDATE
+    itself is checked against the version read here (:func:`flush_or_conflict`).
+    """
+    values = dict(changes)
+    expected = values.pop("row_version", None)
+    check_version(obj, expected, what)
     before = audited_values(obj)
-    for key, value in changes.items():
+    for key, value in values.items():
         setattr(obj, key, value)
     if hasattr(obj, "updated_at"):
         obj.updated_at = utcnow()
-    flush_or_conflict(session, what)
+    flush_or_conflict(session, what, expected_version=expected)
     old, new = changed(before, audited_values(obj))
     new.pop("updated_at", None)
     if old or new or action != "update":
@@ -122,9 +154,12 @@ def update_audited(
     return obj
 
 
-def soft_delete(session: Session, principal: Principal, obj: M, *, what: str) -> None:
+def soft_delete(
+    session: Session, principal: Principal, obj: M, *, what: str, expected_version: int | None = None
+) -> None:
     """Mark ``obj`` deleted (it stays in the database for the record) and record the deletion."""
-    update_audited(session, principal, obj, {"deleted_at": utcnow()}, what=what, action="delete")
+    changes = {"deleted_at": utcnow(), "row_version": expected_version}
+    update_audited(session, principal, obj, changes, what=what, action="delete")
 
 
 @dataclass(frozen=True, slots=True)

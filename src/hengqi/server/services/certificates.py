@@ -5,6 +5,10 @@ manager) who is neither the one who drafted it nor the one who performed its run
 reports are reviewed and authorized before release; 6.2.6: authorization of personnel; clause numbers SECONDARY,
 the standard was not read). An issued certificate is
 never deleted or changed; it is withdrawn (with a reason) or superseded by a new one that names it.
+
+Separation of duties: nobody who recorded or changed the data of the certificate's run -- its technician, whoever
+created or updated the run (or any earlier revision of it) according to the audit trail -- may approve or issue
+it (HTTP 403, ``rule: separation_of_duties``).  A certificate draws only on the latest revision of a run.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hengqi.errors import InputError
-from hengqi.server.db.models import Certificate, Instrument, Run, StoredFile
+from hengqi.server.db.models import AuditEntry, Certificate, Instrument, Run, StoredFile
 from hengqi.server.db.types import utcnow
 from hengqi.server.errors import ConflictError, NotFoundError, PermissionDeniedError
 from hengqi.server.files import FileStore
@@ -49,7 +53,44 @@ def _check_run(session: Session, principal: Principal, run_id: int, instrument_i
     run = get_scoped(session, principal, Run, run_id)
     if run.instrument_id != instrument_id:
         raise InputError("run_id", f"run {run_id} is of another instrument")
+    later = session.scalar(select(Run.id).where(Run.supersedes_id == run.id))
+    if later is not None:
+        raise ConflictError(
+            f"run {run_id} has been corrected by run {later}; a certificate draws on the latest revision",
+            code="run_superseded",
+            details={"revision_id": later},
+        )
     return run
+
+
+def run_chain(session: Session, run: Run) -> list[Run]:
+    """``run`` and every earlier revision it corrects, newest first."""
+    chain = [run]
+    seen = {run.id}
+    while chain[-1].supersedes_id is not None and chain[-1].supersedes_id not in seen:
+        earlier = session.get(Run, chain[-1].supersedes_id)
+        if earlier is None:
+            break
+        chain.append(earlier)
+        seen.add(earlier.id)
+    return chain
+
+
+def data_authors(session: Session, run: Run) -> set[int]:
+    """The users who recorded or changed the data of ``run`` or of any earlier revision of it: the technicians,
+    and every actor of a ``create`` or ``update`` of those runs in the audit trail."""
+    chain = run_chain(session, run)
+    authors = {r.performed_by_id for r in chain}
+    actors = session.scalars(
+        select(AuditEntry.actor_id).where(
+            AuditEntry.entity == "runs",
+            AuditEntry.entity_id.in_([str(r.id) for r in chain]),
+            AuditEntry.action.in_(("create", "update")),
+            AuditEntry.actor_id.is_not(None),
+        )
+    )
+    authors.update(actor for actor in actors if actor is not None)
+    return authors
 
 
 def _draft(session: Session, principal: Principal, certificate_id: int) -> Certificate:
@@ -111,6 +152,12 @@ def _four_eyes(session: Session, principal: Principal, certificate: Certificate)
                 "four-eyes rule: the certificate must be approved by someone other than the technician of its run",
                 details={"rule": "four_eyes"},
             )
+        if run is not None and principal.user_id in data_authors(session, run):
+            raise PermissionDeniedError(
+                f"separation of duties: you recorded or changed the data of run {run.id}, on which this certificate "
+                "draws; it must be approved and issued by someone else",
+                details={"rule": "separation_of_duties", "run_id": run.id},
+            )
 
 
 def approve(session: Session, principal: Principal, key: int) -> Certificate:
@@ -118,6 +165,15 @@ def approve(session: Session, principal: Principal, key: int) -> Certificate:
     _four_eyes(session, principal, certificate)
     if certificate.file_sha256 is None:
         raise ConflictError("attach the certificate's document before approval", code="certificate_without_file")
+    if certificate.run_id is not None:
+        later = session.scalar(select(Run.id).where(Run.supersedes_id == certificate.run_id))
+        if later is not None:
+            raise ConflictError(
+                f"run {certificate.run_id} has been corrected by run {later}; draw the certificate on the correction "
+                "(or discard this draft) before approval",
+                code="run_superseded",
+                details={"revision_id": later},
+            )
     changes = {"status": "approved", "approved_by_id": principal.user_id, "approved_at": utcnow()}
     return update_audited(session, principal, certificate, changes, what="certificate", action="approve")
 
@@ -156,11 +212,11 @@ def withdraw(session: Session, principal: Principal, key: int, reason: str) -> C
     return update_audited(session, principal, certificate, changes, what="certificate", action="withdraw")
 
 
-def delete_draft(session: Session, principal: Principal, key: int) -> None:
+def delete_draft(session: Session, principal: Principal, key: int, *, expected_version: int | None = None) -> None:
     """Discard a draft (soft delete; approved and issued certificates are never deleted)."""
     principal.require(Permission.DRAFT_CERTIFICATE)
     certificate = _draft(session, principal, key)
-    soft_delete(session, principal, certificate, what="certificate")
+    soft_delete(session, principal, certificate, what="certificate", expected_version=expected_version)
 
 
 def certificates_of_run(session: Session, run_id: int) -> list[Certificate]:

@@ -199,14 +199,19 @@ def update_instrument(session: Session, principal: Principal, instrument_id: int
     return update_audited(session, principal, instrument, changes, what="instrument (make, model, serial)")
 
 
-def delete_instrument(session: Session, principal: Principal, instrument_id: int) -> None:
-    delete_record(session, principal, Instrument, instrument_id)
+def delete_instrument(
+    session: Session, principal: Principal, instrument_id: int, *, expected_version: int | None = None
+) -> None:
+    delete_record(session, principal, Instrument, instrument_id, expected_version=expected_version)
 
 
-def delete_record(session: Session, principal: Principal, model: Any, key: int) -> None:
+def delete_record(
+    session: Session, principal: Principal, model: Any, key: int, *, expected_version: int | None = None
+) -> None:
     """Soft-delete a registry record (it stays in the database and the audit trail, and leaves every list)."""
     principal.require(Permission.DELETE_REGISTRY)
-    soft_delete(session, principal, get_scoped(session, principal, model, key), what=str(model.__tablename__))
+    obj = get_scoped(session, principal, model, key)
+    soft_delete(session, principal, obj, what=str(model.__tablename__), expected_version=expected_version)
 
 
 # -- laboratories and the traceability chain --------------------------------------------------------------------

@@ -23,16 +23,29 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hengqi.errors import InputError
+from hengqi.errors import InputError, RecordError
 from hengqi.metrology.classes import InstrumentSpecification
 from hengqi.metrology.mpe import mpe
 from hengqi.metrology.quantities import parse_mass
-from hengqi.server.db.models import Instrument, Procedure, Run
+from hengqi.records.run_data import PointResult, check_json_value, check_run_data
+from hengqi.server import audit
+from hengqi.server.db.engine import UNREADABLE
+from hengqi.server.db.models import Certificate, Instrument, Procedure, Run
 from hengqi.server.errors import ConflictError
 from hengqi.server.permissions import Permission, Principal
-from hengqi.server.schemas.workflow import ProcedureCreate, ProcedureUpdate, RunCreate, RunUpdate
+from hengqi.server.schemas.workflow import (
+    Flag,
+    ProcedureCreate,
+    ProcedureUpdate,
+    RunCreate,
+    RunPublic,
+    RunRevisionCreate,
+    RunUpdate,
+)
 from hengqi.server.services.base import add_audited, ensure_organisation, get_scoped, update_audited
 from hengqi.server.services.due import advance_due
 from hengqi.server.services.registry import instrument_specification, live_weights, weight_due
@@ -156,6 +169,44 @@ def _verification_passed(run: Run) -> bool:
 
 
 # -- runs -------------------------------------------------------------------------------------------------------
+def _checked(raw_data: dict[str, Any], results: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The documents to store, checked against their formats (a client's ``server_check`` is the server's to make:
+    it is dropped before the check and made again)."""
+    return check_run_data(raw_data, {k: v for k, v in results.items() if k != "server_check"})
+
+
+def revision_of(session: Session, run_id: int) -> Run | None:
+    """The run that corrects run ``run_id``, if any."""
+    return session.scalar(select(Run).where(Run.supersedes_id == run_id))
+
+
+def frozen_reason(session: Session, run: Run) -> str | None:
+    """Why ``run`` may no longer change (a certificate draws on it, or it has been corrected), or None."""
+    certificate = session.scalar(
+        select(Certificate)
+        .where(Certificate.run_id == run.id, Certificate.deleted_at.is_(None))
+        .order_by(Certificate.id)
+        .limit(1)
+    )
+    if certificate is not None:
+        return f"certificate {certificate.number} ({certificate.status}) draws on run {run.id}"
+    revision = revision_of(session, run.id)
+    if revision is not None:
+        return f"run {run.id} has been corrected by run {revision.id}"
+    return None
+
+
+def _refuse_if_frozen(session: Session, run: Run) -> None:
+    reason = frozen_reason(session, run)
+    if reason is not None:
+        raise ConflictError(
+            f"{reason}: the run is frozen and cannot be changed; record a correction instead "
+            f"(POST /api/v1/runs/{run.id}/revisions with the corrected data and a reason)",
+            code="run_frozen",
+            details={"run_id": run.id},
+        )
+
+
 def create_run(session: Session, principal: Principal, data: RunCreate) -> Run:
     principal.require(Permission.RECORD_RUN)
     instrument = get_scoped(session, principal, Instrument, data.instrument_id)
@@ -163,6 +214,7 @@ def create_run(session: Session, principal: Principal, data: RunCreate) -> Run:
         procedure = get_scoped(session, principal, Procedure, data.procedure_id)
         if procedure.organisation_id != instrument.organisation_id:
             raise InputError("procedure_id", "belongs to another organisation")
+    raw_data, results = _checked(data.raw_data, data.results)
     run = Run(
         organisation_id=instrument.organisation_id,
         instrument_id=instrument.id,
@@ -171,8 +223,8 @@ def create_run(session: Session, principal: Principal, data: RunCreate) -> Run:
         status=data.status,
         performed_by_id=principal.user_id,
         performed_on=data.performed_on or date.today(),
-        raw_data=data.raw_data,
-        results=data.results,
+        raw_data=raw_data,
+        results=results,
         weight_ids=list(dict.fromkeys(data.weight_ids)),
         flags=[],
     )
@@ -186,9 +238,14 @@ def create_run(session: Session, principal: Principal, data: RunCreate) -> Run:
 def update_run(session: Session, principal: Principal, run_id: int, data: RunUpdate) -> Run:
     principal.require(Permission.RECORD_RUN)
     run = get_scoped(session, principal, Run, run_id)
-    if run.status == "completed" and data.model_dump(exclude_unset=True, exclude={"status"}):
+    _refuse_if_frozen(session, run)
+    if run.status == "completed" and data.model_dump(exclude_unset=True, exclude={"status", "row_version"}):
         raise ConflictError("a completed run cannot be changed; record a new run", code="run_completed")
     changes = {k: v for k, v in data.model_dump(exclude_unset=True).items() if v is not None}
+    if "raw_data" in changes or "results" in changes:
+        changes["raw_data"], changes["results"] = _checked(
+            changes.get("raw_data", run.raw_data), changes.get("results", run.results)
+        )
     if "weight_ids" in changes:
         changes["weight_ids"] = list(dict.fromkeys(changes["weight_ids"]))
     instrument = get_scoped(session, principal, Instrument, run.instrument_id)
@@ -205,3 +262,116 @@ def update_run(session: Session, principal: Principal, run_id: int, data: RunUpd
     changes["flags"] = probe.flags
     changes["results"] = probe.results
     return update_audited(session, principal, run, changes, what="run")
+
+
+def create_revision(session: Session, principal: Principal, run_id: int, data: RunRevisionCreate) -> Run:
+    """Correct run ``run_id``: a new run with the corrected values (the others copied), naming the run it corrects
+    and the reason; the corrected run is kept unchanged.  A run is corrected once (then correct its correction)."""
+    principal.require(Permission.RECORD_RUN)
+    original = get_scoped(session, principal, Run, run_id, for_update=True)
+    later = revision_of(session, original.id)
+    if later is not None:
+        raise ConflictError(
+            f"run {original.id} was already corrected by run {later.id}; correct run {later.id} instead",
+            code="run_already_revised",
+            details={"revision_id": later.id},
+        )
+    instrument = get_scoped(session, principal, Instrument, original.instrument_id)
+    given = data.model_dump(exclude_unset=True)
+    raw_data, results = _checked(given.get("raw_data", original.raw_data), given.get("results", original.results))
+    revision = Run(
+        organisation_id=original.organisation_id,
+        instrument_id=original.instrument_id,
+        procedure_id=original.procedure_id,
+        kind=original.kind,
+        status=given.get("status") or original.status,
+        performed_by_id=original.performed_by_id,
+        performed_on=given.get("performed_on") or original.performed_on,
+        raw_data=raw_data,
+        results=results,
+        weight_ids=list(dict.fromkeys(given.get("weight_ids") or original.weight_ids)),
+        flags=[],
+        supersedes_id=original.id,
+        revision_reason=data.reason,
+    )
+    _apply_evaluation(session, principal, revision, instrument)
+    made = add_audited(session, principal, revision, what="run revision")
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="revise",
+        entity="runs",
+        entity_id=original.id,
+        organisation_id=original.organisation_id,
+        new={"superseded_by_id": made.id, "reason": data.reason},
+    )
+    return made
+
+
+# -- reading what is stored -------------------------------------------------------------------------------------
+_POINTS: TypeAdapter[list[PointResult]] = TypeAdapter(list[PointResult])
+
+
+def stored_data_problem(run: Run) -> str | None:
+    """Why the stored documents of ``run`` cannot be shown (changed in the database behind the server's back, or
+    stored before they were checked), or None.  Readers show such a run with this message instead of its data,
+    so that one broken row never fails a whole list, export or page."""
+    for name in ("raw_data", "results", "flags", "weight_ids"):
+        value = getattr(run, name)
+        if isinstance(value, dict) and UNREADABLE in value:
+            return f"stored {name}: {value[UNREADABLE]}"
+    for name in ("raw_data", "results"):
+        if not isinstance(getattr(run, name), dict):
+            return f"stored {name} is not a JSON object"
+    if not isinstance(run.flags, list) or not all(isinstance(flag, dict) for flag in run.flags):
+        return "stored flags are not a list of objects"
+    if not isinstance(run.weight_ids, list) or not all(type(key) is int for key in run.weight_ids):
+        return "stored weight_ids are not a list of ids"
+    try:
+        check_json_value(run.raw_data, "raw_data")
+        check_json_value(run.results, "results")
+        check_json_value(run.flags, "flags")
+        points = run.results.get("points")
+        if points is not None:
+            _POINTS.validate_python(points)
+    except RecordError as err:
+        return f"stored data unreadable: {err}"
+    except ValidationError as err:
+        return f"stored data unreadable: {record_error_text(err, 'results.points')}"
+    return None
+
+
+def record_error_text(err: ValidationError, prefix: str) -> str:
+    from hengqi.records.loading import record_error
+
+    return str(record_error(err).at(prefix))
+
+
+def public_run(run: Run) -> RunPublic:
+    """The public form of ``run``; a run whose stored data cannot be read is shown without it, marked."""
+    problem = stored_data_problem(run)
+    if problem is None:
+        try:
+            return RunPublic.model_validate(run)
+        except ValidationError as err:
+            problem = f"stored data unreadable: {record_error_text(err, '')}"
+    return RunPublic(
+        id=run.id,
+        organisation_id=run.organisation_id,
+        row_version=run.row_version,
+        created_at=run.created_at,
+        updated_at=run.updated_at,
+        instrument_id=run.instrument_id,
+        procedure_id=run.procedure_id,
+        kind=run.kind,
+        status=run.status,
+        performed_by_id=run.performed_by_id,
+        performed_on=run.performed_on,
+        weight_ids=[],
+        raw_data={},
+        results={},
+        flags=[Flag(code="stored_data_invalid", message=problem)],
+        supersedes_id=run.supersedes_id,
+        revision_reason=run.revision_reason,
+        stored_data_error=problem,
+    )

@@ -76,6 +76,7 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "inst.history": ("History", "历史记录"),
     "inst.curve": ("Errors of indication across calibrations", "历次校准的示值误差"),
     "inst.no_history": ("No run recorded yet.", "尚无记录。"),
+    "inst.damaged": ("stored data unreadable", "存储数据无法读取"),
     "inst.connection": ("Connection", "连接"),
     "inst.not_connected": (
         "No instrument connection configured: readings are typed in.",

@@ -18,7 +18,7 @@ from hengqi.metrology.mpe import mpe
 from hengqi.metrology.quantities import format_mass
 from hengqi.server.db.models import Certificate, Instrument, Run, Site, WeightSet
 from hengqi.server.permissions import Permission
-from hengqi.server.services import guided_certificates, guided_runs, registry
+from hengqi.server.services import guided_certificates, guided_runs, registry, runs
 from hengqi.server.services.base import get_scoped, scoped_select
 from hengqi.server.services.instrument_links import InstrumentLinks, InstrumentUnavailableError
 from hengqi.server.web import charts
@@ -245,7 +245,12 @@ def instrument_page(
         guided = guided_runs.list_runs(session, who.principal, limit=200)
     guided = [g for g in guided if g.instrument_id == instrument.id]
     series = []
+    broken: dict[int, str] = {}
     for run in sorted(history, key=lambda r: (r.performed_on, r.id)):
+        problem = runs.stored_data_problem(run)
+        if problem is not None:
+            broken[run.id] = problem  # shown as a marked row; the rest of the page is unaffected
+            continue
         points = curve_points(run.results) if run.kind == "calibration" else []
         if points:
             series.append((f"{run.performed_on.isoformat()} #{run.id}", points))
@@ -259,6 +264,7 @@ def instrument_page(
         who,
         instrument=instrument,
         history=history,
+        broken=broken,
         certs=certs,
         weight_sets=offered,
         connection=connection,
