@@ -19,6 +19,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request, Response
 
 from hengqi import __version__
+from hengqi.server import audit
 from hengqi.server.api import admin, auth, health, registry, workflow
 from hengqi.server.api.errors import install_error_handlers
 from hengqi.server.db.migrate import upgrade
@@ -60,6 +61,9 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        anchor = audit.database_anchor(state.database)
+        if anchor is not None:
+            audit.checkpoint(state.database, anchor)  # sign the head on shutdown
         state.database.dispose()
 
     app = FastAPI(

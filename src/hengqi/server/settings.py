@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     auto_migrate: bool = Field(default=True, description="upgrade the schema to the head revision on start")
     max_page_size: int = Field(default=1000, gt=0)
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+    audit_key_file: Path | None = Field(
+        default=None, description="Ed25519 key of the audit trail (PEM); default: audit-key.pem in data_dir, made 0600"
+    )
+    audit_checkpoint_file: Path | None = Field(
+        default=None, description="append-only signed checkpoints; default: audit-checkpoints.jsonl in data_dir"
+    )
+    audit_checkpoint_every: int = Field(default=10, ge=1, description="sign a checkpoint after every N audit entries")
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hengqi.server import audit
+from hengqi.server.anchor import anchor_for
 from hengqi.server.db.engine import Database
 from hengqi.server.files import FileStore
 from hengqi.server.security import SessionSigner
@@ -19,9 +21,11 @@ class AppState:
 
     @classmethod
     def create(cls, settings: Settings) -> AppState:
+        database = Database(settings.effective_database_url())
+        audit.attach_anchor(database, anchor_for(settings))  # MACs and checkpoints of the audit trail
         return cls(
             settings=settings,
-            database=Database(settings.effective_database_url()),
+            database=database,
             files=FileStore(settings.files_dir),
             signer=SessionSigner(settings.secret_key, max_age_s=settings.session_max_age_s),
         )
