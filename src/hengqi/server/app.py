@@ -61,9 +61,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        anchor = audit.database_anchor(state.database)
-        if anchor is not None:
-            audit.checkpoint(state.database, anchor)  # sign the head on shutdown
+        audit.checkpoint_on_shutdown(state.database)
         state.database.dispose()
 
     app = FastAPI(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -26,13 +27,17 @@ from decimal import Decimal
 from typing import Any, Final
 
 from sqlalchemy import Table, event, select, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from hengqi.errors import HengqiError
 from hengqi.server.anchor import AuditAnchor, Checkpoint
 from hengqi.server.db.engine import Database
 from hengqi.server.db.models import AuditEntry, Base
 from hengqi.server.db.types import plain_decimal, utcnow
 from hengqi.server.errors import AuditChainError
+
+_log = logging.getLogger(__name__)
 
 GENESIS: Final = "0" * 64
 #: Key of the PostgreSQL advisory lock that serialises appends to the chain.
@@ -227,11 +232,25 @@ def _write_pending(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
     anchor = anchor_of(session)
     if pending is not None and anchor is not None:
-        anchor.write_checkpoint(*pending)
+        try:
+            anchor.write_checkpoint(*pending)
+        except (OSError, HengqiError) as err:  # the change is committed: say so loudly, do not fail the request
+            _log.error("audit checkpoint of entry %s not written: %s", pending[0], err)
 
 
 def _drop_pending(session: Session) -> None:
     session.info.pop(_PENDING, None)
+
+
+def checkpoint_on_shutdown(database: Database) -> None:
+    """Sign the head as the app stops; a store that cannot be reached then is logged, not raised."""
+    anchor = database_anchor(database)
+    if anchor is None:
+        return
+    try:
+        checkpoint(database, anchor)
+    except (OSError, SQLAlchemyError, HengqiError) as err:
+        _log.error("audit checkpoint on shutdown not written: %s", err)
 
 
 def checkpoint(database: Database, anchor: AuditAnchor) -> Checkpoint | None:

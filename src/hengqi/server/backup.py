@@ -299,7 +299,12 @@ def _verify_archive(
     entries = tables["audit_log"]
     if anchor is not None and signature is not None:
         if not isinstance(signature, dict) or signature.get("key") != anchor.fingerprint:
-            raise BackupError(str(source), f"archive was signed with another audit key, not {anchor.fingerprint}")
+            theirs = signature.get("key") if isinstance(signature, dict) else None
+            raise BackupError(
+                str(source),
+                f"archive was signed with audit key {theirs}, this store's is {anchor.fingerprint} "
+                f"({anchor.key_file}); restore with the key that made it (HENGQI_AUDIT_KEY_FILE)",
+            )
         if not anchor.verifies(_signed_part(manifest), str(signature.get("ed25519", ""))):
             raise BackupError(str(source), "manifest signature does not verify: the archive was altered")
     elif anchor is not None and any(row.get("mac") is not None for row in entries):
@@ -348,5 +353,5 @@ def _insert(session: Any, table: Table, rows: list[dict[str, Any]]) -> None:
         pk = next(iter(table.primary_key.columns)).name
         for row in rows:
             if row.get(column) is not None:
-                values = {column: row[column], **{name: _from_json(table, name, row.get(name)) for name in kept}}
-                session.execute(update(table).where(table.c[pk] == row[pk]).values(values))
+                fix = {column: row[column], **{name: _from_json(table, name, row.get(name)) for name in kept}}
+                session.execute(update(table).where(table.c[pk] == row[pk]).values(fix))
