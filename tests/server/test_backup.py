@@ -93,6 +93,8 @@ def test_any_single_byte_corruption_is_refused_or_harmless(sqlite_store: Store, 
     with source.database.read_session() as session:
         expected = session.scalar(select(func.count()).select_from(AuditEntry))
     source.close()
+    (tmp_path / "t").mkdir()
+    shutil.copy2(sqlite_store.data_dir / "audit-key.pem", tmp_path / "t" / "audit-key.pem")  # the same audit key
     target = Platform(Store("sqlite", tmp_path / "t", f"sqlite:///{tmp_path / 't' / 'h.sqlite3'}"))
     data = archive.read_bytes()
     rng = random.Random(20261125)
