@@ -198,6 +198,26 @@ def audit_verify(data_dir: Path | None, database_url: str | None, witness: Path 
     return 0
 
 
+@audit.command("bind")
+@store_options
+def audit_bind(data_dir: Path | None, database_url: str | None) -> int:
+    """Bind record rows last changed before revision 0113 to a new audit entry (the trail is verified first)."""
+    from hengqi.server.admin import bind_records, open_database
+    from hengqi.server.errors import AuditChainError
+
+    database = open_database(_settings(data_dir, database_url))
+    try:
+        bound = bind_records(database)
+    except AuditChainError as err:
+        where = f" at row {err.row_id}" if err.row_id else ""
+        click.echo(f"audit trail BROKEN{where}: {err.reason}; nothing bound")
+        return 1
+    finally:
+        database.dispose()
+    click.echo(f"{bound} record rows bound to the audit trail")
+    return 0
+
+
 @audit.command("checkpoint")
 @store_options
 @click.option(

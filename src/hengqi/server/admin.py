@@ -11,7 +11,7 @@ from hengqi.server import audit
 from hengqi.server.anchor import Checkpoint, anchor_for, read_witness
 from hengqi.server.db.engine import Database
 from hengqi.server.db.migrate import current_revision, head_revision, upgrade
-from hengqi.server.db.models import Organisation, User
+from hengqi.server.db.models import AuditEntry, Base, Organisation, User
 from hengqi.server.errors import AuditAnchorError, ConflictError
 from hengqi.server.permissions import Role
 from hengqi.server.schemas.accounts import UserCreate
@@ -85,3 +85,37 @@ def checkpoint_audit(database: Database, *, export: Path | None = None) -> Check
     written = audit.checkpoint(database, anchor)
     exported = anchor.export_witness(export) if export is not None else None
     return CheckpointOutcome(written, exported)
+
+
+def bind_records(database: Database) -> int:
+    """Bind every record row whose latest audit entry carries no row digest (entries from before revision 0113).
+
+    Each such row gets a ``bind`` entry recording its digest as it stands, so that a later direct edit is caught.
+    The trail is verified first: nothing is bound on a broken trail (:class:`AuditChainError`, naming what).
+    Returns how many rows were bound.
+    """
+    verify_audit(database)
+    bound = 0
+    with database.write_session() as session:
+        latest: dict[tuple[str, str], str | None] = {}
+        for entity, entity_id, digest in session.execute(
+            select(AuditEntry.entity, AuditEntry.entity_id, AuditEntry.row_sha256).order_by(AuditEntry.id)
+        ):
+            latest[(entity, entity_id)] = digest
+        for name in audit.BOUND_TABLES:
+            table = Base.metadata.tables[name]
+            for row in session.execute(select(table)).mappings().all():
+                key = audit.row_key(table, dict(row))
+                if (name, key) in latest and latest[(name, key)] is None:
+                    organisation = row.get("organisation_id")
+                    audit.record(
+                        session,
+                        actor=accounts.SYSTEM.actor,
+                        action="bind",
+                        entity=name,
+                        entity_id=key,
+                        organisation_id=organisation if isinstance(organisation, int) else None,
+                    )
+                    bound += 1
+        session.commit()
+    return bound
