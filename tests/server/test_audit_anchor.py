@@ -346,3 +346,24 @@ def test_the_demo_store_verifies_with_every_record_row_bound(platform: Platform)
     assert report.bound_rows > 10
     assert report.unbound_rows == 0
     assert report.macs == report.entries
+
+
+def test_a_damaged_checkpoint_file_is_a_broken_trail_and_a_bad_witness_is_bad_input(
+    platform: Platform, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    _history(platform)
+    checkpoints = platform.store.data_dir / "audit-checkpoints.jsonl"
+    with checkpoints.open("a") as out:
+        out.write('{"v": 1, "seq": "x"}\n')
+    code, out = _verify(platform, capsys)
+    assert code == 1
+    assert "not a checkpoint line" in out
+    checkpoints.unlink()
+    bad = ("", "not json\n", '{"format": "hengqi-audit-witness", "public_key": "!!"}\n', "[" * 100000 + "\n")
+    for content in bad:
+        witness = tmp_path / "w.jsonl"
+        witness.write_text(content)
+        code, out = _verify(platform, capsys, "--witness", str(witness))
+        assert code == 2, content[:20]
+        assert len(out.strip().splitlines()) == 1
+        assert "witness" in out

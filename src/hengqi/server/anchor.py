@@ -104,7 +104,7 @@ def parse_checkpoint(line: str, where: str) -> Checkpoint:
     try:
         data = json.loads(line)
         fields = {name: data[name] for name in ("seq", "kind", "entries", "head", "at", "key", "prev", "sig")}
-    except (ValueError, KeyError, TypeError) as err:
+    except (ValueError, KeyError, TypeError, RecursionError) as err:  # RecursionError: nested too deep
         raise AuditAnchorError(where, f"not a checkpoint line ({type(err).__name__})") from None
     if (
         data.get("v") != 1
@@ -243,7 +243,7 @@ def read_witness(path: Path) -> Witness:
         header = json.loads(lines[0][1])
         raw = base64.b64decode(header["public_key"], validate=True)
         public_key = Ed25519PublicKey.from_public_bytes(raw)
-    except (ValueError, KeyError, TypeError) as err:
+    except (ValueError, KeyError, TypeError, RecursionError) as err:
         raise AuditAnchorError(str(path), f"not a witness file (header: {type(err).__name__})") from None
     if header.get("format") != WITNESS_FORMAT:
         raise AuditAnchorError(str(path), "not a witness file (format)")

@@ -168,7 +168,10 @@ def verify_entries(
     rollback: bool = False,
 ) -> TrailReport:
     """Verify a trail given as entries in id order and the rows of the bound tables (store or archive)."""
-    local = anchor.checkpoints() if anchor is not None else []
+    try:
+        local = anchor.checkpoints() if anchor is not None else []
+    except AuditAnchorError as err:  # the local file is part of the evidence: a damaged line is a broken trail
+        raise AuditChainError(0, f"checkpoint file {err.path}: {err.reason}") from None
     if anchor is None and local:
         raise AuditAnchorError("audit key", "checkpoints exist but no audit key was found to check them")
     witnessed = witness.checkpoints if witness is not None else []
