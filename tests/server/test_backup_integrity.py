@@ -220,3 +220,29 @@ def test_a_restored_store_whose_rows_are_then_edited_fails_verification(platform
         connection.execute(text("UPDATE sites SET name = 'Elsewhere'"))
     with pytest.raises(AuditChainError, match="sites row 1 differs"):
         verify_audit(platform.database)
+
+
+def test_a_deeply_nested_or_malformed_member_is_refused_in_one_line(
+    platform: Platform, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    archive = tmp_path / "a.zip"
+    _made(platform, archive)
+    store = platform.store
+    for index, content in enumerate((b"[" * 100000 + b"]" * 100000, b"[1, 2]", b'[{"id": "x"}]', b"{}")):
+        with zipfile.ZipFile(archive) as original:
+            members = {name: original.read(name) for name in original.namelist()}
+        members["tables/sites.json"] = content
+        manifest = json.loads(members["manifest.json"])
+        manifest["tables"]["sites"] = {"rows": 1, "sha256": hashlib.sha256(content).hexdigest()}
+        members["manifest.json"] = json.dumps(manifest).encode()
+        doctored = tmp_path / f"nested-{index}.zip"
+        with zipfile.ZipFile(doctored, "w") as out:
+            for name, data in members.items():
+                out.writestr(name, data)
+        where = ["--data-dir", str(store.data_dir), "--database-url", store.database_url]
+        code = cli(["restore", "--force", *where, str(doctored)])
+        err = capsys.readouterr().err
+        assert code == 2, content[:20]
+        assert len(err.strip().splitlines()) == 1
+        assert "Traceback" not in err
+    assert _serials(platform) == ["S1", "S2"]
