@@ -367,3 +367,13 @@ def test_a_damaged_checkpoint_file_is_a_broken_trail_and_a_bad_witness_is_bad_in
         assert code == 2, content[:20]
         assert len(out.strip().splitlines()) == 1
         assert "witness" in out
+
+
+def test_an_audit_key_readable_by_others_is_refused(platform: Platform, capsys: pytest.CaptureFixture[str]) -> None:
+    _history(platform)
+    key = platform.store.data_dir / "audit-key.pem"
+    key.chmod(0o644)
+    code, out = _verify(platform, capsys)
+    assert code == 2
+    assert len(out.strip().splitlines()) == 1
+    assert "readable by others" in out

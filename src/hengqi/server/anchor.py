@@ -21,11 +21,13 @@ The design is hengqi's own; the primitives are those of the ``cryptography`` pac
 from __future__ import annotations
 
 import base64
+import contextlib
 import fcntl
 import hashlib
 import hmac
 import json
 import os
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -290,15 +292,19 @@ def anchor_for(settings: Settings, *, create: bool = True) -> AuditAnchor | None
 
 
 def _generate(path: Path) -> None:
+    """A new key, written to a private temporary file and linked into place: never seen half-written, and of two
+    processes starting at once both use the first one linked."""
     path.parent.mkdir(parents=True, exist_ok=True)
     pem = Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".audit-key-")  # mode 0600
     try:
-        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first: use theirs
-        return
-    with os.fdopen(handle, "wb") as out:
-        out.write(pem)
-        out.flush()
-        os.fsync(out.fileno())
+        with os.fdopen(handle, "wb") as out:
+            out.write(pem)
+            out.flush()
+            os.fsync(out.fileno())
+        with contextlib.suppress(FileExistsError):  # another process made it first: use theirs
+            os.link(temporary, path)
+    finally:
+        os.unlink(temporary)
