@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -104,6 +105,12 @@ def test_backup_restore_round_trip_and_refusals(
     archive = tmp_path / "store.zip"
     assert cli(["backup", "--data-dir", str(source), str(archive)]) == 0
     assert cli(["backup", "--data-dir", str(source), str(archive)]) == 2  # never overwrites
+    assert cli(["restore", "--data-dir", str(target), str(archive)]) == 2  # another audit key: refused
+    assert "restore with the key that made it" in capsys.readouterr().err
+    for store in (target, tmp_path / "c", tmp_path / "d"):  # the audit key travels apart from the archive
+        store.mkdir(exist_ok=True)
+        (store / "audit-key.pem").unlink(missing_ok=True)
+        shutil.copy2(source / "audit-key.pem", store / "audit-key.pem")
     assert cli(["restore", "--data-dir", str(target), str(archive)]) == 0
     assert cli(["audit", "verify", "--data-dir", str(target)]) == 0
     assert cli(["restore", "--data-dir", str(target), str(archive)]) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,8 @@ def test_round_trip_between_backends(store: Store, tmp_path: Path, request: pyte
         other = Store("postgresql", tmp_path / "other", url)
     else:
         other = Store("sqlite", tmp_path / "other", f"sqlite:///{tmp_path / 'other' / 'h.sqlite3'}")
+    other.data_dir.mkdir(parents=True)
+    shutil.copy2(store.data_dir / "audit-key.pem", other.data_dir / "audit-key.pem")  # the key travels apart
     target = Platform(other)
     restore(target.database, target.app.state.hengqi.files, archive)
     tech = facts["tech"]
@@ -90,6 +93,8 @@ def test_any_single_byte_corruption_is_refused_or_harmless(sqlite_store: Store, 
     with source.database.read_session() as session:
         expected = session.scalar(select(func.count()).select_from(AuditEntry))
     source.close()
+    (tmp_path / "t").mkdir()
+    shutil.copy2(sqlite_store.data_dir / "audit-key.pem", tmp_path / "t" / "audit-key.pem")  # the same audit key
     target = Platform(Store("sqlite", tmp_path / "t", f"sqlite:///{tmp_path / 't' / 'h.sqlite3'}"))
     data = archive.read_bytes()
     rng = random.Random(20261125)

@@ -27,6 +27,7 @@ from typing import Any, Final
 from lxml import etree
 
 from hengqi.certificates.errors import DccFormatError, SchemaNotFoundError
+from hengqi.certificates.limits import MAX_DCC_BYTES, check_dcc_file
 
 __all__ = [
     "SCHEMA_DIR_ENV",
@@ -221,13 +222,20 @@ def _lxml_issues(tree: etree._ElementTree, main: Path, mapping: dict[str, Path])
     return [SchemaIssue("lxml", e.path or "/", e.line or None, e.message) for e in entries]
 
 
-def validate_dcc(file: str | os.PathLike[str], schema_dir: str | os.PathLike[str] | None = None) -> ValidationReport:
+def validate_dcc(
+    file: str | os.PathLike[str],
+    schema_dir: str | os.PathLike[str] | None = None,
+    *,
+    max_bytes: int = MAX_DCC_BYTES,
+) -> ValidationReport:
     """Validate ``file`` against the XSD set of its declared DCC version with xmlschema and with lxml, offline.
 
-    Raises :class:`DccFormatError` for a file that is missing, not XML or not a DCC, and
-    :class:`SchemaNotFoundError` when the schema files are missing.
+    Raises :class:`DccFormatError` for a file that is missing, not XML or not a DCC (or, before parsing, larger
+    than ``max_bytes``: :class:`~hengqi.certificates.limits.DccTooLargeError`), and :class:`SchemaNotFoundError`
+    when the schema files are missing.
     """
     path = Path(file)
+    check_dcc_file(path, max_bytes)
     root = resolve_schema_dir(schema_dir)
     tree = _parse(path)
     version = declared_version(tree)

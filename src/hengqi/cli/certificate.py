@@ -3,8 +3,11 @@
 * ``issue RECORD --admin ADMIN.yaml --dcc out.xml --pdf out.pdf [--sign KEY --cert CERT] [--embed-dcc]``
   evaluates a calibration record (``hengqi.records.calibration``) and writes the DCC 3.3.0 and/or the PDF;
   with ``--sign`` both are signed with the laboratory key (DCC: XAdES enveloped signature; PDF: CMS signature).
-* ``validate FILE [--schema-dir DIR]`` checks a DCC against PTB's XSD with xmlschema and lxml, offline.
-* ``verify FILE [--cert CERT | --trust CA]`` checks the signature of a DCC or PDF.
+* ``validate FILE [--schema-dir DIR] [--max-size MiB]`` checks a DCC against PTB's XSD with xmlschema and lxml,
+  offline.
+* ``verify FILE [--cert CERT | --trust CA] [--max-size MiB]`` checks the signature of a DCC or PDF; ``--cert``
+  pins the signer's own certificate, ``--trust`` names CA certificates it must chain to.
+* A DCC larger than ``--max-size`` (default 20 MiB) is refused before it is parsed (exit 2).
 * ``keygen --out DIR [--cn NAME] [--org NAME]`` writes a test CA, a signer key and certificate.
 
 Exit status: 0 valid / done, 1 invalid or tampered, 2 bad input (one line on stderr).
@@ -12,12 +15,17 @@ Exit status: 0 valid / done, 1 invalid or tampered, 2 bad input (one line on std
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
+from hengqi.certificates.limits import MAX_DCC_BYTES, MIB
 from hengqi.cli.files import write_atomic
 from hengqi.errors import InputError
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_OK, EXIT_FAIL, EXIT_INVALID = 0, 1, 2
 
@@ -109,14 +117,27 @@ def issue(  # noqa: PLR0917 - one parameter per click option
     return EXIT_OK
 
 
+def max_size_option(func: F) -> F:
+    """``--max-size MiB``: the largest DCC read (refused before parsing above it)."""
+    return click.option(
+        "--max-size",
+        type=click.IntRange(1, 4096),
+        default=MAX_DCC_BYTES // MIB,
+        show_default=True,
+        metavar="MiB",
+        help="refuse a DCC larger than this, before parsing it",
+    )(func)
+
+
 @certificate.command("validate")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--schema-dir", type=click.Path(path_type=Path), help="folder of PTB's XSDs ($HENGQI_DCC_SCHEMA_DIR)")
-def validate(file: Path, schema_dir: Path | None) -> int:
+@max_size_option
+def validate(file: Path, schema_dir: Path | None, max_size: int) -> int:
     """Validate a DCC against PTB's XSD (xmlschema and lxml, offline)."""
     from hengqi.certificates.schema import validate_dcc
 
-    report = validate_dcc(file, schema_dir)
+    report = validate_dcc(file, schema_dir, max_bytes=max_size * MIB)
     if report.valid:
         click.echo(f"{file}: valid DCC {report.version} ({' and '.join(report.engines)})")
         return EXIT_OK
@@ -130,13 +151,14 @@ def validate(file: Path, schema_dir: Path | None) -> int:
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--cert", "cert_path", type=click.Path(path_type=Path), help="pin the signer's certificate")
 @click.option("--trust", "trust_path", type=click.Path(path_type=Path), help="trusted CA certificate(s), PEM")
-def verify(file: Path, cert_path: Path | None, trust_path: Path | None) -> int:
-    """Verify the signature of a DCC (XML) or PDF certificate."""
+@max_size_option
+def verify(file: Path, cert_path: Path | None, trust_path: Path | None, max_size: int) -> int:
+    """Verify the signature of a DCC (XML) or PDF certificate (--cert: the signer's own certificate, pinned)."""
     from hengqi.certificates.signing import verify_file
 
     if cert_path is not None and trust_path is not None:
         raise InputError("--cert/--trust", "give one of --cert and --trust")
-    report = verify_file(file, cert=cert_path, trust=trust_path)
+    report = verify_file(file, cert=cert_path, trust=trust_path, max_bytes=max_size * MIB)
     signer = (
         ", ".join(
             x

@@ -189,20 +189,80 @@ def audit() -> None:
 
 @audit.command("verify")
 @store_options
-def audit_verify(data_dir: Path | None, database_url: str | None) -> int:
-    """Check the audit trail's hash chain; exit 1 naming the first bad row."""
+@click.option(
+    "--witness",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="also check the checkpoints of a witness file (from 'audit checkpoint --export')",
+)
+def audit_verify(data_dir: Path | None, database_url: str | None, witness: Path | None) -> int:
+    """Check the audit trail: chain, MACs, signed checkpoints, bound record rows; exit 1 naming what failed."""
     from hengqi.server.admin import open_database, verify_audit
+    from hengqi.server.errors import AuditChainError
+
+    database = open_database(_settings(data_dir, database_url), make_key=False)
+    try:
+        report = verify_audit(database, witness=witness)
+    except AuditChainError as err:
+        where = f" at row {err.row_id}" if err.row_id else ""
+        click.echo(f"audit trail BROKEN{where}: {err.reason}")
+        return 1
+    finally:
+        database.dispose()
+    click.echo(
+        f"audit trail intact: {report.entries} entries ({report.macs} with MAC), head {report.head}; "
+        f"{report.checkpoints} checkpoints"
+        + (f", {report.witnessed} witnessed" if witness is not None else "")
+        + f"; {report.bound_rows} record rows bound"
+        + (f", {report.unbound_rows} last changed before revision 0113" if report.unbound_rows else "")
+    )
+    return 0
+
+
+@audit.command("bind")
+@store_options
+def audit_bind(data_dir: Path | None, database_url: str | None) -> int:
+    """Bind record rows last changed before revision 0113 to a new audit entry (the trail is verified first)."""
+    from hengqi.server.admin import bind_records, open_database
     from hengqi.server.errors import AuditChainError
 
     database = open_database(_settings(data_dir, database_url))
     try:
-        report = verify_audit(database)
+        bound = bind_records(database)
     except AuditChainError as err:
-        click.echo(f"audit trail BROKEN at row {err.row_id}: {err.reason}")
+        where = f" at row {err.row_id}" if err.row_id else ""
+        click.echo(f"audit trail BROKEN{where}: {err.reason}; nothing bound")
         return 1
     finally:
         database.dispose()
-    click.echo(f"audit trail intact: {report.entries} entries, head {report.head}")
+    click.echo(f"{bound} record rows bound to the audit trail")
+    return 0
+
+
+@audit.command("checkpoint")
+@store_options
+@click.option(
+    "--export",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="write the public key and every checkpoint to this new file, for a witness to keep",
+)
+def audit_checkpoint(data_dir: Path | None, database_url: str | None, export: Path | None) -> int:
+    """Sign the audit trail's current head into the checkpoint file (and export the checkpoints)."""
+    from hengqi.server.admin import checkpoint_audit, open_database
+
+    if export is not None and export.exists():
+        raise InputError(str(export), "exists already; choose a new file name")
+    database = open_database(_settings(data_dir, database_url))
+    try:
+        outcome = checkpoint_audit(database, export=export)
+    finally:
+        database.dispose()
+    if outcome.written is not None:
+        cp = outcome.written
+        click.echo(f"checkpoint {cp.seq}: {cp.entries} entries, head {cp.head}, key {cp.key}")
+    else:
+        click.echo("the last checkpoint already covers the trail's head")
+    if export is not None:
+        click.echo(f"witness {export}: {outcome.exported} checkpoints; keep it apart from this machine")
     return 0
 
 
@@ -232,8 +292,14 @@ def backup(data_dir: Path | None, database_url: str | None, file: Path) -> int:
 @store_options
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="replace a store that already holds data")
-def restore(*, data_dir: Path | None, database_url: str | None, file: Path, force: bool) -> int:
-    """Restore the store from FILE (checked completely first; refuses to replace data without --force)."""
+@click.option(
+    "--rollback",
+    is_flag=True,
+    help="accept an archive older than the newest signed checkpoint (the later entries are lost; this is recorded)",
+)
+def restore(*, data_dir: Path | None, database_url: str | None, file: Path, force: bool, rollback: bool) -> int:
+    """Restore the store from FILE (checked completely first, audit trail included; refuses to replace data
+    without --force)."""
     from hengqi.server.admin import open_database
     from hengqi.server.backup import restore as load_backup
     from hengqi.server.files import FileStore
@@ -241,7 +307,7 @@ def restore(*, data_dir: Path | None, database_url: str | None, file: Path, forc
     settings = _settings(data_dir, database_url)
     database = open_database(settings, migrate=True)
     try:
-        summary = load_backup(database, FileStore(settings.files_dir), file, force=force)
+        summary = load_backup(database, FileStore(settings.files_dir), file, force=force, rollback=rollback)
     finally:
         database.dispose()
     click.echo(f"restored {file}: {sum(summary.rows.values())} rows, {summary.files} files")

@@ -19,6 +19,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request, Response
 
 from hengqi import __version__
+from hengqi.server import audit
 from hengqi.server.access_log import install_access_log
 from hengqi.server.api import admin, auth, health, registry, workflow
 from hengqi.server.api.errors import install_error_handlers
@@ -66,6 +67,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        audit.checkpoint_on_shutdown(state.database)
         state.close()
 
     app = FastAPI(

@@ -19,18 +19,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Final
 
-from sqlalchemy import select, text
+from sqlalchemy import Table, event, select, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from hengqi.server.db.models import AuditEntry
-from hengqi.server.db.types import utcnow
+from hengqi.errors import HengqiError
+from hengqi.server.anchor import AuditAnchor, Checkpoint
+from hengqi.server.db.engine import Database
+from hengqi.server.db.models import AuditEntry, Base
+from hengqi.server.db.types import plain_decimal, utcnow
 from hengqi.server.errors import AuditChainError
+
+_log = logging.getLogger(__name__)
 
 GENESIS: Final = "0" * 64
 #: Key of the PostgreSQL advisory lock that serialises appends to the chain.
@@ -60,7 +67,7 @@ def entry_hash(fields: Mapping[str, object], prev_hash: str) -> str:
 
 
 def _hashed_fields(entry: AuditEntry) -> dict[str, object]:
-    return {
+    fields: dict[str, object] = {
         "id": entry.id,
         "at": entry.at,
         "actor_id": entry.actor_id,
@@ -72,6 +79,9 @@ def _hashed_fields(entry: AuditEntry) -> dict[str, object]:
         "old": entry.old_values,
         "new": entry.new_values,
     }
+    if entry.row_sha256 is not None:  # entries before revision 0113 hash as they always did
+        fields["row"] = entry.row_sha256
+    return fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +90,87 @@ class Actor:
 
     id: int | None
     name: str
+
+
+#: The record tables whose rows are bound to their latest audit entry (a direct edit of the database is then seen
+#: by ``hengqi audit verify``), each with the columns left out of the row digest.  A table or column written
+#: outside :func:`record`'s transaction (bookkeeping such as a last-seen time) must not be bound.
+BOUND_TABLES: Final[Mapping[str, frozenset[str]]] = {
+    "organisations": frozenset(),
+    "users": frozenset(),
+    "api_tokens": frozenset(),
+    "regulator_grants": frozenset(),
+    "sites": frozenset(),
+    "instruments": frozenset(),
+    "laboratories": frozenset(),
+    "weight_sets": frozenset(),
+    "weights": frozenset(),
+    "procedures": frozenset(),
+    "runs": frozenset(),
+    "certificates": frozenset(),
+}
+#: ``row_sha256`` of an entry whose row no longer exists.
+ROW_ABSENT: Final = ""
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, Decimal):
+        return str(plain_decimal(value))
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def row_digest(table: str, values: Mapping[str, object]) -> str:
+    """SHA-256 (hex) of a record row's canonical content (its columns, less the table's unbound ones).
+
+    Decimals are taken without trailing zeros and instants as ISO 8601 text, as every backend reads them back.
+    """
+    skip = BOUND_TABLES.get(table, frozenset())
+    content = {key: _plain(value) for key, value in values.items() if key not in skip}
+    return hashlib.sha256(canonical_json(content).encode("utf-8")).hexdigest()
+
+
+def row_key(table: Table, values: Mapping[str, object]) -> str:
+    """The ``entity_id`` under which the audit trail names a row: its primary key values joined by ``:``."""
+    return ":".join(str(values[column.name]) for column in table.primary_key.columns)
+
+
+def _current_digest(session: Session, entity: str, entity_id: str) -> str | None:
+    """The digest of the row ``entity_id`` of bound table ``entity`` as it stands in this transaction."""
+    if entity not in BOUND_TABLES:
+        return None
+    table = Base.metadata.tables[entity]
+    columns = list(table.primary_key.columns)
+    parts = entity_id.split(":")
+    if len(parts) != len(columns):
+        return None
+    try:
+        keys = [int(p) if c.type.python_type is int else p for c, p in zip(columns, parts, strict=True)]
+    except ValueError:
+        return None
+    row = session.execute(select(table).where(*(c == k for c, k in zip(columns, keys, strict=True)))).first()
+    return ROW_ABSENT if row is None else row_digest(entity, dict(row._mapping))
+
+
+def anchor_of(session: Session) -> AuditAnchor | None:
+    """The audit anchor the session's database was given (see :func:`attach_anchor`)."""
+    anchor = session.info.get(_ANCHOR)
+    return anchor if isinstance(anchor, AuditAnchor) else None
+
+
+def database_anchor(database: Database) -> AuditAnchor | None:
+    anchor = database.session_info.get(_ANCHOR)
+    return anchor if isinstance(anchor, AuditAnchor) else None
+
+
+def attach_anchor(database: Database, anchor: AuditAnchor | None) -> None:
+    """Make every later session of ``database`` MAC its audit entries and write checkpoints with ``anchor``."""
+    database.session_info[_ANCHOR] = anchor
+
+
+_ANCHOR: Final = "hengqi.audit_anchor"
+_PENDING: Final = "hengqi.audit_pending_checkpoint"
 
 
 def record(
@@ -93,11 +184,18 @@ def record(
     old: Mapping[str, Any] | None = None,
     new: Mapping[str, Any] | None = None,
 ) -> AuditEntry:
-    """Append one entry to the chain inside ``session``'s transaction (committed with the change it records)."""
+    """Append one entry to the chain inside ``session``'s transaction (committed with the change it records).
+
+    A row of a :data:`BOUND_TABLES` table is bound to the entry by the digest of its content after the change;
+    with an anchor the entry carries a MAC, and every N-th entry is checkpointed once the transaction commits.
+    """
+    session.flush()  # the change the entry records is in the transaction before its digest is taken
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
-    last = session.execute(select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
-    prev_id, prev_hash = (last[0], last[1]) if last is not None else (0, GENESIS)
+    last = session.execute(
+        select(AuditEntry.id, AuditEntry.hash, AuditEntry.mac).order_by(AuditEntry.id.desc()).limit(1)
+    ).first()
+    prev_id, prev_hash, prev_mac = (last[0], last[1], last[2]) if last is not None else (0, GENESIS, None)
     entry = AuditEntry(
         id=prev_id + 1,
         at=utcnow().isoformat(timespec="microseconds"),
@@ -110,11 +208,58 @@ def record(
         old_values=canonical_json(dict(old or {})),
         new_values=canonical_json(dict(new or {})),
         prev_hash=prev_hash,
+        row_sha256=_current_digest(session, entity, str(entity_id)),
     )
     entry.hash = entry_hash(_hashed_fields(entry), prev_hash)
+    anchor = anchor_of(session)
+    if anchor is not None:
+        entry.mac = anchor.mac(entry.hash)
+        if prev_mac is None or entry.id % anchor.every == 0:  # the first entry with a MAC is always checkpointed
+            _checkpoint_after_commit(session, entry.id, entry.hash)
     session.add(entry)
     session.flush()
     return entry
+
+
+def _checkpoint_after_commit(session: Session, entries: int, head: str) -> None:
+    session.info[_PENDING] = (entries, head)
+    if not event.contains(session, "after_commit", _write_pending):
+        event.listen(session, "after_commit", _write_pending)
+        event.listen(session, "after_rollback", _drop_pending)
+
+
+def _write_pending(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    anchor = anchor_of(session)
+    if pending is not None and anchor is not None:
+        try:
+            anchor.write_checkpoint(*pending)
+        except (OSError, HengqiError) as err:  # the change is committed: say so loudly, do not fail the request
+            _log.error("audit checkpoint of entry %s not written: %s", pending[0], err)
+
+
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def checkpoint_on_shutdown(database: Database) -> None:
+    """Sign the head as the app stops; a store that cannot be reached then is logged, not raised."""
+    anchor = database_anchor(database)
+    if anchor is None:
+        return
+    try:
+        checkpoint(database, anchor)
+    except (OSError, SQLAlchemyError, HengqiError) as err:
+        _log.error("audit checkpoint on shutdown not written: %s", err)
+
+
+def checkpoint(database: Database, anchor: AuditAnchor) -> Checkpoint | None:
+    """Sign the chain's current head now (``None``: the last checkpoint already covers it, or the chain is empty)."""
+    with database.read_session() as session:
+        last = session.execute(select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
+    if last is None:
+        return None
+    return anchor.write_checkpoint(last[0], last[1])
 
 
 @dataclass(frozen=True, slots=True)

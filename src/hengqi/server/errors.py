@@ -83,6 +83,12 @@ class AuditChainError(HengqiError):
         super().__init__(f"audit row {row_id}: {reason}", details={"row_id": row_id})
 
 
+class AuditAnchorError(InputError):
+    """The audit trail's anchor (signing key, checkpoint or witness file) is missing, unreadable or unsafe."""
+
+    code = "audit_anchor"
+
+
 class BackupError(InputError):
     """A backup archive that is corrupt, incomplete or of an unknown format; or a restore that would destroy data."""
 

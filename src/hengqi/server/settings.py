@@ -75,6 +75,13 @@ class Settings(BaseSettings):
         default=1024 * 1024, gt=0, description="largest request body other than a file upload (413 above)"
     )
     max_json_depth: int = Field(default=32, ge=2, le=256, description="deepest nesting of a JSON request body")
+    audit_key_file: Path | None = Field(
+        default=None, description="Ed25519 key of the audit trail (PEM); default: audit-key.pem in data_dir, made 0600"
+    )
+    audit_checkpoint_file: Path | None = Field(
+        default=None, description="append-only signed checkpoints; default: audit-checkpoints.jsonl in data_dir"
+    )
+    audit_checkpoint_every: int = Field(default=10, ge=1, description="sign a checkpoint after every N audit entries")
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:

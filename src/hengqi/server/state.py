@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hengqi.server import audit
+from hengqi.server.anchor import anchor_for
 from hengqi.server.db.engine import Database
 from hengqi.server.files import FileStore
 from hengqi.server.keys import session_keys
@@ -26,9 +28,11 @@ class AppState:
         """The state of a new app; :class:`~hengqi.server.errors.UnsafeSettingsError` without a usable session key
         (none configured on a non-loopback host, or an unreadable key file)."""
         signer = SessionSigner(session_keys(settings))
+        database = Database(settings.effective_database_url())
+        audit.attach_anchor(database, anchor_for(settings))  # MACs and checkpoints of the audit trail
         return cls(
             settings=settings,
-            database=Database(settings.effective_database_url()),
+            database=database,
             files=FileStore(settings.files_dir),
             signer=signer,
             signin=SignInGate(settings),

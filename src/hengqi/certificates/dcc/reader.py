@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import TypeVar
+from typing import Final, TypeVar
 
 from lxml import etree
 
 from hengqi.certificates.dcc import vocabulary as v
 from hengqi.certificates.dcc.dsi_read import NS, RealList, RealValue, read_real, read_real_list, where
 from hengqi.certificates.errors import DccFormatError
+from hengqi.certificates.limits import MAX_DCC_BYTES, check_dcc_file, check_dcc_size
 from hengqi.errors import InputError
 from hengqi.metrology.calibration.result import (
     CalibrationPoint,
@@ -78,9 +79,31 @@ def _has_doctype(tree: etree._ElementTree) -> bool:
     return info.internalDTD is not None or bool(getattr(info, "doctype", ""))  # lxml-stubs lack .doctype
 
 
-def parse_dcc(source: str | os.PathLike[str] | bytes) -> etree._ElementTree:
-    """Parse a DCC file (or bytes) safely (no network, no entities); :class:`DccFormatError` if not a DCC."""
-    parser = etree.XMLParser(no_network=True, resolve_entities=False, remove_blank_text=False)
+def parse_dcc(source: str | os.PathLike[str] | bytes, *, max_bytes: int = MAX_DCC_BYTES) -> etree._ElementTree:
+    """Parse a DCC file (or bytes) safely; see :func:`parse_dcc_content` (its tree, without the signature)."""
+    return parse_dcc_content(source, max_bytes=max_bytes)[0]
+
+
+def parse_dcc_content(
+    source: str | os.PathLike[str] | bytes, *, max_bytes: int = MAX_DCC_BYTES
+) -> tuple[etree._ElementTree, bool]:
+    """Parse a DCC file (or bytes) safely (no network, no entities); :class:`DccFormatError` if not a DCC.
+
+    What is read is what an XML signature covers: comments and processing instructions are dropped while parsing,
+    so that the text around a comment is read joined (``<si:value>100.0<!---->0046</si:value>`` reads
+    ``100.00046``, as the canonical form without comments that the signature digests has it; W3C Canonical XML
+    1.1, section 2.1), and every ``ds:Signature`` element (with any ``ds:Object`` in it) is removed, so nothing
+    is ever read from inside a signature.  A file over ``max_bytes`` is refused before parsing
+    (:class:`~hengqi.certificates.limits.DccTooLargeError`).  Returns the tree and whether the root carried an
+    enveloped signature.
+    """
+    if isinstance(source, bytes):
+        check_dcc_size(len(source), "dcc", max_bytes)
+    else:
+        check_dcc_file(source, max_bytes)
+    parser = etree.XMLParser(
+        no_network=True, resolve_entities=False, remove_blank_text=False, remove_comments=True, remove_pis=True
+    )
     try:
         if isinstance(source, bytes):
             tree = etree.ElementTree(etree.fromstring(source, parser))
@@ -103,7 +126,16 @@ def parse_dcc(source: str | os.PathLike[str] | bytes) -> etree._ElementTree:
         raise DccFormatError(
             "/@schemaVersion", f"DCC version {version!r} not read (reads {', '.join(READABLE_VERSIONS)})"
         )
-    return tree
+    signatures = list(root.iter(SIGNATURE))
+    signed = any(signature.getparent() is root for signature in signatures)
+    for signature in signatures:
+        parent = signature.getparent()
+        if parent is not None:
+            parent.remove(signature)  # never read from inside a signature (its ds:Object is not the content)
+    return tree, signed
+
+
+SIGNATURE: Final = "{http://www.w3.org/2000/09/xmldsig#}Signature"
 
 
 def _ref(el: Element) -> list[str]:
@@ -501,22 +533,22 @@ def _statements(ad: Element, ref: str) -> list[str]:
     ]
 
 
-def read_dcc(source: str | os.PathLike[str] | bytes) -> DccDocument:
+def read_dcc(source: str | os.PathLike[str] | bytes, *, max_bytes: int = MAX_DCC_BYTES) -> DccDocument:
     """Read a DCC hengqi wrote back into a :class:`DccDocument`; :class:`DccFormatError` names what is missing.
 
     A value that cannot be read (a number, date or list that does not parse, a list shorter than its neighbours)
     is a :class:`DccFormatError` too, never a bare ``ValueError`` or ``IndexError``.
     """
     try:
-        return _read_dcc(source)
+        return _read_dcc(source, max_bytes=max_bytes)
     except InputError:
         raise
     except (ValueError, IndexError, ArithmeticError) as err:  # a foreign error: translated here, at the boundary
         raise DccFormatError("dcc", f"a value cannot be read ({type(err).__name__}: {err})") from err
 
 
-def _read_dcc(source: str | os.PathLike[str] | bytes) -> DccDocument:
-    tree = parse_dcc(source)
+def _read_dcc(source: str | os.PathLike[str] | bytes, *, max_bytes: int) -> DccDocument:
+    tree, signed = parse_dcc_content(source, max_bytes=max_bytes)
     root = tree.getroot()
     ad = root.find("dcc:administrativeData", NS)
     if ad is None:
@@ -578,7 +610,7 @@ def _read_dcc(source: str | os.PathLike[str] | bytes) -> DccDocument:
         begin_date=begin,
         end_date=end,
         laboratory_code=code.text if code is not None else None,
-        signed=root.find("{http://www.w3.org/2000/09/xmldsig#}Signature") is not None,
+        signed=signed,
         result=result,
         conformity=tuple(
             (_statement_ref(st.get("refType") or ""), c.text.strip())
@@ -599,9 +631,13 @@ def _method(norms: Sequence[str], default: object) -> str:
     return norms[0] if norms else str(default)
 
 
-def read_quantities(source: str | os.PathLike[str] | bytes) -> list[QuantityRecord]:
-    """Every ``si:real`` in a DCC of any readable version, in document order (for certificates of any origin)."""
-    tree = parse_dcc(source)
+def read_quantities(source: str | os.PathLike[str] | bytes, *, max_bytes: int = MAX_DCC_BYTES) -> list[QuantityRecord]:
+    """Every ``si:real`` in a DCC of any readable version, in document order (for certificates of any origin).
+
+    Read as :func:`parse_dcc` reads: comments dropped with the text around them joined, nothing from inside a
+    ``ds:Signature``.
+    """
+    tree = parse_dcc(source, max_bytes=max_bytes)
     out = []
     for real in tree.getroot().iter(f"{{{v.SI_NS}}}real"):
         owner = real.getparent()

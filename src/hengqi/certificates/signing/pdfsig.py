@@ -71,13 +71,15 @@ def verify_pdf(
         return SignatureReport("pdf", False, False, None, reason=f"damaged PDF: {type(err).__name__}: {err}")
     if not signatures:
         return SignatureReport("pdf", False, False, None, reason="the PDF carries no signature")
-    roots = []
-    anchor = cert if cert is not None else trust
-    if anchor is not None:
-        from asn1crypto import x509 as asn1_x509
-        from cryptography.hazmat.primitives import serialization
+    from asn1crypto import x509 as asn1_x509
+    from cryptography.hazmat.primitives import serialization
 
-        der = load_certificate(anchor).public_bytes(serialization.Encoding.DER)
+    roots = []
+    pinned: bytes | None = None
+    if cert is not None:  # a pin: the signer's own certificate, compared byte for byte (as for DCCs), not a CA
+        pinned = load_certificate(cert).public_bytes(serialization.Encoding.DER)
+    elif trust is not None:
+        der = load_certificate(trust).public_bytes(serialization.Encoding.DER)
         roots.append(asn1_x509.Certificate.load(der))
     report = SignatureReport("pdf", False, False, None)
     for sig in signatures:
@@ -92,8 +94,11 @@ def verify_pdf(
         from pyhanko.sign.validation.status import SignatureCoverageLevel
 
         whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
-        checked = bool(roots) and bool(status.intact) and bool(status.valid)
-        trusted = bool(status.trusted) if checked else None
+        sound = bool(status.intact) and bool(status.valid)
+        if pinned is not None:
+            trusted: bool | None = sound and status.signing_cert.dump() == pinned
+        else:
+            trusted = bool(status.trusted) if roots and sound else None
         reason = ""
         if not status.intact:
             reason = "the signed content changed (digest mismatch)"
@@ -101,8 +106,10 @@ def verify_pdf(
             reason = "the signature value does not verify"
         elif not whole:
             reason = "the file was changed after signing (the signature does not cover the whole file)"
+        elif trusted is False and pinned is not None:
+            reason = f"signed with a different certificate than {cert}"
         elif trusted is False:
-            reason = f"the signer does not chain to {cert or trust}"
+            reason = f"the signer does not chain to {trust}"
         report = SignatureReport(
             "pdf", bool(status.intact), bool(status.valid), trusted, cn, org, status.signer_reported_dt, whole, reason
         )

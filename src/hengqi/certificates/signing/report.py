@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +20,8 @@ class SignatureReport:
         signing_time: the signing time the signature carries (signed attribute / XAdES SigningTime).
         whole_document: the signature covers the whole file (enveloped reference ``""`` / entire PDF).
         reason: why it failed, or notes.
+        signed_content: for a DCC whose signature verified, the canonicalised bytes that the reference covering
+            the certificate digests (the document without its signature and comments): what a reader should read.
     """
 
     kind: str
@@ -31,6 +33,7 @@ class SignatureReport:
     signing_time: dt.datetime | None = None
     whole_document: bool = False
     reason: str = ""
+    signed_content: bytes | None = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:

@@ -17,6 +17,7 @@ from cryptography import x509
 from lxml import etree
 
 from hengqi.certificates.errors import DccFormatError
+from hengqi.certificates.limits import MAX_DCC_BYTES, check_dcc_size
 from hengqi.certificates.signing.keys import SigningIdentity, subject_fields
 from hengqi.certificates.signing.report import SignatureReport
 
@@ -68,11 +69,22 @@ def _embedded_cert(sig: etree._Element) -> x509.Certificate | None:
 
 
 def verify_dcc(
-    data: bytes, *, cert: Path | None = None, trust: Path | None = None, at: dt.datetime | None = None
+    data: bytes,
+    *,
+    cert: Path | None = None,
+    trust: Path | None = None,
+    at: dt.datetime | None = None,
+    max_bytes: int = MAX_DCC_BYTES,
 ) -> SignatureReport:
     """Verify a signed DCC.  ``cert`` pins the signer's certificate; ``trust`` is a PEM file of trusted CA
     certificates; with neither, integrity is checked with the embedded certificate and trust is not established.
+
+    A DCC over ``max_bytes`` is refused before parsing (:class:`~hengqi.certificates.limits.DccTooLargeError`).
+    The report's ``signed_content`` is the canonical form of what the signature covers; read that (see
+    :func:`hengqi.certificates.dcc.verified.read_verified`), not the file, whose comments, and whatever sits in the
+    ``ds:Signature``, are not signed.
     """
+    check_dcc_size(len(data), "dcc", max_bytes)
     from signxml.exceptions import InvalidInput, InvalidSignature
     from signxml.xades.xades import XAdESSignatureConfiguration, XAdESVerifier
 
@@ -101,17 +113,23 @@ def verify_dcc(
     config = XAdESSignatureConfiguration(verification_time=at) if at is not None else XAdESSignatureConfiguration()
     logging.getLogger("signxml").setLevel(logging.ERROR)
 
+    covered: list[bytes] = []
+
     def attempt(**kwargs: Any) -> str | None:
         try:
-            XAdESVerifier().verify(data, expect_config=config, **kwargs)
+            results = XAdESVerifier().verify(data, expect_config=config, **kwargs)
         except (InvalidSignature, InvalidInput, ValueError) as err:  # InvalidDigest is an InvalidSignature
             return f"{type(err).__name__}: {err}"
+        covered[:] = [r.signed_data for r in results if r.signed_xml is not None and r.signed_xml.tag == root.tag]
         return None
 
     failure = attempt(x509_cert=embedded)  # integrity and signature value, with the signer's own certificate
     if failure is not None:
         intact = not failure.startswith("InvalidDigest")
         return SignatureReport("dcc", intact, False, None, cn, org, signing_time, whole, failure)
+    signed_content = covered[0] if len(covered) == 1 else None
+    if signed_content is None:
+        whole = False  # no single reference covers the certificate element: nothing can be read as signed
     trusted: bool | None = None
     reason = "" if whole else "the signature does not cover the whole document"
     if cert is not None:
@@ -124,4 +142,4 @@ def verify_dcc(
         trusted = chain_failure is None
         if chain_failure:
             reason = f"the signer does not chain to {trust}: {chain_failure}"
-    return SignatureReport("dcc", True, True, trusted, cn, org, signing_time, whole, reason)
+    return SignatureReport("dcc", True, True, trusted, cn, org, signing_time, whole, reason, signed_content)

@@ -27,6 +27,7 @@ from hengqi.server.schemas.common import Page
 from hengqi.server.schemas.registry import OrganisationCreate, OrganisationPublic
 from hengqi.server.services import accounts
 from hengqi.server.services.base import page
+from hengqi.server.trail import verify_trail
 
 router = APIRouter(tags=["administration"])
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -134,10 +135,12 @@ def list_audit(
 
 @router.get("/audit/verify", response_model=AuditVerifyPublic, tags=["audit"])
 def verify_audit(principal: CurrentPrincipal, session: ReadSession) -> AuditVerifyPublic:
-    """Check the whole hash chain (administrators)."""
+    """Check the whole audit trail: chain, MACs, signed checkpoints, bound record rows (administrators)."""
     principal.require(Permission.MANAGE_ORGANISATIONS)
     try:
-        report = audit.verify_chain(session)
+        report = verify_trail(session, audit.anchor_of(session))
     except AuditChainError as err:
-        return AuditVerifyPublic(ok=False, entries=err.row_id - 1, first_bad_row=err.row_id, reason=err.reason)
+        return AuditVerifyPublic(
+            ok=False, entries=max(err.row_id - 1, 0), first_bad_row=err.row_id or None, reason=err.reason
+        )
     return AuditVerifyPublic(ok=True, entries=report.entries, head=report.head)

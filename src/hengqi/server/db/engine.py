@@ -77,8 +77,10 @@ class Database:
         self.engine = make_engine(url)
         self.dialect = self.engine.dialect.name
         writer = self.engine.execution_options(sqlite_begin="IMMEDIATE") if self.dialect == "sqlite" else self.engine
-        self.reading = sessionmaker(self.engine, expire_on_commit=False)
-        self.writing = sessionmaker(writer, expire_on_commit=False)
+        #: copied into every session's ``info`` (e.g. the audit anchor, :func:`hengqi.server.audit.attach_anchor`)
+        self.session_info: dict[str, Any] = {}
+        self.reading = sessionmaker(self.engine, expire_on_commit=False, info=self.session_info)
+        self.writing = sessionmaker(writer, expire_on_commit=False, info=self.session_info)
 
     def read_session(self) -> Session:
         return self.reading()

@@ -322,6 +322,11 @@ class AuditEntry(Base):
     new_values: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: SHA-256 of the audited row's canonical content after the change ("" once the row is gone; NULL: the entity
+    #: is not bound, or the entry predates revision 0113).  Part of the hash.
+    row_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    #: HMAC-SHA256 of ``hash`` under a key kept outside the database (NULL before revision 0113).
+    mac: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 # The tables of guided runs (hengqi.server.db.guided) live in their own module; imported here so that they are
