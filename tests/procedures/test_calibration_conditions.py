@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from hengqi.errors import InputError
 from hengqi.metrology.air_density import AirConditions, moist_air_density
 from hengqi.metrology.classes import InstrumentSpecification
 from hengqi.metrology.mpe import mpe
@@ -111,3 +112,18 @@ def test_conditions_given_only_at_the_end_are_used_as_the_values() -> None:
     assert result.environment.air_density_kg_m3 == pytest.approx(
         moist_air_density(AirConditions(21.0, 100100.0, relative_humidity=50.0))
     )
+
+
+def test_a_run_stored_before_the_conditions_steps_replays_without_them() -> None:
+    """Parameters stored by an earlier hengqi have no ``conditions`` option: the plan they replay is unchanged."""
+    stored = normalise({"record": _header()})
+    assert stored["options"]["conditions"] is True  # every new run asks
+    old = {**stored, "options": {k: v for k, v in stored["options"].items() if k != "conditions"}}
+    balance = VirtualBalance(D("0.0000001"))
+    simulation = simulate(calibration_plan(old), balance.respond)
+    assert not simulation.steps(ReadConditions)
+    off = normalise({"record": _header(), "options": {"conditions": False}})
+    assert not simulate(calibration_plan(off), VirtualBalance(D("0.0000001")).respond).steps(ReadConditions)
+    with pytest.raises(InputError) as caught:
+        normalise({"record": _header(), "options": {"conditions": "yes"}})
+    assert caught.value.path == "options.conditions"

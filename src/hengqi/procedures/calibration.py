@@ -77,7 +77,9 @@ Part = Generator[Step, Answer, None]
 @dataclass(frozen=True, slots=True)
 class CalibrationOptions:
     """The test loads (``None``: ``points`` loads spread up to Max), the repeatability load and number of
-    loadings, and the eccentricity test (``None`` load: Max/3; ``eccentricity=False`` leaves it out)."""
+    loadings, the eccentricity test (``None`` load: Max/3; ``eccentricity=False`` leaves it out) and whether the
+    conditions are asked at the start and end (``conditions``: true for every new run, see :func:`normalise`;
+    a stored run from before this option has none and replays without the conditions steps)."""
 
     loads: tuple[Decimal, ...] | None = None
     points: int = DEFAULT_POINTS
@@ -85,6 +87,7 @@ class CalibrationOptions:
     repeatability_count: int | None = None
     eccentricity: bool = True
     eccentricity_load: Decimal | None = None
+    conditions: bool = False
 
     @classmethod
     def from_json(cls, data: object) -> CalibrationOptions:
@@ -93,7 +96,15 @@ class CalibrationOptions:
             return cls()
         if not isinstance(data, Mapping):
             raise InputError("options", "expected a mapping")
-        known = {"loads", "points", "repeatability_load", "repeatability_count", "eccentricity", "eccentricity_load"}
+        known = {
+            "loads",
+            "points",
+            "repeatability_load",
+            "repeatability_count",
+            "eccentricity",
+            "eccentricity_load",
+            "conditions",
+        }
         for key in data:
             if key not in known:
                 raise InputError(f"options.{key}", f"unknown option (known: {', '.join(sorted(known))})")
@@ -112,6 +123,9 @@ class CalibrationOptions:
         eccentricity = data.get("eccentricity", True)
         if not isinstance(eccentricity, bool):
             raise InputError("options.eccentricity", "expected true or false")
+        conditions = data.get("conditions", False)
+        if not isinstance(conditions, bool):
+            raise InputError("options.conditions", "expected true or false")
         rep_load = data.get("repeatability_load")
         ecc_load = data.get("eccentricity_load")
         return cls(
@@ -121,6 +135,7 @@ class CalibrationOptions:
             count,
             eccentricity,
             None if ecc_load is None else parse_load(ecc_load, "options.eccentricity_load"),
+            conditions,
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -132,6 +147,7 @@ class CalibrationOptions:
             "repeatability_count": self.repeatability_count,
             "eccentricity": self.eccentricity,
             "eccentricity_load": None if self.eccentricity_load is None else mass_text(self.eccentricity_load),
+            "conditions": self.conditions,
         }
 
 
@@ -372,6 +388,9 @@ def normalise(parameters: Mapping[str, Any]) -> dict[str, Any]:
     unknown = set(parameters) - {"record", "options"}
     if unknown:
         raise InputError(sorted(unknown)[0], "unknown parameter (known: record, options)")
+    options = parameters.get("options")
+    if options is None or isinstance(options, Mapping):  # a new run asks for the conditions unless told not to
+        parameters = {**parameters, "options": {"conditions": True, **(options or {})}}
     run = _Calibration(parameters)
     run.test_loads()
     run.load(run.options.repeatability_load or run.max_kg / 2, "options.repeatability_load")
@@ -393,13 +412,15 @@ def calibration_plan(parameters: Mapping[str, Any]) -> Plan:
         f"校准 {run.instrument_id}（Max {mass_text(run.max_kg)}，d {mass_text(run.d_kg)}），依据 EURAMET cg-18。"
         "请确认衡器已调平、预热、清洁，标准砝码已恒温，并记录环境条件。",
     )
-    yield from run.conditions("start")
+    if run.options.conditions:
+        yield from run.conditions("start")
     yield RemoveLoad()
     yield from run.repeatability_series()
     if run.options.eccentricity:
         yield from run.eccentricity_test()
     yield from run.weighing()
-    yield from run.conditions("end")
+    if run.options.conditions:
+        yield from run.conditions("end")
     data = run.record_data()
     try:
         result = calibrate(parse_calibration_record(data))
