@@ -240,6 +240,16 @@ def test_runs_broken_in_the_database_are_shown_marked(platform: Platform) -> Non
     export = client.get("/api/v1/runs", params={"format": "csv"}, headers=tech)
     assert export.status_code == 200
     assert len(export.text.strip().splitlines()) == 1 + len(ids)
+    for key in broken:  # a damaged run is neither evaluated nor changed; it is corrected by a revision
+        assert client.patch(f"/api/v1/runs/{key}", json={"status": "completed"}, headers=tech).status_code == 422
+    first = next(iter(broken))
+    fixed = client.post(
+        f"/api/v1/runs/{first}/revisions",
+        json={"reason": "damaged in storage", "raw_data": {}, "results": {"points": [POINT]}},
+        headers=tech,
+    )
+    assert fixed.status_code == 201, fixed.text
+    assert fixed.json()["stored_data_error"] is None
     web = WebUser.sign_in_with(TestClient(platform.app), "tech", PASSWORD)
     page = web.client.get(f"/web/instruments/{instrument}")
     assert page.status_code == 200

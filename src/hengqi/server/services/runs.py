@@ -169,10 +169,12 @@ def _verification_passed(run: Run) -> bool:
 
 
 # -- runs -------------------------------------------------------------------------------------------------------
-def _checked(raw_data: dict[str, Any], results: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def _checked(raw_data: object, results: object) -> tuple[dict[str, Any], dict[str, Any]]:
     """The documents to store, checked against their formats (a client's ``server_check`` is the server's to make:
     it is dropped before the check and made again)."""
-    return check_run_data(raw_data, {k: v for k, v in results.items() if k != "server_check"})
+    if isinstance(results, dict):
+        results = {k: v for k, v in results.items() if k != "server_check"}
+    return check_run_data(raw_data, results)
 
 
 def revision_of(session: Session, run_id: int) -> Run | None:
@@ -242,10 +244,11 @@ def update_run(session: Session, principal: Principal, run_id: int, data: RunUpd
     if run.status == "completed" and data.model_dump(exclude_unset=True, exclude={"status", "row_version"}):
         raise ConflictError("a completed run cannot be changed; record a new run", code="run_completed")
     changes = {k: v for k, v in data.model_dump(exclude_unset=True).items() if v is not None}
-    if "raw_data" in changes or "results" in changes:
-        changes["raw_data"], changes["results"] = _checked(
-            changes.get("raw_data", run.raw_data), changes.get("results", run.results)
-        )
+    # what will be stored is checked whole, also when only the status changes: a run stored before the formats
+    # existed, or damaged in the database, is refused (422 naming the field) instead of being evaluated
+    changes["raw_data"], changes["results"] = _checked(
+        changes.get("raw_data", run.raw_data), changes.get("results", run.results)
+    )
     if "weight_ids" in changes:
         changes["weight_ids"] = list(dict.fromkeys(changes["weight_ids"]))
     instrument = get_scoped(session, principal, Instrument, run.instrument_id)
