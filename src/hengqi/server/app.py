@@ -58,8 +58,11 @@ def create_app(settings: Settings) -> FastAPI:
         upgrade(state.database.engine)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        workers = getattr(app.state, "hengqi_workers", None)
+        if workers is not None:
+            workers.close()
         state.database.dispose()
 
     app = FastAPI(

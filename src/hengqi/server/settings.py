@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     auto_migrate: bool = Field(default=True, description="upgrade the schema to the head revision on start")
     max_page_size: int = Field(default=1000, gt=0)
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+    instrument_workers: int = Field(
+        default=8, ge=1, le=256, description="instrument operations (connection tests, readings) run at once"
+    )
+    instrument_per_user: int = Field(default=3, ge=1, le=64, description="instrument operations one user may have")
+    instrument_rate_per_s: float = Field(
+        default=3.0, gt=0, le=1000, allow_inf_nan=False, description="instrument operations a user starts a second"
+    )
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:
