@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from tests.server.conftest import INSTRUMENT, PASSWORD, Platform
 
 from hengqi.errors import InputError
 from hengqi.instruments.errors import AddressError
@@ -94,3 +95,49 @@ def test_host_allow_list_entries() -> None:
 def test_non_finite_timeouts_are_refused_by_the_cli_too(value: str) -> None:
     with pytest.raises(AddressError, match="timeout"):
         parse_address(f"loop://?timeout={value}")
+
+
+def test_the_host_allow_list_is_set_by_administrators_only(platform: Platform) -> None:
+    org = platform.organisation("A")
+    _, admin = platform.user("root", "admin", org)
+    _, manager = platform.user("quinn", "quality-manager", org)
+    path = f"/api/v1/organisations/{org}"
+    assert platform.client.get(path, headers=admin).json()["instrument_hosts"] == []
+    refused = platform.client.patch(path, json={"instrument_hosts": ["0.0.0.0/0"]}, headers=manager)
+    assert refused.status_code == 403
+    for bad in (["http://x"], ["10.0.0.0/99"], "127.0.0.1", [["nested"]], ["a"] * 101):
+        answer = platform.client.patch(path, json={"instrument_hosts": bad}, headers=admin)
+        assert answer.status_code == 422, bad
+    done = platform.client.patch(
+        path, json={"instrument_hosts": ["192.0.2.10", "10.1.0.0/16", "Scale.lab"]}, headers=admin
+    )
+    assert done.status_code == 200
+    assert done.json()["instrument_hosts"] == ["192.0.2.10", "10.1.0.0/16", "scale.lab"]
+    assert platform.client.get(path, headers=admin).json()["instrument_hosts"] == [
+        "192.0.2.10",
+        "10.1.0.0/16",
+        "scale.lab",
+    ]
+    made = platform.client.post("/api/v1/organisations", json={"name": "B", "instrument_hosts": ["::1"]}, headers=admin)
+    assert made.status_code == 201
+    assert made.json()["instrument_hosts"] == ["::1"]
+
+
+def test_a_url_stored_before_the_policy_is_never_opened(platform: Platform, tmp_path: Path) -> None:
+    from hengqi.server.db.guided import InstrumentConnection
+
+    org = platform.organisation("A")
+    _, manager = platform.user("quinn", "quality-manager", org)
+    made = platform.client.post("/api/v1/instruments", json=INSTRUMENT, headers=manager)
+    assert made.status_code == 201
+    target = tmp_path / "pwned.log"
+    with platform.database.write_session() as session:  # as an older version let anyone store it
+        session.add(InstrumentConnection(instrument_id=made.json()["id"], url=f"spy:///dev/null?file={target}"))
+        session.commit()
+    login = platform.client.post("/api/v1/auth/login", json={"username": "quinn", "password": PASSWORD})
+    assert login.status_code == 200
+    answer = platform.client.get(f"/web/instruments/{made.json()['id']}/reading")
+    assert answer.status_code == 200
+    assert answer.json()["ok"] is False
+    assert "spy" in answer.json()["reason"]
+    assert not target.exists()

@@ -34,9 +34,7 @@ def _host_list(value: object) -> object:
 
 
 #: Hosts (IP addresses, CIDR networks, host names) an organisation's instrument connections may reach.
-HostList = Annotated[
-    list[Annotated[str, Field(min_length=1, max_length=253)]], BeforeValidator(_host_list), Field(max_length=100)
-]
+HostList = Annotated[list[Annotated[str, Field(min_length=1, max_length=253)]], Field(max_length=100)]
 
 
 class OrganisationCreate(Schema):
@@ -53,7 +51,7 @@ class OrganisationUpdate(Schema):
 class OrganisationPublic(PublicSchema):
     id: int
     name: str
-    instrument_hosts: HostList = Field(default_factory=list)
+    instrument_hosts: Annotated[HostList, BeforeValidator(_host_list)] = Field(default_factory=list)
 
 
 class SiteCreate(Schema):

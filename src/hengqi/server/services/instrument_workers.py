@@ -65,7 +65,7 @@ class InstrumentWorkers:
         with self._lock:
             return self._admitted
 
-    def _admit(self, user: int) -> None:
+    def _admit(self, user: int, *, rated: bool) -> None:
         now = time.monotonic()
         with self._lock:
             share = self._shares.get(user)
@@ -81,7 +81,7 @@ class InstrumentWorkers:
                     "try again when they have finished",
                     retry_after_s=2,
                 )
-            if share.tokens < 1:
+            if rated and share.tokens < 1:
                 wait = max(1, round((1 - share.tokens) / self.rate_per_s + 0.5))
                 raise TooManyRequestsError(
                     f"too many instrument operations (at most {self.rate_per_s:g} a second); try again shortly",
@@ -91,7 +91,8 @@ class InstrumentWorkers:
                 raise TooManyRequestsError(
                     "every instrument connection worker is busy; try again shortly", retry_after_s=2
                 )
-            share.tokens -= 1
+            if rated:
+                share.tokens -= 1
             share.running += 1
             self._admitted += 1
 
@@ -106,9 +107,13 @@ class InstrumentWorkers:
         for key in [k for k, s in self._shares.items() if s.running == 0]:
             del self._shares[key]
 
-    def submit(self, user: int, fn: Callable[..., T], *args: object, **kwargs: object) -> Future[T]:
-        """Start ``fn(*args, **kwargs)`` in the pool for ``user``; TooManyRequestsError if refused."""
-        self._admit(user)
+    def submit(self, user: int, fn: Callable[..., T], *args: object, rated: bool = True, **kwargs: object) -> Future[T]:
+        """Start ``fn(*args, **kwargs)`` in the pool for ``user``; TooManyRequestsError if refused.
+
+        ``rated=False`` (a step of a guided run, one at a time per run) counts against the pool and the user's
+        share of it but not against the user's rate.
+        """
+        self._admit(user, rated=rated)
 
         def task() -> T:
             try:
@@ -122,13 +127,13 @@ class InstrumentWorkers:
             self._release(user)
             raise TooManyRequestsError("the server is shutting down", retry_after_s=5) from None
 
-    async def run(self, user: int, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
+    async def run(self, user: int, fn: Callable[..., T], *args: object, rated: bool = True, **kwargs: object) -> T:
         """``fn`` in the pool, awaited without holding a thread of the server."""
-        return await asyncio.wrap_future(self.submit(user, fn, *args, **kwargs))
+        return await asyncio.wrap_future(self.submit(user, fn, *args, rated=rated, **kwargs))
 
-    def call(self, user: int, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
+    def call(self, user: int, fn: Callable[..., T], *args: object, rated: bool = True, **kwargs: object) -> T:
         """``fn`` in the pool, waited for (from a route already running in a worker thread)."""
-        return self.submit(user, fn, *args, **kwargs).result()
+        return self.submit(user, fn, *args, rated=rated, **kwargs).result()
 
     def close(self) -> None:
         """Stop taking work; operations under way finish on their own (each is bounded by its timeout)."""

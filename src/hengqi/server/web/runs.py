@@ -337,7 +337,15 @@ def submit_step(
         try:
             if row.mode == "instrument" and action not in ("enter", "decide"):  # instrument I/O: in the bounded pool
                 answer, source = workers(request).call(
-                    who.principal.user_id, _perform, request, row, instrument, pending, action=action, value=value
+                    who.principal.user_id,
+                    _perform,
+                    request,
+                    row,
+                    instrument,
+                    pending,
+                    rated=False,
+                    action=action,
+                    value=value,
                 )
             else:
                 answer, source = _perform(request, row, instrument, pending, action=action, value=value)
