@@ -216,4 +216,4 @@ def test_hung_connection_tests_do_not_starve_the_api(lab: Lab) -> None:
     busy = [a for a in answers if "try again" in unquote(a.headers["location"])]
     assert len(busy) >= 80  # at most 3 per user were admitted; the rest refused at once
     assert len(latencies) >= 20
-    assert max(latencies) < 2.0, sorted(latencies)[-5:]
+    assert max(latencies) < 4.0, sorted(latencies)[-5:]  # the old server: 40 s (a 10 s timeout, 40 threads)

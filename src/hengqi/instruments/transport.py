@@ -75,6 +75,8 @@ class Address:
 
 def _number(url: str, key: str, text: str, kind: type[int] | type[float], allowed: tuple[int, ...] = ()) -> Any:
     try:
+        if not text.isascii():  # int() and float() read other scripts' digits ("٩٦٠٠") too
+            raise ValueError(text)
         value = kind(text)
     except ValueError as err:
         raise AddressError(url, f"option {key}={text!r} is not a number") from err

@@ -12,16 +12,17 @@ point wherever they like.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI
 
 from hengqi import __version__
 from hengqi.server.api import admin, auth, health, registry, workflow
 from hengqi.server.api.errors import install_error_handlers
 from hengqi.server.db.migrate import upgrade
+from hengqi.server.headers import SecurityHeaders
 from hengqi.server.schemas.common import ErrorResponse
 from hengqi.server.settings import Settings
 from hengqi.server.state import AppState
@@ -79,12 +80,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api_router())
     install_web(app)
 
-    @app.middleware("http")
-    async def _security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("Cache-Control", "no-store")
-        return response
-
+    app.add_middleware(SecurityHeaders, docs_path=f"{API_PREFIX}/docs")
     return app

@@ -8,12 +8,15 @@ failures); on PostgreSQL the audit chain takes a transaction-level advisory lock
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from hengqi.errors import InputError
 
 
 def make_engine(url: str) -> Engine:
@@ -24,8 +27,34 @@ def make_engine(url: str) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=8)
         _configure_sqlite(engine)
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    else:
+        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    _refuse_nul(engine)
+    return engine
+
+
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(_has_nul(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+def _refuse_nul(engine: Engine) -> None:
+    """Text with a NUL character (U+0000) is refused before it reaches the database, on every backend alike.
+
+    PostgreSQL cannot store NUL in text (its driver raises, which used to answer 500); SQLite would store it, and
+    a C string reader downstream would see the text cut short.  An :class:`~hengqi.errors.InputError` (HTTP 422,
+    CLI exit 2) says so instead.
+    """
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _check(_conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        if parameters and _has_nul(parameters):
+            raise InputError("text", "a NUL character (U+0000) is not accepted in text")
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from hengqi.server.errors import AuthenticationError
 from hengqi.server.security import CSRF_COOKIE, SESSION_COOKIE, SessionData, new_csrf_token
 from hengqi.server.services import accounts
-from hengqi.server.web.common import PREFIX, app_state, redirect, render
+from hengqi.server.web.common import PREFIX, LoginRequired, app_state, check_csrf, redirect, render, viewer
 from hengqi.server.web.i18n import LANG_COOKIE, LANGUAGES
 
 router = APIRouter()
@@ -85,7 +85,14 @@ def login(
 
 
 @router.post("/logout", response_model=None)
-def logout() -> Response:
+def logout(request: Request, csrf_token: Annotated[str, Form(max_length=200)] = "") -> Response:
+    """Sign out; a signed-in browser must send its CSRF token (a page of another site cannot sign anyone out)."""
+    try:
+        who = viewer(request)
+    except LoginRequired:
+        who = None  # no valid session: nothing to end
+    if who is not None:
+        check_csrf(request, who, csrf_token)
     response = redirect(f"{PREFIX}/login")
     response.delete_cookie(SESSION_COOKIE)
     response.delete_cookie(CSRF_COOKIE)

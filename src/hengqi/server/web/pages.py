@@ -19,6 +19,7 @@ from hengqi.metrology.mpe import mpe
 from hengqi.metrology.quantities import format_mass
 from hengqi.server.db.models import Certificate, Instrument, Run, Site, WeightSet
 from hengqi.server.errors import TooManyRequestsError
+from hengqi.server.headers import content_disposition
 from hengqi.server.permissions import Permission
 from hengqi.server.services import guided_certificates, guided_runs, registry
 from hengqi.server.services.base import get_scoped, scoped_select
@@ -292,7 +293,7 @@ def certificate_pdf(request: Request, certificate_id: Id) -> Response:
     with state.database.read_session() as session:
         certificate, content, media_type = certificates.read_file(session, who.principal, state.files, certificate_id)
     name = certificate.file_name or f"{certificate.number}.pdf"
-    return Response(content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(content, media_type=media_type, headers={"Content-Disposition": content_disposition(name)})
 
 
 @router.get("/certificates/{certificate_id}/dcc", response_model=None)
@@ -302,7 +303,7 @@ def certificate_dcc(request: Request, certificate_id: Id) -> Response:
     with state.database.read_session() as session:
         certificate, content = guided_certificates.dcc_of(session, state.files, who.principal, certificate_id)
     suffix = "" if certificate.status in ("issued", "approved") else "-draft"
-    headers = {"Content-Disposition": f'attachment; filename="{certificate.number}{suffix}.dcc.xml"'}
+    headers = {"Content-Disposition": content_disposition(f"{certificate.number}{suffix}.dcc.xml")}
     return Response(content, media_type="application/xml", headers=headers)
 
 

@@ -77,6 +77,8 @@ def start_run(
     environment: dict[str, float] = {}
     if temperature.strip():
         try:
+            if not temperature.isascii():  # float() reads other scripts' digits too
+                raise ValueError(temperature)
             value = float(temperature.replace(",", "."))
         except ValueError:
             return _instrument_error(instrument_id, f"temperature: not a number: {temperature!r}")
