@@ -29,8 +29,8 @@ def neutralise(text: str) -> str:
     """``text`` safe to open in a spreadsheet: a cell that could start a formula gets a leading apostrophe (which
     spreadsheets show as text); a plain number such as ``-0.002`` cannot be a formula and stays as it is.
 
-    >>> neutralise("=HYPERLINK(\"http://x\")"), neutralise("@SUM(A1)"), neutralise("-0.002"), neutralise("-1+1")
-    ('\'=HYPERLINK("http://x")', "'@SUM(A1)", '-0.002', "'-1+1")
+    >>> neutralise("=HYPERLINK('http://x')"), neutralise("@SUM(A1)"), neutralise("-0.002"), neutralise("-1+1")
+    ("'=HYPERLINK('http://x')", "'@SUM(A1)", '-0.002', "'-1+1")
     """
     if text.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.match(text):
         return "'" + text

@@ -79,7 +79,7 @@ def safe_media_type(text: str) -> str:
     """``text`` if it is a plain ``type/subtype`` (RFC 6838:2013, 4.2), else ``application/octet-stream``; never
     parameters, control characters or characters a header cannot carry.
 
-    >>> safe_media_type("application/pdf"), safe_media_type("text/html\r\nX: y"), safe_media_type("证书/pdf")
+    >>> safe_media_type("application/pdf"), safe_media_type("text/html\\r\\nX: y"), safe_media_type("证书/pdf")
     ('application/pdf', 'application/octet-stream', 'application/octet-stream')
     """
     value = text.strip().lower()
