@@ -347,6 +347,8 @@ async def set_connection(
 
     try:
         reading = await workers(request).run(who.principal.user_id, test)
-    except (InstrumentUnavailableError, InputError, TooManyRequestsError) as err:
+    except TooManyRequestsError as err:
+        return redirect(f"{back}?notice=saved-untested&detail={quote(err.message)}")
+    except (InstrumentUnavailableError, InputError) as err:
         return redirect(f"{back}?notice=saved-offline&detail={quote(str(err))}")
     return redirect(f"{back}?notice=connected&detail={quote(f'{reading.value} {reading.unit}')}")
