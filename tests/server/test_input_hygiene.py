@@ -106,6 +106,14 @@ def test_nul_characters_answer_4xx_never_500(served: Served) -> None:
             assert answer.status_code == 422, answer.text
             assert "NUL" in answer.json()["error"]["message"]
         assert manager.post("/api/v1/sites", json={"name": "S", "address": "a\x00b"}).status_code == 422
+        target = manager.post("/api/v1/instruments", json={**INSTRUMENT, "serial": "NUL-RUN"})
+        assert target.status_code == 201, target.text
+        run = manager.post(
+            "/api/v1/runs",
+            json={"instrument_id": target.json()["id"], "kind": "routine-test", "raw_data": {"note\x00": "a\x00b"}},
+        )
+        assert run.status_code < 500, run.text
+        assert manager.get("/api/v1/runs", params={"limit": 1000}).status_code == 200
         for query in ("/api/v1/instruments?q=%00", "/api/v1/instruments?serial=%00", "/api/v1/instruments/%00"):
             assert manager.get(query).status_code < 500, query
         assert manager.get("/api/v1/instruments").status_code == 200

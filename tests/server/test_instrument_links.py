@@ -179,8 +179,8 @@ def test_only_roles_that_manage_instruments_set_a_connection(lab: Lab) -> None:
 
 
 def test_hung_connection_tests_do_not_starve_the_api(lab: Lab) -> None:
-    """45 "Save and test" against a silent listener per user, from two users at once, while another user reads
-    the API: the reads stay fast (the old server answered them only after the hung tests had timed out)."""
+    """46 "Save and test" against a silent listener, from two users at once, while another user reads the API:
+    the reads stay fast (the old server answered them only after the hung tests had timed out)."""
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen(256)  # accepts connections (the kernel's backlog) and never says a word
@@ -203,8 +203,8 @@ def test_hung_connection_tests_do_not_starve_the_api(lab: Lab) -> None:
         reading = threading.Thread(target=read_api)
         reading.start()
         time.sleep(0.5)
-        with ThreadPoolExecutor(max_workers=90) as pool:
-            answers = list(pool.map(lambda n: connect(clients[n % 2], lab.instrument_id, url), range(90)))
+        with ThreadPoolExecutor(max_workers=46) as pool:
+            answers = list(pool.map(lambda n: connect(clients[n % 2], lab.instrument_id, url), range(46)))
         time.sleep(0.5)
         done.set()
         reading.join(timeout=60)
@@ -212,8 +212,9 @@ def test_hung_connection_tests_do_not_starve_the_api(lab: Lab) -> None:
         for client in clients:
             client.close()
         silent.close()
-    assert all(a.status_code == 303 for a in answers)
-    busy = [a for a in answers if "try again" in unquote(a.headers["location"])]
-    assert len(busy) >= 80  # at most 3 per user were admitted; the rest refused at once
+    odd = [(a.status_code, a.text[:200]) for a in answers if a.status_code != 303]
+    assert odd == []
+    busy = [a for a in answers if "notice=saved-untested" in a.headers["location"]]
+    assert len(busy) >= 40  # at most 3 per user were admitted; the rest refused at once
     assert len(latencies) >= 20
-    assert max(latencies) < 4.0, sorted(latencies)[-5:]  # the old server: 40 s (a 10 s timeout, 40 threads)
+    assert max(latencies) < 4.0, sorted(latencies)[-5:]  # the old server: > 10 s (hung tests held its threads)

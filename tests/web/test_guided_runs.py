@@ -306,6 +306,8 @@ def test_an_instrument_is_connected_by_its_url(demo: Demo) -> None:
     counter = technician.instrument_id("DEMO-0001")  # seeded without a connection: readings typed in
     assert "No instrument connection configured" in technician.client.get(f"/web/instruments/{counter}").text
     assert technician.post(f"/web/instruments/{counter}/connection", url="tcp://127.0.0.1:9").status_code == 403
+    assert 'data-testid="connection-url"' not in technician.client.get(f"/web/instruments/{counter}").text
+    assert 'data-testid="connection-url"' in manager.client.get(f"/web/instruments/{counter}").text
     bad = manager.post(f"/web/instruments/{counter}/connection", url="ftp://nowhere")
     assert "error=" in bad.headers["location"]
     assert "ftp" in unquote(bad.headers["location"])

@@ -20,8 +20,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("organisations") as batch:
-        batch.add_column(sa.Column("instrument_hosts", sa.Text(), nullable=False, server_default=""))
+    op.add_column("organisations", sa.Column("instrument_hosts", sa.Text(), nullable=False, server_default=""))
     op.create_index(
         "uq_instruments_identity_ci",
         "instruments",
@@ -32,5 +31,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("uq_instruments_identity_ci", table_name="instruments")
-    with op.batch_alter_table("organisations") as batch:
-        batch.drop_column("instrument_hosts")
+    # a plain ALTER TABLE ... DROP COLUMN (SQLite >= 3.35): a batch copy would drop the referenced table
+    op.drop_column("organisations", "instrument_hosts")
