@@ -249,3 +249,23 @@ def test_the_pages_need_nothing_the_policy_forbids() -> None:
         text = template.read_text()
         assert not re.search(r"<script(?![^>]*\ssrc=)", text), template.name
         assert not re.search(r"<style|\sstyle=|\son[a-z]+=|javascript:", text, re.IGNORECASE), template.name
+
+
+def test_even_an_unexpected_error_carries_the_headers(sqlite_store: Store) -> None:
+    from fastapi.testclient import TestClient
+
+    from hengqi.server.app import create_app
+
+    app = create_app(sqlite_store.settings())
+
+    @app.get("/api/v1/boom")
+    def boom() -> None:
+        raise RuntimeError("internal detail")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.get("/api/v1/boom")
+    assert answer.status_code == 500
+    assert "internal detail" not in answer.text
+    assert answer.headers["content-security-policy"] == CSP
+    assert answer.headers["x-frame-options"] == "DENY"
+    app.state.hengqi.database.dispose()

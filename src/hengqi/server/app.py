@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from starlette.types import ASGIApp
 
 from hengqi import __version__
 from hengqi.server.api import admin, auth, health, registry, workflow
@@ -80,5 +81,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api_router())
     install_web(app)
 
-    app.add_middleware(SecurityHeaders, docs_path=f"{API_PREFIX}/docs")
+    # outermost, around Starlette's error middleware too, so that even a 500 answer carries the headers
+    inner = app.build_middleware_stack
+
+    def with_security_headers() -> ASGIApp:
+        return SecurityHeaders(inner(), docs_path=f"{API_PREFIX}/docs")
+
+    app.build_middleware_stack = with_security_headers  # type: ignore[method-assign]
     return app
