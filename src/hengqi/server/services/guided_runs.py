@@ -391,6 +391,12 @@ def usable_control_url(session: DbSession, instrument: Instrument) -> str | None
     return connection.control_url
 
 
+def _lock_instrument(session: DbSession, instrument_id: int) -> None:
+    """Serialise changes of one instrument's connection: two first saves at once would both insert (PostgreSQL row
+    lock; SQLite's writers already hold the database write lock)."""
+    session.execute(select(Instrument.id).where(Instrument.id == instrument_id).with_for_update())
+
+
 def set_connection(
     session: DbSession, principal: Principal, instrument_id: int, url: str, control_url: str = ""
 ) -> None:
@@ -401,6 +407,7 @@ def set_connection(
     check_url(url, hosts)  # an InputError names what is wrong with the URL or why the server refuses it
     if control_url:
         check_url(control_url, hosts)
+    _lock_instrument(session, instrument_id)
     row = session.get(InstrumentConnection, instrument_id)
     audit.record(
         session,
@@ -423,6 +430,7 @@ def remove_connection(session: DbSession, principal: Principal, instrument_id: i
     """Forget how an instrument is reached (its runs then take readings typed in)."""
     principal.require(Permission.CONNECT_INSTRUMENT)
     get_scoped(session, principal, Instrument, instrument_id)
+    _lock_instrument(session, instrument_id)
     row = session.get(InstrumentConnection, instrument_id)
     if row is not None:
         session.delete(row)
