@@ -178,3 +178,9 @@ def test_pseudo_terminal_serial_port() -> None:
     finally:
         os.close(master)
         os.close(slave)
+
+
+@pytest.mark.parametrize("option", ["baud=٩٦٠٠", "timeout=١", "bytesize=８", "timeout=inf", "timeout=nan"])
+def test_options_need_finite_numbers_in_ascii_digits(option: str) -> None:
+    with pytest.raises(AddressError, match="option"):
+        parse_address(f"tcp://127.0.0.1:4001?{option}")

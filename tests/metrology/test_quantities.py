@@ -47,3 +47,10 @@ def test_numbers_need_a_default_unit() -> None:
 def test_round_trip_through_text(value: Decimal) -> None:
     assert parse_mass(format_mass(value)) == value
     assert to_unit(parse_mass(f"{value} g"), "g") == value
+
+
+@pytest.mark.parametrize("text", ["١٠٠ g", "۱۰۰ g", "१०० g", "１００ g", "100 ٣", "1.٥ kg", "٥"])
+def test_digits_of_other_scripts_are_not_numbers(text: str) -> None:
+    """Python's ``\\d`` and ``Decimal()`` read Arabic-Indic, Devanagari and full-width digits; a mass does not."""
+    with pytest.raises(InputError):
+        parse_mass(text, default_unit="g")

@@ -37,6 +37,15 @@ CHROMIUM_ARGS = [
 ARTIFACTS = ROOT / "test-artifacts" / "web"
 DOC_SHOTS = ROOT / "docs" / "screenshots"
 TABLET = {"width": 1180, "height": 820}
+#: What the browser reported as blocked by the Content-Security-Policy (the pages must need nothing it forbids).
+CSP_VIOLATIONS: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_csp_violations() -> Iterator[None]:
+    CSP_VIOLATIONS.clear()
+    yield
+    assert CSP_VIOLATIONS == []
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +79,10 @@ def _sign_in(browser: Browser, served: Served, role: str) -> Page:
     context = browser.new_context(viewport=TABLET, accept_downloads=True, locale="en-GB")
     context.set_default_timeout(20_000)
     page = context.new_page()
+    page.on(
+        "console",
+        lambda message: CSP_VIOLATIONS.append(message.text) if "Content Security Policy" in message.text else None,
+    )
     page.goto(f"{served.base}/web/")
     expect(page).to_have_url(re.compile(r"/web/login"))
     page.fill("input[name=username]", f"demo-{role}")

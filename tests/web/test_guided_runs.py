@@ -307,23 +307,27 @@ def test_an_instrument_is_connected_by_its_url(demo: Demo) -> None:
     from urllib.parse import unquote
 
     technician = demo.user("technician")
+    manager = demo.user("quality-manager")  # connections are set by roles that manage instruments
     counter = technician.instrument_id("DEMO-0001")  # seeded without a connection: readings typed in
     assert "No instrument connection configured" in technician.client.get(f"/web/instruments/{counter}").text
-    bad = technician.post(f"/web/instruments/{counter}/connection", url="ftp://nowhere")
+    assert technician.post(f"/web/instruments/{counter}/connection", url="tcp://127.0.0.1:9").status_code == 403
+    assert 'data-testid="connection-url"' not in technician.client.get(f"/web/instruments/{counter}").text
+    assert 'data-testid="connection-url"' in manager.client.get(f"/web/instruments/{counter}").text
+    bad = manager.post(f"/web/instruments/{counter}/connection", url="ftp://nowhere")
     assert "error=" in bad.headers["location"]
     assert "ftp" in unquote(bad.headers["location"])
-    silent = technician.post(f"/web/instruments/{counter}/connection", url="tcp://127.0.0.1:9?protocol=mt-sics")
+    silent = manager.post(f"/web/instruments/{counter}/connection", url="tcp://127.0.0.1:9?protocol=mt-sics")
     assert "notice=saved-offline" in silent.headers["location"]
     retail = demo.simulator("SIM-RET-0001")
-    good = technician.post(f"/web/instruments/{counter}/connection", url=retail.url)
+    good = manager.post(f"/web/instruments/{counter}/connection", url=retail.url)
     assert "notice=connected" in good.headers["location"]
-    page = technician.client.get(good.headers["location"])
+    page = manager.client.get(good.headers["location"])
     assert 'data-notice="connected"' in page.text
     assert retail.url.replace("&", "&amp;") in page.text
     regulator = demo.user("regulator")
     refused = regulator.post(f"/web/instruments/{counter}/connection", url="")
     assert refused.status_code in (403, 404)
-    removed = technician.post(f"/web/instruments/{counter}/connection", url="")
+    removed = manager.post(f"/web/instruments/{counter}/connection", url="")
     assert removed.status_code == 303
     assert "No instrument connection configured" in technician.client.get(f"/web/instruments/{counter}").text
 

@@ -22,6 +22,7 @@ b'S S     100.00 g'
 
 from __future__ import annotations
 
+import math
 import select
 import socket
 import time
@@ -98,11 +99,13 @@ class Address:
 
 def _number(url: str, key: str, text: str, kind: type[int] | type[float], allowed: tuple[int, ...] = ()) -> Any:
     try:
+        if not text.isascii():  # int() and float() read other scripts' digits ("٩٦٠٠") too
+            raise ValueError(text)
         value = kind(text)
     except ValueError as err:
         raise AddressError(url, f"option {key}={text!r} is not a number") from err
-    if value <= 0 or (allowed and value not in allowed):
-        choice = f" (one of {', '.join(map(str, allowed))})" if allowed else " (must be positive)"
+    if not math.isfinite(value) or value <= 0 or (allowed and value not in allowed):
+        choice = f" (one of {', '.join(map(str, allowed))})" if allowed else " (must be a finite positive number)"
         raise AddressError(url, f"option {key}={text!r} is not allowed{choice}")
     return value
 

@@ -44,7 +44,11 @@ _ALIASES: Final[dict[str, str]] = {
     "milligrams": "mg",
     "lbs": "lb",
 }
-_PATTERN: Final = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*([^\s\d.+-][^\s]*)?\s*$")
+#: A number and its unit.  Digits are ASCII 0-9 only: Python's ``\d`` and ``Decimal()`` also take other scripts'
+#: digits (Arabic-Indic "١٠٠" would read as 100), which a record must never take silently for a number.
+_PATTERN: Final = re.compile(
+    r"^\s*([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)\s*([^\s0-9.+-][^\s]*)?\s*$"
+)
 
 #: Largest mass accepted, in kg (10^12 kg: far beyond any weighing instrument; keeps exact arithmetic in range).
 MAX_MASS_KG: Final = Decimal("1e12")

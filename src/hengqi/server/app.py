@@ -12,11 +12,12 @@ point wherever they like.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI
+from starlette.types import ASGIApp
 
 from hengqi import __version__
 from hengqi.server import audit
@@ -25,6 +26,7 @@ from hengqi.server.api import admin, auth, health, registry, workflow
 from hengqi.server.api.errors import install_error_handlers
 from hengqi.server.db.migrate import upgrade
 from hengqi.server.field import install_field
+from hengqi.server.headers import SecurityHeaders
 from hengqi.server.limits import BodyLimits
 from hengqi.server.login_gate import LoginGate
 from hengqi.server.schemas.common import ErrorResponse
@@ -65,8 +67,11 @@ def create_app(settings: Settings) -> FastAPI:
         upgrade(state.database.engine)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        workers = getattr(app.state, "hengqi_workers", None)
+        if workers is not None:
+            workers.close()
         audit.checkpoint_on_shutdown(state.database)
         state.close()
 
@@ -85,13 +90,8 @@ def create_app(settings: Settings) -> FastAPI:
     install_web(app)
     install_field(app, api_prefix=API_PREFIX)
 
-    @app.middleware("http")
-    async def _security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    # outermost, around Starlette's error middleware too, so that even a 500 answer carries the headers
+    inner = app.build_middleware_stack
 
     app.add_middleware(
         BodyLimits,
@@ -105,4 +105,9 @@ def create_app(settings: Settings) -> FastAPI:
     )
     if settings.access_log:
         install_access_log(app)  # outside the gate: its 429s are logged too
+
+    def with_security_headers() -> ASGIApp:
+        return SecurityHeaders(inner(), docs_path=f"{API_PREFIX}/docs")
+
+    app.build_middleware_stack = with_security_headers  # type: ignore[method-assign]
     return app

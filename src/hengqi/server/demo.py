@@ -42,7 +42,9 @@ def seed(database: Database) -> list[DemoAccount]:
     with database.write_session() as session:
         if session.scalar(select(Organisation.id).where(Organisation.name == DEMO_ORGANISATION)) is not None:
             return []
-        org = accounts.create_organisation(session, accounts.SYSTEM, OrganisationCreate(name=DEMO_ORGANISATION))
+        org = accounts.create_organisation(
+            session, accounts.SYSTEM, OrganisationCreate(name=DEMO_ORGANISATION, instrument_hosts=["127.0.0.1"])
+        )
         made = []
         for role in Role:
             name = f"demo-{role.value}"

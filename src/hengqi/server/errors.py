@@ -54,6 +54,16 @@ class CsrfError(PermissionDeniedError):
     code = "csrf_failed"
 
 
+class TooManyRequestsError(HengqiError):
+    """Refused for now: a bounded resource is busy or the caller's rate is used up (HTTP 429, ``Retry-After``)."""
+
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after_s: int = 1) -> None:
+        super().__init__(message, details={"retry_after_s": retry_after_s})
+        self.retry_after_s = retry_after_s
+
+
 class ConflictError(HengqiError):
     """The request conflicts with the current state (duplicate key, wrong workflow state; HTTP 409)."""
 

@@ -27,6 +27,7 @@ class Permission(StrEnum):
     READ = "read"
     WRITE_REGISTRY = "registry.write"  # instruments, sites, laboratories, weights, procedures
     DELETE_REGISTRY = "registry.delete"
+    CONNECT_INSTRUMENT = "instrument.connect"  # set the URL the server opens to reach an instrument
     RECORD_RUN = "run.record"
     DRAFT_CERTIFICATE = "certificate.draft"
     APPROVE_CERTIFICATE = "certificate.approve"  # approve and issue (four-eyes: never one's own work)
@@ -43,6 +44,7 @@ MATRIX: Final[dict[Permission, frozenset[Role]]] = {
     Permission.READ: frozenset({_T, _R, _Q, _G, _A}),
     Permission.WRITE_REGISTRY: frozenset({_T, _R, _Q, _A}),
     Permission.DELETE_REGISTRY: frozenset({_Q, _A}),
+    Permission.CONNECT_INSTRUMENT: frozenset({_Q, _A}),
     Permission.RECORD_RUN: frozenset({_T, _R, _Q}),
     Permission.DRAFT_CERTIFICATE: frozenset({_T, _R, _Q}),
     Permission.APPROVE_CERTIFICATE: frozenset({_R, _Q}),

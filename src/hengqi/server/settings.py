@@ -82,6 +82,13 @@ class Settings(BaseSettings):
         default=None, description="append-only signed checkpoints; default: audit-checkpoints.jsonl in data_dir"
     )
     audit_checkpoint_every: int = Field(default=10, ge=1, description="sign a checkpoint after every N audit entries")
+    instrument_workers: int = Field(
+        default=8, ge=1, le=256, description="instrument operations (connection tests, readings) run at once"
+    )
+    instrument_per_user: int = Field(default=3, ge=1, le=64, description="instrument operations one user may have")
+    instrument_rate_per_s: float = Field(
+        default=3.0, gt=0, le=1000, allow_inf_nan=False, description="instrument operations a user starts a second"
+    )
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:

@@ -24,7 +24,7 @@ from hengqi.server.schemas.accounts import (
     UserUpdate,
 )
 from hengqi.server.schemas.common import Page
-from hengqi.server.schemas.registry import OrganisationCreate, OrganisationPublic
+from hengqi.server.schemas.registry import OrganisationCreate, OrganisationPublic, OrganisationUpdate
 from hengqi.server.services import accounts
 from hengqi.server.services.base import page
 from hengqi.server.trail import verify_trail
@@ -58,6 +58,16 @@ def get_organisation(
     return tagged(
         response, OrganisationPublic.model_validate(accounts.get_organisation(session, principal, organisation_id))
     )
+
+
+@router.patch("/organisations/{organisation_id}", response_model=OrganisationPublic)
+def update_organisation(
+    organisation_id: Id, data: OrganisationUpdate, principal: CurrentPrincipal, session: WriteSession
+) -> OrganisationPublic:
+    """Change an organisation's settings: the hosts its instrument connections may reach (administrators)."""
+    org = accounts.update_organisation(session, principal, organisation_id, data)
+    session.commit()
+    return OrganisationPublic.model_validate(org)
 
 
 @router.post("/users", response_model=UserPublic, status_code=201)

@@ -18,6 +18,7 @@ from hengqi.server.errors import (
     NotFoundError,
     PermissionDeniedError,
     PreconditionFailedError,
+    TooManyRequestsError,
 )
 
 log = logging.getLogger("hengqi.server")
@@ -31,9 +32,9 @@ _HTTP_CODES = {
     409: "conflict",
     412: "precondition_failed",
     413: "too_large",
-    429: "too_many_attempts",
     415: "unsupported_media_type",
     422: "invalid_input",
+    429: "too_many_requests",
     500: "internal_error",
 }
 
@@ -54,11 +55,15 @@ def status_of(error: HengqiError) -> int:
         return 412
     if isinstance(error, InputError):
         return 422
+    if isinstance(error, TooManyRequestsError):
+        return 429
     return 400
 
 
 def error_response(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers: dict[str, str] | None = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 429 and isinstance(details, dict) and "retry_after_s" in details:
+        headers = {"Retry-After": str(details["retry_after_s"])}
     body = {"error": {"code": code, "message": message, "details": details}}
     return JSONResponse(status_code=status, content=body, headers=headers)
 

@@ -5,27 +5,46 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator, Sequence
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from hengqi.server.api.deps import ListParams
+from hengqi.server.headers import content_disposition
 from hengqi.server.schemas.common import Page
 from hengqi.server.services.base import Page as ServicePage
 
 S = TypeVar("S", bound=BaseModel)
 
 
+#: A cell starting with one of these is taken for a formula by spreadsheets (OWASP "CSV Injection").
+FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER: Final = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$", re.ASCII)
+
+
+def neutralise(text: str) -> str:
+    """``text`` safe to open in a spreadsheet: a cell that could start a formula gets a leading apostrophe (which
+    spreadsheets show as text); a plain number such as ``-0.002`` cannot be a formula and stays as it is.
+
+    >>> neutralise("=HYPERLINK('http://x')"), neutralise("@SUM(A1)"), neutralise("-0.002"), neutralise("-1+1")
+    ("'=HYPERLINK('http://x')", "'@SUM(A1)", '-0.002', "'-1+1")
+    """
+    if text.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.match(text):
+        return "'" + text
+    return text
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, list | dict):
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        return neutralise(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return neutralise(str(value))
 
 
 def csv_response(schema: type[S], rows: Sequence[Any], name: str) -> StreamingResponse:
@@ -47,7 +66,7 @@ def csv_response(schema: type[S], rows: Sequence[Any], name: str) -> StreamingRe
         if rest:
             yield rest
 
-    headers = {"Content-Disposition": f'attachment; filename="{name}.csv"'}
+    headers = {"Content-Disposition": content_disposition(f"{name}.csv")}
     return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers=headers)
 
 

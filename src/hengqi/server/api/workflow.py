@@ -13,6 +13,7 @@ from hengqi.server.api.deps import CurrentPrincipal, Listing, ReadSession, State
 from hengqi.server.api.listing import CSV_RESPONSE, respond
 from hengqi.server.api.versioning import IfMatch, expected_version, tagged, with_version
 from hengqi.server.db.models import Certificate, Procedure, Run
+from hengqi.server.headers import content_disposition
 from hengqi.server.schemas.common import Page
 from hengqi.server.schemas.workflow import (
     CertificateCreate,
@@ -243,7 +244,7 @@ def attach_file(
 def download_file(certificate_id: Id, principal: CurrentPrincipal, session: ReadSession, state: StateDep) -> Response:
     certificate, content, media_type = certificates.read_file(session, principal, state.files, certificate_id)
     headers = {
-        "Content-Disposition": f'attachment; filename="{certificate.file_name or "certificate"}"',
+        "Content-Disposition": content_disposition(certificate.file_name or "certificate"),
         "Digest": f"sha-256={certificate.file_sha256}",
     }
     return Response(content, media_type=media_type, headers=headers)

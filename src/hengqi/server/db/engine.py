@@ -9,12 +9,15 @@ failures); on PostgreSQL the audit chain takes a transaction-level advisory lock
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from hengqi.errors import InputError
 
 #: Key of the object a JSON column reads as when its stored text cannot be parsed (see :func:`tolerant_json_loads`).
 UNREADABLE: Final = "$unreadable"
@@ -48,8 +51,36 @@ def make_engine(url: str) -> Engine:
             json_deserializer=tolerant_json_loads,
         )
         _configure_sqlite(engine)
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, json_deserializer=tolerant_json_loads)
+    else:
+        engine = create_engine(
+            url, pool_pre_ping=True, pool_size=10, max_overflow=10, json_deserializer=tolerant_json_loads
+        )
+    _refuse_nul(engine)
+    return engine
+
+
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(_has_nul(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+def _refuse_nul(engine: Engine) -> None:
+    """Text with a NUL character (U+0000) is refused before it reaches the database, on every backend alike.
+
+    PostgreSQL cannot store NUL in text (its driver raises, which used to answer 500); SQLite would store it, and
+    a C string reader downstream would see the text cut short.  An :class:`~hengqi.errors.InputError` (HTTP 422,
+    CLI exit 2) says so instead.
+    """
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _check(_conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        if parameters and _has_nul(parameters):
+            raise InputError("text", "a NUL character (U+0000) is not accepted in text")
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -11,7 +11,19 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 from hengqi.server.db.types import ExactDecimal, UTCDateTime, utcnow
@@ -70,6 +82,9 @@ class Organisation(Versioned, Timestamps, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: Hosts the server may open instrument connections to for this organisation (comma-separated IP addresses,
+    #: CIDR networks, host names; :mod:`hengqi.server.services.instrument_policy`); empty: none.
+    instrument_hosts: Mapped[str] = mapped_column(Text, default="")
 
 
 class User(Versioned, Timestamps, Base):
@@ -191,6 +206,17 @@ class DueInterval(Timestamps, Base):
     instrument_kind: Mapped[str] = mapped_column(String(20), default="")
     accuracy_class: Mapped[str] = mapped_column(String(4), default="")
     months: Mapped[int] = mapped_column(Integer)
+
+
+#: An instrument's identity is unique ignoring letter case too ("sn-1" and "SN-1" are one serial number).
+Index(
+    "uq_instruments_identity_ci",
+    Instrument.organisation_id,
+    func.lower(Instrument.make),
+    func.lower(Instrument.model),
+    func.lower(Instrument.serial),
+    unique=True,
+)
 
 
 class Laboratory(Owned, Base):

@@ -45,6 +45,8 @@ def _signed_mass_in(value: object) -> Decimal:
 def _decimal_in(value: object) -> Decimal:
     if isinstance(value, bool):
         raise ValueError("must be a number")
+    if isinstance(value, str) and not value.isascii():  # Decimal() reads other scripts' digits ("١٠٠") too
+        raise ValueError(f"not a decimal number written with the digits 0-9: {value!r}")
     try:
         result = Decimal(str(value)) if isinstance(value, int | float | str) else Decimal(value)  # type: ignore[arg-type]
     except Exception as err:

@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from hengqi.server.schemas.common import (
     ExactNumber,
@@ -28,14 +28,33 @@ InstrumentKindText = Literal["single-interval", "multi-interval", "multiple-rang
 WeightClassText = Literal["E1", "E2", "F1", "F2", "M1", "M1-2", "M2", "M2-3", "M3"]
 
 
+def _host_list(value: object) -> object:
+    """The stored comma-separated allow-list as a list (the API shows and takes a list)."""
+    if isinstance(value, str):
+        return [item for item in value.split(",") if item]
+    return value
+
+
+#: Hosts (IP addresses, CIDR networks, host names) an organisation's instrument connections may reach.
+HostList = Annotated[list[Annotated[str, Field(min_length=1, max_length=253)]], Field(max_length=100)]
+
+
 class OrganisationCreate(Schema):
     name: Text200
+    instrument_hosts: HostList = Field(
+        default_factory=list, description="hosts instrument connections may reach (IP, CIDR network, host name)"
+    )
+
+
+class OrganisationUpdate(Schema):
+    instrument_hosts: HostList | None = None
 
 
 class OrganisationPublic(PublicSchema):
     id: int
     name: str
     row_version: int
+    instrument_hosts: Annotated[HostList, BeforeValidator(_host_list)] = Field(default_factory=list)
 
 
 class SiteCreate(Schema):

@@ -14,7 +14,7 @@ from hengqi.server.db.types import utcnow
 from hengqi.server.errors import AuthenticationError, ConflictError, NotFoundError
 from hengqi.server.permissions import Permission, Principal, Role
 from hengqi.server.schemas.accounts import TokenCreate, UserCreate, UserUpdate
-from hengqi.server.schemas.registry import OrganisationCreate
+from hengqi.server.schemas.registry import OrganisationCreate, OrganisationUpdate
 from hengqi.server.security import MIN_PASSWORD_LENGTH, hash_password, new_api_token, token_digest
 from hengqi.server.services.base import (
     ListQuery,
@@ -25,6 +25,7 @@ from hengqi.server.services.base import (
     scoped_select,
     update_audited,
 )
+from hengqi.server.services.instrument_policy import parse_hosts
 from hengqi.server.services.sessions import end_user_sessions
 
 #: The principal of the command line (``hengqi users create-admin``, demo seeding).
@@ -34,7 +35,20 @@ SYSTEM = Principal(0, "system", Role.ADMIN, organisation_id=0)
 # -- organisations ----------------------------------------------------------------------------------------------
 def create_organisation(session: Session, principal: Principal, data: OrganisationCreate) -> Organisation:
     principal.require(Permission.MANAGE_ORGANISATIONS)
-    return add_audited(session, principal, Organisation(name=data.name), what="organisation")
+    hosts = ",".join(parse_hosts(data.instrument_hosts))
+    return add_audited(session, principal, Organisation(name=data.name, instrument_hosts=hosts), what="organisation")
+
+
+def update_organisation(
+    session: Session, principal: Principal, organisation_id: int, data: OrganisationUpdate
+) -> Organisation:
+    """Change an organisation's settings (administrators): its instrument host allow-list."""
+    principal.require(Permission.MANAGE_ORGANISATIONS)
+    org = get_organisation(session, principal, organisation_id)
+    changes: dict[str, object] = {}
+    if data.instrument_hosts is not None:
+        changes["instrument_hosts"] = ",".join(parse_hosts(data.instrument_hosts))
+    return update_audited(session, principal, org, changes, what="organisation")
 
 
 def list_organisations(session: Session, principal: Principal, query: ListQuery) -> Page[Organisation]:

@@ -13,6 +13,8 @@ it (HTTP 403, ``rule: separation_of_duties``).  A certificate draws only on the 
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -112,6 +114,20 @@ def update_certificate(session: Session, principal: Principal, key: int, data: C
     return update_audited(session, principal, certificate, changes, what="certificate number")
 
 
+_MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,62}/[a-z0-9][a-z0-9!#$&^_.+-]{0,62}$", re.ASCII)
+
+
+def safe_media_type(text: str) -> str:
+    """``text`` if it is a plain ``type/subtype`` (RFC 6838:2013, 4.2), else ``application/octet-stream``; never
+    parameters, control characters or characters a header cannot carry.
+
+    >>> safe_media_type("application/pdf"), safe_media_type("text/html\\r\\nX: y"), safe_media_type("证书/pdf")
+    ('application/pdf', 'application/octet-stream', 'application/octet-stream')
+    """
+    value = text.strip().lower()
+    return value if _MEDIA_TYPE.match(value) else "application/octet-stream"
+
+
 def attach_file(
     session: Session, principal: Principal, store: FileStore, key: int, *, content: bytes, name: str, media_type: str
 ) -> Certificate:
@@ -122,7 +138,7 @@ def attach_file(
         raise InputError("file", "is empty")
     digest = store.put(content)
     if session.get(StoredFile, digest) is None:
-        session.add(StoredFile(sha256=digest, size=len(content), media_type=media_type[:100]))
+        session.add(StoredFile(sha256=digest, size=len(content), media_type=safe_media_type(media_type)))
         session.flush()
     return update_audited(
         session, principal, certificate, {"file_sha256": digest, "file_name": name[:200]}, what="certificate"
@@ -134,7 +150,7 @@ def read_file(session: Session, principal: Principal, store: FileStore, key: int
     if certificate.file_sha256 is None:
         raise NotFoundError("certificate-file", key)
     stored = session.get(StoredFile, certificate.file_sha256)
-    media_type = stored.media_type if stored is not None else "application/octet-stream"
+    media_type = safe_media_type(stored.media_type) if stored is not None else "application/octet-stream"
     return certificate, store.get(certificate.file_sha256), media_type
 
 

@@ -26,7 +26,6 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session as DbSession
 
 from hengqi.errors import InputError
-from hengqi.instruments.transport import parse_address
 from hengqi.metrology.quantities import format_mass
 from hengqi.procedures.errors import ConcurrentUpdateError, RunExistsError, UnknownRunError
 from hengqi.procedures.plans import PLANS
@@ -38,11 +37,12 @@ from hengqi.server import audit
 from hengqi.server.audit import Actor
 from hengqi.server.db.engine import Database
 from hengqi.server.db.guided import GuidedRun, InstrumentConnection
-from hengqi.server.db.models import Instrument, User, Weight, WeightSet
+from hengqi.server.db.models import Instrument, Organisation, User, Weight, WeightSet
 from hengqi.server.db.types import utcnow
 from hengqi.server.errors import NotFoundError
 from hengqi.server.permissions import Permission, Principal
 from hengqi.server.services.base import get_scoped, scoped_select
+from hengqi.server.services.instrument_policy import check_url, parse_hosts
 
 #: The plans a browser can run.
 WEB_KINDS = ("calibration", "verification")
@@ -366,13 +366,48 @@ def connection_of(session: DbSession, instrument_id: int) -> InstrumentConnectio
     return session.get(InstrumentConnection, instrument_id)
 
 
+def allowed_hosts(session: DbSession, organisation_id: int) -> tuple[str, ...]:
+    """The organisation's instrument host allow-list (:mod:`~hengqi.server.services.instrument_policy`)."""
+    org = session.get(Organisation, organisation_id)
+    return () if org is None else parse_hosts(org.instrument_hosts)
+
+
+def usable_url(session: DbSession, instrument: Instrument) -> str | None:
+    """The instrument's connection URL if one is stored; an :class:`InputError` if the policy no longer allows it
+    (a URL stored before the policy, or a host since taken off the allow-list, is never opened)."""
+    connection = connection_of(session, instrument.id)
+    if connection is None:
+        return None
+    check_url(connection.url, allowed_hosts(session, instrument.organisation_id))
+    return connection.url
+
+
+def usable_control_url(session: DbSession, instrument: Instrument) -> str | None:
+    """The stored simulator control URL ("hands") if any, checked like :func:`usable_url`."""
+    connection = connection_of(session, instrument.id)
+    if connection is None or not connection.control_url:
+        return None
+    check_url(connection.control_url, allowed_hosts(session, instrument.organisation_id))
+    return connection.control_url
+
+
+def _lock_instrument(session: DbSession, instrument_id: int) -> None:
+    """Serialise changes of one instrument's connection: two first saves at once would both insert (PostgreSQL row
+    lock; SQLite's writers already hold the database write lock)."""
+    session.execute(select(Instrument.id).where(Instrument.id == instrument_id).with_for_update())
+
+
 def set_connection(
     session: DbSession, principal: Principal, instrument_id: int, url: str, control_url: str = ""
 ) -> None:
-    """Record how an instrument is reached (registry write permission)."""
-    principal.require(Permission.WRITE_REGISTRY)
+    """Record how an instrument is reached (roles that connect instruments; the URL checked against the policy)."""
+    principal.require(Permission.CONNECT_INSTRUMENT)
     instrument = get_scoped(session, principal, Instrument, instrument_id)
-    parse_address(url)  # an AddressError names what is wrong with the URL
+    hosts = allowed_hosts(session, instrument.organisation_id)
+    check_url(url, hosts)  # an InputError names what is wrong with the URL or why the server refuses it
+    if control_url:
+        check_url(control_url, hosts)
+    _lock_instrument(session, instrument_id)
     row = session.get(InstrumentConnection, instrument_id)
     audit.record(
         session,
@@ -393,8 +428,9 @@ def set_connection(
 
 def remove_connection(session: DbSession, principal: Principal, instrument_id: int) -> None:
     """Forget how an instrument is reached (its runs then take readings typed in)."""
-    principal.require(Permission.WRITE_REGISTRY)
+    principal.require(Permission.CONNECT_INSTRUMENT)
     get_scoped(session, principal, Instrument, instrument_id)
+    _lock_instrument(session, instrument_id)
     row = session.get(InstrumentConnection, instrument_id)
     if row is not None:
         session.delete(row)

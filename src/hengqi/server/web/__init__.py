@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from hengqi.errors import HengqiError
 from hengqi.server.api.errors import status_of
 from hengqi.server.services.instrument_links import InstrumentLinks
+from hengqi.server.services.instrument_workers import InstrumentWorkers
 from hengqi.server.web import auth, pages, runs
 from hengqi.server.web.common import HERE, PREFIX, LoginRequired, render
 
@@ -36,7 +37,13 @@ def _is_web(request: Request) -> bool:
 
 def install_web(app: FastAPI) -> None:
     """Mount the pages, the static files and the page-friendly error handlers on ``app``."""
+    settings = app.state.hengqi.settings
     app.state.hengqi_links = InstrumentLinks()
+    app.state.hengqi_workers = InstrumentWorkers(
+        workers=settings.instrument_workers,
+        per_user=settings.instrument_per_user,
+        rate_per_s=settings.instrument_rate_per_s,
+    )
     app.include_router(web_router())
     app.mount(f"{PREFIX}/static", StaticFiles(directory=str(HERE / "static")), name="web-static")
 

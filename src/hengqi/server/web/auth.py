@@ -13,7 +13,7 @@ from hengqi.server.errors import AuthenticationError, LoginThrottledError
 from hengqi.server.security import CSRF_COOKIE, SESSION_COOKIE, new_csrf_token
 from hengqi.server.services import signin
 from hengqi.server.services.sessions import end_user_sessions, resolve_session
-from hengqi.server.web.common import PREFIX, app_state, redirect, render
+from hengqi.server.web.common import PREFIX, LoginRequired, app_state, check_csrf, redirect, render, viewer
 from hengqi.server.web.i18n import LANG_COOKIE, LANGUAGES
 
 router = APIRouter()
@@ -97,8 +97,15 @@ async def login(
 
 
 @router.post("/logout", response_model=None)
-def logout(request: Request) -> Response:
-    """Sign out: every browser session of the user ends on the server; the cookies are cleared."""
+def logout(request: Request, csrf_token: Annotated[str, Form(max_length=200)] = "") -> Response:
+    """Sign out: a signed-in browser must send its CSRF token (a page of another site cannot sign anyone out);
+    then every browser session of the user ends on the server and the cookies are cleared."""
+    try:
+        who = viewer(request)
+    except LoginRequired:
+        who = None  # no valid session: nothing to end
+    if who is not None:
+        check_csrf(request, who, csrf_token)
     end_sessions_of_cookie(request)
     response = redirect(f"{PREFIX}/login")
     response.delete_cookie(SESSION_COOKIE)

@@ -258,6 +258,9 @@ def start_demo_fleet(database: Database, data_dir: Path, *, sign: bool = True) -
         if found is None:
             return DemoFleet([], None)
         org_id, actor = found
+        org = session.get(Organisation, org_id)
+        if org is not None and not org.instrument_hosts:  # a demo store made before host allow-lists existed
+            org.instrument_hosts = "127.0.0.1"  # the simulators listen on the loopback interface
         try:
             for item in FLEET:
                 instrument_id = _ensure_instrument(session, actor, org_id, item)

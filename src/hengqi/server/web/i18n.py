@@ -92,6 +92,10 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     ),
     "inst.save_connection": ("Save and test", "保存并测试"),
     "msg.connected": ("Connected; the instrument indicates", "已连接；衡器示值"),
+    "msg.saved-untested": (
+        "Saved, but not tested now (too many instrument operations under way):",
+        "已保存，但暂未测试（进行中的衡器操作过多）：",
+    ),
     "msg.saved-offline": (
         "Saved, but the instrument did not answer (check that it is on and the address):",
         "已保存，但衡器无响应（请检查电源与地址）：",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
@@ -12,15 +11,20 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import Markup
 from sqlalchemy import or_
+from starlette.concurrency import run_in_threadpool
 
 from hengqi.errors import InputError
+from hengqi.instruments.reading import Reading
 from hengqi.metrology.mpe import mpe
 from hengqi.metrology.quantities import format_mass
 from hengqi.server.db.models import Certificate, Instrument, Run, Site, WeightSet
+from hengqi.server.errors import TooManyRequestsError
+from hengqi.server.headers import content_disposition
 from hengqi.server.permissions import Permission
 from hengqi.server.services import guided_certificates, guided_runs, registry, runs
 from hengqi.server.services.base import get_scoped, scoped_select
 from hengqi.server.services.instrument_links import InstrumentLinks, InstrumentUnavailableError
+from hengqi.server.services.instrument_workers import InstrumentWorkers
 from hengqi.server.web import charts
 from hengqi.server.web.common import PREFIX, app_state, check_csrf, redirect, render, user_names, viewer
 
@@ -30,6 +34,11 @@ Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 def links(request: Request) -> InstrumentLinks:
     found: InstrumentLinks = request.app.state.hengqi_links
+    return found
+
+
+def workers(request: Request) -> InstrumentWorkers:
+    found: InstrumentWorkers = request.app.state.hengqi_workers
     return found
 
 
@@ -281,21 +290,28 @@ def instrument_page(
 
 @router.get("/instruments/{instrument_id}/reading")
 async def instrument_reading(request: Request, instrument_id: Id) -> JSONResponse:
-    """The instrument's indication now (not waiting for stability), for the live display; I/O in a worker thread."""
-    who = await asyncio.to_thread(viewer, request)
+    """The instrument's indication now (not waiting for stability), for the live display; the I/O runs in the
+    bounded instrument pool (:mod:`~hengqi.server.services.instrument_workers`), never in a request thread."""
+    who = await run_in_threadpool(viewer, request)
     state = app_state(request)
 
     def url_of() -> str | None:
         with state.database.read_session() as session:
-            get_scoped(session, who.principal, Instrument, instrument_id)
-            connection = guided_runs.connection_of(session, instrument_id)
-            return None if connection is None else connection.url
+            instrument = get_scoped(session, who.principal, Instrument, instrument_id)
+            return guided_runs.usable_url(session, instrument)
 
-    url = await asyncio.to_thread(url_of)
+    try:
+        url = await run_in_threadpool(url_of)
+    except InputError as err:
+        return JSONResponse({"ok": False, "reason": str(err)})
     if url is None:
         return JSONResponse({"ok": False, "reason": "not connected"})
     try:
-        reading = await asyncio.to_thread(links(request).read, url, stable=False)
+        reading = await workers(request).run(who.principal.user_id, links(request).read, url, stable=False)
+    except TooManyRequestsError as err:
+        return JSONResponse(
+            {"ok": False, "reason": err.message}, status_code=429, headers={"Retry-After": str(err.retry_after_s)}
+        )
     except (InstrumentUnavailableError, InputError) as err:
         return JSONResponse({"ok": False, "reason": str(err)})
     return JSONResponse(
@@ -330,7 +346,7 @@ def certificate_pdf(request: Request, certificate_id: Id) -> Response:
     with state.database.read_session() as session:
         certificate, content, media_type = certificates.read_file(session, who.principal, state.files, certificate_id)
     name = certificate.file_name or f"{certificate.number}.pdf"
-    return Response(content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(content, media_type=media_type, headers={"Content-Disposition": content_disposition(name)})
 
 
 @router.get("/certificates/{certificate_id}/dcc", response_model=None)
@@ -340,37 +356,52 @@ def certificate_dcc(request: Request, certificate_id: Id) -> Response:
     with state.database.read_session() as session:
         certificate, content = guided_certificates.dcc_of(session, state.files, who.principal, certificate_id)
     suffix = "" if certificate.status in ("issued", "approved") else "-draft"
-    headers = {"Content-Disposition": f'attachment; filename="{certificate.number}{suffix}.dcc.xml"'}
+    headers = {"Content-Disposition": content_disposition(f"{certificate.number}{suffix}.dcc.xml")}
     return Response(content, media_type="application/xml", headers=headers)
 
 
 @router.post("/instruments/{instrument_id}/connection", response_model=None)
-def set_connection(
+async def set_connection(
     request: Request,
     instrument_id: Id,
     csrf_token: Annotated[str, Form(max_length=200)] = "",
     url: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
-    """Save (and try) how the instrument is reached; an empty URL removes the connection."""
-    who = viewer(request)
+    """Save (and try: "Save and test") how the instrument is reached; an empty URL removes the connection.
+
+    The URL must pass the server's policy (:mod:`~hengqi.server.services.instrument_policy`); the test runs in the
+    bounded instrument pool, so hung tests cannot take the threads that serve everyone else.
+    """
+    who = await run_in_threadpool(viewer, request)
     check_csrf(request, who, csrf_token)
     state = app_state(request)
     back = f"{PREFIX}/instruments/{instrument_id}"
     text = url.strip()
-    with state.database.write_session() as session:
-        try:
+
+    def save() -> None:
+        with state.database.write_session() as session:
             if text:
                 guided_runs.set_connection(session, who.principal, instrument_id, text)
             else:
                 guided_runs.remove_connection(session, who.principal, instrument_id)
-        except InputError as err:
-            return redirect(f"{back}?error={quote(str(err))}")
-        session.commit()
+            session.commit()
+
+    try:
+        await run_in_threadpool(save)
+    except InputError as err:
+        return redirect(f"{back}?error={quote(str(err))}")
     if not text:
         return redirect(back)
-    links(request).drop(text)
+    link = links(request)
+
+    def test() -> Reading:
+        link.drop(text)
+        return link.read(text, stable=False)
+
     try:
-        reading = links(request).read(text, stable=False)
+        reading = await workers(request).run(who.principal.user_id, test)
+    except TooManyRequestsError as err:
+        return redirect(f"{back}?notice=saved-untested&detail={quote(err.message)}")
     except (InstrumentUnavailableError, InputError) as err:
         return redirect(f"{back}?notice=saved-offline&detail={quote(str(err))}")
     return redirect(f"{back}?notice=connected&detail={quote(f'{reading.value} {reading.unit}')}")

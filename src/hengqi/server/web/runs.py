@@ -9,6 +9,7 @@ answer records nothing; the run waits at the same step (retry, or switch to manu
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -17,6 +18,7 @@ from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from hengqi.errors import InputError
 from hengqi.metrology.quantities import format_mass
@@ -38,6 +40,7 @@ from hengqi.procedures.steps import (
 )
 from hengqi.server.db.guided import GuidedRun
 from hengqi.server.db.models import Certificate, Instrument, Run
+from hengqi.server.errors import TooManyRequestsError
 from hengqi.server.services import guided_certificates, guided_runs, verification_records
 from hengqi.server.services.base import get_scoped
 from hengqi.server.services.instrument_links import InstrumentUnavailableError
@@ -45,7 +48,7 @@ from hengqi.server.services.registry import instrument_specification
 from hengqi.server.web import charts
 from hengqi.server.web.common import PREFIX, Viewer, app_state, check_csrf, redirect, render, user_names, viewer
 from hengqi.server.web.i18n import MESSAGES, translate
-from hengqi.server.web.pages import curve_points, links, mass, mpe_function
+from hengqi.server.web.pages import curve_points, links, mass, mpe_function, workers
 from hengqi.server.web.results_view import check_groups, error_table
 
 router = APIRouter()
@@ -76,6 +79,8 @@ def start_run(
     environment: dict[str, float] = {}
     if temperature.strip():
         try:
+            if not temperature.isascii():  # float() reads other scripts' digits too
+                raise ValueError(temperature)
             value = float(temperature.replace(",", "."))
         except ValueError:
             return _instrument_error(instrument_id, f"temperature: not a number: {temperature!r}")
@@ -205,17 +210,23 @@ def _screen(
 @router.get("/runs/{run_id}/reading")
 async def run_reading(request: Request, run_id: RunId) -> Response:
     """The live indication of the run's instrument (JSON)."""
-    import asyncio
-
     from hengqi.server.web.pages import instrument_reading
 
-    who = await asyncio.to_thread(viewer, request)
+    who = await run_in_threadpool(viewer, request)
 
     def instrument_id() -> int:
         with app_state(request).database.read_session() as session:
             return guided_runs.get_run(session, who.principal, run_id).instrument_id
 
-    return await instrument_reading(request, await asyncio.to_thread(instrument_id))
+    return await instrument_reading(request, await run_in_threadpool(instrument_id))
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """A stored connection that passed the policy just now."""
+
+    url: str
+    control_url: str
 
 
 def _perform(
@@ -224,8 +235,13 @@ def _perform(
     """The answer to the pending step and its source; instrument I/O happens here (in the route's worker thread)."""
     step = pending.step
     state = app_state(request)
-    with state.database.read_session() as session:
-        connection = guided_runs.connection_of(session, row.instrument_id)
+    if action in ("enter", "decide") or row.mode != "instrument":
+        connection: _Checked | None = None
+    else:
+        with state.database.read_session() as session:
+            url = guided_runs.usable_url(session, instrument)  # InputError where the policy no longer allows it
+            hands_url = guided_runs.usable_control_url(session, instrument) if url is not None else None
+        connection = None if url is None else _Checked(url, hands_url or "")
     use_instrument = row.mode == "instrument" and connection is not None
     hands = connection.control_url if connection is not None and connection.control_url else None
     if action == "enter":
@@ -329,7 +345,24 @@ def submit_step(
             notice = "already" if run.recorded(step_id) is not None else "stale"
             return redirect(_run_url(run_id, notice))
         try:
-            answer, source = _perform(request, row, instrument, pending, action=action, value=value)
+            if row.mode == "instrument" and action not in ("enter", "decide"):  # instrument I/O: in the bounded pool
+                answer, source = workers(request).call(
+                    who.principal.user_id,
+                    _perform,
+                    request,
+                    row,
+                    instrument,
+                    pending,
+                    rated=False,
+                    action=action,
+                    value=value,
+                )
+            else:
+                answer, source = _perform(request, row, instrument, pending, action=action, value=value)
+        except TooManyRequestsError as err:
+            return _screen(
+                request, who, row, instrument, run, notice="instrument", problem=err.message, status_code=429
+            )
         except InstrumentUnavailableError as err:
             guided_runs.set_fields(state.database, run_id, problem=str(err))
             return _screen(request, who, row, instrument, run, notice="instrument", problem=str(err), status_code=503)
