@@ -1,7 +1,7 @@
 """record versions (optimistic locking) and run revisions
 
 Revision ID: 0112_record_versions
-Revises: 0100
+Revises: 0111_server_sessions
 Create Date: 2026-12-07 08:00:00
 
 * ``row_version`` (integer, 1 for existing rows) on every table changed through the API: the version counter of
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0112_record_versions"
-down_revision = "0100"
+down_revision = "0111_server_sessions"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """audit trail anchored outside the database: row digests and MACs on audit entries
 
 Revision ID: 0113_audit_anchor
-Revises: 0100
+Revises: 0112_record_versions
 Create Date: 2026-12-07 08:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0113_audit_anchor"
-down_revision = "0100"
+down_revision = "0112_record_versions"
 branch_labels = None
 depends_on = None
 

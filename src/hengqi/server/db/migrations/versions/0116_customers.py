@@ -1,7 +1,7 @@
 """customers (the owners of instruments, named on certificates)
 
 Revision ID: 0116_customers
-Revises: 0100
+Revises: 0115_due_intervals
 Create Date: 2026-12-07 08:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import hengqi.server.db.types
 
 revision = "0116_customers"
-down_revision = "0100"
+down_revision = "0115_due_intervals"
 branch_labels = None
 depends_on = None
 
