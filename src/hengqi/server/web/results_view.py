@@ -22,6 +22,23 @@ from hengqi.metrology.reporting import (
 )
 
 
+def certified_points(
+    points: list[tuple[Decimal, Decimal, float]], results: dict[str, Any]
+) -> list[tuple[Decimal, Decimal, float]]:
+    """``(load, E, U)`` of a run's points as the certificate states them (for the chart and its tooltips)."""
+    ks = [float(p.get("k", 2.0)) for p in results.get("points", []) if isinstance(p, dict) and "load_kg" in p]
+    out = []
+    for (load, error, u), k in zip(points, ks, strict=False):
+        r = reported_error(error, u, k)
+        out.append((load, r.error_kg, float(r.U_kg)))
+    return out
+
+
+def shown(value_kg: Decimal, unit: str) -> str:
+    """A mass in one of the table's units, plain (``0.2 mg``, ``110 g``)."""
+    return f"{decimal_text(value_kg, unit)} {unit}"
+
+
 @dataclass(frozen=True, slots=True)
 class PointRow:
     """One row of the errors table (texts in :attr:`ErrorTable.unit` and :attr:`ErrorTable.error_unit`)."""
