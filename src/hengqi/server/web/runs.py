@@ -45,8 +45,8 @@ from hengqi.server.services.registry import instrument_specification
 from hengqi.server.web import charts
 from hengqi.server.web.common import PREFIX, Viewer, app_state, check_csrf, redirect, render, user_names, viewer
 from hengqi.server.web.i18n import MESSAGES, translate
-from hengqi.server.web.pages import curve_points, links, mass, mpe_function
-from hengqi.server.web.results_view import certified_points, check_groups, error_table, shown
+from hengqi.server.web.pages import curve_points, links, mpe_function
+from hengqi.server.web.results_view import certified_points, check_groups, error_table, live_texts, shown
 
 router = APIRouter()
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -137,14 +137,15 @@ def _live_rows(run: Session, instrument: Instrument) -> list[dict[str, Any]]:
     for result in run.live_results:
         mpe_kg = limit_of(result.load_kg)
         within = None if mpe_kg is None else abs(result.value_kg) + (result.limit_kg or Decimal(0)) <= mpe_kg
+        value, limit, mpe_text = live_texts(result, mpe_kg, instrument.max_kg, instrument.d_kg)
         rows.append(
             {
                 "label": result.label,
                 "quantity": result.quantity,
-                "value": format_mass(result.value_kg),
+                "value": value,
                 "limit_name": result.limit_name,
-                "limit": mass(result.limit_kg),
-                "mpe": mass(mpe_kg),
+                "limit": limit,
+                "mpe": mpe_text,
                 "within": within if result.passed is None else result.passed,
                 "message": result.message,
             }
