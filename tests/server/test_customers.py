@@ -9,7 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.server.conftest import INSTRUMENT, Platform
+from sqlalchemy import inspect
+from tests.server.conftest import INSTRUMENT, Platform, Store
+
+from hengqi.server.db.engine import Database
+from hengqi.server.db.migrate import current_revision, downgrade, head_revision, upgrade
 
 CUSTOMER = {
     "name": "Example Aggregates Co.",
@@ -115,3 +119,17 @@ def test_malformed_customers_are_refused_naming_the_field(
     key = client.post("/api/v1/customers", json=CUSTOMER, headers=tech).json()["id"]
     assert client.patch(f"/api/v1/customers/{key}", json={"city": None}, headers=tech).status_code == 422
     assert client.get(f"/api/v1/customers/{key}", headers=tech).json()["city"] == "Lin'an"
+
+
+def test_the_customers_migration_goes_down_and_up_again(store: Store) -> None:
+    """Revision 0116_customers adds the table and the instruments' owner column, and removes them again."""
+    database = Database(store.database_url)
+    upgrade(database.engine)
+    assert "owner_id" in {c["name"] for c in inspect(database.engine).get_columns("instruments")}
+    downgrade(database.engine, "0100")
+    assert "customers" not in inspect(database.engine).get_table_names()
+    assert "owner_id" not in {c["name"] for c in inspect(database.engine).get_columns("instruments")}
+    upgrade(database.engine)
+    assert current_revision(database.engine) == head_revision()
+    assert "customers" in inspect(database.engine).get_table_names()
+    database.dispose()

@@ -48,6 +48,9 @@ def test_screen_pdf_and_dcc_of_a_guided_calibration_agree(demo: Demo, tmp_path: 
     rows = _screen_rows(html)
     assert len(rows) >= 3
     eunit = _unit(html)
+    # the run's summary on the same page states the same U (no "750 µg" beside "0.76 mg")
+    for _load, _error, u, _k in rows:
+        assert f"U = {u} {eunit}" in html, u
     with demo.app.state.hengqi.database.read_session() as session:
         certificate = session.query(Certificate).one()
     reviewer = demo.user("reviewer")

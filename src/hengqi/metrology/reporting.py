@@ -5,13 +5,14 @@
   appropriate to round uncertainties up rather than to the nearest digit").  Rounding up never states a smaller
   uncertainty than was evaluated.
 * The estimate (the error of indication ``E``) is rounded to the same decimal place as ``U`` (JCGM 100:2008,
-  7.2.6: "the numerical values of the estimate [...] should not be given with an excessive number of digits";
-  the estimate is rounded to be consistent with the uncertainty), half to even.
-* The coverage factor is stated with two decimals.
-* Masses are shown in one load unit per instrument (``g`` below Max = 10 kg, else ``kg``) and one error unit
-  (the load unit where the scale interval ``d`` is at least 0.01 of it, else the next smaller unit): ``g`` and
-  ``mg`` for a 220 g balance, ``kg`` only for a 60 t truck scale.  Numbers are always plain decimals (never
-  ``9.18e-06``).
+  7.2.6: "output and input estimates should be rounded to be consistent with their uncertainties"), half to even.
+  The clause's wording was read in a verbatim quotation (SECONDARY: the BIPM PDF itself was not opened); the
+  clause also allows "common sense" rounding down (28.05 kHz to 28 kHz), which hengqi does not use.
+* The coverage factor is stated with two decimals (hengqi convention).
+* Masses are shown (hengqi convention) in one load unit per instrument (``g`` below Max = 10 kg, else ``kg``)
+  and one error unit (the load unit where the scale interval ``d`` is at least 0.01 of it, else the next smaller
+  unit): ``g`` and ``mg`` for a 220 g balance, ``kg`` only for a 60 t truck scale.  Numbers are always plain
+  decimals (never ``9.18e-06``).
 
 :func:`reported_error` is the only place where a certified E and U are rounded; the web results page, the PDF
 and the DCC all call it (the tests compare the three).

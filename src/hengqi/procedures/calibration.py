@@ -36,6 +36,7 @@ from typing import Any
 
 from hengqi.errors import HengqiError, InputError, RecordError
 from hengqi.metrology.calibration import CalibrationResult
+from hengqi.metrology.reporting import decimal_text, mass_units, reported_error, round_up_2sig
 from hengqi.procedures.common import json_safe, mass_text, parse_load, unevaluated
 from hengqi.procedures.session import PlanDefinition, PlanProduct
 from hengqi.procedures.steps import (
@@ -337,6 +338,8 @@ class _Calibration:
                 continue
             point = next(p for p in result.points if p.load_kg == load)
             u = _significant(point.U_kg)
+            shown = reported_error(point.error_kg, point.U_kg, point.k)
+            _load_unit, unit = mass_units(result.instrument.max_kg, result.instrument.d_kg)
             yield Record(
                 f"calibration[{len(self.points) - 1}]",
                 LiveResult(
@@ -348,7 +351,8 @@ class _Calibration:
                     limit_name="U",
                     limit_kg=u,
                     passed=None,
-                    message=f"E = {_signed(point.error_kg)}, U = {mass_text(u)} (k = {point.k:.2f})",
+                    message=f"E = {decimal_text(shown.error_kg, unit)} {unit}, "
+                    f"U = {decimal_text(shown.U_kg, unit)} {unit} (k = {shown.k})",
                 ),
             )
 
@@ -369,18 +373,10 @@ def _names(uses: Sequence[str | Mapping[str, Any]]) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _significant(value: float, digits: int = 2) -> Decimal:
-    """A positive float as a Decimal with ``digits`` significant digits (uncertainties are stated so)."""
-    exact = Decimal(repr(value))
-    if exact == 0:
-        return exact
-    exponent = exact.adjusted() - digits + 1
-    return exact.quantize(Decimal(1).scaleb(exponent)).normalize()
-
-
-def _signed(kg: Decimal) -> str:
-    text = mass_text(kg)
-    return f"+{text}" if kg > 0 else text
+def _significant(value: float) -> Decimal:
+    """An expanded uncertainty as certified: rounded up to two significant digits (JCGM 100:2008, 7.2.6), by the
+    one rule of :func:`hengqi.metrology.reporting.round_up_2sig` that the results page, PDF and DCC use."""
+    return round_up_2sig(value)
 
 
 def normalise(parameters: Mapping[str, Any]) -> dict[str, Any]:
@@ -426,9 +422,12 @@ def calibration_plan(parameters: Mapping[str, Any]) -> Plan:
         result = calibrate(parse_calibration_record(data))
     except HengqiError as err:
         return PlanProduct(KIND, data, None, (f"the record could not be evaluated: {err}",), str(err))
+    _load_unit, unit = mass_units(result.instrument.max_kg, result.instrument.d_kg)
+    reported = [(p.load_kg, reported_error(p.error_kg, p.U_kg, p.k)) for p in result.points]
     summary = tuple(
-        f"{mass_text(p.load_kg)}: E = {_signed(p.error_kg)}, U = {mass_text(_significant(p.U_kg))}"
-        for p in result.points
+        f"{mass_text(load)}: E = {'+' if r.error_kg > 0 else ''}{decimal_text(r.error_kg, unit)} {unit}, "
+        f"U = {decimal_text(r.U_kg, unit)} {unit} (k = {r.k})"
+        for load, r in reported
     )
     return PlanProduct(KIND, data, None, summary)
 

@@ -143,7 +143,10 @@ NAMES: Final[dict[str, tuple[str, str]]] = {
     R_CURVE_MODEL: ("Model", "模型"),
     R_CURVE_POWERS: ("Powers of the reading", "读数的幂次"),
     R_CURVE_COEFFICIENTS: ("Coefficients (SI base units)", "系数（国际单位制基本单位）"),
-    R_CURVE_COVARIANCE: ("Covariance of the coefficients (SI base units, row-major)", "系数协方差（国际单位制基本单位）"),
+    R_CURVE_COVARIANCE: (
+        "Covariance of the coefficients (SI base units, row-major)",
+        "系数协方差（国际单位制基本单位）",
+    ),
     R_CHI2: ("Chi-squared", "卡方"),
     R_U_APPROXIMATION: ("Standard uncertainty of the approximation", "拟合附加标准不确定度"),
     R_UNCERTAINTY_IN_USE: ("Uncertainty of a weighing result in use", "使用中称量结果的不确定度"),

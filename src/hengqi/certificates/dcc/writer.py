@@ -43,7 +43,10 @@ Element = etree._Element
 
 
 def certified_result(result: CalibrationResult, admin: AdministrativeData) -> CalibrationResult:
-    """The result as the certificate states it: identification taken from the administrative data.
+    """The result as the certificate states it: identification taken from the administrative data; E, U, u(E)
+    and k rounded as certified (:func:`hengqi.metrology.reporting.reported_error`, JCGM 100:2008 7.2.6); the
+    method, budget descriptions and minimum-weight rules in plain words, and notes on sources left out
+    (:mod:`hengqi.certificates.wording`).  PDF and DCC both render this value, so they state the same numbers.
 
     The instrument's Max and d in ``ADMIN.yaml`` must agree with the calibration record (a certificate must not
     contradict its own measurements); :class:`RecordError` names the field otherwise.

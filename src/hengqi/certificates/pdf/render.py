@@ -228,21 +228,29 @@ class _Builder:
             cond.append(f"{_t(c.name)}: {_t(c.text)}")
         return cond
 
-    def _weights(self, w: ReferenceWeightSet) -> str:
-        """``20 × 1000 kg, class M1 (M1-1t), certificate ...``."""
+    @staticmethod
+    def _weight(w: ReferenceWeightSet) -> str:
+        """``20 × 1000 kg (M1-1t)``: count, nominal value and identifier of one entry."""
         what = f"{w.quantity} × " if w.quantity > 1 else ""
-        if w.nominal_kg is not None:
-            unit = "kg" if w.nominal_kg >= 1 else ("g" if w.nominal_kg >= Decimal("0.001") else "mg")
-            what += f"{natural_mass(w.nominal_kg, unit)} {unit}"
-        parts = [what.strip() or w.identifier]
-        if w.weight_class:
-            parts.append(f"class 等级 {w.weight_class}")
-        text = ", ".join(parts)
-        if what.strip():
-            text += f" ({w.identifier})"
-        if w.certificate:
-            text += f", certificate 证书 {w.certificate}"
-        return escape(text)
+        if w.nominal_kg is None:
+            return w.identifier
+        unit = "kg" if w.nominal_kg >= 1 else ("g" if w.nominal_kg >= Decimal("0.001") else "mg")
+        return f"{what}{natural_mass(w.nominal_kg, unit)} {unit} ({w.identifier})"
+
+    def _weights(self) -> str:
+        """The reference weights, grouped by class and certificate: ``20 × 1000 kg (M1-1t), class M1``."""
+        groups: dict[tuple[str, str], list[str]] = {}
+        for w in self.res.weights:
+            groups.setdefault((w.weight_class or "", w.certificate), []).append(self._weight(w))
+        parts = []
+        for (weight_class, certificate), items in groups.items():
+            text = ", ".join(items)
+            if weight_class:
+                text += f"; class 等级 {weight_class}"
+            if certificate:
+                text += f"; certificate 证书 {certificate}"
+            parts.append(escape(text))
+        return "<br/>".join(parts)
 
     def method(self) -> None:
         cond = self._conditions()
@@ -300,7 +308,7 @@ class _Builder:
                 )
             )
         if self.res.weights:
-            rows.append(("Reference weights<br/>参考砝码", "; ".join(self._weights(w) for w in self.res.weights)))
+            rows.append(("Reference weights<br/>参考砝码", self._weights()))
         rows.append(("Traceability<br/>溯源性", _t(self.admin.traceability)))
         if cond:
             rows.append(("Conditions<br/>环境条件", "; ".join(cond)))

@@ -172,48 +172,47 @@ def instrument_list(
     )
 
 
-#: A set whose weights add up to less than this share of Max is offered after the others (a heuristic for the
-#: order of the list only: substitution loads, EURAMET cg-18 v4.0 4.3.3 (SECONDARY clause number), make up the
-#: rest; the run itself refuses a set that cannot make up the loads it asks for).
+#: A set whose weights add up to less than this share of Max is offered after the others (hengqi's heuristic for
+#: the order of the list only; substitution loads make up the rest of a large test load, and the run itself
+#: refuses a set that cannot make up the loads it asks for).
 WEIGHT_SET_MIN_SHARE = Decimal("0.2")
 
 
 def weight_set_offer(session: Any, instrument: Instrument, weight_sets: list[WeightSet]) -> list[dict[str, Any]]:
     """The weight sets for ``instrument``, those that fit first: a set fits when none of its weights exceeds Max
-    and together they make up at least :data:`WEIGHT_SET_MIN_SHARE` of Max.  Each with its nominal range."""
-    from sqlalchemy import func, select
+    and together they make up at least :data:`WEIGHT_SET_MIN_SHARE` of Max.  Each with its nominal range.
+
+    Nominal values are compared as exact decimals in Python (SQLite keeps them as text, where MIN/MAX would
+    compare strings)."""
+    from sqlalchemy import select
 
     from hengqi.server.db.models import Weight
 
-    stats = {
-        row[0]: (row[1], row[2], row[3])
-        for row in session.execute(
-            select(Weight.weight_set_id, func.min(Weight.nominal_kg), func.max(Weight.nominal_kg), func.count())
-            .where(Weight.weight_set_id.in_([w.id for w in weight_sets]), Weight.deleted_at.is_(None))
-            .group_by(Weight.weight_set_id)
-        )
-    }
-    totals: dict[int, Decimal] = {}
+    nominals: dict[int, list[Decimal]] = {}
     for ws_id, nominal in session.execute(
         select(Weight.weight_set_id, Weight.nominal_kg).where(
             Weight.weight_set_id.in_([w.id for w in weight_sets]), Weight.deleted_at.is_(None)
         )
     ):
-        totals[ws_id] = totals.get(ws_id, Decimal(0)) + Decimal(str(nominal))
+        nominals.setdefault(ws_id, []).append(Decimal(str(nominal)))
     offered = []
     for ws in weight_sets:
-        smallest, largest, count = stats.get(ws.id, (None, None, 0))
-        total = totals.get(ws.id, Decimal(0))
+        values = nominals.get(ws.id, [])
         fits = (
-            largest is not None
-            and Decimal(str(largest)) <= instrument.max_kg
-            and total >= WEIGHT_SET_MIN_SHARE * instrument.max_kg
+            bool(values)
+            and max(values) <= instrument.max_kg
+            and sum(values) >= WEIGHT_SET_MIN_SHARE * instrument.max_kg
         )
-        span = (
-            "" if smallest is None else f"{format_mass(Decimal(str(smallest)))} – {format_mass(Decimal(str(largest)))}"
-        )
+        span = f"{format_mass(min(values))} – {format_mass(max(values))}" if values else ""
         offered.append(
-            {"id": ws.id, "name": ws.name, "weight_class": ws.weight_class, "span": span, "count": count, "fits": fits}
+            {
+                "id": ws.id,
+                "name": ws.name,
+                "weight_class": ws.weight_class,
+                "span": span,
+                "count": len(values),
+                "fits": fits,
+            }
         )
     return sorted(offered, key=lambda o: not o["fits"])
 

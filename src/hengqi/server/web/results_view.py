@@ -22,6 +22,42 @@ from hengqi.metrology.reporting import (
 )
 
 
+def certified_points(
+    points: list[tuple[Decimal, Decimal, float]], results: dict[str, Any]
+) -> list[tuple[Decimal, Decimal, float]]:
+    """``(load, E, U)`` of a run's points as the certificate states them (for the chart and its tooltips)."""
+    ks = [float(p.get("k", 2.0)) for p in results.get("points", []) if isinstance(p, dict) and "load_kg" in p]
+    out = []
+    for (load, error, u), k in zip(points, ks, strict=False):
+        r = reported_error(error, u, k)
+        out.append((load, r.error_kg, float(r.U_kg)))
+    return out
+
+
+def live_texts(result: Any, mpe_kg: Decimal | None, max_kg: Decimal, d_kg: Decimal) -> tuple[str, str, str]:
+    """(value, limit, MPE) of a live result during a run, in the instrument's units: a calibration point's E and
+    U as certified (:func:`hengqi.metrology.reporting.reported_error`), other checks to a tenth of ``d``."""
+    unit, error_unit = mass_units(max_kg, d_kg)
+    shown_unit = unit if result.quantity in _LOAD_QUANTITIES else error_unit
+    if result.limit_name == "U" and result.limit_kg:
+        r = reported_error(result.value_kg, result.limit_kg)
+        value, limit = shown(r.error_kg, error_unit), shown(r.U_kg, error_unit)
+    else:
+        places = places_of(d_kg if shown_unit == unit else d_kg / 10, shown_unit)
+        value = f"{decimal_text(result.value_kg, shown_unit, places=places)} {shown_unit}"
+        limit = (
+            "—"
+            if result.limit_kg is None
+            else f"{decimal_text(result.limit_kg, shown_unit, places=places)} {shown_unit}"
+        )
+    return value, limit, "—" if mpe_kg is None else f"{natural_mass(mpe_kg, error_unit)} {error_unit}"
+
+
+def shown(value_kg: Decimal, unit: str) -> str:
+    """A mass in one of the table's units, plain (``0.2 mg``, ``110 g``)."""
+    return f"{decimal_text(value_kg, unit)} {unit}"
+
+
 @dataclass(frozen=True, slots=True)
 class PointRow:
     """One row of the errors table (texts in :attr:`ErrorTable.unit` and :attr:`ErrorTable.error_unit`)."""

@@ -48,8 +48,8 @@ from hengqi.server.services.registry import instrument_specification
 from hengqi.server.web import charts
 from hengqi.server.web.common import PREFIX, Viewer, app_state, check_csrf, redirect, render, user_names, viewer
 from hengqi.server.web.i18n import MESSAGES, translate
-from hengqi.server.web.pages import curve_points, links, mass, mpe_function, workers
-from hengqi.server.web.results_view import check_groups, error_table
+from hengqi.server.web.pages import curve_points, links, mpe_function, workers
+from hengqi.server.web.results_view import certified_points, check_groups, error_table, live_texts, shown
 
 router = APIRouter()
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -142,14 +142,15 @@ def _live_rows(run: Session, instrument: Instrument) -> list[dict[str, Any]]:
     for result in run.live_results:
         mpe_kg = limit_of(result.load_kg)
         within = None if mpe_kg is None else abs(result.value_kg) + (result.limit_kg or Decimal(0)) <= mpe_kg
+        value, limit, mpe_text = live_texts(result, mpe_kg, instrument.max_kg, instrument.d_kg)
         rows.append(
             {
                 "label": result.label,
                 "quantity": result.quantity,
-                "value": format_mass(result.value_kg),
+                "value": value,
                 "limit_name": result.limit_name,
-                "limit": mass(result.limit_kg),
-                "mpe": mass(mpe_kg),
+                "limit": limit,
+                "mpe": mpe_text,
                 "within": within if result.passed is None else result.passed,
                 "message": result.message,
             }
@@ -445,7 +446,7 @@ def results(request: Request, run_id: RunId, notice: str | None = None, problem:
         context.update(_verification_view(request, instrument, run_record))
     if run_record is not None and run_record.results.get("points"):
         res = run_record.results
-        points = curve_points(res)
+        points = certified_points(curve_points(res), res)
         limit_of = mpe_function(instrument)
         context["curve"] = Markup(
             charts.error_curve_svg(
@@ -461,15 +462,16 @@ def results(request: Request, run_id: RunId, notice: str | None = None, problem:
         if ecc:
             deviations = [Decimal(x) for x in ecc["deviations_kg"]]
             context["ecc"] = Markup(charts.eccentricity_svg(ecc["positions"], deviations, d_kg=instrument.d_kg))
-            context["ecc_max"] = format_mass(Decimal(ecc["max_deviation_kg"]))
-            context["ecc_load"] = format_mass(Decimal(ecc["load_kg"]))
+            table = context["table"]
+            context["ecc_max"] = shown(Decimal(ecc["max_deviation_kg"]), table.error_unit)
+            context["ecc_load"] = shown(Decimal(ecc["load_kg"]), table.unit)
         reps = []
         for series in res.get("repeatability", []):
             readings = [Decimal(x) for x in series["readings_kg"]]
             reps.append(
                 {
-                    "load": format_mass(Decimal(series["load_kg"])),
-                    "s": format_mass(reported_uncertainty(float(series["s_kg"]))),
+                    "load": shown(Decimal(series["load_kg"]), context["table"].unit),
+                    "s": shown(reported_uncertainty(float(series["s_kg"])), context["table"].error_unit),
                     "svg": Markup(charts.repeatability_svg(readings, d_kg=instrument.d_kg)),
                 }
             )
