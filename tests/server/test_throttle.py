@@ -135,3 +135,53 @@ def test_web_form_is_throttled_with_retry_after(sqlite_store: Store, tmp_path: P
             return answer.status_code
 
         assert [attempt("wrong-password") for _ in range(3)] == [401, 401, 429]
+
+
+def _gate_statuses(gate_app: object, requests: int, path: str = "/api/v1/auth/login") -> tuple[list[int], float]:
+    import asyncio
+    import time
+
+    import httpx
+
+    async def run() -> tuple[list[int], float]:
+        transport = httpx.ASGITransport(app=gate_app)  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="http://gate") as client:
+            started = time.perf_counter()
+            answers = await asyncio.gather(*(client.post(path, json={}) for _ in range(requests)))
+            for answer in answers:
+                if answer.status_code == 429:  # refused before the body was read, with the API's error format
+                    assert answer.headers["Retry-After"] == "1"
+                    assert answer.json()["error"]["code"] == "too_many_attempts"
+            return [a.status_code for a in answers], time.perf_counter() - started
+
+    return asyncio.run(run())
+
+
+def test_login_gate_bounds_the_queue_and_admits_at_a_rate() -> None:
+    import asyncio
+
+    from starlette.types import Receive, Scope, Send
+
+    from hengqi.server.login_gate import LoginGate
+
+    inside = {"now": 0, "most": 0}
+
+    async def slow_login(scope: Scope, receive: Receive, send: Send) -> None:
+        inside["now"] += 1
+        inside["most"] = max(inside["most"], inside["now"])
+        await asyncio.sleep(0.05)
+        inside["now"] -= 1
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    # two lanes, four may wait: of ten at once, six are handled (never more than two together), four answer 429
+    statuses, _ = _gate_statuses(LoginGate(slow_login, lanes=2, queue=4, rate_per_s=1000), 10)
+    assert sorted(statuses) == [200] * 6 + [429] * 4
+    assert inside["most"] == 2
+    # 20 per second with a burst of 20: 40 sign-ins take about a second; other paths are not held at all
+    statuses, elapsed = _gate_statuses(LoginGate(slow_login, lanes=40, queue=100, rate_per_s=20), 40)
+    assert statuses == [200] * 40
+    assert elapsed >= 0.9
+    statuses, elapsed = _gate_statuses(LoginGate(slow_login, lanes=1, queue=0, rate_per_s=1), 5, "/api/v1/health")
+    assert statuses == [200] * 5
+    assert elapsed < 0.9

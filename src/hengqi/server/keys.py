@@ -2,7 +2,7 @@
 
 There is no key in the code.  Where none is configured:
 
-* on a loopback host (``127.0.0.0/8``, ``::1``, ``localhost``) a random key (32 bytes from the OS generator,
+* on a loopback host (``127.0.0.0/8``, ``::1``, ``localhost``) a random key (48 bytes from the OS generator,
   URL-safe text) is written on the first start to ``DATA_DIR/session-key``, readable by its owner only (mode 0600),
   created atomically (written to a private temporary file, then linked into place: two servers starting at once
   end up with the same key, and a half-written key is never read), and reused on later starts;
