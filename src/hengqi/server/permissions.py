@@ -28,6 +28,7 @@ class Permission(StrEnum):
     WRITE_REGISTRY = "registry.write"  # instruments, sites, laboratories, weights, procedures
     DELETE_REGISTRY = "registry.delete"
     RECORD_RUN = "run.record"
+    ABANDON_RUN = "run.abandon"  # end another person's stale guided run, with a reason
     DRAFT_CERTIFICATE = "certificate.draft"
     APPROVE_CERTIFICATE = "certificate.approve"  # approve and issue (four-eyes: never one's own work)
     WITHDRAW_CERTIFICATE = "certificate.withdraw"
@@ -44,6 +45,7 @@ MATRIX: Final[dict[Permission, frozenset[Role]]] = {
     Permission.WRITE_REGISTRY: frozenset({_T, _R, _Q, _A}),
     Permission.DELETE_REGISTRY: frozenset({_Q, _A}),
     Permission.RECORD_RUN: frozenset({_T, _R, _Q}),
+    Permission.ABANDON_RUN: frozenset({_Q}),
     Permission.DRAFT_CERTIFICATE: frozenset({_T, _R, _Q}),
     Permission.APPROVE_CERTIFICATE: frozenset({_R, _Q}),
     Permission.WITHDRAW_CERTIFICATE: frozenset({_Q}),

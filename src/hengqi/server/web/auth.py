@@ -29,9 +29,14 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def _login_page(request: Request, error: str | None, next_url: str, status: int = 200) -> HTMLResponse:
+def _login_page(
+    request: Request, error: str | None, next_url: str, status: int = 200, *, username: str = ""
+) -> HTMLResponse:
+    """The sign-in page; after a wrong password the user name typed is kept (only the password is asked again)."""
     token = new_csrf_token()
-    response = render(request, "login.html", None, status, error=error, next_url=next_url, login_csrf=token)
+    response = render(
+        request, "login.html", None, status, error=error, next_url=next_url, login_csrf=token, username=username
+    )
     response.set_cookie(
         LOGIN_CSRF_COOKIE,
         token,
@@ -67,7 +72,7 @@ def login(
         try:
             user = accounts.authenticate(session, username.strip(), password)
         except AuthenticationError:
-            return _login_page(request, "login.failed", target, 401)
+            return _login_page(request, "login.failed", target, 401, username=username.strip())
     csrf = new_csrf_token()
     secure, max_age = state.settings.cookie_secure, state.settings.session_max_age_s
     response = RedirectResponse(target, status_code=303)

@@ -20,7 +20,7 @@ from hengqi.server.db.models import Certificate, Instrument, Run, Site, WeightSe
 from hengqi.server.permissions import Permission
 from hengqi.server.services import guided_certificates, guided_runs, registry
 from hengqi.server.services.base import get_scoped, scoped_select
-from hengqi.server.services.instrument_links import InstrumentLinks, InstrumentUnavailableError
+from hengqi.server.services.instrument_links import InstrumentLinks, InstrumentSettlingError, InstrumentUnavailableError
 from hengqi.server.web import charts
 from hengqi.server.web.common import PREFIX, app_state, check_csrf, redirect, render, user_names, viewer
 
@@ -196,6 +196,8 @@ def instrument_page(
         )
         connection = guided_runs.connection_of(session, instrument.id)
         guided = guided_runs.list_runs(session, who.principal, limit=200)
+        active = guided_runs.active_run(session, instrument.id)
+        busy = None if active is None else (active.run_id, guided_runs.in_use_text(session, active))
     guided = [g for g in guided if g.instrument_id == instrument.id]
     series = []
     for run in sorted(history, key=lambda r: (r.performed_on, r.id)):
@@ -216,6 +218,7 @@ def instrument_page(
         weight_sets=weight_sets,
         connection=connection,
         guided=guided,
+        busy=busy,
         chart=chart,
         names=names,
         mass=mass,
@@ -243,6 +246,8 @@ async def instrument_reading(request: Request, instrument_id: Id) -> JSONRespons
         return JSONResponse({"ok": False, "reason": "not connected"})
     try:
         reading = await asyncio.to_thread(links(request).read, url, stable=False)
+    except InstrumentSettlingError as err:  # connected, swinging after a load change: not "no connection"
+        return JSONResponse({"ok": False, "settling": True, "reason": str(err)})
     except (InstrumentUnavailableError, InputError) as err:
         return JSONResponse({"ok": False, "reason": str(err)})
     return JSONResponse(
