@@ -98,7 +98,7 @@ def check_reading(
                     "gross_error",
                     True,
                     f"{format_mass(indication_kg)} is {format_mass(abs(error))} from the load "
-                    f"{format_mass(load_kg)}: more than {GROSS_FACTOR} x MPE ({format_mass(mpe_kg)})",
+                    f"{format_mass(load_kg)}: more than {GROSS_FACTOR} x the in-service MPE ({format_mass(mpe_kg)})",
                     f"示值 {format_mass(indication_kg)} 与载荷 {format_mass(load_kg)} 相差 {format_mass(abs(error))}，"
                     f"超过 {GROSS_FACTOR} 倍最大允许误差（{format_mass(mpe_kg)}）",
                 )
