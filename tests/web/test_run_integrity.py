@@ -334,3 +334,60 @@ def test_an_overloaded_instrument_is_connected_not_offline(demo: Demo, load: str
     reading = technician.client.get(f"/web/instruments/{instrument}/reading").json()
     assert reading["ok"] is False
     assert reading["settling"] is True  # the page says "settling", never "no connection"
+
+
+def _other_organisation_technician(demo: Demo) -> WebUser:
+    from hengqi.server.schemas.registry import OrganisationCreate
+
+    database = demo.app.state.hengqi.database
+    with database.write_session() as session:
+        other = accounts.create_organisation(session, accounts.SYSTEM, OrganisationCreate(name="Other lab"))
+        session.flush()
+        accounts.create_user(
+            session,
+            accounts.SYSTEM,
+            UserCreate(username="outsider", password=SECOND_PASSWORD, role=Role.TECHNICIAN, organisation_id=other.id),
+        )
+        session.commit()
+    return WebUser.sign_in(demo.app, "outsider", SECOND_PASSWORD)
+
+
+def test_the_new_forms_refuse_other_organisations_wrong_roles_and_bad_input(demo: Demo) -> None:
+    technician = demo.user("technician")
+    run_url = technician.start(BALANCE, mode="manual")
+    technician.advance(run_url, 4)
+    before = _state(demo, run_url)
+    outsider = _other_organisation_technician(demo)
+    assert outsider.client.get(run_url).status_code == 404  # its existence is not disclosed
+    for path, data in (
+        ("take-over", {}),
+        ("abandon", {"reason": "mine now"}),
+        ("correct", {"index": "1", "value": "1", "reason": "because"}),
+        ("return", {"comment": "no"}),
+        ("resubmit", {}),
+        ("step", {"step_id": "4:x", "action": "accept", "reason": "because"}),
+    ):
+        answer = outsider.post(f"{run_url}/{path}", **data)
+        assert answer.status_code in (303, 404), (path, answer.status_code)
+        if answer.status_code == 303:
+            assert "notice=denied" in answer.headers["location"], path
+    reviewer = demo.user("reviewer")
+    assert reviewer.post(f"{run_url}/abandon", reason="not mine").headers["location"].endswith("notice=denied")
+    assert reviewer.post(f"{run_url}/resubmit").headers["location"].endswith("notice=denied")
+    # a run still running is not returned for review
+    manager = demo.user("quality-manager")
+    assert manager.post(f"{run_url}/return", comment="too early").headers["location"].endswith("notice=denied")
+    # malformed and oversized input: a 4xx naming the field, nothing stored
+    for data in ({"index": "-1"}, {"index": "many"}, {"index": str(10**12)}, {"reason": "x" * 5000}):
+        answer = technician.post(f"{run_url}/correct", **{"index": "4", "value": "1", "reason": "ok!", **data})
+        assert answer.status_code == 422, data
+    assert technician.post(f"{run_url}/abandon", reason="y" * 5000).status_code == 422
+    prompt = technician.post(f"{run_url}/correct", index="0", value="110 g", reason="a prompt has no value")
+    assert "only readings can be corrected" in _flash(technician, prompt)
+    far = technician.post(f"{run_url}/correct", index="999", value="110 g", reason="not recorded yet")
+    assert "expected a recorded step" in _flash(technician, far)
+    held = technician.post(f"{run_url}/step", step_id=technician.pending(run_url)[0], action="accept", reason="ok!")  # type: ignore[index]
+    assert held.headers["location"].endswith("?notice=stale")  # nothing held: nothing to accept
+    after = _state(demo, run_url)
+    assert after.results == before.results
+    assert after.corrections == []
