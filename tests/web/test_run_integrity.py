@@ -234,6 +234,8 @@ def test_a_reviewer_returns_a_run_with_a_comment_and_the_technician_resubmits(de
     reviewer = demo.user("reviewer")
     results = reviewer.client.get(f"{run_url}/results").text
     assert 'data-code="missing_conditions"' in results  # every warning listed for the review
+    chinese = reviewer.client.get(f"{run_url}/results", headers={"Accept-Language": "zh-CN"}).text
+    assert "未记录环境条件" in chinese
     with demo.app.state.hengqi.database.read_session() as session:
         draft = session.query(Certificate).one()
     pdf = reviewer.client.get(f"/web/certificates/{draft.id}/pdf").content

@@ -37,10 +37,15 @@ from hengqi.metrology.quantities import format_mass
 
 @dataclass(frozen=True, slots=True)
 class ReviewWarning:
-    """One thing the reviewer must look at: a ``code`` (module table) and what it is."""
+    """One thing the reviewer must look at: a ``code`` (module table) and what it is, in English and Chinese."""
 
     code: str
     message: str
+    message_zh: str = ""
+
+    def text(self, lang: str) -> str:
+        """The message in ``lang`` (``"zh"`` or English)."""
+        return self.message_zh if lang == "zh" and self.message_zh else self.message
 
 
 def _u(value: float) -> Decimal:
@@ -63,6 +68,7 @@ def point_warnings(
                 ReviewWarning(
                     "e_plus_u_beyond_mpe",
                     f"{format_mass(load)}: |E| + U = {format_mass(abs(error) + u)} > MPE = {format_mass(limit)}",
+                    f"{format_mass(load)}：|E| + U = {format_mass(abs(error) + u)} > 最大允许误差 {format_mass(limit)}",
                 )
             )
         if u > limit / 3:
@@ -70,6 +76,7 @@ def point_warnings(
                 ReviewWarning(
                     "u_beyond_third_mpe",
                     f"{format_mass(load)}: U = {format_mass(u)} > MPE/3 = {format_mass(limit / 3)}",
+                    f"{format_mass(load)}：U = {format_mass(u)} > 最大允许误差/3 = {format_mass(limit / 3)}",
                 )
             )
     return found
@@ -100,6 +107,8 @@ def reading_warnings(
                     "flagged_reading",
                     f"step {reading.index + 1} ({reading.purpose}): {value} recorded with "
                     f"{', '.join(reading.flags)}{because}",
+                    f"步骤 {reading.index + 1}（{reading.purpose}）：{value} 带提示记录（{', '.join(reading.flags)}）"
+                    + (f"；理由：{reading.reason}" if reading.reason else ""),
                 )
             )
     for item in corrections:
@@ -111,6 +120,8 @@ def reading_warnings(
                 "corrected_reading",
                 f"step {int(item.get('index', 0)) + 1}: {old_text} corrected by {item.get('by', '?')}; "
                 f"reason: {item.get('reason', '')}",
+                f"步骤 {int(item.get('index', 0)) + 1}：{old_text} 已由 {item.get('by', '?')} 更正；"
+                f"理由：{item.get('reason', '')}",
             )
         )
     return found
@@ -125,6 +136,10 @@ def record_warnings(record: Mapping[str, Any], flags: Iterable[Mapping[str, Any]
     ]
     if not record.get("environment") and not record.get("conditions"):
         found.append(
-            ReviewWarning("missing_conditions", "no environmental conditions (temperature, pressure, humidity)")
+            ReviewWarning(
+                "missing_conditions",
+                "no environmental conditions (temperature, pressure, humidity)",
+                "未记录环境条件（温度、气压、湿度）",
+            )
         )
     return found

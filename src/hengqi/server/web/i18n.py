@@ -203,7 +203,7 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "run.new_value": ("New value", "新值"),
     "run.returned": ("Returned by the reviewer", "审核人退回"),
     "run.resubmit": ("Send for review again", "重新提交审核"),
-    "run.unit_hint": ("a bare number counts", "不带单位按"),
+    "run.unit_hint": ("a bare number is read in {unit}; 110,5 is 110.5", "不带单位的数值按 {unit} 计；110,5 即 110.5"),
     "res.warnings": ("Warnings for the review", "审核提示"),
     "res.no_warnings": ("No warnings.", "无提示。"),
     "res.return": ("Return to the technician", "退回技术人员"),
