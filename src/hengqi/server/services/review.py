@@ -48,6 +48,17 @@ class ReviewWarning:
         return self.message_zh if lang == "zh" and self.message_zh else self.message
 
 
+def _two_digits(value: Decimal) -> Decimal:
+    """A limit as shown: two significant digits (``1.6666... g`` -> ``1.7 g``); comparisons use the exact value.
+
+    >>> _two_digits(Decimal("0.0016666666666666666")), _two_digits(Decimal("0.0025"))
+    (Decimal('0.0017'), Decimal('0.0025'))
+    """
+    if value == 0:
+        return value
+    return value.quantize(Decimal(1).scaleb(value.adjusted() - 1)).normalize()
+
+
 def _u(value: float) -> Decimal:
     """U as the results page states it (two significant digits)."""
     return Decimal(f"{value:.2g}")
@@ -72,11 +83,12 @@ def point_warnings(
                 )
             )
         if u > limit / 3:
+            third = format_mass(_two_digits(limit / 3))
             found.append(
                 ReviewWarning(
                     "u_beyond_third_mpe",
-                    f"{format_mass(load)}: U = {format_mass(u)} > MPE/3 = {format_mass(limit / 3)}",
-                    f"{format_mass(load)}：U = {format_mass(u)} > 最大允许误差/3 = {format_mass(limit / 3)}",
+                    f"{format_mass(load)}: U = {format_mass(u)} > MPE/3 ≈ {third}",
+                    f"{format_mass(load)}：U = {format_mass(u)} > 最大允许误差/3 ≈ {third}",
                 )
             )
     return found
