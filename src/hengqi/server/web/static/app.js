@@ -11,6 +11,7 @@
   "use strict";
   var leaving = false;
   window.addEventListener("pagehide", function () { leaving = true; });
+  window.addEventListener("pageshow", function () { leaving = false; });  // back again (page cache): poll on
   window.addEventListener("beforeunload", function () { leaving = true; });
   document.addEventListener("submit", function (event) {
     var form = event.target;
