@@ -393,3 +393,21 @@ def test_the_new_forms_refuse_other_organisations_wrong_roles_and_bad_input(demo
     after = _state(demo, run_url)
     assert after.results == before.results
     assert after.corrections == []
+
+
+def test_who_recorded_steps_before_a_takeover_does_not_approve(demo: Demo) -> None:
+    manager = demo.user("quality-manager")  # a signatory who also records runs
+    run_url = manager.start(BALANCE)
+    manager.advance(run_url, 3)
+    technician = demo.user("technician")
+    assert technician.post(f"{run_url}/take-over").headers["location"].endswith("?notice=taken-over")
+    technician.advance(run_url)
+    with demo.app.state.hengqi.database.read_session() as session:
+        certificate = session.query(Certificate).one()
+    refused = manager.post(f"/web/certificates/{certificate.id}/approve", confirm="yes")
+    assert "recorded no step of its run" in _flash(manager, refused)
+    reviewer = demo.user("reviewer")
+    assert (
+        "notice=approved"
+        in reviewer.post(f"/web/certificates/{certificate.id}/approve", confirm="yes").headers["location"]
+    )

@@ -36,6 +36,7 @@ from hengqi.certificates.signing.keys import SigningIdentity
 from hengqi.metrology.calibration import CalibrationResult
 from hengqi.metrology.quantities import format_mass
 from hengqi.procedures.session import Session
+from hengqi.procedures.state import RunState
 from hengqi.records.calibration import calibrate, parse_calibration_record
 from hengqi.server import audit
 from hengqi.server.db.engine import Database
@@ -288,6 +289,17 @@ def guided_run_of_certificate(session: DbSession, certificate_id: int) -> Guided
     return session.scalar(select(GuidedRun).where(GuidedRun.certificate_id == certificate_id))
 
 
+def _not_a_recorder(principal: Principal, guided: GuidedRun) -> None:
+    """Four-eyes rule over the whole run: whoever started it or recorded any of its steps (before a take-over,
+    say) does not approve it."""
+    recorders = {record.by for record in RunState.loads(guided.state, source=guided.run_id).results}
+    if principal.user_id == guided.started_by_id or principal.username in recorders:
+        raise PermissionDeniedError(
+            "four-eyes rule: the certificate must be approved by someone who recorded no step of its run",
+            details={"rule": "four_eyes"},
+        )
+
+
 def approve_and_issue(
     database: Database, files: FileStore, principal: Principal, certificate_id: int, data_dir: Path
 ) -> Certificate:
@@ -307,6 +319,7 @@ def approve_and_issue(
         run_record = session.get(Run, certificate.run_id) if certificate.run_id is not None else None
         if guided is None or run_record is None:
             raise ConflictError("this certificate was not made by a guided run", code="not_guided")
+        _not_a_recorder(principal, guided)
         instrument = get_scoped(session, principal, Instrument, certificate.instrument_id)
         result = calibration_result(dict(run_record.raw_data["record"]))
         number = certificate.number
