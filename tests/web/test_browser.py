@@ -141,7 +141,9 @@ def test_calibration_in_the_browser_from_sign_in_to_a_valid_certificate(
 
     reviewer = _sign_in(browser, served, "reviewer")
     reviewer.goto(f"{run_url}/results")
-    reviewer.get_by_test_id("approve").click()
+    reviewer.get_by_test_id("approve").click()  # the confirmation page: what is signed, every warning
+    reviewer.get_by_test_id("have-read").check()
+    reviewer.get_by_test_id("sign").click()
     expect(reviewer.get_by_test_id("notice")).to_have_attribute("data-notice", "approved")
     expect(reviewer.get_by_test_id("certificate-status")).to_have_text("issued")
     _shot(reviewer, "results", doc=True)

@@ -1,4 +1,7 @@
-"""The database RunStore of guided runs, on SQLite and on the real PostgreSQL server: compare-and-set saves."""
+"""The database RunStore of guided runs, on SQLite and on the real PostgreSQL server: compare-and-set saves;
+and run integrity in the database: gapless certificate numbers under rollbacks and concurrent issues, one running
+run per instrument even when the service check is bypassed, one audit entry per recorded step, the 0114
+migration."""
 
 from __future__ import annotations
 
@@ -6,16 +9,23 @@ import secrets
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
+from sqlalchemy import insert, select, text
+from sqlalchemy.exc import IntegrityError
 
 from hengqi.procedures.errors import ConcurrentUpdateError, RunExistsError, UnknownRunError
 from hengqi.procedures.state import RunState, StepRecord
+from hengqi.server.audit import Actor
 from hengqi.server.db.engine import Database
+from hengqi.server.db.guided import CertificateCounter, GuidedRun
 from hengqi.server.db.migrate import downgrade, upgrade
+from hengqi.server.db.models import AuditEntry, Organisation
 from hengqi.server.demo import seed
-from hengqi.server.services.guided_runs import DbRunStore, NewRun
+from hengqi.server.services import numbering
+from hengqi.server.services.guided_runs import DbRunStore, InstrumentBusyError, NewRun
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -111,3 +121,133 @@ def test_the_migration_goes_down_and_up_again(database: Database) -> None:
     store = DbRunStore(database, _new_run(database))
     store.create(RunState.new("after", "calibration", {}))
     assert store.run_ids() == ("after",)
+
+
+NOW = "2026-12-07T08:00:00+00:00"
+
+
+def _org(database: Database) -> int:
+    with database.read_session() as session:
+        org = session.scalar(select(Organisation.id))
+    assert org is not None
+    return org
+
+
+def test_numbers_are_gapless_under_rollbacks_and_concurrent_issues(database: Database) -> None:
+    org = _org(database)
+    with database.write_session() as session:
+        assert numbering.draw_number(session, org, "HQ-CAL-2026") == "HQ-CAL-2026-00001"
+        session.rollback()
+    drawn: list[str] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def issue(fail: bool) -> None:
+        try:
+            with database.write_session() as session:
+                number = numbering.draw_number(session, org, "HQ-CAL-2026")
+                if fail:
+                    session.rollback()
+                    return
+                session.commit()
+            with lock:
+                drawn.append(number)
+        except BaseException as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=issue, args=(n % 3 == 0,)) for n in range(9)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    assert sorted(drawn) == [f"HQ-CAL-2026-{n:05d}" for n in range(1, 7)]  # 6 committed, no gap, no repeat
+    with database.read_session() as session:
+        assert session.scalar(select(CertificateCounter.last)) == 6
+
+
+def test_one_running_run_per_instrument_even_when_the_check_is_bypassed(database: Database) -> None:
+    info = _new_run(database)
+    DbRunStore(database, info).create(RunState.new("first", "calibration", {}))
+    with pytest.raises(InstrumentBusyError, match="in use by"):
+        DbRunStore(database, info).create(RunState.new("second", "calibration", {}))
+    with database.write_session() as session:  # the database itself refuses a second running run
+        row = session.scalar(select(GuidedRun).where(GuidedRun.run_id == "first"))
+        assert row is not None
+        values: dict[str, Any] = {
+            column: getattr(row, column)
+            for column in ("organisation_id", "instrument_id", "kind", "version", "total_steps", "state", "mode")
+        }
+        with pytest.raises(IntegrityError):
+            session.execute(
+                insert(GuidedRun).values(
+                    run_id="raced",
+                    status="running",
+                    started_by_id=row.started_by_id,
+                    receptor_kg="0",
+                    receptor_position="centre",
+                    problem="",
+                    created_at=row.created_at,
+                    updated_at=row.updated_at,
+                    **values,
+                )
+            )
+        session.rollback()
+    with database.write_session() as session:
+        session.execute(text("UPDATE guided_runs SET status = 'abandoned' WHERE run_id = 'first'"))
+        session.commit()
+    DbRunStore(database, info).create(RunState.new("third", "calibration", {}))  # the instrument is free again
+
+
+def test_every_recorded_step_is_one_audit_entry(database: Database) -> None:
+    info = _new_run(database)
+    store = DbRunStore(database, info, actor=Actor(info.started_by_id, "tina"))
+    state = RunState.new("audited", "calibration", {})
+    store.create(state)
+    for n in range(3):
+        new = state.with_answer(StepRecord(f"{n}:abcdef0123", "read", "0.11", "operator", "tina", NOW))
+        store.save(new, expected_version=state.version)
+        state = new
+    corrected = state.with_correction(
+        1,
+        StepRecord("1:abcdef0123", "read", "0.1100001", "operator", "tina", NOW, (), "misread"),
+        reason="misread",
+        by="tina",
+        now=NOW,
+    )
+    store.save(corrected, expected_version=state.version)
+    with database.read_session() as session:
+        entries = list(
+            session.scalars(select(AuditEntry).where(AuditEntry.entity_id == "audited").order_by(AuditEntry.id))
+        )
+    assert [e.action for e in entries] == ["start", "record_step", "record_step", "record_step", "correct_step"]
+    assert all(e.actor == "tina" for e in entries[1:])
+    assert '"0.1100001"' in entries[-1].new_values
+    assert '"0.11"' in entries[-1].old_values
+
+
+def test_the_migration_abandons_all_but_the_newest_of_runs_left_running_side_by_side(database: Database) -> None:
+    info = _new_run(database)
+    downgrade(database.engine, "0100")
+    with database.write_session() as session:
+        for run_id in ("older", "newer"):
+            session.execute(
+                text(
+                    "INSERT INTO guided_runs (run_id, organisation_id, instrument_id, kind, status, version, "
+                    "total_steps, state, mode, started_by_id, receptor_kg, receptor_position, problem, created_at, "
+                    "updated_at) VALUES (:run_id, :org, :instrument, 'calibration', 'running', 0, 3, '{}', "
+                    "'manual', :user, '0', 'centre', '', :now, :now)"
+                ),
+                {
+                    "run_id": run_id,
+                    "org": info.organisation_id,
+                    "instrument": info.instrument_id,
+                    "user": info.started_by_id,
+                    "now": "2026-12-07 08:00:00",
+                },
+            )
+        session.commit()
+    upgrade(database.engine)
+    with database.read_session() as session:
+        statuses = dict(session.execute(select(GuidedRun.run_id, GuidedRun.status)).all())
+    assert statuses == {"older": "abandoned", "newer": "running"}

@@ -127,13 +127,42 @@ class Runs:
         state = self.store.load(run_id)
         return Session(state, self.definition(state.kind))
 
-    def submit(self, run_id: str, step_id: str, answer: object, *, source: str = "operator", by: str = "") -> Session:
-        """Record ``answer`` to step ``step_id`` (idempotent for a repeated identical submission)."""
+    def submit(
+        self,
+        run_id: str,
+        step_id: str,
+        answer: object,
+        *,
+        source: str = "operator",
+        by: str = "",
+        flags: tuple[str, ...] = (),
+        reason: str = "",
+    ) -> Session:
+        """Record ``answer`` to step ``step_id`` (idempotent for a repeated identical submission), with the
+        plausibility ``flags`` it was accepted with and the ``reason`` given for that."""
         session = self.open(run_id)
         before = session.state.version
-        state = session.answer(step_id, answer, source=source, by=by, now=self.clock())
+        state = session.answer(step_id, answer, source=source, by=by, now=self.clock(), flags=flags, reason=reason)
         if state.version != before:
             self.store.save(state, expected_version=before)
+        return session
+
+    def correct(
+        self,
+        run_id: str,
+        index: int,
+        answer: object,
+        *,
+        reason: str,
+        source: str = "operator",
+        by: str = "",
+        flags: tuple[str, ...] = (),
+    ) -> Session:
+        """Correct the recorded reading ``index`` with a reason (the original kept; see :meth:`Session.correct`)."""
+        session = self.open(run_id)
+        before = session.state.version
+        state = session.correct(index, answer, reason=reason, source=source, by=by, now=self.clock(), flags=flags)
+        self.store.save(state, expected_version=before)
         return session
 
     def cancel(self, run_id: str) -> Session:

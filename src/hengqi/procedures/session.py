@@ -7,7 +7,12 @@ the step the plan yields.  Step ids are ``INDEX:DIGEST``: the number of the oper
 digest of the step itself, so an id from another run, another plan version or a past step is recognised.
 
 After the plan's steps come its *shutdown* steps (pymeasure's startup/execute/shutdown: shutdown always runs,
-after a normal end and after a cancellation), e.g. "remove all loads".
+after a normal end and after a cancellation), e.g. "remove all loads".  A shutdown step identical to the step
+answered just before it is not asked again (no two "Remove all loads" in a row); a run recorded before that rule,
+which holds the repeated step, still replays.
+
+A recorded reading can be corrected with a reason (:meth:`Session.correct`): the original record is kept in the
+state, and the run is replayed with the new value (refused where the plan would then have asked other steps).
 
 >>> from decimal import Decimal
 >>> from hengqi.procedures.steps import Prompt, ReadStable
@@ -39,8 +44,10 @@ from hengqi.procedures.errors import ReplayError, RunFinishedError, StaleStepErr
 from hengqi.procedures.state import RunState, StepRecord
 from hengqi.procedures.steps import (
     Answer,
+    FindChangeover,
     LiveResult,
     OperatorStep,
+    ReadStable,
     Record,
     RemoveLoad,
     Step,
@@ -115,6 +122,10 @@ class Session:
         self.product: PlanProduct | None = None
         self._shutdown_done = 0
         self._in_shutdown = False
+        self._last_step: OperatorStep | None = None
+        self._skipped: OperatorStep | None = None
+        #: ``(index, step, record)`` of every answered step, in order.
+        self.history: list[tuple[int, OperatorStep, StepRecord]] = []
         self._cancelled = False
         self._generator: PlanGenerator | None = None
         self._current: OperatorStep | None = None
@@ -147,8 +158,16 @@ class Session:
             self.product = stop.value
             self._generator = None
             self._in_shutdown = True
+            self._skip_repeated_shutdown()
             return None
         return step
+
+    def _skip_repeated_shutdown(self) -> None:
+        """Leave out a first shutdown step identical to the step answered just before it."""
+        steps = self.definition.shutdown
+        if steps and self._shutdown_done == 0 and self._last_step is not None and steps[0] == self._last_step:
+            self._shutdown_done = 1
+            self._skipped = steps[0]
 
     def _enter_cancel(self) -> None:
         if self._generator is not None:
@@ -156,6 +175,7 @@ class Session:
             self._generator = None
         self._cancelled = True
         self._in_shutdown = True
+        self._skip_repeated_shutdown()
 
     @property
     def _shutdown_step(self) -> OperatorStep | None:
@@ -211,12 +231,20 @@ class Session:
         }
 
     def _feed(self, step: OperatorStep, answer: Answer) -> None:
+        self._last_step = step
+        self._skipped = None
         if self._in_shutdown:
             self._shutdown_done += 1
         else:
             self._current = self._advance(answer)
 
     def _replay(self, number: int, record: StepRecord) -> None:
+        skipped = self._skipped
+        if skipped is not None and record.step_id == make_step_id(number, skipped):
+            self._skipped = None  # recorded before repeated shutdown steps were left out: kept as it was
+            self.history.append((number, skipped, record))
+            if self._in_shutdown and self.definition.shutdown[:1] == (skipped,):
+                return
         step = self.current_step
         if step is None:
             raise ReplayError(self.state.run_id, f"results[{number}]: recorded after the run had ended")
@@ -228,6 +256,7 @@ class Session:
                 f"({step.kind}); the plan or its parameters changed",
             )
         answer = answer_from_json(step, record.answer, path=f"results[{number}].answer")
+        self.history.append((number, step, record))
         self._feed(step, answer)
 
     # -- submissions ---------------------------------------------------------------------------------------
@@ -276,9 +305,20 @@ class Session:
         )
         return Session(partial, self.definition).current_step
 
-    def answer(self, step_id: str, answer: object, *, source: str, by: str, now: str) -> RunState:
+    def answer(
+        self,
+        step_id: str,
+        answer: object,
+        *,
+        source: str,
+        by: str,
+        now: str,
+        flags: tuple[str, ...] = (),
+        reason: str = "",
+    ) -> RunState:
         """Record an answer to the pending step and advance; returns the new state (version + 1) to save.
 
+        ``flags`` and ``reason``: the plausibility findings the answer is recorded with and why it was accepted.
         A repeated submission of a recorded step with the same answer returns the state unchanged.  If the plan
         refuses the answer (raises), nothing is recorded and this session must be discarded (rebuild it from the
         stored state).
@@ -287,10 +327,64 @@ class Session:
         if isinstance(checked, StepRecord):
             return self.state
         step, value = checked
-        record = StepRecord(step_id, step.kind, answer_as_json(value), source, by, now)
+        record = StepRecord(step_id, step.kind, answer_as_json(value), source, by, now, tuple(flags), reason)
+        self.history.append((len(self.state.results), step, record))
         self._feed(step, value)
         self.state = self.state.with_answer(record).with_status(self.status)
         return self.state
+
+    def correct(
+        self,
+        index: int,
+        answer: object,
+        *,
+        reason: str,
+        source: str,
+        by: str,
+        now: str,
+        flags: tuple[str, ...] = (),
+    ) -> RunState:
+        """Replace the recorded reading ``index`` (a read or change-point step) with ``answer``, giving a reason.
+
+        The original record is kept (:attr:`RunState.corrections`); the run is replayed with the new value and the
+        correction refused (:class:`InputError`) where the plan would then have asked for other steps.  Returns
+        the new state to save; this session is then positioned on it.
+        """
+        if not reason.strip():
+            raise InputError("reason", "a correction needs a reason")
+        if not 0 <= index < len(self.state.results):
+            raise InputError("index", f"expected a recorded step from 0 to {len(self.state.results) - 1}, got {index}")
+        _, step, original = self.history[index]
+        if not isinstance(step, ReadStable | FindChangeover):
+            raise InputError("index", f"a {step.kind} step records no value; only readings can be corrected")
+        value = check_answer(step, answer, path="value")
+        record = StepRecord(
+            original.step_id, step.kind, answer_as_json(value), source, by, now, tuple(flags), reason.strip()
+        )
+        state = self.state.with_correction(index, record, reason=reason.strip(), by=by, now=now)
+        try:
+            replayed = Session(state, self.definition)
+        except ReplayError as err:
+            raise InputError(
+                "value", f"this correction would change the steps that followed it; repeat the run instead ({err})"
+            ) from err
+        state = state.with_status(replayed.status)
+        self._adopt(replayed, state)
+        return state
+
+    def _adopt(self, other: Session, state: RunState) -> None:
+        """Take over the replay of ``other`` (the same run with another state)."""
+        self.state = state
+        self.live = other.live
+        self.product = other.product
+        self.history = other.history
+        self._shutdown_done = other._shutdown_done
+        self._in_shutdown = other._in_shutdown
+        self._cancelled = other._cancelled
+        self._generator = other._generator
+        self._current = other._current
+        self._last_step = other._last_step
+        self._skipped = other._skipped
 
     def cancel(self, *, now: str) -> RunState:
         """Ask the plan to stop: its shutdown steps follow; returns the new state to save."""

@@ -71,6 +71,9 @@ class StepRecord:
 
     ``answer`` is the JSON form (masses as exact decimal strings in kg, the option chosen, or ``None``);
     ``source`` says where it came from (``"instrument"`` or ``"operator"``), ``by`` who submitted it.
+    ``flags`` name the plausibility findings the answer was recorded with (:mod:`hengqi.procedures.plausibility`)
+    and ``reason`` why it was accepted all the same, or why it corrects an earlier answer (the original is kept
+    in :attr:`RunState.corrections`).
     """
 
     step_id: str
@@ -79,10 +82,12 @@ class StepRecord:
     source: str
     by: str
     at: str
+    flags: tuple[str, ...] = ()
+    reason: str = ""
 
     def as_json(self) -> dict[str, Any]:
-        """Plain JSON form."""
-        return {
+        """Plain JSON form (``flags`` and ``reason`` only where given: older states read the same)."""
+        data: dict[str, Any] = {
             "step_id": self.step_id,
             "kind": self.kind,
             "answer": self.answer,
@@ -90,6 +95,11 @@ class StepRecord:
             "by": self.by,
             "at": self.at,
         }
+        if self.flags:
+            data["flags"] = list(self.flags)
+        if self.reason:
+            data["reason"] = self.reason
+        return data
 
     @classmethod
     def from_json(cls, data: object, *, path: str) -> StepRecord:
@@ -105,6 +115,12 @@ class StepRecord:
             elif not isinstance(value, str):
                 raise RunStateError(f"{path}.{name}", "expected text")
             values[name] = value
+        flags = data.get("flags", [])
+        if not isinstance(flags, list) or not all(isinstance(flag, str) for flag in flags):
+            raise RunStateError(f"{path}.flags", "expected a list of texts")
+        reason = data.get("reason", "")
+        if not isinstance(reason, str):
+            raise RunStateError(f"{path}.reason", "expected text")
         return cls(
             step_id=str(values["step_id"]),
             kind=str(values["kind"]),
@@ -112,6 +128,8 @@ class StepRecord:
             source=str(values["source"]),
             by=str(values["by"]),
             at=str(values["at"]),
+            flags=tuple(flags),
+            reason=reason,
         )
 
 
@@ -150,6 +168,28 @@ class RunState:
             updated=record.at,
             status=status or self.status,
         )
+
+    def with_correction(self, index: int, record: StepRecord, *, reason: str, by: str, now: str) -> RunState:
+        """This state with answer ``index`` replaced by ``record`` (version + 1); the original record, the reason
+        and who corrected it are kept in ``extra["corrections"]`` (nothing recorded is ever lost)."""
+        if not 0 <= index < len(self.results):
+            raise RunStateError("index", f"expected a recorded step from 0 to {len(self.results) - 1}, got {index}")
+        kept = {"index": index, "original": self.results[index].as_json(), "reason": reason, "by": by, "at": now}
+        corrections = [*self.corrections, kept]
+        results = (*self.results[:index], record, *self.results[index + 1 :])
+        return replace(
+            self,
+            results=results,
+            version=self.version + 1,
+            updated=now,
+            extra={**dict(self.extra), "corrections": corrections},
+        )
+
+    @property
+    def corrections(self) -> list[dict[str, Any]]:
+        """The corrections made, oldest first: ``index``, the ``original`` record, ``reason``, ``by``, ``at``."""
+        found = self.extra.get("corrections", [])
+        return [dict(item) for item in found if isinstance(item, Mapping)] if isinstance(found, list) else []
 
     def with_cancel(self, *, now: str | None = None) -> RunState:
         """This state with cancellation asked at the current answer count (version + 1)."""

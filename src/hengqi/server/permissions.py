@@ -29,6 +29,7 @@ class Permission(StrEnum):
     DELETE_REGISTRY = "registry.delete"
     CONNECT_INSTRUMENT = "instrument.connect"  # set the URL the server opens to reach an instrument
     RECORD_RUN = "run.record"
+    ABANDON_RUN = "run.abandon"  # end another person's stale guided run, with a reason
     DRAFT_CERTIFICATE = "certificate.draft"
     APPROVE_CERTIFICATE = "certificate.approve"  # approve and issue (four-eyes: never one's own work)
     WITHDRAW_CERTIFICATE = "certificate.withdraw"
@@ -46,6 +47,7 @@ MATRIX: Final[dict[Permission, frozenset[Role]]] = {
     Permission.DELETE_REGISTRY: frozenset({_Q, _A}),
     Permission.CONNECT_INSTRUMENT: frozenset({_Q, _A}),
     Permission.RECORD_RUN: frozenset({_T, _R, _Q}),
+    Permission.ABANDON_RUN: frozenset({_Q}),
     Permission.DRAFT_CERTIFICATE: frozenset({_T, _R, _Q}),
     Permission.APPROVE_CERTIFICATE: frozenset({_R, _Q}),
     Permission.WITHDRAW_CERTIFICATE: frozenset({_Q}),

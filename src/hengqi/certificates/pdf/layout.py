@@ -64,8 +64,9 @@ def make_styles(font: str) -> Styles:
     )
 
 
-def numbered_canvas(font: str, certificate_id: str, laboratory: str) -> type[canvas.Canvas]:
-    """A canvas class that draws header and footer after the page count is known ("Page x of y")."""
+def numbered_canvas(font: str, certificate_id: str, laboratory: str, *, draft: bool = False) -> type[canvas.Canvas]:
+    """A canvas class that draws header and footer after the page count is known ("Page x of y"); with ``draft``
+    also "DRAFT 草稿" across every page."""
 
     class NumberedCanvas(canvas.Canvas):  # type: ignore[misc]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -102,6 +103,12 @@ def numbered_canvas(font: str, certificate_id: str, laboratory: str) -> type[can
             self.drawString(MARGIN, bottom, certificate_id)
             self.drawCentredString(PAGE_W / 2, bottom, f"Page {page} of {total}   第 {page} 页 共 {total} 页")
             self.drawRightString(PAGE_W - MARGIN, bottom, "hengqi")
+            if draft:
+                self.setFillColor(colors.Color(0.8, 0.1, 0.1, alpha=0.18))
+                self.setFont(font, 72)
+                self.translate(PAGE_W / 2, PAGE_H / 2)
+                self.rotate(45)
+                self.drawCentredString(0, 0, "DRAFT 草稿")
             self.restoreState()
 
     return NumberedCanvas

@@ -507,8 +507,10 @@ def render_certificate_pdf(
     dcc_xml: bytes | None = None,
     will_be_signed: bool = False,
     plot: bool = True,
+    draft: bool = False,
 ) -> bytes:
-    """The certificate as PDF bytes; ``dcc_xml`` is attached as ``certificate.dcc.xml`` when given."""
+    """The certificate as PDF bytes; ``dcc_xml`` is attached as ``certificate.dcc.xml`` when given; a ``draft``
+    says "DRAFT" across every page."""
     res = certified_result(result, admin)
     font = register_cjk_font()
     b = _Builder(res, admin, font)
@@ -537,7 +539,9 @@ def render_certificate_pdf(
         lang="en",
     )
     try:
-        doc.build(b.story, canvasmaker=layout.numbered_canvas(font, info.number, admin.laboratory.name["en"]))
+        doc.build(
+            b.story, canvasmaker=layout.numbered_canvas(font, info.number, admin.laboratory.name["en"], draft=draft)
+        )
     except (LayoutError, ValueError) as err:  # reportlab: a table cell or paragraph that no page can hold
         raise InputError(
             "pdf", "a text is too long to lay out on an A4 page; shorten the longest name, identifier or note"

@@ -10,6 +10,12 @@
 
 The certificate's stored file is the PDF (with the DCC attached inside it as ``certificate.dcc.xml``); the DCC
 itself is also stored, content-addressed, and its SHA-256 kept with the guided run.
+
+A draft carries a provisional number (``DRAFT-<run record id>``) and "DRAFT" on every page; the certificate number
+is drawn from the organisation's gapless sequence only in the transaction that issues it
+(:mod:`hengqi.server.services.numbering`).  A reviewer may instead return the run to its technician with a comment
+(:func:`return_run`): the draft is discarded, the technician corrects readings with reasons and resubmits
+(:func:`resubmit`), which records the run again and makes a new draft.
 """
 
 from __future__ import annotations
@@ -30,17 +36,20 @@ from hengqi.certificates.signing.keys import SigningIdentity
 from hengqi.metrology.calibration import CalibrationResult
 from hengqi.metrology.quantities import format_mass
 from hengqi.procedures.session import Session
+from hengqi.procedures.state import RunState
 from hengqi.records.calibration import calibrate, parse_calibration_record
+from hengqi.server import audit
 from hengqi.server.db.engine import Database
 from hengqi.server.db.guided import GuidedRun
 from hengqi.server.db.models import Certificate, Customer, Instrument, Organisation, Run, StoredFile, User, Weight
 from hengqi.server.db.types import utcnow
-from hengqi.server.errors import ConflictError, NotFoundError
+from hengqi.server.errors import ConflictError, NotFoundError, PermissionDeniedError
 from hengqi.server.files import FileStore
-from hengqi.server.permissions import Principal
+from hengqi.server.permissions import Permission, Principal
 from hengqi.server.schemas.workflow import CertificateCreate, RunCreate
-from hengqi.server.services import certificates, runs
-from hengqi.server.services.base import get_scoped
+from hengqi.server.services import certificates, numbering, runs
+from hengqi.server.services.base import get_scoped, update_audited
+from hengqi.server.services.guided_runs import check_reason, get_run, open_session, require_performer
 
 PDF_MEDIA_TYPE = "application/pdf"
 DCC_MEDIA_TYPE = "application/xml"
@@ -172,13 +181,14 @@ def admin_data(
 
 
 def render(
-    result: CalibrationResult, admin: AdministrativeData, identity: SigningIdentity | None
+    result: CalibrationResult, admin: AdministrativeData, identity: SigningIdentity | None, *, draft: bool = False
 ) -> tuple[bytes, bytes]:
-    """The DCC (XML) and the PDF (with the DCC attached), signed with ``identity`` where given."""
+    """The DCC (XML) and the PDF (with the DCC attached), signed with ``identity`` where given; a ``draft``
+    PDF says DRAFT on every page."""
     xml = dcc_bytes(result, admin)
     if identity is not None:
         xml = sign_dcc(xml, identity)
-    pdf = render_certificate_pdf(result, admin, dcc_xml=xml, will_be_signed=identity is not None)
+    pdf = render_certificate_pdf(result, admin, dcc_xml=xml, will_be_signed=identity is not None, draft=draft)
     if identity is not None:
         pdf = sign_pdf(pdf, identity, reason=f"Calibration certificate {admin.certificate.number}")
     return xml, pdf
@@ -247,7 +257,7 @@ def finalise(database: Database, files: FileStore, principal: Principal, run_id:
             session.commit()
             return Finalised(run_record.id, None)
         instrument = get_scoped(session, principal, Instrument, row.instrument_id)
-        number = f"HQ-CAL-{performed.year}-{run_record.id:05d}"
+        number = f"{numbering.DRAFT_PREFIX}{run_record.id}"
         certificate = certificates.create_certificate(
             session,
             principal,
@@ -256,7 +266,7 @@ def finalise(database: Database, files: FileStore, principal: Principal, run_id:
         admin = admin_data(
             session, instrument, number, technician=_user_name(session, row.started_by_id), signer=None, on=date.today()
         )
-        xml, pdf = render(result, admin, None)
+        xml, pdf = render(result, admin, None, draft=True)
         row.dcc_sha256 = _store(session, files, xml, DCC_MEDIA_TYPE)
         certificates.attach_file(
             session,
@@ -315,6 +325,17 @@ def guided_run_of_certificate(session: DbSession, certificate_id: int) -> Guided
     return session.scalar(select(GuidedRun).where(GuidedRun.certificate_id == certificate_id))
 
 
+def _not_a_recorder(principal: Principal, guided: GuidedRun) -> None:
+    """Four-eyes rule over the whole run: whoever started it or recorded any of its steps (before a take-over,
+    say) does not approve it."""
+    recorders = {record.by for record in RunState.loads(guided.state, source=guided.run_id).results}
+    if principal.user_id == guided.started_by_id or principal.username in recorders:
+        raise PermissionDeniedError(
+            "four-eyes rule: the certificate must be approved by someone who recorded no step of its run",
+            details={"rule": "four_eyes"},
+        )
+
+
 def approve_and_issue(
     database: Database, files: FileStore, principal: Principal, certificate_id: int, data_dir: Path
 ) -> Certificate:
@@ -334,6 +355,7 @@ def approve_and_issue(
         run_record = session.get(Run, certificate.run_id) if certificate.run_id is not None else None
         if guided is None or run_record is None:
             raise ConflictError("this certificate was not made by a guided run", code="not_guided")
+        _not_a_recorder(principal, guided)
         instrument = get_scoped(session, principal, Instrument, certificate.instrument_id)
         if customer_of(session, instrument) is None:
             raise ConflictError(
@@ -342,10 +364,16 @@ def approve_and_issue(
                 code="customer_missing",
             )
         result = calibration_result(dict(run_record.raw_data["record"]))
+        number = certificate.number
+        if numbering.is_provisional(number):  # drawn now, in the issuing transaction: no gap on a rollback
+            number = numbering.draw_number(
+                session, certificate.organisation_id, numbering.calibration_prefix(date.today().year)
+            )
+            update_audited(session, principal, certificate, {"number": number}, what="certificate number")
         admin = admin_data(
             session,
             instrument,
-            certificate.number,
+            number,
             technician=_user_name(session, run_record.performed_by_id),
             signer=_user_name(session, principal.user_id),
             on=date.today(),
@@ -376,3 +404,65 @@ def dcc_of(
     if guided is None or guided.dcc_sha256 is None:
         raise NotFoundError("certificate-dcc", certificate_id)
     return certificate, files.get(guided.dcc_sha256)
+
+
+# -- review: return to the technician, resubmit ---------------------------------------------------------------
+def return_run(database: Database, principal: Principal, run_id: str, comment: str) -> None:
+    """A reviewer sends a finished run back to its technician with a comment (the draft certificate is
+    discarded, the run record marked ``returned``); recorded in the audit trail."""
+    principal.require(Permission.APPROVE_CERTIFICATE)
+    text = check_reason(comment, "comment")
+    with database.write_session() as session:
+        row = get_run(session, principal, run_id)
+        if row.organisation_id != principal.organisation_id:
+            raise PermissionDeniedError("a run is reviewed only within its own organisation")
+        if row.finished_at is None or row.status != "finished" or row.review_status == "returned":
+            raise ConflictError("only a finished run waiting for review can be returned", code="run_not_in_review")
+        if row.performer == principal.user_id:
+            raise PermissionDeniedError("four-eyes rule: a run is reviewed by someone other than its technician")
+        if row.certificate_id is not None:
+            certificate = get_scoped(session, principal, Certificate, row.certificate_id, for_update=True)
+            if certificate.status != "draft":
+                raise ConflictError(
+                    f"certificate {certificate.number} is {certificate.status}; only a draft's run can be returned",
+                    code="certificate_not_draft",
+                )
+            certificates.delete_draft(session, principal, certificate.id)
+            row.certificate_id = None
+        if row.run_record_id is not None:
+            record = get_scoped(session, principal, Run, row.run_record_id)
+            update_audited(session, principal, record, {"status": "returned"}, what="run", action="return")
+        audit.record(
+            session,
+            actor=principal.actor,
+            action="return",
+            entity="guided_runs",
+            entity_id=run_id,
+            organisation_id=row.organisation_id,
+            old={"review_status": row.review_status},
+            new={"review_status": "returned", "comment": text},
+        )
+        row.review_status, row.review_comment = "returned", text
+        session.commit()
+
+
+def resubmit(database: Database, files: FileStore, principal: Principal, run_id: str) -> Finalised:
+    """The technician sends a returned run (corrected) for review again: recorded anew, with a new draft."""
+    with database.write_session() as session:
+        row = get_run(session, principal, run_id)
+        require_performer(principal, row)
+        if row.review_status != "returned":
+            raise ConflictError("only a run returned by a reviewer is resubmitted", code="run_not_returned")
+        audit.record(
+            session,
+            actor=principal.actor,
+            action="resubmit",
+            entity="guided_runs",
+            entity_id=run_id,
+            organisation_id=row.organisation_id,
+            old={"review_status": "returned"},
+            new={"review_status": "resubmitted"},
+        )
+        row.review_status, row.finished_at, row.run_record_id = "resubmitted", None, None
+        session.commit()
+    return finalise(database, files, principal, run_id, open_session(database, run_id))

@@ -6,6 +6,18 @@ own, after every step: a run survives a closed browser, a lost connection and a 
 submissions racing on one step cannot both be recorded (:class:`~hengqi.procedures.errors.ConcurrentUpdateError`
 for the loser).
 
+Every save also writes one audit entry per step recorded or corrected (in the same transaction), naming who did
+it: the audit trail holds the whole run, step by step.
+
+Integrity rules (issue 11):
+
+* only the run's *performer* records its steps (:func:`require_performer`, checked before anything is done on
+  the instrument); a colleague may :func:`take_over` a run explicitly (audited);
+* one running run per instrument (:class:`InstrumentBusyError`, "in use by X since T"; a partial unique index
+  in the database makes it hold under races); a quality manager may :func:`abandon` a stale run with a reason;
+* a reading with a gross plausibility finding (:mod:`hengqi.procedures.plausibility`) is *held*
+  (:func:`hold_reading`) until it is confirmed with a reason or measured again.
+
 The services check the principal's role and organisation like every other service of the platform
 (:mod:`hengqi.server.services.base`), build the plan parameters from the registry (the instrument's
 specification, a weight set's weights with their certificates) and, when a calibration run ends, record it as a
@@ -14,6 +26,7 @@ specification, a weight set's weights with their certificates) and, when a calib
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -23,6 +36,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 
 from hengqi.errors import InputError
@@ -39,7 +53,7 @@ from hengqi.server.db.engine import Database
 from hengqi.server.db.guided import GuidedRun, InstrumentConnection
 from hengqi.server.db.models import Instrument, Organisation, User, Weight, WeightSet
 from hengqi.server.db.types import utcnow
-from hengqi.server.errors import NotFoundError
+from hengqi.server.errors import ConflictError, NotFoundError, PermissionDeniedError
 from hengqi.server.permissions import Permission, Principal
 from hengqi.server.services.base import get_scoped, scoped_select
 from hengqi.server.services.instrument_policy import check_url, parse_hosts
@@ -52,6 +66,18 @@ RULES = ("oiml-r76", "jjg539")
 #: Supports assumed for the eccentricity test where the registry does not say (a platform on 4 load cells).
 DEFAULT_SUPPORTS = 4
 MODES = ("instrument", "manual")
+
+
+class InstrumentBusyError(ConflictError):
+    """Another run is in progress on the instrument (one running run per instrument)."""
+
+    code = "instrument_in_use"
+
+
+class RunAbandonedError(ConflictError):
+    """The run was ended by a quality manager; nothing more is recorded in it."""
+
+    code = "run_abandoned"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +99,10 @@ class DbRunStore:
     ``new_run`` describes the row of the next :meth:`create` (the protocol's ``create`` takes only the state).
     """
 
-    def __init__(self, database: Database, new_run: NewRun | None = None) -> None:
+    def __init__(self, database: Database, new_run: NewRun | None = None, *, actor: Actor | None = None) -> None:
         self.database = database
         self.new_run = new_run
+        self.actor = actor
 
     def create(self, state: RunState) -> None:
         if self.new_run is None:
@@ -85,6 +112,7 @@ class DbRunStore:
         with self.database.write_session() as session:
             if session.scalar(select(GuidedRun.id).where(GuidedRun.run_id == state.run_id)) is not None:
                 raise RunExistsError(state.run_id)
+            refuse_if_busy(session, info.instrument_id)
             session.add(
                 GuidedRun(
                     run_id=state.run_id,
@@ -98,12 +126,19 @@ class DbRunStore:
                     mode=info.mode,
                     weight_set_id=info.weight_set_id,
                     started_by_id=info.started_by_id,
+                    performer_id=info.started_by_id,
                     receptor_kg="0",
                     receptor_position="centre",
                     problem="",
                 )
             )
-            session.flush()
+            try:
+                session.flush()
+            except IntegrityError as err:  # another run was started on the instrument at the same moment
+                session.rollback()
+                raise InstrumentBusyError(
+                    "another run was just started on this instrument", details={"instrument_id": info.instrument_id}
+                ) from err
             audit.record(
                 session,
                 actor=Actor(info.started_by_id, info.actor_name or str(info.started_by_id)),
@@ -132,18 +167,45 @@ class DbRunStore:
             raise InputError("version", f"a saved state must have a version above {expected_version}")
         text = state.dumps()
         with self.database.write_session() as session:
+            before = session.execute(
+                select(GuidedRun.state, GuidedRun.organisation_id).where(GuidedRun.run_id == state.run_id)
+            ).first()
             result = session.execute(
                 update(GuidedRun)
-                .where(GuidedRun.run_id == state.run_id, GuidedRun.version == expected_version)
+                .where(
+                    GuidedRun.run_id == state.run_id,
+                    GuidedRun.version == expected_version,
+                    GuidedRun.status != "abandoned",
+                )
                 .values(state=text, version=state.version, status=state.status, updated_at=utcnow())
             )
-            if getattr(result, "rowcount", 0) != 1:
+            if getattr(result, "rowcount", 0) != 1 or before is None:
                 session.rollback()
                 found = session.scalar(select(GuidedRun.version).where(GuidedRun.run_id == state.run_id))
                 if found is None:
                     raise UnknownRunError(state.run_id)
                 raise ConcurrentUpdateError(state.run_id, expected_version, found)
+            old = RunState.loads(before[0], source=f"guided run {state.run_id}")
+            self._audit_steps(session, old, state, organisation_id=before[1])
             session.commit()
+
+    def _audit_steps(self, session: DbSession, old: RunState, new: RunState, *, organisation_id: int) -> None:
+        """One audit entry per step recorded (``record_step``) or corrected (``correct_step``) by this save."""
+        actor = self.actor or Actor(None, "system")
+        for index, record in enumerate(new.results):
+            previous = old.results[index] if index < len(old.results) else None
+            if previous == record:
+                continue
+            audit.record(
+                session,
+                actor=actor,
+                action="record_step" if previous is None else "correct_step",
+                entity="guided_runs",
+                entity_id=new.run_id,
+                organisation_id=organisation_id,
+                old=None if previous is None else {"step": index, **previous.as_json()},
+                new={"step": index, **record.as_json()},
+            )
 
     def run_ids(self) -> tuple[str, ...]:
         with self.database.read_session() as session:
@@ -303,8 +365,11 @@ def count_steps(kind: str, parameters: Mapping[str, Any], d_kg: Decimal) -> int:
     """How many operator steps the run will take (its plan driven once by a virtual balance), shutdown included."""
     definition = PLANS[kind]
     simulation = simulate(definition.build(parameters), VirtualBalance(d_kg).respond)
-    operator_steps = sum(1 for message in simulation.messages if message.step.kind != "record")
-    return operator_steps + len(definition.shutdown)
+    steps = [message.step for message in simulation.messages if message.step.kind != "record"]
+    shutdown = len(definition.shutdown)
+    if steps and definition.shutdown and definition.shutdown[0] == steps[-1]:
+        shutdown -= 1  # a shutdown step repeating the last step is not asked (hengqi.procedures.session)
+    return len(steps) + shutdown
 
 
 def start(
@@ -329,6 +394,7 @@ def start(
         instrument = get_scoped(session, principal, Instrument, instrument_id)
         if instrument.status != "in-service":
             raise InputError("instrument_id", f"the instrument is {instrument.status}, not in service")
+        refuse_if_busy(session, instrument.id)
         weight_set = get_scoped(session, principal, WeightSet, weight_set_id)
         if weight_set.organisation_id != instrument.organisation_id:
             raise InputError("weight_set_id", "belongs to another organisation")
@@ -450,8 +516,9 @@ def open_session(database: Database, run_id: str) -> Session:
     return Runs(DbRunStore(database), PLANS).open(run_id)
 
 
-def runs_api(database: Database) -> Runs:
-    return Runs(DbRunStore(database), PLANS)
+def runs_api(database: Database, actor: Actor | None = None) -> Runs:
+    """The runs API on the database; ``actor`` is named in the audit entry of every step it records."""
+    return Runs(DbRunStore(database, actor=actor), PLANS)
 
 
 def set_fields(database: Database, run_id: str, **values: Any) -> None:
@@ -480,6 +547,7 @@ def switch_mode(database: Database, principal: Principal, run_id: str, mode: str
         raise InputError("mode", f"expected one of {', '.join(MODES)}, got {mode!r}")
     with database.write_session() as session:
         row = get_run(session, principal, run_id)
+        require_performer(principal, row)
         if row.mode != mode:
             audit.record(
                 session,
@@ -499,8 +567,10 @@ def cancel(database: Database, principal: Principal, run_id: str) -> Session:
     """Ask the run to stop (its shutdown steps follow); recorded in the audit trail."""
     principal.require(Permission.RECORD_RUN)
     with database.read_session() as session:
-        organisation_id = get_run(session, principal, run_id).organisation_id
-    run = runs_api(database).cancel(run_id)
+        row = get_run(session, principal, run_id)
+        require_performer(principal, row)
+        organisation_id = row.organisation_id
+    run = runs_api(database, principal.actor).cancel(run_id)
     with database.write_session() as session:
         audit.record(
             session,
@@ -513,3 +583,160 @@ def cancel(database: Database, principal: Principal, run_id: str) -> Session:
         )
         session.commit()
     return run
+
+
+# -- who records, one run per instrument ------------------------------------------------------------------------
+def _name(session: DbSession, user_id: int) -> str:
+    user = session.get(User, user_id)
+    return f"user {user_id}" if user is None else (user.full_name or user.username)
+
+
+def active_run(session: DbSession, instrument_id: int) -> GuidedRun | None:
+    """The run in progress on the instrument, if any."""
+    return session.scalar(
+        select(GuidedRun).where(GuidedRun.instrument_id == instrument_id, GuidedRun.status == "running")
+    )
+
+
+def in_use_text(session: DbSession, row: GuidedRun) -> str:
+    """ "in use by NAME since T (run ID)"."""
+    since = row.created_at.strftime("%Y-%m-%d %H:%M UTC")
+    return f"in use by {_name(session, row.performer)} since {since} (run {row.run_id})"
+
+
+def refuse_if_busy(session: DbSession, instrument_id: int) -> None:
+    """:class:`InstrumentBusyError` if a run is in progress on the instrument."""
+    busy = active_run(session, instrument_id)
+    if busy is not None:
+        raise InstrumentBusyError(
+            f"the instrument is {in_use_text(session, busy)}; a quality manager may end a stale run",
+            details={"run_id": busy.run_id, "performer_id": busy.performer},
+        )
+
+
+def require_performer(principal: Principal, row: GuidedRun) -> None:
+    """Only the run's performer records in it (after the role check); an abandoned run takes nothing more.
+
+    Called before anything is done on the instrument or stored, for every step, mode switch and cancellation.
+    """
+    principal.require(Permission.RECORD_RUN)
+    if row.status == "abandoned":
+        raise RunAbandonedError(f"the run was ended by a quality manager: {row.abandon_reason}")
+    if row.performer != principal.user_id:
+        raise PermissionDeniedError(
+            "only the technician performing this run records its steps; take the run over to continue it",
+            details={"rule": "performer", "performer_id": row.performer},
+        )
+
+
+def take_over(database: Database, principal: Principal, run_id: str) -> None:
+    """Make the principal the run's performer (a colleague continuing it); recorded in the audit trail."""
+    principal.require(Permission.RECORD_RUN)
+    with database.write_session() as session:
+        row = get_run(session, principal, run_id)
+        if row.organisation_id != principal.organisation_id:
+            raise PermissionDeniedError("a run is taken over only within its own organisation")
+        if row.status != "running" and row.review_status != "returned":
+            raise ConflictError(f"the run is {row.status}; there is nothing to take over", code="run_ended")
+        if row.performer == principal.user_id:
+            return
+        audit.record(
+            session,
+            actor=principal.actor,
+            action="take_over",
+            entity="guided_runs",
+            entity_id=run_id,
+            organisation_id=row.organisation_id,
+            old={"performer_id": row.performer},
+            new={"performer_id": principal.user_id},
+        )
+        row.performer_id = principal.user_id
+        session.commit()
+
+
+#: Limits of a reason given in a form (abandoning a run, confirming a reading, correcting, returning).
+REASON_MIN, REASON_MAX = 3, 500
+
+
+def check_reason(reason: str, field: str = "reason") -> str:
+    """A reason of 3 to 500 characters (after trimming)."""
+    text = " ".join(reason.split())
+    if not REASON_MIN <= len(text) <= REASON_MAX:
+        raise InputError(field, f"give a reason of {REASON_MIN} to {REASON_MAX} characters")
+    return text
+
+
+def abandon(database: Database, principal: Principal, run_id: str, reason: str) -> None:
+    """End a stale run (quality manager), freeing its instrument; the reason goes to the run and the audit trail.
+
+    Nothing recorded in the run is lost; no step can be recorded in it afterwards.
+    """
+    principal.require(Permission.ABANDON_RUN)
+    text = check_reason(reason)
+    with database.write_session() as session:
+        row = get_run(session, principal, run_id)
+        if row.organisation_id != principal.organisation_id:
+            raise PermissionDeniedError("a run is ended only within its own organisation")
+        if row.status != "running":
+            raise ConflictError(f"the run is {row.status}, not running", code="run_ended")
+        audit.record(
+            session,
+            actor=principal.actor,
+            action="abandon",
+            entity="guided_runs",
+            entity_id=run_id,
+            organisation_id=row.organisation_id,
+            old={"status": row.status, "performer_id": row.performer},
+            new={"status": "abandoned", "reason": text},
+        )
+        row.status, row.abandon_reason, row.finished_at = "abandoned", text, utcnow()
+        row.held_reading = ""
+        session.commit()
+
+
+# -- readings held for confirmation ---------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class HeldReading:
+    """A reading kept aside until it is confirmed with a reason: the step it answers, its value (kg), its
+    source and the findings that stopped it (codes and messages)."""
+
+    step_id: str
+    value_kg: Decimal
+    source: str
+    codes: tuple[str, ...]
+    messages: tuple[str, ...]
+    messages_zh: tuple[str, ...]
+
+    def dumps(self) -> str:
+        return json.dumps(
+            {
+                "step_id": self.step_id,
+                "value_kg": str(self.value_kg),
+                "source": self.source,
+                "codes": list(self.codes),
+                "messages": list(self.messages),
+                "messages_zh": list(self.messages_zh),
+            }
+        )
+
+    @classmethod
+    def loads(cls, text: str) -> HeldReading | None:
+        if not text:
+            return None
+        try:
+            data = json.loads(text)
+            return cls(
+                str(data["step_id"]),
+                Decimal(str(data["value_kg"])),
+                str(data["source"]),
+                tuple(str(x) for x in data["codes"]),
+                tuple(str(x) for x in data["messages"]),
+                tuple(str(x) for x in data.get("messages_zh", data["messages"])),
+            )
+        except (ValueError, KeyError, TypeError, ArithmeticError):
+            return None
+
+
+def hold_reading(database: Database, run_id: str, held: HeldReading | None) -> None:
+    """Keep a reading aside for confirmation (``None``: drop what was held)."""
+    set_fields(database, run_id, held_reading="" if held is None else held.dumps())

@@ -35,6 +35,13 @@ class InstrumentUnavailableError(HengqiError):
     code = "instrument_unavailable"
 
 
+class InstrumentSettlingError(InstrumentUnavailableError):
+    """The instrument answered with an over- or underload indication while a non-stable reading was asked for (the
+    swing after a load change): connected, but showing no value at this moment."""
+
+    code = "instrument_settling"
+
+
 class InstrumentLinks:
     """Open instrument connections of one app."""
 
@@ -79,7 +86,9 @@ class InstrumentLinks:
             try:
                 return scale.read(stable)
             except ScaleRangeError as err:
-                if not stable or time.monotonic() >= deadline:
+                if not stable:
+                    raise InstrumentSettlingError(f"{url}: {err}") from err
+                if time.monotonic() >= deadline:
                     raise InstrumentUnavailableError(f"{url}: {err}") from err
                 time.sleep(0.2)
             except (ScaleError, OSError) as err:

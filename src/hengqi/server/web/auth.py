@@ -30,9 +30,14 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def _login_page(request: Request, error: str | None, next_url: str, status: int = 200) -> HTMLResponse:
+def _login_page(
+    request: Request, error: str | None, next_url: str, status: int = 200, *, username: str = ""
+) -> HTMLResponse:
+    """The sign-in page; after a wrong password the user name typed is kept (only the password is asked again)."""
     token = new_csrf_token()
-    response = render(request, "login.html", None, status, error=error, next_url=next_url, login_csrf=token)
+    response = render(
+        request, "login.html", None, status, error=error, next_url=next_url, login_csrf=token, username=username
+    )
     response.set_cookie(
         LOGIN_CSRF_COOKIE,
         token,
@@ -75,9 +80,9 @@ async def login(
             replaces=request.cookies.get(SESSION_COOKIE),
         )
     except AuthenticationError:
-        return _login_page(request, "login.failed", target, 401)
+        return _login_page(request, "login.failed", target, 401, username=username.strip())
     except LoginThrottledError as err:
-        page = _login_page(request, "login.throttled", target, 429)
+        page = _login_page(request, "login.throttled", target, 429, username=username.strip())
         page.headers["Retry-After"] = str(err.retry_after_s)
         return page
     csrf = signed.session.csrf

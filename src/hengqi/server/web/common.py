@@ -115,3 +115,31 @@ def render(request: Request, template: str, who: Viewer | None, status_code: int
 def redirect(url: str) -> RedirectResponse:
     """See other (303): the browser fetches ``url`` with GET (post/redirect/get)."""
     return RedirectResponse(url, status_code=303)
+
+
+#: A one-time message carried across a post/redirect/get (a cookie read and cleared by the next page).
+FLASH_COOKIE = "hengqi_flash"
+FLASH_MAX = 1000
+
+
+def flash_redirect(url: str, message: str) -> RedirectResponse:
+    """Redirect (303) to ``url`` carrying ``message`` for the next page: after a refused form the browser lands
+    on a page fetched with GET, so its back button never asks to resubmit the form."""
+    response = redirect(url)
+    response.set_cookie(
+        FLASH_COOKIE, quote(message[:FLASH_MAX], safe=""), max_age=120, httponly=True, samesite="lax", path=PREFIX
+    )
+    return response
+
+
+def take_flash(request: Request) -> str | None:
+    """The message a redirect carried (the caller clears it with :func:`clear_flash`)."""
+    from urllib.parse import unquote
+
+    value = request.cookies.get(FLASH_COOKIE)
+    return unquote(value)[:FLASH_MAX] if value else None
+
+
+def clear_flash(response: HTMLResponse) -> HTMLResponse:
+    response.delete_cookie(FLASH_COOKIE, path=PREFIX)
+    return response

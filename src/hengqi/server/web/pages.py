@@ -23,7 +23,7 @@ from hengqi.server.headers import content_disposition
 from hengqi.server.permissions import Permission
 from hengqi.server.services import guided_certificates, guided_runs, registry, runs
 from hengqi.server.services.base import get_scoped, scoped_select
-from hengqi.server.services.instrument_links import InstrumentLinks, InstrumentUnavailableError
+from hengqi.server.services.instrument_links import InstrumentLinks, InstrumentSettlingError, InstrumentUnavailableError
 from hengqi.server.services.instrument_workers import InstrumentWorkers
 from hengqi.server.web import charts
 from hengqi.server.web.common import PREFIX, app_state, check_csrf, redirect, render, user_names, viewer
@@ -251,6 +251,8 @@ def instrument_page(
         offered = weight_set_offer(session, instrument, weight_sets)
         connection = guided_runs.connection_of(session, instrument.id)
         guided = guided_runs.list_runs(session, who.principal, limit=200)
+        active = guided_runs.active_run(session, instrument.id)
+        busy = None if active is None else (active.run_id, guided_runs.in_use_text(session, active))
     guided = [g for g in guided if g.instrument_id == instrument.id]
     series = []
     broken: dict[int, str] = {}
@@ -277,6 +279,7 @@ def instrument_page(
         weight_sets=offered,
         connection=connection,
         guided=guided,
+        busy=busy,
         chart=chart,
         names=names,
         mass=mass,
@@ -311,6 +314,8 @@ async def instrument_reading(request: Request, instrument_id: Id) -> JSONRespons
         return JSONResponse(
             {"ok": False, "reason": err.message}, status_code=429, headers={"Retry-After": str(err.retry_after_s)}
         )
+    except InstrumentSettlingError as err:  # connected, swinging after a load change: not "no connection"
+        return JSONResponse({"ok": False, "settling": True, "reason": str(err)})
     except (InstrumentUnavailableError, InputError) as err:
         return JSONResponse({"ok": False, "reason": str(err)})
     return JSONResponse(

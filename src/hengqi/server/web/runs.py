@@ -5,6 +5,11 @@ answer checked and the run saved with a compare-and-set (:class:`~hengqi.server.
 so a double click, a retried request or a second technician's late answer is never recorded twice: the
 browser is shown the step the run waits at, with a message saying what happened.  An instrument that does not
 answer records nothing; the run waits at the same step (retry, or switch to manual entry).
+
+Only the run's performer records (checked before the instrument is touched); every reading is checked for
+plausibility (:mod:`hengqi.procedures.plausibility`) and one with a gross finding is held until it is confirmed
+with a reason or measured again.  A refused submission redirects (post/redirect/get) with its message carried in
+a one-time cookie, so the back button never asks to resubmit a form.
 """
 
 from __future__ import annotations
@@ -21,9 +26,11 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from hengqi.errors import InputError
+from hengqi.metrology.mpe import mpe
 from hengqi.metrology.quantities import format_mass
 from hengqi.metrology.reporting import reported_uncertainty
 from hengqi.procedures.errors import ConcurrentUpdateError, RunFinishedError, StaleStepError
+from hengqi.procedures.plausibility import Finding, check_reading, needs_confirmation
 from hengqi.procedures.session import PendingStep, Session
 from hengqi.procedures.steps import (
     AddLoad,
@@ -40,13 +47,27 @@ from hengqi.procedures.steps import (
 )
 from hengqi.server.db.guided import GuidedRun
 from hengqi.server.db.models import Certificate, Instrument, Run
-from hengqi.server.errors import TooManyRequestsError
-from hengqi.server.services import guided_certificates, guided_runs, verification_records
+from hengqi.server.errors import ConflictError, PermissionDeniedError, TooManyRequestsError
+from hengqi.server.services import guided_certificates, guided_runs, review, verification_records
 from hengqi.server.services.base import get_scoped
+from hengqi.server.services.guided_runs import HeldReading
 from hengqi.server.services.instrument_links import InstrumentUnavailableError
 from hengqi.server.services.registry import instrument_specification
 from hengqi.server.web import charts
-from hengqi.server.web.common import PREFIX, Viewer, app_state, check_csrf, redirect, render, user_names, viewer
+from hengqi.server.web.common import (
+    PREFIX,
+    Viewer,
+    app_state,
+    check_csrf,
+    clear_flash,
+    flash_redirect,
+    redirect,
+    render,
+    take_flash,
+    user_names,
+    viewer,
+)
+from hengqi.server.web.entry import display_unit, normalise_entry
 from hengqi.server.web.i18n import MESSAGES, translate
 from hengqi.server.web.pages import curve_points, links, mpe_function, workers
 from hengqi.server.web.results_view import certified_points, check_groups, error_table, live_texts, shown
@@ -55,6 +76,7 @@ router = APIRouter()
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 RunId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 Text = Annotated[str, Form(max_length=200)]
+Reason = Annotated[str, Form(max_length=600)]
 
 
 def _run_url(run_id: str, notice: str | None = None) -> str:
@@ -99,7 +121,7 @@ def start_run(
             stage=stage,
             rules=rules,
         )
-    except InputError as err:
+    except (InputError, ConflictError) as err:
         return _instrument_error(instrument_id, str(err))
     return redirect(_run_url(run_id))
 
@@ -159,10 +181,58 @@ def _live_rows(run: Session, instrument: Instrument) -> list[dict[str, Any]]:
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
-def run_screen(request: Request, run_id: RunId, notice: str | None = None, problem: str | None = None) -> HTMLResponse:
+def run_screen(request: Request, run_id: RunId, notice: str | None = None) -> HTMLResponse:
     who = viewer(request)
     row, instrument, run = _load(request, who, run_id)
-    return _screen(request, who, row, instrument, run, notice=notice, problem=problem)
+    problem = take_flash(request) if notice else None
+    return clear_flash(_screen(request, who, row, instrument, run, notice=notice, problem=problem))
+
+
+def _readings(run: Session, row: GuidedRun, instrument: Instrument) -> list[dict[str, Any]]:
+    """The readings recorded so far, for the list with its correction forms."""
+    corrected = {int(item.get("index", -1)) for item in run.state.corrections}
+    rows = []
+    for index, step, record in run.history:
+        if not isinstance(step, ReadStable | FindChangeover) or record.answer is None:
+            continue
+        rows.append(
+            {
+                "index": index,
+                "purpose": step.purpose if isinstance(step, ReadStable) else "dL",
+                "load": format_mass(step.load_kg),
+                "value": format_mass(Decimal(record.answer)),
+                "source": record.source,
+                "by": record.by,
+                "flags": record.flags,
+                "reason": record.reason,
+                "corrected": index in corrected,
+            }
+        )
+    return rows
+
+
+def in_service_mpe(instrument: Instrument, load_kg: Decimal) -> Decimal | None:
+    """The in-service MPE at a load (OIML R 76-1:2006 3.5.2), or None (no class, load outside the table)."""
+    try:
+        return mpe(load_kg, instrument_specification(instrument), stage="in-service")
+    except InputError:
+        return None
+
+
+def reading_findings(instrument: Instrument, run: Session, step: ReadStable, value_kg: Decimal) -> tuple[Finding, ...]:
+    """The plausibility findings of a reading: against its load, the in-service MPE and the readings taken
+    before at the same load in the same test (:func:`hengqi.procedures.plausibility.check_reading`)."""
+    test = step.purpose.split(" #")[0]
+    same = [
+        Decimal(record.answer)
+        for _, earlier, record in run.history
+        if isinstance(earlier, ReadStable)
+        and record.answer is not None
+        and earlier.load_kg == step.load_kg
+        and earlier.purpose != step.purpose
+        and earlier.purpose.split(" #")[0] == test
+    ]
+    return check_reading(step.load_kg, value_kg, mpe_kg=in_service_mpe(instrument, step.load_kg), same_load=same)
 
 
 def _screen(
@@ -184,6 +254,12 @@ def _screen(
         connection = guided_runs.connection_of(session, instrument.id)
     done = len(run.state.results)
     total = max(row.total_steps, done + (1 if pending else 0))
+    me = who.principal.user_id
+    performer = row.performer
+    open_for_corrections = row.status == "running" or row.review_status == "returned"
+    held = HeldReading.loads(row.held_reading)
+    if held is not None and (pending is None or held.step_id != pending.step_id):
+        held = None
     return render(
         request,
         "run.html",
@@ -203,7 +279,22 @@ def _screen(
         has_connection=connection is not None,
         notice=notice,
         problem=problem,
-        names=user_names(request, {row.started_by_id}),
+        names=user_names(request, {row.started_by_id, performer}),
+        performer=performer,
+        is_performer=performer == me and row.status != "abandoned",
+        can_take_over=(
+            who.can("run.record")
+            and performer != me
+            and open_for_corrections
+            and row.organisation_id == who.principal.organisation_id
+        ),
+        can_abandon=who.can("run.abandon") and row.status == "running",
+        can_correct=performer == me and open_for_corrections,
+        held=held,
+        held_value="" if held is None else format_mass(held.value_kg),
+        held_messages=() if held is None else (held.messages_zh if lang == "zh" else held.messages),
+        unit=display_unit(instrument.d_kg),
+        readings=_readings(run, row, instrument),
         nav="runs",
     )
 
@@ -246,9 +337,10 @@ def _perform(
     use_instrument = row.mode == "instrument" and connection is not None
     hands = connection.control_url if connection is not None and connection.control_url else None
     if action == "enter":
+        typed = normalise_entry(value, display_unit(instrument.d_kg))
         if isinstance(step, ReadStable):
-            return plausible_indication(instrument, step, value), "operator"
-        return value, "operator"
+            return plausible_indication(instrument, step, typed), "operator"
+        return typed, "operator"
     if action == "decide":
         return value, "operator"
     if action == "auto" and isinstance(step, FindChangeover) and use_instrument and connection is not None and hands:
@@ -330,7 +422,11 @@ def submit_step(
     temperature: Text = "",
     pressure: Text = "",
     humidity: Text = "",
+    reason: Reason = "",
 ) -> Response:
+    """Answer the pending step.  ``action``: ``read``/``zero``/``auto`` on the instrument, ``enter`` a typed value,
+    ``decide``, ``confirm`` a placement or instruction, ``accept`` a held reading with a ``reason``, or
+    ``remeasure`` (drop the held reading and read again)."""
     who = viewer(request)
     check_csrf(request, who, csrf_token)
     if action == "conditions":  # the conditions form: three fields, one answer (all empty: not measured)
@@ -339,47 +435,83 @@ def submit_step(
     state = app_state(request)
     with guided_runs.run_lock(run_id):
         row, instrument, run = _load(request, who, run_id)
+        try:  # before anything is done on the instrument or stored
+            guided_runs.require_performer(who.principal, row)
+        except (PermissionDeniedError, ConflictError) as err:
+            return flash_redirect(_run_url(run_id, "denied"), str(err))
         pending = run.pending
         if pending is None:
             return redirect(_run_url(run_id, "finished"))
         if step_id != pending.step_id:
             notice = "already" if run.recorded(step_id) is not None else "stale"
             return redirect(_run_url(run_id, notice))
+        held = HeldReading.loads(row.held_reading)
+        if action == "remeasure":
+            guided_runs.hold_reading(state.database, run_id, None)
+            return redirect(_run_url(run_id))
+        flags: tuple[str, ...] = ()
+        why = ""
+        if action == "accept":
+            if held is None or held.step_id != pending.step_id:
+                return redirect(_run_url(run_id, "stale"))
+            try:
+                why = guided_runs.check_reason(reason)
+            except InputError as err:
+                return flash_redirect(_run_url(run_id, "confirm"), str(err))
+            answer: Any = held.value_kg
+            source, flags = held.source, held.codes
+        else:
+            try:
+                if row.mode == "instrument" and action not in ("enter", "decide"):  # instrument I/O: bounded pool
+                    answer, source = workers(request).call(
+                        who.principal.user_id,
+                        _perform,
+                        request,
+                        row,
+                        instrument,
+                        pending,
+                        rated=False,
+                        action=action,
+                        value=value,
+                    )
+                else:
+                    answer, source = _perform(request, row, instrument, pending, action=action, value=value)
+            except TooManyRequestsError as err:
+                return flash_redirect(_run_url(run_id, "instrument"), err.message)
+            except InstrumentUnavailableError as err:
+                guided_runs.set_fields(state.database, run_id, problem=str(err))
+                return flash_redirect(_run_url(run_id, "instrument"), str(err))
+            except InputError as err:
+                return flash_redirect(_run_url(run_id, "invalid"), str(err))
+            if isinstance(pending.step, ReadStable) and isinstance(answer, Decimal):
+                findings = reading_findings(instrument, run, pending.step, answer)
+                if needs_confirmation(findings):
+                    guided_runs.hold_reading(
+                        state.database,
+                        run_id,
+                        HeldReading(
+                            pending.step_id,
+                            answer,
+                            source,
+                            tuple(f.code for f in findings),
+                            tuple(f.message for f in findings),
+                            tuple(f.message_zh for f in findings),
+                        ),
+                    )
+                    return redirect(_run_url(run_id, "confirm"))
+                flags = tuple(f.code for f in findings)
         try:
-            if row.mode == "instrument" and action not in ("enter", "decide"):  # instrument I/O: in the bounded pool
-                answer, source = workers(request).call(
-                    who.principal.user_id,
-                    _perform,
-                    request,
-                    row,
-                    instrument,
-                    pending,
-                    rated=False,
-                    action=action,
-                    value=value,
-                )
-            else:
-                answer, source = _perform(request, row, instrument, pending, action=action, value=value)
-        except TooManyRequestsError as err:
-            return _screen(
-                request, who, row, instrument, run, notice="instrument", problem=err.message, status_code=429
-            )
-        except InstrumentUnavailableError as err:
-            guided_runs.set_fields(state.database, run_id, problem=str(err))
-            return _screen(request, who, row, instrument, run, notice="instrument", problem=str(err), status_code=503)
-        except InputError as err:
-            return _screen(request, who, row, instrument, run, notice="invalid", problem=str(err), status_code=422)
-        try:
-            run = guided_runs.runs_api(state.database).submit(
-                run_id, step_id, answer, source=source, by=who.principal.username
+            run = guided_runs.runs_api(state.database, who.principal.actor).submit(
+                run_id, step_id, answer, source=source, by=who.principal.username, flags=flags, reason=why
             )
         except InputError as err:
-            row, instrument, run = _load(request, who, run_id)
-            return _screen(request, who, row, instrument, run, notice="invalid", problem=str(err), status_code=422)
+            return flash_redirect(_run_url(run_id, "invalid"), str(err))
         except (StaleStepError, ConcurrentUpdateError):
             return redirect(_run_url(run_id, "stale"))
         except RunFinishedError:
             return redirect(_run_url(run_id, "finished"))
+        if held is not None:
+            guided_runs.hold_reading(state.database, run_id, None)
         step = pending.step
         if isinstance(step, PlaceLoad | AddLoad | RemoveLoad | FindChangeover):
             recorded = run.recorded(step_id)
@@ -402,6 +534,8 @@ def switch_mode(request: Request, run_id: RunId, csrf_token: Text = "", mode: Te
         guided_runs.switch_mode(app_state(request).database, who.principal, run_id, mode)
     except InputError:
         return redirect(_run_url(run_id, "invalid"))
+    except (PermissionDeniedError, ConflictError) as err:
+        return flash_redirect(_run_url(run_id, "denied"), str(err))
     return redirect(_run_url(run_id))
 
 
@@ -417,12 +551,15 @@ def cancel_run(request: Request, run_id: RunId, csrf_token: Text = "") -> Respon
             return redirect(_run_url(run_id, "finished"))
         except ConcurrentUpdateError:
             return redirect(_run_url(run_id, "stale"))
+        except (PermissionDeniedError, ConflictError) as err:
+            return flash_redirect(_run_url(run_id, "denied"), str(err))
     return redirect(_run_url(run_id))
 
 
 @router.get("/runs/{run_id}/results", response_class=HTMLResponse)
-def results(request: Request, run_id: RunId, notice: str | None = None, problem: str | None = None) -> HTMLResponse:
+def results(request: Request, run_id: RunId, notice: str | None = None) -> HTMLResponse:
     who = viewer(request)
+    problem = take_flash(request) if notice else None
     state = app_state(request)
     with state.database.read_session() as session:
         row = guided_runs.get_run(session, who.principal, run_id)
@@ -432,10 +569,15 @@ def results(request: Request, run_id: RunId, notice: str | None = None, problem:
         if run_record is None:
             # a finished run not yet recorded (e.g. the server stopped right after its last step): record it now
             run = guided_runs.open_session(state.database, run_id)
-            if run.status != "running" and row.finished_at is None:
+            if (
+                run.status != "running"
+                and row.finished_at is None
+                and row.status != "abandoned"
+                and row.performer == who.principal.user_id
+            ):
                 session.close()
                 guided_certificates.finalise(state.database, state.files, who.principal, run_id, run)
-                return results(request, run_id, notice, problem)
+                return results(request, run_id, notice)
     context: dict[str, Any] = {
         "row": row,
         "instrument": instrument,
@@ -482,7 +624,30 @@ def results(request: Request, run_id: RunId, notice: str | None = None, problem:
         {row.started_by_id}
         | ({certificate.approved_by_id} if certificate is not None and certificate.approved_by_id else set()),
     )
-    return render(request, "results.html", who, notice=notice, problem=problem, names=names, nav="runs", **context)
+    context["warnings"] = review_warnings(state.database, row, instrument, run_record)
+    names |= user_names(request, {row.performer})
+    page = render(request, "results.html", who, notice=notice, problem=problem, names=names, nav="runs", **context)
+    return clear_flash(page)
+
+
+def review_warnings(database: Any, row: GuidedRun, instrument: Instrument, run_record: Run | None) -> list[Any]:
+    """Every warning the reviewer must see (:mod:`hengqi.server.services.review`)."""
+    if run_record is None:
+        return []
+    run = guided_runs.open_session(database, row.run_id)
+    readings = [
+        review.RecordedReading(
+            index, step.purpose if isinstance(step, ReadStable) else step.kind, rec.answer, rec.flags, rec.reason
+        )
+        for index, step, rec in run.history
+        if rec.flags
+    ]
+    found = review.reading_warnings(readings, run.state.corrections)
+    record = run_record.raw_data.get("record", {})
+    found += review.record_warnings(record if isinstance(record, dict) else {}, run_record.flags or [])
+    if run_record.kind == "calibration":
+        found = review.point_warnings(curve_points(run_record.results), mpe_function(instrument)) + found
+    return found
 
 
 @router.get("/runs/{run_id}/verification-record", response_model=None)
@@ -544,10 +709,9 @@ def _t(request: Request, key: str) -> str:
 
 
 @router.post("/certificates/{certificate_id}/approve", response_model=None)
-def approve(request: Request, certificate_id: Id, csrf_token: Text = "") -> Response:
-    """Approve, sign and issue (four-eyes rule enforced by the certificate service)."""
-    from hengqi.server.errors import ConflictError, PermissionDeniedError
-
+def approve(request: Request, certificate_id: Id, csrf_token: Text = "", confirm: Text = "") -> Response:
+    """Approve, sign and issue (four-eyes rule enforced by the certificate service), once confirmed on the page
+    that shows what is signed."""
     who = viewer(request)
     check_csrf(request, who, csrf_token)
     state = app_state(request)
@@ -555,12 +719,14 @@ def approve(request: Request, certificate_id: Id, csrf_token: Text = "") -> Resp
         guided = session.scalar(select(GuidedRun).where(GuidedRun.certificate_id == certificate_id))
         get_scoped(session, who.principal, Certificate, certificate_id)
     back = f"{PREFIX}/runs/{guided.run_id}/results" if guided is not None else f"{PREFIX}/certificates"
+    if confirm != "yes":  # the confirmation page shows what is signed first
+        return redirect(f"{PREFIX}/certificates/{certificate_id}/approve")
     try:
         guided_certificates.approve_and_issue(
             state.database, state.files, who.principal, certificate_id, state.settings.data_dir
         )
     except PermissionDeniedError as err:
-        return redirect(f"{back}?notice=denied&problem={quote(str(err))}")
+        return flash_redirect(f"{back}?notice=denied", str(err))
     except ConflictError as err:
-        return redirect(f"{back}?notice=invalid&problem={quote(str(err))}")
+        return flash_redirect(f"{back}?notice=invalid", str(err))
     return redirect(f"{back}?notice=approved")

@@ -1,0 +1,147 @@
+"""Is a reading plausible for the step that asked for it?  Pure checks of one indication against its load.
+
+A guided run knows what each reading should show: the load on the receptor (``ReadStable.load_kg``), the
+instrument's maximum permissible error at that load, and the readings taken before at the same load.  A reading
+that contradicts them is either a finding about the instrument or a slip (a sign typed wrong, a weight missing,
+grams typed where kilograms were read).  :func:`check_reading` tells them apart as well as numbers can:
+
+================  =======  ==================================================================================
+code              gross    rule and its basis
+================  =======  ==================================================================================
+``sign``          yes      a positive load indicated as a negative value (no standard: an instrument under load
+                           never indicates below zero unless it is faulty or the value was mistyped)
+``gross_error``   yes      ``|I - L| > GROSS_FACTOR x MPE`` with the in-service MPE of OIML R 76-1:2006 3.5.2
+                           (twice Table 6 of 3.5.1); the factor is a choice of this interface, not of a standard
+``far``           yes      without an MPE (no accuracy class): ``|I - L| > FAR_FRACTION x L`` for a load above
+                           zero (a choice of this interface, not of a standard)
+``beyond_mpe``    no       ``|I - L| > MPE`` (in service; R 76-1 3.5.2): a finding, recorded and shown to the
+                           reviewer; a calibration states the error whatever it is (EURAMET cg-18 v4.0)
+``repeatability`` no       the spread of the readings at one load above the MPE (R 76-1:2006 3.6.1: the
+                           difference between results for the same load shall not exceed the MPE at that load;
+                           CONFIRMED in national texts, ``reference/standards.md``)
+================  =======  ==================================================================================
+
+A *gross* finding is not recorded without an explicit confirmation with a reason (or a new measurement); the
+others are recorded as flags on the reading.  ``I - L`` is the raw indication error, without the rounding-error
+correction of R 76-1 A.4.4.3: these are plausibility checks, not the evaluation of the test.
+
+>>> from decimal import Decimal as D
+>>> [f.code for f in check_reading(D("0.110"), D("-0.005"), mpe_kg=D("0.000002"))]
+['sign', 'gross_error']
+>>> check_reading(D("0.110"), D("0.1100003"), mpe_kg=D("0.000002"))
+()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Final
+
+from hengqi.metrology.quantities import format_mass
+
+#: A reading more than this many in-service MPEs from its load needs a confirmation (interface choice).
+GROSS_FACTOR: Final = Decimal(5)
+#: Without an MPE, a reading more than this fraction of its load away from it needs a confirmation
+#: (interface choice).
+FAR_FRACTION: Final = Decimal("0.1")
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing wrong with a reading: ``code`` (see the module table), whether it is ``gross`` (needs a
+    confirmation with a reason) and what it is, in English and Chinese."""
+
+    code: str
+    gross: bool
+    message: str
+    message_zh: str
+
+
+def check_reading(
+    load_kg: Decimal,
+    indication_kg: Decimal,
+    *,
+    mpe_kg: Decimal | None,
+    same_load: Sequence[Decimal] = (),
+) -> tuple[Finding, ...]:
+    """The findings about ``indication_kg`` read with ``load_kg`` on the receptor (empty: plausible).
+
+    ``mpe_kg`` is the in-service MPE at the load (``None`` where the instrument has no accuracy class or the
+    table does not cover the load); ``same_load`` the readings taken before at the same load in the same test.
+
+    >>> from decimal import Decimal as D
+    >>> [f.code for f in check_reading(D("0.11"), D("0.110005"), mpe_kg=D("0.000002"))]
+    ['beyond_mpe']
+    >>> [f.code for f in check_reading(D("100"), D("120"), mpe_kg=None)]
+    ['far']
+    >>> [f.code for f in check_reading(D("0.1"), D("0.1000025"), mpe_kg=D("0.000002"),
+    ...                                same_load=[D("0.1000001"), D("0.1")])]
+    ['beyond_mpe', 'repeatability']
+    """
+    findings: list[Finding] = []
+    error = indication_kg - load_kg
+    if load_kg > 0 and indication_kg < 0:
+        findings.append(
+            Finding(
+                "sign",
+                True,
+                f"{format_mass(indication_kg)} is negative with {format_mass(load_kg)} on the receptor",
+                f"承载器上有 {format_mass(load_kg)}，示值 {format_mass(indication_kg)} 却为负",
+            )
+        )
+    if mpe_kg is not None and mpe_kg > 0:
+        if abs(error) > GROSS_FACTOR * mpe_kg:
+            findings.append(
+                Finding(
+                    "gross_error",
+                    True,
+                    f"{format_mass(indication_kg)} is {format_mass(abs(error))} from the load "
+                    f"{format_mass(load_kg)}: more than {GROSS_FACTOR} x the in-service MPE ({format_mass(mpe_kg)})",
+                    f"示值 {format_mass(indication_kg)} 与载荷 {format_mass(load_kg)} 相差 {format_mass(abs(error))}，"
+                    f"超过 {GROSS_FACTOR} 倍最大允许误差（{format_mass(mpe_kg)}）",
+                )
+            )
+        elif abs(error) > mpe_kg:
+            findings.append(
+                Finding(
+                    "beyond_mpe",
+                    False,
+                    f"the error {format_mass(error)} is larger than the MPE {format_mass(mpe_kg)}",
+                    f"误差 {format_mass(error)} 大于最大允许误差 {format_mass(mpe_kg)}",
+                )
+            )
+        if same_load:
+            values = [*same_load, indication_kg]
+            spread = max(values) - min(values)
+            if spread > mpe_kg:
+                findings.append(
+                    Finding(
+                        "repeatability",
+                        False,
+                        f"the readings at {format_mass(load_kg)} spread over {format_mass(spread)}, "
+                        f"more than the MPE {format_mass(mpe_kg)}",
+                        f"{format_mass(load_kg)} 处各次示值之差 {format_mass(spread)} "
+                        f"大于最大允许误差 {format_mass(mpe_kg)}",
+                    )
+                )
+    elif load_kg > 0 and abs(error) > FAR_FRACTION * load_kg:
+        findings.append(
+            Finding(
+                "far",
+                True,
+                f"{format_mass(indication_kg)} is far from the load {format_mass(load_kg)}",
+                f"示值 {format_mass(indication_kg)} 与载荷 {format_mass(load_kg)} 相差过大",
+            )
+        )
+    return tuple(findings)
+
+
+def needs_confirmation(findings: Sequence[Finding]) -> bool:
+    """Whether any finding is gross (the reading is recorded only with a reason, or measured again).
+
+    >>> needs_confirmation([Finding("beyond_mpe", False, "", "")])
+    False
+    """
+    return any(finding.gross for finding in findings)

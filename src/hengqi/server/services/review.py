@@ -1,0 +1,157 @@
+"""What a reviewer must see before signing: every warning about a recorded run, in one list.
+
+ISO/IEC 17025:2017 7.8.1.2 asks that reports be reviewed and authorised before release (clause number SECONDARY,
+the standard was not read).  The list is made from what was recorded, never from what the page happens to show:
+
+===========================  ======================================================================================
+code                         when, and its basis
+===========================  ======================================================================================
+``e_plus_u_beyond_mpe``      a calibration point with ``|E| + U > MPE`` (OIML R 76-1:2006 3.5.1 Table 6, initial
+                             verification, the limits the results page draws): the instrument cannot be shown to
+                             be within the MPE at that load
+``u_beyond_third_mpe``       ``U > MPE/3``: the uncertainty is too large for a conformity statement; the one-third
+                             ratio is the laboratory's review criterion (no clause of a standard was read for it)
+``flagged_reading``          a reading recorded with plausibility findings (:mod:`hengqi.procedures.plausibility`)
+``corrected_reading``        a reading corrected after it was recorded (the original is kept)
+``weight_*``                 a reference weight out of calibration or without a due date
+                             (:mod:`hengqi.server.services.runs`; ISO/IEC 17025:2017 6.4.7, SECONDARY)
+``missing_conditions``       no environmental conditions in the record (EURAMET cg-18 v4.0: the air density enters
+                             the buoyancy correction; SECONDARY, cg-18 body not read)
+===========================  ======================================================================================
+
+>>> from decimal import Decimal as D
+>>> found = point_warnings([(D("0.2"), D("0.0000007"), 0.0000009)], lambda load: D("0.000002"))
+>>> [w.code for w in found]
+['u_beyond_third_mpe']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from hengqi.metrology.quantities import format_mass
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewWarning:
+    """One thing the reviewer must look at: a ``code`` (module table) and what it is, in English and Chinese."""
+
+    code: str
+    message: str
+    message_zh: str = ""
+
+    def text(self, lang: str) -> str:
+        """The message in ``lang`` (``"zh"`` or English)."""
+        return self.message_zh if lang == "zh" and self.message_zh else self.message
+
+
+def _two_digits(value: Decimal) -> Decimal:
+    """A limit as shown: two significant digits (``1.6666... g`` -> ``1.7 g``); comparisons use the exact value.
+
+    >>> _two_digits(Decimal("0.0016666666666666666")), _two_digits(Decimal("0.0025"))
+    (Decimal('0.0017'), Decimal('0.0025'))
+    """
+    if value == 0:
+        return value
+    return value.quantize(Decimal(1).scaleb(value.adjusted() - 1)).normalize()
+
+
+def _u(value: float) -> Decimal:
+    """U as the results page states it (two significant digits)."""
+    return Decimal(f"{value:.2g}")
+
+
+def point_warnings(
+    points: Iterable[tuple[Decimal, Decimal, float]], mpe_at: Callable[[Decimal], Decimal | None]
+) -> list[ReviewWarning]:
+    """Warnings of the calibration points ``(load, E, U)`` against the MPE at each load."""
+    found: list[ReviewWarning] = []
+    for load, error, u_float in points:
+        limit = mpe_at(load)
+        if limit is None:
+            continue
+        u = _u(u_float)
+        if abs(error) + u > limit:
+            found.append(
+                ReviewWarning(
+                    "e_plus_u_beyond_mpe",
+                    f"{format_mass(load)}: |E| + U = {format_mass(abs(error) + u)} > MPE = {format_mass(limit)}",
+                    f"{format_mass(load)}：|E| + U = {format_mass(abs(error) + u)} > 最大允许误差 {format_mass(limit)}",
+                )
+            )
+        if u > limit / 3:
+            third = format_mass(_two_digits(limit / 3))
+            found.append(
+                ReviewWarning(
+                    "u_beyond_third_mpe",
+                    f"{format_mass(load)}: U = {format_mass(u)} > MPE/3 ≈ {third}",
+                    f"{format_mass(load)}：U = {format_mass(u)} > 最大允许误差/3 ≈ {third}",
+                )
+            )
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedReading:
+    """A reading of the run as the review lists it: its number, what it was, its value, flags and reason."""
+
+    index: int
+    purpose: str
+    answer: str | None
+    flags: tuple[str, ...]
+    reason: str
+
+
+def reading_warnings(
+    readings: Sequence[RecordedReading], corrections: Sequence[Mapping[str, Any]]
+) -> list[ReviewWarning]:
+    """Warnings of readings recorded with findings, and of every correction."""
+    found: list[ReviewWarning] = []
+    for reading in readings:
+        if reading.flags:
+            value = "—" if reading.answer is None else format_mass(Decimal(reading.answer))
+            because = f"; reason: {reading.reason}" if reading.reason else ""
+            found.append(
+                ReviewWarning(
+                    "flagged_reading",
+                    f"step {reading.index + 1} ({reading.purpose}): {value} recorded with "
+                    f"{', '.join(reading.flags)}{because}",
+                    f"步骤 {reading.index + 1}（{reading.purpose}）：{value} 带提示记录（{', '.join(reading.flags)}）"
+                    + (f"；理由：{reading.reason}" if reading.reason else ""),
+                )
+            )
+    for item in corrections:
+        original = item.get("original") or {}
+        old = original.get("answer") if isinstance(original, Mapping) else None
+        old_text = "—" if old is None else format_mass(Decimal(str(old)))
+        found.append(
+            ReviewWarning(
+                "corrected_reading",
+                f"step {int(item.get('index', 0)) + 1}: {old_text} corrected by {item.get('by', '?')}; "
+                f"reason: {item.get('reason', '')}",
+                f"步骤 {int(item.get('index', 0)) + 1}：{old_text} 已由 {item.get('by', '?')} 更正；"
+                f"理由：{item.get('reason', '')}",
+            )
+        )
+    return found
+
+
+def record_warnings(record: Mapping[str, Any], flags: Iterable[Mapping[str, Any]]) -> list[ReviewWarning]:
+    """Warnings of the run record: the server's flags about weights, and missing environmental conditions."""
+    found = [
+        ReviewWarning(str(flag.get("code", "")), str(flag.get("message", "")))
+        for flag in flags
+        if str(flag.get("code", "")).startswith("weight_")
+    ]
+    if not record.get("environment") and not record.get("conditions"):
+        found.append(
+            ReviewWarning(
+                "missing_conditions",
+                "no environmental conditions (temperature, pressure, humidity)",
+                "未记录环境条件（温度、气压、湿度）",
+            )
+        )
+    return found
