@@ -2,7 +2,7 @@
 instrument, gapless certificate numbers
 
 Revision ID: 0114_run_integrity
-Revises: 0100
+Revises: 0113_audit_anchor
 Create Date: 2026-12-07 08:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0114_run_integrity"
-down_revision = "0100"
+down_revision = "0113_audit_anchor"
 branch_labels = None
 depends_on = None
 
