@@ -22,6 +22,7 @@ def upgrade() -> None:
     op.create_table(
         "customers",
         sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("row_version", sa.Integer(), nullable=False, server_default="1"),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("name_zh", sa.String(length=200), nullable=False),
         sa.Column("street", sa.String(length=200), nullable=False),
