@@ -25,6 +25,7 @@ def ingest(data_dir: Path | None, database_url: str | None, broker: str, client_
     """Subscribe to spBv1.0/# and store telemetry in the platform's database until Ctrl-C."""
     from hengqi.server.db.engine import Database
     from hengqi.server.db.migrate import upgrade
+    from hengqi.server.field.curves import CurveStore
     from hengqi.server.field.ingest import Ingestor
     from hengqi.server.field.mqtt import IngestWorker
     from hengqi.supervision.broker import parse_broker_url
@@ -33,7 +34,8 @@ def ingest(data_dir: Path | None, database_url: str | None, broker: str, client_
     settings = _settings(data_dir, database_url)
     database = Database(settings.effective_database_url())
     upgrade(database.engine)
-    worker = IngestWorker(Ingestor(database), address, client_id=client_id).start()
+    curves = CurveStore(Path(settings.data_dir) / "field")
+    worker = IngestWorker(Ingestor(database, curves=curves), address, client_id=client_id).start()
     click.echo(f"ingest: {address.display()} -> {database.url.split('@')[-1]}", err=True)
     try:
         end = None if duration is None else time.monotonic() + duration
@@ -95,6 +97,23 @@ def register(  # noqa: PLR0917 - one parameter per click option
         database.dispose()
     click.echo(f"field device {device.device_id} (group {device.group_id}) for instrument {instrument_id}")
     click.echo(f"HTTP token (shown once): {token}")
+    return EXIT_OK
+
+
+@field.command("retention")
+@store_options
+@click.option("--curves-days", type=click.IntRange(min=1), required=True, help="Keep this many days of curves.")
+def retention(data_dir: Path | None, database_url: str | None, curves_days: int) -> int:
+    """Delete the Parquet partitions of weight curves older than --curves-days (events stay in the database)."""
+    from datetime import UTC, datetime
+
+    from hengqi.server.field.curves import CurveStore
+
+    settings = _settings(data_dir, database_url)
+    removed = CurveStore(Path(settings.data_dir) / "field").apply_retention(curves_days, datetime.now(UTC).date())
+    click.echo(
+        f"curves: {len(removed)} day partitions removed" + (f" ({removed[0]} .. {removed[-1]})" if removed else "")
+    )
     return EXIT_OK
 
 
