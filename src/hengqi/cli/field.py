@@ -153,12 +153,18 @@ COMMANDS = (field,)
 @click.option("--days", type=click.IntRange(1, 366), default=1, show_default=True)
 @click.option("--tamper-fraction", type=click.FloatRange(0, 1), default=0.3, show_default=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
-def sim_field(count: int, seed: int, days: int, tamper_fraction: float, out_dir: Path) -> int:
+@click.option("--broker", default=None, help="Also publish the events over MQTT (Sparkplug B) to mqtt://host:port.")
+@click.option("--rate", type=click.FloatRange(min=1), default=None, help="Events/s when publishing (default: at once).")
+def sim_field(  # noqa: PLR0917 - one parameter per click option
+    count: int, seed: int, days: int, tamper_fraction: float, out_dir: Path, broker: str | None, rate: float | None
+) -> int:
     """Simulate a field of markets and weighbridges with labelled tampering (ground truth beside the data)."""
     import json
 
+    from hengqi.supervision.broker import parse_broker_url
     from hengqi.supervision.fieldsim import field_files, simulate_field
 
+    address = None if broker is None else parse_broker_url(broker)
     data = simulate_field(count, seed=seed, days=days, tamper_fraction=tamper_fraction)
     files = field_files(data)
     try:
@@ -168,6 +174,12 @@ def sim_field(count: int, seed: int, days: int, tamper_fraction: float, out_dir:
     except OSError as err:
         raise click.ClickException(f"--out: cannot write {out_dir}: {err.strerror or err}") from None
     manifest = json.loads(files["manifest.json"])
+    if address is not None:
+        from hengqi.edge.replay import publish_events
+
+        groups = {i.device_id: i.group for i in data.instruments}
+        acked = publish_events(data.events, groups, address, rate=rate)
+        click.echo(f"published to {address.display()}: {acked} messages acknowledged", err=True)
     click.echo(
         f"{len(data.instruments)} instruments, {len(data.events)} events, {len(data.labels)} labels "
         f"({manifest['labels_by_scenario']}) in {out_dir}"
