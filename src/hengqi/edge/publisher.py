@@ -56,7 +56,8 @@ class Publisher:
         self._lock = threading.Lock()
         self._pump_lock = threading.Lock()
         self._inflight: dict[int, list[int]] = {}
-        self._early: dict[int, bool] = {}
+        self._early: dict[int, tuple[bool, int]] = {}
+        self._acks_seen = 0
         self._sent_through: int | None = None
         self._seq = 0
         self.connected = threading.Event()
@@ -109,11 +110,14 @@ class Publisher:
     def _on_publish(self, _c: mqtt.Client, _u: object, mid: int, reason: object, _p: object) -> None:
         failed = bool(getattr(reason, "is_failure", False))
         with self._lock:
+            self._acks_seen += 1
             seqs = self._inflight.pop(mid, None)
             if seqs is None:
                 if len(self._early) > 10_000:
                     self._early.clear()
-                self._early[mid] = failed  # acknowledged before pump() recorded it (or a birth, or an old message)
+                # acknowledged before pump() recorded it (or a birth, or a message of an earlier connection): kept
+                # with the ack count, so that pump() only takes an ack that came after it published
+                self._early[mid] = (failed, self._acks_seen)
                 return
             if failed:
                 self.refused_acks += 1
@@ -144,6 +148,7 @@ class Publisher:
                 seqs = [e.seq for e in events]
                 with self._lock:
                     sp_seq = self._next_seq()
+                    acks_before = self._acks_seen
                 payload = payload_from_events(events, seq=sp_seq, timestamp=_now_ms())
                 info = self.client.publish(self._topic("DDATA", True), encode_payload(payload), qos=1)
                 if info.rc != mqtt.MQTT_ERR_SUCCESS:
@@ -151,7 +156,8 @@ class Publisher:
                         self._sent_through = None
                     break
                 with self._lock:
-                    early = self._early.pop(info.mid, None)
+                    entry = self._early.pop(info.mid, None)
+                    early = entry[0] if entry is not None and entry[1] > acks_before else None
                     if early is None:
                         self._inflight[info.mid] = seqs
                     self._sent_through = seqs[-1]
