@@ -185,13 +185,3 @@ def sim_field(  # noqa: PLR0917 - one parameter per click option
         f"({manifest['labels_by_scenario']}) in {out_dir}"
     )
     return EXIT_OK
-
-
-def _register_sim_field() -> None:
-    from hengqi.cli.sim import sim_command
-
-    if isinstance(sim_command, click.Group) and "field" not in sim_command.commands:
-        sim_command.add_command(sim_field)
-
-
-_register_sim_field()
