@@ -278,70 +278,78 @@ def outage(
         threading.Thread(target=process.stderr.read, daemon=True).start()  # keep the pipe drained
 
     broker = start_broker()
-    ingest = start_ingest()
-    wait_ready(ingest)
-    queues = [ForwardQueue(folder / f"q{i}.sqlite3", f"D{i:03d}") for i in range(devices)]
-    publishers = [Publisher(q, BrokerAddress("127.0.0.1", port), group=GROUP).start() for q in queues]
-    produced: list[tuple[str, int, str]] = []
-    t0 = time.monotonic()
-    phase = "before"
-    interval = 1 / rate
-    k = 0
-    timeline = {"broker stopped": before_s, "broker started": before_s + down_s,
-                "ingest killed": before_s + down_s + step_s, "ingest started": before_s + down_s + 1.5 * step_s,
-                "production ends": before_s + down_s + 2.5 * step_s}  # fmt: skip
-    while True:
-        now = time.monotonic() - t0
-        if phase == "before" and now >= timeline["broker stopped"]:
-            broker.terminate()
-            broker.wait(10)
-            phase = "down"
-        elif phase == "down" and now >= timeline["broker started"]:
-            broker = start_broker()
-            phase = "up"
-        elif phase == "up" and now >= timeline["ingest killed"]:
-            ingest.send_signal(signal.SIGKILL)
-            ingest.wait(10)
-            phase = "no ingest"
-        elif phase == "no ingest" and now >= timeline["ingest started"]:
-            ingest = start_ingest()
-            phase = "recovered"
-        elif now >= timeline["production ends"]:
-            break
-        queue = queues[k % devices]
-        event = queue.append(datetime.now(UTC), Transaction(gross_kg=Decimal(k % 1000), net_kg=Decimal(k % 1000)))
-        produced.append((event.instrument, event.seq, digest_of(event.canonical_json())))
-        for publisher in publishers:
-            publisher.pump()
-        k += 1
-        pause = t0 + k * interval - time.monotonic()
-        if pause > 0:
-            time.sleep(pause)
-    drained = all(p.drain(timeout_s=120) for p in publishers)
-    database = Database(url)
-    deadline = time.monotonic() + 180
-    stored: list[tuple[str, int, str]] = []
-    while time.monotonic() < deadline:
-        with database.read_session() as session:
-            rows = session.execute(
-                select(FieldEvent.seq, FieldEvent.digest, FieldEvent.device_pk).order_by(FieldEvent.id)
-            ).all()
-        if len(rows) >= len(produced):
-            break
-        time.sleep(1)
-    from hengqi.server.field.models import FieldDevice
+    ingest: subprocess.Popen[bytes] | None = None
+    publishers: list[Publisher] = []
+    try:
+        ingest = start_ingest()
+        wait_ready(ingest)
+        queues = [ForwardQueue(folder / f"q{i}.sqlite3", f"D{i:03d}") for i in range(devices)]
+        publishers = [Publisher(q, BrokerAddress("127.0.0.1", port), group=GROUP).start() for q in queues]
+        produced: list[tuple[str, int, str]] = []
+        t0 = time.monotonic()
+        phase = "before"
+        interval = 1 / rate
+        k = 0
+        timeline = {"broker stopped": before_s, "broker started": before_s + down_s,
+                    "ingest killed": before_s + down_s + step_s, "ingest started": before_s + down_s + 1.5 * step_s,
+                    "production ends": before_s + down_s + 2.5 * step_s}  # fmt: skip
+        while True:
+            now = time.monotonic() - t0
+            if phase == "before" and now >= timeline["broker stopped"]:
+                broker.terminate()
+                broker.wait(10)
+                phase = "down"
+            elif phase == "down" and now >= timeline["broker started"]:
+                broker = start_broker()
+                phase = "up"
+            elif phase == "up" and now >= timeline["ingest killed"]:
+                ingest.send_signal(signal.SIGKILL)
+                ingest.wait(10)
+                phase = "no ingest"
+            elif phase == "no ingest" and now >= timeline["ingest started"]:
+                ingest = start_ingest()
+                phase = "recovered"
+            elif now >= timeline["production ends"]:
+                break
+            queue = queues[k % devices]
+            event = queue.append(datetime.now(UTC), Transaction(gross_kg=Decimal(k % 1000), net_kg=Decimal(k % 1000)))
+            produced.append((event.instrument, event.seq, digest_of(event.canonical_json())))
+            for publisher in publishers:
+                publisher.pump()
+            k += 1
+            pause = t0 + k * interval - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+        drained = all(p.drain(timeout_s=120) for p in publishers)
+        database = Database(url)
+        deadline = time.monotonic() + 180
+        stored: list[tuple[str, int, str]] = []
+        while time.monotonic() < deadline:
+            with database.read_session() as session:
+                rows = session.execute(
+                    select(FieldEvent.seq, FieldEvent.digest, FieldEvent.device_pk).order_by(FieldEvent.id)
+                ).all()
+            if len(rows) >= len(produced):
+                break
+            time.sleep(1)
+        from hengqi.server.field.models import FieldDevice
 
-    with database.read_session() as session:
-        names = dict(session.execute(select(FieldDevice.id, FieldDevice.device_id)).all())
-        rows = session.execute(select(FieldEvent.device_pk, FieldEvent.seq, FieldEvent.digest)).all()
-    stored = [(names[r[0]], r[1], r[2]) for r in rows]
-    database.dispose()
-    for publisher in publishers:
-        publisher.stop()
-    ingest.terminate()
-    ingest.wait(10)
-    broker.terminate()
-    broker.wait(10)
+        with database.read_session() as session:
+            names = dict(session.execute(select(FieldDevice.id, FieldDevice.device_id)).all())
+            rows = session.execute(select(FieldEvent.device_pk, FieldEvent.seq, FieldEvent.digest)).all()
+        stored = [(names[r[0]], r[1], r[2]) for r in rows]
+        database.dispose()
+    finally:
+        for publisher in publishers:
+            publisher.stop()
+        ingest_log = ""
+        if ingest is not None:
+            ingest.terminate()
+            ingest.wait(10)
+            if ingest.stderr is not None and phase == "recovered":
+                ingest_log = ingest.stderr.read().decode(errors="replace")[-2000:]
+        broker.terminate()
+        broker.wait(10)
 
     def checksum(items: list[tuple[str, int, str]]) -> str:
         return hashlib.sha256("".join(f"{d}/{s}/{h}\n" for d, s, h in sorted(items)).encode()).hexdigest()
@@ -361,7 +369,8 @@ def outage(
         database.dispose()
         raise RuntimeError(
             f"the stored events differ from the produced ones: {len(missing)} missing, first {missing[:5]}, "
-            f"refusals {refusals[:10]}, queues left {[q.depth() for q in queues]}"
+            f"refusals {refusals[:10]}, queues left {[q.depth() for q in queues]}; "
+            f"the restarted ingest said: {ingest_log}"
         )
 
 
