@@ -28,6 +28,11 @@ from hengqi.supervision.mapping import (
 )
 from hengqi.supervision.sparkplug import encode_payload, make_topic
 
+#: MQTT 5 PUBACK reason code "No matching subscribers".
+NO_MATCHING_SUBSCRIBERS = 0x10
+#: Seconds to wait before resending after a refused or unheard message.
+RETRY_S = 1.0
+
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
@@ -58,6 +63,7 @@ class Publisher:
         self._inflight: dict[int, list[int]] = {}
         self._early: dict[int, tuple[bool, int]] = {}
         self._acks_seen = 0
+        self._retry_at = 0.0
         self._sent_through: int | None = None
         self._seq = 0
         self.connected = threading.Event()
@@ -108,7 +114,9 @@ class Publisher:
         client.will_set(self._topic("NDEATH", False), encode_payload(ndeath_payload(bd_seq)), qos=1)
 
     def _on_publish(self, _c: mqtt.Client, _u: object, mid: int, reason: object, _p: object) -> None:
-        failed = bool(getattr(reason, "is_failure", False))
+        # "No matching subscribers" (MQTT 5 reason code 0x10) is a success for the broker but means nobody, not
+        # even the platform's persistent session, will get the message: keep the events and try again later
+        failed = bool(getattr(reason, "is_failure", False)) or getattr(reason, "value", 0) == NO_MATCHING_SUBSCRIBERS
         with self._lock:
             self._acks_seen += 1
             seqs = self._inflight.pop(mid, None)
@@ -121,7 +129,8 @@ class Publisher:
                 return
             if failed:
                 self.refused_acks += 1
-                self._sent_through = None  # resend from the oldest unacknowledged event
+                self._sent_through = None  # resend from the oldest unacknowledged event, after a pause
+                self._retry_at = time.monotonic() + RETRY_S
                 return
         self.queue.remove(seqs)
         self.acknowledged += len(seqs)
@@ -136,6 +145,8 @@ class Publisher:
     def pump(self) -> int:
         """Publish queued events while the window allows; the number of events handed to the client."""
         handed = 0
+        if time.monotonic() < self._retry_at:
+            return 0
         with self._pump_lock:
             while self.connected.is_set():
                 with self._lock:
@@ -168,6 +179,8 @@ class Publisher:
                     with self._lock:
                         self.refused_acks += 1
                         self._sent_through = None
+                        self._retry_at = time.monotonic() + RETRY_S
+                    break
                 handed += len(events)
         return handed
 
