@@ -3,7 +3,9 @@
 Sources: Eclipse Sparkplug Specification, version 3.0.0 (2022-11-16), chapter 4 "Topics and messages" (topic
 namespace ``spBv1.0/<group_id>/<message_type>/<edge_node_id>[/<device_id>]``, message types, ``bdSeq`` and
 ``seq``) and chapter 6 "Payloads" (the Google Protocol Buffers schema, reproduced by the Eclipse Tahu project as
-``sparkplug_b.proto``, package ``org.eclipse.tahu.protobuf``).  The payload is encoded here directly in the
+``sparkplug_b.proto``, package ``org.eclipse.tahu.protobuf``).  The specification's own text was not read here: the
+field and data type numbers come from Tahu's ``.proto`` (read), the topic rules from secondary summaries.
+The payload is encoded here directly in the
 Protocol Buffers wire format (https://protobuf.dev/programming-guides/encoding/) for the fields this project
 uses: Payload.timestamp (1), metrics (2), seq (3), uuid (4), body (5) and Metric.name (1), alias (2),
 timestamp (3), datatype (4), is_null (7) and the scalar value fields int_value (10) to bytes_value (16).
