@@ -10,7 +10,7 @@ Protocol Buffers wire format (https://protobuf.dev/programming-guides/encoding/)
 uses: Payload.timestamp (1), metrics (2), seq (3), uuid (4), body (5) and Metric.name (1), alias (2),
 timestamp (3), datatype (4), is_null (7) and the scalar value fields int_value (10) to bytes_value (16).
 Other fields are skipped on decoding, as Protocol Buffers readers do; DataSet, Template and extension values are
-refused.  The tests check every encoding against the protobuf library compiled from Tahu's ``.proto``.
+refused.  The tests check every encoding with the protobuf library, compiled from a subset .proto with Tahu's numbers.
 
 >>> topic = parse_topic("spBv1.0/market-7/DDATA/agent-1/SC-0001")
 >>> topic.message_type, topic.device
