@@ -211,6 +211,167 @@ def main(short: bool = False) -> None:
             f" {r['per_cpu_s']:>9.0f} {r['p50_ms']:>7.1f} {r['p99_ms']:>7.1f}",
             flush=True,
         )
+    if not short:
+        with tempfile.TemporaryDirectory() as tmp:
+            outage(Path(tmp))
+
+
+def outage(
+    folder: Path,
+    *,
+    devices: int = 5,
+    rate: float = 100.0,
+    before_s: float = 20.0,
+    down_s: float = 60.0,
+    step_s: float = 10.0,
+) -> None:
+    """Agents publish through their store-and-forward queues at ``rate`` events/s in all; the broker is stopped
+    (SIGTERM) for ``down_s`` seconds, then the ingest process is killed (SIGKILL) and started again.  After
+    recovery every event the agents produced must be stored exactly once: count and SHA-256 over the sorted
+    (device, seq, event digest) of what was produced and of what was stored."""
+    import hashlib
+    import os
+    import signal
+    import sys
+    import threading
+
+    from hengqi.edge.publisher import Publisher
+    from hengqi.edge.queue import ForwardQueue
+    from hengqi.supervision.admission import digest_of
+
+    mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    port = _free_port()
+    conf = folder / "persist.conf"
+    conf.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {folder}/\n"
+        "autosave_interval 1\nmax_inflight_messages 1000\nmax_queued_messages 0\n"
+    )
+
+    def start_broker() -> subprocess.Popen[bytes]:
+        process = subprocess.Popen([mosquitto, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                return process
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("mosquitto did not start")
+
+    database = _platform(folder)
+    database.dispose()
+    url = f"sqlite:///{folder / 'bench.sqlite3'}"
+    launch = "import sys; from hengqi.cli import main; sys.argv[0] = 'hengqi'; main()"
+
+    def start_ingest() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-c", launch, "field", "ingest", "--database-url", url, "--data-dir", str(folder),
+             "--broker", f"mqtt://127.0.0.1:{port}", "--client-id", "bench-outage-ingest"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ},
+        )  # fmt: skip
+
+    def wait_ready(process: subprocess.Popen[bytes]) -> None:
+        """Until the ingest has subscribed (its first line): its persistent session exists from then on."""
+        assert process.stderr is not None
+        line = process.stderr.readline().decode()
+        if not line.startswith("ingest: mqtt://"):
+            raise RuntimeError(f"the ingest did not start: {line.strip()}")
+        threading.Thread(target=process.stderr.read, daemon=True).start()  # keep the pipe drained
+
+    broker = start_broker()
+    ingest: subprocess.Popen[bytes] | None = None
+    publishers: list[Publisher] = []
+    try:
+        ingest = start_ingest()
+        wait_ready(ingest)
+        queues = [ForwardQueue(folder / f"q{i}.sqlite3", f"D{i:03d}") for i in range(devices)]
+        publishers = [Publisher(q, BrokerAddress("127.0.0.1", port), group=GROUP).start() for q in queues]
+        produced: list[tuple[str, int, str]] = []
+        t0 = time.monotonic()
+        phase = "before"
+        interval = 1 / rate
+        k = 0
+        timeline = {"broker stopped": before_s, "broker started": before_s + down_s,
+                    "ingest killed": before_s + down_s + step_s, "ingest started": before_s + down_s + 1.5 * step_s,
+                    "production ends": before_s + down_s + 2.5 * step_s}  # fmt: skip
+        while True:
+            now = time.monotonic() - t0
+            if phase == "before" and now >= timeline["broker stopped"]:
+                broker.terminate()
+                broker.wait(10)
+                phase = "down"
+            elif phase == "down" and now >= timeline["broker started"]:
+                broker = start_broker()
+                phase = "up"
+            elif phase == "up" and now >= timeline["ingest killed"]:
+                ingest.send_signal(signal.SIGKILL)
+                ingest.wait(10)
+                phase = "no ingest"
+            elif phase == "no ingest" and now >= timeline["ingest started"]:
+                ingest = start_ingest()
+                phase = "recovered"
+            elif now >= timeline["production ends"]:
+                break
+            queue = queues[k % devices]
+            event = queue.append(datetime.now(UTC), Transaction(gross_kg=Decimal(k % 1000), net_kg=Decimal(k % 1000)))
+            produced.append((event.instrument, event.seq, digest_of(event.canonical_json())))
+            for publisher in publishers:
+                publisher.pump()
+            k += 1
+            pause = t0 + k * interval - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+        drained = all(p.drain(timeout_s=120) for p in publishers)
+        database = Database(url)
+        deadline = time.monotonic() + 180
+        stored: list[tuple[str, int, str]] = []
+        while time.monotonic() < deadline:
+            with database.read_session() as session:
+                rows = session.execute(
+                    select(FieldEvent.seq, FieldEvent.digest, FieldEvent.device_pk).order_by(FieldEvent.id)
+                ).all()
+            if len(rows) >= len(produced):
+                break
+            time.sleep(1)
+        from hengqi.server.field.models import FieldDevice
+
+        with database.read_session() as session:
+            names = dict(session.execute(select(FieldDevice.id, FieldDevice.device_id)).all())
+            rows = session.execute(select(FieldEvent.device_pk, FieldEvent.seq, FieldEvent.digest)).all()
+        stored = [(names[r[0]], r[1], r[2]) for r in rows]
+        database.dispose()
+    finally:
+        for publisher in publishers:
+            publisher.stop()
+        ingest_log = ""
+        if ingest is not None:
+            ingest.terminate()
+            ingest.wait(10)
+            if ingest.stderr is not None and phase == "recovered":
+                ingest_log = ingest.stderr.read().decode(errors="replace")[-2000:]
+        broker.terminate()
+        broker.wait(10)
+
+    def checksum(items: list[tuple[str, int, str]]) -> str:
+        return hashlib.sha256("".join(f"{d}/{s}/{h}\n" for d, s, h in sorted(items)).encode()).hexdigest()
+
+    print(
+        f"outage: {len(produced)} events from {devices} agents at {rate:.0f}/s; broker down {down_s:.0f} s, ingest "
+        f"killed (SIGKILL) and restarted; queues drained: {drained}; stored {len(stored)} "
+        f"(distinct {len(set(stored))}); checksum produced {checksum(produced)[:16]} stored {checksum(stored)[:16]}"
+    )
+    if sorted(stored) != sorted(produced):
+        missing = sorted(set(produced) - set(stored))
+        from hengqi.server.field.models import FieldRefusal
+
+        database = Database(url)
+        with database.read_session() as session:
+            refusals = session.execute(select(FieldRefusal.device_key, FieldRefusal.reason, FieldRefusal.count)).all()
+        database.dispose()
+        raise RuntimeError(
+            f"the stored events differ from the produced ones: {len(missing)} missing, first {missing[:5]}, "
+            f"refusals {refusals[:10]}, queues left {[q.depth() for q in queues]}; "
+            f"the restarted ingest said: {ingest_log}"
+        )
 
 
 if __name__ == "__main__":

@@ -248,3 +248,31 @@ def test_broker_and_ingest_restarts_lose_nothing(tmp_path: Path) -> None:
         worker.stop()
         broker.stop()
         platform.database.dispose()
+
+
+def test_agent_keeps_events_nobody_subscribed_to(tmp_path: Path) -> None:
+    """A broker answers 'no matching subscribers' (MQTT 5, 0x10) while the platform has no session: keep the events."""
+    group, device = unique("market"), unique("SC")
+    broker = make_broker(tmp_path / "broker")
+    platform = make_platform(f"sqlite:///{tmp_path / 'db.sqlite3'}", [device], group=group)
+    queue = ForwardQueue(tmp_path / "queue.sqlite3", device)
+    publisher = Publisher(queue, parse_broker_url(broker.url()), group=group).start()
+    worker = None
+    try:
+        t = datetime(2026, 12, 7, tzinfo=UTC)
+        for i in range(20):
+            queue.append(t, Transaction(gross_kg=Decimal(i), net_kg=Decimal(i)))
+        assert not publisher.drain(timeout_s=3)
+        assert queue.depth() == 20
+        assert publisher.refused_acks >= 1
+        worker = IngestWorker(
+            Ingestor(platform.database), parse_broker_url(broker.url()), client_id=unique("ingest")
+        ).start()
+        assert publisher.drain(timeout_s=20)
+        wait_for(lambda: len(stored(platform, device)) == 20)
+    finally:
+        publisher.stop()
+        if worker is not None:
+            worker.stop()
+        broker.stop()
+        platform.database.dispose()

@@ -92,3 +92,67 @@ def test_register_acl_and_agent(tmp_path: Path, system_broker: str, capsys: pyte
         worker.stop()
         simulator.stop()
         platform.database.dispose()
+
+
+def test_sim_field_publishes_over_mqtt(tmp_path: Path, system_broker: str) -> None:
+    from decimal import Decimal
+
+    from hengqi.server.db.engine import Database
+    from hengqi.server.db.migrate import upgrade
+    from hengqi.server.db.models import Instrument, Organisation
+    from hengqi.server.field.devices import register_device
+    from hengqi.supervision.fieldsim import simulate_field
+
+    data = simulate_field(3, seed=9, days=1)  # what the command will simulate
+    database = Database(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    upgrade(database.engine)
+    with database.write_session() as session:
+        org = Organisation(name="province")
+        session.add(org)
+        session.flush()
+        for item in data.instruments:
+            instrument = Instrument(organisation_id=org.id, make="Sim", model="S", serial=item.device_id,
+                                    accuracy_class="III", kind="single-interval", max_kg=Decimal(item.max_kg),
+                                    min_kg=Decimal(1), e_kg=Decimal(item.e_kg), d_kg=Decimal(item.e_kg),
+                                    ranges=[])  # fmt: skip
+            session.add(instrument)
+            session.flush()
+            register_device(session, organisation_id=org.id, instrument_id=instrument.id, device_id=item.device_id,
+                            group_id=item.group, site_kind=item.site_kind, region_code=item.region_code)  # fmt: skip
+        session.commit()
+    worker = IngestWorker(Ingestor(database), parse_broker_url(system_broker), client_id=unique("ingest")).start()
+    try:
+        out = tmp_path / "field"
+        assert (
+            cli(
+                [
+                    "sim",
+                    "field",
+                    "--instruments",
+                    "3",
+                    "--seed",
+                    "9",
+                    "--days",
+                    "1",
+                    "--out",
+                    str(out),
+                    "--broker",
+                    system_broker,
+                ]
+            )
+            == 0
+        )
+        deadline = time.monotonic() + 60
+        count = 0
+        while time.monotonic() < deadline:
+            with database.read_session() as session:
+                count = len(list(session.scalars(select(FieldEvent.id))))
+            if count == len(data.events):
+                break
+            time.sleep(0.2)
+        assert count == len(data.events)
+        assert worker.stats.total.refused == {}
+    finally:
+        worker.stop()
+        database.dispose()
+    assert cli(["sim", "field", "--instruments", "1", "--out", str(tmp_path / "x"), "--broker", "http://nope"]) == 2

@@ -134,8 +134,10 @@ def test_field_pages_show_status_and_hide_other_organisations(field_app: Any) ->
         ),
         ev(a, 2, kind="state", state="case_opened"),
         ev(a, 3),
-    ]
-    assert client.post("/api/v1/field/batch", json={"events": events}, headers=auth).json()["stored"] == 4
+        ev(a, 4, kind="passage", plate="<b>陕A1</b>", rate_hz=10, curve_kg=[0.0, 5000.0, 30000.0, 30000.0, 0.0],
+           cells_kg=[[0.0, 1250.0, 7500.0, 7500.0, 0.0]] * 4, gross_kg="30000", tare_kg="12000", net_kg="18000"),
+    ]  # fmt: skip
+    assert client.post("/api/v1/field/batch", json={"events": events}, headers=auth).json()["stored"] == 5
     database = app.state.hengqi.database
     from hengqi.server.field.models import FieldDevice
 
@@ -184,6 +186,8 @@ def test_field_pages_show_status_and_hide_other_organisations(field_app: Any) ->
     assert "CFG.UNIT_PRICE_DP" in page.text
     assert "1.500 kg" in page.text
     assert "999 / 12 (mod 1000)" in page.text
+    assert page.text.count("<polyline") == 5  # the curve read back from its Parquet file, and four cells
+    assert "&lt;b&gt;陕A1&lt;/b&gt;" in page.text  # the plate is text, not markup
     outsider = sign_in(names[1])
     assert a not in outsider.get("/web/field").text
     assert outsider.get(f"/web/field/{a}").status_code == 404

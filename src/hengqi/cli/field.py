@@ -25,6 +25,7 @@ def ingest(data_dir: Path | None, database_url: str | None, broker: str, client_
     """Subscribe to spBv1.0/# and store telemetry in the platform's database until Ctrl-C."""
     from hengqi.server.db.engine import Database
     from hengqi.server.db.migrate import upgrade
+    from hengqi.server.field.curves import CurveStore
     from hengqi.server.field.ingest import Ingestor
     from hengqi.server.field.mqtt import IngestWorker
     from hengqi.supervision.broker import parse_broker_url
@@ -33,7 +34,8 @@ def ingest(data_dir: Path | None, database_url: str | None, broker: str, client_
     settings = _settings(data_dir, database_url)
     database = Database(settings.effective_database_url())
     upgrade(database.engine)
-    worker = IngestWorker(Ingestor(database), address, client_id=client_id).start()
+    curves = CurveStore(Path(settings.data_dir) / "field")
+    worker = IngestWorker(Ingestor(database, curves=curves), address, client_id=client_id).start()
     click.echo(f"ingest: {address.display()} -> {database.url.split('@')[-1]}", err=True)
     try:
         end = None if duration is None else time.monotonic() + duration
@@ -98,6 +100,23 @@ def register(  # noqa: PLR0917 - one parameter per click option
     return EXIT_OK
 
 
+@field.command("retention")
+@store_options
+@click.option("--curves-days", type=click.IntRange(min=1), required=True, help="Keep this many days of curves.")
+def retention(data_dir: Path | None, database_url: str | None, curves_days: int) -> int:
+    """Delete the Parquet partitions of weight curves older than --curves-days (events stay in the database)."""
+    from datetime import UTC, datetime
+
+    from hengqi.server.field.curves import CurveStore
+
+    settings = _settings(data_dir, database_url)
+    removed = CurveStore(Path(settings.data_dir) / "field").apply_retention(curves_days, datetime.now(UTC).date())
+    click.echo(
+        f"curves: {len(removed)} day partitions removed" + (f" ({removed[0]} .. {removed[-1]})" if removed else "")
+    )
+    return EXIT_OK
+
+
 @field.command("acl")
 @store_options
 @click.option("--ingest-user", default="ingest", show_default=True)
@@ -134,12 +153,18 @@ COMMANDS = (field,)
 @click.option("--days", type=click.IntRange(1, 366), default=1, show_default=True)
 @click.option("--tamper-fraction", type=click.FloatRange(0, 1), default=0.3, show_default=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
-def sim_field(count: int, seed: int, days: int, tamper_fraction: float, out_dir: Path) -> int:
+@click.option("--broker", default=None, help="Also publish the events over MQTT (Sparkplug B) to mqtt://host:port.")
+@click.option("--rate", type=click.FloatRange(min=1), default=None, help="Events/s when publishing (default: at once).")
+def sim_field(  # noqa: PLR0917 - one parameter per click option
+    count: int, seed: int, days: int, tamper_fraction: float, out_dir: Path, broker: str | None, rate: float | None
+) -> int:
     """Simulate a field of markets and weighbridges with labelled tampering (ground truth beside the data)."""
     import json
 
+    from hengqi.supervision.broker import parse_broker_url
     from hengqi.supervision.fieldsim import field_files, simulate_field
 
+    address = None if broker is None else parse_broker_url(broker)
     data = simulate_field(count, seed=seed, days=days, tamper_fraction=tamper_fraction)
     files = field_files(data)
     try:
@@ -149,18 +174,14 @@ def sim_field(count: int, seed: int, days: int, tamper_fraction: float, out_dir:
     except OSError as err:
         raise click.ClickException(f"--out: cannot write {out_dir}: {err.strerror or err}") from None
     manifest = json.loads(files["manifest.json"])
+    if address is not None:
+        from hengqi.edge.replay import publish_events
+
+        groups = {i.device_id: i.group for i in data.instruments}
+        acked = publish_events(data.events, groups, address, rate=rate)
+        click.echo(f"published to {address.display()}: {acked} messages acknowledged", err=True)
     click.echo(
         f"{len(data.instruments)} instruments, {len(data.events)} events, {len(data.labels)} labels "
         f"({manifest['labels_by_scenario']}) in {out_dir}"
     )
     return EXIT_OK
-
-
-def _register_sim_field() -> None:
-    from hengqi.cli.sim import sim_command
-
-    if isinstance(sim_command, click.Group) and "field" not in sim_command.commands:
-        sim_command.add_command(sim_field)
-
-
-_register_sim_field()

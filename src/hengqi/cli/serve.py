@@ -84,10 +84,12 @@ def serve(
         else:
             click.echo("demo data already present; its passwords were printed when it was made")
         from hengqi.server.demo import DEMO_ORGANISATION
+        from hengqi.server.field.curves import CurveStore
         from hengqi.server.field.demo import seed_field
         from hengqi.server.web.demo import start_demo_fleet  # simulated instruments, served while the app runs
 
-        if seed_field(app.state.hengqi.database, DEMO_ORGANISATION):
+        curves = CurveStore(Path(settings.data_dir) / "field")
+        if seed_field(app.state.hengqi.database, DEMO_ORGANISATION, curves):
             click.echo("demo field: 6 simulated field instruments and a day of their telemetry (web: /web/field)")
         fleet = start_demo_fleet(app.state.hengqi.database, settings.data_dir)
         for line in fleet.describe():

@@ -151,4 +151,13 @@ def sim_command(  # noqa: PLR0917 - one parameter per click option
     return EXIT_OK
 
 
+def _add_field_command() -> None:
+    """``hengqi sim field`` (the field simulator) lives with the other field commands."""
+    from hengqi.cli.field import sim_field
+
+    sim_command.add_command(sim_field)
+
+
+_add_field_command()
+
 COMMANDS = (sim_command,)

@@ -28,6 +28,11 @@ from hengqi.supervision.mapping import (
 )
 from hengqi.supervision.sparkplug import encode_payload, make_topic
 
+#: MQTT 5 PUBACK reason code "No matching subscribers".
+NO_MATCHING_SUBSCRIBERS = 0x10
+#: Seconds to wait before resending after a refused or unheard message.
+RETRY_S = 1.0
+
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
@@ -56,7 +61,9 @@ class Publisher:
         self._lock = threading.Lock()
         self._pump_lock = threading.Lock()
         self._inflight: dict[int, list[int]] = {}
-        self._early: dict[int, bool] = {}
+        self._early: dict[int, tuple[bool, int]] = {}
+        self._acks_seen = 0
+        self._retry_at = 0.0
         self._sent_through: int | None = None
         self._seq = 0
         self.connected = threading.Event()
@@ -107,17 +114,23 @@ class Publisher:
         client.will_set(self._topic("NDEATH", False), encode_payload(ndeath_payload(bd_seq)), qos=1)
 
     def _on_publish(self, _c: mqtt.Client, _u: object, mid: int, reason: object, _p: object) -> None:
-        failed = bool(getattr(reason, "is_failure", False))
+        # "No matching subscribers" (MQTT 5 reason code 0x10) is a success for the broker but means nobody, not
+        # even the platform's persistent session, will get the message: keep the events and try again later
+        failed = bool(getattr(reason, "is_failure", False)) or getattr(reason, "value", 0) == NO_MATCHING_SUBSCRIBERS
         with self._lock:
+            self._acks_seen += 1
             seqs = self._inflight.pop(mid, None)
             if seqs is None:
                 if len(self._early) > 10_000:
                     self._early.clear()
-                self._early[mid] = failed  # acknowledged before pump() recorded it (or a birth, or an old message)
+                # acknowledged before pump() recorded it (or a birth, or a message of an earlier connection): kept
+                # with the ack count, so that pump() only takes an ack that came after it published
+                self._early[mid] = (failed, self._acks_seen)
                 return
             if failed:
                 self.refused_acks += 1
-                self._sent_through = None  # resend from the oldest unacknowledged event
+                self._sent_through = None  # resend from the oldest unacknowledged event, after a pause
+                self._retry_at = time.monotonic() + RETRY_S
                 return
         self.queue.remove(seqs)
         self.acknowledged += len(seqs)
@@ -132,6 +145,8 @@ class Publisher:
     def pump(self) -> int:
         """Publish queued events while the window allows; the number of events handed to the client."""
         handed = 0
+        if time.monotonic() < self._retry_at:
+            return 0
         with self._pump_lock:
             while self.connected.is_set():
                 with self._lock:
@@ -144,6 +159,7 @@ class Publisher:
                 seqs = [e.seq for e in events]
                 with self._lock:
                     sp_seq = self._next_seq()
+                    acks_before = self._acks_seen
                 payload = payload_from_events(events, seq=sp_seq, timestamp=_now_ms())
                 info = self.client.publish(self._topic("DDATA", True), encode_payload(payload), qos=1)
                 if info.rc != mqtt.MQTT_ERR_SUCCESS:
@@ -151,7 +167,8 @@ class Publisher:
                         self._sent_through = None
                     break
                 with self._lock:
-                    early = self._early.pop(info.mid, None)
+                    entry = self._early.pop(info.mid, None)
+                    early = entry[0] if entry is not None and entry[1] > acks_before else None
                     if early is None:
                         self._inflight[info.mid] = seqs
                     self._sent_through = seqs[-1]
@@ -162,6 +179,8 @@ class Publisher:
                     with self._lock:
                         self.refused_acks += 1
                         self._sent_through = None
+                        self._retry_at = time.monotonic() + RETRY_S
+                    break
                 handed += len(events)
         return handed
 

@@ -63,7 +63,12 @@ class ForwardQueue:
         self._put(key, str(value))
 
     def append(self, time: datetime, body: Body) -> TelemetryEvent:
-        """Give the event the next seq and store it (dropping the oldest when full)."""
+        """Give the event the next seq and store it (dropping the oldest when full).
+
+        The time is cut to whole milliseconds, the resolution of Sparkplug B timestamps, so that the event the
+        platform decodes is the event queued here (same canonical JSON, same digest).
+        """
+        time = time.replace(microsecond=time.microsecond // 1000 * 1000)
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:

@@ -3,12 +3,14 @@
 Sources: Eclipse Sparkplug Specification, version 3.0.0 (2022-11-16), chapter 4 "Topics and messages" (topic
 namespace ``spBv1.0/<group_id>/<message_type>/<edge_node_id>[/<device_id>]``, message types, ``bdSeq`` and
 ``seq``) and chapter 6 "Payloads" (the Google Protocol Buffers schema, reproduced by the Eclipse Tahu project as
-``sparkplug_b.proto``, package ``org.eclipse.tahu.protobuf``).  The payload is encoded here directly in the
+``sparkplug_b.proto``, package ``org.eclipse.tahu.protobuf``).  The specification's own text was not read here: the
+field and data type numbers come from Tahu's ``.proto`` (read), the topic rules from secondary summaries.
+The payload is encoded here directly in the
 Protocol Buffers wire format (https://protobuf.dev/programming-guides/encoding/) for the fields this project
 uses: Payload.timestamp (1), metrics (2), seq (3), uuid (4), body (5) and Metric.name (1), alias (2),
 timestamp (3), datatype (4), is_null (7) and the scalar value fields int_value (10) to bytes_value (16).
 Other fields are skipped on decoding, as Protocol Buffers readers do; DataSet, Template and extension values are
-refused.  The tests check every encoding against the protobuf library compiled from Tahu's ``.proto``.
+refused.  The tests check every encoding with the protobuf library, compiled from a subset .proto with Tahu's numbers.
 
 >>> topic = parse_topic("spBv1.0/market-7/DDATA/agent-1/SC-0001")
 >>> topic.message_type, topic.device

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from hengqi.server.db.engine import Database
 from hengqi.server.db.models import Instrument, Organisation
+from hengqi.server.field.curves import CurveStore
 from hengqi.server.field.devices import register_device
 from hengqi.server.field.ingest import Ingestor
 from hengqi.server.field.models import FieldDevice
@@ -22,7 +23,7 @@ from hengqi.supervision.fieldsim import simulate_field
 DEMO_SEED = 2026
 
 
-def seed_field(database: Database, organisation_name: str) -> int:
+def seed_field(database: Database, organisation_name: str, curves: CurveStore | None = None) -> int:
     """Add the demo field unless present; the number of events stored."""
     data = simulate_field(6, seed=DEMO_SEED, days=1, tamper_fraction=0.5)
     devices: dict[str, FieldDevice] = {}
@@ -61,7 +62,7 @@ def seed_field(database: Database, organisation_name: str) -> int:
             )
             devices[item.device_id] = device
         session.commit()
-    ingestor = Ingestor(database)
+    ingestor = Ingestor(database, curves=curves)
     stored = 0
     for device_id, device in devices.items():
         events = [(i, e) for i, e in enumerate(e for e in data.events if e.instrument == device_id)]

@@ -18,13 +18,14 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from hengqi.server.db.engine import Database
+from hengqi.server.field.curves import CurveStore, PendingCurve
 from hengqi.server.field.models import FieldDevice, FieldEvent, FieldOffline, FieldRefusal, FieldStatus
 from hengqi.supervision.admission import admit, digest_of
 from hengqi.supervision.errors import TelemetryError
 from hengqi.supervision.mapping import bd_seq_of, events_from_payload
 from hengqi.supervision.sequence import NodeSession, SequenceGap, WentOffline, observe
 from hengqi.supervision.sparkplug import Topic, decode_payload, parse_topic
-from hengqi.supervision.telemetry import Counters, Identity, StateEvent, TelemetryEvent
+from hengqi.supervision.telemetry import Counters, Identity, Passage, StateEvent, TelemetryEvent
 
 #: Default bound on one MQTT message or HTTP body (bytes); a weighbridge passage of 60 s at 100 Hz with 8 cells
 #: is about 440 kB, so the default leaves room for that and little else.
@@ -55,6 +56,7 @@ class _Batch:
     statuses: dict[int, FieldStatus] = field(default_factory=dict)
     rows: list[dict[str, object]] = field(default_factory=list)
     pending: dict[tuple[int, int], str] = field(default_factory=dict)
+    curves: list[tuple[int, PendingCurve]] = field(default_factory=list)
 
     def status(self, session: Session, device_pk: int) -> FieldStatus:
         status = self.statuses.get(device_pk)
@@ -66,7 +68,14 @@ class _Batch:
             self.statuses[device_pk] = status
         return status
 
-    def flush(self, session: Session) -> None:
+    def flush(self, session: Session, store: CurveStore | None) -> None:
+        if self.curves and store is not None:
+            files = store.write([curve for _i, curve in self.curves])
+            for index, curve in self.curves:
+                body = self.rows[index]["body"]
+                if isinstance(body, dict):
+                    body["curve_file"] = files[(curve.device_id, curve.seq)]
+            self.curves.clear()
         if self.rows:
             session.execute(insert(FieldEvent), self.rows)
             self.rows.clear()
@@ -85,8 +94,10 @@ class Ingestor:
         *,
         max_message_bytes: int = MAX_MESSAGE_BYTES,
         max_events_per_message: int = MAX_EVENTS_PER_MESSAGE,
+        curves: CurveStore | None = None,
     ) -> None:
         self.database = database
+        self.curves = curves
         self.max_message_bytes = max_message_bytes
         self.max_events_per_message = max_events_per_message
         self.nodes: dict[tuple[str, str], NodeSession] = {}
@@ -150,6 +161,20 @@ class Ingestor:
                     session, result, key=device.device_id, reason=verdict, detail=f"seq {event.seq}", index=index
                 )
                 continue
+            body = event.body.model_dump(mode="json")
+            if self.curves is not None and isinstance(event.body, Passage):
+                body.pop("curve_kg")
+                body.pop("cells_kg")
+                body["samples"] = len(event.body.curve_kg)
+                pending = PendingCurve(
+                    device.device_id,
+                    event.seq,
+                    event.time,
+                    event.body.rate_hz,
+                    event.body.curve_kg,
+                    event.body.cells_kg,
+                )
+                batch.curves.append((len(batch.rows), pending))
             batch.rows.append(
                 {
                     "device_pk": device.id,
@@ -159,7 +184,7 @@ class Ingestor:
                     "received_at": received_at,
                     "transport": transport,
                     "digest": digest,
-                    "body": event.body.model_dump(mode="json"),
+                    "body": body,
                 }
             )
             batch.pending[(device.id, event.seq)] = digest
@@ -195,7 +220,7 @@ class Ingestor:
                 batch=batch,
                 indices=[i for i, _e in ordered],
             )
-            batch.flush(session)
+            batch.flush(session, self.curves)
             session.commit()
         result.details.sort()
         return result
@@ -220,7 +245,7 @@ class Ingestor:
                 self._handle_one(
                     session, devices, batch, index=index, topic_text=topic_text, data=data, at=at, result=result
                 )
-            batch.flush(session)
+            batch.flush(session, self.curves)
             session.commit()
         return result
 

@@ -32,6 +32,7 @@ class IngestStats:
 
     messages: int = 0
     batches: int = 0
+    stale_acks: int = 0
     total: IngestResult = field(default_factory=IngestResult)
 
 
@@ -52,7 +53,8 @@ class IngestWorker:
         self.batch_size = batch_size
         self.batch_wait_s = batch_wait_s
         self.stats = IngestStats()
-        self._queue: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
+        self._queue: queue.Queue[tuple[int, mqtt.MQTTMessage]] = queue.Queue()
+        self._generation = 0  # one per network connection: a PUBACK is sent only on the connection it belongs to
         self._stop = threading.Event()
         self._connected = threading.Event()
         self._thread: threading.Thread | None = None
@@ -67,11 +69,12 @@ class IngestWorker:
     def _on_connect(self, client: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
         if getattr(reason, "is_failure", False):
             return
+        self._generation += 1
         client.subscribe(SUBSCRIPTION, qos=1)
         self._connected.set()
 
     def _on_message(self, _c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
-        self._queue.put(message)
+        self._queue.put((self._generation, message))
 
     def start(self, *, timeout_s: float = 10.0) -> IngestWorker:
         """Connect (persistent session) and start the network loop and the writer thread."""
@@ -105,9 +108,14 @@ class IngestWorker:
                     batch.append(self._queue.get(timeout=remaining))
                 except queue.Empty:
                     break
-            result = self.ingestor.handle_messages([(m.topic, bytes(m.payload)) for m in batch])
-            for message in batch:
-                self.client.ack(message.mid, message.qos)
+            result = self.ingestor.handle_messages([(m.topic, bytes(m.payload)) for _g, m in batch])
+            for generation, message in batch:
+                # a message of an earlier connection is not acknowledged on this one (its packet id may now name
+                # another message); the broker delivers it again and the duplicate is dropped
+                if generation == self._generation:
+                    self.client.ack(message.mid, message.qos)
+                else:
+                    self.stats.stale_acks += 1
             self.stats.messages += len(batch)
             self.stats.batches += 1
             self.stats.total.merge(result)

@@ -11,11 +11,13 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, FileSystemLoader
+from markupsafe import Markup
 from sqlalchemy import desc, func, select
 
 from hengqi import __version__
 from hengqi.server.db.models import Instrument
 from hengqi.server.errors import NotFoundError
+from hengqi.server.field.curves import CurveStore
 from hengqi.server.field.models import FieldDevice, FieldEvent, FieldOffline, FieldRefusal, FieldStatus
 from hengqi.server.services.base import scoped_select
 from hengqi.server.web.common import HERE as WEB_HERE
@@ -67,6 +69,9 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     "net": ("Net", "净重"),
     "none": ("None.", "无。"),
     "gaps": ("Sequence gaps", "序号缺口"),
+    "passages": ("Recent vehicle passages", "最近过车称重"),
+    "plate": ("Plate", "车牌"),
+    "curve": ("Weight curve", "称重曲线"),
 }
 
 
@@ -151,6 +156,7 @@ def field_instrument(
             )
 
         log = recent("event_log", 50)
+        passages = recent("passage", 10)
         transactions = recent("transaction", 20)
         states = recent("state", 20)
         offline = list(
@@ -162,6 +168,8 @@ def field_instrument(
             )
         )
         refusals = list(session.scalars(select(FieldRefusal).where(FieldRefusal.device_key == device.device_id)))
+    store = CurveStore(app_state(request).settings.data_dir / "field")
+    charts = [(e, curve_svg(_samples(store, device.device_id, e))) for e in passages]
     return render(
         request,
         "field_instrument.html",
@@ -174,4 +182,38 @@ def field_instrument(
         states=states,
         offline=offline,
         refusals=refusals,
+        passages=charts,
+    )
+
+
+def _samples(store: CurveStore, device_id: str, event: FieldEvent) -> list[list[float]]:
+    """The total curve and the cells of a passage: from its Parquet file, or from the event where it kept them."""
+    body = event.body
+    if isinstance(body.get("curve_file"), str):
+        curve = store.curve(body["curve_file"], device_id, event.seq)
+        return [] if curve is None else [curve.weight_kg, *curve.cells_kg]
+    total = body.get("curve_kg")
+    return [total, *body.get("cells_kg", [])] if isinstance(total, list) else []
+
+
+def curve_svg(series: list[list[float]], width: int = 360, height: int = 90) -> Markup | None:
+    """A small inline SVG of a weight curve (first series, bold) and its cells (thin), or None without samples.
+
+    >>> "polyline" in str(curve_svg([[0.0, 10.0, 0.0]]))
+    True
+    """
+    if not series or not series[0]:
+        return None
+    top = max(max(s) for s in series if s) or 1.0
+    lines = []
+    for i, samples in enumerate(series):
+        n = max(len(samples) - 1, 1)
+        points = " ".join(
+            f"{k * width / n:.1f},{height - max(v, 0.0) * (height - 4) / top:.1f}" for k, v in enumerate(samples)
+        )
+        style = "stroke-width:2" if i == 0 else "stroke-width:0.7;opacity:0.6"
+        lines.append(f'<polyline fill="none" stroke="currentColor" style="{style}" points="{points}"/>')
+    return Markup(
+        f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
+        f'aria-label="weight curve">{"".join(lines)}</svg>'
     )

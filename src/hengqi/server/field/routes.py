@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from hengqi.server.api.errors import error_response
+from hengqi.server.field.curves import CurveStore
 from hengqi.server.field.devices import device_for_token
 from hengqi.server.field.ingest import MAX_EVENTS_PER_MESSAGE, MAX_MESSAGE_BYTES, Ingestor
 from hengqi.server.schemas.common import ErrorResponse
@@ -54,7 +55,7 @@ def ingestor_of(request: Request) -> Ingestor:
     ingestor: Ingestor | None = getattr(request.app.state, "field_ingestor", None)
     if ingestor is None:
         state: AppState = request.app.state.hengqi
-        ingestor = Ingestor(state.database)
+        ingestor = Ingestor(state.database, curves=CurveStore(state.settings.data_dir / "field"))
         request.app.state.field_ingestor = ingestor
     return ingestor
 
