@@ -22,7 +22,7 @@ from hengqi.instruments.errors import (
     TransportError,
 )
 from hengqi.instruments.scale import DEFAULT_STABILITY_TIMEOUT, Scale
-from hengqi.instruments.transport import Address, Transport, open_transport, parse_address
+from hengqi.instruments.transport import OPCUA_PROTOCOL, Address, Transport, open_transport, parse_address
 
 #: Baud rates tried on a serial port, most common first (9600: InstrumentKit and janelia defaults; 2400: and-balance).
 BAUD_RATES: tuple[int, ...] = (9600, 2400, 4800, 19200, 1200, 38400)
@@ -186,6 +186,10 @@ def open_scale(url: str | Address, *, stability_timeout: float = DEFAULT_STABILI
     'S S   100.0000 g'
     """
     address = url if isinstance(url, Address) else parse_address(url)
+    if address.protocol == OPCUA_PROTOCOL:  # no byte transport; asyncua is imported only now
+        from hengqi.instruments.opcua import OpcUaScale
+
+        return OpcUaScale(address, stability_timeout=stability_timeout)
     if address.protocol is None:
         address = probe(address).address
     assert address.protocol is not None
