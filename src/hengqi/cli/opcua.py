@@ -39,7 +39,7 @@ def opcua() -> None:
 @click.option("--poll-interval", type=click.FloatRange(0.01, 60), default=0.1, show_default=True, help="Seconds.")
 @click.option("--require-security", is_flag=True, help="Offer only Basic256Sha256 sign-and-encrypt, also on loopback.")
 @click.option("--duration", type=click.FloatRange(0, None), default=None, help="Stop after this many seconds.")
-def serve(
+def serve(  # noqa: PLR0917 - one parameter per click option
     urls: tuple[str, ...],
     config_path: Path | None,
     host: str,
