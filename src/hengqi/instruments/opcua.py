@@ -461,12 +461,12 @@ CLIENT_APPLICATION_URI: Final = "urn:hengqi:opcua:client"
 
 
 def _client_certificate() -> tuple[bytes, bytes]:
-    """A self-signed client application certificate (DER) and its key (PEM), made in memory for one session."""
+    """A self-signed client application certificate and its key (both DER), made in memory for one session."""
     import socket
 
     from asyncua.crypto import cert_gen
     from cryptography import x509
-    from cryptography.hazmat.primitives.serialization import Encoding
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
     from cryptography.x509.oid import ExtendedKeyUsageOID
 
     key = cert_gen.generate_private_key()
@@ -477,4 +477,4 @@ def _client_certificate() -> tuple[bytes, bytes]:
         [x509.UniformResourceIdentifier(CLIENT_APPLICATION_URI), x509.DNSName(socket.gethostname())],
         [ExtendedKeyUsageOID.CLIENT_AUTH],
     )
-    return cert.public_bytes(Encoding.DER), cert_gen.dump_private_key_as_pem(key)
+    return cert.public_bytes(Encoding.DER), key.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption())

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -360,15 +361,16 @@ async def _bad(node: Node, code: int) -> None:
     await node.write_value(ua.DataValue(StatusCode=ua.StatusCode(code)))
 
 
-def _method(action: Callable[[], Awaitable[None]]) -> Callable[..., Awaitable[list[ua.Variant]]]:
-    """An asyncua method callback that maps the scale's refusals to Bad status codes."""
+def _method(action: Callable[[], Awaitable[None]]) -> Callable[..., Awaitable[list[ua.Variant] | ua.StatusCode]]:
+    """An asyncua method callback that maps the scale's refusals to Bad status codes (returned, not raised:
+    asyncua turns a raised exception into BadUnexpectedError)."""
 
-    async def call(parent: ua.NodeId, *args: ua.Variant) -> list[ua.Variant]:
+    async def call(parent: ua.NodeId, *args: ua.Variant) -> list[ua.Variant] | ua.StatusCode:
         try:
             await action()
         except ScaleError as err:
             _log.info("method refused: %s", err)
-            raise ua.UaStatusCodeError(_status_of(err)) from err
+            return ua.StatusCode(_status_of(err))
         return []
 
     return call
@@ -489,3 +491,50 @@ class ScaleServer:
         self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
     ) -> None:
         await self.stop()
+
+
+class ServerThread:
+    """A :class:`ScaleServer` run in a background thread with its own event loop (for blocking callers)."""
+
+    def __init__(self, server: ScaleServer, *, start_timeout: float = 30.0) -> None:
+        self.server = server
+        self._start_timeout = start_timeout
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._main, name="hengqi-opcua-server", daemon=True)
+
+    def _main(self) -> None:
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            try:
+                await self.server.start()
+            except BaseException as err:
+                self._error = err
+                self._ready.set()
+                return
+            self._ready.set()
+            try:
+                await self._stop.wait()
+            finally:
+                await self.server.stop()
+
+        asyncio.run(main())
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        if not self._ready.wait(self._start_timeout):
+            raise TimeoutError(f"the OPC UA server did not start within {self._start_timeout:g} s")
+        if self._error is not None:
+            self._thread.join()
+            raise self._error
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(30)
