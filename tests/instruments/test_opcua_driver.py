@@ -1,0 +1,142 @@
+"""The ``opc.tcp://…?protocol=opcua-scales`` instrument URL: hengqi reads a scale that speaks OPC UA.
+
+Against hengqi's own OPC UA server (the simulator behind it) and against a plain asyncua server that has no
+OPC UA for Scales namespace (it must be refused with a clear error, not misread).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from asyncua import Server
+
+from hengqi.instruments import open_scale, parse_address
+from hengqi.instruments.errors import AddressError, ProtocolMismatchError, ScaleRangeError, TransportError
+from hengqi.instruments.opcua import OpcUaScale
+from hengqi.instruments.simulator import Simulator
+from hengqi.instruments.transport import open_transport
+from hengqi.opcua.config import parse_config
+from hengqi.opcua.security import hash_password
+from hengqi.opcua.server import ScaleServer, ServerThread
+from tests.opcua.fixtures import PASSWORD, config, free_port
+
+
+@pytest.fixture
+def bridged() -> Iterator[tuple[Simulator, str]]:
+    with Simulator.start(protocol="mt-sics") as sim:
+        port = free_port()
+        with ServerThread(ScaleServer(parse_config(config(sim.url)), port=port, poll_interval=0.02)):
+            yield sim, f"opc.tcp://127.0.0.1:{port}?protocol=opcua-scales"
+
+
+def _settled(scale: OpcUaScale, value: str) -> None:
+    deadline = time.monotonic() + 10
+    while scale.read(stable=True).value != Decimal(value) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def test_addresses() -> None:
+    address = parse_address("opc.tcp://127.0.0.1:4841/scales?protocol=opcua-scales&scale=Balance1&timeout=3")
+    assert (address.protocol, address.host, address.port, address.timeout) == ("opcua-scales", "127.0.0.1", 4841, 3.0)
+    assert address.target == "opc.tcp://127.0.0.1:4841/scales"
+    assert dict(address.passthrough) == {"scale": "Balance1"}
+    assert parse_address("opc.tcp://scale.local").port == 4840  # the protocol is implied, the IANA port default
+    assert parse_address("opc.tcp://scale.local").protocol == "opcua-scales"
+    for bad in (
+        "opc.tcp://",  # no host
+        "opc.tcp://h:99999",  # no such port
+        "opc.tcp://h:4840?protocol=mt-sics",  # a byte protocol over OPC UA
+        "tcp://h:4001?protocol=opcua-scales",  # OPC UA over a raw socket
+        "opc.tcp://h:4840?baud=9600",  # a serial option
+        "opc.tcp://user:secret@h:4840",  # credentials do not belong in a URL that is logged
+    ):
+        with pytest.raises(AddressError):
+            parse_address(bad)
+    with pytest.raises(AddressError, match="no byte transport"):
+        open_transport("opc.tcp://127.0.0.1:4840")
+
+
+def test_read_identify_tare_zero_through_open_scale(bridged: tuple[Simulator, str]) -> None:
+    sim, url = bridged
+    with open_scale(url, stability_timeout=5) as scale:
+        assert isinstance(scale, OpcUaScale)
+        identity = scale.identify()
+        assert (identity.make, identity.model, identity.serial) == ("Mettler-Toledo", "HQ-SIM", "SIM0000000")
+        assert identity.capacity_kg == Decimal("0.22")
+        assert identity.d_kg == Decimal("1E-7")
+        sim.place("100 g")
+        _settled(scale, "100")
+        reading = scale.read()
+        assert (reading.value, reading.unit, reading.stable) == (Decimal("100.0000"), "g", True)
+        assert str(reading.value) == "100.0000"  # the displayed digits survive (PrintableValue)
+        assert reading.value_kg == Decimal("0.1")
+        scale.tare()
+        assert sim.model.indication().tare_kg == Decimal("0.1")
+        _settled(scale, "0")
+        assert scale.read().net is True
+        registered = scale.register_weight()
+        assert registered.value == 0 and registered.net is True
+        scale.clear_tare()
+        assert sim.model.indication().tare_kg == 0
+        sim.place("200 g")
+        _settled(scale, "200")
+        with pytest.raises(ScaleRangeError):  # Z refused by the balance -> BadOutOfRange -> typed error
+            scale.zero()
+
+
+def test_a_secured_server_with_a_user(tmp_path: Path) -> None:
+    with Simulator.start(protocol="mt-sics") as sim:
+        port = free_port()
+        cfg = parse_config(config(sim.url, users={"mes": hash_password(PASSWORD)}))
+        server = ScaleServer(cfg, port=port, poll_interval=0.02, pki=tmp_path, require_security=True)
+        with ServerThread(server):
+            url = f"opc.tcp://127.0.0.1:{port}"
+            with pytest.raises(TransportError):  # anonymous: refused
+                OpcUaScale(url, stability_timeout=2)
+            with pytest.raises(TransportError):
+                OpcUaScale(url, user="mes", password="guess", stability_timeout=2)
+            sim.place("5 g")
+            with OpcUaScale(url, user="mes", password=PASSWORD, stability_timeout=5) as scale:
+                _settled(scale, "5")
+                assert scale.read().value == Decimal("5.0000")
+
+
+def test_a_server_without_the_scales_namespace_is_refused() -> None:
+    """asyncua's own server with only its standard address space: not an OPC UA for Scales server."""
+    port = free_port()
+    ready, stop = threading.Event(), threading.Event()
+
+    def serve() -> None:
+        async def main() -> None:
+            server = Server()
+            await server.init()
+            server.set_endpoint(f"opc.tcp://127.0.0.1:{port}/")
+            ns = await server.register_namespace("urn:example:plain")
+            await server.nodes.objects.add_variable(ns, "Temperature", 21.5)
+            async with server:
+                ready.set()
+                while not stop.is_set():
+                    await asyncio.sleep(0.05)
+
+        asyncio.run(main())
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    try:
+        assert ready.wait(30)
+        with pytest.raises(ProtocolMismatchError, match="Scales/V2"):
+            open_scale(f"opc.tcp://127.0.0.1:{port}")
+    finally:
+        stop.set()
+        thread.join(30)
+
+
+def test_nothing_listening_is_a_transport_error() -> None:
+    with pytest.raises(TransportError):
+        open_scale(f"opc.tcp://127.0.0.1:{free_port()}?timeout=1")
