@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from asyncua import Server
+from tests.opcua.fixtures import PASSWORD, config, free_port
 
 from hengqi.instruments import open_scale, parse_address
 from hengqi.instruments.errors import AddressError, ProtocolMismatchError, ScaleRangeError, TransportError
@@ -24,7 +25,6 @@ from hengqi.instruments.transport import open_transport
 from hengqi.opcua.config import parse_config
 from hengqi.opcua.security import hash_password
 from hengqi.opcua.server import ScaleServer, ServerThread
-from tests.opcua.fixtures import PASSWORD, config, free_port
 
 
 @pytest.fixture
