@@ -81,7 +81,8 @@ def test_read_identify_tare_zero_through_open_scale(bridged: tuple[Simulator, st
         _settled(scale, "0")
         assert scale.read().net is True
         registered = scale.register_weight()
-        assert registered.value == 0 and registered.net is True
+        assert registered.value == 0
+        assert registered.net is True
         scale.clear_tare()
         assert sim.model.indication().tare_kg == 0
         sim.place("200 g")
