@@ -197,8 +197,11 @@ def load_config(path: Path) -> ServerConfig:
         raise InputError(str(path), f"cannot read: {err.strerror or err}") from err
     try:
         raw = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise InputError(str(path), f"not valid YAML: {err}") from err
+    except yaml.YAMLError as err:  # one line: where and what, not PyYAML's multi-line report
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or type(err).__name__
+        raise InputError(str(path), f"not valid YAML{where}: {problem}") from err
     return parse_config(raw)
 
 
