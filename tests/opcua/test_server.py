@@ -182,6 +182,28 @@ def test_set_zero_outside_the_zero_setting_range_is_a_bad_status(served: Served)
     run(check())
 
 
+def test_methods_refuse_arguments_and_other_objects(served: Served) -> None:
+    """OPC 10000-4 5.11.2: arguments to a method without any, or a call on another object, change nothing."""
+    served.sim.place("1 g")
+
+    async def attack() -> None:
+        async with Client(served.endpoint) as client:
+            scale, ns = await _scale(client)
+            await _wait_for(await scale.get_child(f"{ns}:CurrentWeight"), lambda w: w.Net == 1.0)
+            time.sleep(0.3)
+            with pytest.raises(ua.UaStatusCodeError) as refused:
+                await scale.call_method(f"{ns}:SetZero", ua.Variant("x" * 100_000))
+            assert refused.value.code == ua.StatusCodes.BadTooManyArguments
+            method = await scale.get_child(f"{ns}:SetTare")
+            with pytest.raises(ua.UaStatusCodeError) as refused:
+                await client.nodes.objects.call_method(method)
+            assert refused.value.code == ua.StatusCodes.BadMethodInvalid
+            assert served.sim.model.indication().net_kg == Decimal("0.001")  # neither zeroed nor tared
+            assert served.sim.model.indication().tare_kg == 0
+
+    run(attack())
+
+
 def test_register_weight_copies_a_stable_reading(served: Served) -> None:
     served.sim.place("10 g")
 

@@ -152,7 +152,11 @@ class ScaleBridge:
             ("RegisterWeight", self._register_weight),
         ):
             await node.add_method(
-                ua.NodeId(f"{name}.{method}", ns.hengqi), ua.QualifiedName(method, ns.scales), _method(action), [], []
+                ua.NodeId(f"{name}.{method}", ns.hengqi),
+                ua.QualifiedName(method, ns.scales),
+                _method(node.nodeid, action),
+                [],
+                [],
             )
         await add_extension(node, ns.hengqi, t.extension_type, self.options)
         return node
@@ -361,11 +365,21 @@ async def _bad(node: Node, code: int) -> None:
     await node.write_value(ua.DataValue(StatusCode=ua.StatusCode(code)))
 
 
-def _method(action: Callable[[], Awaitable[None]]) -> Callable[..., Awaitable[list[ua.Variant] | ua.StatusCode]]:
-    """An asyncua method callback that maps the scale's refusals to Bad status codes (returned, not raised:
-    asyncua turns a raised exception into BadUnexpectedError)."""
+def _method(
+    owner: ua.NodeId, action: Callable[[], Awaitable[None]]
+) -> Callable[..., Awaitable[list[ua.Variant] | ua.StatusCode]]:
+    """An asyncua method callback for a method without arguments (OPC 40200 7.4.5-7.4.8), owned by ``owner``.
+
+    A refusal of the scale becomes a Bad status (returned, not raised: asyncua turns a raised exception into
+    BadUnexpectedError).  OPC 10000-4 5.11.2 Call: a call on another object is ``BadMethodInvalid``, input
+    arguments to a method that has none ``BadTooManyArguments`` (asyncua checks neither).
+    """
 
     async def call(parent: ua.NodeId, *args: ua.Variant) -> list[ua.Variant] | ua.StatusCode:
+        if parent != owner:
+            return ua.StatusCode(ua.StatusCodes.BadMethodInvalid)
+        if args:
+            return ua.StatusCode(ua.StatusCodes.BadTooManyArguments)
         try:
             await action()
         except ScaleError as err:
