@@ -17,7 +17,7 @@ import pytest
 from asyncua import Server
 from tests.opcua.fixtures import PASSWORD, config, free_port
 
-from hengqi.instruments import open_scale, parse_address
+from hengqi.instruments import open_scale, parse_address, probe
 from hengqi.instruments.errors import AddressError, ProtocolMismatchError, ScaleRangeError, TransportError
 from hengqi.instruments.opcua import OpcUaScale
 from hengqi.instruments.simulator import Simulator
@@ -89,6 +89,16 @@ def test_read_identify_tare_zero_through_open_scale(bridged: tuple[Simulator, st
         _settled(scale, "200")
         with pytest.raises(ScaleRangeError):  # Z refused by the balance -> BadOutOfRange -> typed error
             scale.zero()
+
+
+def test_probe_finds_the_scale_object(bridged: tuple[Simulator, str]) -> None:
+    _, url = bridged
+    result = probe(url.split("?")[0])
+    assert result.protocol == "opcua-scales"
+    assert result.url == url.replace("?", "/?", 0)
+    assert result.evidence.endswith("ScaleDeviceType object Balance1")
+    with pytest.raises(ProtocolMismatchError, match="named 'Other'"):
+        probe(url + "&scale=Other")
 
 
 def test_a_secured_server_with_a_user(tmp_path: Path) -> None:

@@ -146,6 +146,8 @@ class OpcUaScale(Scale):
         self._node: Node | None = None
         self._ns = 0
         self._di = 0
+        #: BrowseName of the scale object in use.
+        self.scale_name = ""
         self.open()
 
     @property
@@ -261,6 +263,7 @@ class OpcUaScale(Scale):
             raise ProtocolMismatchError(
                 self.url, f"the OPC UA server exposes several scales ({', '.join(names)}): name one with ?scale="
             )
+        self.scale_name = names[0]
         return found[0]
 
     def close(self) -> None:
