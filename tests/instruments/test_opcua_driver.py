@@ -6,15 +6,15 @@ OPC UA for Scales namespace (it must be refused with a clear error, not misread)
 
 from __future__ import annotations
 
-import asyncio
-import threading
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from asyncua import Server
 from tests.opcua.fixtures import PASSWORD, config, free_port
 
 from hengqi.instruments import open_scale, parse_address, probe
@@ -118,34 +118,28 @@ def test_a_secured_server_with_a_user(tmp_path: Path) -> None:
                 assert scale.read().value == Decimal("5.0000")
 
 
-def test_a_server_without_the_scales_namespace_is_refused() -> None:
-    """asyncua's own server with only its standard address space: not an OPC UA for Scales server."""
+def test_asyncua_sample_server_is_refused_as_not_a_scale() -> None:
+    """asyncua's example server (``uaserver --populate``): OPC UA, but no OPC UA for Scales namespace."""
     port = free_port()
-    ready, stop = threading.Event(), threading.Event()
-
-    def serve() -> None:
-        async def main() -> None:
-            server = Server()
-            await server.init()
-            server.set_endpoint(f"opc.tcp://127.0.0.1:{port}/")
-            ns = await server.register_namespace("urn:example:plain")
-            await server.nodes.objects.add_variable(ns, "Temperature", 21.5)
-            async with server:
-                ready.set()
-                while not stop.is_set():
-                    await asyncio.sleep(0.05)
-
-        asyncio.run(main())
-
-    thread = threading.Thread(target=serve)
-    thread.start()
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "uaserver"), "--populate", "--url", f"opc.tcp://127.0.0.1:{port}/"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
-        assert ready.wait(30)
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "uaserver did not start"
+                time.sleep(0.2)
         with pytest.raises(ProtocolMismatchError, match="Scales/V2"):
-            open_scale(f"opc.tcp://127.0.0.1:{port}")
+            open_scale(f"opc.tcp://127.0.0.1:{port}?timeout=10")
     finally:
-        stop.set()
-        thread.join(30)
+        server.terminate()
+        server.wait(30)
 
 
 def test_nothing_listening_is_a_transport_error() -> None:

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import subprocess
+import sys
 import time
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -309,3 +312,33 @@ def test_basic256sha256_with_a_user_reads_and_calls(secured: Served) -> None:
             assert {e.SecurityMode for e in endpoints} == {ua.MessageSecurityMode.SignAndEncrypt}
 
     run(use())
+
+
+# -- asyncua's command-line clients (uals, uaread, uacall) as foreign clients -------------------------------------
+
+
+def _tool(name: str, *args: str) -> str:
+    tool = Path(sys.executable).parent / name
+    done = subprocess.run([str(tool), *args], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def test_command_line_clients_browse_read_and_call(served: Served) -> None:
+    served.sim.place("7 g")
+
+    async def indexes() -> tuple[int, int]:
+        async with Client(served.endpoint) as client:
+            scale, ns = await _scale(client)
+            await _wait_for(await scale.get_child(f"{ns}:CurrentWeight"), lambda w: w.Net == 7.0)
+            return ns, await client.get_namespace_index(HENGQI_NS)
+
+    ns, hq = run(indexes())
+    time.sleep(0.3)
+    listing = _tool("uals", "-u", served.endpoint, "-n", f"ns={hq};s=Balance1", "-l")
+    for name in ("CurrentWeight", "WeighingRange1", "SetZero", "SetTare", "Metrology"):
+        assert name in listing
+    net = _tool("uaread", "-u", served.endpoint, "-n", f"ns={hq};s=Balance1.CurrentWeight.Net")
+    assert float(net.strip()) == 7.0
+    _tool("uacall", "-u", served.endpoint, "-n", f"ns={hq};s=Balance1", "-m", f"{ns}:SetTare")
+    assert served.sim.model.indication().tare_kg == Decimal("0.007")
