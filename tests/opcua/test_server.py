@@ -46,8 +46,9 @@ async def _names(node: Node) -> set[str]:
 async def _wait_for(node: Node, predicate: Any, timeout: float = 5.0) -> Any:
     deadline = time.monotonic() + timeout
     while True:
-        value = await node.read_value()
-        if predicate(value) or time.monotonic() > deadline:
+        data = await node.read_data_value(raise_on_bad_status=False)
+        value = data.Value.Value if data.Value is not None else None
+        if (data.StatusCode.is_good() and predicate(value)) or time.monotonic() > deadline:
             return value
         await asyncio.sleep(0.02)
 
@@ -342,3 +343,33 @@ def test_command_line_clients_browse_read_and_call(served: Served) -> None:
     assert float(net.strip()) == 7.0
     _tool("uacall", "-u", served.endpoint, "-n", f"ns={hq};s=Balance1", "-m", f"{ns}:SetTare")
     assert served.sim.model.indication().tare_kg == Decimal("0.007")
+
+
+# -- the instrument's own states -----------------------------------------------------------------------------------
+
+
+def test_overload_and_a_silent_line_are_published(served: Served) -> None:
+    async def check() -> None:
+        async with Client(served.endpoint) as client:
+            scale, ns = await _scale(client)
+            current = await scale.get_child(f"{ns}:CurrentWeight")
+            overload = await current.get_child(f"{ns}:Overload")
+            served.sim.place("300 g")  # Max 220 g
+            assert await _wait_for(overload, bool) is True
+            served.sim.remove()
+            assert await _wait_for(overload, lambda v: not v) is False
+            served.sim.faults.silent = True  # the balance stops answering
+            deadline = time.monotonic() + 15
+            status = ua.StatusCodes.Good
+            while time.monotonic() < deadline:
+                status = (await current.read_data_value(raise_on_bad_status=False)).StatusCode.value
+                if status == ua.StatusCodes.BadCommunicationError:
+                    break
+                await asyncio.sleep(0.1)
+            assert status == ua.StatusCodes.BadCommunicationError
+            served.sim.faults.silent = False
+            served.sim.place("3 g")
+            weight = await _wait_for(current, lambda w: w is not None and w.Net == 3.0, timeout=15)
+            assert weight.Net == 3.0  # readings come back after the line recovers
+
+    run(check())
