@@ -62,6 +62,14 @@ def test_browse_finds_a_simple_scale_with_the_mandatory_nodes(served: Served) ->
             parent = await type_node.get_parent()  # HasSubtype inverse
             assert await parent.read_browse_name() == ua.QualifiedName("ScaleDeviceType", ns)
             assert (await parent.read_attribute(ua.AttributeIds.IsAbstract)).Value.Value is True
+            # The type's instance declarations carry the modelling rules of Table 20.
+            declared = await parent.get_child(f"{ns}:CurrentWeight")
+            rule = await declared.get_referenced_nodes(refs=ua.ObjectIds.HasModellingRule)
+            assert [r.nodeid for r in rule] == [ua.NodeId(ua.ObjectIds.ModellingRule_Mandatory)]
+            children = {(await c.read_browse_name()).Name: c for c in await parent.get_children()}
+            placeholder = children["<ListOfWeighingRanges>"]
+            rule = await placeholder.get_referenced_nodes(refs=ua.ObjectIds.HasModellingRule)
+            assert [r.nodeid for r in rule] == [ua.NodeId(ua.ObjectIds.ModellingRule_MandatoryPlaceholder)]
             names = await _names(scale)
             mandatory = {"CurrentWeight", "WeighingRange1", "Identification", "Manufacturer", "Model", "SerialNumber"}
             assert mandatory <= names
@@ -70,6 +78,7 @@ def test_browse_finds_a_simple_scale_with_the_mandatory_nodes(served: Served) ->
             item_type = client.get_node(await current.read_type_definition())
             assert await item_type.read_browse_name() == ua.QualifiedName("WeightItemType", ns)
             assert {"EngineeringUnits", "EURange", "Overload", "Underload", "TareMode"} <= await _names(current)
+            assert {"Overload", "Underload", "TareMode", "WeightStable"} <= await _names(item_type)
             weighing_range = await scale.get_child(f"{ns}:WeighingRange1")
             assert {"ActualScaleInterval", "Range", "VerificationScaleInterval"} <= await _names(weighing_range)
             di = await client.get_namespace_index(DI_NS)

@@ -220,3 +220,109 @@ async def add_typed_variable(
         await node.delete_reference(base, ua.ObjectIds.HasTypeDefinition, forward=True)
         await node.add_reference(type_def, ua.ObjectIds.HasTypeDefinition, forward=True, bidirectional=False)
     return node
+
+
+#: Instance declarations of the types: (type attribute, BrowseName namespace key, name, node kind, modelling rule).
+#: Kinds: "prop" (a property), "weight" (a WeightItemType variable), "double" (an AnalogUnitType Double), "range"
+#: (a Range variable), "method", "ranges" (the WeighingRangeElementType placeholder), "addin" (Identification).
+_DECLARATIONS: tuple[tuple[str, str, str, str, str], ...] = (
+    # Table 20 ScaleDeviceType
+    ("scale_device_type", "scales", "CurrentWeight", "weight", "Mandatory"),
+    ("scale_device_type", "scales", "<ListOfWeighingRanges>", "ranges", "MandatoryPlaceholder"),
+    ("scale_device_type", "scales", "RegisteredWeight", "weight", "Optional"),
+    ("scale_device_type", "scales", "SetZero", "method", "Optional"),
+    ("scale_device_type", "scales", "SetTare", "method", "Optional"),
+    ("scale_device_type", "scales", "ClearTare", "method", "Optional"),
+    ("scale_device_type", "scales", "RegisterWeight", "method", "Optional"),
+    ("scale_device_type", "di", "Identification", "addin", "Mandatory"),
+    *(
+        ("scale_device_type", "di", name, "prop", "Mandatory")
+        for name in ("DeviceClass", "HardwareRevision", "Manufacturer", "Model", "SerialNumber", "SoftwareRevision")
+    ),
+    # Table 25 WeighingRangeElementType
+    ("range_type", "scales", "ActualScaleInterval", "double", "Mandatory"),
+    ("range_type", "scales", "Range", "range", "Mandatory"),
+    ("range_type", "scales", "VerificationScaleInterval", "double", "Mandatory"),
+    # Table 142 MeasuredItemType
+    ("measured_item_type", "core", "EngineeringUnits", "prop", "Mandatory"),
+    ("measured_item_type", "core", "EURange", "prop", "Mandatory"),
+    ("measured_item_type", "core", "InstrumentRange", "prop", "Optional"),
+    # Table 143 WeightItemType (the Optional properties listed are those hengqi serves, plus the rest of the table)
+    *(("weight_item_type", "scales", name, "prop", "Mandatory") for name in ("Overload", "TareMode", "Underload")),
+    *(
+        ("weight_item_type", "scales", name, "prop", "Optional")
+        for name in (
+            "CenterOfZero",
+            "CurrentRangeId",
+            "GrossNegative",
+            "HighResolutionValue",
+            "InsideZero",
+            "LegalForTrade",
+            "PrintableValue",
+            "WeightId",
+            "WeightStable",
+            "Net",
+            "Gross",
+            "Tare",
+        )
+    ),
+)
+
+_RULES = {
+    "Mandatory": ua.ObjectIds.ModellingRule_Mandatory,
+    "Optional": ua.ObjectIds.ModellingRule_Optional,
+    "MandatoryPlaceholder": ua.ObjectIds.ModellingRule_MandatoryPlaceholder,
+}
+
+
+async def _no_call(parent: ua.NodeId, *args: ua.Variant) -> ua.StatusCode:
+    """A method of a type is not callable; its instances' methods are."""
+    return ua.StatusCode(ua.StatusCodes.BadMethodInvalid)
+
+
+async def add_declarations(types: Types, extension_names: tuple[str, ...]) -> None:
+    """Add the instance declarations of the tables to the type nodes (with their ModellingRule).
+
+    Called after the scale objects are made, so that asyncua does not copy them into the instances (hengqi builds
+    the instances itself, with the values and callbacks of each scale).
+    """
+    indexes = {"scales": types.ns.scales, "di": types.ns.di, "core": 0, "hengqi": types.ns.hengqi}
+    rows = [*_DECLARATIONS, *(("extension_type", "hengqi", n, "variable", "Mandatory") for n in extension_names)]
+    for attribute, space, name, kind, rule in rows:
+        owner: Node = getattr(types, attribute)
+        nodeid = ua.NodeId(f"{owner.nodeid.Identifier}.{name}", owner.nodeid.NamespaceIndex)
+        qname = ua.QualifiedName(name, indexes[space])
+        node: Node
+        if kind == "prop":
+            node = await owner.add_property(nodeid, qname, ua.Variant(None, ua.VariantType.Null))
+        elif kind == "variable":
+            node = await owner.add_variable(nodeid, qname, ua.Variant(None, ua.VariantType.Null))
+        elif kind == "weight":
+            node = await add_typed_variable(
+                owner,
+                nodeid,
+                name=qname,
+                value=ua.Variant(None, ua.VariantType.Null),
+                data_type=types.weight_type.nodeid,
+                type_def=types.weight_item_type.nodeid,
+            )
+        elif kind in {"double", "range"}:
+            node = await add_typed_variable(
+                owner,
+                nodeid,
+                name=qname,
+                value=ua.Variant(None, ua.VariantType.Null),
+                data_type=ua.NodeId(ua.ObjectIds.Double if kind == "double" else ua.ObjectIds.Range),
+                type_def=ua.NodeId(
+                    ua.ObjectIds.AnalogUnitType if kind == "double" else ua.ObjectIds.BaseDataVariableType
+                ),
+            )
+        elif kind == "method":
+            node = await owner.add_method(nodeid, qname, _no_call, [], [])
+        elif kind == "ranges":
+            node = await owner.add_object(nodeid, qname, objecttype=types.range_type.nodeid)
+        else:  # the Identification add-in
+            node = await owner.add_object(nodeid, qname, objecttype=types.identification_type.nodeid)
+            await owner.delete_reference(node, ua.ObjectIds.HasComponent, forward=True, bidirectional=True)
+            await owner.add_reference(node, ua.ObjectIds.HasAddIn, forward=True, bidirectional=True)
+        await node.add_reference(_RULES[rule], ua.ObjectIds.HasModellingRule, True, False)

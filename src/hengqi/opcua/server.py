@@ -42,11 +42,12 @@ from hengqi.instruments.errors import (
 )
 from hengqi.instruments.reading import unit_size_kg
 from hengqi.opcua.config import ScaleOptions, ServerConfig
-from hengqi.opcua.extension import add_extension
+from hengqi.opcua.extension import EXTENSION_VARIABLES, add_extension
 from hengqi.opcua.model import (
     TARE_MODE_MEASURED,
     TARE_MODE_NONE,
     Types,
+    add_declarations,
     add_property,
     add_typed_variable,
     build_types,
@@ -451,6 +452,7 @@ class ScaleServer:
         types = await build_types(server)
         try:
             await self._add_scales(server, types)
+            await add_declarations(types, EXTENSION_VARIABLES)
             await server.start()
         except BaseException:
             for scale in self._opened:
