@@ -22,7 +22,7 @@ from hengqi.instruments.errors import AddressError, ProtocolMismatchError, Scale
 from hengqi.instruments.opcua import OpcUaScale
 from hengqi.instruments.simulator import Simulator
 from hengqi.instruments.transport import open_transport
-from hengqi.opcua.config import parse_config
+from hengqi.opcua.config import parse_config, with_urls
 from hengqi.opcua.security import hash_password
 from hengqi.opcua.server import ScaleServer, ServerThread
 
@@ -145,3 +145,23 @@ def test_asyncua_sample_server_is_refused_as_not_a_scale() -> None:
 def test_nothing_listening_is_a_transport_error() -> None:
     with pytest.raises(TransportError):
         open_scale(f"opc.tcp://127.0.0.1:{free_port()}?timeout=1")
+
+
+def test_two_scales_on_one_server_are_told_apart_by_name() -> None:
+    with Simulator.start(protocol="mt-sics") as first, Simulator.start(protocol="sbi") as second:
+        first.place("1 g")
+        second.place("2 g")
+        port = free_port()
+        cfg = with_urls(parse_config({}), [first.url, second.url])
+        with ServerThread(ScaleServer(cfg, port=port, poll_interval=0.02)):
+            url = f"opc.tcp://127.0.0.1:{port}"
+            with pytest.raises(ProtocolMismatchError, match=r"several scales \(Scale1, Scale2\)"):
+                open_scale(url)
+            with open_scale(f"{url}?scale=Scale2", stability_timeout=5) as scale:
+                _settled(scale, "2")
+                assert scale.read().value == 2
+                other = OpcUaScale(f"{url}?scale=Scale1")
+                try:
+                    assert other.read(stable=False).value == 1
+                finally:
+                    other.close()
