@@ -382,3 +382,39 @@ def test_overload_and_a_silent_line_are_published(served: Served) -> None:
             assert weight.Net == 3.0  # readings come back after the line recovers
 
     run(check())
+
+
+def test_a_trust_list_refuses_unknown_client_certificates(tmp_path: Path) -> None:
+    from tests.opcua.fixtures import config, free_port
+
+    from hengqi.instruments.opcua import CLIENT_APPLICATION_URI, _client_certificate
+    from hengqi.instruments.simulator import Simulator
+    from hengqi.opcua.config import parse_config
+    from hengqi.opcua.security import hash_password
+    from hengqi.opcua.server import ScaleServer, ServerThread
+
+    trusted_cert, trusted_key = _client_certificate()
+    stranger_cert, stranger_key = _client_certificate()
+    (tmp_path / "trust").mkdir()
+    (tmp_path / "trust" / "mes.der").write_bytes(trusted_cert)
+
+    async def connect(endpoint: str, cert: bytes, key: bytes) -> float:
+        client = Client(endpoint, timeout=5)
+        client.application_uri = CLIENT_APPLICATION_URI
+        client.set_user("mes")
+        client.set_password(PASSWORD)
+        await client.set_security(SecurityPolicyBasic256Sha256, cert, key, mode=ua.MessageSecurityMode.SignAndEncrypt)
+        async with client:
+            scale, ns = await _scale(client)
+            return float((await (await scale.get_child(f"{ns}:CurrentWeight")).read_value()).Net)
+
+    with Simulator.start(protocol="mt-sics") as sim:
+        cfg = parse_config(config(sim.url, users={"mes": hash_password(PASSWORD)}))
+        server = ScaleServer(
+            cfg, port=free_port(), pki=tmp_path / "pki", require_security=True, trust=tmp_path / "trust"
+        )
+        with ServerThread(server):
+            assert run(connect(server.endpoint, trusted_cert, trusted_key)) == 0.0
+            with pytest.raises(ua.UaStatusCodeError) as refused:
+                run(connect(server.endpoint, stranger_cert, stranger_key))
+            assert refused.value.code == ua.StatusCodes.BadCertificateUntrusted

@@ -38,6 +38,12 @@ def opcua() -> None:
 )
 @click.option("--poll-interval", type=click.FloatRange(0.01, 60), default=0.1, show_default=True, help="Seconds.")
 @click.option("--require-security", is_flag=True, help="Offer only Basic256Sha256 sign-and-encrypt, also on loopback.")
+@click.option(
+    "--trust",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Folder of trusted client certificates: other clients are refused on the secure endpoint.",
+)
 @click.option("--duration", type=click.FloatRange(0, None), default=None, help="Stop after this many seconds.")
 def serve(  # noqa: PLR0917 - one parameter per click option
     urls: tuple[str, ...],
@@ -47,6 +53,7 @@ def serve(  # noqa: PLR0917 - one parameter per click option
     pki: Path | None,
     poll_interval: float,
     require_security: bool,
+    trust: Path | None,
     duration: float | None,
 ) -> int:
     """Serve each scale as a SimpleScaleType object under DeviceSet."""
@@ -56,7 +63,13 @@ def serve(  # noqa: PLR0917 - one parameter per click option
     config = load_config(config_path) if config_path is not None else ServerConfig(())
     config = with_urls(config, urls)
     server = ScaleServer(
-        config, host=host, port=port, pki=pki, poll_interval=poll_interval, require_security=require_security
+        config,
+        host=host,
+        port=port,
+        pki=pki,
+        poll_interval=poll_interval,
+        require_security=require_security,
+        trust=trust,
     )
 
     async def run() -> None:

@@ -106,6 +106,25 @@ class PasswordUserManager:
         return User(role=UserRole.User, name=username)
 
 
+async def client_certificate_validator(trust: Path | None) -> Any:
+    """The check of client application certificates on the secure endpoint (asyncua ``CertificateValidator``).
+
+    Always: validity period and ApplicationUri in subjectAltName (OPC 10000-4 6.1.3).  With a ``trust`` folder of
+    DER/PEM certificates, also: the client certificate (or its issuer) is in that folder and not revoked.
+    """
+    from asyncua.crypto.truststore import TrustStore
+    from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
+
+    options = CertificateValidatorOptions
+    if trust is None:
+        return CertificateValidator(options.BASIC_VALIDATION | options.PEER_CLIENT)
+    if not trust.is_dir():
+        raise InputError("--trust", f"{trust} is not a folder of trusted client certificates")
+    store = TrustStore([trust], [])
+    await store.load()
+    return CertificateValidator(options.BASIC_VALIDATION | options.TRUSTED | options.PEER_CLIENT, store)
+
+
 async def server_certificate(pki: Path) -> tuple[Path, Path]:
     """The server certificate (DER) and key (PEM) in ``pki``, generated (self-signed) when missing or invalid."""
     from asyncua.crypto.cert_gen import setup_self_signed_certificate

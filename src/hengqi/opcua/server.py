@@ -53,7 +53,13 @@ from hengqi.opcua.model import (
     build_types,
     eu_information,
 )
-from hengqi.opcua.security import PasswordUserManager, SecuritySettings, server_certificate, settings_for
+from hengqi.opcua.security import (
+    PasswordUserManager,
+    SecuritySettings,
+    client_certificate_validator,
+    server_certificate,
+    settings_for,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -403,6 +409,7 @@ class ScaleServer:
         pki: Path | None = None,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         require_security: bool = False,
+        trust: Path | None = None,
         scales: Sequence[Scale] | None = None,
     ) -> None:
         if not config.scales and not scales:
@@ -414,6 +421,7 @@ class ScaleServer:
         self.port = port
         self.pki = pki or Path.home() / ".local" / "share" / "hengqi" / "opcua-pki"
         self.poll_interval = poll_interval
+        self.trust = trust
         self.security: SecuritySettings = settings_for(host, config.users, require_security=require_security)
         self._given = list(scales) if scales is not None else None
         self.bridges: list[ScaleBridge] = []
@@ -442,6 +450,7 @@ class ScaleServer:
             cert, key = await server_certificate(self.pki)
             await server.load_certificate(str(cert))
             await server.load_private_key(str(key))
+            server.set_certificate_validator(await client_certificate_validator(self.trust))
         server.set_security_policy(policies)
         tokens: list[type] = []
         if self.security.anonymous:
