@@ -341,7 +341,8 @@ def test_scale_command_does_not_import_scipy_or_the_server() -> None:
 
     code = (
         "import sys; from hengqi.cli.app import cli; cli(['scale', '--help']); "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in {'scipy', 'fastapi', 'sqlalchemy', 'reportlab'}))"
+        "heavy = {'scipy', 'fastapi', 'sqlalchemy', 'reportlab', 'asyncua'}; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("[]")

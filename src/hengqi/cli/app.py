@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "run",
     "agent",
     "field",
+    "opcua",
 )
 
 
@@ -55,6 +56,9 @@ COMMAND_HINTS: dict[str, str] = {
     "calibrate": "calibrate",
     "certificate": "certificate",
     "run": "run",
+    "opcua": "opcua",
+    "agent": "agent",
+    "field": "field",
 }
 
 

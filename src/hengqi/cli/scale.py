@@ -25,7 +25,8 @@ T = TypeVar("T")
 
 _URL_HELP = (
     "Instrument address, e.g. tcp://127.0.0.1:4001?protocol=mt-sics, "
-    "serial:///dev/ttyUSB0?baud=9600&bytesize=7&parity=E&protocol=and, socket://HOST:PORT, rfc2217://HOST:PORT; "
+    "serial:///dev/ttyUSB0?baud=9600&bytesize=7&parity=E&protocol=and, socket://HOST:PORT, "
+    "rfc2217://HOST:PORT, opc.tcp://HOST:4840?protocol=opcua-scales (OPC UA for Scales); "
     "A&D balances: ack=none|once|twice (their erCd setting).\n\n"
     "Exit status: 0 done; 1 the instrument refused (overload, underload, no stability, command not executable); "
     "2 bad address, port refuses the line settings, no connection, silence, or another protocol answered."
@@ -65,7 +66,7 @@ _json = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 @click.group("scale", epilog=_URL_HELP)
 def scale_group() -> None:
-    """Talk to a weighing instrument (MT-SICS, Sartorius SBI, A&D, Toledo continuous)."""
+    """Talk to a weighing instrument (MT-SICS, Sartorius SBI, A&D, Toledo continuous, OPC UA for Scales)."""
 
 
 @scale_group.command("identify")

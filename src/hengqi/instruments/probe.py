@@ -22,7 +22,14 @@ from hengqi.instruments.errors import (
     TransportError,
 )
 from hengqi.instruments.scale import DEFAULT_STABILITY_TIMEOUT, Scale
-from hengqi.instruments.transport import Address, Transport, open_transport, parse_address
+from hengqi.instruments.transport import (
+    OPCUA_PROTOCOL,
+    OPCUA_SCHEME,
+    Address,
+    Transport,
+    open_transport,
+    parse_address,
+)
 
 #: Baud rates tried on a serial port, most common first (9600: InstrumentKit and janelia defaults; 2400: and-balance).
 BAUD_RATES: tuple[int, ...] = (9600, 2400, 4800, 19200, 1200, 38400)
@@ -149,6 +156,13 @@ def probe(url: str | Address) -> ProbeResult:
     :class:`TransportError` if the port cannot be opened; :class:`ProtocolMismatchError` if nothing known answered.
     """
     address = url if isinstance(url, Address) else parse_address(url)
+    if address.scheme == OPCUA_SCHEME:  # an OPC UA server: answered if it exposes a ScaleDeviceType object
+        from hengqi.instruments.opcua import SCALES_NS, OpcUaScale
+
+        server = address.with_settings(protocol=OPCUA_PROTOCOL)
+        with OpcUaScale(server, stability_timeout=address.timeout) as scale:
+            evidence = f"{SCALES_NS} ScaleDeviceType object {scale.scale_name}"
+        return ProbeResult(OPCUA_PROTOCOL, server, address_url(server), evidence)
     tried: list[str] = []
     refused: list[str] = []
     for setting in _settings(address):
@@ -186,6 +200,10 @@ def open_scale(url: str | Address, *, stability_timeout: float = DEFAULT_STABILI
     'S S   100.0000 g'
     """
     address = url if isinstance(url, Address) else parse_address(url)
+    if address.protocol == OPCUA_PROTOCOL:  # no byte transport; asyncua is imported only now
+        from hengqi.instruments.opcua import OpcUaScale
+
+        return OpcUaScale(address, stability_timeout=stability_timeout)
     if address.protocol is None:
         address = probe(address).address
     assert address.protocol is not None

@@ -4,7 +4,9 @@ Addresses (the protocol may be named with ``?protocol=``, otherwise :mod:`hengqi
 
 * ``serial:///dev/ttyUSB0?baud=9600&bytesize=7&parity=E&stopbits=1`` (or a bare ``/dev/ttyUSB0`` / ``COM3``);
 * ``tcp://127.0.0.1:4001`` (a raw TCP socket, e.g. a serial-to-Ethernet converter or the simulator);
-* pyserial's URL handlers ``socket://``, ``loop://``, ``rfc2217://`` (and ``spy://``, ``alt://``, ``hwgrep://``).
+* pyserial's URL handlers ``socket://``, ``loop://``, ``rfc2217://`` (and ``spy://``, ``alt://``, ``hwgrep://``);
+* ``opc.tcp://host:4840?protocol=opcua-scales`` (an OPC UA for Scales server, OPC 40200; no byte transport:
+  :mod:`hengqi.instruments.opcua` talks to it, see ``docs/opcua.md``).
 
 Every read has a deadline.  Silence raises :class:`TransportTimeout` (with the partial bytes received), a closed
 peer :class:`TransportClosed`, a line longer than ``max_length`` (stray bytes without a terminator)
@@ -54,9 +56,20 @@ except ImportError:  # pragma: no cover - Windows
 #: Everything pyserial lets escape when a port is opened, configured, read or written.
 _PORT_ERRORS: Final = (serial.SerialException, OSError, ValueError, termios_error)
 
+#: Protocols spoken over a byte transport (the simulator speaks these).
 PROTOCOLS: Final = ("mt-sics", "sbi", "and", "toledo-continuous")
+#: OPC UA for Scales (OPC 40200), reached with the ``opc.tcp`` scheme only.
+OPCUA_PROTOCOL: Final = "opcua-scales"
+#: Every protocol an address may name.
+ADDRESS_PROTOCOLS: Final = (*PROTOCOLS, OPCUA_PROTOCOL)
 PYSERIAL_SCHEMES: Final = ("socket", "loop", "rfc2217", "spy", "alt", "hwgrep")
-SCHEMES: Final = ("serial", "tcp", *PYSERIAL_SCHEMES)
+OPCUA_SCHEME: Final = "opc.tcp"
+SCHEMES: Final = ("serial", "tcp", *PYSERIAL_SCHEMES, OPCUA_SCHEME)
+#: Options of an ``opc.tcp`` address besides ``protocol`` and ``timeout``: which scale object (its browse name) to
+#: use when the server exposes several.
+_OPCUA_KEYS: Final = frozenset({"scale"})
+#: The IANA-registered OPC UA TCP port (OPC 10000-6, 7.2).
+OPCUA_DEFAULT_PORT: Final = 4840
 DEFAULT_TIMEOUT: Final = 2.0
 _OWN_KEYS: Final = frozenset(
     {"protocol", "baud", "baudrate", "bytesize", "parity", "stopbits", "timeout", "checksum", "ack"}
@@ -131,13 +144,20 @@ def parse_address(url: str) -> Address:
     passthrough: list[tuple[str, str]] = []
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
         lower = key.lower()
-        if lower not in _OWN_KEYS:
+        if scheme == OPCUA_SCHEME and lower in _OPCUA_KEYS:
+            passthrough.append((lower, value))
+        elif scheme == OPCUA_SCHEME and lower not in {"protocol", "timeout"}:
+            known = ", ".join(sorted({"protocol", "timeout", *_OPCUA_KEYS}))
+            raise AddressError(url, f"unknown option {key!r} for an OPC UA address (known: {known})")
+        elif lower not in _OWN_KEYS:
             if scheme in ("serial", "tcp"):
                 raise AddressError(url, f"unknown option {key!r} (known: {', '.join(sorted(_OWN_KEYS))})")
             passthrough.append((key, value))
         elif lower == "protocol":
-            if value not in PROTOCOLS:
-                raise AddressError(url, f"unknown protocol {value!r} (known: {', '.join(PROTOCOLS)})")
+            if value not in ADDRESS_PROTOCOLS:
+                raise AddressError(url, f"unknown protocol {value!r} (known: {', '.join(ADDRESS_PROTOCOLS)})")
+            if (value == OPCUA_PROTOCOL) != (scheme == OPCUA_SCHEME):
+                raise AddressError(url, f"protocol {OPCUA_PROTOCOL!r} goes with an opc.tcp:// address only")
             options["protocol"] = value
         elif lower in {"baud", "baudrate"}:
             options["baudrate"] = _number(url, key, value, int)
@@ -167,6 +187,19 @@ def parse_address(url: str) -> Address:
         if not parts.hostname or not port:
             raise AddressError(url, "a TCP address needs a host and a port, e.g. tcp://127.0.0.1:4001")
         return Address(url, scheme, f"{parts.hostname}:{port}", parts.hostname, port, **options)
+    if scheme == OPCUA_SCHEME:
+        try:
+            port = parts.port or OPCUA_DEFAULT_PORT
+        except ValueError as err:
+            raise AddressError(url, "the OPC UA port is not a number from 0 to 65535") from err
+        if not parts.hostname:
+            raise AddressError(url, "an OPC UA address needs a host, e.g. opc.tcp://127.0.0.1:4840")
+        if parts.username or parts.password:
+            raise AddressError(url, "put no user name or password in an OPC UA address (see docs/opcua.md)")
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+        options.setdefault("protocol", OPCUA_PROTOCOL)
+        target = f"{OPCUA_SCHEME}://{host}:{port}{parts.path}"
+        return Address(url, scheme, target, parts.hostname, port, passthrough=tuple(passthrough), **options)
     if scheme == "serial":
         device = parts.netloc + parts.path
         if not device:
@@ -457,6 +490,8 @@ def _reason(err: BaseException) -> str:
 def open_transport(url: str | Address, *, open_now: bool = True) -> Transport:
     """A transport for ``url`` (opened unless ``open_now`` is False)."""
     address = url if isinstance(url, Address) else parse_address(url)
+    if address.scheme == OPCUA_SCHEME:
+        raise AddressError(address.url, "an OPC UA address has no byte transport; open it with open_scale")
     transport: Transport = TcpTransport(address) if address.scheme == "tcp" else SerialTransport(address)
     if open_now:
         transport.open()
