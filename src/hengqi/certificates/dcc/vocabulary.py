@@ -104,6 +104,7 @@ R_LOCATION: Final = "hengqi_calibrationLocation"
 R_WEIGHT_SET: Final = "hengqi_referenceWeightSet"
 R_CONFORMITY: Final = "hengqi_conformityMpe"
 R_MPE: Final = "hengqi_maximumPermissibleError"
+R_P_NONCONFORMITY: Final = "hengqi_probabilityOutsideMpe"
 # influence conditions (PTB good practice uses basic_temperature; the others are hengqi's)
 R_TEMPERATURE: Final = "basic_temperature"
 R_TEMPERATURE_START: Final = "hengqi_temperatureStart"
@@ -166,6 +167,7 @@ NAMES: Final[dict[str, tuple[str, str]]] = {
     R_METHOD: ("Calibration of a non-automatic weighing instrument", "非自动衡器校准"),
     R_CONFORMITY: ("Conformity", "符合性"),
     R_MPE: ("Maximum permissible error", "最大允许误差"),
+    R_P_NONCONFORMITY: ("Probability that the error lies outside the MPE", "误差超出最大允许误差的概率"),
 }
 
 

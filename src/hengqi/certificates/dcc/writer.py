@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 
 from lxml import etree
 
 from hengqi import __version__
 from hengqi.certificates.admin import Address, AdministrativeData, ConformityRequest
-from hengqi.certificates.conformity import DECISION_RULE, assess_conformity
+from hengqi.certificates.conformity import DECISION_RULE, RULE, assess_conformity
 from hengqi.certificates.dcc import vocabulary as v
 from hengqi.certificates.dcc import xmlbuild as xb
 from hengqi.errors import RecordError
@@ -275,6 +276,9 @@ def _administrative_data(
         xb.text_block(st, "declaration", {"en": note})
 
 
+_PROBABILITY_STEP = Decimal("0.000001")  # probabilities on the certificate to 1e-6
+
+
 def _conformity(statements: Element, res: CalibrationResult, request: ConformityRequest, unit: str) -> None:
     assessment = assess_conformity(res, stage=request.stage, rules=request.rules)
     if assessment is None:
@@ -282,17 +286,27 @@ def _conformity(statements: Element, res: CalibrationResult, request: Conformity
     st = xb.dcc(statements, "statement", refType=v.R_CONFORMITY)
     xb.dcc(st, "norm", assessment.rule)
     xb.dcc(st, "norm", DECISION_RULE)
+    pfa = assessment.max_pfa
+    en_risk = zh_risk = ""
+    if pfa is not None:
+        en_risk = f" Largest probability of false acceptance of a conforming point: {pfa:.2%}."
+        zh_risk = f"判为合格的测量点中误判接受概率最大为 {pfa:.2%}。"
     en = (
         f"Errors of indication compared with the maximum permissible errors ({assessment.stage} verification, "
-        f"{assessment.rule}); decision rule: {DECISION_RULE}."
+        f"{assessment.rule}); decision rule: {RULE.name} ({RULE.source}).{en_risk}"
     )
-    zh = f"示值误差与最大允许误差比较（{assessment.stage}，{assessment.rule}）；判定规则：以扩展不确定度为保护带。"
+    zh = (
+        f"示值误差与最大允许误差比较（{assessment.stage}，{assessment.rule}）；"
+        f"判定规则：以扩展不确定度为保护带（{RULE.source}）。{zh_risk}"
+    )
     xb.text_block(st, "declaration", {"en": en, "zh": zh})
     xb.dcc(st, "conformity", assessment.status)
     lst = xb.dcc(xb.dcc(st, "data"), "list")
     xb.list_quantity(lst, v.R_TEST_LOAD, [v.mass_text(p.load_kg, unit) for p in assessment.points], unit)
     xb.list_quantity(lst, v.R_MPE, [v.mass_text(p.mpe_kg, unit) for p in assessment.points], unit)
     xb.chars_quantity(lst, v.R_CONFORMITY, [p.status for p in assessment.points])
+    probabilities = [v.plain(Decimal(p.p_nonconformity).quantize(_PROBABILITY_STEP)) for p in assessment.points]
+    xb.list_quantity(lst, v.R_P_NONCONFORMITY, probabilities, v.ONE)
 
 
 # -- measurement result ----------------------------------------------------------------------------------------
