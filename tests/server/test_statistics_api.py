@@ -1,0 +1,157 @@
+"""GET /api/v1/statistics/*: numbers from the registry's runs, roles, organisation scope, malformed queries."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from tests.server.conftest import INSTRUMENT, Platform
+
+from hengqi.supervision.statistics import pass_rate
+
+# class III, e = 5 g: MPE 2.5 g up to 2.5 kg (OIML R 76-1:2006, Table 6)
+PASSING = {"stage": "initial", "loads": [{"load": "2 kg", "indication": "2.001 kg"}]}
+FAILING = {"stage": "initial", "loads": [{"load": "2 kg", "indication": "2.004 kg"}]}
+
+
+@pytest.fixture
+def fleet(platform: Platform) -> dict[str, Any]:
+    client = platform.client
+    org, other = platform.organisation("Lab A"), platform.organisation("Lab B")
+    _, tech = platform.user("tech-a", "technician", org)
+    _, qm = platform.user("qm-a", "quality-manager", org)
+    _, reviewer = platform.user("rev-a", "reviewer", org)
+    _, admin = platform.user("root", "admin", org)
+    _, tech_b = platform.user("tech-b", "technician", other)
+    _, qm_b = platform.user("qm-b", "quality-manager", other)
+    reg_id, regulator = platform.user("inspector", "regulator", platform.organisation("Authority"))
+    assert (
+        client.post(f"/api/v1/users/{reg_id}/grants", json={"organisation_id": org}, headers=admin).status_code == 204
+    )
+    today = date.today()
+    made: list[dict[str, Any]] = []
+    serials: list[str] = []
+
+    def instrument(headers: dict[str, str], make: str, due: date | None) -> int:
+        serial = f"S-{len(serials) + 1}"
+        serials.append(serial)
+        body = {
+            **INSTRUMENT,
+            "make": make,
+            "serial": serial,
+            "verification_due": None if due is None else due.isoformat(),
+        }
+        answer = client.post("/api/v1/instruments", json=body, headers=headers)
+        assert answer.status_code == 201, answer.text
+        return int(answer.json()["id"])
+
+    def verify(headers: dict[str, str], inst: int, raw: dict[str, Any], make: str, on: date) -> None:
+        answer = client.post(
+            "/api/v1/runs",
+            json={"instrument_id": inst, "kind": "verification", "raw_data": raw, "performed_on": on.isoformat()},
+            headers=headers,
+        )
+        assert answer.status_code == 201, answer.text
+        made.append({"maker": make, "passed": answer.json()["results"]["server_check"]["pass"], "date": on.isoformat()})
+
+    a1 = instrument(tech, "Acme", today - timedelta(days=1))  # overdue
+    a2 = instrument(tech, "Bolt", today)  # due today: not overdue
+    a3 = instrument(tech, "Bolt", None)  # never verified: overdue
+    for i in range(5):
+        verify(tech, a1, PASSING if i < 4 else FAILING, "Acme", date(2026, 1, 10 + i))
+    for i in range(3):
+        verify(tech, a2, PASSING if i == 0 else FAILING, "Bolt", date(2026, 2, 1 + i))
+    verify(tech, a3, PASSING, "Bolt", date(2026, 2, 20))
+    # a verification without loads carries no server check and is not counted
+    client.post("/api/v1/runs", json={"instrument_id": a3, "kind": "verification", "raw_data": {}}, headers=tech)
+    b1 = instrument(tech_b, "Acme", today - timedelta(days=400))
+    for i in range(4):
+        client.post(
+            "/api/v1/runs",
+            json={
+                "instrument_id": b1,
+                "kind": "verification",
+                "raw_data": FAILING,
+                "performed_on": f"2026-01-0{i + 1}",
+            },
+            headers=tech_b,
+        )
+    return {
+        "client": client,
+        "made": made,
+        "heads": {"tech": tech, "qm": qm, "reviewer": reviewer, "admin": admin, "regulator": regulator, "qm_b": qm_b},
+    }
+
+
+def test_pass_rates_match_the_runs_recorded(fleet: dict[str, Any]) -> None:
+    client, made = fleet["client"], fleet["made"]
+    body = client.get("/api/v1/statistics/pass-rates?group_by=maker", headers=fleet["heads"]["qm"]).json()
+    assert body["overall"]["total"] == len(made) == 9
+    assert body["overall"]["count"] == sum(m["passed"] for m in made)
+    expected = {dict(g.key)["maker"]: g for g in pass_rate(made, group_by=("maker",))}
+    assert {row["key"]["maker"] for row in body["groups"]} == set(expected)
+    for row in body["groups"]:
+        g = expected[row["key"]["maker"]]
+        assert (row["count"], row["total"]) == (g.interval.successes, g.interval.trials)
+        assert row["lower"] == pytest.approx(g.interval.lower)
+        assert row["upper"] == pytest.approx(g.interval.upper)
+    cp = client.get(
+        "/api/v1/statistics/pass-rates?group_by=month,maker&method=clopper-pearson&confidence=0.99",
+        headers=fleet["heads"]["qm"],
+    ).json()
+    assert cp["method"] == "clopper-pearson"
+    assert {(r["key"]["month"], r["key"]["maker"]) for r in cp["groups"]} == {("2026-01", "Acme"), ("2026-02", "Bolt")}
+
+
+def test_regulator_sees_granted_organisations_only(fleet: dict[str, Any]) -> None:
+    client, heads = fleet["client"], fleet["heads"]
+    mine = client.get("/api/v1/statistics/pass-rates", headers=heads["regulator"]).json()
+    assert mine["overall"]["total"] == len(fleet["made"])  # Lab A only, not Lab B's four failures
+    other = client.get("/api/v1/statistics/pass-rates", headers=heads["qm_b"]).json()
+    assert (other["overall"]["count"], other["overall"]["total"]) == (0, 4)
+    by_org = client.get("/api/v1/statistics/pass-rates?group_by=organisation", headers=heads["regulator"]).json()
+    assert len(by_org["groups"]) == 1
+
+
+@pytest.mark.parametrize("role", ["tech", "reviewer", "admin"])
+def test_other_roles_are_refused(fleet: dict[str, Any], role: str) -> None:
+    answer = fleet["client"].get("/api/v1/statistics/pass-rates", headers=fleet["heads"][role])
+    assert answer.status_code == 403
+    assert "statistics" in answer.text
+
+
+def test_anonymous_is_refused(fleet: dict[str, Any]) -> None:
+    assert fleet["client"].get("/api/v1/statistics/pass-rates").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("query", "needle"),
+    [
+        ("group_by=region", "unknown key 'region'"),
+        ("group_by=maker,maker", "only once"),
+        ("group_by=a,b,c,d,e", "group_by"),
+        ("group_by=" + "x" * 5000, "group_by"),
+        ("group_by=maker;drop", "group_by"),
+        ("confidence=1", "confidence"),
+        ("confidence=nan", "confidence"),
+        ("method=wald", "method"),
+    ],
+)
+def test_malformed_queries_answer_422(fleet: dict[str, Any], query: str, needle: str) -> None:
+    answer = fleet["client"].get(f"/api/v1/statistics/pass-rates?{query}", headers=fleet["heads"]["qm"])
+    assert answer.status_code == 422, answer.text
+    assert needle in answer.text
+
+
+def test_overdue_rates(fleet: dict[str, Any]) -> None:
+    client, heads = fleet["client"], fleet["heads"]
+    body = client.get("/api/v1/statistics/overdue-rates?group_by=maker", headers=heads["regulator"]).json()
+    rows = {r["key"]["maker"]: (r["count"], r["total"]) for r in body["groups"]}
+    assert rows == {"Acme": (1, 1), "Bolt": (1, 2)}
+    later = (date.today() + timedelta(days=1)).isoformat()
+    body = client.get(f"/api/v1/statistics/overdue-rates?as_of={later}", headers=heads["qm"]).json()
+    assert (body["overall"]["count"], body["overall"]["total"]) == (3, 3)
+    month = client.get("/api/v1/statistics/overdue-rates?group_by=month", headers=heads["qm"])
+    assert month.status_code == 422
+    assert "does not apply" in month.text
