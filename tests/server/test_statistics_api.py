@@ -53,6 +53,8 @@ def fleet(platform: Platform) -> dict[str, Any]:
             headers=headers,
         )
         assert answer.status_code == 201, answer.text
+        assert "simple acceptance" in answer.json()["results"]["server_check"]["decision_rule"]
+        assert "ILAC-G8:09/2019, 4.2.1" in answer.json()["results"]["server_check"]["decision_rule"]
         made.append({"maker": make, "passed": answer.json()["results"]["server_check"]["pass"], "date": on.isoformat()})
 
     a1 = instrument(tech, "Acme", today - timedelta(days=1))  # overdue
