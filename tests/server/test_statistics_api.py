@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.server.conftest import INSTRUMENT, Platform
 
+from hengqi.cli import cli
 from hengqi.supervision.statistics import pass_rate
 
 # class III, e = 5 g: MPE 2.5 g up to 2.5 kg (OIML R 76-1:2006, Table 6)
@@ -157,3 +160,18 @@ def test_overdue_rates(fleet: dict[str, Any]) -> None:
     month = client.get("/api/v1/statistics/overdue-rates?group_by=month", headers=heads["qm"])
     assert month.status_code == 422
     assert "does not apply" in month.text
+
+
+def test_cli_and_api_give_the_same_numbers(
+    fleet: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "verifications.json"
+    path.write_text(json.dumps(fleet["made"]))
+    for group_by in ("maker", "month,maker", ""):
+        api = fleet["client"].get(
+            f"/api/v1/statistics/pass-rates?group_by={group_by}&method=clopper-pearson", headers=fleet["heads"]["qm"]
+        )
+        assert api.status_code == 200, api.text
+        argv = ["stats", "pass-rate", str(path), "--method", "clopper-pearson", "--json"]
+        assert cli([*argv, "--group-by", group_by] if group_by else argv) == 0
+        assert json.loads(capsys.readouterr().out) == api.json()

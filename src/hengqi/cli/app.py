@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "calibrate",
     "certificate",
     "run",
+    "stats",
 )
 
 
@@ -53,6 +54,7 @@ COMMAND_HINTS: dict[str, str] = {
     "calibrate": "calibrate",
     "certificate": "certificate",
     "run": "run",
+    "stats": "stats",
 }
 
 

@@ -19,7 +19,7 @@ GroupBy = Annotated[
     str,
     Query(
         max_length=100,
-        pattern=r"^[a-z]+(,[a-z]+){0,3}$",
+        pattern=r"^([a-z]+(,[a-z]+){0,3})?$",
         description=f"comma-separated keys, at most 4, from: {', '.join(statistics.GROUP_KEYS)}",
     ),
 ]
