@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.server.conftest import INSTRUMENT, Platform
+from fastapi.testclient import TestClient
+from tests.server.conftest import INSTRUMENT, PASSWORD, Platform
 
 from hengqi.cli import cli
 from hengqi.supervision.statistics import pass_rate
@@ -175,3 +177,45 @@ def test_cli_and_api_give_the_same_numbers(
         argv = ["stats", "pass-rate", str(path), "--method", "clopper-pearson", "--json"]
         assert cli([*argv, "--group-by", group_by] if group_by else argv) == 0
         assert json.loads(capsys.readouterr().out) == api.json()
+
+
+def _browser(fleet: dict[str, Any], username: str) -> TestClient:
+    client = TestClient(fleet["client"].app)
+    page = client.get("/web/login")
+    token = re.search(r'name="login_csrf" value="([^"]+)"', page.text)
+    assert token is not None
+    answer = client.post(
+        "/web/login",
+        data={"username": username, "password": PASSWORD, "login_csrf": token.group(1), "next": "/web/"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+def test_statistics_page_shows_the_api_numbers(fleet: dict[str, Any]) -> None:
+    api = fleet["client"].get("/api/v1/statistics/pass-rates?group_by=maker", headers=fleet["heads"]["qm"]).json()
+    page = _browser(fleet, "qm-a").get("/web/statistics?group_by=maker")
+    assert page.status_code == 200
+    assert "检定合格率" in page.text
+    table = page.text.split('data-testid="pass-rate-table"')[1].split("</table>")[0]
+    cells = re.findall(r"<td>([^<]*)</td>", table)
+    for row in api["groups"]:
+        assert row["key"]["maker"] in cells
+        assert f"{row['rate'] * 100:.1f} %" in table
+    overall = api["overall"]
+    assert f"<td>{overall['count']}</td><td>{overall['total']}</td>" in table
+    assert 'data-testid="overdue-rate-table"' in page.text
+
+
+def test_statistics_page_refuses_other_roles_and_bad_keys(fleet: dict[str, Any]) -> None:
+    tech = _browser(fleet, "tech-a")
+    assert tech.get("/web/statistics").status_code == 403
+    qm = _browser(fleet, "qm-a")
+    bad = qm.get("/web/statistics?group_by=region")
+    assert bad.status_code == 422
+    assert "unknown key" in bad.text
+    assert qm.get("/web/statistics?group_by=" + "x" * 500).status_code == 422
+    anonymous = TestClient(fleet["client"].app).get("/web/statistics", follow_redirects=False)
+    assert anonymous.status_code == 303
+    assert "/web/login" in anonymous.headers["location"]
