@@ -87,6 +87,7 @@ def fleet(platform: Platform) -> dict[str, Any]:
     return {
         "client": client,
         "made": made,
+        "instruments": {"a1": a1, "a2": a2, "a3": a3},
         "heads": {"tech": tech, "qm": qm, "reviewer": reviewer, "admin": admin, "regulator": regulator, "qm_b": qm_b},
     }
 
@@ -219,3 +220,22 @@ def test_statistics_page_refuses_other_roles_and_bad_keys(fleet: dict[str, Any])
     anonymous = TestClient(fleet["client"].app).get("/web/statistics", follow_redirects=False)
     assert anonymous.status_code == 303
     assert "/web/login" in anonymous.headers["location"]
+
+
+def test_reverification_times(fleet: dict[str, Any]) -> None:
+    client, heads = fleet["client"], fleet["heads"]
+    a2 = fleet["instruments"]["a2"]  # Bolt: passed 02-01, failed 02-02 and 02-03
+    answer = client.post(
+        "/api/v1/runs",
+        json={"instrument_id": a2, "kind": "verification", "raw_data": PASSING, "performed_on": "2026-02-10"},
+        headers=heads["tech"],
+    )
+    assert answer.status_code == 201
+    body = client.get("/api/v1/statistics/reverification-times?group_by=maker", headers=heads["regulator"]).json()
+    rows = {r["key"]["maker"]: r for r in body["groups"]}
+    assert rows["Bolt"]["mean_days"] == pytest.approx(((date(2026, 2, 10) - date(2026, 2, 2)).days + 7) / 2)
+    assert (rows["Bolt"]["resolved"], rows["Bolt"]["open"]) == (2, 0)
+    assert rows["Acme"]["mean_days"] is None
+    assert rows["Acme"]["open"] == 1  # failed 01-14, never passed since
+    assert client.get("/api/v1/statistics/reverification-times", headers=heads["tech"]).status_code == 403
+    assert client.get("/api/v1/statistics/reverification-times?group_by=nope", headers=heads["qm"]).status_code == 422

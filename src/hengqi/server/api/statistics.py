@@ -106,3 +106,39 @@ def overdue_rates(  # noqa: PLR0917 - FastAPI query parameters
         session, principal, _split(group_by), as_of=as_of or date.today(), method=method, confidence=confidence
     )
     return _report("verification overdue rate", table, method, confidence)
+
+
+class ReverificationRow(BaseModel):
+    key: dict[str, str | int | None]
+    mean_days: float | None
+    resolved: int
+    open: int
+
+
+class ReverificationReport(BaseModel):
+    statistic: str
+    group_by: list[str]
+    groups: list[ReverificationRow]
+
+
+@router.get("/statistics/reverification-times", response_model=ReverificationReport)
+def reverification_times(
+    principal: CurrentPrincipal, session: ReadSession, group_by: GroupBy | None = None
+) -> ReverificationReport:
+    """Mean days from a failed verification to the next passed one of the same instrument; ``open`` counts the
+    failures not yet followed by a pass."""
+    keys = _split(group_by)
+    rows = statistics.reverification_times(session, principal, keys)
+    return ReverificationReport(
+        statistic="time to re-verify after a failure",
+        group_by=keys,
+        groups=[
+            ReverificationRow(
+                key={name: (v if v is None or isinstance(v, int) else str(v)) for name, v in r.key},
+                mean_days=r.mean_days,
+                resolved=r.resolved,
+                open=r.open,
+            )
+            for r in rows
+        ],
+    )

@@ -22,7 +22,17 @@ from hengqi.server.db.models import Instrument, Run
 from hengqi.server.errors import PermissionDeniedError
 from hengqi.server.permissions import Principal, Role
 from hengqi.server.services.base import scoped_select
-from hengqi.supervision.statistics import FunnelPoint, GroupRate, KeySpec, funnel, month, overdue_rate, pass_rate
+from hengqi.supervision.statistics import (
+    FunnelPoint,
+    GroupRate,
+    KeySpec,
+    ReverificationTime,
+    funnel,
+    month,
+    overdue_rate,
+    pass_rate,
+    time_to_reverify,
+)
 
 #: The roles that may read fleet statistics.
 STATISTICS_ROLES: Final = frozenset({Role.QUALITY_MANAGER, Role.REGULATOR})
@@ -155,4 +165,21 @@ def overdue_rates(
     )
 
 
-__all__ = ["GROUP_KEYS", "STATISTICS_ROLES", "RateTable", "overdue_rates", "pass_rates", "verification_records"]
+def reverification_times(
+    session: Session, principal: Principal, group_by: Sequence[str] = ()
+) -> tuple[ReverificationTime, ...]:
+    """Mean days from a failed verification to the instrument's next passed one, by ``group_by`` (the groups of
+    the failed verification); failures not yet followed by a pass are counted as open."""
+    keys = _keys(group_by)
+    return time_to_reverify(verification_records(session, principal), group_by=keys)
+
+
+__all__ = [
+    "GROUP_KEYS",
+    "STATISTICS_ROLES",
+    "RateTable",
+    "overdue_rates",
+    "pass_rates",
+    "reverification_times",
+    "verification_records",
+]
