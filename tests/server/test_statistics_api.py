@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from tests.server.conftest import INSTRUMENT, PASSWORD, Platform
 
 from hengqi.cli import cli
+from hengqi.server.services.statistics import verification_outcome
 from hengqi.supervision.statistics import pass_rate
 
 # class III, e = 5 g: MPE 2.5 g up to 2.5 kg (OIML R 76-1:2006, Table 6)
@@ -239,3 +240,31 @@ def test_reverification_times(fleet: dict[str, Any]) -> None:
     assert rows["Acme"]["open"] == 1  # failed 01-14, never passed since
     assert client.get("/api/v1/statistics/reverification-times", headers=heads["tech"]).status_code == 403
     assert client.get("/api/v1/statistics/reverification-times?group_by=nope", headers=heads["qm"]).status_code == 422
+
+
+def test_recorded_verdicts_count_and_a_failed_server_check_overrides_them(fleet: dict[str, Any]) -> None:
+    client, heads = fleet["client"], fleet["heads"]
+    a3 = fleet["instruments"]["a3"]
+    before = client.get("/api/v1/statistics/pass-rates", headers=heads["qm"]).json()["overall"]
+    for raw, results in (({}, {"passed": True}), (FAILING, {"passed": True}), ({}, {"passed": "yes"})):
+        body = {"instrument_id": a3, "kind": "verification", "raw_data": raw, "results": results}
+        assert client.post("/api/v1/runs", json=body, headers=heads["tech"]).status_code == 201
+    after = client.get("/api/v1/statistics/pass-rates", headers=heads["qm"]).json()["overall"]
+    # the first counts as a pass, the second as a failure, the third (no boolean verdict) is not counted
+    assert (after["count"], after["total"]) == (before["count"] + 1, before["total"] + 2)
+
+
+@pytest.mark.parametrize(
+    ("results", "expected"),
+    [
+        ({"passed": True}, True),
+        ({"passed": False, "server_check": {"pass": True}}, False),
+        ({"passed": True, "server_check": {"pass": False}}, False),
+        ({"server_check": {"pass": True}}, True),
+        ({"server_check": {"pass": "x"}}, None),
+        ({}, None),
+        ([], None),
+    ],
+)
+def test_verification_outcome(results: object, expected: bool | None) -> None:
+    assert verification_outcome(results) is expected

@@ -3,9 +3,9 @@
 The records are read with the principal's organisation scope (:func:`hengqi.server.services.base.scoped_select`)
 and handed as plain dictionaries to the pure functions of :mod:`hengqi.supervision.statistics`.
 
-A verification counts when its run is a ``verification`` that is not cancelled and carries the server's MPE
-check (``results["server_check"]``, OIML R 76-1:2006 Table 6, see :mod:`hengqi.server.services.runs`); it passed
-when every checked load was within the MPE.
+A verification counts when its run is a ``verification`` that is not cancelled and carries a verdict: the
+recorded ``results["passed"]`` of a guided verification, or the server's MPE check (``results["server_check"]``,
+OIML R 76-1:2006 Table 6, see :mod:`hengqi.server.services.runs`); a failed server check makes it a failure.
 """
 
 from __future__ import annotations
@@ -76,6 +76,19 @@ def _instrument_fields(inst: Instrument) -> dict[str, Any]:
     }
 
 
+def verification_outcome(results: object) -> bool | None:
+    """The verdict of a verification run: the recorded ``passed`` (a guided run), failed anyway where the server's
+    MPE check failed; else the server check alone; ``None`` where the run has neither (not counted)."""
+    if not isinstance(results, dict):
+        return None
+    check = results.get("server_check")
+    server = check.get("pass") if isinstance(check, dict) else None
+    recorded = results.get("passed")
+    if isinstance(recorded, bool):
+        return recorded and server is not False
+    return server if isinstance(server, bool) else None
+
+
 def verification_records(session: Session, principal: Principal) -> list[dict[str, Any]]:
     """One record per counted verification, with the instrument's grouping fields."""
     _require(principal)
@@ -85,16 +98,16 @@ def verification_records(session: Session, principal: Principal) -> list[dict[st
     )
     out = []
     for run in runs:
-        check = run.results.get("server_check") if isinstance(run.results, dict) else None
         inst = instruments.get(run.instrument_id)
-        if inst is None or not isinstance(check, dict) or not isinstance(check.get("pass"), bool):
+        passed = verification_outcome(run.results)
+        if inst is None or passed is None:
             continue
         out.append(
             {
                 **_instrument_fields(inst),
                 "instrument_id": run.instrument_id,
                 "date": run.performed_on,
-                "passed": check["pass"],
+                "passed": passed,
             }
         )
     return out
