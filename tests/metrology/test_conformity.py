@@ -64,6 +64,8 @@ def test_rule_names_its_source() -> None:
     assert "ILAC-G8:09/2019" in str(SIMPLE_ACCEPTANCE)
     assert "guarded acceptance, w = 1 U" in str(guarded_acceptance(D(1)))
     assert "guarded rejection" in guarded_acceptance(D("-0.5")).name
+    assert guarded_acceptance(D("10")).name == "guarded acceptance, w = 10 U"
+    assert guarded_acceptance(D("-0.50")).name == "guarded rejection, w = 0.5 U"
     assert guarded_acceptance(D(0)) is SIMPLE_ACCEPTANCE
 
 

@@ -116,7 +116,7 @@ def guarded_acceptance(r: Decimal = Decimal(1)) -> DecisionRule:
     if r == 0:
         return SIMPLE_ACCEPTANCE
     kind = "guarded acceptance" if r > 0 else "guarded rejection"
-    return DecisionRule(f"{kind}, w = {r.normalize()} U", r, f"{_ILAC_G8}, 4.2.2")
+    return DecisionRule(f"{kind}, w = {format(abs(r).normalize(), 'f')} U", r, f"{_ILAC_G8}, 4.2.2")
 
 
 @dataclass(frozen=True, slots=True)
