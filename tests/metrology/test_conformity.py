@@ -21,6 +21,7 @@ from hengqi.metrology.conformity import (
     global_risk_normal,
     guarded_acceptance,
     nonbinary_status,
+    prior_from_measurements,
     specific_risk_normal,
     specific_risk_samples,
 )
@@ -220,3 +221,23 @@ def test_global_risks_are_probabilities_and_guarding_lowers_consumer_risk(
         assert 0.0 <= g.producer <= g.p_conforming + 1e-9
     assert guarded.consumer <= simple.consumer + 1e-9
     assert guarded.producer >= simple.producer - 1e-9
+
+
+def test_prior_from_fleet_measurements_recovers_the_process() -> None:
+    seed = 9  # recorded
+    rng = np.random.default_rng(seed)
+    n = 200_000
+    eta = rng.normal(0.3, 1.0, n)
+    y = eta + rng.normal(0.0, 0.5, n)
+    prior = prior_from_measurements(y, 0.5)
+    assert prior.n == n
+    assert abs(prior.y0 - 0.3) < 4 * np.sqrt(1.25 / n)
+    assert abs(prior.u0 - 1.0) < 0.01
+    # the estimated prior gives the risks of the true one to within the estimation error
+    est = global_risk_normal(prior.y0, prior.u0, 0.5, lower=-2.0, upper=2.0)
+    true = global_risk_normal(0.3, 1.0, 0.5, lower=-2.0, upper=2.0)
+    assert est.consumer == pytest.approx(true.consumer, rel=0.05)
+    with pytest.raises(InputError, match="does not exceed"):
+        prior_from_measurements([1.0, 1.1, 0.9], 1.0)
+    with pytest.raises(InputError):
+        prior_from_measurements([1.0], 0.1)

@@ -53,6 +53,7 @@ __all__ = [
     "Decision",
     "DecisionRule",
     "GlobalRisk",
+    "NormalPrior",
     "SpecificRisk",
     "conformance_probability",
     "decide",
@@ -61,6 +62,7 @@ __all__ = [
     "guard_band",
     "guarded_acceptance",
     "nonbinary_status",
+    "prior_from_measurements",
     "specific_risk_normal",
     "specific_risk_samples",
 ]
@@ -386,6 +388,31 @@ def global_risk_normal(
     producer = quad(lambda e: g0(e) * p_reject(e), t_lo, t_hi)
     p_conf = float(norm.cdf((t_hi - y0) / u0) - norm.cdf((t_lo - y0) / u0))
     return GlobalRisk(consumer, producer, p_conf, "quadrature")
+
+
+@dataclass(frozen=True, slots=True)
+class NormalPrior:
+    """A normal prior ``N(y0, u0^2)`` of the property over a population, estimated from ``n`` measured values."""
+
+    y0: float
+    u0: float
+    n: int
+
+
+def prior_from_measurements(values: Sequence[float] | np.ndarray, um: float) -> NormalPrior:
+    """Estimate the normal prior of the property from a fleet's measured values ``y = eta + e`` with
+    measurement standard uncertainty ``um``: ``y0`` is the mean and ``u0^2 = s^2 - um^2`` (the variances of
+    independent ``eta`` and ``e`` add; ``s`` with ``n - 1`` degrees of freedom).  Refused where the measured
+    spread does not exceed the measurement uncertainty (the process is then not resolved)."""
+    arr = np.asarray(values, dtype=float)
+    if arr.ndim != 1 or arr.size < 2 or not np.all(np.isfinite(arr)):
+        raise InputError("values", "at least two finite measured values are needed")
+    if not um >= 0 or not math.isfinite(um):
+        raise InputError("um", f"must be non-negative and finite, got {um}")
+    var = float(np.var(arr, ddof=1)) - um * um
+    if var <= 0:
+        raise InputError("values", f"their spread does not exceed the measurement uncertainty {um}")
+    return NormalPrior(float(np.mean(arr)), math.sqrt(var), int(arr.size))
 
 
 def global_risk_monte_carlo(
