@@ -20,6 +20,7 @@ from hengqi.supervision.statistics import (
     clopper_pearson_interval,
     funnel,
     funnel_limit,
+    funnel_limits,
     month,
     overdue_rate,
     pass_rate,
@@ -223,3 +224,13 @@ def test_funnel_flags_the_out_of_line_site() -> None:
         assert l998.lower <= l95.lower <= p0 <= l95.upper <= l998.upper
     with pytest.raises(InputError):
         funnel([])
+
+
+def test_vectorised_funnel_limits_equal_the_scalar_ones() -> None:
+    ns = [1, 2, 10, 57, 400, 5000, 123_456]
+    for p0 in (0.0, 0.05, 0.5, 0.93, 1.0):
+        for p in (0.001, 0.025, 0.975, 0.999):
+            vector = funnel_limits(p0, ns, p)
+            assert list(vector) == pytest.approx([funnel_limit(p0, n, p) for n in ns], abs=1e-12)
+    with pytest.raises(InputError):
+        funnel_limits(0.5, [0, 3], 0.5)

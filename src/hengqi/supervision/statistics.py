@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import numpy as np
 from scipy.stats import beta, binom, chi2, norm
 
 from hengqi.errors import InputError
@@ -44,6 +45,7 @@ __all__ = [
     "clopper_pearson_interval",
     "funnel",
     "funnel_limit",
+    "funnel_limits",
     "month",
     "overdue_rate",
     "pass_rate",
@@ -380,6 +382,20 @@ def funnel_limit(p0: float, n: int, probability: float) -> float:
     return min(1.0, max(0.0, (r - alpha) / n))
 
 
+def funnel_limits(p0: float, ns: Sequence[int] | np.ndarray, probability: float) -> np.ndarray:
+    """:func:`funnel_limit` for many group sizes at once (numpy arrays), same formula."""
+    n = np.asarray(ns, dtype=float)
+    if n.ndim != 1 or np.any(n < 1) or not 0 <= p0 <= 1 or not 0 < probability < 1:
+        raise InputError("funnel", f"need sizes >= 1, 0 <= p0 <= 1, 0 < p < 1; got p0={p0}, p={probability}")
+    r = binom.ppf(probability, n, p0)
+    f_r = binom.cdf(r, n, p0)
+    f_prev = binom.cdf(r - 1, n, p0)
+    step = f_r - f_prev
+    alpha = np.divide(f_r - probability, step, out=np.zeros_like(step), where=step > 0)
+    limits: np.ndarray = np.clip((r - alpha) / n, 0.0, 1.0)
+    return limits
+
+
 @dataclass(frozen=True, slots=True)
 class FunnelLimit:
     """The two-sided control limits at one level (e.g. 0.95 and 0.998) for a group of size ``n``."""
@@ -410,13 +426,14 @@ def funnel(
     if total_n == 0:
         raise InputError("groups", "no trials")
     p0 = total_k / total_n if target is None else target
+    ns = np.array([g.interval.trials for g in groups], dtype=float)
+    bounds = {
+        lv: (funnel_limits(p0, ns, (1 - lv) / 2), funnel_limits(p0, ns, 1 - (1 - lv) / 2)) for lv in sorted(levels)
+    }
     points = []
-    for g in groups:
-        n, p = g.interval.trials, g.interval.estimate
-        lims = tuple(
-            FunnelLimit(lv, funnel_limit(p0, n, (1 - lv) / 2), funnel_limit(p0, n, 1 - (1 - lv) / 2))
-            for lv in sorted(levels)
-        )
+    for i, g in enumerate(groups):
+        p = g.interval.estimate
+        lims = tuple(FunnelLimit(lv, float(lo[i]), float(hi[i])) for lv, (lo, hi) in bounds.items())
         outside = [lim for lim in lims if p < lim.lower or p > lim.upper]
         widest = outside[-1] if outside else None
         flag = None if widest is None else ("high" if p > widest.upper else "low")
