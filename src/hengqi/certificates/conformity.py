@@ -12,6 +12,9 @@ SECONDARY: read through summaries, clause numbers not verified):
 
 The statuses are those of DCC 3.3.0 ``stringConformityStatementStatusType``.  The MPE comes from
 :func:`hengqi.metrology.mpe.mpe_for_interval` (OIML R 76-1:2006, 3.5.1, Table 6 and 3.5.2, or another rule set).
+The rule itself is :func:`hengqi.metrology.conformity.nonbinary_status` with tolerance limits ``-MPE, +MPE``; each
+point also carries the probability that its error lies outside ``+-MPE`` for a normal PDF ``N(E, u(E)^2)``
+(JCGM 106:2012, clause 7), which is the specific probability of false acceptance when the point is accepted.
 
 >>> classify(Decimal("0.0001"), 0.0001, Decimal("0.0005"))
 'pass'
@@ -26,10 +29,20 @@ from decimal import Decimal
 
 from hengqi.metrology.calibration.result import CalibrationResult
 from hengqi.metrology.classes import is_one_two_five
+from hengqi.metrology.conformity import guarded_acceptance, nonbinary_status, specific_risk_normal
 from hengqi.metrology.mpe import mpe_for_interval
 
-__all__ = ["DECISION_RULE", "ConformityAssessment", "PointConformity", "assess_conformity", "classify"]
+__all__ = [
+    "DECISION_RULE",
+    "RULE",
+    "ConformityAssessment",
+    "PointConformity",
+    "assess_conformity",
+    "classify",
+    "p_nonconformity",
+]
 
+RULE = guarded_acceptance(Decimal(1))
 DECISION_RULE = "guarded acceptance, guard band w = U (ILAC-G8:09/2019)"
 _ORDER = ("pass", "conditionalPass", "conditionalFail", "fail")
 
@@ -41,6 +54,7 @@ class PointConformity:
     U_kg: float
     mpe_kg: Decimal
     status: str
+    p_nonconformity: float  #: probability that the error lies outside +-MPE (the PFA where accepted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,17 +70,24 @@ class ConformityAssessment:
     def status(self) -> str:
         return max((p.status for p in self.points), key=_ORDER.index, default="pass")
 
+    @property
+    def max_pfa(self) -> float | None:
+        """The largest specific probability of false acceptance over the accepted (``pass``) points."""
+        return max((p.p_nonconformity for p in self.points if p.status == "pass"), default=None)
+
 
 def classify(error_kg: Decimal, U_kg: float, mpe_kg: Decimal) -> str:  # noqa: N803 - the standards' symbol
     """The DCC conformity status of one error ``E`` with expanded uncertainty ``U`` against ``MPE``."""
-    e, u = abs(error_kg), Decimal(repr(U_kg))
-    if e + u <= mpe_kg:
-        return "pass"
-    if e <= mpe_kg:
-        return "conditionalPass"
-    if e - u <= mpe_kg:
-        return "conditionalFail"
-    return "fail"
+    return nonbinary_status(error_kg, Decimal(repr(U_kg)), lower=-mpe_kg, upper=mpe_kg)
+
+
+def p_nonconformity(error_kg: Decimal, u_kg: float, mpe_kg: Decimal) -> float:
+    """Probability that the error lies outside ``+-MPE`` for a normal PDF ``N(E, u^2)`` (JCGM 106:2012, 7);
+    1 or 0 where ``u = 0``."""
+    if u_kg > 0:
+        lim = float(mpe_kg)
+        return specific_risk_normal(float(error_kg), u_kg, lower=-lim, upper=lim).pfa
+    return 0.0 if abs(error_kg) <= mpe_kg else 1.0
 
 
 def assess_conformity(
@@ -83,6 +104,13 @@ def assess_conformity(
         det = mpe_for_interval(p.load_kg, inst.accuracy_class, inst.e_kg, stage=stage, rules=rules)
         rule = str(det.rule)
         points.append(
-            PointConformity(p.load_kg, p.error_kg, p.U_kg, det.mpe_kg, classify(p.error_kg, p.U_kg, det.mpe_kg))
+            PointConformity(
+                p.load_kg,
+                p.error_kg,
+                p.U_kg,
+                det.mpe_kg,
+                classify(p.error_kg, p.U_kg, det.mpe_kg),
+                p_nonconformity(p.error_kg, p.u_kg, det.mpe_kg),
+            )
         )
     return ConformityAssessment(stage, rules, rule, tuple(points))

@@ -33,6 +33,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "agent",
     "field",
     "opcua",
+    "stats",
 )
 
 
@@ -59,6 +60,7 @@ COMMAND_HINTS: dict[str, str] = {
     "opcua": "opcua",
     "agent": "agent",
     "field": "field",
+    "stats": "stats",
 }
 
 

@@ -109,6 +109,7 @@ R_NOMINAL_MASS: Final = "hengqi_nominalMass"
 #: ``/work/shared/dcc/examples``, with ``basic_acceptanceLimitLower`` / ``basic_acceptanceLimitUpper``).
 R_BASIC_CONFORMITY: Final = "basic_conformity"
 R_MPE: Final = "hengqi_maximumPermissibleError"
+R_P_NONCONFORMITY: Final = "hengqi_probabilityOutsideMpe"
 # influence conditions (PTB good practice uses basic_temperature; the others are hengqi's)
 R_TEMPERATURE: Final = "basic_temperature"
 R_TEMPERATURE_START: Final = "hengqi_temperatureStart"
@@ -176,6 +177,7 @@ NAMES: Final[dict[str, tuple[str, str]]] = {
     R_WEIGHT_COUNT: ("Number of weights", "砝码数量"),
     R_NOMINAL_MASS: ("Nominal value of one weight", "单个砝码标称值"),
     R_MPE: ("Maximum permissible error", "最大允许误差"),
+    R_P_NONCONFORMITY: ("Probability that the error lies outside the MPE", "误差超出最大允许误差的概率"),
 }
 
 

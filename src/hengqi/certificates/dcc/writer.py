@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 
 from lxml import etree
 
 from hengqi import __version__
 from hengqi.certificates.admin import Address, AdministrativeData, ConformityRequest
-from hengqi.certificates.conformity import DECISION_RULE, ConformityAssessment, assess_conformity
+from hengqi.certificates.conformity import DECISION_RULE, RULE, ConformityAssessment, assess_conformity
 from hengqi.certificates.dcc import vocabulary as v
 from hengqi.certificates.dcc import xmlbuild as xb
 from hengqi.certificates.wording import customer_text, is_internal
@@ -346,6 +347,9 @@ def _administrative_data(
         xb.text_block(st, "declaration", {"en": note})
 
 
+_PROBABILITY_STEP = Decimal("0.000001")  # probabilities on the certificate to 1e-6
+
+
 def _assessment(res: CalibrationResult, request: ConformityRequest) -> ConformityAssessment:
     assessment = assess_conformity(res, stage=request.stage, rules=request.rules)
     if assessment is None:
@@ -359,17 +363,27 @@ def _conformity(statements: Element, res: CalibrationResult, request: Conformity
     st = xb.dcc(statements, "statement", refType=f"{v.R_CONFORMITY} {v.R_BASIC_CONFORMITY}")
     xb.dcc(st, "norm", assessment.rule)
     xb.dcc(st, "norm", DECISION_RULE)
+    pfa = assessment.max_pfa
+    en_risk = zh_risk = ""
+    if pfa is not None:
+        en_risk = f" Largest probability of false acceptance of a conforming point: {pfa:.2%}."
+        zh_risk = f"判为合格的测量点中误判接受概率最大为 {pfa:.2%}。"
     en = (
         f"Errors of indication compared with the maximum permissible errors ({assessment.stage} verification, "
-        f"{assessment.rule}); decision rule: {DECISION_RULE}."
+        f"{assessment.rule}); decision rule: {RULE.name} ({RULE.source}).{en_risk}"
     )
-    zh = f"示值误差与{STAGE_ZH.get(assessment.stage, '检定')}最大允许误差比较；判定规则：以扩展不确定度为保护带。"
+    zh = (
+        f"示值误差与{STAGE_ZH.get(assessment.stage, '检定')}最大允许误差比较；判定规则：以扩展不确定度为保护带。"
+        f"{zh_risk}"
+    )
     xb.text_block(st, "declaration", {"en": en, "zh": zh})
     xb.dcc(st, "conformity", assessment.status)
     lst = xb.dcc(xb.dcc(st, "data"), "list")
     xb.list_quantity(lst, v.R_TEST_LOAD, [v.mass_text(p.load_kg, unit) for p in assessment.points], unit)
     xb.list_quantity(lst, v.R_MPE, [v.mass_text(p.mpe_kg, unit) for p in assessment.points], unit)
     xb.chars_quantity(lst, v.R_CONFORMITY, [p.status for p in assessment.points])
+    probabilities = [v.plain(Decimal(p.p_nonconformity).quantize(_PROBABILITY_STEP)) for p in assessment.points]
+    xb.list_quantity(lst, v.R_P_NONCONFORMITY, probabilities, v.ONE)
 
 
 #: The verification stages in Chinese (for the Chinese declaration; JJG / R 76 wording).

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from hengqi.errors import InputError, RecordError
 from hengqi.metrology.classes import InstrumentSpecification
+from hengqi.metrology.conformity import SIMPLE_ACCEPTANCE
 from hengqi.metrology.mpe import mpe
 from hengqi.metrology.quantities import parse_mass
 from hengqi.records.run_data import PointResult, check_json_value, check_run_data
@@ -141,6 +142,7 @@ def evaluate(
         check = {
             "rule": "OIML R 76-1:2006, 3.5.1, Table 6 (stage multiplier 3.5.2); E = I - L, no rounding correction",
             "stage": stage,
+            "decision_rule": str(SIMPLE_ACCEPTANCE),
             "loads": rows,
             "pass": all(row["within"] for row in rows),
         }

@@ -1,0 +1,190 @@
+"""``hengqi stats``: fleet statistics and sampling plans from the command line.
+
+``hengqi stats pass-rate FILE`` reads verification records (CSV with a header, or a JSON list of objects) with a
+``passed`` column (true/false, 1/0, pass/fail, yes/no), a ``date`` column (ISO date; needed for ``month``) and any
+grouping columns, and prints the pass rate overall and by group with confidence intervals and funnel flags, in
+the same form as ``GET /api/v1/statistics/pass-rates``.  ``hengqi stats plan`` and ``hengqi stats conformance``
+print sampling plans (see ``docs/statistics.md``).  Bad input exits with status 2 and one line.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from hengqi.errors import InputError
+from hengqi.supervision.sampling import attribute_plan, conformance_plan
+from hengqi.supervision.statistics import FunnelPoint, GroupRate, KeySpec, funnel, month, pass_rate
+
+MAX_BYTES = 256 * 1024 * 1024
+_TRUE = frozenset({"true", "1", "pass", "passed", "yes"})
+_FALSE = frozenset({"false", "0", "fail", "failed", "no"})
+
+
+def _passed(value: object, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise InputError(where, f"'passed' must be true/false, 1/0 or pass/fail, got {value!r}")
+
+
+def load_records(path: Path) -> list[dict[str, Any]]:
+    """Verification records from a CSV (header row) or JSON (list of objects) file; ``passed`` made a bool."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise InputError(str(path), f"file of {size} bytes exceeds {MAX_BYTES}")
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(str(path), f"cannot read: {err}") from err
+    rows: list[Any]
+    if path.suffix.lower() == ".json":
+        try:
+            rows = json.loads(text)
+        except (json.JSONDecodeError, RecursionError) as err:
+            raise InputError(str(path), f"not valid JSON: {err}") from err
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise InputError(str(path), "must be a JSON list of objects")
+    else:
+        rows = list(csv.DictReader(text.splitlines()))
+    out = []
+    for i, row in enumerate(rows):
+        where = f"{path.name}: record {i + 1}"
+        if "passed" not in row:
+            raise InputError(where, "has no 'passed' field")
+        out.append({**row, "passed": _passed(row["passed"], where)})
+    return out
+
+
+def _key_specs(group_by: str) -> list[KeySpec]:
+    names = [k for k in group_by.split(",") if k] if group_by else []
+    if len(set(names)) != len(names):
+        raise InputError("--group-by", "a key may appear only once")
+    return [("month", month("date")[1]) if n == "month" else n for n in names]
+
+
+def _row(g: GroupRate, point: FunnelPoint | None = None) -> dict[str, Any]:
+    i = g.interval
+    return {
+        "key": dict(g.key),
+        "count": i.successes,
+        "total": i.trials,
+        "rate": i.estimate,
+        "lower": i.lower,
+        "upper": i.upper,
+        "funnel_flag": None if point is None else point.flag,
+        "funnel_level": None if point is None else point.outside_level,
+    }
+
+
+def pass_rate_report(
+    records: Sequence[Mapping[str, Any]], group_by: str, method: str, confidence: float
+) -> dict[str, Any]:
+    """The report of ``GET /api/v1/statistics/pass-rates`` computed from ``records``."""
+    keys = _key_specs(group_by)
+    names = [k if isinstance(k, str) else k[0] for k in keys]
+    report: dict[str, Any] = {
+        "statistic": "verification pass rate",
+        "group_by": names,
+        "method": method,
+        "confidence": confidence,
+        "overall": None,
+        "groups": [],
+    }
+    if not records:
+        return report
+    (overall,) = pass_rate(records, method=method, confidence=confidence)
+    groups = pass_rate(records, group_by=keys, method=method, confidence=confidence)
+    points: tuple[FunnelPoint | None, ...] = funnel(groups, target=overall.rate)[1] if keys else (None,) * len(groups)
+    report["overall"] = _row(overall)
+    report["groups"] = [_row(g, p) for g, p in zip(groups, points, strict=True)]
+    return report
+
+
+@click.group("stats")
+def stats() -> None:
+    """Fleet statistics and sampling plans (see docs/statistics.md)."""
+
+
+@stats.command("pass-rate")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--group-by", default="", help="comma-separated columns; 'month' is taken from 'date'")
+@click.option("--method", type=click.Choice(["wilson", "clopper-pearson"]), default="wilson", show_default=True)
+@click.option("--confidence", type=click.FloatRange(0.5, 1.0, min_open=True, max_open=True), default=0.95)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the API's form).")
+def pass_rate_cmd(*, file: Path, group_by: str, method: str, confidence: float, as_json: bool) -> int:
+    """Verification pass rate of the records in FILE, overall and by group."""
+    report = pass_rate_report(load_records(file), group_by, method, confidence)
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+        return 0
+    rows = ([("overall", report["overall"])] if report["overall"] else []) + [
+        (", ".join(f"{k}={v}" for k, v in g["key"].items()), g) for g in report["groups"]
+    ]
+    for label, g in rows:
+        flag = f"  outside {g['funnel_level']:.1%} ({g['funnel_flag']})" if g.get("funnel_flag") else ""
+        click.echo(
+            f"{label}: {g['count']}/{g['total']} = {g['rate']:.1%} "
+            f"[{g['lower']:.1%}, {g['upper']:.1%}] ({method}, {confidence:.0%}){flag}"
+        )
+    return 0
+
+
+@stats.command("plan")
+@click.option("--aql", type=float, required=True, help="acceptable quality level (fraction nonconforming)")
+@click.option("--lq", type=float, required=True, help="limiting quality (fraction nonconforming)")
+@click.option("--alpha", type=float, default=0.05, show_default=True, help="producer's risk at the AQL")
+@click.option("--beta", type=float, default=0.10, show_default=True, help="consumer's risk at the LQ")
+@click.option("--lot-size", type=click.IntRange(min=1), default=None, help="population size (hypergeometric)")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def plan_cmd(*, aql: float, lq: float, alpha: float, beta: float, lot_size: int | None, as_json: bool) -> int:
+    """Single-sampling attributes plan (n, c) for two points of the OC curve (not ISO 2859-1)."""
+    p = attribute_plan(aql, lq, producer_risk=alpha, consumer_risk=beta, lot_size=lot_size)
+    data = {
+        "n": p.n,
+        "c": p.c,
+        "p_accept_aql": p.p_accept_aql,
+        "p_accept_lq": p.p_accept_lq,
+        "method": p.method,
+    }
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+    else:
+        click.echo(
+            f"inspect n = {p.n}, accept with at most c = {p.c} nonconforming ({p.method}); "
+            f"P(accept | AQL) = {p.p_accept_aql:.3f}, P(accept | LQ) = {p.p_accept_lq:.3f}"
+        )
+    return 0
+
+
+@stats.command("conformance")
+@click.option("--proportion", type=float, default=0.95, show_default=True, help="conforming proportion to show")
+@click.option("--confidence", type=float, default=0.95, show_default=True)
+@click.option("--failures", type=click.IntRange(min=0), default=0, show_default=True, help="acceptance number")
+@click.option("--population", type=click.IntRange(min=1), default=None, help="population size (hypergeometric)")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def conformance_cmd(
+    *, proportion: float, confidence: float, failures: int, population: int | None, as_json: bool
+) -> int:
+    """Sample size showing that at least PROPORTION of a population conforms at CONFIDENCE."""
+    p = conformance_plan(proportion, confidence, acceptance_number=failures, population=population)
+    if as_json:
+        click.echo(json.dumps({"n": p.n, "c": p.c, "risk": p.risk, "method": p.method}, indent=2))
+    else:
+        click.echo(
+            f"inspect n = {p.n}; with at most {p.c} failing, at least {proportion:.1%} conform at "
+            f"{confidence:.0%} confidence ({p.method})"
+        )
+    return 0
+
+
+COMMANDS = (stats,)

@@ -1,0 +1,144 @@
+"""Fleet statistics: verification pass rates and overdue rates with confidence intervals and funnel flags,
+for quality managers and regulators, within the organisations they may read."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from hengqi.server.api.deps import CurrentPrincipal, ReadSession
+from hengqi.server.services import statistics
+from hengqi.supervision.statistics import FunnelPoint, GroupRate
+
+router = APIRouter(tags=["statistics"])
+
+GroupBy = Annotated[
+    str,
+    Query(
+        max_length=100,
+        pattern=r"^([a-z]+(,[a-z]+){0,3})?$",
+        description=f"comma-separated keys, at most 4, from: {', '.join(statistics.GROUP_KEYS)}",
+    ),
+]
+Method = Annotated[Literal["wilson", "clopper-pearson"], Query(description="confidence interval")]
+Confidence = Annotated[float, Query(gt=0.5, lt=1.0, description="two-sided confidence level")]
+
+
+class RateRow(BaseModel):
+    key: dict[str, str | int | None]
+    count: int
+    total: int
+    rate: float
+    lower: float
+    upper: float
+    funnel_flag: Literal["high", "low"] | None = None
+    funnel_level: float | None = None
+
+
+class RateReport(BaseModel):
+    statistic: str
+    group_by: list[str]
+    method: str
+    confidence: float
+    overall: RateRow | None
+    groups: list[RateRow]
+
+
+def _row(g: GroupRate, point: FunnelPoint | None = None) -> RateRow:
+    i = g.interval
+    key = {name: (v if v is None or isinstance(v, int) else str(v)) for name, v in g.key}
+    return RateRow(
+        key=key,
+        count=i.successes,
+        total=i.trials,
+        rate=i.estimate,
+        lower=i.lower,
+        upper=i.upper,
+        funnel_flag=None if point is None else point.flag,
+        funnel_level=None if point is None else point.outside_level,
+    )
+
+
+def _report(name: str, table: statistics.RateTable, method: str, confidence: float) -> RateReport:
+    points = table.funnel or (None,) * len(table.groups)
+    return RateReport(
+        statistic=name,
+        group_by=list(table.group_by),
+        method=method,
+        confidence=confidence,
+        overall=None if table.overall is None else _row(table.overall),
+        groups=[_row(g, p) for g, p in zip(table.groups, points, strict=True)],
+    )
+
+
+def _split(group_by: str | None) -> list[str]:
+    return [] if not group_by else group_by.split(",")
+
+
+@router.get("/statistics/pass-rates", response_model=RateReport)
+def pass_rates(
+    principal: CurrentPrincipal,
+    session: ReadSession,
+    group_by: GroupBy | None = None,
+    method: Method = "wilson",
+    confidence: Confidence = 0.95,
+) -> RateReport:
+    """Verification pass rate (count = passed, total = verifications), overall and by group, with intervals
+    and, when grouped, the funnel-plot flag at 95 % / 99.8 % around the overall rate."""
+    table = statistics.pass_rates(session, principal, _split(group_by), method=method, confidence=confidence)
+    return _report("verification pass rate", table, method, confidence)
+
+
+@router.get("/statistics/overdue-rates", response_model=RateReport)
+def overdue_rates(  # noqa: PLR0917 - FastAPI query parameters
+    principal: CurrentPrincipal,
+    session: ReadSession,
+    group_by: GroupBy | None = None,
+    method: Method = "wilson",
+    confidence: Confidence = 0.95,
+    as_of: Annotated[date | None, Query(description="default today")] = None,
+) -> RateReport:
+    """Share of in-service instruments whose verification is overdue (count = overdue, total = instruments)."""
+    table = statistics.overdue_rates(
+        session, principal, _split(group_by), as_of=as_of or date.today(), method=method, confidence=confidence
+    )
+    return _report("verification overdue rate", table, method, confidence)
+
+
+class ReverificationRow(BaseModel):
+    key: dict[str, str | int | None]
+    mean_days: float | None
+    resolved: int
+    open: int
+
+
+class ReverificationReport(BaseModel):
+    statistic: str
+    group_by: list[str]
+    groups: list[ReverificationRow]
+
+
+@router.get("/statistics/reverification-times", response_model=ReverificationReport)
+def reverification_times(
+    principal: CurrentPrincipal, session: ReadSession, group_by: GroupBy | None = None
+) -> ReverificationReport:
+    """Mean days from a failed verification to the next passed one of the same instrument; ``open`` counts the
+    failures not yet followed by a pass."""
+    keys = _split(group_by)
+    rows = statistics.reverification_times(session, principal, keys)
+    return ReverificationReport(
+        statistic="time to re-verify after a failure",
+        group_by=keys,
+        groups=[
+            ReverificationRow(
+                key={name: (v if v is None or isinstance(v, int) else str(v)) for name, v in r.key},
+                mean_days=r.mean_days,
+                resolved=r.resolved,
+                open=r.open,
+            )
+            for r in rows
+        ],
+    )
