@@ -25,7 +25,7 @@ def test_dcc_statement_names_rule_and_carries_pfa(tmp_path: Path, schema_dir: Pa
     out.write_bytes(dcc_bytes(result, admin_from_mapping({**ADMIN, "conformity": {"stage": "in-service"}})))
     assert validate_dcc(out, schema_dir).valid
     root = etree.parse(str(out)).getroot()
-    (st,) = root.xpath("//dcc:statement[@refType='hengqi_conformityMpe']", namespaces=NS)
+    (st,) = root.xpath("//dcc:statement[contains(concat(' ', @refType, ' '), ' hengqi_conformityMpe ')]", namespaces=NS)
     text = " ".join(st.xpath("dcc:declaration/dcc:content/text()", namespaces=NS))
     assert "guarded acceptance, w = 1 U (ILAC-G8:09/2019, 4.2.2)" in text
     assert "probability of false acceptance" in text
