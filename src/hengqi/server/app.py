@@ -19,7 +19,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request, Response
 
 from hengqi import __version__
-from hengqi.server.api import admin, auth, health, registry, workflow
+from hengqi.server.api import admin, alerts, auth, health, registry, workflow
 from hengqi.server.api.errors import install_error_handlers
 from hengqi.server.db.migrate import upgrade
 from hengqi.server.field import install_field
@@ -46,7 +46,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 def api_router() -> APIRouter:
     """Every router of the REST API, under :data:`API_PREFIX`; every operation documents the error answers."""
     router = APIRouter(prefix=API_PREFIX, responses=_ERRORS)
-    for module in (health, auth, admin, registry, workflow):
+    for module in (health, auth, admin, registry, workflow, alerts):
         router.include_router(module.router)
     return router
 
