@@ -170,3 +170,30 @@ def test_workflow_roles_states_and_audit(world: World) -> None:
         ("alert.investigating", "qm_a", "acknowledged", "investigating"),
         ("alert.closed", "reg_granted", "investigating", "closed"),
     ]
+
+
+def test_cli_field_detect_records_alerts_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from hengqi.cli.app import cli
+    from hengqi.server.field.ingest import Ingestor
+    from hengqi.server.field.models import FieldDevice
+    from hengqi.supervision.telemetry import parse_event
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    device_id = unique("SC")
+    platform = make_platform(url, [device_id], group=unique("market"))
+    events = [
+        ev(device_id, 0, {"kind": "identity", "software_id": "FW 1", "software_checksum": "AA"}),
+        ev(device_id, 1, {"kind": "identity", "software_id": "FW 1", "software_checksum": "BB"}, 5),
+    ]
+    with platform.database.read_session() as session:
+        device = session.scalar(select(FieldDevice).where(FieldDevice.device_id == device_id))
+        assert device is not None
+        session.expunge(device)
+    Ingestor(platform.database).handle_batch(device, [(i, parse_event(e)) for i, e in enumerate(events)])
+    platform.database.dispose()
+    store = ["--database-url", url, "--data-dir", str(tmp_path)]
+    assert cli(["field", "detect", *store]) == 0
+    assert cli(["field", "detect", *store, "--device", device_id]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["alerts: 1 created, 0 updated, 0 unchanged", "alerts: 0 created, 0 updated, 1 unchanged"]
+    assert cli(["field", "detect", "--database-url", "notaurl://x"]) == 2

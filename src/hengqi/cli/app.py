@@ -37,6 +37,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "run",
     "agent",
     "field",
+    "detect",
 )
 
 
