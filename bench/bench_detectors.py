@@ -7,7 +7,7 @@ and scenario: incidents, detected, recall, findings, precision and false alarms 
 with its 95 % Wilson interval (:mod:`hengqi.supervision.detectors.evaluation`), then the weighbridge detector's
 throughput on weight-curve samples (curve and per-cell samples together, one core).
 
-``main(short=True)``: 30 instruments x 7 days, corpus A only (under 20 s); full: 300 instruments x 14 days each.
+``main(short=True)``: 30 instruments x 7 days, corpus A only (under 20 s); full: 200 instruments x 14 days each.
 Command: ``.venv/bin/python bench/bench_detectors.py [--short]`` (or ``bench/run.py --only detectors``).
 """
 
@@ -101,7 +101,7 @@ def corpus(name: str, n: int, days: int, seed: int, scenarios: tuple[Scenario, .
 
 
 def main(short: bool = False) -> None:
-    n, days = (30, 7) if short else (300, 14)
+    n, days = (30, 7) if short else (200, 14)
     data = corpus("A", n, days, SEED_A, None)
     print(throughput(data))
     if not short:

@@ -16,6 +16,8 @@ from hengqi.server.permissions import Role
 
 router = APIRouter(tags=["alerts"])
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+#: Text without control characters other than tab and line breaks (PostgreSQL text refuses NUL).
+NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
 
 class AlertPublic(BaseModel):
@@ -41,13 +43,15 @@ class TransitionIn(BaseModel):
 
     state: Literal["acknowledged", "investigating", "closed"]
     reason: Literal["confirmed_tampering", "false_alarm", "repaired"] | None = None
-    note: str = Field(default="", max_length=2000)
+    note: str = Field(default="", max_length=2000, pattern=NO_CONTROL)
 
 
 class DetectIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    device_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(default=None, max_length=1000)
+    device_ids: (
+        list[Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]] | None
+    ) = Field(default=None, max_length=1000)
 
 
 class DetectOut(BaseModel):

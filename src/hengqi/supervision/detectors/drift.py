@@ -12,8 +12,11 @@ Rules:
     https://www.sigmaxl.com/CusumARL.shtml as summarised in /work/shared/reference/field.md section 6).
     Parameters: target error 0; the shift to detect is ``shift_mpe`` x in-service MPE (default 0.5: the
     reference notes' target "a 0.5 MPE shift"); the reference value K is half that shift; sigma is estimated from
-    the first ``warmup`` checks by the average moving range / 1.128 (d2 for n = 2), floored at e / sqrt(12)
-    (rounding to e alone); the decision interval h is solved so that the two-sided in-control ARL is ``arl0``
+    the first ``warmup`` checks by the average moving range / 1.128 (d2 for n = 2), floored at e / 2 (this
+    project's choice: indications are rounded to e, so an in-control error is 0 or +-e, and with the floor
+    e / sqrt(12) of rounding alone a single +-1 e reading crossed h on the simulator's market scales: the normal-data
+    approximation below overstates the in-control ARL of such coarse data); the decision interval h is solved so
+    that the two-sided in-control ARL is ``arl0``
     (default 370) by Siegmund's approximation, ARL(one side) = (exp(2kb) - 2kb - 1) / (2k^2), b = h + 1.166, with
     k = K / sigma (:func:`decision_interval`).  The approximation assumes normal errors; a seeded Monte Carlo test
     checks the in-control ARL on normal data.  After a signal the sums restart at 0.
@@ -128,7 +131,7 @@ class DriftState:
 def _sigma(warm: tuple[float, ...], e: float) -> float:
     ranges = [abs(b - a) for a, b in itertools.pairwise(warm)]
     estimate = (sum(ranges) / len(ranges)) / D2 if ranges else 0.0
-    return max(estimate, e / math.sqrt(12))
+    return max(estimate, e / 2)
 
 
 def _update(chart: Chart, event: TelemetryEvent, body: CheckWeighing, ctx: DriftContext) -> tuple[Chart, list[Finding]]:

@@ -20,7 +20,9 @@ measured in ``bench/bench_detectors.py``):
     empty weighings by more than max(``tare_e`` x e, ``tare_fraction`` of the median); needs ``min_history``
     earlier weighings.  Tare checked against the vehicle's history is vendor practice (same source); water tanks and
     hidden passengers make the tare heavy (https://m.zidiansheji.cn/xianyue-Article-732148).  Only a heavier tare
-    is reported (it lowers the later net); a flagged tare does not enter the history.
+    is reported (it lowers the later net).  Every empty weighing, flagged or not, enters the history, so that a
+    vehicle whose tare really changed stops being flagged once the median follows (a frozen history flagged every
+    later weighing of one simulated vehicle whose early empty weighings were light).
 
 Wheel-off-platform and braking are not detected here: see ``docs/detectors.md`` for why the simulated injections
 leave no per-passage trace these rules could see.
@@ -183,7 +185,7 @@ def _tares(
                 median_kg=mid,
                 empty_kg=weight,
             )
-    kept = past if finding else ((*past, weight))[-ctx.history :]
+    kept = (*past, weight)[-ctx.history :]
     history[body.plate] = kept
     items = list(history.items())[-ctx.max_plates :]
     return replace(state, tares=tuple(items)), finding
