@@ -24,6 +24,7 @@ Rules:
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Iterable
@@ -53,6 +54,7 @@ def one_sided_arl(k: float, h: float) -> float:
     return (math.exp(2 * k * b) - 2 * k * b - 1) / (2 * k * k)
 
 
+@functools.lru_cache(maxsize=4096)
 def decision_interval(k: float, arl0: float) -> float:
     """The h (sigma units) giving a two-sided CUSUM the in-control ARL ``arl0`` (each side 2 x arl0), by bisection.
 
