@@ -46,13 +46,15 @@ class World:
     def __init__(self, app: Any, client: TestClient, device: str, other_device: str) -> None:
         self.app, self.client, self.device, self.other_device = app, client, device, other_device
         self.headers: dict[str, dict[str, str]] = {}
+        self.names: dict[str, str] = {}  # label -> username (unique: one PostgreSQL database serves the session)
 
     def user(self, name: str, role: Role, organisation_id: int, grant: int | None = None) -> None:
+        username = self.names[name] = unique(name).lower()
         with self.app.state.hengqi.database.write_session() as session:
             user = accounts.create_user(
                 session,
                 accounts.SYSTEM,
-                UserCreate(username=name, password=PASSWORD, role=role, organisation_id=organisation_id),
+                UserCreate(username=username, password=PASSWORD, role=role, organisation_id=organisation_id),
             )
             session.flush()
             if grant is not None:
@@ -164,11 +166,12 @@ def test_workflow_roles_states_and_audit(world: World) -> None:
             (e.action, e.actor, json.loads(e.old_values).get("state"), json.loads(e.new_values).get("state"))
             for e in trail
         ]
+    qm, reg = world.names["qm_a"], world.names["reg_granted"]
     assert steps == [
-        ("alert.open", "qm_a", None, None),  # who ran the detectors
-        ("alert.acknowledged", "reg_granted", "open", "acknowledged"),
-        ("alert.investigating", "qm_a", "acknowledged", "investigating"),
-        ("alert.closed", "reg_granted", "investigating", "closed"),
+        ("alert.open", qm, None, None),  # who ran the detectors
+        ("alert.acknowledged", reg, "open", "acknowledged"),
+        ("alert.investigating", qm, "acknowledged", "investigating"),
+        ("alert.closed", reg, "investigating", "closed"),
     ]
 
 
