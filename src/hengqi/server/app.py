@@ -22,7 +22,7 @@ from starlette.types import ASGIApp
 from hengqi import __version__
 from hengqi.server import audit
 from hengqi.server.access_log import install_access_log
-from hengqi.server.api import admin, auth, health, registry, statistics, workflow
+from hengqi.server.api import admin, alerts, auth, health, registry, statistics, workflow
 from hengqi.server.api.errors import install_error_handlers
 from hengqi.server.db.migrate import upgrade
 from hengqi.server.field import install_field
@@ -54,7 +54,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 def api_router() -> APIRouter:
     """Every router of the REST API, under :data:`API_PREFIX`; every operation documents the error answers."""
     router = APIRouter(prefix=API_PREFIX, responses=_ERRORS)
-    for module in (health, auth, admin, registry, workflow, statistics):
+    for module in (health, auth, admin, registry, workflow, statistics, alerts):
         router.include_router(module.router)
     return router
 

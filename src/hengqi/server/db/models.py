@@ -357,5 +357,6 @@ class AuditEntry(Base):
 
 # The tables of guided runs (hengqi.server.db.guided) live in their own module; imported here so that they are
 # always part of Base.metadata (backups, migrations checks).
+from hengqi.server.alerts import models as _alerts  # noqa: E402, F401
 from hengqi.server.db import guided as _guided  # noqa: E402, F401
 from hengqi.server.field import models as _field  # noqa: E402, F401

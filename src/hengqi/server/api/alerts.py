@@ -1,0 +1,96 @@
+"""Field alerts: the queue, one alert with its findings, workflow transitions, and running the detectors over the
+stored field events (:mod:`hengqi.server.alerts.service`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from hengqi.server.alerts import service
+from hengqi.server.api.deps import CurrentPrincipal, ReadSession, WriteSession
+from hengqi.server.errors import PermissionDeniedError
+from hengqi.server.permissions import Role
+
+router = APIRouter(tags=["alerts"])
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+#: Text without control characters other than tab and line breaks (PostgreSQL text refuses NUL).
+NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+
+class AlertPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    alert_key: str
+    organisation_id: int
+    device_id: str
+    detector: str
+    window_start: datetime
+    window_end: datetime
+    severity: str
+    state: str
+    closure_reason: str | None
+    note: str
+    finding_count: int
+    findings: list[dict[str, Any]]
+
+
+class TransitionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    state: Literal["acknowledged", "investigating", "closed"]
+    reason: Literal["confirmed_tampering", "false_alarm", "repaired"] | None = None
+    note: str = Field(default="", max_length=2000, pattern=NO_CONTROL)
+
+
+class DetectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    device_ids: (
+        list[Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]] | None
+    ) = Field(default=None, max_length=1000)
+
+
+class DetectOut(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
+
+
+@router.get("/field/alerts", response_model=list[AlertPublic])
+def list_alerts(
+    principal: CurrentPrincipal,
+    session: ReadSession,
+    state: Annotated[Literal["open", "acknowledged", "investigating", "closed"] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+) -> list[AlertPublic]:
+    rows = service.list_alerts(session, principal, state=state, limit=limit, offset=offset)
+    return [AlertPublic.model_validate(r) for r in rows]
+
+
+@router.get("/field/alerts/{alert_id}", response_model=AlertPublic)
+def get_alert(alert_id: Id, principal: CurrentPrincipal, session: ReadSession) -> AlertPublic:
+    return AlertPublic.model_validate(service.get_alert(session, principal, alert_id))
+
+
+@router.post("/field/alerts/{alert_id}/transition", response_model=AlertPublic)
+def transition(alert_id: Id, data: TransitionIn, principal: CurrentPrincipal, session: WriteSession) -> AlertPublic:
+    alert = service.transition(session, principal, alert_id, to=data.state, reason=data.reason, note=data.note)
+    session.commit()
+    return AlertPublic.model_validate(alert)
+
+
+@router.post("/field/alerts/detect", response_model=DetectOut)
+def detect(data: DetectIn, principal: CurrentPrincipal, session: WriteSession) -> DetectOut:
+    """Run the detectors over the stored events of the principal's own organisation's devices (quality manager)."""
+    if principal.role is not Role.QUALITY_MANAGER:
+        raise PermissionDeniedError(f"role {principal.role} may not run the detectors")
+    result = service.detect_stored(
+        session, actor=principal.actor, device_ids=data.device_ids, organisation_id=principal.organisation_id
+    )
+    session.commit()
+    return DetectOut(created=result.created, updated=result.updated, unchanged=result.unchanged)

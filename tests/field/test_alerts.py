@@ -1,0 +1,202 @@
+"""Alerts from stored field events: idempotent detection, the workflow with its audit trail, wrong roles, other
+organisations and malformed requests (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from tests.field.conftest import make_platform, unique
+
+from hengqi.server.app import create_app
+from hengqi.server.db.models import AuditEntry, Organisation
+from hengqi.server.permissions import Principal, Role
+from hengqi.server.schemas.accounts import TokenCreate, UserCreate
+from hengqi.server.services import accounts
+from hengqi.server.settings import Settings
+
+T0 = datetime(2026, 12, 7, 8, tzinfo=UTC)
+PASSWORD = "correct-horse-battery"
+
+
+def ev(device: str, seq: int, body: dict[str, Any], minutes: float = 0) -> dict[str, Any]:
+    return {
+        "instrument": device,
+        "seq": seq,
+        "time": (T0 + timedelta(minutes=minutes)).isoformat(),
+        "body": body,
+    }
+
+
+def counters(cal: int, cfg: int = 0) -> dict[str, Any]:
+    return {
+        "kind": "counters",
+        "calibration": {"value": cal, "modulus": 1000},
+        "configuration": {"value": cfg, "modulus": 1000},
+    }
+
+
+class World:
+    def __init__(self, app: Any, client: TestClient, device: str, other_device: str) -> None:
+        self.app, self.client, self.device, self.other_device = app, client, device, other_device
+        self.headers: dict[str, dict[str, str]] = {}
+        self.names: dict[str, str] = {}  # label -> username (unique: one PostgreSQL database serves the session)
+
+    def user(self, name: str, role: Role, organisation_id: int, grant: int | None = None) -> None:
+        username = self.names[name] = unique(name).lower()
+        with self.app.state.hengqi.database.write_session() as session:
+            user = accounts.create_user(
+                session,
+                accounts.SYSTEM,
+                UserCreate(username=username, password=PASSWORD, role=role, organisation_id=organisation_id),
+            )
+            session.flush()
+            if grant is not None:
+                accounts.grant_regulator(session, accounts.SYSTEM, user.id, grant)
+            principal = Principal(user.id, user.username, role, organisation_id)
+            _row, token = accounts.create_token(session, principal, TokenCreate(name="t"))
+            session.commit()
+        self.headers[name] = {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def world(tmp_path: Path, db_url: str) -> Iterator[World]:
+    a, b = unique("SC"), unique("SC")
+    one = make_platform(db_url, [a], group=unique("market"))
+    two = make_platform(db_url, [b], group=unique("market"))
+    app = create_app(Settings(env="test", data_dir=tmp_path / "data", database_url=db_url))  # type: ignore[arg-type]
+    client = TestClient(app)
+    w = World(app, client, a, b)
+    # a broken seal (999 -> 001 across the wrap, no work order) and an opened case on device a; a clean b
+    events = [
+        ev(a, 0, counters(999)),
+        ev(a, 1, counters(1), 60),
+        ev(a, 2, {"kind": "state", "state": "case_opened"}, 61),
+    ]
+    answer = client.post(
+        "/api/v1/field/batch", json={"events": events}, headers={"Authorization": f"Bearer {one.tokens[a]}"}
+    )
+    assert answer.status_code == 200, answer.text
+    answer = client.post(
+        "/api/v1/field/batch",
+        json={"events": [ev(b, 0, counters(5)), ev(b, 1, counters(5), 60)]},
+        headers={"Authorization": f"Bearer {two.tokens[b]}"},
+    )
+    assert answer.status_code == 200, answer.text
+    one.database.dispose()
+    two.database.dispose()
+    with app.state.hengqi.database.read_session() as session:
+        orgs = sorted(session.scalars(select(Organisation.id)))
+    org_a, org_b = orgs[-2], orgs[-1]
+    w.user("qm_a", Role.QUALITY_MANAGER, org_a)
+    w.user("tech_a", Role.TECHNICIAN, org_a)
+    w.user("qm_b", Role.QUALITY_MANAGER, org_b)
+    w.user("reg_granted", Role.REGULATOR, org_b, grant=org_a)
+    w.user("reg_other", Role.REGULATOR, org_b)
+    yield w
+    client.close()
+    app.state.hengqi.database.dispose()
+
+
+def test_detection_is_idempotent_and_scoped(world: World) -> None:
+    c, h = world.client, world.headers
+    first = c.post("/api/v1/field/alerts/detect", json={}, headers=h["qm_a"])
+    assert first.status_code == 200, first.text
+    assert first.json() == {"created": 1, "updated": 1, "unchanged": 0}  # one seal alert, two findings
+    again = c.post("/api/v1/field/alerts/detect", json={}, headers=h["qm_a"])
+    assert again.json() == {"created": 0, "updated": 0, "unchanged": 2}
+    alerts = c.get("/api/v1/field/alerts", headers=h["qm_a"]).json()
+    assert [(x["device_id"], x["detector"], x["state"], x["finding_count"]) for x in alerts] == [
+        (world.device, "seal", "open", 2)
+    ]
+    rules = [f["rule"] for f in alerts[0]["findings"]]
+    assert rules == ["counter_without_work_order", "case_opened"]
+    assert alerts[0]["severity"] == "high"
+    assert c.get("/api/v1/field/alerts", headers=h["qm_b"]).json() == []  # b's QM sees nothing of a
+    assert c.get(f"/api/v1/field/alerts/{alerts[0]['id']}", headers=h["qm_b"]).status_code == 404
+    assert c.get(f"/api/v1/field/alerts/{alerts[0]['id']}", headers=h["reg_other"]).status_code == 404
+    assert c.get(f"/api/v1/field/alerts/{alerts[0]['id']}", headers=h["reg_granted"]).status_code == 200
+    # b's QM running detection touches only b's (clean) device
+    assert c.post("/api/v1/field/alerts/detect", json={}, headers=h["qm_b"]).json()["created"] == 0
+    for who in ("tech_a", "reg_granted"):
+        assert c.post("/api/v1/field/alerts/detect", json={}, headers=h[who]).status_code == 403
+
+
+def test_workflow_roles_states_and_audit(world: World) -> None:
+    c, h = world.client, world.headers
+    c.post("/api/v1/field/alerts/detect", json={}, headers=h["qm_a"])
+    alert_id = c.get("/api/v1/field/alerts", headers=h["qm_a"]).json()[0]["id"]
+    url = f"/api/v1/field/alerts/{alert_id}/transition"
+    assert c.post(url, json={"state": "acknowledged"}, headers=h["tech_a"]).status_code == 403
+    assert c.post(url, json={"state": "acknowledged"}, headers=h["qm_b"]).status_code == 404
+    assert c.post(url, json={"state": "acknowledged"}, headers=h["reg_other"]).status_code == 404
+    assert c.post(url, json={"state": "investigating"}, headers=h["qm_a"]).status_code == 409  # skips a state
+    assert c.post(url, json={"state": "acknowledged", "reason": "false_alarm"}, headers=h["qm_a"]).status_code == 422
+    assert c.post(url, json={"state": "bogus"}, headers=h["qm_a"]).status_code == 422
+    assert c.post(url, json={"state": "acknowledged", "x": 1}, headers=h["qm_a"]).status_code == 422
+    assert c.post(url, content=b"[[[[" * 5000, headers=h["qm_a"]).status_code == 422
+    assert (
+        c.post("/api/v1/field/alerts/0/transition", json={"state": "acknowledged"}, headers=h["qm_a"]).status_code
+        == 422
+    )
+    ok = c.post(url, json={"state": "acknowledged"}, headers=h["reg_granted"])
+    assert ok.status_code == 200, ok.text
+    assert (
+        c.post(url, json={"state": "investigating", "note": "inspection ordered"}, headers=h["qm_a"]).status_code == 200
+    )
+    assert c.post(url, json={"state": "closed"}, headers=h["qm_a"]).status_code == 422  # a reason is required
+    closed = c.post(url, json={"state": "closed", "reason": "confirmed_tampering"}, headers=h["reg_granted"])
+    assert closed.status_code == 200
+    assert (closed.json()["state"], closed.json()["closure_reason"]) == ("closed", "confirmed_tampering")
+    assert c.post(url, json={"state": "acknowledged"}, headers=h["qm_a"]).status_code == 409
+    assert [x["id"] for x in c.get("/api/v1/field/alerts?state=closed", headers=h["qm_a"]).json()] == [alert_id]
+    with world.app.state.hengqi.database.read_session() as session:
+        trail = session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.entity == "field_alert", AuditEntry.entity_id == str(alert_id))
+            .order_by(AuditEntry.id)
+        ).all()
+        steps = [
+            (e.action, e.actor, json.loads(e.old_values).get("state"), json.loads(e.new_values).get("state"))
+            for e in trail
+        ]
+    qm, reg = world.names["qm_a"], world.names["reg_granted"]
+    assert steps == [
+        ("alert.open", qm, None, None),  # who ran the detectors
+        ("alert.acknowledged", reg, "open", "acknowledged"),
+        ("alert.investigating", qm, "acknowledged", "investigating"),
+        ("alert.closed", reg, "investigating", "closed"),
+    ]
+
+
+def test_cli_field_detect_records_alerts_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from hengqi.cli.app import cli
+    from hengqi.server.field.ingest import Ingestor
+    from hengqi.server.field.models import FieldDevice
+    from hengqi.supervision.telemetry import parse_event
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    device_id = unique("SC")
+    platform = make_platform(url, [device_id], group=unique("market"))
+    events = [
+        ev(device_id, 0, {"kind": "identity", "software_id": "FW 1", "software_checksum": "AA"}),
+        ev(device_id, 1, {"kind": "identity", "software_id": "FW 1", "software_checksum": "BB"}, 5),
+    ]
+    with platform.database.read_session() as session:
+        device = session.scalar(select(FieldDevice).where(FieldDevice.device_id == device_id))
+        assert device is not None
+        session.expunge(device)
+    Ingestor(platform.database).handle_batch(device, [(i, parse_event(e)) for i, e in enumerate(events)])
+    platform.database.dispose()
+    store = ["--database-url", url, "--data-dir", str(tmp_path)]
+    assert cli(["field", "detect", *store]) == 0
+    assert cli(["field", "detect", *store, "--device", device_id]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["alerts: 1 created, 0 updated, 0 unchanged", "alerts: 0 created, 0 updated, 1 unchanged"]
+    assert cli(["field", "detect", "--database-url", "notaurl://x"]) == 2
