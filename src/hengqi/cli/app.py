@@ -60,7 +60,7 @@ COMMAND_HINTS: dict[str, str] = {
     "run": "run",
     "opcua": "opcua",
     "agent": "agent",
-    "field": "field",
+    "field": "detect",  # cli.detect imports cli.field and adds `field detect` to it
     "stats": "stats",
 }
 

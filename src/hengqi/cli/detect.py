@@ -40,4 +40,5 @@ def detect(data_dir: Path | None, database_url: str | None, devices: tuple[str, 
 
 
 field.add_command(detect)
-COMMANDS: tuple[click.Command, ...] = ()
+#: The field group, now with ``detect``: the root group loads this module for ``hengqi field`` (COMMAND_HINTS).
+COMMANDS: tuple[click.Command, ...] = (field,)
