@@ -129,6 +129,8 @@ class PointResult(_Model):
     error_kg: DecimalText
     U_kg: DecimalText
     k: FiniteNumber | None = None
+    reference_mass_kg: DecimalText | None = Field(default=None, description="conventional mass of the reference load")
+    indication_kg: DecimalText | None = None
 
 
 class RepeatabilityResult(_Model):

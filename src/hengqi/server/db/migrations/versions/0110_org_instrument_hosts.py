@@ -30,6 +30,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("uq_instruments_identity_ci", table_name="instruments")
+    # a later downgrade that rebuilt the table on SQLite (batch mode) may already have dropped the index
+    op.execute("DROP INDEX IF EXISTS uq_instruments_identity_ci")
     # a plain ALTER TABLE ... DROP COLUMN (SQLite >= 3.35): a batch copy would drop the referenced table
     op.drop_column("organisations", "instrument_hosts")
