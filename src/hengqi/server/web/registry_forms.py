@@ -74,7 +74,7 @@ class Kind:
     label: Callable[[Any], str] = lambda obj: str(getattr(obj, "name", obj.id))
 
 
-def _validated(schema: type[BaseModel], values: Mapping[str, Any]) -> Any:
+def validated(schema: type[BaseModel], values: Mapping[str, Any]) -> Any:
     """``values`` as ``schema``; the first refusal as :class:`InputError` naming the field."""
     try:
         return schema.model_validate(dict(values))
@@ -86,14 +86,14 @@ def _validated(schema: type[BaseModel], values: Mapping[str, Any]) -> Any:
 
 def _create(schema: type[BaseModel], service: Callable[[Session, Principal, Any], Base]) -> Any:
     def create(session: Session, principal: Principal, values: dict[str, Any]) -> Base:
-        return service(session, principal, _validated(schema, values))
+        return service(session, principal, validated(schema, values))
 
     return create
 
 
 def _update(schema: type[BaseModel], service: Callable[[Session, Principal, int, Any], Base]) -> Any:
     def update(session: Session, principal: Principal, key: int, values: dict[str, Any]) -> Base:
-        return service(session, principal, key, _validated(schema, values))
+        return service(session, principal, key, validated(schema, values))
 
     return update
 
@@ -250,7 +250,7 @@ REF_MODELS: Final[dict[str, type[Base]]] = {
 
 def create_weight(session: Session, principal: Principal, set_id: int, values: dict[str, Any]) -> Weight:
     """A weight added to set ``set_id`` (the API's ``POST /weight-sets/{id}/weights``)."""
-    return registry.create_weight(session, principal, set_id, _validated(schemas.WeightCreate, values))
+    return registry.create_weight(session, principal, set_id, validated(schemas.WeightCreate, values))
 
 
 def shown(value: object) -> str:
