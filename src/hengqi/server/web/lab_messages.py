@@ -117,6 +117,19 @@ LAB_MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "role.quality-manager": ("quality manager", "质量负责人"),
     "role.regulator": ("regulator", "监管人员"),
     "role.admin": ("administrator", "管理员"),
+    "aud.title": ("Audit trail", "审计追踪"),
+    "aud.object": ("Object", "对象"),
+    "aud.since": ("From", "起始日期"),
+    "aud.until": ("To", "截止日期"),
+    "aud.entries": ("entries", "条记录"),
+    "aud.page": ("page", "页"),
+    "aud.newer": ("newer", "较新"),
+    "aud.older": ("older", "较早"),
+    "aud.verify": ("Verify the chain", "校验审计链"),
+    "aud.chain_ok": ("The audit trail is intact.", "审计追踪完整无误。"),
+    "aud.chain_bad": ("The audit trail is broken at entry", "审计追踪在以下条目处损坏："),
+    "aud.head": ("Latest entry hash", "最新条目哈希"),
+    "aud.checkpoints": ("Signed checkpoints checked", "已校验的签名检查点"),
 }
 
 MESSAGES.update(LAB_MESSAGES)
