@@ -104,7 +104,8 @@ def test_verify_chain_finds_a_tampered_row(demo: Demo) -> None:
     with database.engine.begin() as connection:
         connection.execute(
             text(
-                "UPDATE audit_log SET new_values = :v WHERE entity = 'customers' AND entity_id = :k AND action = 'update'"
+                "UPDATE audit_log SET new_values = :v WHERE entity = 'customers' "
+                "AND entity_id = :k AND action = 'update'"
             ),
             {"v": '{"city":"Nowhere"}', "k": str(key)},
         )

@@ -44,7 +44,7 @@ def _statement(
     action: str,
     since: date | None,
     until: date | None,
-) -> Select[tuple[AuditEntry]]:
+) -> Select[AuditEntry]:
     statement = select(AuditEntry)
     visible = principal.visible_organisations()
     if visible is not None:
