@@ -130,6 +130,22 @@ LAB_MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "aud.chain_bad": ("The audit trail is broken at entry", "审计追踪在以下条目处损坏："),
     "aud.head": ("Latest entry hash", "最新条目哈希"),
     "aud.checkpoints": ("Signed checkpoints checked", "已校验的签名检查点"),
+    "cert.withdraw": ("Withdraw", "撤回证书"),
+    "cert.reissue": ("Reissue (supersede)", "重新签发（替代）"),
+    "cert.reissue_note": (
+        "A new draft under a new number that names this certificate; once it is reviewed and issued, this one is "
+        "superseded.",
+        "以新编号创建一份引用本证书的新草稿；新证书经审核并签发后，本证书即被替代。",
+    ),
+    "cert.reason": ("Reason", "原因"),
+    "cert.new_number": ("New certificate number", "新证书编号"),
+    "cert.supersedes": ("Supersedes", "替代"),
+    "cert.superseded_by": ("Superseded by", "被替代于"),
+    "cert.withdrawn_done": ("The certificate was withdrawn.", "证书已撤回。"),
+    "cert.reissued_done": ("Draft created; it now needs review and approval.", "草稿已创建，待审核与批准。"),
+    "cert.kind.calibration": ("calibration certificate", "校准证书"),
+    "cert.kind.verification": ("verification certificate", "检定证书"),
+    "cert.manage": ("Withdraw / reissue", "撤回/重新签发"),
 }
 
 MESSAGES.update(LAB_MESSAGES)
