@@ -146,6 +146,29 @@ LAB_MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "cert.kind.calibration": ("calibration certificate", "校准证书"),
     "cert.kind.verification": ("verification certificate", "检定证书"),
     "cert.manage": ("Withdraw / reissue", "撤回/重新签发"),
+    "imp.title": ("Import instruments", "批量导入衡器"),
+    "imp.help": (
+        "Upload a CSV table (UTF-8). A row whose make, model and serial match an instrument changes it; any other "
+        "row creates one. The dry run writes nothing.",
+        "上传 CSV 表格（UTF-8）。制造商、型号和出厂编号与现有衡器相同的行将修改该衡器，"
+        "其余各行新建衡器。试运行不会写入任何数据。",
+    ),
+    "imp.template": ("Download the template", "下载模板"),
+    "imp.columns": ("Columns (* required)", "列（* 为必填）"),
+    "imp.file": ("CSV file", "CSV 文件"),
+    "imp.dry_run": ("Dry run", "试运行"),
+    "imp.create": ("create", "新建"),
+    "imp.change": ("change", "修改"),
+    "imp.unchanged": ("unchanged", "无变化"),
+    "imp.refused": ("refused", "拒绝"),
+    "imp.line": ("Line", "行"),
+    "imp.why": ("Why / what changes", "原因/修改内容"),
+    "imp.fix_first": (
+        "Correct the refused rows and run the dry run again: an import writes every row or none.",
+        "请更正被拒绝的行后重新试运行：导入要么写入全部行，要么不写入任何行。",
+    ),
+    "imp.commit": ("Import all rows", "导入全部行"),
+    "imp.done": ("Imported.", "导入完成。"),
 }
 
 MESSAGES.update(LAB_MESSAGES)
