@@ -20,13 +20,13 @@ from hengqi.errors import HengqiError
 from hengqi.server.api.errors import status_of
 from hengqi.server.services.instrument_links import InstrumentLinks
 from hengqi.server.services.instrument_workers import InstrumentWorkers
-from hengqi.server.web import audit_view, auth, certificate_actions, imports, manage, pages, runs, users
+from hengqi.server.web import audit_view, auth, certificate_actions, imports, labels, manage, pages, runs, users
 from hengqi.server.web.common import HERE, PREFIX, LoginRequired, render
 
 
 def web_router() -> APIRouter:
     router = APIRouter(prefix=PREFIX, include_in_schema=False)
-    for module in (auth, pages, runs, manage, users, audit_view, certificate_actions, imports):
+    for module in (auth, pages, runs, manage, users, audit_view, certificate_actions, imports, labels):
         router.include_router(module.router)
     return router
 

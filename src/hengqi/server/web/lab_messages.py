@@ -169,6 +169,18 @@ LAB_MESSAGES: Final[dict[str, tuple[str, str]]] = {
     ),
     "imp.commit": ("Import all rows", "导入全部行"),
     "imp.done": ("Imported.", "导入完成。"),
+    "due.title": ("Due dates", "到期提醒"),
+    "due.days": ("Due within (days)", "到期天数以内"),
+    "due.none": ("Nothing falls due in this window.", "此期间内没有到期项目。"),
+    "due.overdue": ("overdue", "已逾期"),
+    "due.due": ("due today", "今日到期"),
+    "due.ok": ("due soon", "即将到期"),
+    "due.verification": ("verification", "检定"),
+    "due.calibration": ("calibration", "校准"),
+    "due.entity.instrument": ("instrument", "衡器"),
+    "due.entity.weight-set": ("weight set", "砝码组"),
+    "due.entity.weight": ("weight", "砝码"),
+    "label.print": ("Label (SVG)", "标签（SVG）"),
 }
 
 MESSAGES.update(LAB_MESSAGES)
