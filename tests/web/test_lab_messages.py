@@ -47,3 +47,9 @@ def test_every_new_text_has_english_and_chinese() -> None:
         assert english.strip(), key
         assert CJK.search(chinese), key
         assert translate("zh", key) == chinese
+
+
+def test_no_inline_styles() -> None:
+    """The Content-Security-Policy (``style-src 'self'``) would block them."""
+    for name in LAB_TEMPLATES:
+        assert 'style="' not in (TEMPLATES / name).read_text(encoding="utf-8"), name

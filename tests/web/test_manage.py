@@ -149,6 +149,12 @@ def test_instrument_list_filters_sorts_and_exports_what_it_shows(demo: Demo) -> 
     assert {r["owner_id"] for r in rows} == {"Zhongshan Foods"}
     due = admin.client.get(f"/web/registry/instruments?owner_id={owner}&due_within=0&export=csv")
     assert len(list(csv.DictReader(io.StringIO(due.text)))) == 3  # 2026-01-15 is already past
+    # the filter form sends every field, the blank ones empty
+    blank = admin.client.get("/web/registry/instruments?q=WEB-&class=&site_id=&owner_id=&status=&due_within=&sort=id")
+    assert blank.status_code == 200
+    assert "WEB-B" in blank.text
+    assert admin.client.get("/web/registry/instruments?due_within=-1").status_code == 422
+    assert admin.client.get("/web/registry/instruments?due_within=99999").status_code == 422
     assert admin.client.get("/web/registry/instruments?sort=password_hash").status_code == 422
     assert admin.client.get("/web/registry/instruments?status=bogus").status_code == 422
 

@@ -50,6 +50,8 @@ Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 PAGE_ROWS: Final = 100
 #: rows of history shown on a record's page
 HISTORY_ROWS: Final = 200
+#: the widest "due within" window, days
+MAX_DAYS: Final = 3650
 #: the most fields a posted form may carry (the largest form has 15)
 MAX_FIELDS: Final = 40
 
@@ -103,6 +105,16 @@ def _filtered(
     return statement.order_by(ordered, model.id.asc())
 
 
+def _days(text: str) -> int | None:
+    """The "due within N days" filter: empty (the form's blank field) for none, else 0 to 3650."""
+    text = text.strip()
+    if not text:
+        return None
+    if not text.isascii() or not text.isdigit() or int(text) > MAX_DAYS:
+        raise InputError("due_within", f"a whole number of days from 0 to {MAX_DAYS}")
+    return int(text)
+
+
 def _list_filters(kind: Kind, request: Request) -> dict[str, str]:
     """The exact-match filters of a list: selects and references shown as columns."""
     allowed = {f.name: f for f in kind.fields if f.kind in ("select", "ref")}
@@ -128,13 +140,14 @@ def record_list(
     *,
     q: Annotated[str, Query(max_length=100)] = "",
     sort: Annotated[str, Query(max_length=40)] = "id",
-    due_within: Annotated[int | None, Query(ge=0, le=3650)] = None,
+    due_within_text: Annotated[str, Query(alias="due_within", max_length=10)] = "",
     export: Annotated[str, Query(max_length=10)] = "",
 ) -> Response:
     who = viewer(request)
     kind = kind_of(slug)
     if kind.slug == "weights":
         raise NotFoundError("page", slug)  # weights are listed on their set's page
+    due_within = _days(due_within_text)
     sortable = ["id", *(c.attr for c in kind.columns)]
     if sort.removeprefix("-") not in sortable:
         raise InputError("sort", f"cannot sort on {sort!r} (sortable: {', '.join(sortable)})")
