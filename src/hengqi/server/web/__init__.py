@@ -20,13 +20,37 @@ from hengqi.errors import HengqiError
 from hengqi.server.api.errors import status_of
 from hengqi.server.services.instrument_links import InstrumentLinks
 from hengqi.server.services.instrument_workers import InstrumentWorkers
-from hengqi.server.web import auth, pages, run_actions, runs, statistics
+from hengqi.server.web import (
+    audit_view,
+    auth,
+    certificate_actions,
+    imports,
+    labels,
+    manage,
+    pages,
+    run_actions,
+    runs,
+    statistics,
+    users,
+)
 from hengqi.server.web.common import HERE, PREFIX, LoginRequired, render
 
 
 def web_router() -> APIRouter:
     router = APIRouter(prefix=PREFIX, include_in_schema=False)
-    for module in (auth, pages, runs, run_actions, statistics):
+    for module in (
+        auth,
+        pages,
+        runs,
+        run_actions,
+        statistics,
+        manage,
+        users,
+        audit_view,
+        certificate_actions,
+        imports,
+        labels,
+    ):
         router.include_router(module.router)
     return router
 
