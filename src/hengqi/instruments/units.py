@@ -18,7 +18,7 @@ Sizes (exact by definition):
 * Taiwanese tael = 37.5 g; Chinese tael (市两) = 50 g since 1959 (SECONDARY: weighing-industry unit tables).
 
 >>> AND_UNITS["t"].symbol, AND_UNITS["t"].kg
-('tola', Decimal('0.0116638038'))
+('tola', Decimal('0.01166380380'))
 >>> SBI_UNITS["tol"] == AND_UNITS["t"]
 True
 """

@@ -1,7 +1,7 @@
 """server-side browser sessions (revocable; only the SHA-256 of the session id is stored)
 
 Revision ID: 0111_server_sessions
-Revises: 0110_org_instrument_hosts
+Revises: 0100
 Create Date: 2026-12-07 08:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import hengqi.server.db.types
 
 revision = "0111_server_sessions"
-down_revision = "0110_org_instrument_hosts"
+down_revision = "0100"
 branch_labels = None
 depends_on = None
 

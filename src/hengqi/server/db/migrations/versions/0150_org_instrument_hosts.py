@@ -1,7 +1,7 @@
 """instrument host allow-list per organisation; instrument identity unique ignoring case
 
-Revision ID: 0110_org_instrument_hosts
-Revises: 0100
+Revision ID: 0150_org_instrument_hosts
+Revises: 0145_lab_web
 Create Date: 2026-12-07 08:00:00
 
 Fails (and changes nothing) where an organisation already holds two instruments whose make, model and serial differ
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0110_org_instrument_hosts"
-down_revision = "0100"
+revision = "0150_org_instrument_hosts"
+down_revision = "0145_lab_web"
 branch_labels = None
 depends_on = None
 
