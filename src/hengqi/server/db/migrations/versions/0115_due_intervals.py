@@ -1,7 +1,7 @@
 """due intervals per organisation, instrument kind and accuracy class
 
 Revision ID: 0115_due_intervals
-Revises: 0114_run_integrity
+Revises: 0113_audit_anchor
 Create Date: 2026-12-07 08:10:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import hengqi.server.db.types
 
 revision = "0115_due_intervals"
-down_revision = "0114_run_integrity"
+down_revision = "0113_audit_anchor"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """field supervision: field devices, telemetry events, status, offline periods, refusals, work orders
 
 Revision ID: 0120_field_telemetry
-Revises: 0116_customers
+Revises: 0117_run_integrity
 Create Date: 2026-12-07 08:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import hengqi.server.db.types
 
 revision = "0120_field_telemetry"
-down_revision = "0116_customers"
+down_revision = "0117_run_integrity"
 branch_labels = None
 depends_on = None
 

@@ -1,8 +1,8 @@
 """run integrity: performer and takeover, held readings, review returns, abandoned runs, one running run per
 instrument, gapless certificate numbers
 
-Revision ID: 0114_run_integrity
-Revises: 0113_audit_anchor
+Revision ID: 0117_run_integrity
+Revises: 0116_customers
 Create Date: 2026-12-07 08:00:00
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0114_run_integrity"
-down_revision = "0113_audit_anchor"
+revision = "0117_run_integrity"
+down_revision = "0116_customers"
 branch_labels = None
 depends_on = None
 
