@@ -27,9 +27,15 @@ from hengqi.server.state import AppState
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_state(request: Request) -> AppState:
+def state_of(request: Request) -> AppState:
     state: AppState = request.app.state.hengqi
     return state
+
+
+async def get_state(request: Request) -> AppState:
+    """The dependency form of :func:`state_of`; async, so that FastAPI does not hop to a worker thread for an
+    attribute read."""
+    return state_of(request)
 
 
 StateDep = Annotated[AppState, Depends(get_state)]
@@ -71,7 +77,7 @@ def current_principal(request: Request, state: StateDep, session: ReadSession) -
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthenticationError("use 'Authorization: Bearer <token>'")
-        principal = accounts.principal_of(session, accounts.user_for_token(session, token.strip()))
+        principal = accounts.principal_for_token(session, token.strip())
     else:
         data = browser_session(request, state)
         principal = accounts.principal_of(session, accounts.user_for_session(session, data.user_id))
@@ -93,7 +99,7 @@ class ListParams:
         return ListQuery(self.limit, self.offset, self.sort, filters, unpaged=self.format == "csv")
 
 
-def list_params(
+async def list_params(  # async: pure arithmetic, no worker-thread hop
     state: StateDep,
     limit: Annotated[int, Query(ge=1, le=10_000, description="page size")] = 50,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
