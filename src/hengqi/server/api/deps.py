@@ -8,12 +8,13 @@ Authentication: ``Authorization: Bearer <API token>`` for machines; otherwise th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from hengqi.server.access_log import remember_user
 from hengqi.server.errors import AuthenticationError, CsrfError
@@ -41,9 +42,19 @@ async def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def read_session(state: StateDep) -> Iterator[Session]:
-    with state.database.read_session() as session:
+async def read_session(state: StateDep) -> AsyncIterator[Session]:
+    """A reading session, made on the event loop (no I/O: the connection is taken on the first query, in the
+    route's worker thread).  Closing it returns the connection to the pool after a rollback: on SQLite a
+    call into the library measured in microseconds, done in place; on PostgreSQL a round trip to the server, done
+    in a worker thread.  A sync generator here cost every read two extra hops to a worker thread."""
+    session = state.database.read_session()
+    try:
         yield session
+    finally:
+        if state.database.dialect == "sqlite":
+            session.close()
+        else:
+            await run_in_threadpool(session.close)
 
 
 def write_session(state: StateDep) -> Iterator[Session]:
