@@ -36,6 +36,7 @@ from typing import NamedTuple
 
 import httpx
 import psycopg
+from sqlalchemy import insert
 
 from hengqi.server.admin import create_admin, open_database
 from hengqi.server.db.models import Instrument
@@ -148,7 +149,7 @@ def _seed(settings: Settings) -> None:
         for index in range(INSTRUMENTS)
     ]
     with database.write_session() as session:
-        session.execute(Instrument.__table__.insert(), rows)
+        session.execute(insert(Instrument), rows)
         session.commit()
     database.dispose()
 
@@ -169,8 +170,7 @@ def _floor(workdir: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
 @contextmanager
 def _hengqi(workdir: Path, backend: str, database_url: str | None, workers: int | None) -> Iterator[tuple[str, str]]:
     data_dir = workdir / backend
-    if not data_dir.exists():  # SQLite's store is seeded while the floor starts
-        _seed(Settings(env="test", data_dir=data_dir, database_url=database_url))
+    _seed(Settings(env="test", data_dir=data_dir, database_url=database_url))
     port = _free_port()
     args = [sys.executable, "-c", LAUNCH, "serve", "--port", str(port), "--data-dir", str(data_dir)]
     if database_url:
@@ -210,47 +210,53 @@ def _routes(token: str, *, short: bool) -> list[tuple[str, str, dict[str, str]]]
     ]
 
 
+def _measure_routes(backend: str, base: str, token: str, *, seconds: float, short: bool) -> list[Figure]:
+    figures = []
+    for label, path, headers in _routes(token, short=short):
+        rps, p50, p99 = wrk(f"{base}{path}", seconds=seconds, headers=headers)
+        figures.append(Figure(f"hengqi {backend}", label, rps, p50, p99))
+    return figures
+
+
 def measure(*, seconds: float, workers: int | None, postgres: bool, short: bool = False) -> list[Figure]:
     """The floor, then hengqi's routes on SQLite (and PostgreSQL), each under ``wrk`` for ``seconds``."""
     workdir = Path(tempfile.mkdtemp(prefix="hengqi-throughput-"))
     figures: list[Figure] = []
+    name = f"hengqi_throughput_{secrets.token_hex(4)}"
     try:
-        with _floor(workdir) as (base, process):
-            _seed(Settings(env="test", data_dir=workdir / "sqlite"))
-            _wait_up(f"{base}/item/1", process)
-            rps, p50, p99 = wrk(f"{base}/item/3", seconds=seconds, headers={})
+        # the floor's process starts while hengqi's store is seeded and its server starts; each is measured once
+        # both are up and idle, one after the other
+        with _floor(workdir) as (floor, process), _hengqi(workdir, "sqlite", None, workers) as (base, token):
+            _wait_up(f"{floor}/item/1", process)
+            rps, p50, p99 = wrk(f"{floor}/item/3", seconds=seconds, headers={})
             figures.append(Figure("FastAPI floor", "GET /item/3", rps, p50, p99))
-        backends: list[tuple[str, str | None]] = [("sqlite", None)]
-        name = f"hengqi_throughput_{secrets.token_hex(4)}"
+            figures += _measure_routes("sqlite", base, token, seconds=seconds, short=short)
         if postgres:
             with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
-                connection.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
-            backends.append(("postgresql", f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"))
-        try:
-            for backend, url in backends:
-                with _hengqi(workdir, backend, url, workers) as (base, token):
-                    for label, path, headers in _routes(token, short=short):
-                        rps, p50, p99 = wrk(f"{base}{path}", seconds=seconds, headers=headers)
-                        figures.append(Figure(f"hengqi {backend}", label, rps, p50, p99))
-        finally:
-            if postgres:
+                connection.execute(f'CREATE DATABASE "{name}"')
+            url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+            try:
+                with _hengqi(workdir, "postgresql", url, workers) as (base, token):
+                    figures += _measure_routes("postgresql", base, token, seconds=seconds, short=short)
+            finally:
                 with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
                     connection.execute(
-                        f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"  # type: ignore[arg-type]
+                        f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
                     )
-                    connection.execute(f'DROP DATABASE IF EXISTS "{name}"')  # type: ignore[arg-type]
+                    connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return figures
 
 
-def report(figures: list[Figure], *, seconds: float, workers: int | None) -> None:
+def report(figures: list[Figure], *, seconds: float, workers: int | None, load_before: tuple[float, ...]) -> None:
     floor = figures[0].rps
     load = os.getloadavg()
     print(
         f"wrk -t2 -c16 -d{max(1, round(seconds))}s --latency on loopback; hengqi serve "
         f"--workers {workers if workers is not None else '(default)'}; {os.cpu_count()} CPUs; "
-        f"load average before the table {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+        f"load average (1, 5, 15 min) before {' '.join(f'{x:.2f}' for x in load_before)}, "
+        f"after {' '.join(f'{x:.2f}' for x in load)}"
     )
     print(f"{'target':<18} {'route':<42} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x floor':>8}")
     for f in figures:
@@ -263,8 +269,9 @@ def main(short: bool) -> None:
         raise RuntimeError("wrk is not installed (Debian: apt-get install wrk)")
     seconds = 1.0 if short else float(_option("--seconds") or 8)
     workers = None if short else _option("--workers")
+    load_before = os.getloadavg()
     figures = measure(seconds=seconds, workers=workers, postgres="--pg" in sys.argv and not short, short=short)
-    report(figures, seconds=seconds, workers=workers)
+    report(figures, seconds=seconds, workers=workers, load_before=load_before)
     bad = [f for f in figures if not f.rps > 0 or not f.p99_ms > 0]
     if bad:
         raise RuntimeError(f"no throughput measured for {bad[0].target} {bad[0].route}")
