@@ -44,9 +44,9 @@ StateDep = Annotated[AppState, Depends(get_state)]
 
 async def read_session(state: StateDep) -> AsyncIterator[Session]:
     """A reading session, made on the event loop (no I/O: the connection is taken on the first query, in the
-    route's worker thread).  Closing it returns the connection to the pool after a rollback: on SQLite a
-    call into the library measured in microseconds, done in place; on PostgreSQL a round trip to the server, done
-    in a worker thread.  A sync generator here cost every read two extra hops to a worker thread."""
+    route's worker thread).  Closing it returns the connection to the pool after a rollback: on SQLite a call
+    into the library on a local file, done in place; on PostgreSQL a round trip to the server, done in a worker
+    thread.  As a sync generator it cost every read two hops to a worker thread (entering and leaving)."""
     session = state.database.read_session()
     try:
         yield session
