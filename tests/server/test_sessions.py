@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 from tests.server.conftest import INSTRUMENT, PASSWORD, Platform
 
@@ -76,3 +77,50 @@ def test_deactivated_user_loses_access(platform: Platform) -> None:
     assert platform.client.patch(f"/api/v1/users/{me}", json={"active": False}, headers=admin).status_code == 409
     assert platform.client.patch(f"/api/v1/users/{me}", json={"role": "technician"}, headers=admin).status_code == 409
     assert platform.client.get("/api/v1/auth/me", headers=headers).status_code == 401
+
+
+def test_token_check_in_one_query_keeps_every_refusal(platform: Platform) -> None:
+    """principal_for_token (the per-request check) answers as user_for_token + principal_of: a token that expired
+    after it was made, a revoked one, an unknown one and one of a deactivated user are refused; a regulator's
+    grants are part of the principal."""
+    from datetime import timedelta
+
+    from hengqi.server.db.models import RegulatorGrant
+    from hengqi.server.db.types import utcnow
+    from hengqi.server.errors import AuthenticationError
+    from hengqi.server.services import accounts
+
+    org = platform.organisation("A")
+    other = platform.organisation("B")
+    _, tech = platform.user("tina", "technician", org)
+    regulator, reg = platform.user("rita", "regulator", org)
+    tech_token = tech["Authorization"].removeprefix("Bearer ")
+    reg_token = reg["Authorization"].removeprefix("Bearer ")
+    with platform.database.write_session() as session:
+        session.add(RegulatorGrant(user_id=regulator, organisation_id=other))
+        session.commit()
+    with platform.database.read_session() as session:
+        principal = accounts.principal_for_token(session, reg_token)
+        assert principal == accounts.principal_of(session, accounts.user_for_token(session, reg_token))
+        assert principal.sees(other)
+        assert accounts.principal_for_token(session, tech_token).username == "tina"
+        with pytest.raises(AuthenticationError, match="invalid or expired"):
+            accounts.principal_for_token(session, "hq_not-a-token")
+    for change in ("expired", "revoked", "inactive"):
+        with platform.database.write_session() as session:
+            row = session.scalar(select(ApiToken).where(ApiToken.user_id != regulator).order_by(ApiToken.id.desc()))
+            assert row is not None
+            if change == "expired":
+                row.expires_at = utcnow() - timedelta(seconds=1)
+            elif change == "revoked":
+                row.expires_at = None
+                row.revoked_at = utcnow()
+            else:
+                row.revoked_at = None
+                user = session.get(User, row.user_id)
+                assert user is not None
+                user.active = False
+            session.commit()
+        with platform.database.read_session() as session, pytest.raises(AuthenticationError):
+            accounts.principal_for_token(session, tech_token)
+        assert platform.client.get("/api/v1/auth/me", headers=tech).status_code == 401

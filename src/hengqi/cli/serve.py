@@ -6,6 +6,7 @@ options given here, then ``HENGQI_*`` environment variables.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -51,6 +52,11 @@ def _settings(data_dir: Path | None, database_url: str | None, **extra: Any) -> 
     default=None,
     help="log method, path, status, duration and user id of each request (never cookies, tokens or passwords)",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="server processes (default 1, or HENGQI_WORKERS); see docs/server.md for what each process keeps",
+)
 def serve(
     *,
     data_dir: Path | None,
@@ -61,13 +67,23 @@ def serve(
     demo: bool,
     log_level: str,
     access_log: bool | None,
+    workers: int | None,
 ) -> int:
     """Start the platform (REST API under /api/v1) with uvicorn; the store is created and migrated if new."""
     import uvicorn
 
     from hengqi.server.app import create_app
 
-    settings = _settings(data_dir, database_url, host=host, port=port, env=env, access_log=access_log)
+    overrides: dict[str, Any] = {
+        "data_dir": data_dir,
+        "database_url": database_url,
+        "host": host,
+        "port": port,
+        "env": env,
+        "access_log": access_log,
+        "workers": workers,
+    }
+    settings = _settings(**overrides)
     app = create_app(settings)  # refuses (exit 2) a non-loopback host without a configured session key
     if demo:
         from hengqi.server.demo import seed
@@ -101,15 +117,30 @@ def serve(
         )
     click.echo(f"hengqi: serving on http://{settings.host}:{settings.port}/api/v1 (docs: /api/v1/docs)", err=True)
     proxies = settings.forwarded_allow_ips
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=log_level,
-        access_log=False,  # hengqi's own access log (--access-log) leaves out query strings and names the user
-        proxy_headers=bool(proxies),
-        forwarded_allow_ips=proxies or None,
-    )
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": log_level,
+        "access_log": False,  # hengqi's own access log (--access-log) leaves out query strings and names the user
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": proxies or None,
+    }
+    if settings.workers == 1:
+        uvicorn.run(app, **options)
+        return 0
+    # several processes: this one (which made, migrated and seeded the store above) supervises; each worker builds
+    # its own app from the same settings (hengqi.server.workers)
+    from hengqi.server import audit
+    from hengqi.server.workers import worker_environment
+
+    os.environ.update(worker_environment(overrides))
+    click.echo(f"hengqi: {settings.workers} worker processes", err=True)
+    try:
+        uvicorn.run("hengqi.server.workers:worker_app", factory=True, workers=settings.workers, **options)
+    finally:
+        state = app.state.hengqi
+        audit.checkpoint_on_shutdown(state.database)  # what this process wrote (e.g. the demo seed)
+        state.close()
     return 0
 
 

@@ -16,7 +16,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import Response
+from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from hengqi import __version__
@@ -59,6 +61,27 @@ def api_router() -> APIRouter:
     return router
 
 
+def serve_openapi_rendered_once(app: FastAPI) -> None:
+    """Answer ``GET openapi.json`` with bytes rendered once per process (per ``root_path``) instead of FastAPI's
+    ``json.dumps`` of the whole schema on every call; the schema cannot change once the routes are installed."""
+    path = app.openapi_url
+    original = next((route for route in app.router.routes if isinstance(route, Route) and route.path == path), None)
+    if path is None or original is None:  # pragma: no cover - the factory always sets openapi_url
+        return
+    render = original.endpoint
+    rendered: dict[str, bytes] = {}
+
+    async def openapi(request: Request) -> Response:
+        root_path = str(request.scope.get("root_path", "")).rstrip("/")
+        body = rendered.get(root_path)
+        if body is None:
+            body = rendered[root_path] = bytes((await render(request)).body)
+        return Response(body, media_type="application/json")
+
+    app.router.routes.remove(original)
+    app.add_route(path, openapi, include_in_schema=False)
+
+
 def create_app(settings: Settings) -> FastAPI:
     """A new app for ``settings``: makes the data directory, migrates the schema (unless told not to)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -89,6 +112,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api_router())
     install_web(app)
     install_field(app, api_prefix=API_PREFIX)
+    serve_openapi_rendered_once(app)
 
     # outermost, around Starlette's error middleware too, so that even a 500 answer carries the headers
     inner = app.build_middleware_stack

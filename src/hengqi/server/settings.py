@@ -69,6 +69,16 @@ class Settings(BaseSettings):
         default=None, description="proxies trusted for X-Forwarded-For/-Proto (comma-separated); none by default"
     )
     auto_migrate: bool = Field(default=True, description="upgrade the schema to the head revision on start")
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="server processes (hengqi serve --workers); sign-in throttle counts are kept per process",
+    )
+    db_pool_size: int = Field(default=10, ge=1, le=200, description="PostgreSQL: pooled connections per process")
+    db_max_overflow: int = Field(
+        default=10, ge=0, le=200, description="PostgreSQL: connections opened beyond the pool in a burst, per process"
+    )
     max_page_size: int = Field(default=1000, gt=0)
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     max_body_bytes: int = Field(

@@ -28,7 +28,9 @@ class AppState:
         """The state of a new app; :class:`~hengqi.server.errors.UnsafeSettingsError` without a usable session key
         (none configured on a non-loopback host, or an unreadable key file)."""
         signer = SessionSigner(session_keys(settings))
-        database = Database(settings.effective_database_url())
+        database = Database(
+            settings.effective_database_url(), pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+        )
         audit.attach_anchor(database, anchor_for(settings))  # MACs and checkpoints of the audit trail
         return cls(
             settings=settings,

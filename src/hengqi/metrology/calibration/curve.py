@@ -30,7 +30,6 @@ from decimal import Decimal
 from enum import StrEnum
 
 import numpy as np
-from scipy import stats
 
 from hengqi.errors import InputError
 from hengqi.metrology.calibration.result import CalibrationPoint, ErrorCurve
@@ -140,6 +139,10 @@ def fit_error_curve(
     chi2 = float(np.sum((b - a @ coefficients) ** 2))
     dof = n - m
     u_approx = 0.0
+    # scipy.stats is imported here, not at the top: it was the largest part of starting a server process (the web
+    # pages import this module; python -X importtime: 7 of 21 s on a loaded 2-core machine), yet only a fit uses it
+    from scipy import stats
+
     if dof > 0 and chi2 > float(stats.chi2.ppf(0.95, dof)):
         u_approx = float(np.max(np.abs(residuals))) / math.sqrt(3.0)
     return ErrorCurve(

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 
-from hengqi.server.api.deps import CurrentPrincipal, ReadSession, StateDep, WriteSession, browser_session, get_state
+from hengqi.server.api.deps import CurrentPrincipal, ReadSession, StateDep, WriteSession, browser_session, state_of
 from hengqi.server.errors import AuthenticationError
 from hengqi.server.schemas.accounts import (
     LoginRequest,
@@ -37,7 +37,7 @@ _THROTTLED: dict[int | str, dict[str, Any]] = {
 async def login(data: LoginRequest, request: Request, response: Response) -> SessionPublic:
     """Check the password and start a new server-side session: the session cookie (HttpOnly, SameSite=Lax) and
     the CSRF cookie (readable by scripts).  Throttled per name and per address (429 with ``Retry-After``)."""
-    state = get_state(request)
+    state = state_of(request)
     signed = await signin.sign_in(
         state.signin,
         state.database,

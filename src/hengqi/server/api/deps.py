@@ -8,12 +8,13 @@ Authentication: ``Authorization: Bearer <API token>`` for machines; otherwise th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from hengqi.server.access_log import remember_user
 from hengqi.server.errors import AuthenticationError, CsrfError
@@ -27,17 +28,33 @@ from hengqi.server.state import AppState
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_state(request: Request) -> AppState:
+def state_of(request: Request) -> AppState:
     state: AppState = request.app.state.hengqi
     return state
+
+
+async def get_state(request: Request) -> AppState:
+    """The dependency form of :func:`state_of`; async, so that FastAPI does not hop to a worker thread for an
+    attribute read."""
+    return state_of(request)
 
 
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def read_session(state: StateDep) -> Iterator[Session]:
-    with state.database.read_session() as session:
+async def read_session(state: StateDep) -> AsyncIterator[Session]:
+    """A reading session, made on the event loop (no I/O: the connection is taken on the first query, in the
+    route's worker thread).  Closing it returns the connection to the pool after a rollback: on SQLite a call
+    into the library on a local file, done in place; on PostgreSQL a round trip to the server, done in a worker
+    thread.  As a sync generator it cost every read two hops to a worker thread (entering and leaving)."""
+    session = state.database.read_session()
+    try:
         yield session
+    finally:
+        if state.database.dialect == "sqlite":
+            session.close()
+        else:
+            await run_in_threadpool(session.close)
 
 
 def write_session(state: StateDep) -> Iterator[Session]:
@@ -71,7 +88,7 @@ def current_principal(request: Request, state: StateDep, session: ReadSession) -
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthenticationError("use 'Authorization: Bearer <token>'")
-        principal = accounts.principal_of(session, accounts.user_for_token(session, token.strip()))
+        principal = accounts.principal_for_token(session, token.strip())
     else:
         data = browser_session(request, state)
         principal = accounts.principal_of(session, accounts.user_for_session(session, data.user_id))
@@ -93,7 +110,7 @@ class ListParams:
         return ListQuery(self.limit, self.offset, self.sort, filters, unpaged=self.format == "csv")
 
 
-def list_params(
+async def list_params(  # async: pure arithmetic, no worker-thread hop
     state: StateDep,
     limit: Annotated[int, Query(ge=1, le=10_000, description="page size")] = 50,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from hengqi.server.api.deps import StateDep
-from hengqi.server.db.migrate import current_revision, head_revision
+from hengqi.server.db.migrate import head_revision, stored_revision
 from hengqi.server.schemas.accounts import HealthPublic
 
 router = APIRouter(tags=["health"])
@@ -18,9 +17,7 @@ def health(state: StateDep) -> JSONResponse:
     """200 when the database answers and its schema is at the packaged head revision; 503 otherwise."""
     head = head_revision()
     try:
-        with state.database.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        revision = current_revision(state.database.engine)
+        revision = stored_revision(state.database.engine)  # one query: the database answers, at this revision
     except Exception as err:  # any driver error means "not reachable"
         body = HealthPublic(
             status="unavailable",

@@ -38,7 +38,15 @@ def tolerant_json_loads(text: str | bytes) -> Any:
         return {UNREADABLE: f"stored JSON cannot be parsed ({reason})"}
 
 
-def make_engine(url: str) -> Engine:
+#: Pooled SQLite connections per process (see :func:`make_engine`).
+SQLITE_POOL_SIZE: Final = 40
+#: Pooled PostgreSQL connections per process, and how many more may be opened for a burst (``HENGQI_DB_POOL_SIZE``
+#: and ``HENGQI_DB_MAX_OVERFLOW``); with several worker processes each has its own pool.
+POSTGRES_POOL_SIZE: Final = 10
+POSTGRES_MAX_OVERFLOW: Final = 10
+
+
+def make_engine(url: str, *, pool_size: int | None = None, max_overflow: int | None = None) -> Engine:
     """An engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://...``); creates a SQLite file's folder."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -47,13 +55,20 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(
             url,
             connect_args={"timeout": 30, "check_same_thread": False},
-            pool_size=8,
+            # as many as the request threads that can hold one at once (anyio's default limiter: 40): a smaller
+            # pool made every request past the 8th open a new connection (and its PRAGMAs) and close it again
+            pool_size=SQLITE_POOL_SIZE,
+            max_overflow=8,
             json_deserializer=tolerant_json_loads,
         )
         _configure_sqlite(engine)
     else:
         engine = create_engine(
-            url, pool_pre_ping=True, pool_size=10, max_overflow=10, json_deserializer=tolerant_json_loads
+            url,
+            pool_pre_ping=True,
+            pool_size=POSTGRES_POOL_SIZE if pool_size is None else pool_size,
+            max_overflow=POSTGRES_MAX_OVERFLOW if max_overflow is None else max_overflow,
+            json_deserializer=tolerant_json_loads,
         )
     _refuse_nul(engine)
     return engine
@@ -103,9 +118,9 @@ def _configure_sqlite(engine: Engine) -> None:
 class Database:
     """The engine and the two session factories of one running app (reading, and writing)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pool_size: int | None = None, max_overflow: int | None = None) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, pool_size=pool_size, max_overflow=max_overflow)
         self.dialect = self.engine.dialect.name
         writer = self.engine.execution_options(sqlite_begin="IMMEDIATE") if self.dialect == "sqlite" else self.engine
         #: copied into every session's ``info`` (e.g. the audit anchor, :func:`hengqi.server.audit.attach_anchor`)

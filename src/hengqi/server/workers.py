@@ -1,0 +1,53 @@
+"""Several server processes: the app factory each uvicorn worker process calls (``hengqi serve --workers N``).
+
+uvicorn starts worker processes with the ``spawn`` method and imports the app in each by name, so the settings
+travel as the overrides the command line was given (JSON in :data:`OVERRIDES_ENV`); each worker reads them with
+the same environment and settings file as the parent (:func:`hengqi.server.settings.load_settings`), so no secret
+is copied anywhere new.  The parent has already created and migrated the store, made the keys and seeded the demo;
+the workers do not migrate again.
+
+What each process holds for itself: its database pool (``db_pool_size`` + ``db_max_overflow`` PostgreSQL
+connections per worker), its sign-in gate (``login_workers`` lanes) and its sign-in throttle counts
+(:mod:`hengqi.server.throttle`: failures of one name or address are counted per process, so with N workers a
+guesser spread over the processes gets up to N times ``login_account_failures`` tries before every process has
+locked the name).  What they share through the database: everything stored, the server-side sessions (a sign-out
+ends the session in every worker), API tokens and their revocation, and the audit chain, whose writers are
+serialised by the database (SQLite ``BEGIN IMMEDIATE`` takes the file's write lock across processes; PostgreSQL
+takes a transaction-level advisory lock).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Final
+
+from fastapi import FastAPI
+
+from hengqi.server.app import create_app
+from hengqi.server.settings import Settings, load_settings
+
+#: The environment variable carrying the command line's settings overrides to the worker processes.
+OVERRIDES_ENV: Final = "HENGQI_SERVE_OVERRIDES_JSON"
+
+
+def worker_environment(overrides: dict[str, Any]) -> dict[str, str]:
+    """The environment entry that makes :func:`worker_app` build the app ``load_settings(**overrides)`` would.
+
+    >>> worker_environment({"data_dir": "/srv/hengqi", "port": 8000, "env": None})
+    {'HENGQI_SERVE_OVERRIDES_JSON': '{"data_dir": "/srv/hengqi", "port": 8000}'}
+    """
+    kept = {key: (str(value) if hasattr(value, "__fspath__") else value) for key, value in overrides.items()}
+    return {OVERRIDES_ENV: json.dumps({key: value for key, value in kept.items() if value is not None})}
+
+
+def worker_settings() -> Settings:
+    """The settings of a worker process: the parent's overrides, without a second migration."""
+    overrides = json.loads(os.environ.get(OVERRIDES_ENV, "{}"))
+    overrides["auto_migrate"] = False
+    return load_settings(**overrides)
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker process (the uvicorn factory ``hengqi.server.workers:worker_app``)."""
+    return create_app(worker_settings())

@@ -1,0 +1,173 @@
+"""``hengqi serve --workers 2``: two server processes on one port share the store, the sessions, the tokens and the
+audit chain; killing every process (SIGKILL) during a burst of writes loses no acknowledged write."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select
+from tests.server.conftest import INSTRUMENT, Store
+from tests.server.live import LiveServer, login_token
+
+from hengqi.server.admin import create_admin, open_database, verify_audit
+from hengqi.server.db.models import Instrument
+
+PASSWORD = "a-long-admin-password"
+FRESH = {"Connection": "close"}  # a new connection per request, so that the kernel hands requests to either worker
+
+
+def _workers(server: LiveServer) -> list[int]:
+    """The worker processes serving requests (children of the supervisor running the app factory)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == server.process.pid and b"spawn_main" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def _start(store: Store) -> LiveServer:
+    database = open_database(store.settings(), migrate=True)
+    create_admin(database, username="root", password=PASSWORD, organisation="Lab")
+    database.dispose()
+    server = LiveServer(store.data_dir, store.database_url, "--workers", "2")
+    assert server.wait_healthy(timeout_s=120).status_code == 200
+    deadline = time.monotonic() + 60
+    while len(_workers(server)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return server
+
+
+def _kill_all(server: LiveServer, workers: list[int]) -> None:
+    for pid in workers:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    server.kill()
+
+
+@pytest.mark.slow
+def test_two_workers_share_tokens_sessions_and_the_audit_chain(store: Store) -> None:
+    server = _start(store)
+    workers = _workers(server)
+    try:
+        assert len(workers) == 2
+        headers = login_token(server.base, "root", PASSWORD)
+        made: list[int] = []
+        failures: list[str] = []
+
+        def writer(worker: int) -> None:
+            for index in range(6):
+                answer = httpx.post(
+                    f"{server.base}/api/v1/instruments",
+                    json={**INSTRUMENT, "serial": f"P{worker}-{index}"},
+                    headers={**headers, **FRESH},
+                    timeout=60,
+                )
+                if answer.status_code == 201:
+                    made.append(answer.json()["id"])
+                else:
+                    failures.append(f"{answer.status_code} {answer.text[:200]}")
+
+        threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert failures == []
+        assert len(made) == 24
+        # every worker reads what any worker wrote
+        for key in made:
+            assert httpx.get(f"{server.base}/api/v1/instruments/{key}", headers={**headers, **FRESH}).status_code == 200
+
+        # a browser session ended by one worker is over in every worker
+        with httpx.Client(base_url=server.base, timeout=30) as browser:
+            signed = browser.post("/api/v1/auth/login", json={"username": "root", "password": PASSWORD})
+            assert signed.status_code == 200
+            cookies = dict(browser.cookies)
+            assert (
+                browser.post("/api/v1/auth/logout", headers={"X-CSRF-Token": signed.json()["csrf_token"]}).status_code
+                == 204
+            )
+        answers = {
+            httpx.get(f"{server.base}/api/v1/auth/me", cookies=cookies, headers=FRESH).status_code for _ in range(12)
+        }
+        assert answers == {401}
+
+        # a revoked token is refused by every worker at once
+        tokens = httpx.get(f"{server.base}/api/v1/auth/tokens", headers=headers).json()
+        revoked = httpx.delete(f"{server.base}/api/v1/auth/tokens/{tokens[-1]['id']}", headers={**headers, **FRESH})
+        assert revoked.status_code == 200
+        answers = {
+            httpx.get(f"{server.base}/api/v1/auth/me", headers={**headers, **FRESH}).status_code for _ in range(12)
+        }
+        assert answers == {401}
+    finally:
+        server.stop()
+    database = open_database(store.settings())
+    assert verify_audit(database).entries >= len(made)
+    database.dispose()
+
+
+@pytest.mark.slow
+def test_sigkill_of_every_worker_loses_no_acknowledged_write(store: Store) -> None:
+    server = _start(store)
+    workers = _workers(server)
+    try:
+        assert len(workers) == 2
+        headers = login_token(server.base, "root", PASSWORD)
+        acknowledged: list[tuple[int, str]] = []
+        lock = threading.Lock()
+        stop = threading.Event()
+
+        def writer(worker: int) -> None:
+            index = 0
+            while not stop.is_set():
+                serial = f"K{worker}-{index}"
+                index += 1
+                try:
+                    answer = httpx.post(
+                        f"{server.base}/api/v1/instruments",
+                        json={**INSTRUMENT, "serial": serial},
+                        headers={**headers, **FRESH},
+                        timeout=10,
+                    )
+                except httpx.TransportError:
+                    return  # the server died mid-request: this write was never acknowledged
+                if answer.status_code == 201:
+                    with lock:
+                        acknowledged.append((answer.json()["id"], serial))
+
+        threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(acknowledged) < 60:
+            time.sleep(0.05)
+        _kill_all(server, workers)  # SIGKILL to both workers and the supervisor while the writers still send
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+    finally:
+        _kill_all(server, workers)
+    assert len(acknowledged) >= 20, "the burst did not get going"
+    database = open_database(store.settings())
+    with database.read_session() as session:
+        stored = dict(session.execute(select(Instrument.id, Instrument.serial)).all())
+    lost = [(key, serial) for key, serial in acknowledged if stored.get(key) != serial]
+    assert lost == []
+    assert verify_audit(database).entries >= len(acknowledged)
+    database.dispose()
