@@ -1,7 +1,7 @@
 """customers.row_version: the column the model has had since 0112 but 0116 did not create
 
 Revision ID: 0140_throughput
-Revises: 0120_field_telemetry
+Revises: 0125_field_alerts
 Create Date: 2026-12-07 09:35:00
 
 ``Customer`` is an ``Owned`` model, which carries ``row_version`` (the optimistic-locking counter of 0112); the
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0140_throughput"
-down_revision = "0120_field_telemetry"
+down_revision = "0125_field_alerts"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """row_version on customers
 
 Revision ID: 0145_lab_web
-Revises: 0125_field_alerts
+Revises: 0140_throughput
 Create Date: 2026-12-07 09:00:00
 
 ``customers`` (revision 0116) was made on a branch before ``row_version`` (revision 0112) reached every table
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0145_lab_web"
-down_revision = "0125_field_alerts"
+down_revision = "0140_throughput"
 branch_labels = None
 depends_on = None
 
