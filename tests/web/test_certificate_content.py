@@ -54,7 +54,7 @@ def test_screen_pdf_and_dcc_of_a_guided_calibration_agree(demo: Demo, tmp_path: 
     with demo.app.state.hengqi.database.read_session() as session:
         certificate = session.query(Certificate).one()
     reviewer = demo.user("reviewer")
-    assert "notice=approved" in reviewer.post(f"/web/certificates/{certificate.id}/approve").headers["location"]
+    assert "notice=approved" in reviewer.post(f"/web/certificates/{certificate.id}/approve", confirm="yes").headers["location"]
     dcc = reviewer.client.get(f"/web/certificates/{certificate.id}/dcc").content
     pdf = tmp_path / "c.pdf"
     pdf.write_bytes(reviewer.client.get(f"/web/certificates/{certificate.id}/pdf").content)
@@ -104,9 +104,9 @@ def test_an_instrument_without_owner_is_not_certified(demo: Demo) -> None:
         instrument.owner_id = None
         session.commit()
     reviewer = demo.user("reviewer")
-    refused = reviewer.post(f"/web/certificates/{certificate.id}/approve")
+    refused = reviewer.post(f"/web/certificates/{certificate.id}/approve", confirm="yes")
     assert "notice=invalid" in refused.headers["location"]
-    assert "owner" in refused.headers["location"]
+    assert "owner" in reviewer.client.get(refused.headers["location"]).text  # the reason, shown after the redirect
     with demo.app.state.hengqi.database.read_session() as session:
         again = session.get(Certificate, certificate.id)
         assert again is not None

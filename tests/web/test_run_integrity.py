@@ -173,7 +173,7 @@ def test_a_quality_manager_ends_a_stale_run_with_a_reason(demo: Demo) -> None:
 def test_minus_five_grams_under_110_grams_needs_a_reason_or_a_new_measurement(demo: Demo) -> None:
     technician = demo.user("technician")
     run_url = technician.start(BALANCE, mode="manual")
-    technician.advance(run_url, 4)  # prompt, remove, zero, place 110 g: a reading to type in
+    technician.advance(run_url, 5)  # prompt, conditions, remove, zero, place 110 g: a reading to type in
     pending = technician.pending(run_url)
     assert pending is not None
     assert 'data-testid="unit">g<' in pending[2]  # the unit is shown beside the input
@@ -206,7 +206,7 @@ def test_minus_five_grams_under_110_grams_needs_a_reason_or_a_new_measurement(de
 def test_a_reading_is_corrected_with_a_reason_only_by_the_performer(demo: Demo) -> None:
     technician = demo.user("technician")
     run_url = technician.start(BALANCE, mode="manual")
-    technician.advance(run_url, 4)
+    technician.advance(run_url, 5)  # prompt, conditions, remove, zero, place 110 g
     pending = technician.pending(run_url)
     assert pending is not None
     technician.post(f"{run_url}/step", step_id=pending[0], action="enter", value="110.0001")
