@@ -106,7 +106,9 @@ def test_batch_refuses_bad_requests_without_storing(field_app: Any) -> None:
     counted = refusals(app)
     assert counted[("", "unauthenticated")] == 3
     assert counted[(a, "malformed")] >= 3
-    assert counted[(a, "oversized")] >= 2
+    # the 1 MiB body is refused (413) by the platform's body limit before the endpoint sees it, so only the
+    # 1 001-event batch is counted by the field endpoint itself
+    assert counted[(a, "oversized")] >= 1
     ok = client.post(url, json={"events": [ev(a, 0)]}, headers=auth)
     assert ok.json()["stored"] == 1  # nothing of the refused requests was stored
 

@@ -34,8 +34,12 @@ def _drive(session: Session, *, stop_after: int | None = None) -> list[str]:
     return kinds
 
 
+#: These tests are about the shutdown's remove step and corrections; the conditions steps are left out.
+NO_CONDITIONS = {"conditions": False}
+
+
 def _calibration() -> Session:
-    parameters = normalise({"record": calibration_header()})
+    parameters = normalise({"record": calibration_header(), "options": NO_CONDITIONS})
     return Session(RunState.new("r1", "calibration", parameters), DEFINITION)
 
 
@@ -116,7 +120,7 @@ def test_corrections_need_a_reason_a_reading_and_a_recorded_step() -> None:
 def test_the_runs_api_stores_a_correction_with_a_compare_and_set() -> None:
     store = MemoryRunStore()
     runs = Runs(store, {"calibration": DEFINITION})
-    started = runs.start("calibration", {"record": calibration_header()}, run_id="c1")
+    started = runs.start("calibration", {"record": calibration_header(), "options": NO_CONDITIONS}, run_id="c1")
     for _ in range(5):  # prompt, remove, zero, place, read
         pending = started.pending
         assert pending is not None

@@ -72,14 +72,15 @@ def test_open_top_band_reports_huge_load_in_e_without_crashing() -> None:
     assert found.mpe_kg > 0
 
 
-def test_negative_zero_and_unicode_digits_are_plain_numbers(hengqi: Hengqi) -> None:
+def test_negative_zero_is_plain_and_non_ascii_digits_are_refused(hengqi: Hengqi) -> None:
     zero = hengqi(*MPE, "--load", "-0 g", "--json")
     assert zero.rc == 0
     assert json.loads(zero.out)["load_kg"] == 0
     assert parse_mass("-0 g").is_signed() is False
-    fullwidth = hengqi(*MPE, "--load", "５ kg", "--json")  # full-width digits, as typed with a CJK input method
-    assert fullwidth.rc == 0
-    assert json.loads(fullwidth.out)["load_kg"] == 5
+    # full-width or Arabic-Indic digits are not taken as numbers (issue 10, item 6): one line, exit 2
+    fullwidth = hengqi(*MPE, "--load", "５ kg", "--json")
+    assert fullwidth.rc == 2
+    assert fullwidth.err.count("\n") == 1
 
 
 @pytest.mark.parametrize(

@@ -54,7 +54,10 @@ def test_screen_pdf_and_dcc_of_a_guided_calibration_agree(demo: Demo, tmp_path: 
     with demo.app.state.hengqi.database.read_session() as session:
         certificate = session.query(Certificate).one()
     reviewer = demo.user("reviewer")
-    assert "notice=approved" in reviewer.post(f"/web/certificates/{certificate.id}/approve", confirm="yes").headers["location"]
+    assert (
+        "notice=approved"
+        in reviewer.post(f"/web/certificates/{certificate.id}/approve", confirm="yes").headers["location"]
+    )
     dcc = reviewer.client.get(f"/web/certificates/{certificate.id}/dcc").content
     pdf = tmp_path / "c.pdf"
     pdf.write_bytes(reviewer.client.get(f"/web/certificates/{certificate.id}/pdf").content)
