@@ -104,7 +104,7 @@ def test_run_integrity_in_the_browser(browser: Browser, served: Served) -> None:
     technician.get_by_test_id("start-run").click()
     expect(technician.get_by_test_id("step")).to_be_visible()
     run_url = technician.url
-    for _ in range(4):  # prompt, remove, zero (an instruction), place 110 g
+    for _ in range(5):  # prompt, conditions (left empty: not measured), remove, zero (an instruction), place 110 g
         _do_step(technician)
     expect(technician.get_by_test_id("step")).to_have_attribute("data-step-kind", "read")
     expect(technician.get_by_test_id("unit")).to_have_text("g")
