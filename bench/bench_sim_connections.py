@@ -58,7 +58,8 @@ def main(short: bool) -> None:
     for name, b, a in zip(("RSS (kB)", "live threads", "simulator's thread set"), before, after, strict=True):
         print(f"{name:<28}{b:>10}{a:>10}")
     print(f"RSS growth: {growth_per_1000:.0f} kB per 1 000 connections")
-    if after[2] > 1 or after[1] > before[1]:
+    # a connection or two may still be closing on a loaded machine; a leak leaves one thread per connection (n)
+    if after[2] > 3 or after[1] > before[1] + 2:
         raise RuntimeError(f"threads pile up: {before} -> {after}")
     if growth_per_1000 > 500:
         raise RuntimeError(f"memory grows {growth_per_1000:.0f} kB per 1 000 connections")
