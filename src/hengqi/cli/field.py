@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from hengqi.cli.app import EXIT_OK
 from hengqi.cli.serve import _settings, store_options
+
+if TYPE_CHECKING:
+    from hengqi.supervision.broker import BrokerAddress
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @click.group("field")
@@ -16,21 +23,56 @@ def field() -> None:
     """Field supervision: ingest telemetry from the broker, write the broker's ACL."""
 
 
+def stream_options(func: F) -> F:
+    """``--namespace`` and ``--partitions`` of the JetStream layout (``docs/scale-out.md``)."""
+    func = click.option(
+        "--partitions",
+        type=click.IntRange(1, 1024),
+        default=None,
+        help="Partitions of a new stream (default: what the namespace was made with, else 16).",
+    )(func)
+    return click.option(
+        "--namespace",
+        default="hengqi",
+        show_default=True,
+        help="Names the stream <NS>_FIELD, subjects <ns>.field.*, bucket <ns>-field.",
+    )(func)
+
+
 @field.command("ingest")
 @store_options
 @click.option("--broker", required=True, help="mqtt://INGEST-USER:PASSWORD@host:port")
 @click.option("--client-id", default="hengqi-ingest", show_default=True, help="MQTT client id (persistent session).")
 @click.option("--duration", type=click.FloatRange(min=0), default=None, help="Stop after this many seconds.")
-def ingest(data_dir: Path | None, database_url: str | None, broker: str, client_id: str, duration: float | None) -> int:
-    """Subscribe to spBv1.0/# and store telemetry in the platform's database until Ctrl-C."""
+@click.option(
+    "--stream",
+    default=None,
+    metavar="nats://HOST:PORT",
+    help="Bridge into NATS JetStream (one subject per instrument) instead of storing in the database.",
+)
+@stream_options
+def ingest(  # noqa: PLR0917 - one parameter per click option
+    data_dir: Path | None,
+    database_url: str | None,
+    broker: str,
+    client_id: str,
+    duration: float | None,
+    stream: str | None,
+    namespace: str,
+    partitions: int | None,
+) -> int:
+    """Subscribe to spBv1.0/# and store telemetry in the platform's database (or bridge it into JetStream)."""
+    from hengqi.supervision.broker import parse_broker_url
+
+    address = parse_broker_url(broker)
+    if stream is not None:
+        return _bridge(address, stream, client_id, duration, namespace, partitions)
     from hengqi.server.db.engine import Database
     from hengqi.server.db.migrate import upgrade
     from hengqi.server.field.curves import CurveStore
     from hengqi.server.field.ingest import Ingestor
     from hengqi.server.field.mqtt import IngestWorker
-    from hengqi.supervision.broker import parse_broker_url
 
-    address = parse_broker_url(broker)
     settings = _settings(data_dir, database_url)
     database = Database(settings.effective_database_url())
     upgrade(database.engine)
@@ -49,6 +91,78 @@ def ingest(data_dir: Path | None, database_url: str | None, broker: str, client_
     total = worker.stats.total
     refused = ", ".join(f"{k} {v}" for k, v in sorted(total.refused.items())) or "none"
     click.echo(f"ingest: {total.stored} stored, {total.duplicates} duplicates, refused: {refused}", err=True)
+    return EXIT_OK
+
+
+def _bridge(  # noqa: PLR0917 - the ingest command's options, handed on
+    address: BrokerAddress, stream: str, client_id: str, duration: float | None, namespace: str, partitions: int | None
+) -> int:
+    from hengqi.server.field import streaming
+    from hengqi.supervision.streams import parse_stream_url
+
+    nats_address = parse_stream_url(stream)
+    layout = streaming.run_sync(lambda: streaming.layout_for(nats_address, namespace, partitions))
+    click.echo(f"ingest: {address.display()} -> {nats_address.display()} stream {layout.stream}", err=True)
+    stats = streaming.run_sync(
+        lambda: streaming.bridge(nats_address, layout, address, client_id=client_id, duration=duration)
+    )
+    refused = ", ".join(f"{k} {v}" for k, v in sorted(stats.refused.items())) or "none"
+    click.echo(
+        f"ingest: {stats.messages} messages, {stats.events} events into {layout.stream}, "
+        f"{stats.duplicates} duplicates, refused: {refused}",
+        err=True,
+    )
+    return EXIT_OK
+
+
+@field.command("consume")
+@click.option("--stream", required=True, metavar="nats://HOST:PORT", help="The NATS server with JetStream.")
+@stream_options
+@click.option("--worker", type=click.IntRange(min=0), default=0, show_default=True, help="This worker's index.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="How many workers.")
+@click.option("--name", default=None, help="Worker name in the leases (default: host and process id).")
+@click.option("--batch", type=click.IntRange(1, 10_000), default=500, show_default=True)
+@click.option("--no-take-over", is_flag=True, help="Serve only this worker's own partitions.")
+@click.option("--duration", type=click.FloatRange(min=0), default=None, help="Stop after this many seconds.")
+def consume(  # noqa: PLR0917 - one parameter per click option
+    stream: str,
+    namespace: str,
+    partitions: int | None,
+    worker: int,
+    workers: int,
+    name: str | None,
+    batch: int,
+    no_take_over: bool,
+    duration: float | None,
+) -> int:
+    """Run the detectors on JetStream: serve this worker's partitions and any whose worker died; print totals."""
+    import json
+    import os
+    import socket
+
+    from hengqi.errors import InputError
+    from hengqi.server.field import streaming
+    from hengqi.supervision.streams import parse_stream_url
+
+    if worker >= workers:
+        raise InputError("--worker", f"must be below --workers ({workers})")
+    nats_address = parse_stream_url(stream)
+    layout = streaming.run_sync(lambda: streaming.layout_for(nats_address, namespace, partitions))
+    label = name or f"{socket.gethostname()}-{os.getpid()}"
+    click.echo(f"consume: {nats_address.display()} stream {layout.stream} as {label}", err=True)
+    stats = streaming.run_sync(
+        lambda: streaming.detect(
+            nats_address,
+            layout,
+            name=label,
+            worker=worker,
+            workers=workers,
+            batch=batch,
+            take_over=not no_take_over,
+            duration=duration,
+        )
+    )
+    click.echo(json.dumps(stats.summary(), sort_keys=True))
     return EXIT_OK
 
 
@@ -155,8 +269,24 @@ COMMANDS = (field,)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True)
 @click.option("--broker", default=None, help="Also publish the events over MQTT (Sparkplug B) to mqtt://host:port.")
 @click.option("--rate", type=click.FloatRange(min=1), default=None, help="Events/s when publishing (default: at once).")
+@click.option(
+    "--stream",
+    default=None,
+    metavar="nats://HOST:PORT",
+    help="Also publish the events and the instruments' profiles straight into NATS JetStream.",
+)
+@stream_options
 def sim_field(  # noqa: PLR0917 - one parameter per click option
-    count: int, seed: int, days: int, tamper_fraction: float, out_dir: Path, broker: str | None, rate: float | None
+    count: int,
+    seed: int,
+    days: int,
+    tamper_fraction: float,
+    out_dir: Path,
+    broker: str | None,
+    rate: float | None,
+    stream: str | None,
+    namespace: str,
+    partitions: int | None,
 ) -> int:
     """Simulate a field of markets and weighbridges with labelled tampering (ground truth beside the data)."""
     import json
@@ -164,7 +294,10 @@ def sim_field(  # noqa: PLR0917 - one parameter per click option
     from hengqi.supervision.broker import parse_broker_url
     from hengqi.supervision.fieldsim import field_files, simulate_field
 
+    from hengqi.supervision.streams import parse_stream_url
+
     address = None if broker is None else parse_broker_url(broker)
+    nats_address = None if stream is None else parse_stream_url(stream)
     data = simulate_field(count, seed=seed, days=days, tamper_fraction=tamper_fraction)
     files = field_files(data)
     try:
@@ -180,6 +313,16 @@ def sim_field(  # noqa: PLR0917 - one parameter per click option
         groups = {i.device_id: i.group for i in data.instruments}
         acked = publish_events(data.events, groups, address, rate=rate)
         click.echo(f"published to {address.display()}: {acked} messages acknowledged", err=True)
+    if nats_address is not None:
+        from hengqi.server.field import streaming
+
+        layout = streaming.run_sync(lambda: streaming.layout_for(nats_address, namespace, partitions))
+        profiles, result = streaming.run_sync(lambda: streaming.publish_field(nats_address, layout, data))
+        click.echo(
+            f"published to {nats_address.display()} stream {layout.stream}: {result.stored} events stored, "
+            f"{result.duplicates} duplicates, {profiles} profiles",
+            err=True,
+        )
     click.echo(
         f"{len(data.instruments)} instruments, {len(data.events)} events, {len(data.labels)} labels "
         f"({manifest['labels_by_scenario']}) in {out_dir}"

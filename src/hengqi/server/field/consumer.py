@@ -57,7 +57,7 @@ from hengqi.supervision.telemetry import TelemetryEvent, parse_event
 _NO_REVISION: Final = 0
 
 
-class LeaseLost(Exception):  # noqa: N818 - a control-flow signal inside this module, never raised to callers
+class LeaseLost(Exception):
     """A compare-and-set failed: another worker serves the partition now."""
 
 
@@ -260,7 +260,9 @@ class DetectorWorker:
         if known is not None:
             return known
         try:
-            profile: InstrumentProfile | None = profile_from_json((await self.kv.get(profile_key(instrument))).value)
+            profile: InstrumentProfile | None = profile_from_json(
+                (await self.kv.get(profile_key(instrument))).value or b""
+            )
         except (js_errors.KeyNotFoundError, KeyError, ValueError, TypeError):
             profile = None
         try:

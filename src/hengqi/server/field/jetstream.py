@@ -15,6 +15,7 @@ The pure naming and bookkeeping is in :mod:`hengqi.supervision.streams`; this mo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import time
@@ -131,10 +132,8 @@ async def ensure(nc: Client, layout: StreamLayout) -> KeyValue:
     try:
         stored = int((await kv.get(PARTITIONS_KEY)).value or b"0")
     except js_errors.KeyNotFoundError:
-        try:
+        with contextlib.suppress(js_errors.KeyWrongLastSequenceError):  # else another process made it first
             await kv.create(PARTITIONS_KEY, str(layout.partitions).encode())
-        except js_errors.KeyWrongLastSequenceError:
-            pass  # another process created it first; read it below
         stored = int((await kv.get(PARTITIONS_KEY)).value or b"0")
     if stored != layout.partitions:
         raise InputError("--partitions", f"the stream {layout.stream} was made with {stored} partitions")
@@ -151,14 +150,10 @@ async def remove(nc: Client, layout: StreamLayout) -> None:
     """Delete the streams and the bucket of ``layout`` (tests and benchmarks clean up with this)."""
     js = nc.jetstream()
     for name in (layout.stream, layout.alerts):
-        try:
+        with contextlib.suppress(js_errors.NotFoundError):
             await js.delete_stream(name)
-        except js_errors.NotFoundError:
-            pass
-    try:
+    with contextlib.suppress(js_errors.NotFoundError, js_errors.BucketNotFoundError):
         await js.delete_key_value(layout.bucket)
-    except (js_errors.NotFoundError, js_errors.BucketNotFoundError):
-        pass
 
 
 @dataclass
