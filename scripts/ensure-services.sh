@@ -41,6 +41,23 @@ ensure_mosquitto() {
   port_open 1883 || { echo "Mosquitto did not start" >&2; exit 1; }
 }
 
+# NATS with JetStream for the stream tests (tests/field/test_stream.py): loopback only, state in a temporary folder.
+ensure_nats() {
+  if port_open 4222; then return 0; fi
+  echo "NATS is not reachable on 127.0.0.1:4222: starting one with JetStream"
+  if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then
+    if [ "$(id -u)" -ne 0 ]; then echo "need root to apt-get install nats-server" >&2; exit 1; fi
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null
+  fi
+  bin=$(command -v nats-server || echo /usr/sbin/nats-server)
+  store="${TMPDIR:-/tmp}/hengqi-nats"
+  mkdir -p "$store"
+  nohup "$bin" -a 127.0.0.1 -p 4222 -js -sd "$store" >"$store/nats.log" 2>&1 &
+  for _ in $(seq 1 30); do port_open 4222 && break; sleep 1; done
+  port_open 4222 || { echo "NATS did not start" >&2; exit 1; }
+}
+
 ensure_postgres
 ensure_mosquitto
-echo "services: PostgreSQL 127.0.0.1:5432 and Mosquitto 127.0.0.1:1883 reachable"
+ensure_nats
+echo "services: PostgreSQL 127.0.0.1:5432, Mosquitto 127.0.0.1:1883 and NATS 127.0.0.1:4222 reachable"

@@ -7,7 +7,10 @@ come from :mod:`hengqi.supervision`.
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # fastapi is imported by the app, not by the ingest or stream workers
+    from fastapi import FastAPI
 
 
 def install_field(app: FastAPI, *, api_prefix: str) -> None:

@@ -10,11 +10,10 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from nats.js import errors as js_errors
 
-from hengqi.server.field.bridge import BridgeStats, MqttBridge
 from hengqi.server.field.consumer import DetectorWorker, WorkerStats
 from hengqi.server.field.jetstream import (
     PublishResult,
@@ -30,6 +29,9 @@ from hengqi.supervision.broker import BrokerAddress
 from hengqi.supervision.detectors.fleet import profiles_from_field
 from hengqi.supervision.fieldsim import FieldData
 from hengqi.supervision.streams import DEFAULT_PARTITIONS, StreamAddress
+
+if TYPE_CHECKING:
+    from hengqi.server.field.bridge import BridgeStats
 
 T = TypeVar("T")
 
@@ -73,6 +75,8 @@ async def bridge(
     address: StreamAddress, layout: StreamLayout, broker: BrokerAddress, *, client_id: str, duration: float | None
 ) -> BridgeStats:
     """Run the MQTT -> JetStream bridge (:mod:`hengqi.server.field.bridge`)."""
+    from hengqi.server.field.bridge import MqttBridge  # paho and the MQTT ingest: not needed by detector workers
+
     nc = await connect(address)
     try:
         await ensure(nc, layout)
