@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import multiprocessing
+import os
 import secrets
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -96,13 +97,15 @@ async def publish_corpus(layout: js.StreamLayout, data: FieldData) -> tuple[Any,
     kv = await js.ensure(nc, layout)
     await js.put_profiles(kv, profiles_from_field(data))
     groups = {i.device_id: i.group for i in data.instruments}
-    last: dict[int, int] = {}
+    futures = []
     for org, event in js.pairs(data.events, groups):
         subject = js.instrument_subject(layout.prefix, org, event.instrument, layout.partitions)
-        ack = await nc.jetstream().publish(
-            subject, event.canonical_json().encode(), headers={"Nats-Msg-Id": f"{event.instrument}:{event.seq}"}
-        )
-        last[partition_of(event.instrument, layout.partitions)] = ack.seq
+        headers = {"Nats-Msg-Id": f"{event.instrument}:{event.seq}"}
+        futures.append(await nc.jetstream().publish_async(subject, event.canonical_json().encode(), headers=headers))
+    last: dict[int, int] = {}
+    for event, ack in zip(data.events, await asyncio.gather(*futures), strict=True):
+        partition = partition_of(event.instrument, layout.partitions)
+        last[partition] = max(last.get(partition, 0), ack.seq)
     return nc, last
 
 
@@ -189,11 +192,14 @@ def test_replaying_after_a_crash_before_commit_publishes_no_alert_twice(namespac
     assert second.stats.alerts_published == 0
 
 
-@pytest.mark.slow  # a worker process of its own (interpreter start and imports: seconds on a loaded machine)
-def test_a_killed_worker_is_replaced_with_no_lost_and_no_doubled_alerts(
-    namespace: str, corpus: FieldData, tmp_path: Path
-) -> None:
-    data = simulate_field(24, seed=11, days=1, tamper_fraction=0.5)
+def _consume(args: list[str]) -> None:
+    """A worker process: ``hengqi field consume`` (forked, so it starts without importing anything again)."""
+    os.setpgid(0, 0)
+    sys.exit(cli(args))
+
+
+def test_a_killed_worker_is_replaced_with_no_lost_and_no_doubled_alerts(namespace: str, corpus: FieldData) -> None:
+    data = corpus
     layout = js.StreamLayout(namespace, partitions=4)
 
     async def publish() -> dict[int, int]:
@@ -203,9 +209,9 @@ def test_a_killed_worker_is_replaced_with_no_lost_and_no_doubled_alerts(
 
     last = run(publish)
     total = sum(last.values())
-    command = "import sys; from hengqi.cli.app import cli; sys.exit(cli())"
     args = ["field", "consume", "--stream", "nats://127.0.0.1:4222", "--namespace", namespace, "--batch", "5"]
-    log = (tmp_path / "worker.log").open("wb")
+    victim = multiprocessing.get_context("fork").Process(target=_consume, args=([*args, "--name", "victim"],))
+    victim.start()
 
     async def kill_mid_stream() -> int:
         conn = await js.connect(NATS)
@@ -218,20 +224,23 @@ def test_a_killed_worker_is_replaced_with_no_lost_and_no_doubled_alerts(
                     done += int((await kv.get(position_key(p))).value or b"0")
             return done
 
-        victim = subprocess.Popen([sys.executable, "-c", command, *args, "--name", "victim"], stdout=log, stderr=log)
         try:
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 30
             while time.monotonic() < deadline and await committed() < total * 0.05:
                 await asyncio.sleep(0.01)
-            victim.send_signal(signal.SIGKILL)
-            await asyncio.to_thread(victim.wait, 10)
+            assert victim.pid is not None
+            os.kill(victim.pid, signal.SIGKILL)
+            await asyncio.to_thread(victim.join, 10)
             return await committed()
         finally:
-            if victim.poll() is None:
-                victim.kill()
             await conn.close()
 
-    at_kill = run(kill_mid_stream, timeout_s=90)
+    try:
+        at_kill = run(kill_mid_stream)
+    finally:
+        if victim.is_alive():
+            victim.kill()
+    assert victim.exitcode == -signal.SIGKILL
     assert 0 < at_kill < total, "the worker must die mid-stream"
 
     async def replace() -> tuple[DetectorWorker, list[dict[str, Any]]]:
