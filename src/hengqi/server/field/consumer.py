@@ -138,27 +138,25 @@ class DetectorWorker:
         return json.dumps({"owner": self.name, "at": time.time()}).encode()
 
     async def _try_acquire(self, partition: int, now: float) -> bool:
+        """Take the lease of ``partition`` if it is free: never held (or released) and one of ours, or unchanged
+        for ``ttl_s`` (ours) or ``2 * ttl_s`` (another worker's: its owner may be starting or restarting)."""
         key = lease_key(partition)
         try:
             entry = await self.kv.get(key)
-        except js_errors.KeyNotFoundError:
-            entry = None
-        if entry is None or not entry.value:
-            patience = 0.0
-            revision = _NO_REVISION
-        else:
             revision = entry.revision or _NO_REVISION
-            owner = json.loads(entry.value).get("owner")
-            view = self._views.get(partition)
-            self._views[partition] = view = (view or LeaseView(revision, now)).observe(revision, now)
-            if owner == self.name:  # our own lease from before a restart under the same name
-                patience = 0.0
-            else:
-                patience = self.ttl_s if partition in self.own else 2 * self.ttl_s
-                if not view.expired(now, patience):
-                    return False
+            owner = json.loads(entry.value).get("owner") if entry.value else None
+        except (js_errors.KeyNotFoundError, js_errors.KeyDeletedError):
+            revision, owner = _NO_REVISION, None
+        view = self._views.get(partition)
+        self._views[partition] = view = (view or LeaseView(revision, now)).observe(revision, now)
+        mine = partition in self.own
+        # free and ours, or our own lease from before a restart under the same name: take it now
+        at_once = owner == self.name or (owner is None and mine)
+        patience = 0.0 if at_once else (self.ttl_s if mine else 2 * self.ttl_s)
+        if patience and not view.expired(now, patience):
+            return False
         try:
-            if revision == _NO_REVISION:
+            if revision == _NO_REVISION or owner is None:
                 new = await self.kv.create(key, self._lease_value())
             else:
                 new = await self.kv.update(key, self._lease_value(), last=revision)
