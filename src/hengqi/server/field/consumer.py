@@ -31,6 +31,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+import nats.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import api as js_api
@@ -55,6 +56,8 @@ from hengqi.supervision.streams import (
 from hengqi.supervision.telemetry import TelemetryEvent, parse_event
 
 _NO_REVISION: Final = 0
+#: A key never written, or deleted (a released lease, a state removed by hand).
+_MISSING: Final = (js_errors.KeyNotFoundError, js_errors.KeyDeletedError)
 
 
 class LeaseLost(Exception):
@@ -74,6 +77,7 @@ class WorkerStats:
     batches: int = 0
     acquired: list[tuple[int, float]] = field(default_factory=list)  # (partition, wall time) of each take-over
     lost: list[int] = field(default_factory=list)
+    first_batch_at: float | None = None  # wall time the first batch arrived (benchmark)
     latencies_s: list[float] = field(default_factory=list)  # publish -> state committed, per event
     alert_latencies_s: list[float] = field(default_factory=list)  # publish of the last event -> alert acked
 
@@ -131,6 +135,7 @@ class DetectorWorker:
         self._leases: dict[int, int] = {}  # partition -> revision of our lease entry
         self._views: dict[int, LeaseView] = {}
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._ended: list[asyncio.Task[None]] = []  # tasks of partitions given up, awaited on the way out
         self._instruments: dict[int, dict[str, _Instrument]] = {}
 
     # -- leases -------------------------------------------------------------------------------------------------
@@ -145,10 +150,12 @@ class DetectorWorker:
             entry = await self.kv.get(key)
             revision = entry.revision or _NO_REVISION
             owner = json.loads(entry.value).get("owner") if entry.value else None
-        except (js_errors.KeyNotFoundError, js_errors.KeyDeletedError):
+        except _MISSING:
             revision, owner = _NO_REVISION, None
+        _position, committed = await self._position(partition)  # a committed batch also shows the owner alive
         view = self._views.get(partition)
-        self._views[partition] = view = (view or LeaseView(revision, now)).observe(revision, now)
+        seen = (revision << 32) | committed
+        self._views[partition] = view = (view or LeaseView(seen, now)).observe(seen, now)
         mine = partition in self.own
         # free and ours, or our own lease from before a restart under the same name: take it now
         at_once = owner == self.name or (owner is None and mine)
@@ -178,8 +185,9 @@ class DetectorWorker:
         self._leases.pop(partition, None)
         self._instruments.pop(partition, None)
         task = self._tasks.pop(partition, None)
-        if task is not None and not task.done():
+        if task is not None:
             task.cancel()
+            self._ended.append(task)
         self.stats.lost.append(partition)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -205,7 +213,7 @@ class DetectorWorker:
         finally:
             for task in self._tasks.values():
                 task.cancel()
-            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+            await asyncio.gather(*self._tasks.values(), *self._ended, return_exceptions=True)
             for partition, revision in list(self._leases.items()):
                 with contextlib.suppress(js_errors.KeyWrongLastSequenceError, js_errors.Error):
                     await self.kv.delete(lease_key(partition), last=revision)
@@ -215,7 +223,7 @@ class DetectorWorker:
     async def _position(self, partition: int) -> tuple[int, int]:
         try:
             entry = await self.kv.get(position_key(partition))
-        except js_errors.KeyNotFoundError:
+        except _MISSING:
             return 0, _NO_REVISION
         return int(entry.value or b"0"), entry.revision or _NO_REVISION
 
@@ -242,6 +250,8 @@ class DetectorWorker:
                     msgs = await sub.fetch(self.batch, timeout=0.25)
                 except (TimeoutError, js_errors.FetchTimeoutError):
                     continue
+                except nats.errors.ConnectionClosedError:
+                    return
                 if not msgs:
                     continue
                 try:
@@ -261,7 +271,7 @@ class DetectorWorker:
             profile: InstrumentProfile | None = profile_from_json(
                 (await self.kv.get(profile_key(instrument))).value or b""
             )
-        except (js_errors.KeyNotFoundError, KeyError, ValueError, TypeError):
+        except (*_MISSING, KeyError, ValueError, TypeError):
             profile = None
         try:
             entry = await self.kv.get(state_key(instrument))
@@ -269,7 +279,7 @@ class DetectorWorker:
             known = _Instrument(
                 profile, DetectorStates.from_json(raw["states"]), int(raw["watermark"]), entry.revision or 0
             )
-        except js_errors.KeyNotFoundError:
+        except _MISSING:
             known = _Instrument(profile, DetectorStates(), -1, _NO_REVISION)
         cache[instrument] = known
         return known
@@ -287,6 +297,8 @@ class DetectorWorker:
         return grouped
 
     async def _process(self, partition: int, msgs: list[Msg], position_revision: int) -> int:
+        if self.stats.first_batch_at is None:
+            self.stats.first_batch_at = time.time()
         grouped = self._parse(msgs)
         alerts: list[asyncio.Future[Any]] = []
         alert_born: list[float] = []
@@ -301,6 +313,7 @@ class DetectorWorker:
                 self.stats.refused["no_profile"] += len(fresh)
                 continue
             states, findings = run_instrument(known.profile, fresh, known.states)
+            await asyncio.sleep(0)  # let the lease renewal run between instruments of a large batch
             self.stats.events += len(fresh)
             for finding in findings:
                 body = {"id": finding_id(finding), "org": org, **finding.to_json()}
