@@ -187,12 +187,14 @@ async def _throughput(data: FieldData, workers: int) -> dict[str, float]:
     nc = await js.connect(NATS)
     try:
         kv = await js.ensure(nc, layout)
+        server_before = _server_cpu_s()
         started = time.monotonic()
         last = await _publish(nc, layout, data, None)
         published = time.monotonic()
         procs, stop, out = _start(layout.namespace, workers)
         await _drain(kv, last)
         drained = time.time()
+        server_after = _server_cpu_s()
         results = await asyncio.to_thread(_collect, procs, stop, out)
         first = min(r["first_batch_at"] for r in results.values() if r["first_batch_at"] is not None)
         events = sum(r["events"] for r in results.values())
@@ -208,6 +210,9 @@ async def _throughput(data: FieldData, workers: int) -> dict[str, float]:
             "stream_messages": stream.messages,
             "bucket_bytes": bucket.bytes,
             "bucket_messages": bucket.messages,
+            "server_cpu_s": float("nan")
+            if server_before is None or server_after is None
+            else server_after - server_before,
         }
     finally:
         await js.remove(nc, layout)
@@ -283,6 +288,23 @@ async def _kill(data: FieldData, rate: float) -> dict[str, Any]:
     finally:
         await js.remove(nc, layout)
         await nc.close()
+
+
+def _server_cpu_s() -> float | None:
+    """CPU seconds (user + system) of the NATS server on port 4222 so far, from /proc; None where not readable."""
+    tick = os.sysconf("SC_CLK_TCK")
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            if not argv or not argv[0].endswith(b"nats-server") or b"4222" not in argv:
+                continue
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        return (int(fields[11]) + int(fields[12])) / tick
+    return None
 
 
 def _free_port() -> int:
@@ -405,6 +427,9 @@ def main(short: bool = False) -> None:
     ratio = (two["events"] / two["wall_s"]) / (one["events"] / one["wall_s"])
     print(f"ratio 2 workers : 1 worker (events/s) = {ratio:.2f}; 1 worker per CPU-s : floor = "
           f"{one['events'] / one['cpu_s'] / floor:.2f}")  # fmt: skip
+    for label, r in (("1", one), ("2", two)):
+        print(f"  NATS server CPU during the {label}-worker run (publish + consume; the server is shared, so an upper "
+              f"bound): {r['server_cpu_s']:.2f} s = {r['events'] / r['server_cpu_s']:.0f} events/CPU-s")  # fmt: skip
     payload = sum(len(e.canonical_json().encode()) for e in data.events)
     overhead = (one["stream_bytes"] - payload) / one["stream_messages"]
     sizes: dict[str, list[int]] = {}

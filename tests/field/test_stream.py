@@ -16,24 +16,31 @@ import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import select
 
 from hengqi.cli.app import cli
 from hengqi.edge.replay import publish_events as publish_mqtt
+from hengqi.server.alerts.models import FieldAlert
+from hengqi.server.db.engine import Database
 from hengqi.server.field import jetstream as js
 from hengqi.server.field.bridge import MqttBridge
 from hengqi.server.field.consumer import DetectorWorker
+from hengqi.server.field.ingest import Ingestor
+from hengqi.server.field.models import FieldDevice
 from hengqi.supervision.broker import parse_broker_url
 from hengqi.supervision.detectors.fleet import profiles_from_field, run_field
 from hengqi.supervision.fieldsim import FieldData, simulate_field
 from hengqi.supervision.streams import finding_id, parse_stream_url, partition_of, position_key
+from hengqi.supervision.telemetry import parse_event
 
-from .conftest import Broker, make_broker, port_open
+from .conftest import Broker, make_broker, make_platform, port_open, unique
 
 NATS = parse_stream_url("nats://127.0.0.1:4222")
 T = TypeVar("T")
@@ -63,6 +70,21 @@ def namespace() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def corpus() -> FieldData:
     return simulate_field(12, seed=7, days=1, tamper_fraction=0.5)
+
+
+T0 = datetime(2026, 12, 7, 8, tzinfo=UTC)
+
+
+def ev(device: str, seq: int, body: dict[str, Any], minutes: float = 0) -> dict[str, Any]:
+    return {"instrument": device, "seq": seq, "time": (T0 + timedelta(minutes=minutes)).isoformat(), "body": body}
+
+
+def counters(cal: int) -> dict[str, Any]:
+    return {
+        "kind": "counters",
+        "calibration": {"value": cal, "modulus": 1000},
+        "configuration": {"value": 0, "modulus": 1000},
+    }
 
 
 def embedded(data: FieldData) -> dict[str, dict[str, Any]]:
@@ -336,3 +358,74 @@ def test_cli_simulates_into_jetstream_and_consumes(
     totals = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert totals["acquired"] == [0, 1]
     assert totals["events"] == events > 0
+
+
+def test_stream_sync_gives_the_alerts_the_embedded_detection_stores(
+    namespace: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Registry profiles into the bucket, a worker, the alerts stream into the database: the same alert rows as
+    ``hengqi field detect`` over the same events ingested embedded."""
+    device_id, group = unique("SC"), unique("market")
+    urls = {name: f"sqlite:///{tmp_path / name / 'db.sqlite3'}" for name in ("embedded", "stream")}
+    for url in urls.values():
+        Path(url.removeprefix("sqlite:///")).parent.mkdir()
+        make_platform(url, [device_id], group=group).database.dispose()
+    raw = [
+        ev(device_id, 0, {"kind": "identity", "software_id": "FW 1", "software_checksum": "AA"}),
+        ev(device_id, 1, counters(5)),
+        ev(device_id, 2, {"kind": "identity", "software_id": "FW 1", "software_checksum": "BB"}, 5),
+        ev(device_id, 3, counters(6), 9),
+        ev(device_id, 4, {"kind": "state", "state": "case_opened"}, 12),
+    ]
+    events = [parse_event(e) for e in raw]
+    database = Database(urls["embedded"])
+    with database.read_session() as session:
+        device = session.scalar(select(FieldDevice).where(FieldDevice.device_id == device_id))
+        assert device is not None
+        session.expunge(device)
+    Ingestor(database).handle_batch(device, list(enumerate(events)))
+    database.dispose()
+    assert cli(["field", "detect", "--database-url", urls["embedded"], "--data-dir", str(tmp_path)]) == 0
+
+    sync = ["field", "stream-sync", "--database-url", urls["stream"], "--data-dir", str(tmp_path)]
+    sync += ["--stream", "nats://127.0.0.1:4222", "--namespace", namespace, "--partitions", "2"]
+    assert cli([*sync, "--duration", "0"]) == 0
+    assert "1 profiles" in capsys.readouterr().out
+    layout = js.StreamLayout(namespace, 2)
+
+    async def detect() -> None:
+        nc = await js.connect(NATS)
+        try:
+            kv = await js.ensure(nc, layout)
+            await js.publish_events(nc.jetstream(), layout, [(group, e) for e in events])
+            await drain([DetectorWorker(nc, kv, layout, name="w")], {partition_of(device_id, 2): len(events)})
+        finally:
+            await nc.close()
+
+    run(detect)
+    assert cli([*sync, "--duration", "1.5"]) == 0
+    assert cli([*sync, "--duration", "0.5"]) == 0  # nothing new: the durable consumer has acknowledged them
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1].endswith("alerts: 0 created, 0 updated, 0 unchanged")
+
+    def alerts(url: str) -> list[tuple[Any, ...]]:
+        db = Database(url)
+        try:
+            with db.read_session() as session:
+                rows = session.scalars(select(FieldAlert).order_by(FieldAlert.alert_key)).all()
+                return [
+                    (
+                        a.alert_key,
+                        a.detector,
+                        a.severity,
+                        a.finding_count,
+                        sorted(json.dumps(f, sort_keys=True) for f in a.findings),
+                    )
+                    for a in rows
+                ]
+        finally:
+            db.dispose()
+
+    embedded_rows = alerts(urls["embedded"])
+    assert embedded_rows, "the events must raise alerts"
+    assert alerts(urls["stream"]) == embedded_rows

@@ -166,6 +166,44 @@ def consume(  # noqa: PLR0917 - one parameter per click option
     return EXIT_OK
 
 
+@field.command("stream-sync")
+@store_options
+@click.option("--stream", required=True, metavar="nats://HOST:PORT", help="The NATS server with JetStream.")
+@stream_options
+@click.option("--duration", type=click.FloatRange(min=0), default=None, help="Stop after this many seconds.")
+def stream_sync(  # noqa: PLR0917 - one parameter per click option
+    data_dir: Path | None,
+    database_url: str | None,
+    stream: str,
+    namespace: str,
+    partitions: int | None,
+    duration: float | None,
+) -> int:
+    """Platform side of the stream: device profiles into the bucket, the alerts stream into the database."""
+    from hengqi.server.db.engine import Database
+    from hengqi.server.db.migrate import upgrade
+    from hengqi.server.field import streaming
+    from hengqi.supervision.streams import parse_stream_url
+
+    nats_address = parse_stream_url(stream)
+    settings = _settings(data_dir, database_url)
+    database = Database(settings.effective_database_url())
+    try:
+        upgrade(database.engine)
+        layout = streaming.run_sync(lambda: streaming.layout_for(nats_address, namespace, partitions))
+        profiles, result = streaming.run_sync(
+            lambda: streaming.stream_sync(nats_address, layout, database, duration=duration)
+        )
+    finally:
+        database.dispose()
+    click.echo(
+        f"stream-sync: {profiles} profiles; alerts: {result.created} created, {result.updated} updated, "
+        f"{result.unchanged} unchanged"
+        + (f"; unknown devices: {', '.join(result.unknown_devices)}" if result.unknown_devices else "")
+    )
+    return EXIT_OK
+
+
 @field.command("register")
 @store_options
 @click.option(
@@ -293,7 +331,6 @@ def sim_field(  # noqa: PLR0917 - one parameter per click option
 
     from hengqi.supervision.broker import parse_broker_url
     from hengqi.supervision.fieldsim import field_files, simulate_field
-
     from hengqi.supervision.streams import parse_stream_url
 
     address = None if broker is None else parse_broker_url(broker)

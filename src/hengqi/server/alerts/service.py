@@ -223,6 +223,15 @@ def _profile(session: Session, device: FieldDevice) -> InstrumentProfile:
     )
 
 
+def device_profiles(session: Session, *, organisation_id: int | None = None) -> list[InstrumentProfile]:
+    """The detector profile of every registered field device (of one organisation where given): what the
+    JetStream detector workers read from their bucket (``hengqi field stream-sync``)."""
+    query = select(FieldDevice).where(FieldDevice.deleted_at.is_(None)).order_by(FieldDevice.id)
+    if organisation_id is not None:
+        query = query.where(FieldDevice.organisation_id == organisation_id)
+    return [_profile(session, device) for device in session.scalars(query).all()]
+
+
 def detect_stored(
     session: Session,
     *,

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from nats.js import errors as js_errors
 
@@ -116,6 +116,34 @@ async def detect(
         await _until(stop, duration)
         await task
         return runner.stats
+    finally:
+        await nc.close()
+
+
+async def stream_sync(
+    address: StreamAddress, layout: StreamLayout, database: Any, *, duration: float | None, refresh_s: float = 60.0
+) -> tuple[int, Any]:
+    """Profiles of the registered devices into the bucket (again every ``refresh_s``), alerts into the database."""
+    from hengqi.server.field.sink import push_profiles, sink_alerts  # the database: not needed by the workers
+
+    nc = await connect(address)
+    try:
+        kv = await ensure(nc, layout)
+        profiles = await push_profiles(kv, database)
+        stop = asyncio.Event()
+        sink = asyncio.create_task(sink_alerts(nc, layout, database, stop))
+
+        async def refresh() -> None:
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), refresh_s)
+                if not stop.is_set():
+                    await push_profiles(kv, database)
+
+        refresher = asyncio.create_task(refresh())
+        await _until(stop, duration)
+        await refresher
+        return profiles, await sink
     finally:
         await nc.close()
 
