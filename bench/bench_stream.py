@@ -161,12 +161,9 @@ async def _ready(nc: Any, layout: js.StreamLayout, kv: Any) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if len(await _held(kv)) == PARTITIONS:
-            try:
-                for p in range(PARTITIONS):
-                    await jet.consumer_info(layout.stream, f"{layout.namespace}-p{p}")
-            except js.js_errors.NotFoundError:
-                pass
-            else:
+            names = {c.name for c in await jet.consumers_info(layout.stream)}
+            served = {int(n.split("-p")[1].split("-")[0]) for n in names if n.startswith(f"{layout.namespace}-p")}
+            if len(served) == PARTITIONS:
                 return
         await asyncio.sleep(0.05)
     raise TimeoutError("workers did not take every partition")

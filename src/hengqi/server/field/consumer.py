@@ -7,7 +7,7 @@ another worker's partition, so that a restarted owner wins its own back.
 
 Per partition and batch (exactly once for alerts, see ``docs/scale-out.md``):
 
-1. fetch up to ``batch`` events from the partition's durable consumer ``<namespace>-p<k>``;
+1. fetch up to ``batch`` events from the partition's durable consumer ``<namespace>-p<k>-<lease revision>``;
 2. per instrument: its profile and state from the bucket (cached while the lease is held), events with a seq at
    or below the state's watermark skipped (a re-publish or a re-delivery), the pure detectors
    (:func:`hengqi.supervision.detectors.fleet.run_instrument`) over the rest;
@@ -15,7 +15,7 @@ Per partition and batch (exactly once for alerts, see ``docs/scale-out.md``):
 4. each instrument's new state written with compare-and-set on its revision, then the partition's position;
 5. the batch acknowledged.
 
-A worker that dies anywhere in 1-5 is replaced by one that (re)creates the durable consumer at the committed
+A worker that dies anywhere in 1-5 is replaced by one that deletes its consumer and creates its own at the committed
 position + 1: events already folded into an instrument's state are skipped by the watermark, findings already
 published are dropped by their id.  A compare-and-set that fails means another worker holds the partition: this
 one stops serving it without acknowledging.
@@ -229,9 +229,14 @@ class DetectorWorker:
 
     async def _serve(self, partition: int, stop: asyncio.Event) -> None:
         position, revision = await self._position(partition)
-        durable = f"{self.layout.namespace}-p{partition}"
-        with contextlib.suppress(js_errors.NotFoundError):
-            await self.js.delete_consumer(self.layout.stream, durable)
+        # one durable consumer per lease: a worker that lost its lease while paused (not dead) pulls from a consumer
+        # that is gone, never from its successor's, so each worker reads a contiguous run of the partition
+        prefix = f"{self.layout.namespace}-p{partition}-"
+        durable = f"{prefix}{self._leases[partition]}"
+        for info in await self.js.consumers_info(self.layout.stream):
+            if info.name.startswith(prefix):
+                with contextlib.suppress(js_errors.NotFoundError):
+                    await self.js.delete_consumer(self.layout.stream, info.name)
         config = js_api.ConsumerConfig(
             durable_name=durable,
             ack_policy=js_api.AckPolicy.ALL,
