@@ -113,6 +113,20 @@ async def drain(workers: list[DetectorWorker], expected: dict[int, int], timeout
         await asyncio.gather(*tasks)
 
 
+async def drain_running(kv: Any, expected: dict[int, int], timeout_s: float = 30) -> None:
+    """Wait until every partition's committed position reaches its last stream sequence (workers run elsewhere)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        done = 0
+        for partition, last in expected.items():
+            with contextlib.suppress(js.js_errors.KeyNotFoundError):
+                done += int((await kv.get(position_key(partition))).value or b"0") >= last
+        if done == len(expected):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"workers did not drain in {timeout_s} s")
+
+
 async def publish_corpus(layout: js.StreamLayout, data: FieldData) -> tuple[Any, dict[int, int]]:
     """Profiles and events into JetStream; the last stream sequence of each partition."""
     nc = await js.connect(NATS)
@@ -281,6 +295,74 @@ def test_a_killed_worker_is_replaced_with_no_lost_and_no_doubled_alerts(namespac
     assert set(ids) == set(embedded(data)), "an alert was lost"
     assert {p for p, _t in heir.stats.acquired} == set(range(4))
     assert heir.stats.events < len(data.events)  # it resumed from the committed positions, not from the start
+
+
+def test_a_paused_worker_that_lost_its_lease_neither_loses_nor_doubles_alerts(
+    namespace: str, corpus: FieldData
+) -> None:
+    """A worker stopped (SIGSTOP, not dead) mid-stream loses its partitions to another; resumed, it finishes the
+    batch it held and tries to go on: its commits fail or are harmless, it cannot pull its successor's events."""
+    layout = js.StreamLayout(namespace, partitions=4)
+
+    async def publish() -> dict[int, int]:
+        conn, partitions = await publish_corpus(layout, corpus)
+        await conn.close()
+        return partitions
+
+    last = run(publish)
+    total = sum(last.values())
+    args = ["field", "consume", "--stream", "nats://127.0.0.1:4222", "--namespace", namespace, "--batch", "5"]
+    zombie = multiprocessing.get_context("fork").Process(target=_consume, args=([*args, "--name", "zombie"],))
+    zombie.start()
+    assert zombie.pid is not None
+
+    async def main() -> tuple[int, DetectorWorker, list[dict[str, Any]]]:
+        conn = await js.connect(NATS)
+        kv = await js.ensure(conn, layout)
+
+        async def committed() -> int:
+            done = 0
+            for p in last:
+                with contextlib.suppress(js.js_errors.KeyNotFoundError):
+                    done += int((await kv.get(position_key(p))).value or b"0")
+            return done
+
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and await committed() < total * 0.05:
+                await asyncio.sleep(0.01)
+            os.kill(zombie.pid, signal.SIGSTOP)
+            paused_at = await committed()
+            heir = DetectorWorker(conn, kv, layout, name="heir", ttl_s=0.5, renew_s=0.1, batch=20)
+            stop = asyncio.Event()
+            task = asyncio.create_task(heir.run(stop))
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and (len(heir.stats.acquired) < 4 or heir.stats.batches < 1):
+                await asyncio.sleep(0.01)
+            os.kill(zombie.pid, signal.SIGCONT)
+            try:
+                await drain_running(kv, last)
+            finally:
+                stop.set()
+                await task
+            return paused_at, heir, await js.read_alerts(conn, layout)
+        finally:
+            await conn.close()
+
+    try:
+        paused_at, heir, alerts = run(main)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(zombie.pid, signal.SIGCONT)
+            zombie.terminate()
+        zombie.join(10)
+        if zombie.is_alive():
+            zombie.kill()
+    assert 0 < paused_at < total, "the worker must be paused mid-stream"
+    assert {p for p, _t in heir.stats.acquired} == set(range(4))
+    ids = [a["id"] for a in alerts]
+    assert len(ids) == len(set(ids)), "an alert was published twice"
+    assert set(ids) == set(embedded(corpus)), "an alert was lost"
 
 
 def test_mqtt_bridge_into_jetstream_gives_the_embedded_findings(

@@ -136,7 +136,7 @@ class DetectorWorker:
         self._views: dict[int, LeaseView] = {}
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._ended: list[asyncio.Task[None]] = []  # tasks of partitions given up, awaited on the way out
-        self._instruments: dict[int, dict[str, _Instrument]] = {}
+        self._serving: dict[int, asyncio.Task[None]] = {}  # the one task that may serve each partition
 
     # -- leases -------------------------------------------------------------------------------------------------
     def _lease_value(self) -> bytes:
@@ -183,7 +183,7 @@ class DetectorWorker:
 
     def _drop(self, partition: int) -> None:
         self._leases.pop(partition, None)
-        self._instruments.pop(partition, None)
+        self._serving.pop(partition, None)
         task = self._tasks.pop(partition, None)
         if task is not None:
             task.cancel()
@@ -207,7 +207,8 @@ class DetectorWorker:
                 for partition in candidates:
                     if await self._try_acquire(partition, now):
                         self.stats.acquired.append((partition, time.time()))
-                        self._tasks[partition] = asyncio.create_task(self._serve(partition, stop))
+                        task = asyncio.create_task(self._serve(partition, stop))
+                        self._tasks[partition] = self._serving[partition] = task
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.renew_s)
         finally:
@@ -248,9 +249,10 @@ class DetectorWorker:
         )
         await self.js.add_consumer(self.layout.stream, config)
         sub = await self.js.pull_subscribe_bind(durable, self.layout.stream)
-        self._instruments[partition] = {}
+        cache: dict[str, _Instrument] = {}  # this task's own: a task given up never shares its successor's
+        me = asyncio.current_task()
         try:
-            while not stop.is_set():
+            while not stop.is_set() and self._serving.get(partition) is me:
                 try:
                     msgs = await sub.fetch(self.batch, timeout=0.25)
                 except (TimeoutError, js_errors.FetchTimeoutError):
@@ -260,15 +262,16 @@ class DetectorWorker:
                 if not msgs:
                     continue
                 try:
-                    revision = await self._process(partition, msgs, revision)
+                    if self._serving.get(partition) is not me:
+                        return  # given up while fetching: not ours to process
+                    revision = await self._process(partition, msgs, revision, cache)
                 except LeaseLost:
                     return
         finally:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
 
-    async def _instrument(self, partition: int, instrument: str) -> _Instrument:
-        cache = self._instruments.setdefault(partition, {})
+    async def _instrument(self, cache: dict[str, _Instrument], instrument: str) -> _Instrument:
         known = cache.get(instrument)
         if known is not None:
             return known
@@ -301,7 +304,9 @@ class DetectorWorker:
             grouped.setdefault(event.instrument, (org, []))[1].append(event)
         return grouped
 
-    async def _process(self, partition: int, msgs: list[Msg], position_revision: int) -> int:
+    async def _process(
+        self, partition: int, msgs: list[Msg], position_revision: int, cache: dict[str, _Instrument]
+    ) -> int:
         if self.stats.first_batch_at is None:
             self.stats.first_batch_at = time.time()
         grouped = self._parse(msgs)
@@ -309,7 +314,7 @@ class DetectorWorker:
         alert_born: list[float] = []
         writes: list[tuple[str, _Instrument, DetectorStates, int]] = []
         for instrument, (org, events) in grouped.items():
-            known = await self._instrument(partition, instrument)
+            known = await self._instrument(cache, instrument)
             fresh = sorted((e for e in events if e.seq > known.watermark), key=lambda e: e.seq)
             self.stats.skipped += len(events) - len(fresh)
             if not fresh:
