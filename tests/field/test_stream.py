@@ -14,6 +14,7 @@ import os
 import secrets
 import signal
 import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -442,6 +443,7 @@ def test_cli_simulates_into_jetstream_and_consumes(
     assert totals["events"] == events > 0
 
 
+@pytest.mark.slow  # two databases migrated, three command runs against NATS: about 8 s on the loaded machine
 def test_stream_sync_gives_the_alerts_the_embedded_detection_stores(
     namespace: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -511,3 +513,33 @@ def test_stream_sync_gives_the_alerts_the_embedded_detection_stores(
     embedded_rows = alerts(urls["embedded"])
     assert embedded_rows, "the events must raise alerts"
     assert alerts(urls["stream"]) == embedded_rows
+
+
+def test_cli_ingest_with_stream_bridges_mqtt_into_jetstream(
+    namespace: str, corpus: FieldData, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    broker = make_broker(tmp_path / "mqtt")
+    events = [e for e in corpus.events if e.instrument == corpus.instruments[0].device_id][:40]
+    groups = {i.device_id: i.group for i in corpus.instruments}
+    args = ["field", "ingest", "--broker", broker.url(), "--client-id", namespace, "--duration", "4"]
+    args += ["--stream", "nats://127.0.0.1:4222", "--namespace", namespace, "--partitions", "2"]
+    codes: list[int] = []
+    try:
+        runner = threading.Thread(target=lambda: codes.append(cli(args)))
+        runner.start()
+        time.sleep(1.5)  # the bridge subscribes first (a new persistent session holds nothing before that)
+        publish_mqtt(events, groups, parse_broker_url(broker.url()))
+        runner.join(30)
+    finally:
+        broker.stop()
+    assert codes == [0]
+    assert f"{len(events)} events into {namespace.upper()}_FIELD, 0 duplicates, refused: none" in capfd.readouterr().err
+
+    async def stored() -> int:
+        nc = await js.connect(NATS)
+        try:
+            return (await nc.jetstream().stream_info(js.StreamLayout(namespace, 2).stream)).state.messages
+        finally:
+            await nc.close()
+
+    assert run(stored) == len(events)
