@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import getpass
 import multiprocessing
 import os
@@ -33,6 +34,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from datetime import timedelta
 from multiprocessing.synchronize import Event as MpEvent
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,7 @@ from hengqi.supervision.fieldsim import FieldData, simulate_field
 from hengqi.supervision.mapping import payload_from_events
 from hengqi.supervision.sparkplug import encode_payload
 from hengqi.supervision.streams import finding_id, parse_stream_url, partition_of, partitions_of, position_key
+from hengqi.supervision.telemetry import Heartbeat, TelemetryEvent
 
 NATS = parse_stream_url("nats://127.0.0.1:4222")
 PARTITIONS = 16
@@ -399,6 +402,21 @@ async def _gateway_rate(data: FieldData, folder: Path, per_message: int) -> dict
         server.wait(10)
 
 
+def _heartbeats(data: FieldData, per_instrument: int) -> FieldData:
+    """The same instruments and profiles with heartbeats only, every 10 s (the issue's province has 6 per event)."""
+    events = tuple(
+        TelemetryEvent(
+            instrument=i.device_id,
+            seq=n,
+            time=data.start + timedelta(seconds=10 * n),
+            body=Heartbeat(uptime_s=10.0 * n, queue_depth=0),
+        )
+        for i in data.instruments
+        for n in range(per_instrument)
+    )
+    return dataclasses.replace(data, events=events, labels=(), work_orders=())
+
+
 def main(short: bool = False) -> None:
     instruments, days, rate = (6, 1, 800.0) if short else (48, 2, 500.0)
     started = time.perf_counter()
@@ -421,6 +439,13 @@ def main(short: bool = False) -> None:
     for label, r in (("1", one), ("2", two)):
         print(f"{label:<10}{r['events']:>8.0f}{r['publish_s']:>11.2f}{r['wall_s']:>11.2f}"
               f"{r['events'] / r['wall_s']:>10.0f}{r['cpu_s']:>14.2f}{r['events'] / r['cpu_s']:>14.0f}")  # fmt: skip
+    if not short:
+        beats = _heartbeats(data, 250)
+        hb = asyncio.run(_throughput(beats, 1))
+        print(f"heartbeats only (250 per instrument, {len(beats.events)} events), 1 worker: {hb['wall_s']:.2f} s, "
+              f"{hb['events'] / hb['wall_s']:.0f} events/s, {hb['cpu_s']:.2f} worker CPU s = "
+              f"{hb['events'] / hb['cpu_s']:.0f} events/CPU-s; NATS server {hb['server_cpu_s']:.2f} s = "
+              f"{hb['events'] / hb['server_cpu_s']:.0f} events/CPU-s")  # fmt: skip
     ratio = (two["events"] / two["wall_s"]) / (one["events"] / one["wall_s"])
     print(f"ratio 2 workers : 1 worker (events/s) = {ratio:.2f}; 1 worker per CPU-s : floor = "
           f"{one['events'] / one['cpu_s'] / floor:.2f}")  # fmt: skip
