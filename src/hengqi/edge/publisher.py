@@ -1,11 +1,14 @@
 """Publishing a :class:`~hengqi.edge.queue.ForwardQueue` to the broker as a Sparkplug B edge node.
 
-The agent is one edge node serving one device, both named by the instrument's device id, in the group ``group``.
-On every connection it publishes NBIRTH (with a new ``bdSeq``, whose NDEATH is registered as the MQTT will) and
-DBIRTH, then the queued events oldest first, up to ``batch`` events per DDATA, with at most ``window`` messages
-unacknowledged.  Events leave the queue only when the broker has acknowledged their message (QoS 1 PUBACK with a
-success reason code): at-least-once.  Sparkplug B 3.0 asks for QoS 0 on data messages; hengqi uses QoS 1 there,
-because store-and-forward needs to know what the broker has.
+The agent is one edge node serving one device, both named by the instrument's device id, in the group ``group``. On
+every connection it publishes NBIRTH (with a new ``bdSeq``, whose NDEATH is registered as the MQTT will) and DBIRTH,
+then the queued events oldest first, up to ``batch`` events per DDATA, with at most ``window`` messages
+unacknowledged. Events leave the queue only when the broker has acknowledged their message (QoS 1 PUBACK with a
+success reason code): at-least-once. A broker killed outright forgets what it acknowledged since its last save, so
+after a lost connection the events the broker acknowledged in the ``resend_window_s`` before the loss are sent again
+(:meth:`hengqi.edge.queue.ForwardQueue.requeue_acknowledged_since`); the platform drops the duplicates. Sparkplug B
+3.0 asks for QoS 0 on data messages; hengqi uses QoS 1 there, because store-and-forward needs to know what the
+broker has.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from collections.abc import Callable
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from hengqi.edge.queue import ForwardQueue
+from hengqi.edge.queue import KEEP_ACKNOWLEDGED_S, ForwardQueue
 from hengqi.supervision.broker import BrokerAddress
 from hengqi.supervision.mapping import (
     dbirth_payload,
@@ -32,6 +35,10 @@ from hengqi.supervision.sparkplug import encode_payload, make_topic
 NO_MATCHING_SUBSCRIBERS = 0x10
 #: Seconds to wait before resending after a refused or unheard message.
 RETRY_S = 1.0
+#: Seconds before a lost connection whose acknowledged events are sent again: a killed broker's unsaved
+#: acknowledgements (Mosquitto: ``autosave_interval``, 1 s in this project's configurations) plus the time to notice
+#: a dead broker (at most 1.5 keepalives, 15 s).
+RESEND_WINDOW_S = 30.0
 
 
 def _now_ms() -> int:
@@ -50,7 +57,10 @@ class Publisher:
         batch: int = 50,
         window: int = 20,
         identity: Callable[[], dict[str, str]] | None = None,
+        resend_window_s: float = RESEND_WINDOW_S,
     ) -> None:
+        if not 0 <= resend_window_s <= KEEP_ACKNOWLEDGED_S:
+            raise ValueError(f"resend_window_s must be within 0 and {KEEP_ACKNOWLEDGED_S}")
         self.queue = queue
         self.broker = broker
         self.device = queue.instrument
@@ -69,6 +79,9 @@ class Publisher:
         self.connected = threading.Event()
         self.acknowledged = 0
         self.refused_acks = 0
+        self.resend_window_s = resend_window_s
+        self.resent = 0
+        self._lost_at: float | None = None
         self._bd_seq = queue.next_bd_seq()
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"hengqi-agent-{self.device}", protocol=mqtt.MQTTv5)
         if broker.username:
@@ -99,6 +112,9 @@ class Publisher:
             self._sent_through = None
             bd_seq = self._bd_seq
             birth_seq = self._next_seq()
+            lost_at, self._lost_at = self._lost_at, None
+        if lost_at is not None and self.resend_window_s > 0:
+            self.resent += self.queue.requeue_acknowledged_since(lost_at - self.resend_window_s)
         now = _now_ms()
         client.publish(self._topic("NBIRTH", False), encode_payload(nbirth_payload(bd_seq, timestamp=now)), qos=1)
         identity = self.identity() if self.identity else {}
@@ -107,6 +123,9 @@ class Publisher:
         self.connected.set()
 
     def _on_disconnect(self, client: mqtt.Client, _u: object, _f: object, _reason: object, _p: object) -> None:
+        if self.connected.is_set():
+            with self._lock:
+                self._lost_at = time.time()
         self.connected.clear()
         bd_seq = self.queue.next_bd_seq()
         with self._lock:
