@@ -21,7 +21,15 @@ def field() -> None:
 @click.option("--broker", required=True, help="mqtt://INGEST-USER:PASSWORD@host:port")
 @click.option("--client-id", default="hengqi-ingest", show_default=True, help="MQTT client id (persistent session).")
 @click.option("--duration", type=click.FloatRange(min=0), default=None, help="Stop after this many seconds.")
-def ingest(data_dir: Path | None, database_url: str | None, broker: str, client_id: str, duration: float | None) -> int:
+@click.option(
+    "--host-id",
+    default="hengqi",
+    show_default=True,
+    help="Sparkplug host id: STATE birth/death on spBv1.0/STATE/<host id> ('' for none).",
+)
+def ingest(  # noqa: PLR0917 - one parameter per click option
+    data_dir: Path | None, database_url: str | None, broker: str, client_id: str, duration: float | None, host_id: str
+) -> int:
     """Subscribe to spBv1.0/# and store telemetry in the platform's database until Ctrl-C."""
     from hengqi.server.db.engine import Database
     from hengqi.server.db.migrate import upgrade
@@ -29,13 +37,18 @@ def ingest(data_dir: Path | None, database_url: str | None, broker: str, client_
     from hengqi.server.field.ingest import Ingestor
     from hengqi.server.field.mqtt import IngestWorker
     from hengqi.supervision.broker import parse_broker_url
+    from hengqi.supervision.sparkplug import check_id
 
     address = parse_broker_url(broker)
+    if host_id:
+        check_id(host_id, "--host-id")  # an InputError: exit code 2 naming the option
     settings = _settings(data_dir, database_url)
     database = Database(settings.effective_database_url())
     upgrade(database.engine)
     curves = CurveStore(Path(settings.data_dir) / "field")
-    worker = IngestWorker(Ingestor(database, curves=curves), address, client_id=client_id).start()
+    worker = IngestWorker(
+        Ingestor(database, curves=curves), address, client_id=client_id, host_id=host_id or None
+    ).start()
     click.echo(f"ingest: {address.display()} -> {database.url.split('@')[-1]}", err=True)
     try:
         end = None if duration is None else time.monotonic() + duration
@@ -120,7 +133,8 @@ def retention(data_dir: Path | None, database_url: str | None, curves_days: int)
 @field.command("acl")
 @store_options
 @click.option("--ingest-user", default="ingest", show_default=True)
-def acl(data_dir: Path | None, database_url: str | None, ingest_user: str) -> int:
+@click.option("--host-id", default="hengqi", show_default=True, help="The ingest's Sparkplug host id ('' for none).")
+def acl(data_dir: Path | None, database_url: str | None, ingest_user: str, host_id: str) -> int:
     """Print the Mosquitto ACL for every registered field device (each may publish only on its own topics)."""
     from sqlalchemy import select
 
@@ -140,7 +154,7 @@ def acl(data_dir: Path | None, database_url: str | None, ingest_user: str) -> in
             pairs = [(r[0], r[1]) for r in rows]
     finally:
         database.dispose()
-    click.echo(acl_text(pairs, ingest_user=ingest_user))
+    click.echo(acl_text(pairs, ingest_user=ingest_user, host_id=host_id or None))
     return EXIT_OK
 
 

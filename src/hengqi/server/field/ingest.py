@@ -27,8 +27,19 @@ from hengqi.supervision.admission import admit, digest_of
 from hengqi.supervision.errors import TelemetryError
 from hengqi.supervision.mapping import bd_seq_of, events_from_payload
 from hengqi.supervision.sequence import NodeSession, SequenceGap, WentOffline, observe
-from hengqi.supervision.sparkplug import Topic, decode_payload, parse_topic
-from hengqi.supervision.telemetry import Counters, Identity, Passage, StateEvent, TelemetryEvent, canonical_and_body
+from hengqi.supervision.sparkplug import STATE_PREFIX, Topic, decode_payload, parse_topic
+from hengqi.supervision.telemetry import (
+    CheckWeighing,
+    Counters,
+    EventLogEntry,
+    Heartbeat,
+    Identity,
+    Passage,
+    StateEvent,
+    TelemetryEvent,
+    Transaction,
+    canonical_and_body,
+)
 
 #: Default bound on one MQTT message or HTTP body (bytes); a weighbridge passage of 60 s at 100 Hz with 8 cells
 #: is about 440 kB, so the default leaves room for that and little else.
@@ -189,7 +200,10 @@ class Ingestor:
     ) -> None:
         status = batch.status(session, device.id)
         stored = 0
-        known = self._stored_digests(session, device.id, status.watermark, events, batch)
+        # the status's columns are ORM attributes (each set is tracked): kept in locals, set once per message
+        watermark = status.watermark
+        last_time = status.last_event_time
+        known = self._stored_digests(session, device.id, watermark, events, batch)
         for offset, event in enumerate(events):
             index = first_index + offset if indices is None else indices[offset]
             if event.instrument != device.device_id:
@@ -211,9 +225,9 @@ class Ingestor:
                 continue
             digest = digest_of(canonical)
             stored_digest = None
-            if status.watermark is not None and event.seq <= status.watermark:
+            if watermark is not None and event.seq <= watermark:
                 stored_digest = batch.pending.get((device.id, event.seq)) or known.get(event.seq)
-            verdict = admit(watermark=status.watermark, seq=event.seq, stored_digest=stored_digest, digest=digest)
+            verdict = admit(watermark=watermark, seq=event.seq, stored_digest=stored_digest, digest=digest)
             if verdict == "duplicate":
                 result.duplicates += 1
                 continue
@@ -239,10 +253,16 @@ class Ingestor:
                 batch.curves.append((len(batch.rows), pending))
             batch.rows.append((device.id, event.seq, event.kind, event.time, received_at, transport, digest, body))
             batch.pending[(device.id, event.seq)] = digest
-            _apply(status, event)
-            status.watermark = event.seq
+            if not isinstance(event.body, _PLAIN_BODIES):
+                _apply(status, event)
+            if last_time is None or event.time > last_time:
+                last_time = event.time
+            watermark = event.seq
             stored += 1
-        status.stored += stored
+        if stored:
+            status.watermark = watermark
+            status.last_event_time = last_time
+            status.stored += stored
         result.stored += stored
         status.last_seen = received_at
         status.online = True if transport == "http" else status.online
@@ -366,6 +386,8 @@ class Ingestor:
         at: datetime,
         result: IngestResult,
     ) -> None:
+        if topic_text.startswith(STATE_PREFIX):
+            return  # a host application's STATE (ours, or another platform's): not telemetry
         try:
             topic = parse_topic(topic_text)
         except TelemetryError as err:
@@ -474,11 +496,13 @@ class Ingestor:
             session.add(FieldOffline(device_pk=device.id, started_at=at))
 
 
+#: Bodies that change nothing in the status but the watermark and the last event time.
+_PLAIN_BODIES: Final = (Transaction, Passage, CheckWeighing, Heartbeat, EventLogEntry)
+
+
 def _apply(status: FieldStatus, event: TelemetryEvent) -> None:
-    """Fold one stored event into the device's status."""
+    """Fold one stored event into the device's status (counters, software, case, lock)."""
     body = event.body
-    if status.last_event_time is None or event.time > status.last_event_time:
-        status.last_event_time = event.time
     if isinstance(body, Counters):
         status.calibration_counter = body.calibration.value
         status.configuration_counter = body.configuration.value
