@@ -269,11 +269,17 @@ def outage(
     before_s: float = 20.0,
     down_s: float = 60.0,
     step_s: float = 10.0,
+    broker_signal: str = "SIGKILL",
+    resend_window_s: float = 30.0,
+    as_mosquitto_user: bool = False,
 ) -> None:
-    """Agents publish through their store-and-forward queues at ``rate`` events/s in all; the broker is stopped
-    (SIGTERM) for ``down_s`` seconds, then the ingest process is killed (SIGKILL) and started again.  After
-    recovery every event the agents produced must be stored exactly once: count and SHA-256 over the sorted
-    (device, seq, event digest) of what was produced and of what was stored."""
+    """Agents publish through their store-and-forward queues at ``rate`` events/s in all; the broker is killed
+    (``broker_signal``: SIGKILL, no save at exit; or SIGTERM) and stays down ``down_s`` seconds, then the ingest
+    process is killed (SIGKILL) and started again.  After recovery every event the agents produced must be stored
+    exactly once: count and SHA-256 over the sorted (device, seq, event digest) of what was produced and of what
+    was stored.  The broker's log is searched for failed saves of its persistence file.  ``as_mosquitto_user``
+    writes the configuration of the first version of this benchmark (no ``user`` line: Mosquitto started as root
+    runs as ``mosquitto``, which cannot write our temporary folder), to show what that did."""
     import hashlib
     import os
     import signal
@@ -284,23 +290,15 @@ def outage(
     from hengqi.edge.queue import ForwardQueue
     from hengqi.supervision.admission import digest_of
 
-    mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     port = _free_port()
     conf = folder / "persist.conf"
-    conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {folder}/\n"
-        "autosave_interval 1\nmax_inflight_messages 1000\nmax_queued_messages 0\n"
-    )
+    text = broker_config(port, folder)
+    if as_mosquitto_user:
+        text = "\n".join(line for line in text.splitlines() if not line.startswith("user ")) + "\n"
+    conf.write_text(text)
 
     def start_broker() -> subprocess.Popen[bytes]:
-        process = subprocess.Popen([mosquitto, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                return process
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("mosquitto did not start")
+        return _start_broker(conf, port)
 
     database = _platform(folder)
     database.dispose()
@@ -329,7 +327,10 @@ def outage(
         ingest = start_ingest()
         wait_ready(ingest)
         queues = [ForwardQueue(folder / f"q{i}.sqlite3", f"D{i:03d}") for i in range(devices)]
-        publishers = [Publisher(q, BrokerAddress("127.0.0.1", port), group=GROUP).start() for q in queues]
+        publishers = [
+            Publisher(q, BrokerAddress("127.0.0.1", port), group=GROUP, resend_window_s=resend_window_s).start()
+            for q in queues
+        ]
         produced: list[tuple[str, int, str]] = []
         t0 = time.monotonic()
         phase = "before"
@@ -341,7 +342,7 @@ def outage(
         while True:
             now = time.monotonic() - t0
             if phase == "before" and now >= timeline["broker stopped"]:
-                broker.terminate()
+                broker.send_signal(getattr(signal, broker_signal))
                 broker.wait(10)
                 phase = "down"
             elif phase == "down" and now >= timeline["broker started"]:
@@ -400,9 +401,16 @@ def outage(
         return hashlib.sha256("".join(f"{d}/{s}/{h}\n" for d, s, h in sorted(items)).encode()).hexdigest()
 
     print(
-        f"outage: {len(produced)} events from {devices} agents at {rate:.0f}/s; broker down {down_s:.0f} s, ingest "
+        f"outage: {len(produced)} events from {devices} agents at {rate:.0f}/s; broker killed ({broker_signal}) and "
+        f"down {down_s:.0f} s, ingest "
         f"killed (SIGKILL) and restarted; queues drained: {drained}; stored {len(stored)} "
         f"(distinct {len(set(stored))}); checksum produced {checksum(produced)[:16]} stored {checksum(stored)[:16]}"
+    )
+    log = (folder / "mosquitto.log").read_text(errors="replace") if (folder / "mosquitto.log").exists() else ""
+    print(
+        f"outage: the agents sent again {sum(p.resent for p in publishers)} events acknowledged before a lost "
+        f"connection (window {resend_window_s:.0f} s); PUBACKs 'no matching subscribers' (kept and retried): "
+        f"{sum(p.refused_acks for p in publishers)}; failed broker saves in its log: {log.count('Error saving')}"
     )
     if sorted(stored) != sorted(produced):
         missing = sorted(set(produced) - set(stored))

@@ -238,10 +238,11 @@ class Ingestor:
                 continue
             body: str | dict[str, Any] = body_text
             if self.curves is not None and isinstance(event.body, Passage):
-                body = dumped["body"]
-                body.pop("curve_kg")
-                body.pop("cells_kg")
-                body["samples"] = len(event.body.curve_kg)
+                fields: dict[str, Any] = dumped["body"]
+                fields.pop("curve_kg")
+                fields.pop("cells_kg")
+                fields["samples"] = len(event.body.curve_kg)
+                body = fields
                 pending = PendingCurve(
                     device.device_id,
                     event.seq,
