@@ -27,6 +27,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from hengqi.edge.queue import KEEP_ACKNOWLEDGED_S, ForwardQueue
+from hengqi.errors import InputError
 from hengqi.supervision.broker import BrokerAddress
 from hengqi.supervision.errors import TelemetryError
 from hengqi.supervision.mapping import (
@@ -107,6 +108,11 @@ class Publisher:
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"hengqi-agent-{self.device}", protocol=mqtt.MQTTv5)
         if broker.username:
             client.username_pw_set(broker.username, broker.password)
+        if broker.tls:
+            try:
+                client.tls_set(**broker.tls_arguments())
+            except OSError as err:  # a missing or unreadable CA, certificate or key file (ssl.SSLError is one)
+                raise InputError("--broker", f"TLS: {err}") from err
         client.max_inflight_messages_set(window + 2)
         client.reconnect_delay_set(1, 2)
         client.on_connect = self._on_connect

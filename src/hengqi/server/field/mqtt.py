@@ -27,7 +27,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from hengqi.errors import HengqiError
+from hengqi.errors import HengqiError, InputError
 from hengqi.server.field.ingest import Ingestor, IngestResult
 from hengqi.supervision.broker import BrokerAddress
 from hengqi.supervision.errors import TelemetryError
@@ -80,6 +80,11 @@ class IngestWorker:
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=True)
         if broker.username:
             client.username_pw_set(broker.username, broker.password)
+        if broker.tls:
+            try:
+                client.tls_set(**broker.tls_arguments())
+            except OSError as err:  # a missing or unreadable CA, certificate or key file (ssl.SSLError is one)
+                raise InputError("--broker", f"TLS: {err}") from err
         client.on_connect = self._on_connect
         client.on_message = self._on_message
         client.on_disconnect = self._on_disconnect
