@@ -37,12 +37,14 @@ def _messages(total: int, per_message: int) -> list[tuple[str, bytes]]:
         for _ in range(per_message):
             seq = seqs[device]
             seqs[device] += 1
-            net = Decimal(seq % 10_000) / 1000
+            # every event differs in its time and weight (no two devices send the same bytes: the ingest's decoder
+            # keeps repeated metrics, and identical streams would flatter it)
+            net = Decimal((seq * 7919 + device * 104_729) % 15_000) / 1000
             events.append(
                 TelemetryEvent(
                     instrument=f"D{device:03d}",
                     seq=seq,
-                    time=t0 + timedelta(milliseconds=seq),
+                    time=t0 + timedelta(milliseconds=seq * 1000 + device * 37),
                     body=Transaction(gross_kg=net, net_kg=net),
                 )
             )

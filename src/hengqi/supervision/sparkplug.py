@@ -406,6 +406,12 @@ def _decode_metric(data: bytes, start: int, end: int, path: str) -> Metric:
     return Metric(name, kind, raw, timestamp, alias)
 
 
+#: Decoded metrics by their bytes.  A metric is an immutable value, and many repeat from event to event (the kind,
+#: a zero tare, an absent price), so the same bytes are decoded once; bounded (cleared when full).
+_METRIC_CACHE: dict[bytes, Metric] = {}
+_METRIC_CACHE_SIZE: Final = 4096
+
+
 def decode_payload(data: bytes, *, max_metrics: int = 100_000) -> Payload:
     """Decode a payload; :class:`TelemetryError` (class ``malformed``) for anything that is not one."""
     timestamp = seq = None
@@ -418,7 +424,14 @@ def decode_payload(data: bytes, *, max_metrics: int = 100_000) -> Payload:
                 raise _fail("payload", f"field {field} is not length-delimited", a)
             if len(metrics) >= max_metrics:
                 raise TelemetryError("payload.metrics", f"more than {max_metrics} metrics", reason_class="oversized")
-            metrics.append(_decode_metric(data, a, b, f"payload.metrics[{len(metrics)}]"))
+            raw = data[a:b]
+            metric = _METRIC_CACHE.get(raw)
+            if metric is None:
+                metric = _decode_metric(raw, 0, len(raw), f"payload.metrics[{len(metrics)}]")
+                if len(_METRIC_CACHE) >= _METRIC_CACHE_SIZE:
+                    _METRIC_CACHE.clear()
+                _METRIC_CACHE[raw] = metric
+            metrics.append(metric)
         elif field in (1, 3):
             if wire != _VARINT:
                 raise _fail("payload", f"field {field} is not a varint", a)
