@@ -126,14 +126,15 @@ def insert_events(session: Session, rows: Sequence[Row]) -> None:
     """
     connection = session.connection()
     dialect = connection.dialect
-    processors = _processors(dialect)
-    values = [
-        (
-            *(v if proc is None else proc(v) for proc, v in zip(processors, row[:-1], strict=True)),
-            row[7] if isinstance(row[7], str) else json.dumps(row[7], separators=(",", ":"), ensure_ascii=False),
-        )
-        for row in rows
-    ]
+    active = [(i, proc) for i, proc in enumerate(_processors(dialect)) if proc is not None]
+    values: list[list[Any]] = []
+    for row in rows:
+        value: list[Any] = list(row)
+        for i, proc in active:
+            value[i] = proc(value[i])
+        if not isinstance(value[7], str):
+            value[7] = json.dumps(value[7], separators=(",", ":"), ensure_ascii=False)
+        values.append(value)
     columns = ", ".join(EVENT_COLUMNS)
     if dialect.name == "postgresql":
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
