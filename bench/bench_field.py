@@ -1,31 +1,35 @@
-"""Field telemetry ingest through a real Mosquitto broker into the platform's database (SQLite).
+"""Field telemetry ingest through a real Mosquitto broker into the platform's database (SQLite and PostgreSQL).
 
-One publisher (standing in for many agents: 20 devices) sends Sparkplug B DDATA messages of small transaction
-events at QoS 1 to a Mosquitto started for the run on a free loopback port; the ingest worker
+A publisher process (standing in for many agents: 20 devices) sends Sparkplug B DDATA messages of small transaction
+events at QoS 1 to a Mosquitto started for the run on a free loopback port; the ingest worker in this process
 (:class:`hengqi.server.field.mqtt.IngestWorker`: persistent session, manual PUBACK after commit) stores them with
-deduplication on (device, seq).  Measured: events stored per second of wall time, per CPU-second of the Python
-process (publisher and ingest threads together; the broker runs in its own process), and publish-to-stored
-latency percentiles (publish time to the commit of the batch that stored the message; the broker delivers one
+deduplication on (device, seq).  Measured: events stored per second of wall time, per CPU-second of the ingest
+process (this process: the paho network thread and the writer thread; the publisher and the broker run in their
+own processes and are not counted), and publish-to-stored latency percentiles (the publisher's send time to the
+commit of the batch that stored the message, both on the machine's monotonic clock; the broker delivers one
 connection's messages in order, so the k-th message stored is the k-th published).  Scenarios: all events offered
 at once with 50 and with 1 event per message (throughput; the latency is then the time to drain the backlog), and
 1 000 events/s offered at a steady pace with 50 events per message (latency below saturation).
-``main(short=True)`` sends 2 000 events per scenario; the full run 100 000 (20 000 for the other two).
+``main(short=True)`` sends 2 000 events per scenario on SQLite; the full run 100 000 (20 000 for the other two) on
+SQLite and on PostgreSQL (a database made for the run on 127.0.0.1:5432, dropped after), then the outage test.
 """
 
 from __future__ import annotations
 
+import os
+import secrets
 import shutil
 import socket
+import struct
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import func, select
 
 from hengqi.server.db.engine import Database
@@ -36,12 +40,31 @@ from hengqi.server.field.ingest import Ingestor, IngestResult
 from hengqi.server.field.models import FieldEvent
 from hengqi.server.field.mqtt import IngestWorker
 from hengqi.supervision.broker import BrokerAddress
-from hengqi.supervision.mapping import payload_from_events
-from hengqi.supervision.sparkplug import encode_payload
-from hengqi.supervision.telemetry import TelemetryEvent, Transaction
+from hengqi.supervision.telemetry import Transaction
 
 DEVICES = 20
 GROUP = "bench"
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+
+
+def broker_config(port: int, folder: Path | None = None) -> str:
+    """A loopback Mosquitto configuration; with ``folder``, persistent (saved every second and at exit).
+
+    Mosquitto started as root switches to the user ``mosquitto`` unless told otherwise, and that user cannot write
+    a temporary folder of ours: persistence then fails on every save (the log says "Error saving in-memory
+    database ... Permission denied") and a restarted broker has forgotten every session.  So it runs as us.
+    """
+    lines = [
+        f"listener {port} 127.0.0.1",
+        "allow_anonymous true",
+        "max_queued_messages 0",
+        "max_inflight_messages 1000",
+    ]
+    lines.append(f"user {os.environ.get('USER') or __import__('getpass').getuser()}")
+    if folder is not None:
+        lines += ["persistence true", f"persistence_location {folder}/", "autosave_interval 1"]
+    return "\n".join(lines) + "\n"
 
 
 class TimedIngestor(Ingestor):
@@ -65,8 +88,8 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _platform(folder: Path) -> Database:
-    database = Database(f"sqlite:///{folder / 'bench.sqlite3'}")
+def _platform(folder: Path, url: str | None = None) -> Database:
+    database = Database(url or f"sqlite:///{folder / 'bench.sqlite3'}")
     upgrade(database.engine)
     with database.write_session() as session:
         org = Organisation(name="bench")
@@ -95,61 +118,39 @@ def _platform(folder: Path) -> Database:
     return database
 
 
-def _messages(total: int, per_message: int) -> list[tuple[str, bytes]]:
-    t0 = datetime(2026, 12, 7, tzinfo=UTC)
-    out = []
-    seqs = [0] * DEVICES
-    for m in range(total // per_message):
-        device = m % DEVICES
-        events = []
-        for _ in range(per_message):
-            seq = seqs[device]
-            seqs[device] += 1
-            net = Decimal(seq % 10_000) / 1000
-            events.append(
-                TelemetryEvent(
-                    instrument=f"D{device:03d}",
-                    seq=seq,
-                    time=t0 + timedelta(milliseconds=seq),
-                    body=Transaction(gross_kg=net, net_kg=net),
-                )
-            )
-        payload = encode_payload(payload_from_events(events, seq=(m + 1) % 256, timestamp=0))
-        out.append((f"spBv1.0/{GROUP}/DDATA/D{device:03d}/D{device:03d}", payload))
-    return out
-
-
-def run(total: int, per_message: int, folder: Path, port: int, rate: float | None = None) -> dict[str, float]:
-    database = _platform(folder)
+def run(
+    total: int, per_message: int, folder: Path, port: int, *, rate: float | None = None, url: str | None = None
+) -> dict[str, float]:
+    database = _platform(folder, url)
     ingestor = TimedIngestor(database)
     broker = BrokerAddress("127.0.0.1", port)
     worker = IngestWorker(ingestor, broker, client_id=f"bench-ingest-{per_message}", batch_size=1000).start()
-    messages = _messages(total, per_message)
-    sent: list[float] = []
-    publisher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{per_message}", protocol=mqtt.MQTTv5)
-    publisher.max_inflight_messages_set(200)
-    publisher.max_queued_messages_set(0)
-    publisher.connect(broker.host, broker.port)
-    publisher.loop_start()
+    times = folder / f"sent-{per_message}.bin"
+    child = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("field_publisher.py")), str(port), str(total), str(per_message),
+         str(rate or 0), str(times)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert child.stdin is not None
+    assert child.stdout is not None
+    if child.stdout.readline().strip() != "ready":
+        raise RuntimeError("the publisher did not start")
+    expected_messages = total // per_message
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    interval = None if rate is None else per_message / rate
-    for k, (topic, payload) in enumerate(messages):
-        if interval is not None:
-            pause = wall0 + k * interval - time.perf_counter()
-            if pause > 0:
-                time.sleep(pause)
-        sent.append(time.perf_counter())
-        publisher.publish(topic, payload, qos=1)
+    child.stdin.write("go\n")
+    child.stdin.flush()
     deadline = time.monotonic() + 600
-    while sum(n for _t, n in ingestor.commits) < len(messages) and time.monotonic() < deadline:
+    while sum(n for _t, n in ingestor.commits) < expected_messages and time.monotonic() < deadline:
         time.sleep(0.005)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-    publisher.disconnect()
-    publisher.loop_stop()
+    publisher_cpu = float(child.stdout.readline().strip() or "nan")
+    child.wait(60)
     worker.stop()
     with database.read_session() as session:
         stored = int(session.scalar(select(func.count()).select_from(FieldEvent)) or 0)
     database.dispose()
+    data = times.read_bytes()
+    sent = struct.unpack(f"<{len(data) // 8}d", data)
     latencies: list[float] = []
     k = 0
     for at, n in ingestor.commits:
@@ -162,9 +163,10 @@ def run(total: int, per_message: int, folder: Path, port: int, rate: float | Non
 
     return {
         "events": float(stored),
-        "expected": float(len(messages) * per_message),
+        "expected": float(expected_messages * per_message),
         "wall_s": wall,
         "cpu_s": cpu,
+        "publisher_cpu_s": publisher_cpu,
         "per_s": stored / wall,
         "per_cpu_s": stored / cpu if cpu else float("nan"),
         "p50_ms": pct(0.5),
@@ -172,48 +174,91 @@ def run(total: int, per_message: int, folder: Path, port: int, rate: float | Non
     }
 
 
+def _start_broker(conf: Path, port: int) -> subprocess.Popen[bytes]:
+    log = (conf.parent / "mosquitto.log").open("ab")
+    process = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=log, stderr=log)
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"mosquitto did not start: {(conf.parent / 'mosquitto.log').read_text()[-500:]}")
+
+
+def _pg_database() -> str | None:
+    """A new PostgreSQL database for one run (None where no server answers)."""
+    try:
+        import psycopg
+
+        name = f"hengqi_bench_field_{secrets.token_hex(5)}"
+        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+    except Exception as err:  # no server: the PostgreSQL rows are left out, with the reason
+        print(f"PostgreSQL rows left out: {type(err).__name__}: {err}")
+        return None
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+
+def _drop_pg(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
+        connection.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")  # type: ignore[arg-type]
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')  # type: ignore[arg-type]
+
+
 def main(short: bool = False) -> None:
-    mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    total = 2_000 if short else 100_000
-    print(
-        f"{'offered':>12} {'events/msg':>10} {'events':>8} {'wall s':>7} {'events/s':>9} {'ev/CPU-s':>9}"
-        f" {'p50 ms':>7} {'p99 ms':>7}"
-    )
-    for per_message, rate in ((50, None), (1, None), (50, 1000.0)):
-        with tempfile.TemporaryDirectory() as tmp:
-            folder = Path(tmp)
-            port = _free_port()
-            (folder / "m.conf").write_text(
-                f"listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\nmax_inflight_messages 1000\n"
-            )
-            process = subprocess.Popen(
-                [mosquitto, "-c", str(folder / "m.conf")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-            )
-            try:
-                for _ in range(100):
-                    try:
-                        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                        break
-                    except OSError:
-                        time.sleep(0.05)
-                n = total if per_message > 1 else total // (1 if short else 5)
-                if rate is not None:
-                    n = 2_000 if short else 20_000
-                r = run(n, per_message, folder, port, rate)
-            finally:
-                process.terminate()
-                process.wait(10)
-        if r["events"] != r["expected"]:
-            raise RuntimeError(f"stored {r['events']:.0f} of {r['expected']:.0f} events")
-        offered = "all at once" if rate is None else f"{rate:.0f}/s"
-        print(
-            f"{offered:>12} {per_message:>10} {r['events']:>8.0f} {r['wall_s']:>7.2f} {r['per_s']:>9.0f}"
-            f" {r['per_cpu_s']:>9.0f} {r['p50_ms']:>7.1f} {r['p99_ms']:>7.1f}",
-            flush=True,
-        )
+    throughput(short)
     if not short:
         with tempfile.TemporaryDirectory() as tmp:
             outage(Path(tmp))
+
+
+def throughput(short: bool) -> None:
+    """The ingest table: SQLite (and PostgreSQL in the full run), three offered loads each."""
+    total = 2_000 if short else 100_000
+    load = os.getloadavg()
+    print(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores")
+    print(
+        f"{'database':>10} {'offered':>12} {'events/msg':>10} {'events':>8} {'wall s':>7} {'events/s':>9}"
+        f" {'ingest CPU-s':>12} {'ev/CPU-s':>9} {'p50 ms':>8} {'p99 ms':>8}"
+    )
+    backends = ["sqlite"] if short else ["sqlite", "postgresql"]
+    for backend in backends:
+        for per_message, rate in ((50, None), (1, None), (50, 1000.0)):
+            url = None
+            if backend == "postgresql":
+                url = _pg_database()
+                if url is None:
+                    break
+            with tempfile.TemporaryDirectory() as tmp:
+                folder = Path(tmp)
+                port = _free_port()
+                (folder / "m.conf").write_text(broker_config(port))
+                process = _start_broker(folder / "m.conf", port)
+                try:
+                    n = total if per_message > 1 else total // (2 if short else 5)
+                    if rate is not None:
+                        n = 2_000 if short else 20_000
+                    r = run(n, per_message, folder, port, rate=rate, url=url)
+                finally:
+                    process.terminate()
+                    process.wait(10)
+                    if url is not None:
+                        _drop_pg(url)
+            if r["events"] != r["expected"]:
+                raise RuntimeError(f"stored {r['events']:.0f} of {r['expected']:.0f} events")
+            offered = "all at once" if rate is None else f"{rate:.0f}/s"
+            print(
+                f"{backend:>10} {offered:>12} {per_message:>10} {r['events']:>8.0f} {r['wall_s']:>7.2f}"
+                f" {r['per_s']:>9.0f} {r['cpu_s']:>12.2f} {r['per_cpu_s']:>9.0f} {r['p50_ms']:>8.1f}"
+                f" {r['p99_ms']:>8.1f}",
+                flush=True,
+            )
+    load = os.getloadavg()
+    print(f"load average after {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
 
 
 def outage(
@@ -224,11 +269,17 @@ def outage(
     before_s: float = 20.0,
     down_s: float = 60.0,
     step_s: float = 10.0,
+    broker_signal: str = "SIGKILL",
+    resend_window_s: float = 30.0,
+    as_mosquitto_user: bool = False,
 ) -> None:
-    """Agents publish through their store-and-forward queues at ``rate`` events/s in all; the broker is stopped
-    (SIGTERM) for ``down_s`` seconds, then the ingest process is killed (SIGKILL) and started again.  After
-    recovery every event the agents produced must be stored exactly once: count and SHA-256 over the sorted
-    (device, seq, event digest) of what was produced and of what was stored."""
+    """Agents publish through their store-and-forward queues at ``rate`` events/s in all; the broker is killed
+    (``broker_signal``: SIGKILL, no save at exit; or SIGTERM) and stays down ``down_s`` seconds, then the ingest
+    process is killed (SIGKILL) and started again.  After recovery every event the agents produced must be stored
+    exactly once: count and SHA-256 over the sorted (device, seq, event digest) of what was produced and of what
+    was stored.  The broker's log is searched for failed saves of its persistence file.  ``as_mosquitto_user``
+    writes the configuration of the first version of this benchmark (no ``user`` line: Mosquitto started as root
+    runs as ``mosquitto``, which cannot write our temporary folder), to show what that did."""
     import hashlib
     import os
     import signal
@@ -239,23 +290,15 @@ def outage(
     from hengqi.edge.queue import ForwardQueue
     from hengqi.supervision.admission import digest_of
 
-    mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     port = _free_port()
     conf = folder / "persist.conf"
-    conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {folder}/\n"
-        "autosave_interval 1\nmax_inflight_messages 1000\nmax_queued_messages 0\n"
-    )
+    text = broker_config(port, folder)
+    if as_mosquitto_user:
+        text = "\n".join(line for line in text.splitlines() if not line.startswith("user ")) + "\n"
+    conf.write_text(text)
 
     def start_broker() -> subprocess.Popen[bytes]:
-        process = subprocess.Popen([mosquitto, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                return process
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("mosquitto did not start")
+        return _start_broker(conf, port)
 
     database = _platform(folder)
     database.dispose()
@@ -284,7 +327,10 @@ def outage(
         ingest = start_ingest()
         wait_ready(ingest)
         queues = [ForwardQueue(folder / f"q{i}.sqlite3", f"D{i:03d}") for i in range(devices)]
-        publishers = [Publisher(q, BrokerAddress("127.0.0.1", port), group=GROUP).start() for q in queues]
+        publishers = [
+            Publisher(q, BrokerAddress("127.0.0.1", port), group=GROUP, resend_window_s=resend_window_s).start()
+            for q in queues
+        ]
         produced: list[tuple[str, int, str]] = []
         t0 = time.monotonic()
         phase = "before"
@@ -296,7 +342,7 @@ def outage(
         while True:
             now = time.monotonic() - t0
             if phase == "before" and now >= timeline["broker stopped"]:
-                broker.terminate()
+                broker.send_signal(getattr(signal, broker_signal))
                 broker.wait(10)
                 phase = "down"
             elif phase == "down" and now >= timeline["broker started"]:
@@ -355,9 +401,16 @@ def outage(
         return hashlib.sha256("".join(f"{d}/{s}/{h}\n" for d, s, h in sorted(items)).encode()).hexdigest()
 
     print(
-        f"outage: {len(produced)} events from {devices} agents at {rate:.0f}/s; broker down {down_s:.0f} s, ingest "
+        f"outage: {len(produced)} events from {devices} agents at {rate:.0f}/s; broker killed ({broker_signal}) and "
+        f"down {down_s:.0f} s, ingest "
         f"killed (SIGKILL) and restarted; queues drained: {drained}; stored {len(stored)} "
         f"(distinct {len(set(stored))}); checksum produced {checksum(produced)[:16]} stored {checksum(stored)[:16]}"
+    )
+    log = (folder / "mosquitto.log").read_text(errors="replace") if (folder / "mosquitto.log").exists() else ""
+    print(
+        f"outage: the agents sent again {sum(p.resent for p in publishers)} events acknowledged before a lost "
+        f"connection (window {resend_window_s:.0f} s); PUBACKs 'no matching subscribers' (kept and retried): "
+        f"{sum(p.refused_acks for p in publishers)}; failed broker saves in its log: {log.count('Error saving')}"
     )
     if sorted(stored) != sorted(produced):
         missing = sorted(set(produced) - set(stored))
@@ -375,6 +428,4 @@ def outage(
 
 
 if __name__ == "__main__":
-    import sys
-
     main(short="--short" in sys.argv)

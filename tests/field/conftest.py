@@ -73,6 +73,13 @@ class Broker:
             self.process.wait(timeout=10)
             self.process = None
 
+    def kill(self) -> None:
+        """SIGKILL: no goodbye, no save; what it acknowledged since its last autosave is gone."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
 
 def make_broker(folder: Path, *, acl: list[tuple[str, str]] | None = None, ingest_user: str = "ingest") -> Broker:
     """Write a config (persistent; with ``acl``: passwords and ACL for those (group, device) pairs) and start it."""

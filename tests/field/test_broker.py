@@ -3,6 +3,9 @@ broker and ingest restarts losing nothing."""
 
 from __future__ import annotations
 
+import hashlib
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -11,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import select
 from tests.field.conftest import Broker, Platform, make_broker, make_platform, unique
@@ -22,9 +26,10 @@ from hengqi.instruments.simulator import Simulator
 from hengqi.server.field.ingest import Ingestor
 from hengqi.server.field.models import FieldDevice, FieldEvent, FieldRefusal
 from hengqi.server.field.mqtt import IngestWorker
+from hengqi.supervision.admission import digest_of
 from hengqi.supervision.broker import parse_broker_url
 from hengqi.supervision.mapping import payload_from_events
-from hengqi.supervision.sparkplug import encode_payload
+from hengqi.supervision.sparkplug import HostState, decode_state, encode_payload, encode_state
 from hengqi.supervision.telemetry import Heartbeat, TelemetryEvent, Transaction
 
 
@@ -270,6 +275,158 @@ def test_agent_keeps_events_nobody_subscribed_to(tmp_path: Path) -> None:
         ).start()
         assert publisher.drain(timeout_s=20)
         wait_for(lambda: len(stored(platform, device)) == 20)
+    finally:
+        publisher.stop()
+        if worker is not None:
+            worker.stop()
+        broker.stop()
+        platform.database.dispose()
+
+
+def _checksum(items: list[tuple[str, int, str]]) -> str:
+    return hashlib.sha256("".join(f"{d}/{s}/{h}\n" for d, s, h in sorted(items)).encode()).hexdigest()
+
+
+@pytest.mark.slow
+def test_broker_killed_under_load_then_ingest_killed_loses_nothing(tmp_path: Path) -> None:
+    """SIGKILL the broker while agents publish, start it again, then SIGKILL the ingest process and start it again:
+    every event the agents produced is stored exactly once (count and checksum over device, seq and digest)."""
+    group = unique("market")
+    devices = [unique("SC"), unique("SC")]
+    broker = make_broker(tmp_path / "broker")
+    platform = make_platform(f"sqlite:///{tmp_path / 'db.sqlite3'}", devices, group=group)
+    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    ingest_id = unique("ingest")
+    launch = "import sys; from hengqi.cli import main; sys.argv[0] = 'hengqi'; main()"
+
+    def start_ingest() -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(
+            [sys.executable, "-c", launch, "field", "ingest", "--database-url", url, "--data-dir", str(tmp_path),
+             "--broker", broker.url(), "--client-id", ingest_id],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        assert process.stderr is not None
+        line = process.stderr.readline().decode()
+        assert line.startswith("ingest: mqtt://"), line
+        threading.Thread(target=process.stderr.read, daemon=True).start()
+        return process
+
+    ingest = start_ingest()
+    queues = [ForwardQueue(tmp_path / f"q-{d}.sqlite3", d) for d in devices]
+    publishers = [Publisher(q, parse_broker_url(broker.url()), group=group, batch=20).start() for q in queues]
+    produced: list[tuple[str, int, str]] = []
+    t0 = time.monotonic()
+    steps = [(1.0, broker.kill), (3.0, broker.start), (4.0, ingest.kill), (4.5, None), (5.5, None)]
+    try:
+        k = 0
+        for at, action in steps:
+            while time.monotonic() - t0 < at:
+                queue = queues[k % len(queues)]
+                event = queue.append(datetime.now(UTC), Transaction(gross_kg=Decimal(k), net_kg=Decimal(k)))
+                produced.append((event.instrument, event.seq, digest_of(event.canonical_json())))
+                for publisher in publishers:
+                    publisher.pump()
+                k += 1
+                time.sleep(0.005)
+            if action is not None:
+                action()
+            elif at == 4.5:
+                ingest.wait(10)
+                ingest = start_ingest()
+        assert all(p.drain(timeout_s=60) for p in publishers)
+        wait_for(lambda: len(stored(platform, devices[0])) + len(stored(platform, devices[1])) >= len(produced), 60)
+        with platform.database.read_session() as session:
+            names = dict(session.execute(select(FieldDevice.id, FieldDevice.device_id)).all())
+            rows = session.execute(select(FieldEvent.device_pk, FieldEvent.seq, FieldEvent.digest)).all()
+        got = [(names[pk], seq, digest) for pk, seq, digest in rows]
+        assert len(produced) > 100
+        assert len(got) == len(set(got)) == len(produced)
+        assert _checksum(got) == _checksum(produced)
+        assert sum(p.resent for p in publishers) > 0  # what the killed broker may have forgotten was sent again
+    finally:
+        for publisher in publishers:
+            publisher.stop()
+        ingest.kill()
+        ingest.wait(10)
+        broker.stop()
+        platform.database.dispose()
+
+
+def retained_state(url: str, topic: str) -> HostState | None:
+    """The retained STATE on ``topic`` (None if none arrives within 2 s)."""
+    address = parse_broker_url(url)
+    got: list[HostState] = []
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=unique("state"), protocol=mqtt.MQTTv5)
+    client.on_message = lambda _c, _u, m: got.append(decode_state(bytes(m.payload)))
+    client.connect(address.host, address.port)
+    client.subscribe(topic, qos=1)
+    client.loop_start()
+    deadline = time.monotonic() + 2
+    while not got and time.monotonic() < deadline:
+        time.sleep(0.05)
+    client.disconnect()
+    client.loop_stop()
+    return got[-1] if got else None
+
+
+@pytest.mark.slow
+def test_agents_publish_only_while_the_primary_host_is_online(tmp_path: Path) -> None:
+    """Sparkplug B 3.0 STATE: the ingest is the primary host (retained birth/death, death as its will); an agent
+    waits for it before its births, leaves when it goes offline, ignores a stale offline STATE, and comes back."""
+    group, device, host = unique("market"), unique("SC"), unique("host")
+    broker = make_broker(tmp_path / "broker")
+    platform = make_platform(f"sqlite:///{tmp_path / 'db.sqlite3'}", [device], group=group)
+    topic = f"spBv1.0/STATE/{host}"
+    queue = ForwardQueue(tmp_path / "queue.sqlite3", device)
+    publisher = Publisher(queue, parse_broker_url(broker.url()), group=group, primary_host=host).start()
+    ingest_id = unique("ingest")
+
+    def start_worker() -> IngestWorker:
+        return IngestWorker(
+            Ingestor(platform.database), parse_broker_url(broker.url()), client_id=ingest_id, host_id=host
+        ).start()
+
+    worker: IngestWorker | None = None
+    t = datetime(2026, 12, 7, tzinfo=UTC)
+    try:
+        for i in range(5):
+            queue.append(t, Transaction(gross_kg=Decimal(i), net_kg=Decimal(i)))
+        time.sleep(1.0)
+        assert not publisher.connected.is_set()  # connected to the broker, but no host: no birth, no data
+        assert publisher.pump() == 0
+        worker = start_worker()
+        born = retained_state(broker.url(), topic)
+        assert born is not None
+        assert born.online
+        assert publisher.drain(timeout_s=20)
+        wait_for(lambda: len(stored(platform, device)) == 5)
+        # an offline STATE older than the host's birth is stale: ignored
+        raw = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=unique("stale"), protocol=mqtt.MQTTv5)
+        raw.connect("127.0.0.1", broker.port)
+        raw.loop_start()
+        raw.publish(topic, encode_state(HostState(False, born.timestamp - 1000)), qos=1).wait_for_publish(5)
+        raw.disconnect()
+        raw.loop_stop()
+        time.sleep(0.5)
+        assert publisher.connected.is_set()
+        assert publisher.host_offline_disconnects == 0
+        # the host stops cleanly: its offline STATE is retained, the agent leaves and keeps its events
+        worker.stop()
+        worker = None
+        died = retained_state(broker.url(), topic)
+        assert died == HostState(False, born.timestamp)
+        wait_for(lambda: publisher.host_offline_disconnects == 1, 10)
+        for i in range(5, 8):
+            queue.append(t, Transaction(gross_kg=Decimal(i), net_kg=Decimal(i)))
+        time.sleep(1.0)
+        assert not publisher.connected.is_set()
+        assert queue.depth() == 3
+        # the host comes back (a newer birth): the agent is born again and sends what waited
+        worker = start_worker()
+        assert publisher.drain(timeout_s=20)
+        wait_for(lambda: len(stored(platform, device)) == 8)
+        with platform.database.read_session() as session:
+            assert session.scalar(select(FieldRefusal).where(FieldRefusal.reason == "topic")) is None
     finally:
         publisher.stop()
         if worker is not None:

@@ -156,3 +156,16 @@ def test_sim_field_publishes_over_mqtt(tmp_path: Path, system_broker: str) -> No
         worker.stop()
         database.dispose()
     assert cli(["sim", "field", "--instruments", "1", "--out", str(tmp_path / "x"), "--broker", "http://nope"]) == 2
+
+
+def test_ingest_refuses_a_bad_host_id_and_bad_tls_settings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = ["--database-url", f"sqlite:///{tmp_path / 'db.sqlite3'}"]
+    cases = [
+        (["--broker", "mqtt://127.0.0.1:1", "--host-id", "bad/id"], "--host-id"),
+        (["--broker", f"mqtts://127.0.0.1:1?ca={tmp_path / 'missing.pem'}"], "TLS"),
+        (["--broker", "mqtts://127.0.0.1:1?cert=/a.pem"], "both cert= and key="),
+        (["--broker", "mqtt://127.0.0.1:1?ca=/a.pem"], "only with mqtts://"),
+    ]
+    for args, message in cases:
+        assert cli(["field", "ingest", *store, *args]) == 2
+        assert message in capsys.readouterr().err

@@ -128,3 +128,16 @@ def test_status_counters_and_offline_periods(db_url: str) -> None:
         assert periods[0].ended_at == t + timedelta(seconds=62)
         assert session.scalar(select(func.count()).select_from(FieldEvent).where(FieldEvent.device_pk == pk)) == 5
     platform.database.dispose()
+
+
+def test_an_event_with_a_nul_character_is_refused_alone(db_url: str) -> None:
+    """A NUL in a text would fail the whole transaction at the database (PostgreSQL cannot store it): refused and
+    counted as malformed, the other events of the batch stored."""
+    a = unique("SC")
+    platform = make_platform(db_url, [a], group=unique("market"))
+    ingest = Ingestor(platform.database)
+    bad = TelemetryEvent(instrument=a, seq=1, time=T0, body=StateEvent(state="unlock", actor="x\x00y"))
+    result = ingest.handle_messages([ddata(platform, a, [event(a, 0), bad, event(a, 2)])])
+    assert (result.stored, dict(result.refused)) == (2, {"malformed": 1})
+    assert stored(platform, a) == [0, 2]
+    assert refusals(platform)[(a, "malformed")] == 1

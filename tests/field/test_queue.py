@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hengqi.edge.queue import ForwardQueue
+from hengqi.edge.queue import KEEP_ACKNOWLEDGED_S, ForwardQueue
 from hengqi.errors import InputError
 from hengqi.supervision.mapping import events_from_payload, payload_from_events
 from hengqi.supervision.sparkplug import decode_payload, encode_payload
@@ -44,3 +44,22 @@ def test_bounded_persistent_queue(tmp_path: Path) -> None:
         ForwardQueue(path, "SC-2")
     with pytest.raises(InputError):
         ForwardQueue(tmp_path / "other.sqlite3", "SC-3", capacity=0)
+
+
+def test_acknowledged_events_are_kept_for_a_resend(tmp_path: Path) -> None:
+    """A broker killed outright forgets what it acknowledged since its last save: the agent can send it again."""
+    queue = ForwardQueue(tmp_path / "q.sqlite3", "SC-1")
+    t = datetime(2026, 12, 7, tzinfo=UTC)
+    for i in range(6):
+        queue.append(t, Heartbeat(queue_depth=i))
+    queue.remove([0, 1], now=1000.0)
+    queue.remove([2, 3], now=1050.0)
+    assert queue.depth() == 2
+    assert queue.requeue_acknowledged_since(1040.0) == 2  # acknowledged in the window before the loss
+    assert [e.seq for e in queue.peek(10)] == [2, 3, 4, 5]
+    assert queue.requeue_acknowledged_since(0.0) == 2  # 0 and 1 were still kept (within KEEP_ACKNOWLEDGED_S)
+    queue.remove([0, 1, 2, 3], now=1100.0)
+    queue.remove([4], now=1100.0 + KEEP_ACKNOWLEDGED_S + 1)  # purges what is older than the keeping time
+    assert queue.requeue_acknowledged_since(0.0) == 1
+    assert [e.seq for e in queue.peek(10)] == [4, 5]
+    queue.close()

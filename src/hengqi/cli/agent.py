@@ -27,6 +27,11 @@ from hengqi.cli.app import EXIT_OK
     "--heartbeat", type=click.FloatRange(min=1), default=10.0, show_default=True, help="Seconds between heartbeats."
 )
 @click.option("--duration", type=click.FloatRange(min=0), default=None, help="Stop after this many seconds.")
+@click.option(
+    "--primary-host",
+    default=None,
+    help="Sparkplug host id of the platform's ingest (e.g. hengqi): publish only while it is online.",
+)
 def agent(  # noqa: PLR0917 - one parameter per click option
     scale_url: str,
     instrument: str,
@@ -37,6 +42,7 @@ def agent(  # noqa: PLR0917 - one parameter per click option
     poll: float,
     heartbeat: float,
     duration: float | None,
+    primary_host: str | None,
 ) -> int:
     """Read a scale and publish its telemetry (identity, weighings, state, heartbeats) to the platform."""
     from hengqi.edge.agent import Agent, check_scale_url
@@ -54,7 +60,7 @@ def agent(  # noqa: PLR0917 - one parameter per click option
     except InputError as err:
         raise InputError(err.path, err.reason) from None
     queue = ForwardQueue(queue_path or Path(f"agent-{instrument}.sqlite3"), instrument, capacity=capacity)
-    publisher = Publisher(queue, address, group=group).start()
+    publisher = Publisher(queue, address, group=group, primary_host=primary_host).start()
     runner = Agent(scale_url, queue, publisher, poll_s=poll, heartbeat_s=heartbeat)
     click.echo(f"agent {instrument}: {scale_url} -> {address.display()} group {group}, queue {queue.path}", err=True)
     try:

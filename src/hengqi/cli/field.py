@@ -50,6 +50,12 @@ def stream_options(func: F) -> F:
     metavar="nats://HOST:PORT",
     help="Bridge into NATS JetStream (one subject per instrument) instead of storing in the database.",
 )
+@click.option(
+    "--host-id",
+    default="hengqi",
+    show_default=True,
+    help="Sparkplug host id: STATE birth/death on spBv1.0/STATE/<host id> ('' for none; database ingest only).",
+)
 @stream_options
 def ingest(  # noqa: PLR0917 - one parameter per click option
     data_dir: Path | None,
@@ -58,13 +64,17 @@ def ingest(  # noqa: PLR0917 - one parameter per click option
     client_id: str,
     duration: float | None,
     stream: str | None,
+    host_id: str,
     namespace: str,
     partitions: int | None,
 ) -> int:
     """Subscribe to spBv1.0/# and store telemetry in the platform's database (or bridge it into JetStream)."""
     from hengqi.supervision.broker import parse_broker_url
+    from hengqi.supervision.sparkplug import check_id
 
     address = parse_broker_url(broker)
+    if host_id:
+        check_id(host_id, "--host-id")  # an InputError: exit code 2 naming the option
     if stream is not None:
         return _bridge(address, stream, client_id, duration, namespace, partitions)
     from hengqi.server.db.engine import Database
@@ -77,7 +87,9 @@ def ingest(  # noqa: PLR0917 - one parameter per click option
     database = Database(settings.effective_database_url())
     upgrade(database.engine)
     curves = CurveStore(Path(settings.data_dir) / "field")
-    worker = IngestWorker(Ingestor(database, curves=curves), address, client_id=client_id).start()
+    worker = IngestWorker(
+        Ingestor(database, curves=curves), address, client_id=client_id, host_id=host_id or None
+    ).start()
     click.echo(f"ingest: {address.display()} -> {database.url.split('@')[-1]}", err=True)
     try:
         end = None if duration is None else time.monotonic() + duration
@@ -272,7 +284,8 @@ def retention(data_dir: Path | None, database_url: str | None, curves_days: int)
 @field.command("acl")
 @store_options
 @click.option("--ingest-user", default="ingest", show_default=True)
-def acl(data_dir: Path | None, database_url: str | None, ingest_user: str) -> int:
+@click.option("--host-id", default="hengqi", show_default=True, help="The ingest's Sparkplug host id ('' for none).")
+def acl(data_dir: Path | None, database_url: str | None, ingest_user: str, host_id: str) -> int:
     """Print the Mosquitto ACL for every registered field device (each may publish only on its own topics)."""
     from sqlalchemy import select
 
@@ -292,7 +305,7 @@ def acl(data_dir: Path | None, database_url: str | None, ingest_user: str) -> in
             pairs = [(r[0], r[1]) for r in rows]
     finally:
         database.dispose()
-    click.echo(acl_text(pairs, ingest_user=ingest_user))
+    click.echo(acl_text(pairs, ingest_user=ingest_user, host_id=host_id or None))
     return EXIT_OK
 
 

@@ -1,11 +1,20 @@
 """Publishing a :class:`~hengqi.edge.queue.ForwardQueue` to the broker as a Sparkplug B edge node.
 
-The agent is one edge node serving one device, both named by the instrument's device id, in the group ``group``.
-On every connection it publishes NBIRTH (with a new ``bdSeq``, whose NDEATH is registered as the MQTT will) and
-DBIRTH, then the queued events oldest first, up to ``batch`` events per DDATA, with at most ``window`` messages
-unacknowledged.  Events leave the queue only when the broker has acknowledged their message (QoS 1 PUBACK with a
-success reason code): at-least-once.  Sparkplug B 3.0 asks for QoS 0 on data messages; hengqi uses QoS 1 there,
-because store-and-forward needs to know what the broker has.
+The agent is one edge node serving one device, both named by the instrument's device id, in the group ``group``. On
+every connection it publishes NBIRTH (with a new ``bdSeq``, whose NDEATH is registered as the MQTT will) and DBIRTH,
+then the queued events oldest first, up to ``batch`` events per DDATA, with at most ``window`` messages
+unacknowledged. Events leave the queue only when the broker has acknowledged their message (QoS 1 PUBACK with a
+success reason code): at-least-once. A broker killed outright forgets what it acknowledged since its last save, so
+after a lost connection the events the broker acknowledged in the ``resend_window_s`` before the loss are sent again
+(:meth:`hengqi.edge.queue.ForwardQueue.requeue_acknowledged_since`); the platform drops the duplicates. Sparkplug B
+3.0 asks for QoS 0 on data messages; hengqi uses QoS 1 there, because store-and-forward needs to know what the
+broker has.
+
+With ``primary_host`` set, the agent follows the Sparkplug B 3.0 primary host application rules (as listed by the
+Eclipse Sparkplug TCK; the specification's text was not read here): it subscribes to ``spBv1.0/STATE/<host id>``
+and publishes its NBIRTH and DBIRTH only once the host is online there; when the host goes offline (a STATE
+message that is not older than the last one), it publishes NDEATH, disconnects and connects again, and waits for
+the host to come back; events wait in the queue meanwhile.
 """
 
 from __future__ import annotations
@@ -17,8 +26,10 @@ from collections.abc import Callable
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from hengqi.edge.queue import ForwardQueue
+from hengqi.edge.queue import KEEP_ACKNOWLEDGED_S, ForwardQueue
+from hengqi.errors import InputError
 from hengqi.supervision.broker import BrokerAddress
+from hengqi.supervision.errors import TelemetryError
 from hengqi.supervision.mapping import (
     dbirth_payload,
     ddeath_payload,
@@ -26,12 +37,23 @@ from hengqi.supervision.mapping import (
     ndeath_payload,
     payload_from_events,
 )
-from hengqi.supervision.sparkplug import encode_payload, make_topic
+from hengqi.supervision.sparkplug import (
+    HostState,
+    decode_state,
+    encode_payload,
+    follow_host_state,
+    make_topic,
+    state_topic,
+)
 
 #: MQTT 5 PUBACK reason code "No matching subscribers".
 NO_MATCHING_SUBSCRIBERS = 0x10
 #: Seconds to wait before resending after a refused or unheard message.
 RETRY_S = 1.0
+#: Seconds before a lost connection whose acknowledged events are sent again: a killed broker's unsaved
+#: acknowledgements (Mosquitto: ``autosave_interval``, 1 s in this project's configurations) plus the time to notice
+#: a dead broker (at most 1.5 keepalives, 15 s).
+RESEND_WINDOW_S = 30.0
 
 
 def _now_ms() -> int:
@@ -50,7 +72,11 @@ class Publisher:
         batch: int = 50,
         window: int = 20,
         identity: Callable[[], dict[str, str]] | None = None,
+        resend_window_s: float = RESEND_WINDOW_S,
+        primary_host: str | None = None,
     ) -> None:
+        if not 0 <= resend_window_s <= KEEP_ACKNOWLEDGED_S:
+            raise ValueError(f"resend_window_s must be within 0 and {KEEP_ACKNOWLEDGED_S}")
         self.queue = queue
         self.broker = broker
         self.device = queue.instrument
@@ -69,15 +95,30 @@ class Publisher:
         self.connected = threading.Event()
         self.acknowledged = 0
         self.refused_acks = 0
+        self.resend_window_s = resend_window_s
+        self.resent = 0
+        self._lost_at: float | None = None
+        self._mqtt_up = False
+        self._stopping = False
+        self._rejoin = False
+        self.host_topic = None if primary_host is None else state_topic(primary_host)
+        self.host_state: HostState | None = None
+        self.host_offline_disconnects = 0
         self._bd_seq = queue.next_bd_seq()
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"hengqi-agent-{self.device}", protocol=mqtt.MQTTv5)
         if broker.username:
             client.username_pw_set(broker.username, broker.password)
+        if broker.tls:
+            try:
+                client.tls_set(**broker.tls_arguments())
+            except OSError as err:  # a missing or unreadable CA, certificate or key file (ssl.SSLError is one)
+                raise InputError("--broker", f"TLS: {err}") from err
         client.max_inflight_messages_set(window + 2)
         client.reconnect_delay_set(1, 2)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
+        client.on_message = self._on_message
         client.will_set(self._topic("NDEATH", False), encode_payload(ndeath_payload(self._bd_seq)), qos=1)
         self.client = client
 
@@ -93,10 +134,21 @@ class Publisher:
         if getattr(reason, "is_failure", False):
             return
         with self._lock:
+            self._mqtt_up = True
             self._seq = 0
             self._inflight.clear()
             self._early.clear()
             self._sent_through = None
+            lost_at, self._lost_at = self._lost_at, None
+        if lost_at is not None and self.resend_window_s > 0:
+            self.resent += self.queue.requeue_acknowledged_since(lost_at - self.resend_window_s)
+        if self.host_topic is None:
+            self._birth(client)
+        else:  # the host's retained STATE answers at once; the births wait for it to say online
+            client.subscribe(self.host_topic, qos=1)
+
+    def _birth(self, client: mqtt.Client) -> None:
+        with self._lock:
             bd_seq = self._bd_seq
             birth_seq = self._next_seq()
         now = _now_ms()
@@ -106,12 +158,48 @@ class Publisher:
         client.publish(self._topic("DBIRTH", True), encode_payload(birth), qos=1)
         self.connected.set()
 
+    def _on_message(self, client: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
+        if message.topic != self.host_topic:
+            return
+        try:
+            received = decode_state(bytes(message.payload))
+        except TelemetryError:
+            return  # not a 3.0 STATE: neither leave to publish nor a reason to leave
+        self.host_state, news = follow_host_state(self.host_state, received)
+        if not news or self._stopping:
+            return
+        if received.online and not self.connected.is_set():
+            self._birth(client)
+        elif not received.online and self.connected.is_set():
+            # the primary host is gone: a clean Sparkplug disconnect (NDEATH, then DISCONNECT), then connect again
+            self.connected.clear()
+            self.host_offline_disconnects += 1
+            with self._lock:
+                bd_seq = self._bd_seq
+                self._rejoin = True
+            client.publish(self._topic("NDEATH", False), encode_payload(ndeath_payload(bd_seq)), qos=1)
+            client.disconnect()
+
     def _on_disconnect(self, client: mqtt.Client, _u: object, _f: object, _reason: object, _p: object) -> None:
+        with self._lock:
+            rejoin, self._rejoin = self._rejoin, False
+            if self._mqtt_up and not rejoin:  # a lost connection (not our own leaving): resend what may be lost
+                self._lost_at = time.time()
+            self._mqtt_up = False
         self.connected.clear()
         bd_seq = self.queue.next_bd_seq()
         with self._lock:
             self._bd_seq = bd_seq
         client.will_set(self._topic("NDEATH", False), encode_payload(ndeath_payload(bd_seq)), qos=1)
+        if rejoin and not self._stopping:
+            # paho's network thread ends after a DISCONNECT we sent; a new one is started from outside it
+            threading.Thread(target=self._reconnect, name=f"hengqi-agent-rejoin-{self.device}", daemon=True).start()
+
+    def _reconnect(self) -> None:
+        self.client.loop_stop()
+        if not self._stopping:
+            self.client.connect_async(self.broker.host, self.broker.port, keepalive=10, clean_start=True)
+            self.client.loop_start()
 
     def _on_publish(self, _c: mqtt.Client, _u: object, mid: int, reason: object, _p: object) -> None:
         # "No matching subscribers" (MQTT 5 reason code 0x10) is a success for the broker but means nobody, not
@@ -196,6 +284,7 @@ class Publisher:
 
     def stop(self, *, clean: bool = True) -> None:
         """Disconnect; with ``clean`` publish DDEATH and NDEATH first (a clean Sparkplug disconnect)."""
+        self._stopping = True
         if clean and self.connected.is_set():
             with self._lock:
                 seq, bd_seq = self._next_seq(), self._bd_seq

@@ -1,18 +1,23 @@
 """A bounded store-and-forward queue of telemetry events in a local SQLite file.
 
 Events get their ``seq`` here (persisted, so it keeps growing across restarts) and stay until the broker has
-acknowledged them (:meth:`ForwardQueue.remove`).  The queue holds at most ``capacity`` events: when full, the
-oldest is dropped (counted in ``dropped``), so the newest are kept and the platform sees the gap in ``seq``.
-The file is written with ``synchronous=FULL``: an event :meth:`append` returned survives a crash.
+acknowledged them (:meth:`ForwardQueue.remove`). An acknowledged event is kept a little longer, apart from the queue
+(:data:`KEEP_ACKNOWLEDGED_S`): a broker killed outright (SIGKILL, power loss) forgets what it acknowledged since its
+last save (Mosquitto saves every ``autosave_interval`` seconds), so after a lost connection the agent sends again
+what the broker acknowledged shortly before (:meth:`ForwardQueue.requeue_acknowledged_since`); the platform drops
+what it already has (deduplication on instrument and seq). The queue holds at most ``capacity`` events: when full,
+the oldest is dropped (counted in ``dropped``), so the newest are kept and the platform sees the gap in ``seq``. The
+file is written with ``synchronous=FULL``: an event :meth:`append` returned survives a crash.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
+import time as clock
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from hengqi.errors import HengqiError, InputError
 from hengqi.supervision.telemetry import Body, TelemetryEvent
@@ -20,7 +25,12 @@ from hengqi.supervision.telemetry import Body, TelemetryEvent
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS queue (seq INTEGER PRIMARY KEY, event TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS acknowledged (seq INTEGER PRIMARY KEY, event TEXT NOT NULL, at REAL NOT NULL);
 """
+#: Seconds an acknowledged event is kept for sending again after a lost connection: well above Mosquitto's
+#: ``autosave_interval`` (this project's configurations: 1 s; Mosquitto's default: 1 800 s, which a platform
+#: broker must lower) plus the time to notice a dead broker (about 1.5 keepalives; the agent's keepalive is 10 s).
+KEEP_ACKNOWLEDGED_S: Final = 60.0
 
 
 class ForwardQueue:
@@ -110,10 +120,38 @@ class ForwardQueue:
             ).fetchall()
         return [TelemetryEvent.model_validate_json(row[0]) for row in rows]
 
-    def remove(self, seqs: list[int]) -> None:
-        """Forget acknowledged events."""
+    def remove(self, seqs: list[int], *, now: float | None = None) -> None:
+        """Take acknowledged events out of the queue; they are kept apart for :data:`KEEP_ACKNOWLEDGED_S`."""
+        at = clock.time() if now is None else now
         with self._lock:
-            self._db.executemany("DELETE FROM queue WHERE seq = ?", [(s,) for s in seqs])
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO acknowledged SELECT seq, event, ? FROM queue WHERE seq = ?",
+                    [(at, s) for s in seqs],
+                )
+                self._db.executemany("DELETE FROM queue WHERE seq = ?", [(s,) for s in seqs])
+                self._db.execute("DELETE FROM acknowledged WHERE at < ?", (at - KEEP_ACKNOWLEDGED_S,))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def requeue_acknowledged_since(self, since: float) -> int:
+        """Put back into the queue the events acknowledged at or after ``since`` (seconds since the epoch); the
+        number put back.  Called on a new connection after a lost one (see the module docstring)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = self._db.execute(
+                    "INSERT OR IGNORE INTO queue SELECT seq, event FROM acknowledged WHERE at >= ?", (since,)
+                )
+                self._db.execute("DELETE FROM acknowledged WHERE at >= ?", (since,))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            return int(cursor.rowcount)
 
     def next_bd_seq(self) -> int:
         """The next Sparkplug ``bdSeq`` (0-255, persisted, one per MQTT connection)."""

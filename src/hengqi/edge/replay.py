@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from hengqi.errors import HengqiError
+from hengqi.errors import HengqiError, InputError
 from hengqi.supervision.broker import BrokerAddress
 from hengqi.supervision.mapping import (
     dbirth_payload,
@@ -46,6 +46,11 @@ def publish_events(
     )
     if broker.username:
         client.username_pw_set(broker.username, broker.password)
+    if broker.tls:
+        try:
+            client.tls_set(**broker.tls_arguments())
+        except OSError as err:  # a missing or unreadable CA, certificate or key file (ssl.SSLError is an OSError)
+            raise InputError("--broker", f"TLS: {err}") from err
     client.max_inflight_messages_set(100)
     try:
         client.connect(broker.host, broker.port)

@@ -102,7 +102,9 @@ def _value(metric: Metric, path: str) -> Any:
         return utc_from_ms(value)
     if metric.datatype is DataType.BYTES and isinstance(value, bytes):
         if len(value) % 8:
-            raise TelemetryError(path, f"sample array of {len(value)} bytes is not a whole number of binary64")
+            raise TelemetryError(
+                f"{path}.{metric.name}", f"sample array of {len(value)} bytes is not a whole number of binary64"
+            )
         return list(struct.unpack(f"<{len(value) // 8}d", value))
     return value
 
@@ -119,26 +121,27 @@ def _event(instrument: str, group: Sequence[Metric], index: int) -> TelemetryEve
     lists: dict[str, dict[int, Any]] = {}
     records: dict[str, dict[str, Any]] = {}
     prefix = f"{kind}/"
+    cut = len(prefix)
     for metric in group[2:]:
-        where = f"{path}.{metric.name}"
-        if not metric.name.startswith(prefix):
-            raise TelemetryError(where, f"metric does not belong to a {kind!r} event")
-        field, _, inner = metric.name[len(prefix) :].partition("/")
-        value = _value(metric, where)
+        name = metric.name
+        if not name.startswith(prefix):
+            raise TelemetryError(f"{path}.{name}", f"metric does not belong to a {kind!r} event")
+        field, _, inner = name[cut:].partition("/")
+        value = _value(metric, path)
         if not inner:
             if field in body or field in lists or field in records:
-                raise TelemetryError(where, "metric repeated")
+                raise TelemetryError(f"{path}.{name}", "metric repeated")
             body[field] = value
         elif inner.isdigit() and len(inner) <= 3:
             if field in body or field in records or int(inner) in lists.get(field, {}):
-                raise TelemetryError(where, "metric repeated")
+                raise TelemetryError(f"{path}.{name}", "metric repeated")
             lists.setdefault(field, {})[int(inner)] = value
         elif "/" not in inner:
             if field in body or field in lists or inner in records.get(field, {}):
-                raise TelemetryError(where, "metric repeated")
+                raise TelemetryError(f"{path}.{name}", "metric repeated")
             records.setdefault(field, {})[inner] = value
         else:
-            raise TelemetryError(where, "metric name nested too deep")
+            raise TelemetryError(f"{path}.{name}", "metric name nested too deep")
     for field, items in lists.items():
         if sorted(items) != list(range(len(items))):
             raise TelemetryError(f"{path}.{kind}/{field}", "indices are not 0..n-1")

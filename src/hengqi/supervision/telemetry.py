@@ -229,7 +229,35 @@ class TelemetryEvent(_Frozen):
 
     def canonical_json(self) -> str:
         """Compact JSON with sorted keys: what the platform hashes to tell a true duplicate from a forged one."""
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return canonical_text(self.model_dump(mode="json"))
+
+
+def canonical_text(dumped: dict[str, Any]) -> str:
+    """The canonical JSON of an event already dumped with ``model_dump(mode="json")`` (the ingest dumps each event
+    once and uses the dump both for this text and for the stored body).
+
+    >>> canonical_text({"seq": 1, "body": {"kind": "heartbeat"}})
+    '{"body":{"kind":"heartbeat"},"seq":1}'
+    """
+    return json.dumps(dumped, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical_and_body(dumped: dict[str, Any]) -> tuple[str, str]:
+    """The canonical JSON of a dumped event and, as a slice of it, the canonical JSON of its body.
+
+    The envelope's keys are ``body``, ``instrument``, ``seq`` and ``time``, so the body comes first in sorted order
+    and the event's text is ``{"body":`` + the body's text + the rest: the ingest serialises each body once.
+
+    >>> dumped = {"instrument": "A", "seq": 1, "time": "2026-01-01T00:00:00Z", "body": {"kind": "heartbeat"}}
+    >>> canonical_and_body(dumped)[0] == canonical_text(dumped)
+    True
+    >>> canonical_and_body(dumped)[1]
+    '{"kind":"heartbeat"}'
+    """
+    body = json.dumps(dumped["body"], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    rest = {k: v for k, v in dumped.items() if k != "body"}
+    tail = json.dumps(rest, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return '{"body":' + body + ("," + tail[1:] if len(tail) > 2 else "}"), body
 
 
 def parse_event(data: Any, *, path: str = "event") -> TelemetryEvent:
