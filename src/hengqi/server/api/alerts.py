@@ -35,14 +35,15 @@ class AlertPublic(BaseModel):
     closure_reason: str | None
     note: str
     finding_count: int
+    inspection_run_id: int | None
     findings: list[dict[str, Any]]
 
 
 class TransitionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    state: Literal["acknowledged", "investigating", "closed"]
-    reason: Literal["confirmed_tampering", "false_alarm", "repaired"] | None = None
+    state: Literal["acknowledged", "inspection_ordered", "closed"]
+    reason: Literal["confirmed_fraud", "fault", "false_alarm"] | None = None
     note: str = Field(default="", max_length=2000, pattern=NO_CONTROL)
 
 
@@ -60,16 +61,49 @@ class DetectOut(BaseModel):
     unchanged: int
 
 
+class PrecisionOut(BaseModel):
+    detector: str
+    confirmed_fraud: int
+    fault: int
+    false_alarm: int
+    closed: int
+    precision: float | None
+
+
+Code = Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+
+
 @router.get("/field/alerts", response_model=list[AlertPublic])
-def list_alerts(
+def list_alerts(  # noqa: PLR0917 - FastAPI query parameters
     principal: CurrentPrincipal,
     session: ReadSession,
-    state: Annotated[Literal["open", "acknowledged", "investigating", "closed"] | None, Query()] = None,
+    state: Annotated[Literal["new", "acknowledged", "inspection_ordered", "closed"] | None, Query()] = None,
+    region: Code | None = None,
+    site: Code | None = None,
+    detector: Code | None = None,
+    severity: Annotated[Literal["high", "medium"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> list[AlertPublic]:
-    rows = service.list_alerts(session, principal, state=state, limit=limit, offset=offset)
+    where = service.AlertFilter(state, region, site, detector, severity)
+    rows = service.list_alerts(session, principal, where=where, limit=limit, offset=offset)
     return [AlertPublic.model_validate(r) for r in rows]
+
+
+@router.get("/field/alerts/precision", response_model=list[PrecisionOut])
+def alert_precision(principal: CurrentPrincipal, session: ReadSession) -> list[PrecisionOut]:
+    """Per detector, the closed alerts in scope by finding and the precision they measure."""
+    return [
+        PrecisionOut(
+            detector=p.detector,
+            confirmed_fraud=p.confirmed_fraud,
+            fault=p.fault,
+            false_alarm=p.false_alarm,
+            closed=p.closed,
+            precision=p.precision,
+        )
+        for p in service.precision(session, principal)
+    ]
 
 
 @router.get("/field/alerts/{alert_id}", response_model=AlertPublic)
