@@ -35,6 +35,7 @@ from hengqi.server.audit import Actor
 from hengqi.server.db.models import Instrument, Run
 from hengqi.server.db.types import utcnow
 from hengqi.server.errors import ConflictError, NotFoundError, PermissionDeniedError
+from hengqi.server.field.curves import CurveStore
 from hengqi.server.field.models import FieldDevice, FieldEvent, FieldWorkOrder
 from hengqi.server.permissions import Permission, Principal, Role
 from hengqi.supervision.detectors import Finding
@@ -345,6 +346,23 @@ def _profile(session: Session, device: FieldDevice) -> InstrumentProfile:
     )
 
 
+def _body(row: FieldEvent, device: FieldDevice, curves: CurveStore | None) -> dict[str, object]:
+    """The stored body, with a passage's samples back in place of the Parquet reference the ingest left."""
+    body = dict(row.body)
+    if body.get("kind") != "passage" or "curve_file" not in body:
+        return body
+    reference = body.pop("curve_file")
+    body.pop("samples", None)
+    curve = curves.curve(str(reference), device.device_id, row.seq) if curves is not None else None
+    if curve is None:
+        body["curve_kg"] = [float(body.get("gross_kg", 0))]
+        body["cells_kg"] = []
+    else:
+        body["curve_kg"] = list(curve.weight_kg)
+        body["cells_kg"] = [list(c) for c in curve.cells_kg]
+    return body
+
+
 def detect_stored(
     session: Session,
     *,
@@ -352,13 +370,16 @@ def detect_stored(
     device_ids: Sequence[str] | None = None,
     organisation_id: int | None = None,
     batch: int = 5000,
+    curves: CurveStore | None = None,
 ) -> RecordResult:
     """Run every detector over the stored events of each field device (seq order, in batches of ``batch`` events,
     the detector state carried between batches) and record the findings as alerts; the caller commits.
     ``organisation_id`` limits the run to that organisation's devices.
 
     The run starts from an empty state each time; idempotent alert keys make a second run add nothing.  An open
-    work order (no closing time) is taken to cover one day from its opening.
+    work order (no closing time) is taken to cover one day from its opening.  Passages whose samples the ingest
+    moved to Parquet are read back from ``curves``; without it, or where the file is gone (retention), the passage
+    keeps only its registered weights (a one-sample curve: the curve rules cannot fire on it, the tare rule can).
     """
     query = select(FieldDevice).where(FieldDevice.deleted_at.is_(None)).order_by(FieldDevice.id)
     if device_ids is not None:
@@ -382,7 +403,12 @@ def detect_stored(
             after = rows[-1].seq
             events = [
                 TelemetryEvent.model_validate(
-                    {"instrument": device.device_id, "seq": r.seq, "time": r.event_time, "body": r.body}
+                    {
+                        "instrument": device.device_id,
+                        "seq": r.seq,
+                        "time": r.event_time,
+                        "body": _body(r, device, curves),
+                    }
                 )
                 for r in rows
             ]

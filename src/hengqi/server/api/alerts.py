@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from hengqi.server.alerts import service
 from hengqi.server.api.deps import CurrentPrincipal, ReadSession, WriteSession
 from hengqi.server.errors import PermissionDeniedError
+from hengqi.server.field.curves import CurveStore
 from hengqi.server.permissions import Role
 
 router = APIRouter(tags=["alerts"])
@@ -119,12 +120,16 @@ def transition(alert_id: Id, data: TransitionIn, principal: CurrentPrincipal, se
 
 
 @router.post("/field/alerts/detect", response_model=DetectOut)
-def detect(data: DetectIn, principal: CurrentPrincipal, session: WriteSession) -> DetectOut:
+def detect(data: DetectIn, request: Request, principal: CurrentPrincipal, session: WriteSession) -> DetectOut:
     """Run the detectors over the stored events of the principal's own organisation's devices (quality manager)."""
     if principal.role is not Role.QUALITY_MANAGER:
         raise PermissionDeniedError(f"role {principal.role} may not run the detectors")
     result = service.detect_stored(
-        session, actor=principal.actor, device_ids=data.device_ids, organisation_id=principal.organisation_id
+        session,
+        actor=principal.actor,
+        device_ids=data.device_ids,
+        organisation_id=principal.organisation_id,
+        curves=CurveStore(request.app.state.hengqi.settings.data_dir / "field"),
     )
     session.commit()
     return DetectOut(created=result.created, updated=result.updated, unchanged=result.unchanged)

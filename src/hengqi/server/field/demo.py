@@ -75,6 +75,6 @@ def seed_field(database: Database, organisation_name: str, curves: CurveStore | 
     # the detectors over what was stored, so that the alert queue has its first alerts
     with database.write_session() as session:
         org_id = session.scalar(select(Organisation.id).where(Organisation.name == organisation_name))
-        detect_stored(session, actor=DEMO_ACTOR, organisation_id=org_id)
+        detect_stored(session, actor=DEMO_ACTOR, organisation_id=org_id, curves=curves)
         session.commit()
     return stored

@@ -250,8 +250,9 @@ def curve_svg(series: list[list[float]], width: int = 360, height: int = 90) -> 
         points = " ".join(
             f"{k * width / n:.1f},{height - max(v, 0.0) * (height - 4) / top:.1f}" for k, v in enumerate(samples)
         )
-        style = "stroke-width:2" if i == 0 else "stroke-width:0.7;opacity:0.6"
-        lines.append(f'<polyline fill="none" stroke="currentColor" style="{style}" points="{points}"/>')
+        # presentation attributes, not style="...": the Content-Security-Policy forbids inline styles
+        style = 'stroke-width="2"' if i == 0 else 'stroke-width="0.7" opacity="0.6"'
+        lines.append(f'<polyline fill="none" stroke="currentColor" {style} points="{points}"/>')
     return Markup(
         f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
         f'aria-label="weight curve">{"".join(lines)}</svg>'
