@@ -232,12 +232,20 @@ def test_alert_queue_filters_page_workflow_and_precision(world: World) -> None:
     c, h = world.client, world.headers
     c.post("/api/v1/field/alerts/detect", json={}, headers=h["qm_a"])
     alert = c.get("/api/v1/field/alerts", headers=h["qm_a"]).json()[0]
+    from hengqi.server.field.models import FieldDevice
+
+    with world.app.state.hengqi.database.write_session() as session:  # device a stands in region 610102
+        device = session.scalar(select(FieldDevice).where(FieldDevice.device_id == world.device))
+        assert device is not None
+        device.region_code = "610102"
+        session.commit()
     reg, csrf = _web(world, "reg_granted")
     queue = reg.get("/web/alerts")
     assert queue.status_code == 200
     assert f'data-alert="{alert["id"]}"' in queue.text
-    group = re.search(r'<option value="(market-[0-9a-f-]+)"', queue.text)
-    assert group is not None
+    row = re.search(rf'data-alert="{alert["id"]}".*?<td>(\d+)</td><td>(market-[0-9a-f-]+)</td>', queue.text, re.S)
+    assert row is not None
+    region, group = row.group(1), row.group(2)
     for query, shown in (
         ("detector=seal", True),
         ("detector=retail", False),
@@ -245,8 +253,10 @@ def test_alert_queue_filters_page_workflow_and_precision(world: World) -> None:
         ("severity=medium", False),
         ("state=new", True),
         ("state=closed", False),
-        (f"site={group.group(1)}", True),
-        ("region=nowhere", False),
+        (f"site={group}", True),
+        ("site=market-elsewhere", False),
+        (f"region={region}", True),
+        ("region=610103", False),
     ):
         page = reg.get(f"/web/alerts?{query}")
         assert page.status_code == 200
