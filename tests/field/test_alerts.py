@@ -319,3 +319,59 @@ def test_alert_screens_refuse_other_roles_and_organisations(world: World) -> Non
     assert anonymous.get("/web/alerts", follow_redirects=False).status_code in (302, 303, 307)
     assert anonymous.post(url, data={"state": "acknowledged"}, follow_redirects=False).status_code in (303, 401, 403)
     assert c.get(f"/api/v1/field/alerts/{alert_id}", headers=h["qm_a"]).json()["state"] == "new"
+
+
+def test_migration_renames_stored_states_and_reasons(tmp_path: Path) -> None:
+    """0170_alert_screens: open -> new, investigating -> inspection_ordered, confirmed_tampering -> confirmed_fraud,
+    repaired -> fault; and back on downgrade."""
+    from decimal import Decimal
+
+    from sqlalchemy import text
+
+    from hengqi.server.db.engine import Database
+    from hengqi.server.db.migrate import downgrade, upgrade
+    from hengqi.server.db.models import Instrument
+    from hengqi.server.field.devices import register_device
+
+    database = Database(f"sqlite:///{tmp_path / 'm.sqlite3'}")
+    upgrade(database.engine, "0150_org_instrument_hosts")
+    stamp = "2026-12-07 08:00:00.000000"
+    rows = [("open", None), ("investigating", None), ("closed", "confirmed_tampering"), ("closed", "repaired")]
+    with database.write_session() as session:  # these tables are as at head; field_alerts is not
+        org = Organisation(name="Market authority m")
+        session.add(org)
+        session.flush()
+        instrument = Instrument(organisation_id=org.id, make="A", model="B", serial="C", accuracy_class="III",
+                                kind="single-interval", max_kg=Decimal(15), min_kg=Decimal("0.1"),
+                                e_kg=Decimal("0.005"), d_kg=Decimal("0.005"), ranges=[])  # fmt: skip
+        session.add(instrument)
+        session.flush()
+        device, _token = register_device(
+            session, organisation_id=org.id, instrument_id=instrument.id, device_id="D", group_id="g"
+        )
+        session.commit()
+        ids = {"o": org.id, "d": device.id}
+    with database.engine.begin() as con:
+        for i, (state, reason) in enumerate(rows):
+            con.execute(
+                text(
+                    "INSERT INTO field_alerts (alert_key, organisation_id, device_pk, device_id, detector,"
+                    " window_start, window_end, severity, state, closure_reason, note, finding_count, findings,"
+                    " created_at, updated_at) VALUES (:k, :o, :d, 'D', 'seal', :t, :t, 'high', :s, :r, '', 0, '[]',"
+                    " :t, :t)"
+                ),
+                {"k": f"k{i}", "t": stamp, "s": state, "r": reason, **ids},
+            )
+    upgrade(database.engine)
+    query = text("SELECT state, closure_reason FROM field_alerts ORDER BY id")
+    with database.engine.connect() as con:
+        assert [tuple(r) for r in con.execute(query)] == [
+            ("new", None),
+            ("inspection_ordered", None),
+            ("closed", "confirmed_fraud"),
+            ("closed", "fault"),
+        ]
+    downgrade(database.engine, "0150_org_instrument_hosts")
+    with database.engine.connect() as con:
+        assert [tuple(r) for r in con.execute(query)] == rows
+    database.dispose()
