@@ -252,3 +252,23 @@ def test_sequence_gaps_duplicates_and_the_first_event() -> None:
         ("sequence_gap", (10,), "3"),
         ("sequence_gap", (2**63 - 1,), str(2**63 - 1 - 10 - 1)),
     ]
+
+
+def test_ewma_finds_half_mpe_shift_within_ten_checks() -> None:
+    """As the CUSUM test in test_detectors.py: class III, e = 5 g, checks at 5 kg (in-service MPE 10 g), a 5 g shift
+    after 10 in-control checks, sigma 1.5 g, readings rounded to e; seeded (seed 11), 100 instruments."""
+    spec = InstrumentSpecification.create(accuracy_class="III", max="15 kg", e="5 g")
+    rng = np.random.default_rng(11)
+    delays = []
+    for _ in range(100):
+        raw = np.r_[rng.normal(0, 0.0015, 10), rng.normal(0.005, 0.0015, 40)]
+        events = [
+            ev(i, CheckWeighing(nominal_kg=Decimal(5), indication_kg=Decimal(5) + Decimal(round(x / 0.005) * 5) / 1000),
+               86400 * i)
+            for i, x in enumerate(raw)
+        ]  # fmt: skip
+        found = [
+            f for f in drift.detect(drift.DriftState(), events, drift.DriftContext(spec))[1] if f.rule == "ewma_shift"
+        ]
+        delays.append(min((f.seqs[0] for f in found), default=99) - 9)
+    assert sorted(delays)[50] <= 10  # median delay within 10 checks (the warm-up ends before the shift starts)
