@@ -4,6 +4,7 @@ organisations and malformed requests (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -113,7 +114,7 @@ def test_detection_is_idempotent_and_scoped(world: World) -> None:
     assert again.json() == {"created": 0, "updated": 0, "unchanged": 2}
     alerts = c.get("/api/v1/field/alerts", headers=h["qm_a"]).json()
     assert [(x["device_id"], x["detector"], x["state"], x["finding_count"]) for x in alerts] == [
-        (world.device, "seal", "open", 2)
+        (world.device, "seal", "new", 2)
     ]
     rules = [f["rule"] for f in alerts[0]["findings"]]
     assert rules == ["counter_without_work_order", "case_opened"]
@@ -136,7 +137,7 @@ def test_workflow_roles_states_and_audit(world: World) -> None:
     assert c.post(url, json={"state": "acknowledged"}, headers=h["tech_a"]).status_code == 403
     assert c.post(url, json={"state": "acknowledged"}, headers=h["qm_b"]).status_code == 404
     assert c.post(url, json={"state": "acknowledged"}, headers=h["reg_other"]).status_code == 404
-    assert c.post(url, json={"state": "investigating"}, headers=h["qm_a"]).status_code == 409  # skips a state
+    assert c.post(url, json={"state": "inspection_ordered"}, headers=h["qm_a"]).status_code == 409  # skips a state
     assert c.post(url, json={"state": "acknowledged", "reason": "false_alarm"}, headers=h["qm_a"]).status_code == 422
     assert c.post(url, json={"state": "bogus"}, headers=h["qm_a"]).status_code == 422
     assert c.post(url, json={"state": "acknowledged", "x": 1}, headers=h["qm_a"]).status_code == 422
@@ -147,13 +148,18 @@ def test_workflow_roles_states_and_audit(world: World) -> None:
     )
     ok = c.post(url, json={"state": "acknowledged"}, headers=h["reg_granted"])
     assert ok.status_code == 200, ok.text
-    assert (
-        c.post(url, json={"state": "investigating", "note": "inspection ordered"}, headers=h["qm_a"]).status_code == 200
-    )
+    ordered = c.post(url, json={"state": "inspection_ordered", "note": "check the seal"}, headers=h["qm_a"])
+    assert ordered.status_code == 200
+    run_id = ordered.json()["inspection_run_id"]
+    run = c.get(f"/api/v1/runs/{run_id}", headers=h["tech_a"])  # the instrument's technicians see the ordered run
+    assert run.status_code == 200, run.text
+    assert (run.json()["kind"], run.json()["status"]) == ("verification", "open")
+    assert c.get(f"/api/v1/runs/{run_id}", headers=h["qm_b"]).status_code == 404
     assert c.post(url, json={"state": "closed"}, headers=h["qm_a"]).status_code == 422  # a reason is required
-    closed = c.post(url, json={"state": "closed", "reason": "confirmed_tampering"}, headers=h["reg_granted"])
+    assert c.post(url, json={"state": "closed", "reason": "confirmed_tampering"}, headers=h["qm_a"]).status_code == 422
+    closed = c.post(url, json={"state": "closed", "reason": "confirmed_fraud"}, headers=h["reg_granted"])
     assert closed.status_code == 200
-    assert (closed.json()["state"], closed.json()["closure_reason"]) == ("closed", "confirmed_tampering")
+    assert (closed.json()["state"], closed.json()["closure_reason"]) == ("closed", "confirmed_fraud")
     assert c.post(url, json={"state": "acknowledged"}, headers=h["qm_a"]).status_code == 409
     assert [x["id"] for x in c.get("/api/v1/field/alerts?state=closed", headers=h["qm_a"]).json()] == [alert_id]
     with world.app.state.hengqi.database.read_session() as session:
@@ -169,9 +175,9 @@ def test_workflow_roles_states_and_audit(world: World) -> None:
     qm, reg = world.names["qm_a"], world.names["reg_granted"]
     assert steps == [
         ("alert.open", qm, None, None),  # who ran the detectors
-        ("alert.acknowledged", reg, "open", "acknowledged"),
-        ("alert.investigating", qm, "acknowledged", "investigating"),
-        ("alert.closed", reg, "investigating", "closed"),
+        ("alert.acknowledged", reg, "new", "acknowledged"),
+        ("alert.inspect", qm, "acknowledged", "inspection_ordered"),
+        ("alert.closed", reg, "inspection_ordered", "closed"),
     ]
 
 
@@ -200,3 +206,172 @@ def test_cli_field_detect_records_alerts_once(tmp_path: Path, capsys: pytest.Cap
     out = capsys.readouterr().out.splitlines()
     assert out == ["alerts: 1 created, 0 updated, 0 unchanged", "alerts: 0 created, 0 updated, 1 unchanged"]
     assert cli(["field", "detect", "--database-url", "notaurl://x"]) == 2
+
+
+# --- the regulator screens ------------------------------------------------------------------------------------------
+
+
+def _web(world: World, name: str) -> tuple[TestClient, str]:
+    """A browser-like client signed in through the login form as ``name``; its CSRF token."""
+    client = TestClient(world.app)
+    page = client.get("/web/login")
+    token = re.search(r'name="login_csrf" value="([^"]+)"', page.text)
+    assert token is not None
+    answer = client.post(
+        "/web/login",
+        data={"username": world.names[name], "password": PASSWORD, "login_csrf": token.group(1), "next": "/web/"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+    csrf = client.cookies.get("hengqi_csrf")
+    assert csrf
+    return client, csrf
+
+
+def test_alert_queue_filters_page_workflow_and_precision(world: World) -> None:
+    c, h = world.client, world.headers
+    c.post("/api/v1/field/alerts/detect", json={}, headers=h["qm_a"])
+    alert = c.get("/api/v1/field/alerts", headers=h["qm_a"]).json()[0]
+    from hengqi.server.field.models import FieldDevice
+
+    with world.app.state.hengqi.database.write_session() as session:  # device a stands in region 610102
+        device = session.scalar(select(FieldDevice).where(FieldDevice.device_id == world.device))
+        assert device is not None
+        device.region_code = "610102"
+        session.commit()
+    reg, csrf = _web(world, "reg_granted")
+    queue = reg.get("/web/alerts")
+    assert queue.status_code == 200
+    assert f'data-alert="{alert["id"]}"' in queue.text
+    row = re.search(rf'data-alert="{alert["id"]}".*?<td>(\d+)</td><td>(market-[0-9a-f-]+)</td>', queue.text, re.S)
+    assert row is not None
+    region, group = row.group(1), row.group(2)
+    for query, shown in (
+        ("detector=seal", True),
+        ("detector=retail", False),
+        ("severity=high", True),
+        ("severity=medium", False),
+        ("state=new", True),
+        ("state=closed", False),
+        (f"site={group}", True),
+        ("site=market-elsewhere", False),
+        (f"region={region}", True),
+        ("region=610103", False),
+    ):
+        page = reg.get(f"/web/alerts?{query}")
+        assert page.status_code == 200
+        assert (f'data-alert="{alert["id"]}"' in page.text) is shown, query
+    assert reg.get("/web/alerts?site=a/b").status_code == 422
+    # the alert page: the rule that fired, its threshold and what was observed, the workflow buttons
+    page = reg.get(f"/web/alerts/{alert['id']}")
+    assert page.status_code == 200
+    assert 'data-rule="counter_without_work_order"' in page.text
+    assert "999 -&gt; 1" in page.text or "999 -> 1" in page.text
+    assert 'data-testid="to-acknowledged"' in page.text
+    url = f"/web/alerts/{alert['id']}/transition"
+    assert reg.post(url, data={"state": "acknowledged"}, follow_redirects=False).status_code == 403  # no CSRF token
+    done = reg.post(url, data={"csrf_token": csrf, "state": "acknowledged"}, follow_redirects=False)
+    assert done.status_code == 303
+    ordered = reg.post(url, data={"csrf_token": csrf, "state": "inspection_ordered"}, follow_redirects=False)
+    assert ordered.status_code == 303
+    page = reg.get(f"/web/alerts/{alert['id']}")
+    assert 'data-testid="inspection-run"' in page.text
+    assert 'data-testid="to-' not in page.text  # only closing is left
+    bad = reg.post(url, data={"csrf_token": csrf, "state": "closed", "reason": "bogus"}, follow_redirects=False)
+    assert bad.status_code == 422
+    closed = reg.post(
+        url, data={"csrf_token": csrf, "state": "closed", "reason": "false_alarm", "note": "seal intact"},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert closed.status_code == 303
+    precision = c.get("/api/v1/field/alerts/precision", headers=h["qm_a"]).json()
+    assert precision == [
+        {"detector": "seal", "confirmed_fraud": 0, "fault": 0, "false_alarm": 1, "closed": 1, "precision": 0.0}
+    ]
+    queue = reg.get("/web/alerts")
+    assert 'data-testid="precision-seal"' in queue.text
+    page = reg.get(f"/web/alerts/{alert['id']}")
+    trail = page.text[page.text.index('data-testid="alert-trail"') :]
+    assert [a for a in ("alert.open", "alert.acknowledged", "alert.inspect", "alert.closed") if a in trail] == [
+        "alert.open",
+        "alert.acknowledged",
+        "alert.inspect",
+        "alert.closed",
+    ]
+    assert c.get("/api/v1/field/alerts/precision", headers=h["qm_b"]).json() == []  # another organisation's
+
+
+def test_alert_screens_refuse_other_roles_and_organisations(world: World) -> None:
+    c, h = world.client, world.headers
+    c.post("/api/v1/field/alerts/detect", json={}, headers=h["qm_a"])
+    alert_id = c.get("/api/v1/field/alerts", headers=h["qm_a"]).json()[0]["id"]
+    url = f"/web/alerts/{alert_id}/transition"
+    other, other_csrf = _web(world, "reg_other")  # a regulator not granted organisation a
+    assert f'data-alert="{alert_id}"' not in other.get("/web/alerts").text
+    assert other.get(f"/web/alerts/{alert_id}").status_code == 404
+    assert other.post(url, data={"csrf_token": other_csrf, "state": "acknowledged"}).status_code == 404
+    tech, tech_csrf = _web(world, "tech_a")  # reads its organisation's alerts, may not work on them
+    page = tech.get(f"/web/alerts/{alert_id}")
+    assert page.status_code == 200
+    assert 'data-testid="alert-workflow"' not in page.text
+    assert tech.post(url, data={"csrf_token": tech_csrf, "state": "acknowledged"}).status_code == 403
+    anonymous = TestClient(world.app)
+    assert anonymous.get("/web/alerts", follow_redirects=False).status_code in (302, 303, 307)
+    assert anonymous.post(url, data={"state": "acknowledged"}, follow_redirects=False).status_code in (303, 401, 403)
+    assert c.get(f"/api/v1/field/alerts/{alert_id}", headers=h["qm_a"]).json()["state"] == "new"
+
+
+def test_migration_renames_stored_states_and_reasons(tmp_path: Path) -> None:
+    """0170_alert_screens: open -> new, investigating -> inspection_ordered, confirmed_tampering -> confirmed_fraud,
+    repaired -> fault; and back on downgrade."""
+    from decimal import Decimal
+
+    from sqlalchemy import text
+
+    from hengqi.server.db.engine import Database
+    from hengqi.server.db.migrate import downgrade, upgrade
+    from hengqi.server.db.models import Instrument
+    from hengqi.server.field.devices import register_device
+
+    database = Database(f"sqlite:///{tmp_path / 'm.sqlite3'}")
+    upgrade(database.engine, "0150_org_instrument_hosts")
+    stamp = "2026-12-07 08:00:00.000000"
+    rows = [("open", None), ("investigating", None), ("closed", "confirmed_tampering"), ("closed", "repaired")]
+    with database.write_session() as session:  # these tables are as at head; field_alerts is not
+        org = Organisation(name="Market authority m")
+        session.add(org)
+        session.flush()
+        instrument = Instrument(organisation_id=org.id, make="A", model="B", serial="C", accuracy_class="III",
+                                kind="single-interval", max_kg=Decimal(15), min_kg=Decimal("0.1"),
+                                e_kg=Decimal("0.005"), d_kg=Decimal("0.005"), ranges=[])  # fmt: skip
+        session.add(instrument)
+        session.flush()
+        device, _token = register_device(
+            session, organisation_id=org.id, instrument_id=instrument.id, device_id="D", group_id="g"
+        )
+        session.commit()
+        ids = {"o": org.id, "d": device.id}
+    with database.engine.begin() as con:
+        for i, (state, reason) in enumerate(rows):
+            con.execute(
+                text(
+                    "INSERT INTO field_alerts (alert_key, organisation_id, device_pk, device_id, detector,"
+                    " window_start, window_end, severity, state, closure_reason, note, finding_count, findings,"
+                    " created_at, updated_at) VALUES (:k, :o, :d, 'D', 'seal', :t, :t, 'high', :s, :r, '', 0, '[]',"
+                    " :t, :t)"
+                ),
+                {"k": f"k{i}", "t": stamp, "s": state, "r": reason, **ids},
+            )
+    upgrade(database.engine)
+    query = text("SELECT state, closure_reason FROM field_alerts ORDER BY id")
+    with database.engine.connect() as con:
+        assert [tuple(r) for r in con.execute(query)] == [
+            ("new", None),
+            ("inspection_ordered", None),
+            ("closed", "confirmed_fraud"),
+            ("closed", "fault"),
+        ]
+    downgrade(database.engine, "0150_org_instrument_hosts")
+    with database.engine.connect() as con:
+        assert [tuple(r) for r in con.execute(query)] == rows
+    database.dispose()

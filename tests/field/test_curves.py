@@ -81,3 +81,42 @@ def test_ingest_writes_curves_to_parquet_and_reads_them_back(tmp_path: Path, db_
     assert store.curve(bodies[0]["curve_file"], device, 0) is None
     assert store.curve(bodies[1]["curve_file"], device, 1) is not None
     platform.database.dispose()
+
+
+def test_detectors_read_stored_passages_back_from_parquet(tmp_path: Path) -> None:
+    """The resistor step on cell 0 (12 t, seq 0) is found from the Parquet samples; without the store the passage
+    keeps only its registered weights: nothing is found and nothing fails."""
+    from hengqi.server.alerts.service import detect_stored
+    from hengqi.server.audit import Actor
+
+    device = unique("WB")
+    platform = make_platform(f"sqlite:///{tmp_path / 'db.sqlite3'}", [device], group=unique("wb"))
+    from hengqi.server.db.models import Instrument
+
+    with platform.database.write_session() as session:  # a weighbridge: Max 60 t, e = 20 kg
+        row = session.scalar(select(FieldDevice).where(FieldDevice.device_id == device))
+        assert row is not None
+        row.site_kind = "weighbridge"
+        instrument = session.get(Instrument, row.instrument_id)
+        assert instrument is not None
+        instrument.max_kg, instrument.e_kg, instrument.d_kg = Decimal(60000), Decimal(20), Decimal(20)
+        instrument.min_kg = Decimal(400)
+        session.commit()
+    store = CurveStore(tmp_path / "field")
+    day = datetime(2026, 3, 1, 8, tzinfo=UTC)
+    Ingestor(platform.database, curves=store).handle_messages(
+        [
+            (
+                f"spBv1.0/{platform.group}/DDATA/{device}/{device}",
+                encode_payload(payload_from_events([passage(device, 0, day, 12000.0)], seq=1, timestamp=0)),
+            )
+        ]
+    )
+    actor = Actor(None, "test")
+    with platform.database.write_session() as session:
+        blind = detect_stored(session, actor=actor, device_ids=[device])
+        assert blind.created == 0
+        seeing = detect_stored(session, actor=actor, device_ids=[device], curves=store)
+        assert seeing.created == 1
+        session.commit()
+    platform.database.dispose()

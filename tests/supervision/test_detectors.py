@@ -279,6 +279,10 @@ def _one(scenario_id: str) -> tuple:
         ("software_checksum_change", 4, "software_not_approved"),
         ("case_opened", 5, "case_opened"),
         ("remote_resistor", 6, "cell_step_without_partner"),
+        ("wheel_off_platform", 3, "axle_side_imbalance"),
+        ("braking_on_platform", 3, "not_at_rest"),
+        ("cheat_firmware", 3, "weight_added_on_key"),
+        ("stored_offset", 3, "zero_offset_step"),
     ],
 )
 def test_each_detector_finds_its_scenario_and_nothing_on_clean_instruments(scenario: str, seed: int, rule: str) -> None:
@@ -290,7 +294,14 @@ def test_each_detector_finds_its_scenario_and_nothing_on_clean_instruments(scena
     assert tampered
     assert {f.instrument for f in findings if f.rule == rule} == tampered
     clean = {i.device_id for i in data.instruments} - {lb.instrument for lb in data.labels if lb.label != "fault"}
-    assert [f for f in findings if f.instrument in clean] == []
+    assert [f for f in findings if f.instrument in clean and f.detector != "availability"] == []
+    faults = [lb for lb in data.labels if lb.label == "fault"]
+    for f in findings:  # availability findings only where an offline period or a drop is labelled
+        if f.detector == "availability":
+            assert any(
+                lb.instrument == f.instrument and (set(f.seqs) & set(lb.seqs) or lb.start <= f.time <= lb.end)
+                for lb in faults
+            )
     kinds = {i.device_id: i.site_kind for i in data.instruments}
     scores = {
         (s.detector, s.scenario): s

@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from hengqi.cli import cli
 from hengqi.errors import InputError
 from hengqi.supervision.counters import counter_change
 from hengqi.supervision.fieldsim import builtin_scenarios, field_files, parse_scenario, simulate_field
-from hengqi.supervision.telemetry import Counters, Identity, Passage, StateEvent, Transaction, parse_event
+from hengqi.supervision.telemetry import (
+    Counters,
+    Identity,
+    KeyPress,
+    Passage,
+    StateEvent,
+    Transaction,
+    ZeroSetting,
+    parse_event,
+)
 
 SCENARIOS = {s.id: s for s in builtin_scenarios()}
 
@@ -86,11 +97,60 @@ def test_market_tricks_raise_the_weighings_they_label() -> None:
     for scenario in ("cheat_firmware", "stored_offset"):
         _data, labels, events = _one(scenario, n=2)
         for label in labels:
-            assert Decimal(label.details["added_kg"]) > 0
+            added = Decimal(label.details["added_kg"])
+            assert added > 0
+            bodies = [events[(label.instrument, seq)].body for seq in label.seqs]
+            assert any(isinstance(b, Transaction) for b in bodies)
             for seq in label.seqs:
-                body = events[(label.instrument, seq)].body
-                assert isinstance(body, Transaction)
-                assert label.start <= events[(label.instrument, seq)].time <= label.end
+                assert label.start - timedelta(seconds=3) <= events[(label.instrument, seq)].time <= label.end
+            if scenario == "cheat_firmware":
+                # the trace: hidden key presses, each raising the gross by the same step, before each weighing
+                presses = [b for b in bodies if isinstance(b, KeyPress)]
+                steps = {b.gross_after_kg - b.gross_before_kg for b in presses}
+                assert steps == {Decimal("0.050")}
+                assert len(presses) == label.details["presses"] * sum(isinstance(b, Transaction) for b in bodies)
+            else:
+                # the trace: the zero point set low by the offset at the start, and back at the end
+                zeros = [b for b in bodies if isinstance(b, ZeroSetting)]
+                assert zeros[0].source == zeros[-1].source == "key"
+                assert abs(zeros[-1].offset_kg - zeros[0].offset_kg - added) <= Decimal("0.003")
+
+
+def test_weighbridge_tricks_leave_their_trace_in_the_cells_and_curve() -> None:
+    _data, labels, events = _one("wheel_off_platform", n=3, seed=3)
+    for label in labels:
+        for seq, detail in zip(label.seqs, label.details["passages"], strict=True):
+            body = events[(label.instrument, seq)].body
+            assert isinstance(body, Passage)
+            cells = [np.asarray(c) for c in body.cells_kg]
+            left, right = cells[0] + cells[2], cells[1] + cells[3]
+            middle = len(body.curve_kg) // 2  # the whole vehicle is standing
+            light = left if detail["side"] == "left" else right
+            heavy = right if detail["side"] == "left" else left
+            assert light[middle] < heavy[middle]
+    _data, labels, events = _one("braking_on_platform", n=3, seed=3)
+    for label in labels:
+        for seq, detail in zip(label.seqs, label.details["passages"], strict=True):
+            body = events[(label.instrument, seq)].body
+            assert isinstance(body, Passage)
+            assert 0.5 <= detail["standing_s"] <= 1.5
+            curve = np.asarray(body.curve_kg)
+            top = curve[curve >= 0.5 * curve.max()]
+            assert np.ptp(top) > 0.02 * curve.max()  # the pitching shows
+
+
+def test_dropped_events_leave_a_hole_in_the_seqs() -> None:
+    data = simulate_field(30, seed=4, days=2, scenarios=(), tamper_fraction=0.0)
+    drops = [label for label in data.labels if label.scenario == "events_dropped"]
+    assert drops
+    seqs: dict[str, set[int]] = {}
+    for e in data.events:
+        seqs.setdefault(e.instrument, set()).add(e.seq)
+    for label in drops:
+        (after,) = label.seqs
+        missing = [q for q in range(after) if q not in seqs[label.instrument]]
+        assert len(missing) == label.details["dropped"]
+        assert label.label == "fault"
 
 
 def test_case_opened_and_software_change_are_in_the_events() -> None:

@@ -23,10 +23,12 @@ from hengqi.supervision.telemetry import (
     EventLogEntry,
     Heartbeat,
     Identity,
+    KeyPress,
     Passage,
     StateEvent,
     TelemetryEvent,
     Transaction,
+    ZeroSetting,
     parse_event,
     schema_text,
 )
@@ -66,6 +68,8 @@ def all_kinds() -> list[TelemetryEvent]:
         ),
         CheckWeighing(weight_id="M1-20kg-03", nominal_kg=Decimal("20"), indication_kg=Decimal("20.005")),
         Heartbeat(uptime_s=12.5, queue_depth=3, clock_offset_s=-0.25),
+        KeyPress(key="F3", gross_before_kg=Decimal("0.500"), gross_after_kg=Decimal("0.550")),
+        ZeroSetting(source="power_on", offset_kg=Decimal("-0.0500")),
     ]
     return [
         TelemetryEvent(instrument="SC-0001", seq=i, time=T0 + timedelta(milliseconds=i), body=b)

@@ -23,6 +23,7 @@ def detect(data_dir: Path | None, database_url: str | None, devices: tuple[str, 
     from hengqi.server.audit import Actor
     from hengqi.server.db.engine import Database
     from hengqi.server.db.migrate import upgrade
+    from hengqi.server.field.curves import CurveStore
 
     settings = _settings(data_dir, database_url)
     database = Database(settings.effective_database_url())
@@ -30,7 +31,10 @@ def detect(data_dir: Path | None, database_url: str | None, devices: tuple[str, 
         upgrade(database.engine)
         with database.write_session() as session:
             result = detect_stored(
-                session, actor=Actor(None, "hengqi field detect"), device_ids=list(devices) if devices else None
+                session,
+                actor=Actor(None, "hengqi field detect"),
+                device_ids=list(devices) if devices else None,
+                curves=CurveStore(settings.data_dir / "field"),
             )
             session.commit()
     finally:

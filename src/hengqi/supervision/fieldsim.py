@@ -39,10 +39,12 @@ from hengqi.supervision.telemetry import (
     EventLogEntry,
     Heartbeat,
     Identity,
+    KeyPress,
     Passage,
     StateEvent,
     TelemetryEvent,
     Transaction,
+    ZeroSetting,
 )
 
 SITE_KINDS = ("market", "weighbridge")
@@ -282,17 +284,29 @@ def _common(sim: _Sim, start: datetime, days: int, tamper: Scenario | None) -> t
         sim.emit(back - timedelta(seconds=5), StateEvent(state="case_closed"), i)
         sim.emit(back, StateEvent(state="unlock", actor="unknown", detail="no dynamic password"), i)
     # offline periods: the agent keeps events, but sends no heartbeats
-    offline: list[tuple[datetime, datetime]] = []
+    offline: list[tuple[datetime, datetime, int]] = []
     for _ in range(int(rng.integers(0, 3))):
         t = start + timedelta(seconds=float(rng.uniform(0, days * 86_400)))
-        offline.append((t, t + timedelta(minutes=float(rng.uniform(10, 360)))))
-        sim.incident("offline", "fault", offline[-1][0], offline[-1][1])
+        back = t + timedelta(minutes=float(rng.uniform(10, 360)))
+        offline.append((t, back, sim.incident("offline", "fault", t, back)))
     hour = start
+    silent: int | None = None
     while hour < end:
-        if not any(a <= hour < b for a, b in offline):
-            sim.emit(hour, Heartbeat(uptime_s=(hour - start).total_seconds(), queue_depth=0))
+        down = [i for a, b, i in offline if a <= hour < b]
+        if not down:
+            # the first heartbeat after an offline period is the event that shows it: labelled with it
+            sim.emit(hour, Heartbeat(uptime_s=(hour - start).total_seconds(), queue_depth=0), silent)
+            silent = None
+        else:
+            silent = down[-1]
         hour += timedelta(hours=1)
     return cal, cfg, modulus, checksum
+
+
+def _zero_offset(drift_kg_per_h: float, hours: float, rng: np.random.Generator) -> Decimal:
+    """The zero point a power-on or key zero-setting finds: the accumulated zero drift plus noise, reported at
+    0.1 g (an assumption of this simulator: internal resolution finer than e)."""
+    return _q(drift_kg_per_h * hours + float(rng.normal(0.0, 0.0004)), "0.0001")
 
 
 def _market(sim: _Sim, start: datetime, days: int, tamper: Scenario | None, seed: int) -> None:
@@ -313,7 +327,9 @@ def _market(sim: _Sim, start: datetime, days: int, tamper: Scenario | None, seed
     window: tuple[datetime, datetime] | None = None
     incident = None
     presses = 0
+    step = Decimal(0)
     offset = Decimal(0)
+    key = "*"
     if tamper is not None and tamper.id in ("cheat_firmware", "stored_offset"):
         day = int(rng.integers(0, days))
         a = start + timedelta(days=day, hours=float(rng.uniform(8, 14)))
@@ -322,13 +338,31 @@ def _market(sim: _Sim, start: datetime, days: int, tamper: Scenario | None, seed
         if tamper.id == "cheat_firmware":
             presses = sim.integer(tamper.parameters.get("presses", [1, 2]))
             step = Decimal(str(tamper.parameters.get("added_per_press_kg", "0.050")))
+            key = str(tamper.parameters.get("key", "*"))
             offset = step * presses
         else:
             offset = _q(sim.uniform(tamper.parameters.get("offset_kg", ["0.020", "0.100"])), "0.005")
         incident = sim.incident(tamper.id, tamper.label, window[0], window[1], added_kg=str(offset), presses=presses)
+        if tamper.id == "stored_offset":
+            # the zero point is set low with the zero key (the empty platform's raw reading minus the offset is called
+            # zero), and set back when the trick ends; the stored offset survives power-on zero-setting in between
+            hours_in = (window[0] - start).total_seconds() / 3600
+            sim.emit(
+                window[0], ZeroSetting(source="key", offset_kg=_zero_offset(drift, hours_in, rng) - offset), incident
+            )
+            hours_out = (window[1] - start).total_seconds() / 3600
+            sim.emit(window[1], ZeroSetting(source="key", offset_kg=_zero_offset(drift, hours_out, rng)), incident)
+    honest_keys = ("PLU", "PLU", "PLU", "T", "C")
     for day in range(days):
         opening = start + timedelta(days=day, hours=7)
         times = sorted(float(x) for x in rng.uniform(0, 12 * 3600, int(rng.poisson(120))))
+        hours_on = (opening - start).total_seconds() / 3600
+        zero = _zero_offset(drift, hours_on, rng)
+        stored = tamper is not None and tamper.id == "stored_offset" and window is not None
+        if stored and window is not None and window[0] <= opening < window[1]:
+            sim.emit(opening, ZeroSetting(source="power_on", offset_kg=zero - offset), incident)
+        else:
+            sim.emit(opening, ZeroSetting(source="power_on", offset_kg=zero))
         check_at = opening + timedelta(minutes=5)
         clock.advance(max(0.0, check_at.timestamp() - clock.now()))
         model.place(Decimal(5))
@@ -348,9 +382,24 @@ def _market(sim: _Sim, start: datetime, days: int, tamper: Scenario | None, seed
             model.remove()
             clock.advance(1.0)
             tagged = None
+            # honest keys: a PLU, tare or clear key on the standing load (the gross does not change), and now and then
+            # the vendor adds goods while pressing a key (the gross rises by a random amount)
+            if rng.random() < 0.5:
+                before = gross
+                if rng.random() < 0.03:
+                    gross = gross + _q(float(rng.uniform(0.01, 0.3)), "0.005")
+                k = honest_keys[int(rng.integers(0, len(honest_keys)))]
+                sim.emit(t - timedelta(seconds=3), KeyPress(key=k, gross_before_kg=before, gross_after_kg=gross))
             if window is not None and window[0] <= t < window[1]:
-                gross += offset
                 tagged = incident
+                if presses:
+                    for j in range(presses):
+                        sim.emit(
+                            t - timedelta(seconds=2) + timedelta(milliseconds=400 * j),
+                            KeyPress(key=key, gross_before_kg=gross + j * step, gross_after_kg=gross + (j + 1) * step),
+                            incident,
+                        )
+                gross += offset
             tare = Decimal("0.005") if rng.random() < 0.3 else Decimal(0)
             price = _q(float(rng.uniform(4, 40)), "0.01")
             net = gross - tare
@@ -400,6 +449,10 @@ def _weighbridge(sim: _Sim, start: datetime, days: int, tamper: Scenario | None,
             extra_cell = 0.0
             cell_hit = 0
             details: dict[str, Any] = {"plate": plate}
+            # the load's share on the left side (cells 0 and 2), per axle: the cargo sits a little off centre
+            left = np.full(axles, 0.5 + float(np.clip(rng.normal(0.0, 0.03), -0.1, 0.1)))
+            stand = 8.0
+            pitch = 0.0
             if active and tamper is not None:
                 p = tamper.parameters
                 if tamper.id == "remote_resistor":
@@ -407,14 +460,28 @@ def _weighbridge(sim: _Sim, start: datetime, days: int, tamper: Scenario | None,
                     cell_hit = int(p.get("cell", 0))
                     details.update(added_kg=round(extra_cell), cell=cell_hit)
                 elif tamper.id == "wheel_off_platform":
+                    # one wheel (one side of one axle) stands beside the platform: the missing weight comes off that
+                    # side first, then off the other side
                     axle = int(rng.integers(0, axles))
+                    side = int(rng.integers(0, 2))  # 0: left (cells 0, 2), 1: right (cells 1, 3)
                     frac = sim.uniform(p.get("missing_fraction_of_axle", [0.4, 0.6]))
-                    details.update(axle=axle, missing_kg=round(loads[axle] * frac))
-                    loads[axle] *= 1 - frac
+                    before = float(loads[axle])
+                    sides = [before * left[axle], before * (1 - left[axle])]
+                    missing = before * frac
+                    taken = min(missing, sides[side])
+                    sides[side] -= taken
+                    sides[1 - side] -= missing - taken
+                    loads[axle] = before - missing
+                    left[axle] = sides[0] / loads[axle] if loads[axle] > 0 else 0.5
+                    details.update(axle=axle, side="left" if side == 0 else "right", missing_kg=round(missing))
                 elif tamper.id == "braking_on_platform":
+                    # the driver brakes on the platform and the weight is registered before the vehicle is at rest:
+                    # a short stand with a pitching oscillation, and one axle registered light (source in the file)
                     axle = int(rng.integers(0, axles))
                     red = sim.uniform(p.get("axle_reduction", [0.1, 0.2]))
-                    details.update(axle=axle, reduction=round(red, 3))
+                    stand = sim.uniform(p.get("standing_s", [0.5, 1.5]))
+                    pitch = sim.uniform(p.get("pitch_fraction", [0.03, 0.08]))
+                    details.update(axle=axle, reduction=round(red, 3), standing_s=round(stand, 2))
                     loads[axle] *= 1 - red
                 elif tamper.id == "tare_fraud":
                     added = sim.uniform(p.get("added_tare_kg", [300, 1500]))
@@ -426,7 +493,7 @@ def _weighbridge(sim: _Sim, start: datetime, days: int, tamper: Scenario | None,
             static = float(model.indication().gross_kg)
             model.remove()
             # the curve: 1 s empty, axles drive on one by one (1.5 s apart), stand 8 s, drive off, 1 s empty; 10 Hz
-            rate, gap, stand = 10.0, 1.5, 8.0
+            rate, gap = 10.0, 1.5
             on = 1.0 + np.arange(axles) * gap
             off = on[-1] + gap + stand + np.arange(axles) * gap
             ts = np.arange(0, off[-1] + 1.0, 1 / rate)
@@ -436,8 +503,15 @@ def _weighbridge(sim: _Sim, start: datetime, days: int, tamper: Scenario | None,
             for k in range(axles):
                 present = (ts >= on[k]) & (ts < off[k])
                 front, rear = weights[k] * (1 - positions[k]), weights[k] * positions[k]
-                for c, share in enumerate((front / 2, front / 2, rear / 2, rear / 2)):
+                lf = left[k]
+                for c, share in enumerate((front * lf, front * (1 - lf), rear * lf, rear * (1 - lf))):
                     cells[c] += present * share
+            if pitch:
+                # braking: the body pitches (1.2 Hz, decaying in 2 s) from the moment the last axle is on
+                since = ts - on[-1]
+                wobble = np.where(since >= 0, pitch * np.exp(-np.maximum(since, 0) / 2.0), 0.0)
+                wobble *= np.sin(2 * np.pi * 1.2 * np.maximum(since, 0))
+                cells *= 1 + wobble
             if extra_cell:
                 switched = (ts >= on[0] + 1.0) & (ts < off[-1] - 1.0)
                 cells[cell_hit] += switched * extra_cell
@@ -486,6 +560,33 @@ def _weighbridge(sim: _Sim, start: datetime, days: int, tamper: Scenario | None,
             ),
         )
         model.remove()
+
+
+def _drops(sim: _Sim) -> frozenset[int]:
+    """On some instruments (10 %), the agent's full queue dropped a run of 1-20 data events (never heartbeats or
+    events that show an incident): the seqs are used but the events never arrive.  Labelled ``events_dropped``
+    (``fault``) with the seq of the first event after the hole."""
+    if len(sim.raws) < 50 or sim.rng.random() >= 0.1:
+        return frozenset()
+    first = int(sim.rng.integers(10, len(sim.raws) - 30))
+    wanted = int(sim.rng.integers(1, 21))
+    out: list[int] = []
+    index = first
+    while index < len(sim.raws) - 1 and len(out) < wanted:
+        raw = sim.raws[index]
+        if raw.incident is not None:
+            break
+        if not isinstance(raw.body, Heartbeat):
+            out.append(index)
+        index += 1
+    if not out:
+        return frozenset()
+    after = out[-1] + 1
+    while after in out:
+        after += 1
+    incident = sim.incident("events_dropped", "fault", sim.raws[out[0]].time, sim.raws[after].time, dropped=len(out))
+    sim.raws[after].incident = incident if sim.raws[after].incident is None else sim.raws[after].incident
+    return frozenset(out)
 
 
 def simulate_field(
@@ -538,8 +639,11 @@ def simulate_field(
         else:
             _weighbridge(sim, begin, days, tamper, seed * 100_003 + index)
         sim.raws.sort(key=lambda r: r.time)
+        dropped = _drops(sim)
         seqs: dict[int, list[int]] = {}
         for seq, raw in enumerate(sim.raws):
+            if seq in dropped:
+                continue
             events.append(TelemetryEvent(instrument=info.device_id, seq=seq, time=raw.time, body=raw.body))
             if raw.incident is not None:
                 seqs.setdefault(raw.incident, []).append(seq)

@@ -23,6 +23,13 @@ by its ``kind``:
     a check-weighing with a known test weight (nominal value and the indication).
 ``heartbeat``
     the agent is alive: uptime, store-and-forward queue depth, measured clock offset.
+``key_press``
+    a key pressed on a retail scale, with the gross indication just before and just after it (what the scale's own
+    event record holds; weight added per key press is how retail cheat firmware works, reference notes s.2).
+``zero_setting``
+    the zero point was set (at power-on, by the zero key, or by zero-tracking): its offset from the zero of the
+    last calibration, i.e. the unloaded raw reading the instrument now indicates as zero (OIML R 76-1 4.5 zero-setting
+    and zero-tracking devices, recalled, not read here).
 
 ``seq`` is the agent's event sequence number for the instrument: it starts at 0, grows by one per event and never
 wraps within 2**63; the platform stores each ``(instrument, seq)`` once (at-least-once delivery, deduplicated).
@@ -189,8 +196,35 @@ class Heartbeat(_Frozen):
     clock_offset_s: float | None = None
 
 
+class KeyPress(_Frozen):
+    """A key pressed on a retail scale, with the gross indication (kg) just before and just after it."""
+
+    kind: Literal["key_press"] = "key_press"
+    key: Annotated[str, Field(min_length=1, max_length=32)]
+    gross_before_kg: Mass
+    gross_after_kg: Mass
+
+
+class ZeroSetting(_Frozen):
+    """The zero point was set: ``offset_kg`` = the unloaded raw reading now indicated as zero, relative to the zero of
+    the last calibration (positive when the empty platform reads more than it did at calibration)."""
+
+    kind: Literal["zero_setting"] = "zero_setting"
+    source: Literal["power_on", "key", "tracking"]
+    offset_kg: Mass
+
+
 Body = Annotated[
-    Identity | Counters | EventLogEntry | StateEvent | Transaction | Passage | CheckWeighing | Heartbeat,
+    Identity
+    | Counters
+    | EventLogEntry
+    | StateEvent
+    | Transaction
+    | Passage
+    | CheckWeighing
+    | Heartbeat
+    | KeyPress
+    | ZeroSetting,
     Field(discriminator="kind"),
 ]
 
@@ -204,6 +238,8 @@ EVENT_KINDS: Final[tuple[str, ...]] = (
     "passage",
     "check",
     "heartbeat",
+    "key_press",
+    "zero_setting",
 )
 
 

@@ -23,10 +23,11 @@ class FieldAlert(Base):
     window_start: Mapped[datetime]
     window_end: Mapped[datetime]
     severity: Mapped[str] = mapped_column(String(10))
-    state: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    state: Mapped[str] = mapped_column(String(20), default="new", index=True)
     closure_reason: Mapped[str | None] = mapped_column(String(30), default=None)
     note: Mapped[str] = mapped_column(Text, default="")
     finding_count: Mapped[int] = mapped_column(Integer, default=0)
+    inspection_run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), default=None)
     findings: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -5,11 +5,16 @@ Alert identity: ``alert_key = SHA-256(device id | detector | UTC day of the find
 and detector on one day are one alert (an episode), so that replaying the same events, or running the detectors
 again over stored events, adds nothing twice (findings inside an alert are kept once per (rule, seqs)).
 
-Workflow: ``open -> acknowledged -> investigating -> closed``; ``closed`` may be reached from any earlier state
-and needs a reason: ``confirmed_tampering``, ``false_alarm`` or ``repaired``.  Only the quality manager of the
+Workflow: ``new -> acknowledged -> inspection_ordered -> closed``; ``closed`` may be reached from any earlier state
+and needs a finding: ``confirmed_fraud``, ``fault`` or ``false_alarm``.  Ordering an inspection opens a verification
+run on the alert's instrument (status ``open``, in the instrument's organisation, for its technicians to record;
+``performed_by`` is who ordered it until then) and links it to the alert.  Only the quality manager of the
 instrument's organisation and a regulator granted that organisation may move an alert; everyone who may read the
 organisation may read its alerts; another organisation's alert is "not found".  Every creation and transition is
-an entry in the audit trail, with the old and new state.
+an entry in the audit trail, with the old and new state (and the run an inspection order opened).
+
+Closed alerts measure each detector: :func:`precision` counts, per detector, the alerts closed as confirmed fraud
+or fault (the detector was right that something was wrong) against those closed as false alarms.
 """
 
 from __future__ import annotations
@@ -20,16 +25,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hengqi.errors import InputError
 from hengqi.server import audit
 from hengqi.server.alerts.models import FieldAlert
 from hengqi.server.audit import Actor
-from hengqi.server.db.models import Instrument
+from hengqi.server.db.models import Instrument, Run
 from hengqi.server.db.types import utcnow
 from hengqi.server.errors import ConflictError, NotFoundError, PermissionDeniedError
+from hengqi.server.field.curves import CurveStore
 from hengqi.server.field.models import FieldDevice, FieldEvent, FieldWorkOrder
 from hengqi.server.permissions import Permission, Principal, Role
 from hengqi.supervision.detectors import Finding
@@ -37,12 +43,13 @@ from hengqi.supervision.detectors.fleet import InstrumentProfile, run_instrument
 from hengqi.supervision.detectors.seal import WorkOrderWindow
 from hengqi.supervision.telemetry import TelemetryEvent
 
-STATES: Final = ("open", "acknowledged", "investigating", "closed")
-REASONS: Final = ("confirmed_tampering", "false_alarm", "repaired")
+STATES: Final = ("new", "acknowledged", "inspection_ordered", "closed")
+REASONS: Final = ("confirmed_fraud", "fault", "false_alarm")
+SEVERITIES: Final = ("high", "medium")
 NEXT: Final[dict[str, frozenset[str]]] = {
-    "open": frozenset({"acknowledged", "closed"}),
-    "acknowledged": frozenset({"investigating", "closed"}),
-    "investigating": frozenset({"closed"}),
+    "new": frozenset({"acknowledged", "closed"}),
+    "acknowledged": frozenset({"inspection_ordered", "closed"}),
+    "inspection_ordered": frozenset({"closed"}),
     "closed": frozenset(),
 }
 WORKFLOW_ROLES: Final = frozenset({Role.QUALITY_MANAGER, Role.REGULATOR})
@@ -57,6 +64,10 @@ HIGH_RULES: Final = frozenset(
         "cell_step_without_partner",
         "jump_while_stable",
         "check_outside_mpe",
+        "axle_side_imbalance",
+        "not_at_rest",
+        "weight_added_on_key",
+        "zero_offset_step",
     }
 )
 ENTITY: Final = "field_alert"
@@ -108,7 +119,7 @@ def record_findings(session: Session, findings: Iterable[Finding], *, actor: Act
                 window_start=day,
                 window_end=day + timedelta(days=1),
                 severity="high" if finding.rule in HIGH_RULES else "medium",
-                state="open",
+                state="new",
                 note="",
                 finding_count=1,
                 findings=[data],
@@ -153,20 +164,94 @@ def get_alert(session: Session, principal: Principal, alert_id: int) -> FieldAle
     return _visible(session, principal, alert_id)
 
 
+@dataclass(frozen=True, slots=True)
+class AlertFilter:
+    """What the queue is narrowed to (None: any)."""
+
+    state: str | None = None
+    region: str | None = None
+    site: str | None = None
+    detector: str | None = None
+    severity: str | None = None
+
+
 def list_alerts(
-    session: Session, principal: Principal, *, state: str | None = None, limit: int = 100, offset: int = 0
+    session: Session,
+    principal: Principal,
+    *,
+    state: str | None = None,
+    where: AlertFilter | None = None,
+    limit: int = 100,
+    offset: int = 0,
 ) -> Sequence[FieldAlert]:
-    """Alerts in scope, newest first, optionally in one state."""
+    """Alerts in scope, newest first, narrowed by ``where`` (state, region code, site = the device's group,
+    detector, severity)."""
     principal.require(Permission.READ)
-    query = select(FieldAlert).order_by(FieldAlert.window_start.desc(), FieldAlert.id.desc())
+    f = where or AlertFilter(state=state)
+    if state is not None and f.state is None:
+        f = AlertFilter(state, f.region, f.site, f.detector, f.severity)
+    query = (
+        select(FieldAlert)
+        .join(FieldDevice, FieldDevice.id == FieldAlert.device_pk)
+        .order_by(FieldAlert.window_start.desc(), FieldAlert.id.desc())
+    )
     visible = principal.visible_organisations()
     if visible is not None:
         query = query.where(FieldAlert.organisation_id.in_(visible))
-    if state is not None:
-        if state not in STATES:
+    if f.state is not None:
+        if f.state not in STATES:
             raise InputError("state", f"must be one of {', '.join(STATES)}")
-        query = query.where(FieldAlert.state == state)
+        query = query.where(FieldAlert.state == f.state)
+    if f.severity is not None:
+        if f.severity not in SEVERITIES:
+            raise InputError("severity", f"must be one of {', '.join(SEVERITIES)}")
+        query = query.where(FieldAlert.severity == f.severity)
+    if f.detector is not None:
+        query = query.where(FieldAlert.detector == f.detector)
+    if f.region is not None:
+        query = query.where(FieldDevice.region_code == f.region)
+    if f.site is not None:
+        query = query.where(FieldDevice.group_id == f.site)
     return session.scalars(query.limit(limit).offset(offset)).all()
+
+
+@dataclass(frozen=True, slots=True)
+class Precision:
+    """Closed alerts of one detector by finding, and the precision they measure (None before any is closed)."""
+
+    detector: str
+    confirmed_fraud: int
+    fault: int
+    false_alarm: int
+
+    @property
+    def closed(self) -> int:
+        return self.confirmed_fraud + self.fault + self.false_alarm
+
+    @property
+    def precision(self) -> float | None:
+        return (self.confirmed_fraud + self.fault) / self.closed if self.closed else None
+
+
+def precision(session: Session, principal: Principal) -> tuple[Precision, ...]:
+    """Per detector, the closed alerts in the principal's scope by finding: precision = (confirmed fraud + fault) /
+    closed.  A fault is a true alarm: the instrument was wrong, though nobody cheated."""
+    principal.require(Permission.READ)
+    query = (
+        select(FieldAlert.detector, FieldAlert.closure_reason, func.count())
+        .where(FieldAlert.state == "closed")
+        .group_by(FieldAlert.detector, FieldAlert.closure_reason)
+    )
+    visible = principal.visible_organisations()
+    if visible is not None:
+        query = query.where(FieldAlert.organisation_id.in_(visible))
+    counts: dict[str, dict[str, int]] = {}
+    for detector, reason, n in session.execute(query).all():
+        counts.setdefault(detector, {})[str(reason)] = int(n)
+    return tuple(
+        Precision(d, c.get("confirmed_fraud", 0), c.get("fault", 0), c.get("false_alarm", 0))
+        for d, c in sorted(counts.items())
+    )
 
 
 def transition(
@@ -186,6 +271,11 @@ def transition(
     elif reason is not None:
         raise InputError("reason", "only a closing transition takes a reason")
     old = {"state": alert.state, "closure_reason": alert.closure_reason}
+    new: dict[str, object] = {"state": to, "closure_reason": reason, "note": note}
+    if to == "inspection_ordered":
+        run = _order_inspection(session, principal, alert, note)
+        alert.inspection_run_id = run.id
+        new["inspection_run_id"] = run.id
     alert.state = to
     alert.closure_reason = reason
     if note:
@@ -194,15 +284,48 @@ def transition(
     audit.record(
         session,
         actor=principal.actor,
-        action=f"alert.{to}",
+        action="alert.inspect" if to == "inspection_ordered" else f"alert.{to}",  # actions are at most 20 chars
         entity=ENTITY,
         entity_id=alert.id,
         organisation_id=alert.organisation_id,
         old=old,
-        new={"state": to, "closure_reason": reason, "note": note},
+        new=new,
     )
     session.flush()
     return alert
+
+
+def _order_inspection(session: Session, principal: Principal, alert: FieldAlert, note: str) -> Run:
+    """An open verification run on the alert's instrument, in the instrument's organisation, audited."""
+    device = session.get(FieldDevice, alert.device_pk)
+    instrument = session.get(Instrument, device.instrument_id) if device is not None else None
+    if device is None or instrument is None:
+        raise NotFoundError("instrument of alert", alert.id)
+    run = Run(
+        organisation_id=instrument.organisation_id,
+        instrument_id=instrument.id,
+        kind="verification",
+        status="open",
+        performed_by_id=principal.user_id,
+        performed_on=utcnow().date(),
+        raw_data={},
+        results={},
+        weight_ids=[],
+        flags=[],
+    )
+    session.add(run)
+    session.flush()
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="run.inspection_order",
+        entity="run",
+        entity_id=run.id,
+        organisation_id=run.organisation_id,
+        new={"kind": "verification", "status": "open", "instrument_id": instrument.id, "alert_id": alert.id,
+             "note": note},
+    )  # fmt: skip
+    return run
 
 
 def _profile(session: Session, device: FieldDevice) -> InstrumentProfile:
@@ -232,6 +355,23 @@ def device_profiles(session: Session, *, organisation_id: int | None = None) -> 
     return [_profile(session, device) for device in session.scalars(query).all()]
 
 
+def _body(row: FieldEvent, device: FieldDevice, curves: CurveStore | None) -> dict[str, object]:
+    """The stored body, with a passage's samples back in place of the Parquet reference the ingest left."""
+    body = dict(row.body)
+    if body.get("kind") != "passage" or "curve_file" not in body:
+        return body
+    reference = body.pop("curve_file")
+    body.pop("samples", None)
+    curve = curves.curve(str(reference), device.device_id, row.seq) if curves is not None else None
+    if curve is None:
+        body["curve_kg"] = [float(body.get("gross_kg", 0))]
+        body["cells_kg"] = []
+    else:
+        body["curve_kg"] = list(curve.weight_kg)
+        body["cells_kg"] = [list(c) for c in curve.cells_kg]
+    return body
+
+
 def detect_stored(
     session: Session,
     *,
@@ -239,13 +379,16 @@ def detect_stored(
     device_ids: Sequence[str] | None = None,
     organisation_id: int | None = None,
     batch: int = 5000,
+    curves: CurveStore | None = None,
 ) -> RecordResult:
     """Run every detector over the stored events of each field device (seq order, in batches of ``batch`` events,
     the detector state carried between batches) and record the findings as alerts; the caller commits.
     ``organisation_id`` limits the run to that organisation's devices.
 
     The run starts from an empty state each time; idempotent alert keys make a second run add nothing.  An open
-    work order (no closing time) is taken to cover one day from its opening.
+    work order (no closing time) is taken to cover one day from its opening.  Passages whose samples the ingest
+    moved to Parquet are read back from ``curves``; without it, or where the file is gone (retention), the passage
+    keeps only its registered weights (a one-sample curve: the curve rules cannot fire on it, the tare rule can).
     """
     query = select(FieldDevice).where(FieldDevice.deleted_at.is_(None)).order_by(FieldDevice.id)
     if device_ids is not None:
@@ -269,7 +412,12 @@ def detect_stored(
             after = rows[-1].seq
             events = [
                 TelemetryEvent.model_validate(
-                    {"instrument": device.device_id, "seq": r.seq, "time": r.event_time, "body": r.body}
+                    {
+                        "instrument": device.device_id,
+                        "seq": r.seq,
+                        "time": r.event_time,
+                        "body": _body(r, device, curves),
+                    }
                 )
                 for r in rows
             ]

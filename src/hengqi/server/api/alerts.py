@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from hengqi.server.alerts import service
 from hengqi.server.api.deps import CurrentPrincipal, ReadSession, WriteSession
 from hengqi.server.errors import PermissionDeniedError
+from hengqi.server.field.curves import CurveStore
 from hengqi.server.permissions import Role
 
 router = APIRouter(tags=["alerts"])
@@ -35,14 +36,15 @@ class AlertPublic(BaseModel):
     closure_reason: str | None
     note: str
     finding_count: int
+    inspection_run_id: int | None
     findings: list[dict[str, Any]]
 
 
 class TransitionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    state: Literal["acknowledged", "investigating", "closed"]
-    reason: Literal["confirmed_tampering", "false_alarm", "repaired"] | None = None
+    state: Literal["acknowledged", "inspection_ordered", "closed"]
+    reason: Literal["confirmed_fraud", "fault", "false_alarm"] | None = None
     note: str = Field(default="", max_length=2000, pattern=NO_CONTROL)
 
 
@@ -60,16 +62,49 @@ class DetectOut(BaseModel):
     unchanged: int
 
 
+class PrecisionOut(BaseModel):
+    detector: str
+    confirmed_fraud: int
+    fault: int
+    false_alarm: int
+    closed: int
+    precision: float | None
+
+
+Code = Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+
+
 @router.get("/field/alerts", response_model=list[AlertPublic])
-def list_alerts(
+def list_alerts(  # noqa: PLR0917 - FastAPI query parameters
     principal: CurrentPrincipal,
     session: ReadSession,
-    state: Annotated[Literal["open", "acknowledged", "investigating", "closed"] | None, Query()] = None,
+    state: Annotated[Literal["new", "acknowledged", "inspection_ordered", "closed"] | None, Query()] = None,
+    region: Code | None = None,
+    site: Code | None = None,
+    detector: Code | None = None,
+    severity: Annotated[Literal["high", "medium"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> list[AlertPublic]:
-    rows = service.list_alerts(session, principal, state=state, limit=limit, offset=offset)
+    where = service.AlertFilter(state, region, site, detector, severity)
+    rows = service.list_alerts(session, principal, where=where, limit=limit, offset=offset)
     return [AlertPublic.model_validate(r) for r in rows]
+
+
+@router.get("/field/alerts/precision", response_model=list[PrecisionOut])
+def alert_precision(principal: CurrentPrincipal, session: ReadSession) -> list[PrecisionOut]:
+    """Per detector, the closed alerts in scope by finding and the precision they measure."""
+    return [
+        PrecisionOut(
+            detector=p.detector,
+            confirmed_fraud=p.confirmed_fraud,
+            fault=p.fault,
+            false_alarm=p.false_alarm,
+            closed=p.closed,
+            precision=p.precision,
+        )
+        for p in service.precision(session, principal)
+    ]
 
 
 @router.get("/field/alerts/{alert_id}", response_model=AlertPublic)
@@ -85,12 +120,16 @@ def transition(alert_id: Id, data: TransitionIn, principal: CurrentPrincipal, se
 
 
 @router.post("/field/alerts/detect", response_model=DetectOut)
-def detect(data: DetectIn, principal: CurrentPrincipal, session: WriteSession) -> DetectOut:
+def detect(data: DetectIn, request: Request, principal: CurrentPrincipal, session: WriteSession) -> DetectOut:
     """Run the detectors over the stored events of the principal's own organisation's devices (quality manager)."""
     if principal.role is not Role.QUALITY_MANAGER:
         raise PermissionDeniedError(f"role {principal.role} may not run the detectors")
     result = service.detect_stored(
-        session, actor=principal.actor, device_ids=data.device_ids, organisation_id=principal.organisation_id
+        session,
+        actor=principal.actor,
+        device_ids=data.device_ids,
+        organisation_id=principal.organisation_id,
+        curves=CurveStore(request.app.state.hengqi.settings.data_dir / "field"),
     )
     session.commit()
     return DetectOut(created=result.created, updated=result.updated, unchanged=result.unchanged)

@@ -15,7 +15,8 @@ if TYPE_CHECKING:  # fastapi is imported by the app, not by the ingest or stream
 
 def install_field(app: FastAPI, *, api_prefix: str) -> None:
     """Mount the field routes (API under ``api_prefix``) and pages on an app made by ``create_app``."""
-    from hengqi.server.field import pages, routes
+    from hengqi.server.field import alert_pages, pages, routes
 
     app.include_router(routes.router, prefix=api_prefix)
+    app.include_router(alert_pages.router)
     app.include_router(pages.router)

@@ -2,7 +2,8 @@
 
 Six field instruments of the demo organisation (four retail scales, two weighbridges) with one day of simulated
 telemetry (:func:`hengqi.supervision.fieldsim.simulate_field`, seed 2026) are registered and their events stored
-through the same :class:`~hengqi.server.field.ingest.Ingestor` the MQTT and HTTP paths use.  With a broker, run
+through the same :class:`~hengqi.server.field.ingest.Ingestor` the MQTT and HTTP paths use; then the detectors run
+over them, so that the alert queue starts with alerts (eight with this seed).  With a broker, run
 ``hengqi field ingest --broker mqtt://...`` beside the server and ``hengqi agent`` at each scale instead.
 """
 
@@ -12,6 +13,8 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from hengqi.server.alerts.service import detect_stored
+from hengqi.server.audit import Actor
 from hengqi.server.db.engine import Database
 from hengqi.server.db.models import Instrument, Organisation
 from hengqi.server.field.curves import CurveStore
@@ -21,6 +24,7 @@ from hengqi.server.field.models import FieldDevice
 from hengqi.supervision.fieldsim import simulate_field
 
 DEMO_SEED = 2026
+DEMO_ACTOR = Actor(None, "demo")
 
 
 def seed_field(database: Database, organisation_name: str, curves: CurveStore | None = None) -> int:
@@ -68,4 +72,9 @@ def seed_field(database: Database, organisation_name: str, curves: CurveStore | 
         events = [(i, e) for i, e in enumerate(e for e in data.events if e.instrument == device_id)]
         for start in range(0, len(events), 500):
             stored += ingestor.handle_batch(device, events[start : start + 500]).stored
+    # the detectors over what was stored, so that the alert queue has its first alerts
+    with database.write_session() as session:
+        org_id = session.scalar(select(Organisation.id).where(Organisation.name == organisation_name))
+        detect_stored(session, actor=DEMO_ACTOR, organisation_id=org_id, curves=curves)
+        session.commit()
     return stored

@@ -72,6 +72,45 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     "passages": ("Recent vehicle passages", "最近过车称重"),
     "plate": ("Plate", "车牌"),
     "curve": ("Weight curve", "称重曲线"),
+    "alerts": ("Alerts", "告警"),
+    "alert": ("Alert", "告警"),
+    "filter": ("Filter", "筛选"),
+    "any": ("any", "全部"),
+    "detector": ("Type", "类型"),
+    "severity": ("Severity", "严重程度"),
+    "state": ("Status", "处理状态"),
+    "window": ("Day", "日期"),
+    "findings": ("Findings", "发现"),
+    "rule": ("Rule", "规则"),
+    "threshold": ("Threshold", "阈值"),
+    "observed": ("Observed", "观测值"),
+    "evidence": ("Evidence", "证据"),
+    "workflow": ("Workflow", "处理流程"),
+    "note": ("Note", "备注"),
+    "finding": ("Finding", "结论"),
+    "close": ("Close with this finding", "按此结论关闭"),
+    "to_acknowledged": ("Acknowledge", "确认收到"),
+    "to_inspection_ordered": ("Order an inspection", "下达检查"),
+    "inspection_run": ("Verification run ordered", "已下达的检定"),
+    "precision": ("Measured precision of each detector (closed alerts)", "各检测器的实测精确率（已关闭告警）"),
+    "closed_count": ("Closed", "已关闭"),
+    "trail": ("Audit trail", "审计记录"),
+    "actor": ("By", "操作人"),
+    "action": ("Action", "操作"),
+    "s_new": ("new", "新告警"),
+    "s_acknowledged": ("acknowledged", "已确认"),
+    "s_inspection_ordered": ("inspection ordered", "已下达检查"),
+    "s_closed": ("closed", "已关闭"),
+    "r_confirmed_fraud": ("confirmed fraud", "确认作弊"),
+    "r_fault": ("fault", "故障"),
+    "r_false_alarm": ("false alarm", "误报"),
+    "v_high": ("high", "高"),
+    "v_medium": ("medium", "中"),
+    "d_seal": ("seal", "封印"),
+    "d_weighbridge": ("weighbridge", "汽车衡"),
+    "d_retail": ("retail", "计价秤"),
+    "d_drift": ("drift", "漂移"),
+    "d_availability": ("availability", "在线状态"),
 }
 
 
@@ -211,8 +250,9 @@ def curve_svg(series: list[list[float]], width: int = 360, height: int = 90) -> 
         points = " ".join(
             f"{k * width / n:.1f},{height - max(v, 0.0) * (height - 4) / top:.1f}" for k, v in enumerate(samples)
         )
-        style = "stroke-width:2" if i == 0 else "stroke-width:0.7;opacity:0.6"
-        lines.append(f'<polyline fill="none" stroke="currentColor" style="{style}" points="{points}"/>')
+        # presentation attributes, not style="...": the Content-Security-Policy forbids inline styles
+        style = 'stroke-width="2"' if i == 0 else 'stroke-width="0.7" opacity="0.6"'
+        lines.append(f'<polyline fill="none" stroke="currentColor" {style} points="{points}"/>')
     return Markup(
         f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
         f'aria-label="weight curve">{"".join(lines)}</svg>'

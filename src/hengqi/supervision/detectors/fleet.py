@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from hengqi.metrology.classes import InstrumentSpecification
-from hengqi.supervision.detectors import Finding, drift, retail, seal, weighbridge
+from hengqi.supervision.detectors import Finding, availability, drift, retail, seal, weighbridge
 from hengqi.supervision.detectors.evaluation import Incident
 from hengqi.supervision.fieldsim import FieldData
 from hengqi.supervision.telemetry import TelemetryEvent
 
-DETECTORS: tuple[str, ...] = ("seal", "weighbridge", "retail", "drift")
+DETECTORS: tuple[str, ...] = ("seal", "weighbridge", "retail", "drift", "availability")
 SITE_KINDS: tuple[str, ...] = ("market", "weighbridge")
 
 
@@ -41,12 +42,13 @@ class InstrumentProfile:
 
 @dataclass(frozen=True, slots=True)
 class DetectorStates:
-    """The four detector states of one instrument."""
+    """The detector states of one instrument."""
 
     seal: seal.SealState = field(default_factory=seal.SealState)
     weighbridge: weighbridge.WeighbridgeState = field(default_factory=weighbridge.WeighbridgeState)
     retail: retail.RetailState = field(default_factory=retail.RetailState)
     drift: drift.DriftState = field(default_factory=drift.DriftState)
+    availability: availability.AvailabilityState = field(default_factory=availability.AvailabilityState)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -54,6 +56,7 @@ class DetectorStates:
             "weighbridge": self.weighbridge.to_json(),
             "retail": self.retail.to_json(),
             "drift": self.drift.to_json(),
+            "availability": self.availability.to_json(),
         }
 
     @classmethod
@@ -63,14 +66,15 @@ class DetectorStates:
             weighbridge.WeighbridgeState.from_json(data.get("weighbridge", {})),
             retail.RetailState.from_json(data.get("retail", {})),
             drift.DriftState.from_json(data.get("drift", {})),
+            availability.AvailabilityState.from_json(data.get("availability", {})),
         )
 
 
 def run_instrument(
     profile: InstrumentProfile, events: Sequence[TelemetryEvent], states: DetectorStates | None = None
 ) -> tuple[DetectorStates, tuple[Finding, ...]]:
-    """Every applicable detector over ``events`` (one instrument, seq order); the seal and drift detectors run on
-    every instrument, the weighbridge or the retail detector by site kind."""
+    """Every applicable detector over ``events`` (one instrument, seq order); the seal, drift and availability
+    detectors run on every instrument, the weighbridge or the retail detector by site kind."""
     st = states or DetectorStates()
     mine = [e for e in events if e.instrument == profile.instrument]
     found: list[Finding] = []
@@ -82,11 +86,13 @@ def run_instrument(
         wb_state, out = weighbridge.detect(wb_state, mine, weighbridge.WeighbridgeContext(e_kg=float(profile.e_kg)))
         found.extend(out)
     else:
-        rt_state, out = retail.detect(rt_state, mine)
+        rt_state, out = retail.detect(rt_state, mine, retail.RetailContext(e_kg=Decimal(profile.e_kg)))
         found.extend(out)
     dr_state, out = drift.detect(st.drift, mine, drift.DriftContext(profile.spec()))
     found.extend(out)
-    return DetectorStates(seal_state, wb_state, rt_state, dr_state), tuple(found)
+    av_state, out = availability.detect(st.availability, mine)
+    found.extend(out)
+    return DetectorStates(seal_state, wb_state, rt_state, dr_state, av_state), tuple(found)
 
 
 def profiles_from_field(data: FieldData) -> tuple[InstrumentProfile, ...]:

@@ -24,8 +24,23 @@ measured in ``bench/bench_detectors.py``):
     vehicle whose tare really changed stops being flagged once the median follows (a frozen history flagged every
     later weighing of one simulated vehicle whose early empty weighings were light).
 
-Wheel-off-platform and braking are not detected here: see ``docs/detectors.md`` for why the simulated injections
-leave no per-passage trace these rules could see.
+``axle_side_imbalance``
+    at each axle's step onto or off the platform (the total of the cells changes by at least ``axle_e`` x e over
+    ``lag_s``; both cells of the heavier side must take part, so that one cell moving alone, the resistor above, is not
+    counted here), the asymmetry (left - right) / step is taken, left = cells 0 and 2, right = cells 1 and 3; the
+    rule fires when the asymmetries of one passage spread by more than ``side_ratio``.  Off-centre cargo shifts all
+    axles alike and does not fire it.  An axle stands on two wheels, one on each side; a wheel kept beside the
+    platform (field.md section 2: "a wheel off the platform", https://m.zidiansheji.cn/xianyue-Article-732148)
+    leaves its side's cells without that wheel's load.  Per-cell weight transfer as the vehicle enters: MT patent
+    US9194737B2.  0.3 is this project's threshold (axles of one vehicle whose side shares differ by up to 30 % of
+    their load pass).
+``not_at_rest``
+    the weight curve never holds still while the vehicle is on: no stretch of ``stable_s`` within ``rest_e`` x e
+    at a level of at least half the curve's maximum.  Braking on the platform (拖秤, field.md section 2: it lowers
+    an axle's weight by more than 10 %, http://m.xwjzc.cn/html/news/dynamics/1181.html) registers a weight before
+    the vehicle is at rest; a static weighing is only valid at equilibrium (OIML R 76-1:2006 4.4.2 stable
+    equilibrium, recalled, not read).  The band is wider than the jump rule's because the summed noise of four
+    cells spans about 1 e over 2 s.
 """
 
 from __future__ import annotations
@@ -46,6 +61,8 @@ from hengqi.supervision.telemetry import Passage, TelemetryEvent
 NAME = "weighbridge"
 RESISTOR = "field.md s.2: remote receiver on one analog cell (wthqgs.cn id=333); MT patent US9194737B2"
 CURVE = "field.md s.2: vendor weight-curve slope alarm (efanyiqi.cn 732138)"
+WHEEL = "field.md s.2: wheel off the platform (zidiansheji.cn 732148); MT patent US9194737B2"
+REST = "field.md s.2: braking on the platform (xwjzc.cn 1181); OIML R 76-1:2006 4.4.2 stable equilibrium (recalled)"
 TARE = "field.md s.2: tare checked against the vehicle's history (efanyiqi.cn 732138; zidiansheji.cn 732148)"
 MAX_EXCERPT = 600
 
@@ -65,6 +82,9 @@ class WeighbridgeContext:
     history: int = 10
     min_history: int = 3
     max_plates: int = 1000
+    axle_e: float = 25.0
+    side_ratio: float = 0.3
+    rest_e: float = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +182,61 @@ def stable_jumps(curve: NDArray[np.float64], lag: int, window: int, step_kg: flo
     return out
 
 
+def side_imbalance(
+    cells: NDArray[np.float64], lag: int, step_kg: float, ratio: float
+) -> tuple[int, float, float, float] | None:
+    """Axle steps (|total change over ``lag``| >= ``step_kg``, one per run of such samples, at its largest) in which
+    both cells of the heavier side carry at least 5 % of that side's change; each step's asymmetry is (left - right) /
+    total, left = cells 0 and 2, right = cells 1 and 3.  When the asymmetries of one passage spread by more than
+    ``ratio``, the step farthest from their median: (sample, left kg, right kg, spread); else None.  Off-centre
+    cargo moves every axle's asymmetry alike; a wheel beside the platform moves one axle's.
+
+    >>> c = np.zeros((4, 60)); c[:, 10:] += [[600.0], [1400.0], [400.0], [1000.0]]
+    >>> c[:, 30:] += [[1000.0], [1000.0], [1000.0], [1000.0]]
+    >>> side_imbalance(c, 3, 500.0, 0.3)
+    (10, 1000.0, 2400.0, 0.4117647058823529)
+    """
+    if cells.shape[0] < 4 or cells.shape[1] <= lag:
+        return None
+    d = cells[:4, lag:] - cells[:4, :-lag]
+    left, right = d[0] + d[2], d[1] + d[3]
+    total = left + right
+    idx = np.flatnonzero(np.abs(total) >= step_kg)
+    if idx.size == 0:
+        return None
+    steps: list[tuple[int, float]] = []
+    for run in np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1):
+        i = int(run[np.argmax(np.abs(total[run]))])
+        heavy, side = ((0, 2), left[i]) if abs(left[i]) >= abs(right[i]) else ((1, 3), right[i])
+        if all(abs(d[c, i]) >= 0.05 * abs(side) for c in heavy):
+            steps.append((i, float((left[i] - right[i]) / total[i])))
+    if len(steps) < 2:
+        return None
+    asym = np.array([a for _, a in steps])
+    spread = float(asym.max() - asym.min())
+    if spread <= ratio:
+        return None
+    far = int(np.argmax(np.abs(asym - np.median(asym))))
+    i = steps[far][0]
+    return i + lag, float(left[i]), float(right[i]), spread
+
+
+def restless(curve: NDArray[np.float64], window: int, band_kg: float) -> bool:
+    """True when the curve, where it is at least half its maximum, has no ``window`` samples within ``band_kg``.
+
+    >>> restless(np.r_[np.zeros(5), np.full(30, 9000.0), np.zeros(5)], 20, 60.0)
+    False
+    >>> restless(np.r_[np.zeros(5), 9000 + 500 * np.sin(np.arange(30.0)), np.zeros(5)], 20, 60.0)
+    True
+    """
+    if curve.size < window:
+        return False
+    view = np.lib.stride_tricks.sliding_window_view(curve, window)
+    low, high = view.min(axis=1), view.max(axis=1)
+    on = low >= 0.5 * float(curve.max())
+    return bool(on.any()) and not bool((on & (high - low <= band_kg)).any())
+
+
 def _tares(
     state: WeighbridgeState, event: TelemetryEvent, body: Passage, ctx: WeighbridgeContext
 ) -> tuple[WeighbridgeState, Finding | None]:
@@ -234,8 +309,49 @@ def detect(
                     )
                 )
                 break  # one finding per passage is enough evidence
+        if len(body.cells_kg) >= 4:
+            cells = np.asarray(body.cells_kg, dtype=np.float64)
+            hit = side_imbalance(cells, lag, context.axle_e * context.e_kg, context.side_ratio)
+            if hit is not None:
+                sample, left, right, spread = hit
+                found.append(
+                    _finding(
+                        event,
+                        "axle_side_imbalance",
+                        f"axle side asymmetries spread <= {context.side_ratio:.0%} "
+                        f"(axle steps >= {context.axle_e:g} e)",
+                        f"axle step at {sample / rate:.1f} s: left {left:+.0f} kg, right {right:+.0f} kg; "
+                        f"spread {spread:.0%}",
+                        WHEEL,
+                        f"one axle of {body.plate} loaded its sides unlike the others ({spread:.0%}): wheel off?",
+                        excerpt=_excerpt(cells[0] + cells[2] - cells[1] - cells[3], sample, rate),
+                        rate=rate,
+                        sample=sample,
+                        left_kg=round(left, 1),
+                        right_kg=round(right, 1),
+                        plate=body.plate,
+                    )
+                )
         curve = np.asarray(body.curve_kg, dtype=np.float64)
         window = max(2, round(context.stable_s * rate))
+        if float(curve.max()) >= context.axle_e * context.e_kg and restless(
+            curve, window, context.rest_e * context.e_kg
+        ):
+            peak = int(np.argmax(curve))
+            found.append(
+                _finding(
+                    event,
+                    "not_at_rest",
+                    f"a {context.stable_s:g} s stretch within {context.rest_e:g} e at >= half the maximum",
+                    f"none; maximum {float(curve.max()):.0f} kg, registered {body.gross_kg} kg",
+                    REST,
+                    f"the vehicle {body.plate} was weighed without coming to rest (braking on the platform?)",
+                    excerpt=_excerpt(curve, peak, rate),
+                    rate=rate,
+                    sample=peak,
+                    plate=body.plate,
+                )
+            )
         for sample in stable_jumps(curve, lag, window, step_kg, context.stable_e * context.e_kg)[:1]:
             found.append(
                 _finding(
