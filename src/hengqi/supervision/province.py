@@ -72,20 +72,23 @@ def _choice(rng: np.random.Generator, options: tuple[tuple[str, float], ...], n:
     return names[rng.choice(len(options), size=n, p=p / p.sum())]
 
 
-def synthetic_province(n: int, *, year: int = 2026, seed: int = 15) -> Province:
-    """``n`` instruments in :data:`REGIONS` with one year of verifications, check-weighings and alerts."""
+def synthetic_province(n: int, *, year: int = 2026, seed: int = 15, regions: int = len(REGIONS)) -> Province:
+    """``n`` instruments in the first ``regions`` of :data:`REGIONS` with one year of verifications,
+    check-weighings and alerts."""
     if n < 1:
         raise InputError("n", f"need at least one instrument, got {n}")
+    if not 1 <= regions <= len(REGIONS):
+        raise InputError("regions", f"need 1 to {len(REGIONS)} regions, got {regions}")
     rng = np.random.default_rng(seed)
     start = np.datetime64(f"{year}-01-01", "D")
     days = int((np.datetime64(f"{year + 1}-01-01", "D") - start).astype(np.int64))
     ids = np.arange(1, n + 1, dtype=np.int64)
-    region_ix = rng.integers(0, len(REGIONS), size=n)
+    region_ix = rng.integers(0, regions, size=n)
     region = np.array(REGIONS)[region_ix]
     # sites and organisations lie inside one region: a block of numbers per region
-    sites_per_region = max(1, n // (_INSTRUMENTS_PER_SITE * len(REGIONS)))
+    sites_per_region = max(1, n // (_INSTRUMENTS_PER_SITE * regions))
     site = (region_ix * sites_per_region + rng.integers(0, sites_per_region, size=n) + 1).astype(np.int64)
-    orgs_per_region = max(1, n // (_INSTRUMENTS_PER_ORGANISATION * len(REGIONS)))
+    orgs_per_region = max(1, n // (_INSTRUMENTS_PER_ORGANISATION * regions))
     organisation = (region_ix * orgs_per_region + rng.integers(0, orgs_per_region, size=n) + 1).astype(np.int64)
     maker_ix = rng.integers(0, len(MAKERS), size=n)
     maker = np.array([m[0] for m in MAKERS])[maker_ix]

@@ -116,19 +116,18 @@ class Spec:
         return f"{self.statistic}:{','.join(self.group_by)}"
 
 
-#: The reports recomputed for the regulator's dashboard ("every statistic").
-STANDARD_REPORTS: Final = tuple(
-    Spec(s, g)
-    for s, groups in (
-        ("pass_rate", [(), ("region",), ("region", "month"), ("site",), ("type",), ("class",), ("maker",),
-                       ("model",), ("age",)]),
-        ("overdue_rate", [(), ("region",), ("organisation",), ("site",), ("maker",), ("age",)]),
-        ("alarms_per_1000", [(), ("region",), ("type",), ("maker",), ("age",)]),
-        ("alarms_per_check", [(), ("region",), ("region", "month")]),
-        ("reverification_time", [(), ("region",), ("maker",)]),
-    )  # fmt: skip
-    for g in groups
+_STANDARD: Final[tuple[tuple[str, tuple[tuple[str, ...], ...]], ...]] = (
+    (
+        "pass_rate",
+        ((), ("region",), ("region", "month"), ("site",), ("type",), ("class",), ("maker",), ("model",), ("age",)),
+    ),
+    ("overdue_rate", ((), ("region",), ("organisation",), ("site",), ("maker",), ("age",))),
+    ("alarms_per_1000", ((), ("region",), ("type",), ("maker",), ("age",))),
+    ("alarms_per_check", ((), ("region",), ("region", "month"))),
+    ("reverification_time", ((), ("region",), ("maker",))),
 )
+#: The reports recomputed for the regulator's dashboard ("every statistic").
+STANDARD_REPORTS: Final = tuple(Spec(s, g) for s, groups in _STANDARD for g in groups)
 
 
 def _select(keys: Sequence[str], as_of: date, fact: str = "f") -> str:
@@ -227,7 +226,8 @@ def partial_counts(
         for spec in specs:
             queries = _queries(spec, as_of, scope)
             width = len(spec.group_by)
-            merged: dict[Key, list[int]] = defaultdict(lambda: [0] * len(queries))
+            zeros = [0] * len(queries)
+            merged: dict[Key, list[int]] = defaultdict(zeros.copy)
             for col, (sql, needs) in enumerate(queries):
                 if not all(partition.of(t) for t in needs):
                     continue
@@ -291,7 +291,11 @@ def finalise(
         points: tuple[Any, ...] = (None,) * len(groups)
         if names and groups and overall_rates:
             points = funnel(groups, target=overall_rates[0].rate)[1]
-        report |= {"method": method, "confidence": confidence, "groups": [_rate_row(g, p) for g, p in zip(groups, points, strict=True)]}
+        report |= {
+            "method": method,
+            "confidence": confidence,
+            "groups": [_rate_row(g, p) for g, p in zip(groups, points, strict=True)],
+        }
         return report
     if stat.kind == "alarm":
         per = 1000.0 if spec.statistic == "alarms_per_1000" else 1.0
@@ -306,8 +310,14 @@ def finalise(
             "confidence": confidence,
             "per": per,
             "groups": [
-                {"key": {n: _plain(v) for n, v in key}, "events": r.events, "exposure": r.exposure, "rate": r.rate,
-                 "lower": r.lower, "upper": r.upper}  # fmt: skip
+                {
+                    "key": {n: _plain(v) for n, v in key},
+                    "events": r.events,
+                    "exposure": r.exposure,
+                    "rate": r.rate,
+                    "lower": r.lower,
+                    "upper": r.upper,
+                }
                 for key, r in rates
             ],
         }

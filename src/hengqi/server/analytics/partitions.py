@@ -130,6 +130,4 @@ def partitions(root: Path, grain: str) -> tuple[Partition, ...]:
 def everything(root: Path) -> Partition:
     """All files as one partition: what the embedded engine reads."""
     files = scan(root)
-    return Partition(
-        "*", None, tuple((t, tuple(f for fs in files[t].values() for f in fs)) for t in TABLES)
-    )
+    return Partition("*", None, tuple((t, tuple(f for fs in files[t].values() for f in fs)) for t in TABLES))
