@@ -63,6 +63,7 @@ def _rows(column_table: dict[str, np.ndarray]) -> list[dict[str, Any]]:
     return [dict(zip(cols, values, strict=True)) for values in zip(*cols.values(), strict=True)]
 
 
+@pytest.mark.slow  # a LocalCluster and 48 Dask tasks: about 3 s alone, longer on a loaded machine
 def test_dask_gives_the_embedded_numbers(
     province: tuple[Province, Path], embedded: list[dict[str, Any]], dask_client: Any
 ) -> None:
