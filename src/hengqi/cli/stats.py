@@ -191,6 +191,29 @@ def conformance_cmd(
     return 0
 
 
+@stats.command("single-plan")
+@click.option("--lot-size", type=click.IntRange(min=1), required=True, help="number of items in the lot")
+@click.option("--aql", required=True, help="AQL in percent nonconforming: 0.65, 1.0, 1.5, 2.5, 4.0, 6.5, 10 or 15")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def single_plan_cmd(*, lot_size: int, aql: str, as_json: bool) -> int:
+    """Single sampling plan, normal inspection, level II (MIL-STD-105E Tables I and II-A, the counterpart of
+    ISO 2859-1; entries from a secondary transcription, see docs/supervision-statistics.md)."""
+    from dataclasses import asdict
+
+    from hengqi.supervision.attributes_table import single_normal_plan
+
+    p = single_normal_plan(lot_size, aql)
+    if as_json:
+        click.echo(json.dumps(asdict(p), indent=2))
+    else:
+        via = "" if p.code_letter == p.lot_code_letter else f" (arrow from {p.lot_code_letter})"
+        click.echo(
+            f"lot {lot_size}, AQL {aql} %: code letter {p.code_letter}{via}, inspect n = {p.n}, "
+            f"accept with Ac = {p.ac}, reject with Re = {p.re} nonconforming"
+        )
+    return 0
+
+
 @stats.command("simulate")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--instruments", type=click.IntRange(1, 10_000_000), default=10_000, show_default=True)

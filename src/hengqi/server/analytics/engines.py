@@ -31,19 +31,19 @@ def _client(target: ComputeTarget, timeout_s: float) -> Iterator[Any]:
 
     if target.kind == "dask-local":
         with (
-            LocalCluster(
+            LocalCluster(  # type: ignore[no-untyped-call]
                 n_workers=target.workers,
                 threads_per_worker=1,
                 processes=target.processes,
                 dashboard_address=None,
                 memory_limit=0,
             ) as cluster,
-            Client(cluster) as client,
+            Client(cluster) as client,  # type: ignore[no-untyped-call]
         ):
             yield client
         return
     try:
-        client = Client(target.address, timeout=timeout_s)
+        client = Client(target.address, timeout=timeout_s)  # type: ignore[no-untyped-call]
     except (OSError, TimeoutError) as err:
         raise InputError("--compute", f"no Dask scheduler answers at {target.address}: {err}") from err
     with client:

@@ -67,7 +67,7 @@ def to_csv(reports: Sequence[dict[str, Any]]) -> bytes:
 
 def to_xlsx(reports: Sequence[dict[str, Any]]) -> bytes:
     """A workbook with one sheet per statistic (the rows of :func:`flat_rows`, empty columns left out)."""
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # type: ignore[import-untyped]
 
     book = Workbook(write_only=True)
     by_sheet: dict[str, list[dict[str, Any]]] = {}

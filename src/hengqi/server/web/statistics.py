@@ -84,6 +84,8 @@ def province_page(
     day = as_of or date.today()
     overall = tuple(Spec(s) for s in STATISTIC_LABELS)
     settings = app_state(request).settings
+    summary: province.ProvinceAnswer | None
+    answer: province.ProvinceAnswer | None
     try:
         summary = province.province_reports(who.principal, settings, overall, as_of=day)
         answer = province.province_reports(who.principal, settings, (spec,), as_of=day)
