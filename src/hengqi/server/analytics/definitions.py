@@ -204,9 +204,10 @@ def _queries(spec: Spec, as_of: date, scope: str) -> list[tuple[str, tuple[str, 
     ]
 
 
-def _open(partition: Partition) -> duckdb.DuckDBPyConnection:
+def _open(partition: Partition, threads: int | None) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
-    con.execute("SET threads = 1")  # one partition per core: the engine, not DuckDB, spreads the work
+    if threads is not None:
+        con.execute(f"SET threads = {int(threads)}")
     for table in TABLES:
         files = partition.of(table)
         if files:
@@ -216,13 +217,18 @@ def _open(partition: Partition) -> duckdb.DuckDBPyConnection:
 
 
 def partial_counts(
-    partition: Partition, specs: Sequence[Spec], as_of: date, organisations: frozenset[int] | None
+    partition: Partition,
+    specs: Sequence[Spec],
+    as_of: date,
+    organisations: frozenset[int] | None,
+    threads: int | None = 1,
 ) -> dict[Spec, Counts]:
-    """The counts of each spec over one partition's files (one task of the Dask engine; the whole query of the
-    embedded engine): ``{group key: (count, ...)}``, rows that are all zero left out."""
+    """The counts of each spec over one partition's files (one task of the Dask engine, on one DuckDB thread:
+    Dask spreads the partitions over the cores; the whole query of the embedded engine, ``threads=None``: DuckDB
+    uses every core): ``{group key: (count, ...)}``, rows that are all zero left out."""
     scope = _scope(organisations)
     out: dict[Spec, Counts] = {}
-    with _open(partition) as con:
+    with _open(partition, threads) as con:
         for spec in specs:
             queries = _queries(spec, as_of, scope)
             width = len(spec.group_by)

@@ -74,7 +74,9 @@ def compute(
     target = target or ComputeTarget("embedded")
     wanted = definitions.needed(specs)
     if client is None and target.kind == "embedded":
-        totals = definitions.combine([definitions.partial_counts(everything(root), wanted, as_of, organisations)])
+        totals = definitions.combine(
+            [definitions.partial_counts(everything(root), wanted, as_of, organisations, threads=None)]
+        )
     elif client is not None:
         totals = _on_dask(client, root, specs=wanted, as_of=as_of, organisations=organisations, grain=grain)
     else:
