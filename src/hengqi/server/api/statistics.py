@@ -112,6 +112,54 @@ def overdue_rates(  # noqa: PLR0917 - FastAPI query parameters
     return _report("verification overdue rate", table, method, confidence)
 
 
+class AlarmRow(BaseModel):
+    key: dict[str, str | int | None]
+    events: int
+    exposure: float
+    rate: float
+    lower: float
+    upper: float
+
+
+class AlarmReport(BaseModel):
+    statistic: str
+    per: float
+    group_by: list[str]
+    confidence: float
+    groups: list[AlarmRow]
+
+
+@router.get("/statistics/alarm-rates", response_model=AlarmReport)
+def alarm_rates(
+    principal: CurrentPrincipal,
+    session: ReadSession,
+    group_by: GroupBy | None = None,
+    confidence: Confidence = 0.95,
+    since: Annotated[date | None, Query(description="count alerts whose episode starts on or after")] = None,
+) -> AlarmReport:
+    """Field alerts per 1 000 in-service instruments (events = alerts, exposure = instruments), overall when
+    ungrouped, with exact Poisson (Garwood) intervals."""
+    keys = _split(group_by)
+    rows = statistics.alarm_rates(session, principal, keys, since=since, confidence=confidence)
+    return AlarmReport(
+        statistic="alarms per 1 000 instruments",
+        per=1000.0,
+        group_by=keys,
+        confidence=confidence,
+        groups=[
+            AlarmRow(
+                key={name: (v if v is None or isinstance(v, int) else str(v)) for name, v in key},
+                events=r.events,
+                exposure=r.exposure,
+                rate=r.rate,
+                lower=r.lower,
+                upper=r.upper,
+            )
+            for key, r in rows
+        ],
+    )
+
+
 class ReverificationRow(BaseModel):
     key: dict[str, str | int | None]
     mean_days: float | None

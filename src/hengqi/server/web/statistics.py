@@ -21,6 +21,7 @@ router = APIRouter()
 
 #: The keys offered on the page, with their labels (zh first).
 KEY_LABELS: dict[str, str] = {
+    "region": "地区 Region",
     "organisation": "机构 Organisation",
     "site": "场所 Site",
     "type": "类型 Type",
@@ -63,11 +64,7 @@ STATISTIC_LABELS: dict[str, str] = {
     "alarms_per_check": "每次远程核查告警 Alarms per remote check",
     "reverification_time": "失败后复检天数 Days to re-verify after a failure",
 }
-KEY_LABELS_PROVINCE: dict[str, str] = {
-    **KEY_LABELS,
-    "region": "地区 Region",
-    "age": "使用年限 Age (years)",
-}
+KEY_LABELS_PROVINCE: dict[str, str] = {**KEY_LABELS, "age": "使用年限 Age (years)"}
 _SHOWN_ROWS = 200
 
 
