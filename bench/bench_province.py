@@ -11,8 +11,10 @@ by 5, alarm rates, time to re-verify; the grouped proportions with their funnel 
 Targets (issue 15/16): 1 000 000 instruments recomputed in <= 15 min with <= 8 GiB; the dashboard page p95 <= 2 s.
 ``main(short=True)``: 2 000 instruments in 2 regions, Dask in threads (no worker processes), 20 page requests;
 under 20 s on a loaded machine; the targets are reported, not asserted; the equality of the numbers is asserted.
-Full: ``--instruments 1000000`` (default).  Command: ``.venv/bin/python bench/bench_province.py [--short]
-[--instruments N]`` (or ``bench/run.py --only province``).
+Full: ``--instruments 1000000`` (default); ``--cpu-only``: the CPU seconds of the Dask tasks (one worker in
+threads), the input of the cluster extrapolation in ``docs/scale-out.md``.
+Command: ``.venv/bin/python bench/bench_province.py [--short] [--instruments N] [--cpu-only]`` (or
+``bench/run.py --only province``).
 """
 
 from __future__ import annotations
@@ -162,7 +164,19 @@ def _dashboard_p95(root: Path, as_of: Any, requests: int, workdir: Path) -> tupl
     return first_s, float(np.percentile(times, 50)), float(np.percentile(times, 95))
 
 
-def main(short: bool = False, instruments: int | None = None) -> None:
+def _cpu_seconds(root: Path, as_of: Any, grain: str) -> tuple[float, float]:
+    """CPU seconds (user + system, this process) and wall seconds of the Dask run with one worker in threads:
+    the work a cluster shares out, counted wherever the load on this machine puts it."""
+    import resource
+
+    with _cluster(1, processes=False) as client:
+        before, started = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+        compute(root, STANDARD_REPORTS, as_of=as_of, client=client, grain=grain)
+        after, wall = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter() - started
+    return (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime), wall
+
+
+def main(short: bool = False, instruments: int | None = None, cpu_only: bool = False) -> None:
     n = instruments or (2_000 if short else 1_000_000)
     regions = 2 if short else 12
     workdir = Path(tempfile.mkdtemp(prefix="hengqi-province-"))
@@ -181,6 +195,11 @@ def main(short: bool = False, instruments: int | None = None) -> None:
               f"{len(partitions(root, 'region'))} region tasks, {len(partitions(root, 'region-month'))} "
               "region-month partitions", flush=True)  # fmt: skip
         as_of = __import__("datetime").date(2027, 1, 1)
+        if cpu_only:
+            for grain in ("region", "region-month"):
+                cpu, wall = _cpu_seconds(root, as_of, grain)
+                print(f"  CPU of the Dask tasks by {grain}: {cpu:.1f} s (wall {wall:.1f} s)", flush=True)
+            return
         reference = _timed(
             f"embedded DuckDB, {len(STANDARD_REPORTS)} reports",
             rows,
@@ -215,5 +234,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--short", action="store_true")
     parser.add_argument("--instruments", type=int, default=None)
+    parser.add_argument("--cpu-only", action="store_true", help="only the CPU seconds of the Dask tasks")
     args = parser.parse_args()
-    main(short=args.short, instruments=args.instruments)
+    main(short=args.short, instruments=args.instruments, cpu_only=args.cpu_only)
