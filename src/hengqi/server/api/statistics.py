@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from hengqi.server.analytics.export import to_csv, to_xlsx
+from hengqi.server.analytics.report_pdf import to_pdf
 from hengqi.server.api.deps import CurrentPrincipal, ReadSession
 from hengqi.server.headers import content_disposition
 from hengqi.server.permissions import Principal
@@ -258,15 +259,21 @@ def province_statistics(  # noqa: PLR0917 - FastAPI query parameters
 def province_export(  # noqa: PLR0917 - FastAPI query parameters
     principal: CurrentPrincipal,
     request: Request,
-    file_format: Annotated[Literal["csv", "xlsx"], Query(alias="format")] = "csv",
+    file_format: Annotated[Literal["csv", "xlsx", "pdf"], Query(alias="format")] = "csv",
     statistic: Statistic = None,
     group_by: ProvinceGroupBy | None = None,
     as_of: Annotated[date | None, Query(description="default today")] = None,
     method: Method = "wilson",
 ) -> Response:
-    """The same reports as a CSV file or an XLSX workbook (one sheet per statistic)."""
+    """The same reports as a CSV file, an XLSX workbook (one sheet per statistic) or a PDF report."""
     answer = _province(principal, request, statistic=statistic, group_by=group_by, as_of=as_of, method=method)
-    return export_response(answer.reports, file_format, f"province-statistics-{answer.as_of.isoformat()}")
+    stem = f"province-statistics-{answer.as_of.isoformat()}"
+    if file_format == "pdf":
+        body = to_pdf(answer.reports, as_of=answer.as_of)
+        return Response(
+            body, media_type="application/pdf", headers={"Content-Disposition": content_disposition(f"{stem}.pdf")}
+        )
+    return export_response(answer.reports, file_format, stem)
 
 
 def export_response(reports: Sequence[dict[str, Any]], file_format: str, stem: str) -> Response:

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 
 from hengqi.errors import InputError
 from hengqi.server.analytics.definitions import STANDARD_REPORTS, Spec
+from hengqi.server.analytics.report_pdf import STATISTIC_LABELS
 from hengqi.server.errors import NotFoundError
 from hengqi.server.services import province, statistics
 from hengqi.server.web.common import app_state, render, viewer
@@ -57,13 +58,6 @@ def statistics_page(
 
 #: The province reports offered on the page (label -> spec); the first is shown by default.
 PROVINCE_REPORTS: dict[str, Spec] = {s.label: s for s in STANDARD_REPORTS if s.group_by}
-STATISTIC_LABELS: dict[str, str] = {
-    "pass_rate": "检定合格率 Verification pass rate",
-    "overdue_rate": "超期未检率 Overdue rate",
-    "alarms_per_1000": "每千台告警 Alarms per 1 000 instruments",
-    "alarms_per_check": "每次远程核查告警 Alarms per remote check",
-    "reverification_time": "失败后复检天数 Days to re-verify after a failure",
-}
 KEY_LABELS_PROVINCE: dict[str, str] = {**KEY_LABELS, "age": "使用年限 Age (years)"}
 _SHOWN_ROWS = 200
 
