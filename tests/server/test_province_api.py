@@ -107,10 +107,14 @@ def test_exports_hold_the_same_numbers(setup: dict[str, Any]) -> None:
     assert [(c[at["count"]], c[at["total"]], c[at["rate"]]) for c in cells] == [
         (g["count"], g["total"], g["rate"]) for g in report["groups"]
     ]
-    assert (
-        client.get(f"/api/v1/statistics/province/export?format=pdf&{query}", headers=setup["regulator"]).status_code
-        == 422
-    )
+    pdf = client.get(f"/api/v1/statistics/province/export?format=pdf&{query}", headers=setup["regulator"])
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF-")
+    bad = client.get(f"/api/v1/statistics/province/export?format=ods&{query}", headers=setup["regulator"])
+    assert bad.status_code == 422
+    denied = client.get(f"/api/v1/statistics/province/export?format=pdf&{query}", headers=setup["tech"])
+    assert denied.status_code == 403
 
 
 def test_roles_sign_in_and_bad_queries(setup: dict[str, Any]) -> None:
