@@ -28,9 +28,13 @@ def world(sqlite_store: Store) -> Iterator[dict[str, Any]]:
     reg_id, regulator = platform.user("inspector", "regulator", authority)
     assert client.post(f"/api/v1/users/{reg_id}/grants", json={"organisation_id": a}, headers=admin).status_code == 204
 
+    installed = {"A-1": "2020-01-01", "A-2": "2025-06-01"}
+
     def instrument(headers: dict[str, str], serial: str) -> int:
-        answer = client.post("/api/v1/instruments", json={**INSTRUMENT, "serial": serial}, headers=headers)
+        body = {**INSTRUMENT, "serial": serial, "installed_on": installed.get(serial)}
+        answer = client.post("/api/v1/instruments", json=body, headers=headers)
         assert answer.status_code == 201, answer.text
+        assert answer.json()["installed_on"] == installed.get(serial)
         return int(answer.json()["id"])
 
     i1, i2, _i3 = (instrument(tech_a, s) for s in ("A-1", "A-2", "A-3"))
@@ -66,7 +70,7 @@ def world(sqlite_store: Store) -> Iterator[dict[str, Any]]:
                 )
             )
         session.commit()
-    yield {"client": client, "regulator": regulator, "qm_b": qm_b, "tech_a": tech_a}
+    yield {"client": client, "regulator": regulator, "qm_b": qm_b, "tech_a": tech_a, "ids": (i1, i2, b1)}
     platform.close()
 
 
@@ -103,3 +107,19 @@ def test_alarm_rates_refuse_other_roles_and_month(world: dict[str, Any]) -> None
     assert client.get("/api/v1/statistics/alarm-rates").status_code == 401
     bad = client.get("/api/v1/statistics/alarm-rates?group_by=month", headers=world["regulator"])
     assert bad.status_code == 422
+
+
+def test_statistics_by_age_from_the_installation_date(world: dict[str, Any]) -> None:
+    rows = _groups(world, "regulator", "/api/v1/statistics/overdue-rates?group_by=age&as_of=2026-12-01")
+    # A-1 installed 2020-01-01 (6 years), A-2 2025-06-01 (1 year), A-3 without a date; Lab B's not seen
+    assert sorted((r["key"]["age"], r["total"]) for r in rows) == [("0-2", 1), ("5-10", 1), ("unknown", 1)]
+    passes = _groups(world, "regulator", "/api/v1/statistics/pass-rates?group_by=region,age")
+    assert [(r["key"]["region"], r["key"]["age"], r["total"]) for r in passes] == [("610102", "5-10", 1)]
+    alarms = _groups(world, "regulator", "/api/v1/statistics/alarm-rates?group_by=age")
+    assert {r["key"]["age"]: r["events"] for r in alarms} == {"0-2": 1, "5-10": 2, "unknown": 0}
+    client, (i1, _i2, _b1) = world["client"], world["ids"]
+    changed = client.patch(f"/api/v1/instruments/{i1}", json={"installed_on": "2026-01-01"}, headers=world["tech_a"])
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["installed_on"] == "2026-01-01"
+    rows = _groups(world, "regulator", "/api/v1/statistics/overdue-rates?group_by=age&as_of=2026-12-01")
+    assert sorted((r["key"]["age"], r["total"]) for r in rows) == [("0-2", 2), ("unknown", 1)]

@@ -33,6 +33,7 @@ from hengqi.supervision.statistics import (
     KeySpec,
     RateInterval,
     ReverificationTime,
+    age_band,
     alarm_rate,
     funnel,
     month,
@@ -53,6 +54,7 @@ GROUP_KEYS: Final[dict[str, KeySpec]] = {
     "maker": "maker",
     "model": "model",
     "region": "region",
+    "age": "age",  # made per call: the age band at the statistics' date (see _keys)
     "month": ("month", month("date")[1]),
 }
 
@@ -64,13 +66,16 @@ def _require(principal: Principal) -> None:
         )
 
 
-def _keys(group_by: Sequence[str]) -> list[KeySpec]:
+def _keys(group_by: Sequence[str], as_of: date | None = None) -> list[KeySpec]:
+    """The key specs of ``group_by``; ``age`` is the band (0-2, 2-5, 5-10, 10+ years, ``unknown``) of the time
+    from ``installed_on`` to ``as_of`` (default today)."""
     unknown = [k for k in group_by if k not in GROUP_KEYS]
     if unknown:
         raise InputError("group_by", f"unknown key {unknown[0]!r}; use {', '.join(GROUP_KEYS)}")
     if len(set(group_by)) != len(group_by):
         raise InputError("group_by", "a key may appear only once")
-    return [GROUP_KEYS[k] for k in group_by]
+    age = ("age", age_band("installed_on", as_of or date.today())[1])
+    return [age if k == "age" else GROUP_KEYS[k] for k in group_by]
 
 
 def _regions(session: Session, principal: Principal) -> dict[int, str]:
@@ -96,6 +101,7 @@ def _instrument_fields(inst: Instrument, regions: dict[int, str] | None = None) 
         "class": inst.accuracy_class,
         "maker": inst.make,
         "model": inst.model,
+        "installed_on": inst.installed_on,
     }
 
 
@@ -151,8 +157,9 @@ def _table(
     records: list[dict[str, Any]],
     group_by: Sequence[str],
     compute: Callable[[list[dict[str, Any]], list[KeySpec]], tuple[GroupRate, ...]],
+    as_of: date | None = None,
 ) -> RateTable:
-    keys = _keys(group_by)
+    keys = _keys(group_by, as_of)
     if not records:
         return RateTable(tuple(group_by), None, (), ())
     (overall,) = compute(records, [])
@@ -188,7 +195,7 @@ def overdue_rates(
     _require(principal)
     if "month" in group_by:
         raise InputError("group_by", "'month' does not apply to instruments")
-    _keys(group_by)
+    _keys(group_by, as_of)
     regions = _regions(session, principal)
     records = [
         {**_instrument_fields(i, regions), "next_due": i.verification_due}
@@ -200,6 +207,7 @@ def overdue_rates(
         records,
         group_by,
         lambda rs, ks: overdue_rate(rs, as_of=as_of, group_by=ks, method=method, confidence=confidence),
+        as_of,
     )
 
 

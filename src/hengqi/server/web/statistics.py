@@ -29,6 +29,7 @@ KEY_LABELS: dict[str, str] = {
     "class": "准确度等级 Class",
     "maker": "制造商 Maker",
     "model": "型号 Model",
+    "age": "使用年限 Age (years)",
     "month": "月份 Month",
 }
 
@@ -58,7 +59,7 @@ def statistics_page(
 
 #: The province reports offered on the page (label -> spec); the first is shown by default.
 PROVINCE_REPORTS: dict[str, Spec] = {s.label: s for s in STANDARD_REPORTS if s.group_by}
-KEY_LABELS_PROVINCE: dict[str, str] = {**KEY_LABELS, "age": "使用年限 Age (years)"}
+KEY_LABELS_PROVINCE: dict[str, str] = KEY_LABELS
 _SHOWN_ROWS = 200
 
 
