@@ -198,3 +198,8 @@ def test_the_age_bands_match_the_record_function() -> None:
     band = age_band("installed", date(2027, 1, 1))[1]
     assert band({"installed": date(2025, 1, 2)}) == "0-2"
     assert band({"installed": date(2025, 1, 1)}) == "2-5"
+
+
+def test_serve_refuses_a_bad_compute_url(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(["serve", "--data-dir", str(tmp_path), "--compute", "dask://nowhere"]) == 2
+    assert "--compute" in capsys.readouterr().err
