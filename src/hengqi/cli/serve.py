@@ -57,6 +57,11 @@ def _settings(data_dir: Path | None, database_url: str | None, **extra: Any) -> 
     type=click.IntRange(1, 64),
     help="server processes (default 1, or HENGQI_WORKERS); see docs/server.md for what each process keeps",
 )
+@click.option(
+    "--compute",
+    metavar="URL",
+    help="where the province statistics run: embedded (default), dask://host:port or dask://local?workers=N",
+)
 def serve(
     *,
     data_dir: Path | None,
@@ -68,6 +73,7 @@ def serve(
     log_level: str,
     access_log: bool | None,
     workers: int | None,
+    compute: str | None,
 ) -> int:
     """Start the platform (REST API under /api/v1) with uvicorn; the store is created and migrated if new."""
     import uvicorn
@@ -82,8 +88,9 @@ def serve(
         "env": env,
         "access_log": access_log,
         "workers": workers,
+        "compute": compute,
     }
-    settings = _settings(**overrides)
+    settings = _settings(**overrides)  # a bad --compute URL exits 2 here
     app = create_app(settings)  # refuses (exit 2) a non-loopback host without a configured session key
     if demo:
         from hengqi.server.demo import seed

@@ -4,7 +4,11 @@
 ``passed`` column (true/false, 1/0, pass/fail, yes/no), a ``date`` column (ISO date; needed for ``month``) and any
 grouping columns, and prints the pass rate overall and by group with confidence intervals and funnel flags, in
 the same form as ``GET /api/v1/statistics/pass-rates``.  ``hengqi stats plan`` and ``hengqi stats conformance``
-print sampling plans (see ``docs/statistics.md``).  Bad input exits with status 2 and one line.
+print sampling plans (see ``docs/supervision-statistics.md``).  ``hengqi stats simulate DIR`` writes a synthetic
+province as Parquet partitions by region and month, and ``hengqi stats province DIR [--compute URL]`` computes
+the regulator statistics over such partitions: embedded (DuckDB in this process, the default) or on Dask
+(``dask://host:port`` for a running scheduler, ``dask://local?workers=N`` for a local cluster).  Bad input
+exits with status 2 and one line.
 """
 
 from __future__ import annotations
@@ -112,7 +116,7 @@ def pass_rate_report(
 
 @click.group("stats")
 def stats() -> None:
-    """Fleet statistics and sampling plans (see docs/statistics.md)."""
+    """Fleet statistics and sampling plans (see docs/supervision-statistics.md)."""
 
 
 @stats.command("pass-rate")
@@ -184,6 +188,120 @@ def conformance_cmd(
             f"inspect n = {p.n}; with at most {p.c} failing, at least {proportion:.1%} conform at "
             f"{confidence:.0%} confidence ({p.method})"
         )
+    return 0
+
+
+@stats.command("single-plan")
+@click.option("--lot-size", type=click.IntRange(min=1), required=True, help="number of items in the lot")
+@click.option("--aql", required=True, help="AQL in percent nonconforming: 0.65, 1.0, 1.5, 2.5, 4.0, 6.5, 10 or 15")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def single_plan_cmd(*, lot_size: int, aql: str, as_json: bool) -> int:
+    """Single sampling plan, normal inspection, level II (MIL-STD-105E Tables I and II-A, the counterpart of
+    ISO 2859-1; entries from a secondary transcription, see docs/supervision-statistics.md)."""
+    from dataclasses import asdict
+
+    from hengqi.supervision.attributes_table import single_normal_plan
+
+    p = single_normal_plan(lot_size, aql)
+    if as_json:
+        click.echo(json.dumps(asdict(p), indent=2))
+    else:
+        via = "" if p.code_letter == p.lot_code_letter else f" (arrow from {p.lot_code_letter})"
+        click.echo(
+            f"lot {lot_size}, AQL {aql} %: code letter {p.code_letter}{via}, inspect n = {p.n}, "
+            f"accept with Ac = {p.ac}, reject with Re = {p.re} nonconforming"
+        )
+    return 0
+
+
+@stats.command("simulate")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--instruments", type=click.IntRange(1, 10_000_000), default=10_000, show_default=True)
+@click.option("--year", type=click.IntRange(2000, 2100), default=2026, show_default=True)
+@click.option("--seed", type=int, default=15, show_default=True)
+def simulate_cmd(*, directory: Path, instruments: int, year: int, seed: int) -> int:
+    """Write a synthetic province (instruments, a year of verifications, checks, alerts) under DIRECTORY."""
+    from hengqi.server.analytics.partitions import write_province
+    from hengqi.supervision.province import synthetic_province
+
+    province = synthetic_province(instruments, year=year, seed=seed)
+    files = write_province(province, directory)
+    click.echo(
+        f"{instruments} instruments, year {year}, seed {seed}: "
+        + ", ".join(f"{t} {n} files" for t, n in files.items())
+        + f"; statistics as of {province.as_of}"
+    )
+    return 0
+
+
+def _organisations(text: str) -> frozenset[int] | None:
+    if not text:
+        return None
+    try:
+        return frozenset(int(t) for t in text.split(",") if t.strip())
+    except ValueError as err:
+        raise InputError("--organisations", f"comma-separated organisation numbers, got {text!r}") from err
+
+
+@stats.command("province")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--compute",
+    default="embedded",
+    show_default=True,
+    metavar="URL",
+    help="embedded, dask://host:port (a Dask scheduler) or dask://local?workers=N (a local cluster)",
+)
+@click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), required=True, help="the day the statistics are taken")
+@click.option("--statistic", default="", help="one statistic (default: every standard report)")
+@click.option("--group-by", default="", help="comma-separated keys for --statistic")
+@click.option("--organisations", default="", help="only these organisations (comma-separated numbers)")
+@click.option("--method", type=click.Choice(["wilson", "clopper-pearson"]), default="wilson", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the reports as the API gives them).")
+def province_cmd(
+    *,
+    directory: Path,
+    compute: str,
+    as_of: Any,
+    statistic: str,
+    group_by: str,
+    organisations: str,
+    method: str,
+    as_json: bool,
+) -> int:
+    """Regulator statistics over the Parquet partitions under DIRECTORY, embedded or on Dask."""
+    from hengqi.server.analytics.definitions import STANDARD_REPORTS, Spec
+    from hengqi.server.analytics.engines import compute as run
+    from hengqi.server.analytics.engines import parse_compute_url
+
+    target = parse_compute_url(compute)  # a bad URL exits 2 before any work
+    if group_by and not statistic:
+        raise InputError("--group-by", "needs --statistic")
+    specs = [Spec(statistic, tuple(k for k in group_by.split(",") if k))] if statistic else list(STANDARD_REPORTS)
+    reports = run(
+        directory, specs, as_of=as_of.date(), target=target, organisations=_organisations(organisations), method=method
+    )
+    if as_json:
+        click.echo(json.dumps(reports, ensure_ascii=False, indent=2))
+        return 0
+    for r in reports:
+        click.echo(f"== {r['statistic']} by {', '.join(r['group_by']) or '(all)'}")
+        for g in r["groups"][:20]:
+            label = ", ".join(f"{k}={v}" for k, v in g["key"].items()) or "overall"
+            if "total" in g:
+                flag = f"  outside {g['funnel_level']:.1%} ({g['funnel_flag']})" if g.get("funnel_flag") else ""
+                interval = f"[{g['lower']:.2%}, {g['upper']:.2%}]"
+                click.echo(f"  {label}: {g['count']}/{g['total']} = {g['rate']:.2%} {interval}{flag}")
+            elif "events" in g:
+                interval = f"[{g['lower']:.4g}, {g['upper']:.4g}]"
+                click.echo(
+                    f"  {label}: {g['events']} / {g['exposure']:g} = {g['rate']:.4g} per {r['per']:g} {interval}"
+                )
+            else:
+                mean = "-" if g["mean_days"] is None else f"{g['mean_days']:.1f} d"
+                click.echo(f"  {label}: mean {mean}, resolved {g['resolved']}, open {g['open']}")
+        if len(r["groups"]) > 20:
+            click.echo(f"  ... {len(r['groups']) - 20} more groups (--json for all)")
     return 0
 
 

@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hengqi.server.errors import UnsafeSettingsError
@@ -99,6 +99,27 @@ class Settings(BaseSettings):
     instrument_rate_per_s: float = Field(
         default=3.0, gt=0, le=1000, allow_inf_nan=False, description="instrument operations a user starts a second"
     )
+
+    compute: str = Field(
+        default="embedded",
+        description="where the province statistics run: embedded, dask://host:port or dask://local?workers=N",
+    )
+    province_dir: Path | None = Field(
+        default=None, description="Parquet partitions of the province statistics; default: province/ in data_dir"
+    )
+
+    @field_validator("compute")
+    @classmethod
+    def _check_compute(cls, value: str) -> str:
+        from hengqi.server.analytics.target import parse_compute_url
+
+        parse_compute_url(value)  # InputError naming --compute
+        return value
+
+    @property
+    def effective_province_dir(self) -> Path:
+        """The Parquet partitions read by the province statistics."""
+        return self.province_dir if self.province_dir is not None else self.data_dir / "province"
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:

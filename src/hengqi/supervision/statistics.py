@@ -42,6 +42,7 @@ __all__ = [
     "ReverificationTime",
     "age_band",
     "alarm_rate",
+    "alarm_rates_from_counts",
     "clopper_pearson_interval",
     "funnel",
     "funnel_limit",
@@ -51,6 +52,8 @@ __all__ = [
     "pass_rate",
     "poisson_rate_interval",
     "proportion_interval",
+    "rates_from_counts",
+    "reverification_from_sums",
     "time_to_reverify",
     "wilson_interval",
 ]
@@ -231,17 +234,39 @@ def _sort_key(key: tuple[object, ...]) -> tuple[str, ...]:
     return tuple(str(v) for v in key)
 
 
+def rates_from_counts(
+    counts: Mapping[tuple[object, ...], Sequence[int]],
+    names: Sequence[str],
+    *,
+    method: str = "wilson",
+    confidence: float = 0.95,
+) -> tuple[GroupRate, ...]:
+    """Group rates from counts ``{group key: (k, n)}`` (groups with ``n = 0`` left out), sorted by key.
+
+    This is the one place where a counted proportion becomes a rate with its interval: the record functions
+    below and the Parquet engines (embedded DuckDB and Dask, :mod:`hengqi.server.analytics`) all end here, so
+    the same counts give the same numbers.
+
+    >>> rates_from_counts({("A",): (9, 10)}, ["maker"])[0].rate
+    0.9
+    """
+    return tuple(
+        GroupRate(
+            tuple(zip(names, key, strict=True)),
+            proportion_interval(int(k), int(n), method=method, confidence=confidence),
+        )
+        for key, (k, n) in sorted(counts.items(), key=lambda kv: _sort_key(kv[0]))
+        if n > 0
+    )
+
+
 def _rates(
     counts: Mapping[tuple[object, ...], list[int]],
     group_by: Sequence[KeySpec],
     method: str,
     confidence: float,
 ) -> tuple[GroupRate, ...]:
-    names = [_key_name(s) for s in group_by]
-    return tuple(
-        GroupRate(tuple(zip(names, key, strict=True)), proportion_interval(k, n, method=method, confidence=confidence))
-        for key, (k, n) in sorted(counts.items(), key=lambda kv: _sort_key(kv[0]))
-    )
+    return rates_from_counts(counts, [_key_name(s) for s in group_by], method=method, confidence=confidence)
 
 
 def pass_rate(
@@ -295,22 +320,34 @@ def alarm_rate(
     ``exposure`` lists the instruments (each counts 1) or, with ``weight``, records whose ``weight`` field is the
     exposure (e.g. the number of remote checks, with ``per=1``).  Groups with alarms but no exposure are refused.
     """
-    names = [_key_name(s) for s in group_by]
     exp: dict[tuple[object, ...], float] = defaultdict(float)
     for r in exposure:
         exp[_group_key(r, group_by)] += 1.0 if weight is None else float(_field(r, weight))
     events: dict[tuple[object, ...], int] = defaultdict(int)
     for a in alarms:
         events[_group_key(a, group_by)] += 1
-    orphans = set(events) - {k for k, v in exp.items() if v > 0}
+    return alarm_rates_from_counts(events, exp, [_key_name(s) for s in group_by], per=per, confidence=confidence)
+
+
+def alarm_rates_from_counts(
+    events: Mapping[tuple[object, ...], int],
+    exposure: Mapping[tuple[object, ...], float],
+    names: Sequence[str],
+    *,
+    per: float = 1000.0,
+    confidence: float = 0.95,
+) -> tuple[tuple[tuple[tuple[str, object], ...], RateInterval], ...]:
+    """Alarm rates from counted alarms and exposure per group key (the common end of :func:`alarm_rate` and of
+    the Parquet engines); groups with alarms but no exposure are refused, groups without exposure left out."""
+    orphans = set(events) - {k for k, v in exposure.items() if v > 0}
     if orphans:
         raise InputError("alarms", f"alarms in groups without exposure: {sorted(map(_sort_key, orphans))[:5]}")
     return tuple(
         (
             tuple(zip(names, key, strict=True)),
-            poisson_rate_interval(events.get(key, 0), e, per=per, confidence=confidence),
+            poisson_rate_interval(int(events.get(key, 0)), e, per=per, confidence=confidence),
         )
-        for key, e in sorted(exp.items(), key=lambda kv: _sort_key(kv[0]))
+        for key, e in sorted(exposure.items(), key=lambda kv: _sort_key(kv[0]))
         if e > 0
     )
 
@@ -358,10 +395,23 @@ def time_to_reverify(
             else:
                 a[0] += (nxt - d).days
                 a[1] += 1
-    names = [_key_name(s) for s in group_by]
+    return reverification_from_sums(
+        {key: (int(t), int(n), int(o)) for key, (t, n, o) in acc.items()}, [_key_name(s) for s in group_by]
+    )
+
+
+def reverification_from_sums(
+    sums: Mapping[tuple[object, ...], Sequence[int]], names: Sequence[str]
+) -> tuple[ReverificationTime, ...]:
+    """Mean time to re-verify from ``{group key: (total days, resolved failures, open failures)}``; the total
+    is an integer number of days, so sums from any partitioning of the instruments give the same mean.
+
+    >>> reverification_from_sums({("A",): (30, 2, 1)}, ["maker"])[0].mean_days
+    15.0
+    """
     return tuple(
-        ReverificationTime(tuple(zip(names, key, strict=True)), (s / int(n)) if n else None, int(n), int(o))
-        for key, (s, n, o) in sorted(acc.items(), key=lambda kv: _sort_key(kv[0]))
+        ReverificationTime(tuple(zip(names, key, strict=True)), (s / n) if n else None, int(n), int(o))
+        for key, (s, n, o) in sorted(sums.items(), key=lambda kv: _sort_key(kv[0]))
     )
 
 

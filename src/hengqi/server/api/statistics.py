@@ -3,14 +3,19 @@ for quality managers and regulators, within the organisations they may read."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
+from hengqi.server.analytics.export import to_csv, to_xlsx
+from hengqi.server.analytics.report_pdf import to_pdf
 from hengqi.server.api.deps import CurrentPrincipal, ReadSession
-from hengqi.server.services import statistics
+from hengqi.server.headers import content_disposition
+from hengqi.server.permissions import Principal
+from hengqi.server.services import province, statistics
 from hengqi.supervision.statistics import FunnelPoint, GroupRate
 
 router = APIRouter(tags=["statistics"])
@@ -108,6 +113,54 @@ def overdue_rates(  # noqa: PLR0917 - FastAPI query parameters
     return _report("verification overdue rate", table, method, confidence)
 
 
+class AlarmRow(BaseModel):
+    key: dict[str, str | int | None]
+    events: int
+    exposure: float
+    rate: float
+    lower: float
+    upper: float
+
+
+class AlarmReport(BaseModel):
+    statistic: str
+    per: float
+    group_by: list[str]
+    confidence: float
+    groups: list[AlarmRow]
+
+
+@router.get("/statistics/alarm-rates", response_model=AlarmReport)
+def alarm_rates(
+    principal: CurrentPrincipal,
+    session: ReadSession,
+    group_by: GroupBy | None = None,
+    confidence: Confidence = 0.95,
+    since: Annotated[date | None, Query(description="count alerts whose episode starts on or after")] = None,
+) -> AlarmReport:
+    """Field alerts per 1 000 in-service instruments (events = alerts, exposure = instruments), overall when
+    ungrouped, with exact Poisson (Garwood) intervals."""
+    keys = _split(group_by)
+    rows = statistics.alarm_rates(session, principal, keys, since=since, confidence=confidence)
+    return AlarmReport(
+        statistic="alarms per 1 000 instruments",
+        per=1000.0,
+        group_by=keys,
+        confidence=confidence,
+        groups=[
+            AlarmRow(
+                key={name: (v if v is None or isinstance(v, int) else str(v)) for name, v in key},
+                events=r.events,
+                exposure=r.exposure,
+                rate=r.rate,
+                lower=r.lower,
+                upper=r.upper,
+            )
+            for key, r in rows
+        ],
+    )
+
+
 class ReverificationRow(BaseModel):
     key: dict[str, str | int | None]
     mean_days: float | None
@@ -142,3 +195,92 @@ def reverification_times(
             for r in rows
         ],
     )
+
+
+ProvinceGroupBy = Annotated[
+    str,
+    Query(
+        max_length=100,
+        pattern=r"^([a-z]+(,[a-z]+){0,3})?$",
+        description="comma-separated keys, at most 4: region, organisation, site, type, class, maker, model, age, "
+        "month",
+    ),
+]
+Statistic = Annotated[
+    Literal["pass_rate", "overdue_rate", "alarms_per_1000", "alarms_per_check", "reverification_time"] | None,
+    Query(description="one statistic (default: every standard report)"),
+]
+
+
+class ProvinceReport(BaseModel):
+    as_of: date
+    compute: str
+    computed_in_s: float
+    cached: bool
+    reports: list[dict[str, Any]]
+
+
+def _province(
+    principal: Principal,
+    request: Request,
+    *,
+    statistic: str | None,
+    group_by: str | None,
+    as_of: date | None,
+    method: str,
+) -> province.ProvinceAnswer:
+    settings = request.app.state.hengqi.settings
+    specs = province.specs_from(statistic, _split(group_by))
+    return province.province_reports(principal, settings, specs, as_of=as_of or date.today(), method=method)
+
+
+@router.get("/statistics/province", response_model=ProvinceReport)
+def province_statistics(  # noqa: PLR0917 - FastAPI query parameters
+    principal: CurrentPrincipal,
+    request: Request,
+    statistic: Statistic = None,
+    group_by: ProvinceGroupBy | None = None,
+    as_of: Annotated[date | None, Query(description="default today")] = None,
+    method: Method = "wilson",
+) -> ProvinceReport:
+    """Province statistics over the Parquet partitions (embedded DuckDB or Dask, as the server was started),
+    within the organisations the caller may read; results are kept until the files change."""
+    answer = _province(principal, request, statistic=statistic, group_by=group_by, as_of=as_of, method=method)
+    return ProvinceReport(
+        as_of=answer.as_of,
+        compute=answer.compute,
+        computed_in_s=answer.computed_in_s,
+        cached=answer.cached,
+        reports=list(answer.reports),
+    )
+
+
+@router.get("/statistics/province/export", response_class=Response)
+def province_export(  # noqa: PLR0917 - FastAPI query parameters
+    principal: CurrentPrincipal,
+    request: Request,
+    file_format: Annotated[Literal["csv", "xlsx", "pdf"], Query(alias="format")] = "csv",
+    statistic: Statistic = None,
+    group_by: ProvinceGroupBy | None = None,
+    as_of: Annotated[date | None, Query(description="default today")] = None,
+    method: Method = "wilson",
+) -> Response:
+    """The same reports as a CSV file, an XLSX workbook (one sheet per statistic) or a PDF report."""
+    answer = _province(principal, request, statistic=statistic, group_by=group_by, as_of=as_of, method=method)
+    stem = f"province-statistics-{answer.as_of.isoformat()}"
+    if file_format == "pdf":
+        body = to_pdf(answer.reports, as_of=answer.as_of)
+        return Response(
+            body, media_type="application/pdf", headers={"Content-Disposition": content_disposition(f"{stem}.pdf")}
+        )
+    return export_response(answer.reports, file_format, stem)
+
+
+def export_response(reports: Sequence[dict[str, Any]], file_format: str, stem: str) -> Response:
+    """A download of ``reports`` as ``stem.csv`` or ``stem.xlsx``."""
+    if file_format == "xlsx":
+        body, media = to_xlsx(reports), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        body, media = to_csv(reports), "text/csv; charset=utf-8"
+    headers = {"Content-Disposition": content_disposition(f"{stem}.{file_format}")}
+    return Response(body, media_type=media, headers=headers)

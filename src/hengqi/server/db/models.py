@@ -189,6 +189,7 @@ class Instrument(Owned, Base):
     status: Mapped[str] = mapped_column(String(20), default="in-service", index=True)
     verification_due: Mapped[date | None] = mapped_column(Date, default=None, index=True)
     calibration_due: Mapped[date | None] = mapped_column(Date, default=None, index=True)
+    installed_on: Mapped[date | None] = mapped_column(Date, default=None)  # put into service (statistics by age)
 
 
 class DueInterval(Timestamps, Base):

@@ -156,6 +156,7 @@ class InstrumentCreate(Schema):
     status: InstrumentStatus = "in-service"
     verification_due: date | None = None
     calibration_due: date | None = None
+    installed_on: date | None = None
     organisation_id: RecordId | None = None
 
 
@@ -178,6 +179,7 @@ class InstrumentUpdate(VersionedUpdate):
     status: InstrumentStatus | None = None
     verification_due: date | None = None
     calibration_due: date | None = None
+    installed_on: date | None = None
 
 
 class InstrumentPublic(OwnedPublic):
@@ -197,6 +199,7 @@ class InstrumentPublic(OwnedPublic):
     status: str
     verification_due: date | None
     calibration_due: date | None
+    installed_on: date | None = None
 
 
 class LaboratoryCreate(Schema):

@@ -163,6 +163,7 @@ def create_instrument(session: Session, principal: Principal, data: InstrumentCr
         status=data.status,
         verification_due=data.verification_due,
         calibration_due=data.calibration_due,
+        installed_on=data.installed_on,
         **_spec_columns(spec),
     )
     return add_audited(session, principal, instrument, what="instrument (make, model, serial)")

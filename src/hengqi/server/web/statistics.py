@@ -1,27 +1,35 @@
-"""The statistics page: verification pass rate and overdue rate by group, for quality managers and regulators
-(the same numbers as ``GET /api/v1/statistics/*``)."""
+"""The statistics pages, for quality managers and regulators: verification pass rate and overdue rate by group
+over the registry (the same numbers as ``GET /api/v1/statistics/*``), and the province statistics over the
+Parquet partitions (the same numbers as ``GET /api/v1/statistics/province``)."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from hengqi.server.services import statistics
+from hengqi.errors import InputError
+from hengqi.server.analytics.definitions import STANDARD_REPORTS, Spec
+from hengqi.server.analytics.report_pdf import STATISTIC_LABELS
+from hengqi.server.errors import NotFoundError
+from hengqi.server.services import province, statistics
 from hengqi.server.web.common import app_state, render, viewer
 
 router = APIRouter()
 
 #: The keys offered on the page, with their labels (zh first).
 KEY_LABELS: dict[str, str] = {
+    "region": "地区 Region",
     "organisation": "机构 Organisation",
     "site": "场所 Site",
     "type": "类型 Type",
     "class": "准确度等级 Class",
     "maker": "制造商 Maker",
     "model": "型号 Model",
+    "age": "使用年限 Age (years)",
     "month": "月份 Month",
 }
 
@@ -46,4 +54,49 @@ def statistics_page(
         labels=KEY_LABELS,
         passes=passes,
         overdue=overdue,
+    )
+
+
+#: The province reports offered on the page (label -> spec); the first is shown by default.
+PROVINCE_REPORTS: dict[str, Spec] = {s.label: s for s in STANDARD_REPORTS if s.group_by}
+KEY_LABELS_PROVINCE: dict[str, str] = KEY_LABELS
+_SHOWN_ROWS = 200
+
+
+@router.get("/statistics/province", response_class=HTMLResponse)
+def province_page(
+    request: Request,
+    report: Annotated[str, Query(max_length=60, pattern=r"^[a-z_0-9]*:[a-z,]*$")] = "pass_rate:region",
+    as_of: Annotated[date | None, Query()] = None,
+) -> HTMLResponse:
+    who = viewer(request)
+    spec = PROVINCE_REPORTS.get(report)
+    if spec is None:
+        raise InputError("report", f"unknown report {report!r}")
+    day = as_of or date.today()
+    overall = tuple(Spec(s) for s in STATISTIC_LABELS)
+    settings = app_state(request).settings
+    summary: province.ProvinceAnswer | None
+    answer: province.ProvinceAnswer | None
+    try:
+        summary = province.province_reports(who.principal, settings, overall, as_of=day)
+        answer = province.province_reports(who.principal, settings, (spec,), as_of=day)
+    except NotFoundError:
+        summary = answer = None
+    return render(
+        request,
+        "province_statistics.html",
+        who,
+        report=report,
+        reports=PROVINCE_REPORTS,
+        statistic_labels=STATISTIC_LABELS,
+        key_labels=KEY_LABELS_PROVINCE,
+        as_of=day,
+        summary=None if summary is None else {r["name"]: r for r in summary.reports},
+        table=None if answer is None else answer.reports[0],
+        answer=answer,
+        shown_rows=_SHOWN_ROWS,
+        export_query=urlencode(
+            {"statistic": spec.statistic, "group_by": ",".join(spec.group_by), "as_of": day.isoformat()}
+        ),
     )
