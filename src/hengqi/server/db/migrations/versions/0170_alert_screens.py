@@ -2,7 +2,7 @@
 verification run an inspection order became
 
 Revision ID: 0170_alert_screens
-Revises: 0150_org_instrument_hosts
+Revises: 0160_statistics_dims
 Create Date: 2026-12-07 11:15:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0170_alert_screens"
-down_revision = "0150_org_instrument_hosts"
+down_revision = "0160_statistics_dims"
 branch_labels = None
 depends_on = None
 
