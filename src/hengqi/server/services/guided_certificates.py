@@ -139,6 +139,31 @@ def customer_of(session: DbSession, instrument: Instrument) -> dict[str, Any] | 
     return customer
 
 
+#: The address a draft shows while the laboratory's own is not entered (approval is refused until it is).
+UNREGISTERED_ADDRESS: dict[str, str] = {"city": "(address not entered 地址未登记)", "country": "CN"}
+
+
+def laboratory_of(organisation: Organisation | None) -> dict[str, Any] | None:
+    """The certificate's laboratory: the organisation's name with its address (ISO/IEC 17025:2017, 7.8.2.1 b;
+    SECONDARY), or ``None`` while its city or country is not entered."""
+    if organisation is None or not organisation.city or not organisation.country:
+        return None
+    name = {"en": organisation.name, **({"zh": organisation.name_zh} if organisation.name_zh else {})}
+    address = {
+        key: value
+        for key, value in (
+            ("street", organisation.street),
+            ("street_no", organisation.street_no),
+            ("post_code", organisation.post_code),
+            ("city", organisation.city),
+            ("state", organisation.state),
+            ("country", organisation.country),
+        )
+        if value
+    }
+    return {"name": name, "address": address}
+
+
 def admin_data(
     session: DbSession,
     instrument: Instrument,
@@ -152,7 +177,10 @@ def admin_data(
     """The certificate's administrative data from the registry (laboratory = the instrument's organisation);
     ``kind`` is ``calibration`` or ``verification`` (the technician's role as printed)."""
     organisation = session.get(Organisation, instrument.organisation_id)
-    lab_name = organisation.name if organisation is not None else "Calibration laboratory"
+    laboratory = laboratory_of(organisation) or {
+        "name": organisation.name if organisation is not None else "Calibration laboratory",
+        "address": UNREGISTERED_ADDRESS,
+    }
     persons: list[dict[str, Any]] = [
         {
             "name": signer or "(to be approved)",
@@ -181,7 +209,7 @@ def admin_data(
     return admin_from_mapping(
         {
             "certificate": {"number": number, "issue_date": on.isoformat(), "performance_location": "laboratory"},
-            "laboratory": {"name": lab_name, "address": {"city": "—", "country": "CN"}},
+            "laboratory": laboratory,
             "customer": customer_of(session, instrument) or UNREGISTERED_CUSTOMER,
             "item": item,
             "persons": persons,
@@ -435,6 +463,12 @@ def approve_and_issue(
             raise ConflictError("this certificate was not made by a guided run", code="not_guided")
         _not_a_recorder(principal, guided)
         instrument = get_scoped(session, principal, Instrument, certificate.instrument_id)
+        if laboratory_of(session.get(Organisation, certificate.organisation_id)) is None:
+            raise ConflictError(
+                "the laboratory's own address is not entered: an administrator enters at least its city and country "
+                "(organisation settings) before certificates are issued (the certificate names the laboratory)",
+                code="laboratory_address_missing",
+            )
         if customer_of(session, instrument) is None:
             raise ConflictError(
                 "the instrument has no registered owner: register the customer with its address and set it as the "
