@@ -351,3 +351,46 @@ def test_multiple_range_readings_carry_the_range_in_use() -> None:
     assert by_direction[("20 kg", "decreasing")] == 3
     assert Decimal("0.05") in changeover_intervals  # the change point found with e3 on the way down
     assert simulation.product.passed is True
+
+
+def test_every_guided_test_of_a_multiple_range_instrument_records_its_range() -> None:
+    """Eccentricity, repeatability and discrimination loads are placed from zero: each records the smallest range
+    covering its load, and its change points are found with the e of that range (R 76-1:2006 3.2 / 4.10 as cited)."""
+    ranges = [("30", "0.01"), ("60", "0.02"), ("150", "0.05")]
+    spec = InstrumentSpecification.create(
+        accuracy_class="III", ranges=[(Decimal(m), Decimal(e)) for m, e in ranges], kind="multiple-range"
+    )
+    in_use = [0]
+    balance = VirtualBalance(lambda _indication: spec.ranges[in_use[0]].e_kg)
+    intervals: list[tuple[Decimal, Decimal]] = []
+
+    def respond(step: Any) -> Any:
+        if isinstance(step, PlaceLoad):
+            in_use[0] = max(in_use[0], spec.range_at(step.load_kg)[0])
+        if isinstance(step, RemoveLoad):
+            in_use[0] = 0
+        if isinstance(step, FindChangeover):
+            intervals.append((step.load_kg, step.interval_kg))
+        return balance.respond(step)
+
+    header = verification_header()
+    header["instrument"]["specification"] = {
+        "class": "III",
+        "supports": 4,
+        "kind": "multiple-range",
+        "ranges": [{"max": f"{m} kg", "e": f"{Decimal(e) * 1000} g"} for m, e in ranges],
+    }
+    header["reference_weights"] = [{"id": f"W{i}", "class": "M1", "nominal": "20 kg"} for i in range(8)] + [
+        {"id": "X", "class": "M1", "nominal": "10 kg"},
+        {"id": "Y", "class": "M1", "nominal": "5 kg"},
+    ]
+    tests = ["eccentricity", "repeatability", "discrimination"]
+    parameters = {"record": header, "options": {"tests": tests, "rounding_elimination": "yes"}}
+    simulation = simulate(verification_plan(normalise(parameters)), respond)
+    recorded = simulation.product.record["tests"]
+    assert recorded["eccentricity"]["range"] == 2  # 50 kg
+    assert [s["range"] for s in recorded["repeatability"]["series"]] == [3, 3]  # 75 kg and 150 kg
+    assert [p["range"] for p in recorded["discrimination"]["points"]] == [1, 3, 3]  # Min, 75 kg, 150 kg
+    assert (Decimal(50), Decimal("0.02")) in intervals  # eccentricity change points with e2
+    assert (Decimal(75), Decimal("0.05")) in intervals  # repeatability and discrimination at 75 kg with e3
+    assert simulation.product.passed is True

@@ -396,13 +396,16 @@ class _Verification:
         names = self.weight_names(load)
         if names:
             data["weights"] = list(names)
+        in_use = self.range_in_use(load, None)  # the load is placed from zero
+        if in_use is not None:
+            data["range"] = in_use + 1
         self.tests["eccentricity"] = data
         zero = yield from self.zero_reading("eccentricity")
         if zero is not None:
             data["zero"] = zero
         for position in positions:
             yield self.place(load, position)
-            found = yield from self.reading(load, f"eccentricity {position}")
+            found = yield from self.reading(load, f"eccentricity {position}", in_use)
             data["points"].append({"position": position, **found.as_record()})
             yield from self.live()
             if self.stopped:
@@ -423,10 +426,13 @@ class _Verification:
             names = self.weight_names(load)
             if names:
                 series["weights"] = list(names)
+            in_use = self.range_in_use(load, None)  # each weighing starts from zero
+            if in_use is not None:
+                series["range"] = in_use + 1
             data["series"].append(series)
             for number in range(1, count + 1):
                 yield self.place(load)
-                found = yield from self.reading(load, f"repeatability {mass_text(load)} #{number}")
+                found = yield from self.reading(load, f"repeatability {mass_text(load)} #{number}", in_use)
                 series["points"].append(found.as_record())
                 yield RemoveLoad()
                 yield from self.live()
@@ -456,7 +462,8 @@ class _Verification:
         yield ZeroScale()
         half = multiple_of(self.spec.max_kg * _HALF, self.spec.e_at(self.spec.max_kg * _HALF))
         for load in (self.spec.min_kg, half, self.spec.max_kg):
-            d = self.spec.d_at(load)
+            in_use = self.range_in_use(load, None)  # each load is placed from zero
+            d = self.spec.d_at(load) if in_use is None else self.spec.ranges[in_use].e_kg
             extra = EXTRA_LOAD_D * d
             yield self.place(load)
             yield FindChangeover(load, d * _TENTH, d, remove_one=True)
@@ -464,14 +471,15 @@ class _Verification:
             yield AddLoad(extra)
             after = as_mass((yield ReadStable("discrimination: after adding 1.4 d", load + extra)))
             yield RemoveLoad()
-            data["points"].append(
-                {
-                    "load": mass_text(load),
-                    "indication": mass_text(before),
-                    "indication_after": mass_text(after),
-                    "extra_load": mass_text(extra),
-                }
-            )
+            point: dict[str, Any] = {
+                "load": mass_text(load),
+                "indication": mass_text(before),
+                "indication_after": mass_text(after),
+                "extra_load": mass_text(extra),
+            }
+            if in_use is not None:
+                point["range"] = in_use + 1
+            data["points"].append(point)
             yield from self.live()
             if self.stopped:
                 return
