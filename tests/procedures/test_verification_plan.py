@@ -262,6 +262,11 @@ def test_a_multi_interval_instrument_uses_the_interval_of_each_partial_range() -
     )
     header["instrument"]["specification"].pop("max")
     header["instrument"]["specification"].pop("e")
+    header["reference_weights"] += [  # 40 g (Min) and 30 kg (Max) made up from the set
+        {"id": "V1", "class": "M1", "nominal": "20 g"},
+        {"id": "V2", "class": "M1", "nominal": "20 g"},
+        {"id": "V3", "class": "M1", "nominal": "10 kg"},
+    ]
     spec = InstrumentSpecification.create(
         accuracy_class="III", kind="multi-interval", ranges=[("6 kg", "2 g"), ("15 kg", "5 g"), ("30 kg", "10 g")]
     )
@@ -337,9 +342,12 @@ def test_multiple_range_readings_carry_the_range_in_use() -> None:
         "kind": "multiple-range",
         "ranges": [{"max": f"{m} kg", "e": f"{Decimal(e) * 1000} g"} for m, e in ranges],
     }
-    header["reference_weights"] = [{"id": f"W{i}", "class": "M1", "nominal": "20 kg"} for i in range(8)] + [
-        {"id": "X", "class": "M1", "nominal": "10 kg"}
-    ]
+    small = ["5 kg", "2 kg", "2 kg", "1 kg", "500 g", "200 g", "200 g", "100 g"]
+    header["reference_weights"] = (
+        [{"id": f"W{i}", "class": "M1", "nominal": "20 kg"} for i in range(8)]
+        + [{"id": "X", "class": "M1", "nominal": "10 kg"}]
+        + [{"id": f"S{i}", "class": "M1", "nominal": n} for i, n in enumerate(small)]
+    )
     parameters = {"record": header, "options": {"tests": ["weighing"], "rounding_elimination": "yes"}}
     simulation = simulate(verification_plan(normalise(parameters)), respond)
     points = simulation.product.record["tests"]["weighing"]["points"]
@@ -383,6 +391,7 @@ def test_every_guided_test_of_a_multiple_range_instrument_records_its_range() ->
     header["reference_weights"] = [{"id": f"W{i}", "class": "M1", "nominal": "20 kg"} for i in range(8)] + [
         {"id": "X", "class": "M1", "nominal": "10 kg"},
         {"id": "Y", "class": "M1", "nominal": "5 kg"},
+        {"id": "Z", "class": "M1", "nominal": "200 g"},
     ]
     tests = ["eccentricity", "repeatability", "discrimination"]
     parameters = {"record": header, "options": {"tests": tests, "rounding_elimination": "yes"}}
@@ -394,3 +403,21 @@ def test_every_guided_test_of_a_multiple_range_instrument_records_its_range() ->
     assert (Decimal(50), Decimal("0.02")) in intervals  # eccentricity change points with e2
     assert (Decimal(75), Decimal("0.05")) in intervals  # repeatability and discrimination at 75 kg with e3
     assert simulation.product.passed is True
+
+
+def test_a_set_that_cannot_make_up_a_load_is_refused_naming_what_is_missing() -> None:
+    """The loads are built from the chosen set's weights; where one cannot be, the run is refused before it
+    starts, naming the load, the test that needs it and why (not a "Place 50 g" step naming no weights)."""
+    header = verification_header()
+    header["reference_weights"] = [{"id": f"M{i}", "class": "M1", "nominal": "5 kg"} for i in range(3)]
+    with pytest.raises(InputError) as caught:
+        normalise({"record": header, "options": {"tests": ["weighing", "eccentricity"]}})
+    assert caught.value.path == "record.reference_weights"
+    reason = caught.value.reason
+    assert "100 g (weighing: the smallest weight is 5 kg)" in reason
+    assert "2.5 kg (weighing" in reason
+    assert "7.5 kg (weighing: no combination of the weights adds up to it exactly)" in reason
+    assert "eccentricity" not in reason  # 5 kg is made up by one weight
+    header["reference_weights"] = [{"id": "M", "class": "M1", "nominal": "10 kg"}]
+    with pytest.raises(InputError, match=r"15 kg \(weighing: the weights add up to only 10 kg\)"):
+        normalise({"record": header, "options": {"tests": ["weighing"]}})
