@@ -20,3 +20,8 @@ issue() {  # record admin number
 issue analytical-balance-220g ADMIN.yaml HQ-CAL-2026-0418
 issue bench-balance-6kg bench-balance-6kg.ADMIN.yaml HQ-CAL-2026-0391
 issue truck-scale-60t truck-scale-60t.ADMIN.yaml HQ-CAL-2026-0340
+# the verification certificate of a passed verification (PDF, the evaluated result attached as JSON)
+"$hengqi" certificate verification examples/verification/truck-scale-class-iii-pass.yaml \
+  --admin examples/certificates/truck-scale-verification.ADMIN.yaml --pdf examples/certificates/HQ-VER-2026-0057.pdf \
+  --sign "$keys/signer-key.pem" --cert "$keys/signer-cert.pem"
+"$hengqi" certificate verify examples/certificates/HQ-VER-2026-0057.pdf --trust examples/certificates/test-keys/ca-cert.pem

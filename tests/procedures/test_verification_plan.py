@@ -262,6 +262,11 @@ def test_a_multi_interval_instrument_uses_the_interval_of_each_partial_range() -
     )
     header["instrument"]["specification"].pop("max")
     header["instrument"]["specification"].pop("e")
+    header["reference_weights"] += [  # 40 g (Min) and 30 kg (Max) made up from the set
+        {"id": "V1", "class": "M1", "nominal": "20 g"},
+        {"id": "V2", "class": "M1", "nominal": "20 g"},
+        {"id": "V3", "class": "M1", "nominal": "10 kg"},
+    ]
     spec = InstrumentSpecification.create(
         accuracy_class="III", kind="multi-interval", ranges=[("6 kg", "2 g"), ("15 kg", "5 g"), ("30 kg", "10 g")]
     )
@@ -337,9 +342,12 @@ def test_multiple_range_readings_carry_the_range_in_use() -> None:
         "kind": "multiple-range",
         "ranges": [{"max": f"{m} kg", "e": f"{Decimal(e) * 1000} g"} for m, e in ranges],
     }
-    header["reference_weights"] = [{"id": f"W{i}", "class": "M1", "nominal": "20 kg"} for i in range(8)] + [
-        {"id": "X", "class": "M1", "nominal": "10 kg"}
-    ]
+    small = ["5 kg", "2 kg", "2 kg", "1 kg", "500 g", "200 g", "200 g", "100 g"]
+    header["reference_weights"] = (
+        [{"id": f"W{i}", "class": "M1", "nominal": "20 kg"} for i in range(8)]
+        + [{"id": "X", "class": "M1", "nominal": "10 kg"}]
+        + [{"id": f"S{i}", "class": "M1", "nominal": n} for i, n in enumerate(small)]
+    )
     parameters = {"record": header, "options": {"tests": ["weighing"], "rounding_elimination": "yes"}}
     simulation = simulate(verification_plan(normalise(parameters)), respond)
     points = simulation.product.record["tests"]["weighing"]["points"]
@@ -351,3 +359,65 @@ def test_multiple_range_readings_carry_the_range_in_use() -> None:
     assert by_direction[("20 kg", "decreasing")] == 3
     assert Decimal("0.05") in changeover_intervals  # the change point found with e3 on the way down
     assert simulation.product.passed is True
+
+
+def test_every_guided_test_of_a_multiple_range_instrument_records_its_range() -> None:
+    """Eccentricity, repeatability and discrimination loads are placed from zero: each records the smallest range
+    covering its load, and its change points are found with the e of that range (R 76-1:2006 3.2 / 4.10 as cited)."""
+    ranges = [("30", "0.01"), ("60", "0.02"), ("150", "0.05")]
+    spec = InstrumentSpecification.create(
+        accuracy_class="III", ranges=[(Decimal(m), Decimal(e)) for m, e in ranges], kind="multiple-range"
+    )
+    in_use = [0]
+    balance = VirtualBalance(lambda _indication: spec.ranges[in_use[0]].e_kg)
+    intervals: list[tuple[Decimal, Decimal]] = []
+
+    def respond(step: Any) -> Any:
+        if isinstance(step, PlaceLoad):
+            in_use[0] = max(in_use[0], spec.range_at(step.load_kg)[0])
+        if isinstance(step, RemoveLoad):
+            in_use[0] = 0
+        if isinstance(step, FindChangeover):
+            intervals.append((step.load_kg, step.interval_kg))
+        return balance.respond(step)
+
+    header = verification_header()
+    header["instrument"]["specification"] = {
+        "class": "III",
+        "supports": 4,
+        "kind": "multiple-range",
+        "ranges": [{"max": f"{m} kg", "e": f"{Decimal(e) * 1000} g"} for m, e in ranges],
+    }
+    header["reference_weights"] = [{"id": f"W{i}", "class": "M1", "nominal": "20 kg"} for i in range(8)] + [
+        {"id": "X", "class": "M1", "nominal": "10 kg"},
+        {"id": "Y", "class": "M1", "nominal": "5 kg"},
+        {"id": "Z", "class": "M1", "nominal": "200 g"},
+    ]
+    tests = ["eccentricity", "repeatability", "discrimination"]
+    parameters = {"record": header, "options": {"tests": tests, "rounding_elimination": "yes"}}
+    simulation = simulate(verification_plan(normalise(parameters)), respond)
+    recorded = simulation.product.record["tests"]
+    assert recorded["eccentricity"]["range"] == 2  # 50 kg
+    assert [s["range"] for s in recorded["repeatability"]["series"]] == [3, 3]  # 75 kg and 150 kg
+    assert [p["range"] for p in recorded["discrimination"]["points"]] == [1, 3, 3]  # Min, 75 kg, 150 kg
+    assert (Decimal(50), Decimal("0.02")) in intervals  # eccentricity change points with e2
+    assert (Decimal(75), Decimal("0.05")) in intervals  # repeatability and discrimination at 75 kg with e3
+    assert simulation.product.passed is True
+
+
+def test_a_set_that_cannot_make_up_a_load_is_refused_naming_what_is_missing() -> None:
+    """The loads are built from the chosen set's weights; where one cannot be, the run is refused before it
+    starts, naming the load, the test that needs it and why (not a "Place 50 g" step naming no weights)."""
+    header = verification_header()
+    header["reference_weights"] = [{"id": f"M{i}", "class": "M1", "nominal": "5 kg"} for i in range(3)]
+    with pytest.raises(InputError) as caught:
+        normalise({"record": header, "options": {"tests": ["weighing", "eccentricity"]}})
+    assert caught.value.path == "record.reference_weights"
+    reason = caught.value.reason
+    assert "100 g (weighing: the smallest weight is 5 kg)" in reason
+    assert "2.5 kg (weighing" in reason
+    assert "7.5 kg (weighing: no combination of the weights adds up to it exactly)" in reason
+    assert "eccentricity" not in reason  # 5 kg is made up by one weight
+    header["reference_weights"] = [{"id": "M", "class": "M1", "nominal": "10 kg"}]
+    with pytest.raises(InputError, match=r"15 kg \(weighing: the weights add up to only 10 kg\)"):
+        normalise({"record": header, "options": {"tests": ["weighing"]}})

@@ -82,3 +82,48 @@ def test_range_zero_is_refused_by_the_format() -> None:
     with pytest.raises(RecordError) as caught:
         parse_verification_record(_record(UP, {**DOWN, "range": 0}))
     assert caught.value.path == "tests.weighing.points[1].range"
+
+
+def _tests(tests: dict[str, Any], supports: int | None = None) -> dict[str, Any]:
+    data = _record(UP)
+    data["tests"] = tests
+    if supports is not None:
+        data["instrument"]["specification"]["supports"] = supports
+    return data
+
+
+def test_every_test_is_judged_in_the_range_its_record_names() -> None:
+    """Not only the weighing test: eccentricity, repeatability, discrimination and tare readings carry the range
+    in use (switched up by the operator, or the gross load of a tare test), and are judged in it."""
+    # repeatability at 20 kg in range 2 (e2 = 20 g): |MPE| = 1.0 e2 = 20 g; in range 1 it would be 10 g
+    series = {"load": "20 kg", "points": [{"indication": "20 kg"}, {"indication": "20.02 kg"}]}
+    in_2 = evaluate(parse_verification_record(_tests({"repeatability": {"series": [{**series, "range": 2}]}})))
+    by_load = evaluate(parse_verification_record(_tests({"repeatability": {"series": [series]}})))
+    spread_2, spread_1 = in_2.tests[0].points[0], by_load.tests[0].points[0]
+    assert (spread_2.limit_kg, spread_2.verdict.value) == (Decimal("0.020"), "pass")
+    assert (spread_1.limit_kg, spread_1.verdict.value) == (Decimal("0.010"), "fail")
+    # eccentricity at 50 kg switched up to range 3 (e3 = 50 g): MPE 1.0 e3 = 50 g; range 2 would give 1.5 e2 = 30 g
+    positions = ["centre", "front-left", "front-right", "back-right", "back-left"]
+    ecc = {"load": "50 kg", "points": [{"position": p, "indication": "50.04 kg"} for p in positions]}
+    in_3 = evaluate(parse_verification_record(_tests({"eccentricity": {**ecc, "range": 3}}, supports=4)))
+    in_2_ecc = evaluate(parse_verification_record(_tests({"eccentricity": ecc}, supports=4)))
+    assert {p.limit_kg for p in in_3.tests[0].points if p.check.value == "error"} == {Decimal("0.050")}
+    assert in_3.tests[0].verdict.value == "pass"
+    assert in_2_ecc.tests[0].verdict.value == "fail"
+    # discrimination at 20 kg in range 2: the extra load is 1.4 e2 and the indication must move by e2 = 20 g
+    disc = {"load": "20 kg", "indication": "20 kg", "indication_after": "20.02 kg"}
+    d_2 = evaluate(parse_verification_record(_tests({"discrimination": {"points": [{**disc, "range": 2}]}})))
+    d_1 = evaluate(parse_verification_record(_tests({"discrimination": {"points": [disc]}})))
+    assert d_2.tests[0].points[0].limit_kg == Decimal("0.020")
+    assert d_1.tests[0].points[0].limit_kg == Decimal("0.010")
+
+
+def test_a_tare_point_names_the_range_of_its_gross_load() -> None:
+    tare = {"tare": "30 kg", "points": [{"load": "5 kg", "indication": "5.02 kg", "range": 2}]}
+    result = evaluate(parse_verification_record(_tests({"tare": tare})))
+    assert result.tests[0].points[0].limit_kg == Decimal("0.010")  # 35 kg gross in range 2: 5 kg net, 0.5 e2
+    assert result.tests[0].points[0].verdict.value == "fail"  # E = 20 g
+    wrong = {"tare": "30 kg", "points": [{"load": "5 kg", "indication": "5.02 kg", "range": 1}]}
+    with pytest.raises(RecordError) as caught:  # range 1 cannot indicate a gross load of 35 kg
+        evaluate(parse_verification_record(_tests({"tare": wrong})))
+    assert caught.value.path == "tests.tare.points[0].range"

@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -146,6 +147,14 @@ def test_calibration_in_the_browser_from_sign_in_to_a_valid_certificate(
     reviewer.get_by_test_id("sign").click()
     expect(reviewer.get_by_test_id("notice")).to_have_attribute("data-notice", "approved")
     expect(reviewer.get_by_test_id("certificate-status")).to_have_text("issued")
+    # the class I balance with the conditions entered: U below the MPE at every load (the buoyancy term from the
+    # measured air density, not the worst case); the screenshot in docs/ shows this very table
+    points = reviewer.get_by_test_id("point")
+    assert points.count() >= 5
+    for index in range(points.count()):
+        row = points.nth(index)
+        u, limit = Decimal(row.get_attribute("data-u") or "NaN"), Decimal(row.get_attribute("data-mpe") or "NaN")
+        assert u < limit, (row.get_attribute("data-load"), u, limit)
     _shot(reviewer, "results", doc=True)
 
     with reviewer.expect_download() as pdf_download:

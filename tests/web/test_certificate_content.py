@@ -143,7 +143,7 @@ def _verify_and_drive(demo: Demo) -> str:
     return run_url
 
 
-def test_a_passed_verification_shows_grouped_checks_and_its_record(demo: Demo) -> None:
+def test_a_passed_verification_shows_grouped_checks_and_its_record(demo: Demo, tmp_path: Path) -> None:
     run_url = _verify_and_drive(demo)
     technician = demo.user("technician")
     html = technician.client.get(f"{run_url}/results").text
@@ -183,3 +183,50 @@ def test_a_passed_verification_shows_grouped_checks_and_its_record(demo: Demo) -
     outsider = WebUser.sign_in(demo.app, "other-tech", "other-password-123")
     assert outsider.client.get(f"{run_url}/verification-record").status_code == 404
     assert outsider.client.get(f"{run_url}/results").status_code == 404
+    _certified_after_review(demo, run_url, tmp_path, outsider)
+
+
+def _pdf_text(pdf: bytes, tmp_path: Path, name: str) -> str:
+    path = tmp_path / name
+    path.write_bytes(pdf)
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True).stdout
+
+
+def _certified_after_review(demo: Demo, run_url: str, tmp_path: Path, outsider: WebUser) -> None:
+    """A passed verification's draft certificate, approved by a reviewer: the verification certificate."""
+    from hengqi.certificates.signing import verify_file
+
+    technician = demo.user("technician")
+    html = technician.client.get(f"{run_url}/results").text
+    assert 'data-testid="certificate"' in html  # the verification certificate card beside the record
+    assert 'data-testid="download-dcc"' not in html  # a verification certificate has no DCC
+    with demo.app.state.hengqi.database.read_session() as session:
+        draft = session.query(Certificate).one()
+    assert draft.kind == "verification"
+    assert draft.status == "draft"
+    assert draft.number.startswith("DRAFT-")  # no number of the sequence drawn for a draft
+    text = _pdf_text(technician.client.get(f"/web/certificates/{draft.id}/pdf").content, tmp_path, "draft.pdf")
+    assert "Verification Certificate" in text
+    assert "检定证书" in text
+    assert "Weighing test — pass 合格" in text
+    assert not re.search(r"SECONDARY|hengqi choice|\d\.\d{7,}|\de-\d", text)
+    # four eyes: the technician may not approve; the reviewer sees what is signed and then signs
+    refused = technician.post(f"/web/certificates/{draft.id}/approve", confirm="yes")
+    assert "notice=denied" in refused.headers["location"]
+    reviewer = demo.user("reviewer")
+    assert 'data-testid="to-sign"' in reviewer.client.get(f"/web/certificates/{draft.id}/approve").text
+    approved = reviewer.post(f"/web/certificates/{draft.id}/approve", confirm="yes")
+    assert "notice=approved" in approved.headers["location"]
+    with demo.app.state.hengqi.database.read_session() as session:
+        issued = session.get(Certificate, draft.id)
+        assert issued is not None
+        assert issued.status == "issued"
+        assert re.fullmatch(r"HQ-VER-\d{4}-00001", issued.number)  # the verification sequence, drawn at issue
+    pdf = reviewer.client.get(f"/web/certificates/{draft.id}/pdf").content
+    (tmp_path / "issued.pdf").write_bytes(pdf)
+    assert verify_file(tmp_path / "issued.pdf", trust=demo.data_dir / "signing" / "ca-cert.pem").ok
+    text = _pdf_text(pdf, tmp_path, "issued.pdf")
+    assert issued.number in text
+    assert "DRAFT" not in text
+    assert "Demo reviewer" in text  # the approver signs
+    assert outsider.client.get(f"/web/certificates/{draft.id}/pdf").status_code == 404  # another organisation

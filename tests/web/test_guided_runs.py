@@ -408,7 +408,9 @@ def test_a_full_verification_of_the_retail_scale_passes(demo: Demo) -> None:
     assert 'data-testid="weighing-curve"' in results.text
     with demo.app.state.hengqi.database.read_session() as session:
         run = session.query(Run).one()
-        assert session.query(Certificate).count() == 0  # a verification records a verdict, not a calibration DCC
+        certificate = session.query(Certificate).one()  # a passed verification: its draft certificate
+        assert certificate.kind == "verification"
+        assert certificate.status == "draft"
     assert run.kind == "verification"
     assert run.results["passed"] is True
     tests = {check["test"] for check in run.results["checks"]}

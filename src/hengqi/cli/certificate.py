@@ -3,6 +3,9 @@
 * ``issue RECORD --admin ADMIN.yaml --dcc out.xml --pdf out.pdf [--sign KEY --cert CERT] [--embed-dcc]``
   evaluates a calibration record (``hengqi.records.calibration``) and writes the DCC 3.3.0 and/or the PDF;
   with ``--sign`` both are signed with the laboratory key (DCC: XAdES enveloped signature; PDF: CMS signature).
+* ``verification RECORD --admin ADMIN.yaml --pdf out.pdf [--sign KEY --cert CERT] [--draft]`` evaluates a
+  verification record (``hengqi.records.verification``) and writes its verification certificate (a passed
+  verification) or notice of the result (a failed one) as PDF, the evaluated result attached as JSON.
 * ``validate FILE [--schema-dir DIR] [--max-size MiB]`` checks a DCC against PTB's XSD with xmlschema and lxml,
   offline.
 * ``verify FILE [--cert CERT | --trust CA] [--max-size MiB]`` checks the signature of a DCC or PDF; ``--cert``
@@ -114,6 +117,64 @@ def issue(  # noqa: PLR0917 - one parameter per click option
     if pdf_path is not None and pdf is not None:
         _write(pdf_path, pdf)
         click.echo(f"PDF {admin.certificate.number} -> {pdf_path}{' (signed)' if identity else ''}")
+    return EXIT_OK
+
+
+@certificate.command("verification")
+@click.argument("record", type=click.Path(path_type=Path))
+@click.option("--admin", "admin_path", required=True, type=click.Path(path_type=Path), help="ADMIN.yaml")
+@click.option("--pdf", "pdf_path", required=True, type=click.Path(path_type=Path), help="write the PDF here")
+@click.option("--sign", "key_path", type=click.Path(path_type=Path), help="laboratory private key (PEM)")
+@click.option("--cert", "cert_path", type=click.Path(path_type=Path), help="the key's X.509 certificate (PEM)")
+@click.option("--draft", is_flag=True, help="mark every page DRAFT (not with --sign)")
+def verification(  # noqa: PLR0917 - one parameter per click option
+    record: Path, admin_path: Path, pdf_path: Path, key_path: Path | None, cert_path: Path | None, draft: bool
+) -> int:
+    """Issue the verification certificate (or notice of the result) of a verification RECORD as PDF."""
+    import json
+
+    from hengqi.certificates.admin import load_admin
+    from hengqi.certificates.pdf.verification import render_verification_pdf
+    from hengqi.certificates.signing import load_signing_identity, sign_pdf
+    from hengqi.records.verification import (
+        evaluate,
+        instrument_specification,
+        load_verification_record,
+        result_document,
+    )
+
+    if (key_path is None) != (cert_path is None):
+        raise InputError("--sign/--cert", "signing needs both the key (--sign) and its certificate (--cert)")
+    if draft and key_path is not None:
+        raise InputError("--draft", "a draft is not signed; leave out --sign or --draft")
+    if pdf_path.is_dir():
+        raise InputError("--pdf", f"{pdf_path} is a folder; give a file name")
+    parsed = load_verification_record(record)
+    admin = load_admin(admin_path)
+    identity = load_signing_identity(key_path, cert_path) if key_path and cert_path else None
+    result = evaluate(parsed)
+    spec = instrument_specification(parsed.instrument.specification)
+    document = result_document(parsed, spec, result, rules=parsed.rules, stage=parsed.stage, source=record.name)
+    pdf = render_verification_pdf(
+        parsed,
+        spec,
+        result,
+        admin,
+        result_json=json.dumps(document, ensure_ascii=False, indent=2).encode(),
+        will_be_signed=identity is not None,
+        draft=draft,
+    )
+    if identity is not None:
+        pdf = sign_pdf(
+            pdf,
+            identity,
+            reason=f"Verification certificate {admin.certificate.number}",
+            location=admin.laboratory.address.city,
+        )
+    _write(pdf_path, pdf)
+    click.echo(
+        f"PDF {admin.certificate.number} ({result.verdict.value}) -> {pdf_path}{' (signed)' if identity else ''}"
+    )
     return EXIT_OK
 
 

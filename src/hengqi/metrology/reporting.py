@@ -33,6 +33,7 @@ Decimal('0.30')
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Context, Decimal
 from typing import Final
@@ -149,6 +150,22 @@ def places_of(step_kg: Decimal, unit: str) -> int:
     """
     exponent = in_unit(step_kg, unit).normalize().as_tuple().exponent
     return max(0, -exponent)  # type: ignore[operator]
+
+
+def table_places(values: Iterable[Decimal], unit: str, d_kg: Decimal) -> int:
+    """Decimals in ``unit`` for one table of checks: a tenth of ``d`` (errors corrected for rounding step by
+    0.1 e; OIML R 76-1:2006, A.4.4.3), and enough for two significant digits of the smallest non-zero value
+    (``MPE/3 = 0.83 g``, not ``833.3333333 mg``); at most 9.
+
+    >>> table_places([Decimal("0.0008333333333")], "g", Decimal("0.001")), table_places([], "kg", Decimal("20"))
+    (2, 0)
+    """
+    places = places_of(d_kg / 10, unit)
+    for value in values:
+        if value != 0:
+            scaled = abs(value).scaleb(-UNIT_EXPONENT[unit], context=_EXACT)
+            places = max(places, 1 - scaled.adjusted())
+    return min(places, 9)
 
 
 def plain_number(value: float, digits: int = 3) -> str:

@@ -70,7 +70,12 @@ from hengqi.procedures.steps import (
     ZeroScale,
     as_mass,
 )
-from hengqi.records.verification import evaluate, instrument_specification, parse_verification_record
+from hengqi.records.verification import (
+    VerificationRecord,
+    evaluate,
+    instrument_specification,
+    parse_verification_record,
+)
 
 KIND = "verification"
 #: The tests a verification guides, in the order they are done.
@@ -194,9 +199,65 @@ def normalise(parameters: Mapping[str, Any]) -> dict[str, Any]:
     for index, load in enumerate(options.extra_loads):
         if not spec.min_kg <= load <= spec.max_kg:
             raise InputError(f"options.extra_loads[{index}]", f"must lie between Min and Max, got {mass_text(load)}")
+    check_weights(spec, record, options)
     header.pop("format")
     header.pop("version")
     return {"record": header, "options": options.as_json()}
+
+
+def half_max(spec: InstrumentSpecification) -> Decimal:
+    """About 50 % of Max, a multiple of e there (the repeatability and discrimination load)."""
+    return multiple_of(spec.max_kg * _HALF, spec.e_at(spec.max_kg * _HALF))
+
+
+def planned_loads(
+    spec: InstrumentSpecification, record: VerificationRecord, options: VerificationOptions
+) -> list[tuple[str, Decimal]]:
+    """``(test, load)`` of every load the chosen tests place on the instrument (the weights the operator adds to
+    find a change point or 1.4 d are small weights, not part of the set's loads)."""
+    loads: list[tuple[str, Decimal]] = []
+    for test in options.tests:
+        if test == "weighing":
+            loads += [(test, load) for load in weighing_loads(spec, rules=record.rules, extra=options.extra_loads)]
+        elif test == "eccentricity":
+            model = record.instrument.specification
+            loads.append((test, eccentricity_load(spec, model.supports or 4, model.max_tare)))
+        elif test == "repeatability":
+            loads += [(test, half_max(spec)), (test, spec.max_kg)]
+        elif test == "discrimination":
+            loads += [(test, spec.min_kg), (test, half_max(spec)), (test, spec.max_kg)]
+    return loads
+
+
+def check_weights(spec: InstrumentSpecification, record: VerificationRecord, options: VerificationOptions) -> None:
+    """Refuse a run whose chosen weights cannot make up every load it will ask for, naming the loads and what is
+    missing (the plan builds each load from the set's weights: :func:`hengqi.procedures.common.compose`).  A
+    header without weights is not checked (the record then names none)."""
+    if not record.reference_weights:
+        return
+    table = [(w.id, w.nominal) for w in record.reference_weights]
+    total = sum((nominal for _id, nominal in table), Decimal(0))
+    smallest = min(nominal for _id, nominal in table)
+    missing: dict[Decimal, list[str]] = {}
+    for test, load in planned_loads(spec, record, options):
+        if not compose(load, table):
+            missing.setdefault(load, []).append(test)
+    if not missing:
+        return
+    parts = []
+    for load, tests in sorted(missing.items()):
+        if load > total:
+            why = f"the weights add up to only {mass_text(total)}"
+        elif load < smallest:
+            why = f"the smallest weight is {mass_text(smallest)}"
+        else:
+            why = "no combination of the weights adds up to it exactly"
+        parts.append(f"{mass_text(load)} ({', '.join(dict.fromkeys(tests))}: {why})")
+    raise InputError(
+        "record.reference_weights",
+        f"the chosen weights cannot make up {'; '.join(parts)}; add weights of these values to the set or choose "
+        "another set (substitution loads are not guided)",
+    )
 
 
 def weighing_loads(
@@ -396,13 +457,16 @@ class _Verification:
         names = self.weight_names(load)
         if names:
             data["weights"] = list(names)
+        in_use = self.range_in_use(load, None)  # the load is placed from zero
+        if in_use is not None:
+            data["range"] = in_use + 1
         self.tests["eccentricity"] = data
         zero = yield from self.zero_reading("eccentricity")
         if zero is not None:
             data["zero"] = zero
         for position in positions:
             yield self.place(load, position)
-            found = yield from self.reading(load, f"eccentricity {position}")
+            found = yield from self.reading(load, f"eccentricity {position}", in_use)
             data["points"].append({"position": position, **found.as_record()})
             yield from self.live()
             if self.stopped:
@@ -412,7 +476,7 @@ class _Verification:
     def repeatability(self) -> Part:
         max_kg = self.spec.max_kg
         count = self.options.weighings or (10 if max_kg < 1000 else 3)
-        half = multiple_of(max_kg * _HALF, self.spec.e_at(max_kg * _HALF))
+        half = half_max(self.spec)
         data: dict[str, Any] = {"series": []}
         self.tests["repeatability"] = data
         zero = yield from self.zero_reading("repeatability")
@@ -423,10 +487,13 @@ class _Verification:
             names = self.weight_names(load)
             if names:
                 series["weights"] = list(names)
+            in_use = self.range_in_use(load, None)  # each weighing starts from zero
+            if in_use is not None:
+                series["range"] = in_use + 1
             data["series"].append(series)
             for number in range(1, count + 1):
                 yield self.place(load)
-                found = yield from self.reading(load, f"repeatability {mass_text(load)} #{number}")
+                found = yield from self.reading(load, f"repeatability {mass_text(load)} #{number}", in_use)
                 series["points"].append(found.as_record())
                 yield RemoveLoad()
                 yield from self.live()
@@ -454,9 +521,10 @@ class _Verification:
         data: dict[str, Any] = {"points": []}
         self.tests["discrimination"] = data
         yield ZeroScale()
-        half = multiple_of(self.spec.max_kg * _HALF, self.spec.e_at(self.spec.max_kg * _HALF))
+        half = half_max(self.spec)
         for load in (self.spec.min_kg, half, self.spec.max_kg):
-            d = self.spec.d_at(load)
+            in_use = self.range_in_use(load, None)  # each load is placed from zero
+            d = self.spec.d_at(load) if in_use is None else self.spec.ranges[in_use].e_kg
             extra = EXTRA_LOAD_D * d
             yield self.place(load)
             yield FindChangeover(load, d * _TENTH, d, remove_one=True)
@@ -464,14 +532,15 @@ class _Verification:
             yield AddLoad(extra)
             after = as_mass((yield ReadStable("discrimination: after adding 1.4 d", load + extra)))
             yield RemoveLoad()
-            data["points"].append(
-                {
-                    "load": mass_text(load),
-                    "indication": mass_text(before),
-                    "indication_after": mass_text(after),
-                    "extra_load": mass_text(extra),
-                }
-            )
+            point: dict[str, Any] = {
+                "load": mass_text(load),
+                "indication": mass_text(before),
+                "indication_after": mass_text(after),
+                "extra_load": mass_text(extra),
+            }
+            if in_use is not None:
+                point["range"] = in_use + 1
+            data["points"].append(point)
             yield from self.live()
             if self.stopped:
                 return

@@ -102,6 +102,11 @@ class _Context:
         except InputError as err:
             raise RecordError(path, err.reason) from None
 
+    def range_of(self, number: int | None, load: Decimal, path: str) -> int | None:
+        """The 0-based range in use a point names (``None``: it follows the load), checked as
+        :meth:`range_in_use`."""
+        return None if number is None else self.range_in_use(number, load, path)
+
     def correction(self, ids: Sequence[str] | None, load: Decimal, path: str, label: str) -> Decimal:
         """The conventional-mass correction of the weights making up a load (zero by class); checks the ids and
         that their nominal values add up to the load, and keeps the composition for the adequacy check."""
@@ -177,7 +182,8 @@ def _eccentricity(ctx: _Context) -> TestResult | None:
     supports = spec_model.supports
     load = ctx.load(test.load, f"{base}.load")
     correction = ctx.correction(test.weights, load, base, "eccentricity")
-    readings = [Reading(load, p.indication, p.change_point, p.position, correction) for p in test.points]
+    index = ctx.range_of(test.range, load, f"{base}.range")
+    readings = [Reading(load, p.indication, p.change_point, p.position, correction, index) for p in test.points]
     zero = ctx.zero(test.zero, f"{base}.zero")
     return _at(
         base,
@@ -203,7 +209,9 @@ def _repeatability(ctx: _Context) -> TestResult | None:
         path = f"{base}.series[{i}]"
         load = ctx.load(item.load, f"{path}.load")
         correction = ctx.correction(item.weights, load, path, f"repeatability, series {i + 1}")
-        series.append([Reading(load, p.indication, p.change_point, f"series {i + 1}", correction) for p in item.points])
+        index = ctx.range_of(item.range, load, f"{path}.range")
+        label = f"series {i + 1}"
+        series.append([Reading(load, p.indication, p.change_point, label, correction, index) for p in item.points])
     zero = ctx.zero(test.zero, f"{base}.zero")
     return _at(base, lambda: repeatability_test(series, ctx.tolerances, zero=zero, max_kg=ctx.spec.max_kg))
 
@@ -214,16 +222,21 @@ def _discrimination(ctx: _Context) -> TestResult | None:
         return None
     base = "tests.discrimination"
     readings = []
+    in_range: dict[Decimal, Decimal] = {}  # d of the range in use at a load, where a point names its range
     for i, point in enumerate(test.points):
         load = ctx.load(point.load, f"{base}.points[{i}].load")
-        extra = point.extra_load if point.extra_load is not None else EXTRA_LOAD_D * ctx.spec.d_at(load)
+        index = ctx.range_of(point.range, load, f"{base}.points[{i}].range")
+        d = ctx.spec.d_at(load) if index is None else ctx.spec.ranges[index].e_kg
+        if index is not None and in_range.setdefault(load, d) != d:
+            raise RecordError(f"{base}.points[{i}].range", "points at the same load name different ranges")
+        extra = point.extra_load if point.extra_load is not None else EXTRA_LOAD_D * d
         removed = point.operation == "remove"
         readings.append(
             DiscriminationReading(
                 load, point.indication, point.indication_after, extra, removed, f"{point.operation} 1.4 d"
             )
         )
-    return _at(base, lambda: discrimination_test(readings, d_at=ctx.spec.d_at))
+    return _at(base, lambda: discrimination_test(readings, d_at=lambda load: in_range.get(load) or ctx.spec.d_at(load)))
 
 
 def _zero_setting(ctx: _Context) -> TestResult | None:
@@ -256,7 +269,9 @@ def _tare(ctx: _Context) -> TestResult | None:
                 f"{format_mass(ctx.spec.max_indication_kg)}",
             )
         correction = ctx.correction(point.weights, net, path, "tare, net load")
-        readings.append(Reading(net, point.indication, point.change_point, f"net {format_mass(net)}", correction))
+        index = ctx.range_of(point.range, tare + net, f"{path}.range")  # the range of the gross load
+        label = f"net {format_mass(net)}"
+        readings.append(Reading(net, point.indication, point.change_point, label, correction, index))
     zero = ctx.zero(test.zero, f"{base}.zero", "net zero")
     return _at(base, lambda: tare_test(readings, ctx.tolerances, tare_kg=tare, zero=zero))
 

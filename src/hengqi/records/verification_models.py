@@ -144,6 +144,16 @@ class ZeroReadingModel(_Model):
     change_point: PositiveMass = Field(description="Small weights added until the indication stepped up (dL).")
 
 
+_RANGE = (
+    "Multiple-range instruments: the range in use (1 = first), where it is not the smallest range covering the "
+    "(gross) load: the range stays up until the load returns to zero, or the operator switched it up."
+)
+
+
+def _range_field() -> Any:
+    return Field(None, ge=1, description=_RANGE)
+
+
 class WeighingPointModel(_Model):
     """One load of the weighing test."""
 
@@ -180,6 +190,7 @@ class EccentricityTestModel(_Model):
 
     load: PositiveMass = Field(description="The load actually used.")
     weights: list[str] | None = Field(None, description=_WEIGHTS)
+    range: int | None = _range_field()
     zero: ZeroReadingModel | None = None
     points: list[EccentricityPositionModel] = Field(min_length=1)
 
@@ -196,6 +207,7 @@ class RepeatabilitySeriesModel(_Model):
 
     load: PositiveMass
     weights: list[str] | None = Field(None, description=_WEIGHTS)
+    range: int | None = _range_field()
     points: list[RepeatabilityReadingModel] = Field(min_length=2)
 
 
@@ -214,6 +226,7 @@ class DiscriminationPointModel(_Model):
     indication_after: SignedMass = Field(description="Indication after adding (removing) the extra load.")
     extra_load: PositiveMass | None = Field(None, description="The extra load; must be 1.4 d (the default).")
     operation: Literal["add", "remove"] = "add"
+    range: int | None = _range_field()
 
 
 class DiscriminationTestModel(_Model):
@@ -235,6 +248,7 @@ class TarePointModel(_Model):
     indication: SignedMass = Field(description="Net indication.")
     change_point: PositiveMass | None = Field(None, description=_CHANGE_POINT)
     weights: list[str] | None = Field(None, description=_WEIGHTS)
+    range: int | None = _range_field()
 
 
 class TareTestModel(_Model):

@@ -43,7 +43,18 @@ def seed(database: Database) -> list[DemoAccount]:
         if session.scalar(select(Organisation.id).where(Organisation.name == DEMO_ORGANISATION)) is not None:
             return []
         org = accounts.create_organisation(
-            session, accounts.SYSTEM, OrganisationCreate(name=DEMO_ORGANISATION, instrument_hosts=["127.0.0.1"])
+            session,
+            accounts.SYSTEM,
+            OrganisationCreate(
+                name=DEMO_ORGANISATION,
+                instrument_hosts=["127.0.0.1"],
+                name_zh="演示衡器服务",
+                street="Wensan Road",
+                street_no="90",
+                post_code="310012",
+                city="Hangzhou",
+                country="CN",
+            ),
         )
         made = []
         for role in Role:

@@ -12,23 +12,20 @@ as a file attachment (``certificate.dcc.xml``), so the machine-readable certific
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
 from decimal import Decimal
 from xml.sax.saxutils import escape
 
-from reportlab.lib import colors
 from reportlab.lib.units import mm
-from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-from reportlab.platypus.doctemplate import LayoutError
+from reportlab.platypus import Image, KeepTogether, Spacer, Table, TableStyle
 
 from hengqi import __version__
-from hengqi.certificates.admin import Address, AdministrativeData
+from hengqi.certificates.admin import AdministrativeData
 from hengqi.certificates.conformity import DECISION_RULE, assess_conformity
 from hengqi.certificates.dcc.writer import certified_result
 from hengqi.certificates.pdf import layout
+from hengqi.certificates.pdf.blocks import Blocks, address_text, build_document, text_of
 from hengqi.certificates.pdf.fonts import find_cjk_font, register_cjk_font
 from hengqi.certificates.pdf.plot import error_plot_png
-from hengqi.errors import InputError
 from hengqi.metrology.calibration.result import CalibrationResult, ReferenceWeightSet
 from hengqi.metrology.reporting import (
     decimal_text,
@@ -53,84 +50,19 @@ VERDICTS = {
 }
 
 
-def _t(texts: dict[str, str]) -> str:
-    en, zh = texts.get("en", ""), texts.get("zh")
-    return escape(f"{en} / {zh}" if zh else en)
-
-
-def _address(a: Address) -> str:
-    parts = [" ".join(x for x in (a.street, a.street_no) if x), " ".join(x for x in (a.post_code, a.city) if x)]
-    parts += [x for x in (a.state, a.country) if x]
-    return escape(", ".join(p for p in parts if p))
-
-
-class _Builder:
+class _Builder(Blocks):
     def __init__(self, result: CalibrationResult, admin: AdministrativeData, font: str) -> None:
+        super().__init__(font)
         self.res = result
         self.admin = admin
-        self.font = font
-        self.s = layout.make_styles(font)
         self.unit, self.eunit = mass_units(result.instrument.max_kg, result.instrument.d_kg)
         self.sym, self.esym = self.unit, self.eunit
         self.d_dec = places_of(result.instrument.d_kg, self.unit)
         self.e_dec = places_of(result.instrument.d_kg, self.eunit)
-        self.story: list[object] = []
         request = admin.conformity
         self.assessment = (
             assess_conformity(result, stage=request.stage, rules=request.rules) if request is not None else None
         )
-
-    def p(self, text: str, style: str = "body") -> Paragraph:
-        return Paragraph(text, getattr(self.s, style))
-
-    def h2(self, en: str, zh: str) -> None:
-        self.story.append(self.p(f"{escape(en)}  {escape(zh)}", "h2"))
-
-    def kv_table(self, rows: Sequence[tuple[str, str]]) -> None:
-        data = [[self.p(k, "cell"), self.p(v, "cell")] for k, v in rows]
-        table = Table(data, colWidths=[55 * mm, None])
-        table.setStyle(
-            TableStyle(
-                [
-                    ("FONTNAME", (0, 0), (-1, -1), self.font),
-                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                    ("BACKGROUND", (0, 0), (0, -1), layout.SHADE),
-                    ("LINEBELOW", (0, 0), (-1, -1), 0.25, layout.RULE),
-                    ("TOPPADDING", (0, 0), (-1, -1), 2),
-                    ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-                ]
-            )
-        )
-        self.story.append(table)
-
-    def grid(
-        self,
-        header: Sequence[str],
-        rows: Sequence[Sequence[str]],
-        widths: Sequence[float] | None = None,
-        *,
-        text_first: bool = False,
-    ) -> Table:
-        data = [[self.p(h, "head") for h in header]]
-        data += [
-            [self.p(escape(c), "cell" if text_first and i == 0 else "cell_right") for i, c in enumerate(row)]
-            for row in rows
-        ]
-        table = Table(data, colWidths=list(widths) if widths else None, repeatRows=1, hAlign="LEFT")
-        table.setStyle(
-            TableStyle(
-                [
-                    ("FONTNAME", (0, 0), (-1, -1), self.font),
-                    ("BACKGROUND", (0, 0), (-1, 0), layout.ACCENT),
-                    ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                    ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, layout.SHADE]),
-                    ("LINEBELOW", (0, -1), (-1, -1), 0.6, layout.ACCENT),
-                    ("TOPPADDING", (0, 0), (-1, -1), 2),
-                    ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-                ]
-            )
-        )
-        return table
 
     def m(self, value_kg: Decimal | float) -> str:
         """A load or indication in the load unit, to the scale interval's resolution."""
@@ -162,7 +94,7 @@ class _Builder:
     def administrative(self) -> None:
         a, info, inst = self.admin, self.admin.certificate, self.res.instrument
         lab = a.laboratory
-        lab_text = f"{_t(lab.name)}<br/>{_address(lab.address)}"
+        lab_text = f"{text_of(lab.name)}<br/>{address_text(lab.address)}"
         if lab.accreditation:
             body = f" ({escape(lab.accreditation_body)})" if lab.accreditation_body else ""
             lab_text += f"<br/>Accreditation 认可编号: {escape(lab.accreditation)}{body}"
@@ -170,11 +102,11 @@ class _Builder:
         self.kv_table(
             [
                 ("Calibration laboratory<br/>校准实验室", lab_text),
-                ("Customer<br/>委托方", f"{_t(a.customer.name)}<br/>{_address(a.customer.address)}"),
+                ("Customer<br/>委托方", f"{text_of(a.customer.name)}<br/>{address_text(a.customer.address)}"),
             ]
         )
         self.h2("Item calibrated", "被校器具")
-        rows = [("Item<br/>器具名称", _t(a.item.name))]
+        rows = [("Item<br/>器具名称", text_of(a.item.name))]
         if inst.manufacturer or inst.model:
             rows.append(("Manufacturer, model<br/>制造厂、型号", escape(f"{inst.manufacturer} {inst.model}".strip())))
         if inst.serial_number:
@@ -182,7 +114,7 @@ class _Builder:
         if inst.identifier:
             rows.append(("Identifier<br/>器具编号", escape(inst.identifier)))
         for ident in a.item.identifications:
-            rows.append((_t(ident.name), escape(ident.value)))
+            rows.append((text_of(ident.name), escape(ident.value)))
         chars = f"Max = {self.nat(inst.max_kg, self.unit)}"
         if inst.min_kg is not None:
             chars += f", Min = {self.nat(inst.min_kg, self.unit)}"
@@ -225,7 +157,7 @@ class _Builder:
         if env.air_density_kg_m3 is not None:
             cond.append(f"air density 空气密度 {plain_number(env.air_density_kg_m3, 5)} kg/m³")
         for c in self.admin.conditions:
-            cond.append(f"{_t(c.name)}: {_t(c.text)}")
+            cond.append(f"{text_of(c.name)}: {text_of(c.text)}")
         return cond
 
     @staticmethod
@@ -260,9 +192,8 @@ class _Builder:
             self.h2("Method and traceability", "校准方法与溯源性")
         rows = []
         norms = [self.res.method] + [n for m in self.admin.methods for n in m.norms if n != self.res.method]
-        names = (
-            "; ".join(_t(m.name) for m in self.admin.methods) or "Calibration of a non-automatic weighing instrument"
-        )
+        names = "; ".join(text_of(m.name) for m in self.admin.methods)
+        names = names or "Calibration of a non-automatic weighing instrument"
         rows.append(("Method<br/>校准方法", f"{names}<br/>{escape('; '.join(dict.fromkeys(norms)))}"))
         tested_en = [
             x
@@ -309,7 +240,7 @@ class _Builder:
             )
         if self.res.weights:
             rows.append(("Reference weights<br/>参考砝码", self._weights()))
-        rows.append(("Traceability<br/>溯源性", _t(self.admin.traceability)))
+        rows.append(("Traceability<br/>溯源性", text_of(self.admin.traceability)))
         if cond:
             rows.append(("Conditions<br/>环境条件", "; ".join(cond)))
         if self.res.operator:
@@ -461,7 +392,7 @@ class _Builder:
             verdict = VERDICTS.get(st.conformity or "", st.conformity or "")
             norms = f" ({escape('; '.join(st.norms))})" if st.norms else ""
             lead = f"<b>{escape(verdict)}</b> — " if verdict else ""
-            self.story.append(self.p(f"{lead}{_t(st.text)}{norms}", "statement"))
+            self.story.append(self.p(f"{lead}{text_of(st.text)}{norms}", "statement"))
         for note in self.res.notes:
             self.story.append(self.p(escape(note), "small"))
         self.story.append(
@@ -479,7 +410,7 @@ class _Builder:
         self.h2("Authorisation", "批准")
         rows = []
         for person in self.admin.persons:
-            role = _t(person.role) if person.role else ""
+            role = text_of(person.role) if person.role else ""
             mark = " (main signer 签发人)" if person.main_signer else ""
             rows.append(
                 [
@@ -523,34 +454,18 @@ def render_certificate_pdf(
     b.in_use()
     b.statements()
     b.signatories(will_be_signed)
-    out = io.BytesIO()
-    info = admin.certificate
-    doc = SimpleDocTemplate(
-        out,
-        pagesize=layout.PAGE_SIZE,
-        leftMargin=layout.MARGIN,
-        rightMargin=layout.MARGIN,
-        topMargin=layout.MARGIN + 4 * mm,
-        bottomMargin=layout.MARGIN,
-        title=f"{info.title['en']} {info.number}",
-        author=admin.laboratory.name["en"],
-        subject=f"Calibration of {admin.item.name['en']}",
-        creator=f"hengqi {__version__}",
-        lang="en",
-    )
-    try:
-        doc.build(
-            b.story, canvasmaker=layout.numbered_canvas(font, info.number, admin.laboratory.name["en"], draft=draft)
-        )
-    except (LayoutError, ValueError) as err:  # reportlab: a table cell or paragraph that no page can hold
-        raise InputError(
-            "pdf", "a text is too long to lay out on an A4 page; shorten the longest name, identifier or note"
-        ) from err
-    pdf = out.getvalue()
+    pdf = build_document(b.story, font, admin, subject=f"Calibration of {admin.item.name['en']}", draft=draft)
     return attach_file(pdf, DCC_ATTACHMENT, dcc_xml, "application/xml") if dcc_xml is not None else pdf
 
 
-def attach_file(pdf: bytes, name: str, data: bytes, mime_type: str) -> bytes:
+def attach_file(
+    pdf: bytes,
+    name: str,
+    data: bytes,
+    mime_type: str,
+    *,
+    description: str = "Digital Calibration Certificate (PTB DCC 3.3.0)",
+) -> bytes:
     """``pdf`` with ``data`` embedded as a file attachment (PDF 1.7, 7.11.4 embedded file streams) via pyHanko."""
     from pyhanko.pdf_utils import embed
     from pyhanko.pdf_utils.reader import PdfFileReader
@@ -562,7 +477,7 @@ def attach_file(pdf: bytes, name: str, data: bytes, mime_type: str) -> bytes:
         file_spec_string=name,
         file_name=name,
         embedded_data=stream,
-        description="Digital Calibration Certificate (PTB DCC 3.3.0)",
+        description=description,
     )
     embed.embed_file(writer, spec)
     out = io.BytesIO()

@@ -86,7 +86,9 @@ def repeatability_test(
             if reading.load_kg != load:
                 raise InputError(f"{path}.points[{index}].load", "every weighing of a series uses the same load")
         label = f"series {number}"
-        points.append(spread_point(readings, tolerances, label=label))
+        # the MPE of the range in use where the series names one (multiple-range instruments)
+        in_use = tolerances.for_range(readings[0].range_index) if readings else tolerances
+        points.append(spread_point(readings, in_use, label=label))
         points += [
             error_point(reading, tolerances, e0, rule=REPEATABILITY_RULE, path=f"{path}.points[{index}]")
             for index, reading in enumerate(readings)

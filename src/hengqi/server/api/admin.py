@@ -62,12 +62,19 @@ def get_organisation(
 
 @router.patch("/organisations/{organisation_id}", response_model=OrganisationPublic)
 def update_organisation(
-    organisation_id: Id, data: OrganisationUpdate, principal: CurrentPrincipal, session: WriteSession
+    *,
+    organisation_id: Id,
+    data: OrganisationUpdate,
+    principal: CurrentPrincipal,
+    session: WriteSession,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> OrganisationPublic:
-    """Change an organisation's settings: the hosts its instrument connections may reach (administrators)."""
-    org = accounts.update_organisation(session, principal, organisation_id, data)
+    """Change an organisation's settings (administrators): the hosts its instrument connections may reach, its
+    Chinese name and postal address (printed on its certificates); ``If-Match`` as on every other record."""
+    org = accounts.update_organisation(session, principal, organisation_id, with_version(data, if_match))
     session.commit()
-    return OrganisationPublic.model_validate(org)
+    return tagged(response, OrganisationPublic.model_validate(org))
 
 
 @router.post("/users", response_model=UserPublic, status_code=201)

@@ -85,6 +85,15 @@ class Organisation(Versioned, Timestamps, Base):
     #: Hosts the server may open instrument connections to for this organisation (comma-separated IP addresses,
     #: CIDR networks, host names; :mod:`hengqi.server.services.instrument_policy`); empty: none.
     instrument_hosts: Mapped[str] = mapped_column(Text, default="")
+    #: The laboratory's name in Chinese and postal address, printed on its certificates and in the DCC
+    #: (``dcc:calibrationLaboratory``); empty until entered (certificates are not issued without city and country).
+    name_zh: Mapped[str] = mapped_column(String(200), default="")
+    street: Mapped[str] = mapped_column(String(200), default="")
+    street_no: Mapped[str] = mapped_column(String(20), default="")
+    post_code: Mapped[str] = mapped_column(String(20), default="")
+    city: Mapped[str] = mapped_column(String(100), default="")
+    state: Mapped[str] = mapped_column(String(100), default="")
+    country: Mapped[str] = mapped_column(String(2), default="")
 
 
 class User(Versioned, Timestamps, Base):

@@ -39,15 +39,35 @@ def _host_list(value: object) -> object:
 HostList = Annotated[list[Annotated[str, Field(min_length=1, max_length=253)]], Field(max_length=100)]
 
 
-class OrganisationCreate(Schema):
+class OrganisationAddress(Schema):
+    """The laboratory's Chinese name and postal address as printed on its certificates (all optional here;
+    certificates are not issued until ``city`` and ``country`` are given)."""
+
+    name_zh: Annotated[str, Field(max_length=200)] = ""
+    street: Annotated[str, Field(max_length=200)] = ""
+    street_no: Annotated[str, Field(max_length=20)] = ""
+    post_code: Annotated[str, Field(max_length=20)] = ""
+    city: Annotated[str, Field(max_length=100)] = ""
+    state: Annotated[str, Field(max_length=100)] = ""
+    country: Annotated[str, Field(pattern=r"^([A-Z]{2})?$", description="ISO 3166-1 alpha-2, e.g. CN")] = ""
+
+
+class OrganisationCreate(OrganisationAddress):
     name: Text200
     instrument_hosts: HostList = Field(
         default_factory=list, description="hosts instrument connections may reach (IP, CIDR network, host name)"
     )
 
 
-class OrganisationUpdate(Schema):
+class OrganisationUpdate(VersionedUpdate):
     instrument_hosts: HostList | None = None
+    name_zh: Annotated[str, Field(max_length=200)] | None = None
+    street: Annotated[str, Field(max_length=200)] | None = None
+    street_no: Annotated[str, Field(max_length=20)] | None = None
+    post_code: Annotated[str, Field(max_length=20)] | None = None
+    city: Annotated[str, Field(max_length=100)] | None = None
+    state: Annotated[str, Field(max_length=100)] | None = None
+    country: Annotated[str, Field(pattern=r"^([A-Z]{2})?$", description="ISO 3166-1 alpha-2, e.g. CN")] | None = None
 
 
 class OrganisationPublic(PublicSchema):
@@ -55,6 +75,13 @@ class OrganisationPublic(PublicSchema):
     name: str
     row_version: int
     instrument_hosts: Annotated[HostList, BeforeValidator(_host_list)] = Field(default_factory=list)
+    name_zh: str = ""
+    street: str = ""
+    street_no: str = ""
+    post_code: str = ""
+    city: str = ""
+    state: str = ""
+    country: str = ""
 
 
 class SiteCreate(Schema):

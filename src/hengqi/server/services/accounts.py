@@ -32,22 +32,33 @@ from hengqi.server.services.sessions import end_user_sessions
 SYSTEM = Principal(0, "system", Role.ADMIN, organisation_id=0)
 
 
+#: The address fields of an organisation (the laboratory on its certificates).
+ADDRESS_FIELDS = ("name_zh", "street", "street_no", "post_code", "city", "state", "country")
+
+
 # -- organisations ----------------------------------------------------------------------------------------------
 def create_organisation(session: Session, principal: Principal, data: OrganisationCreate) -> Organisation:
     principal.require(Permission.MANAGE_ORGANISATIONS)
     hosts = ",".join(parse_hosts(data.instrument_hosts))
-    return add_audited(session, principal, Organisation(name=data.name, instrument_hosts=hosts), what="organisation")
+    address = data.model_dump(include=set(ADDRESS_FIELDS))
+    org = Organisation(name=data.name, instrument_hosts=hosts, **address)
+    return add_audited(session, principal, org, what="organisation")
 
 
 def update_organisation(
     session: Session, principal: Principal, organisation_id: int, data: OrganisationUpdate
 ) -> Organisation:
-    """Change an organisation's settings (administrators): its instrument host allow-list."""
+    """Change an organisation's settings (administrators): its instrument host allow-list, its Chinese name and
+    postal address; ``row_version`` (from ``If-Match`` or the body) refuses a change to a newer version (412)."""
     principal.require(Permission.MANAGE_ORGANISATIONS)
     org = get_organisation(session, principal, organisation_id)
-    changes: dict[str, object] = {}
+    changes: dict[str, object] = {
+        key: value.strip() for key, value in data.model_dump(include=set(ADDRESS_FIELDS), exclude_none=True).items()
+    }
     if data.instrument_hosts is not None:
         changes["instrument_hosts"] = ",".join(parse_hosts(data.instrument_hosts))
+    if data.row_version is not None:
+        changes["row_version"] = data.row_version
     return update_audited(session, principal, org, changes, what="organisation")
 
 

@@ -20,6 +20,7 @@ is drawn from the organisation's gapless sequence only in the transaction that i
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -31,10 +32,12 @@ from sqlalchemy.orm import Session as DbSession
 from hengqi.certificates.admin import AdministrativeData, admin_from_mapping
 from hengqi.certificates.dcc import dcc_bytes
 from hengqi.certificates.pdf import render_certificate_pdf
+from hengqi.certificates.pdf.verification import render_verification_pdf
 from hengqi.certificates.signing import load_signing_identity, sign_dcc, sign_pdf
 from hengqi.certificates.signing.keys import SigningIdentity
 from hengqi.metrology.calibration import CalibrationResult
 from hengqi.metrology.quantities import format_mass
+from hengqi.metrology.r76 import Verdict
 from hengqi.procedures.session import Session
 from hengqi.procedures.state import RunState
 from hengqi.records.calibration import calibrate, parse_calibration_record
@@ -47,7 +50,7 @@ from hengqi.server.errors import ConflictError, NotFoundError, PermissionDeniedE
 from hengqi.server.files import FileStore
 from hengqi.server.permissions import Permission, Principal
 from hengqi.server.schemas.workflow import CertificateCreate, RunCreate
-from hengqi.server.services import certificates, numbering, runs
+from hengqi.server.services import certificates, numbering, runs, verification_records
 from hengqi.server.services.base import get_scoped, update_audited
 from hengqi.server.services.guided_runs import check_reason, get_run, open_session, require_performer
 
@@ -136,19 +139,60 @@ def customer_of(session: DbSession, instrument: Instrument) -> dict[str, Any] | 
     return customer
 
 
+#: The address a draft shows while the laboratory's own is not entered (approval is refused until it is).
+UNREGISTERED_ADDRESS: dict[str, str] = {"city": "(address not entered 地址未登记)", "country": "CN"}
+
+
+def laboratory_of(organisation: Organisation | None) -> dict[str, Any] | None:
+    """The certificate's laboratory: the organisation's name with its address (ISO/IEC 17025:2017, 7.8.2.1 b;
+    SECONDARY), or ``None`` while its city or country is not entered."""
+    if organisation is None or not organisation.city or not organisation.country:
+        return None
+    name = {"en": organisation.name, **({"zh": organisation.name_zh} if organisation.name_zh else {})}
+    address = {
+        key: value
+        for key, value in (
+            ("street", organisation.street),
+            ("street_no", organisation.street_no),
+            ("post_code", organisation.post_code),
+            ("city", organisation.city),
+            ("state", organisation.state),
+            ("country", organisation.country),
+        )
+        if value
+    }
+    return {"name": name, "address": address}
+
+
 def admin_data(
-    session: DbSession, instrument: Instrument, number: str, *, technician: str, signer: str | None, on: date
+    session: DbSession,
+    instrument: Instrument,
+    number: str,
+    *,
+    technician: str,
+    signer: str | None,
+    on: date,
+    kind: str = "calibration",
 ) -> AdministrativeData:
-    """The certificate's administrative data from the registry (laboratory = the instrument's organisation)."""
+    """The certificate's administrative data from the registry (laboratory = the instrument's organisation);
+    ``kind`` is ``calibration`` or ``verification`` (the technician's role as printed)."""
     organisation = session.get(Organisation, instrument.organisation_id)
-    lab_name = organisation.name if organisation is not None else "Calibration laboratory"
+    laboratory = laboratory_of(organisation) or {
+        "name": organisation.name if organisation is not None else "Calibration laboratory",
+        "address": UNREGISTERED_ADDRESS,
+    }
     persons: list[dict[str, Any]] = [
         {
             "name": signer or "(to be approved)",
             "role": {"en": "Authorised signatory", "zh": "授权签字人"},
             "main_signer": True,
         },
-        {"name": technician, "role": {"en": "Calibration technician", "zh": "校准员"}},
+        {
+            "name": technician,
+            "role": {"en": "Verification officer", "zh": "检定员"}
+            if kind == "verification"
+            else {"en": "Calibration technician", "zh": "校准员"},
+        },
     ]
     item: dict[str, Any] = {
         "name": {"en": "Non-automatic weighing instrument", "zh": "非自动衡器"},
@@ -165,7 +209,7 @@ def admin_data(
     return admin_from_mapping(
         {
             "certificate": {"number": number, "issue_date": on.isoformat(), "performance_location": "laboratory"},
-            "laboratory": {"name": lab_name, "address": {"city": "—", "country": "CN"}},
+            "laboratory": laboratory,
             "customer": customer_of(session, instrument) or UNREGISTERED_CUSTOMER,
             "item": item,
             "persons": persons,
@@ -192,6 +236,29 @@ def render(
     if identity is not None:
         pdf = sign_pdf(pdf, identity, reason=f"Calibration certificate {admin.certificate.number}")
     return xml, pdf
+
+
+def render_verification(
+    evaluation: verification_records.Evaluated,
+    admin: AdministrativeData,
+    identity: SigningIdentity | None,
+    *,
+    draft: bool = False,
+) -> bytes:
+    """The verification certificate PDF (the evaluated record attached as JSON), signed with ``identity`` where
+    given; a ``draft`` says DRAFT on every page."""
+    pdf = render_verification_pdf(
+        evaluation.record,
+        evaluation.spec,
+        evaluation.result,
+        admin,
+        result_json=json.dumps(evaluation.document, ensure_ascii=False, indent=2).encode(),
+        will_be_signed=identity is not None,
+        draft=draft,
+    )
+    if identity is not None:
+        pdf = sign_pdf(pdf, identity, reason=f"Verification certificate {admin.certificate.number}")
+    return pdf
 
 
 def signing_identity(data_dir: Path) -> SigningIdentity | None:
@@ -226,7 +293,7 @@ def finalise(database: Database, files: FileStore, principal: Principal, run_id:
             return Finalised(None, None)
         record = dict(product.record)
         if row.kind == "verification":
-            return _record_verification(session, principal, row, run, record)
+            return _record_verification(session, files, principal, row=row, run=run, record=record)
         results: dict[str, Any] = {"summary": list(product.summary), "error": product.error}
         result: CalibrationResult | None = None
         if product.error is None:
@@ -283,10 +350,10 @@ def finalise(database: Database, files: FileStore, principal: Principal, run_id:
 
 
 def _record_verification(
-    session: DbSession, principal: Principal, row: GuidedRun, run: Session, record: dict[str, Any]
+    session: DbSession, files: FileStore, principal: Principal, *, row: GuidedRun, run: Session, record: dict[str, Any]
 ) -> Finalised:
-    """A finished verification becomes a Run with its verdict and every check (no certificate is drafted here:
-    a verification mark or certificate follows national rules)."""
+    """A finished verification becomes a Run with its verdict and every check; a passed one also gets a draft
+    verification certificate."""
     product = run.product
     if product is None:  # pragma: no cover - the caller records finished runs only
         raise ConflictError("the run has not produced a record", code="run_without_record")
@@ -317,8 +384,47 @@ def _record_verification(
     )
     row.run_record_id = run_record.id
     row.problem = product.error or ""
+    certificate_id = None
+    if product.passed and product.error is None:
+        certificate_id = _draft_verification_certificate(session, files, principal, row, run_record)
     session.commit()
-    return Finalised(run_record.id, None)
+    return Finalised(run_record.id, certificate_id)
+
+
+def _draft_verification_certificate(
+    session: DbSession, files: FileStore, principal: Principal, row: GuidedRun, run_record: Run
+) -> int | None:
+    """A passed verification's draft certificate (provisional number, DRAFT on every page), when the record
+    evaluates to a pass; ``None`` (the reason kept as the run's problem) otherwise."""
+    try:
+        evaluation = verification_records.evaluated(run_record)
+    except ConflictError as err:
+        row.problem = err.message
+        return None
+    if evaluation.result.verdict is not Verdict.PASS:
+        return None
+    instrument = get_scoped(session, principal, Instrument, row.instrument_id)
+    number = f"{numbering.DRAFT_PREFIX}{run_record.id}"
+    certificate = certificates.create_certificate(
+        session,
+        principal,
+        CertificateCreate(number=number, kind="verification", instrument_id=instrument.id, run_id=run_record.id),
+    )
+    admin = admin_data(
+        session,
+        instrument,
+        number,
+        technician=_user_name(session, row.started_by_id),
+        signer=None,
+        on=date.today(),
+        kind="verification",
+    )
+    pdf = render_verification(evaluation, admin, None, draft=True)
+    certificates.attach_file(
+        session, principal, files, certificate.id, content=pdf, name=f"{number}-draft.pdf", media_type=PDF_MEDIA_TYPE
+    )
+    row.certificate_id = certificate.id
+    return certificate.id
 
 
 def guided_run_of_certificate(session: DbSession, certificate_id: int) -> GuidedRun | None:
@@ -357,18 +463,24 @@ def approve_and_issue(
             raise ConflictError("this certificate was not made by a guided run", code="not_guided")
         _not_a_recorder(principal, guided)
         instrument = get_scoped(session, principal, Instrument, certificate.instrument_id)
+        if laboratory_of(session.get(Organisation, certificate.organisation_id)) is None:
+            raise ConflictError(
+                "the laboratory's own address is not entered: an administrator enters at least its city and country "
+                "(organisation settings) before certificates are issued (the certificate names the laboratory)",
+                code="laboratory_address_missing",
+            )
         if customer_of(session, instrument) is None:
             raise ConflictError(
                 "the instrument has no registered owner: register the customer with its address and set it as the "
                 "instrument's owner before issuing (the certificate names the customer)",
                 code="customer_missing",
             )
-        result = calibration_result(dict(run_record.raw_data["record"]))
+        verification = certificate.kind == "verification"
         number = certificate.number
         if numbering.is_provisional(number):  # drawn now, in the issuing transaction: no gap on a rollback
-            number = numbering.draw_number(
-                session, certificate.organisation_id, numbering.calibration_prefix(date.today().year)
-            )
+            year = date.today().year
+            prefix = numbering.verification_prefix(year) if verification else numbering.calibration_prefix(year)
+            number = numbering.draw_number(session, certificate.organisation_id, prefix)
             update_audited(session, principal, certificate, {"number": number}, what="certificate number")
         admin = admin_data(
             session,
@@ -377,9 +489,14 @@ def approve_and_issue(
             technician=_user_name(session, run_record.performed_by_id),
             signer=_user_name(session, principal.user_id),
             on=date.today(),
+            kind=certificate.kind,
         )
-        xml, pdf = render(result, admin, signing_identity(data_dir))
-        guided.dcc_sha256 = _store(session, files, xml, DCC_MEDIA_TYPE)
+        if verification:
+            pdf = render_verification(verification_records.evaluated(run_record), admin, signing_identity(data_dir))
+        else:
+            result = calibration_result(dict(run_record.raw_data["record"]))
+            xml, pdf = render(result, admin, signing_identity(data_dir))
+            guided.dcc_sha256 = _store(session, files, xml, DCC_MEDIA_TYPE)
         certificates.attach_file(
             session,
             principal,

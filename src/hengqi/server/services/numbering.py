@@ -32,6 +32,15 @@ def calibration_prefix(year: int) -> str:
     return f"HQ-CAL-{year}"
 
 
+def verification_prefix(year: int) -> str:
+    """``HQ-VER-YYYY``: verification certificates have their own sequence, restarting each year.
+
+    >>> verification_prefix(2026)
+    'HQ-VER-2026'
+    """
+    return f"HQ-VER-{year}"
+
+
 def draw_number(session: Session, organisation_id: int, prefix: str) -> str:
     """The next number ``PREFIX-NNNNN`` of the organisation (counter row locked until the transaction ends)."""
     statement = (

@@ -27,6 +27,7 @@ from hengqi.server.web import (
     imports,
     labels,
     manage,
+    organisation,
     pages,
     run_actions,
     runs,
@@ -50,6 +51,7 @@ def web_router() -> APIRouter:
         certificate_actions,
         imports,
         labels,
+        organisation,
     ):
         router.include_router(module.router)
     return router

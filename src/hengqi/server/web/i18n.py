@@ -138,10 +138,11 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "res.verification_record": ("Verification record", "检定记录"),
     "res.record_no": ("Record No.", "记录编号"),
     "res.record_note": (
-        "Every test with its checks and limits, evaluated to OIML R 76-1; the verification mark or certificate "
-        "follows national rules.",
-        "各项试验及其检查项与限值（按 OIML R 76-1 评定）；检定标记或检定证书按国家规定出具。",
+        "Every test with its checks and limits, evaluated to the record's rules; a passed verification gets a "
+        "verification certificate, approved and signed by a reviewer.",
+        "各项试验及其检查项与限值（按记录所依据的规程评定）；检定合格的出具检定证书，由审核人批准并签名。",
     ),
+    "res.verification_certificate": ("Verification certificate", "检定证书"),
     "res.download_record": ("Download the verification record (JSON)", "下载检定记录（JSON）"),
     "res.test_fail": ("fail", "不合格"),
     "col.check": ("Check", "检查项"),

@@ -61,6 +61,15 @@ LAB_MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "停用后该记录不再出现在任何列表中，但仍保留在数据库和审计追踪中。",
     ),
     "reg.saved": ("Saved.", "已保存。"),
+    "org.title": ("Laboratory", "实验室"),
+    "org.note": (
+        "The laboratory's name and address as every certificate it issues prints them (PDF and DCC).",
+        "本实验室签发的每份证书（PDF 与 DCC）所印的实验室名称与地址。",
+    ),
+    "org.missing": (
+        "The address is not entered: certificates are not issued until the city and the country are.",
+        "地址未登记：登记城市和国家之前不能签发证书。",
+    ),
     "reg.retired": ("Retired.", "已停用。"),
     "reg.refused": ("Not saved:", "未保存："),
     "reg.search": ("Search", "搜索"),

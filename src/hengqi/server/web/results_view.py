@@ -13,12 +13,12 @@ from decimal import Decimal
 from typing import Any
 
 from hengqi.metrology.reporting import (
-    UNIT_EXPONENT,
     decimal_text,
     mass_units,
     natural_mass,
     places_of,
     reported_error,
+    table_places,
 )
 
 
@@ -136,17 +136,6 @@ class CheckGroup:
 _LOAD_QUANTITIES = frozenset({"test load"})
 
 
-def _places_for(values: list[Decimal], unit: str, d_kg: Decimal) -> int:
-    """Decimals for one table: a tenth of ``d`` (errors corrected for rounding step by 0.1 e), and enough for
-    two significant digits of the smallest non-zero limit (``MPE/3 = 0.83 g``, not ``833.3333333 mg``)."""
-    places = places_of(d_kg / 10, unit)
-    for value in values:
-        if value != 0:
-            scaled = abs(value).scaleb(-UNIT_EXPONENT[unit])
-            places = max(places, 1 - scaled.adjusted())
-    return min(places, 9)
-
-
 def check_groups(checks: list[dict[str, Any]], max_kg: Decimal, d_kg: Decimal) -> tuple[CheckGroup, ...]:
     """The checks of a verification grouped by test (in the order first met), numbers formatted per group."""
     unit, error_unit = mass_units(max_kg, d_kg)
@@ -158,7 +147,7 @@ def check_groups(checks: list[dict[str, Any]], max_kg: Decimal, d_kg: Decimal) -
     groups = []
     for test, items in order.items():
         limits = [Decimal(str(c["limit_kg"])) for c in items if c.get("limit_kg") is not None]
-        places = _places_for(limits, error_unit, d_kg)
+        places = table_places(limits, error_unit, d_kg)
         rows = []
         for c in items:
             quantity = str(c.get("quantity", ""))
