@@ -1,7 +1,7 @@
 """postal address of an organisation (the laboratory named on its certificates)
 
 Revision ID: 0190_org_address
-Revises: 0150_org_instrument_hosts
+Revises: 0170_alert_screens
 Create Date: 2026-12-07 11:00:00
 
 Existing organisations get empty fields: their certificates are not issued until an administrator enters at least
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0190_org_address"
-down_revision = "0150_org_instrument_hosts"
+down_revision = "0170_alert_screens"
 branch_labels = None
 depends_on = None
 
