@@ -21,6 +21,7 @@ from fastapi.responses import Response
 from markupsafe import escape
 from sqlalchemy import select
 
+from hengqi.locale import format_date
 from hengqi.server.api.listing import neutralise
 from hengqi.server.db.models import Certificate, Instrument
 from hengqi.server.headers import content_disposition
@@ -28,7 +29,7 @@ from hengqi.server.services import registry
 from hengqi.server.services.base import get_scoped
 from hengqi.server.web import lab_messages as _lab_messages  # noqa: F401  (registers the screens' texts)
 from hengqi.server.web.common import app_state, language, render, viewer
-from hengqi.server.web.i18n import translate
+from hengqi.server.web.i18n import gettext, translate
 
 router = APIRouter()
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -77,13 +78,13 @@ def instrument_label(request: Request, key: Id) -> Response:
     status_key = "status." + (instrument.status if instrument.status != "withdrawn" else "withdrawn-instrument")
     lines = [
         (f"{instrument.make} {instrument.model}", 3.6, True),
-        (f"{translate(lang, 'col.serial')}: {instrument.serial}   #{instrument.id}", 2.8, False),
-        (f"{translate(lang, 'col.status')}: {translate(lang, status_key)}", 2.8, False),
-        (f"{translate(lang, 'spec.verification_due')}: {instrument.verification_due or '—'}", 2.8, False),
-        (f"{translate(lang, 'reg.calibration_due')}: {instrument.calibration_due or '—'}", 2.8, False),
+        (f"{gettext(lang, 'Serial')}: {instrument.serial}   #{instrument.id}", 2.8, False),
+        (f"{gettext(lang, 'Status')}: {translate(lang, status_key)}", 2.8, False),
+        (f"{gettext(lang, 'Verification due')}: {format_date(instrument.verification_due, lang)}", 2.8, False),
+        (f"{gettext(lang, 'Calibration due')}: {format_date(instrument.calibration_due, lang)}", 2.8, False),
         (
-            f"{translate(lang, 'res.certificate')}: "
-            + (f"{latest.number} ({latest.issued_at.date() if latest.issued_at else ''})" if latest else "—"),
+            f"{gettext(lang, 'Certificate')}: "
+            + (f"{latest.number} ({format_date(latest.issued_at, lang)})" if latest else "—"),
             2.8,
             False,
         ),
