@@ -8,7 +8,7 @@ English needs no catalogue, and a changed English text shows up as a new, untran
 word has two Chinese renderings (an instrument *withdrawn* from service 已报废 vs a certificate *withdrawn* 已撤回)
 a context (``msgctxt``) tells them apart.
 
-The ``.po`` file is read at start-up (:func:`babel.messages.pofile.read_po`, about 10 ms for the catalogue) rather
+The ``.po`` file is read once per process (:func:`babel.messages.pofile.read_po`, on first use) rather
 than a compiled ``.mo``: one source of truth in git, no binary that can go stale against it, nothing to build for
 an editable install; ``scripts/i18n.py compile`` still compiles and checks a ``.mo`` (for gettext tools).
 
@@ -155,10 +155,18 @@ def translate_message(lang: str, message: Message) -> str:
     return _lookup(lang, message.context, message.text)
 
 
-def format_date(value: date | datetime | None, lang: str, form: str = "medium") -> str:
-    """A date as the locale writes it (CLDR through Babel): ``2026年12月7日`` / ``Dec 7, 2026``; ``—`` for none."""
-    if value is None:
+def format_date(value: date | datetime | str | None, lang: str, form: str = "medium") -> str:
+    """A date as the locale writes it (CLDR through Babel): ``2026年12月7日`` / ``Dec 7, 2026``; ``—`` for none.
+
+    An ISO text (``2026-12-07``, as records store dates) is read first; any other text is shown as it is.
+    """
+    if value is None or value == "":
         return "—"
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value[:10])
+        except ValueError:
+            return value
     day = value.date() if isinstance(value, datetime) else value
     return str(babel.dates.format_date(day, format=form, locale=_BABEL_LOCALE.get(lang, "en")))
 

@@ -94,7 +94,7 @@ def _npgettext(context: Context, message_context: str, singular: str, plural: st
 
 
 @pass_context
-def _format_date(context: Context, value: date | datetime | None, form: str = "medium") -> str:
+def _format_date(context: Context, value: date | datetime | str | None, form: str = "medium") -> str:
     return locale.format_date(value, _lang(context), form)
 
 
