@@ -98,7 +98,8 @@ def catalogue(lang: str) -> dict[tuple[str | None, str], str]:
         if not message.id or message.fuzzy:
             continue
         msgid = message.id if isinstance(message.id, str) else message.id[0]
-        text = message.string if isinstance(message.string, str) else message.string[0]
+        strings = message.string if isinstance(message.string, (list, tuple)) else (message.string or "",)
+        text = strings[0] if strings else ""
         if text:
             out[(message.context, msgid)] = text
     return out
@@ -164,10 +165,11 @@ def format_date(value: date | datetime | str | None, lang: str, form: str = "med
         return "—"
     if isinstance(value, str):
         try:
-            value = date.fromisoformat(value[:10])
+            day = date.fromisoformat(value[:10])
         except ValueError:
             return value
-    day = value.date() if isinstance(value, datetime) else value
+    else:
+        day = value.date() if isinstance(value, datetime) else value
     return str(babel.dates.format_date(day, format=form, locale=_BABEL_LOCALE.get(lang, "en")))
 
 

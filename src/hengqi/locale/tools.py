@@ -45,7 +45,7 @@ def mapping_file() -> Path:
 def extract() -> Catalog:
     """Every marked text of ``src/hengqi`` (a ``.pot`` template, locations relative to ``src/hengqi``)."""
     with mapping_file().open(encoding="utf-8") as handle:
-        method_map, options_map = parse_mapping_cfg(handle)
+        method_map, options_map = parse_mapping_cfg(handle)  # type: ignore[no-untyped-call]
     template = Catalog(project="hengqi", domain=DOMAIN, charset="utf-8")
     for filename, lineno, message, comments, context in extract_from_dir(
         str(PACKAGE), method_map, options_map, keywords=KEYWORDS, strip_comment_tags=True
@@ -125,7 +125,7 @@ def problems(lang: str, template: Catalog | None = None) -> Problems:
         if not m.id:
             continue
         msgid = m.id if isinstance(m.id, str) else m.id[0]
-        strings = (m.string,) if isinstance(m.string, str) else tuple(m.string)
+        strings = tuple(m.string) if isinstance(m.string, (list, tuple)) else (m.string or "",)
         if m.fuzzy or not all(s.strip() for s in strings):
             untranslated.append(_name(m.context, msgid))
         for s in strings:

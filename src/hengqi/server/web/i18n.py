@@ -112,6 +112,6 @@ def install(env: Environment) -> None:
     """Jinja2's i18n extension on ``env``: ``_``, ``gettext``, ``ngettext``, ``pgettext`` and ``{% trans %}``
     translate into the page's ``lang``; ``format_date``, ``format_datetime`` and ``format_decimal`` filters."""
     env.add_extension("jinja2.ext.i18n")
-    install_callables: Any = env.install_gettext_callables  # added by the extension
+    install_callables: Any = getattr(env, "install_gettext_callables")  # noqa: B009 (added by the extension)
     install_callables(_gettext, _ngettext, newstyle=False, pgettext=_pgettext, npgettext=_npgettext)
     env.filters.update(format_date=_format_date, format_datetime=_format_datetime, format_decimal=_format_decimal)
