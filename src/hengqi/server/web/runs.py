@@ -701,7 +701,11 @@ def _verification_view(request: Request, instrument: Instrument, run_record: Run
                 mpe_function(instrument, stage=stage, rules=rules),
                 max_kg=instrument.max_kg,
                 d_kg=instrument.d_kg,
-                labels=(gettext(language(request), "error E"), "", f"± MPE ({stage}, {rules})"),
+                labels=(
+                    gettext(language(request), "error E"),
+                    "",
+                    gettext(language(request), "± MPE") + f" ({stage}, {rules})",
+                ),
             )
         )
     return view
