@@ -4,6 +4,9 @@
     .venv/bin/python scripts/i18n_import_tables.py           report what would move, change nothing
     .venv/bin/python scripts/i18n_import_tables.py --write   add them to the .po and the key index (terms.py)
     .venv/bin/python scripts/i18n_import_tables.py --prune   --write, then empty the tables in the sources
+    ... --from-git REF   also read the tables as commit REF has them (repeatable): after a merge whose
+                         conflicts in the table files were resolved with this branch's (empty) tables,
+                         ``--prune --from-git h/other`` imports the entries that branch added
 
 A table is any module-level dict literal under src/hengqi/server whose values are (English, Chinese) pairs
 (``MESSAGES`` in web/i18n.py, ``LAB_MESSAGES`` in web/lab_messages.py, ``TEXTS`` in field/pages.py, whose keys are
@@ -15,7 +18,9 @@ named ``field.<key>``, and any new one of the same shape).  For each entry:
   already has that English with another Chinese, the entry gets the key as its msgctxt (``NP_("key", ...)``).
 
 Running it again changes nothing (entries already in the catalogue and the index are left alone).  A key that
-the index already has with another English text is reported and left for a person to decide.
+the index already has with another English text takes the table's text (the tables hold only what was written
+after the conversion, so theirs is the newer); ``scripts/i18n.py update`` then drops the old text if nothing
+else uses it.
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ import re
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,14 +51,40 @@ class Table:
     name: str
     node: ast.Dict
     entries: dict[str, tuple[str, str]]
+    ref: str | None = None  # the commit read (None: the working tree)
 
 
-def find_tables() -> list[Table]:
-    tables = []
+def _working_tree() -> Iterator[tuple[Path, str]]:
     for path in sorted(SERVER.rglob("*.py")):
+        yield path, path.read_text(encoding="utf-8")
+
+
+def _git_tree(ref: str) -> Iterator[tuple[Path, str]]:
+    """The server's Python files as commit ``ref`` has them (a branch written the earlier way)."""
+    server = SERVER.relative_to(ROOT).as_posix()
+    names = subprocess.run(
+        ["git", "ls-tree", "-r", "--name-only", ref, "--", server],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for name in sorted(n for n in names if n.endswith(".py")):
+        text = subprocess.run(
+            ["git", "show", f"{ref}:{name}"], cwd=ROOT, capture_output=True, check=True
+        ).stdout.decode("utf-8")
+        yield ROOT / name, text
+
+
+def find_tables(sources: Iterable[tuple[Path, str]]) -> list[Table]:
+    tables = []
+    for path, source in sources:
         if path in SKIP:
             continue
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
         for stmt in tree.body:
             target, value = None, None
             if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
@@ -97,6 +129,19 @@ def read_index() -> dict[str, Indexed]:
     return out
 
 
+def _literal_uses(text: str) -> list[str]:
+    """Where the sources write ``text`` out as a quoted literal (templates' ``_('...')``, Python's gettext)."""
+    quoted = {f"'{text}'", f'"{text}"', _literal(text)}
+    places = []
+    for path in sorted((ROOT / "src" / "hengqi").rglob("*")):
+        if path.suffix not in (".py", ".html") or path == TERMS_FILE:
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if any(q in line for q in quoted):
+                places.append(f"{path.relative_to(ROOT)}:{number}")
+    return places
+
+
 def _literal(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
@@ -104,6 +149,7 @@ def _literal(text: str) -> str:
 def main(argv: list[str]) -> int:
     write = "--write" in argv or "--prune" in argv
     prune = "--prune" in argv
+    refs = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--from-git"]
     sys.path.insert(0, str(ROOT / "src"))
     from babel.messages.catalog import Catalog
 
@@ -116,22 +162,30 @@ def main(argv: list[str]) -> int:
     translations = {(m.context, m.id): m.string for m in catalogue if m.id}
     index_lines: list[str] = []
     added_po = 0
-    conflicts: list[str] = []
-    tables = find_tables()
+    tables = find_tables(_working_tree())
+    for ref in refs:
+        tables += [replace(t, ref=ref) for t in find_tables(_git_tree(ref))]
     indexed = set(TERMS)
+    changed: dict[str, str] = {}
+    replaced: dict[str, str] = {}  # key -> its new line in the index
     for table in tables:
         prefix = PREFIXES.get((table.path.relative_to(SERVER).as_posix(), table.name), "")
-        print(f"{table.path.relative_to(ROOT)}: {table.name}, {len(table.entries)} entries")
+        where = f"{table.ref}:" if table.ref else ""
+        print(f"{where}{table.path.relative_to(ROOT)}: {table.name}, {len(table.entries)} entries")
         for raw_key, (english, chinese) in table.entries.items():
             key = prefix + raw_key
-            if not english.strip():
-                continue
+            if not english.strip() or CJK.search(english):
+                continue  # no English text (the old language switch showed "中文" in English pages)
             known = TERMS.get(key)
             if known is None and key in indexed:
                 continue  # indexed earlier in this run (the same key in two tables)
             if known is not None and known.text != english:
-                conflicts.append(f"{key}: index has {known.text!r}, the table {english!r}")
-                continue
+                # the table's English is the newer one (this branch emptied its own tables): the key now names it
+                print(f"  changed key {key}: {known.text!r} -> {english!r}")
+                for place in _literal_uses(known.text):
+                    print(f"    the old English is written out at {place}: show t('{key}') or the new text there")
+                changed[key] = english
+                known = None
             context = known.context if known is not None else None
             have = translations.get((context, english))
             if known is None and have and have != chinese:
@@ -143,29 +197,35 @@ def main(argv: list[str]) -> int:
                 added_po += 1
             if known is None:
                 mark = f"NP_({_literal(context)}, {_literal(english)})" if context else f"N_({_literal(english)})"
-                index_lines.append(f"    {_literal(key)}: {mark},")
+                if key in changed:
+                    replaced[key] = f"    {_literal(key)}: {mark},"
+                else:
+                    index_lines.append(f"    {_literal(key)}: {mark},")
+                    print(f"  new key {key}: {english!r} -> {chinese!r}")
                 indexed.add(key)
-    print(f"{added_po} new texts for the catalogue, {len(index_lines)} new keys for the index")
-    for conflict in conflicts:
-        print(f"CONFLICT {conflict}", file=sys.stderr)
+    print(
+        f"{added_po} new texts for the catalogue, {len(index_lines)} new keys for the index, "
+        f"{len(replaced)} keys with a new English text"
+    )
     if not write:
-        return 1 if conflicts else 0
+        return 0
     if added_po:
         write_po("zh", catalogue)
-    touched = [TERMS_FILE] if index_lines else []
-    if index_lines:
-        _insert_into_index(index_lines)
+    touched = [TERMS_FILE] if index_lines or replaced else []
+    if index_lines or replaced:
+        _rewrite_index(index_lines, replaced)
     if prune:
-        for table in reversed(tables):  # later tables in a file first: line numbers stay valid
+        for table in reversed([t for t in tables if t.ref is None]):  # later ones first: line numbers stay valid
             _empty(table)
             touched.append(table.path)
     ruff = shutil.which("ruff") or str(ROOT / ".venv" / "bin" / "ruff")
     if touched and Path(ruff).exists():
         subprocess.run([ruff, "format", "--quiet", *map(str, sorted(set(touched)))], check=False)
-    return 1 if conflicts else 0
+    return 0
 
 
-def _insert_into_index(lines: list[str]) -> None:
+def _rewrite_index(lines: list[str], replaced: dict[str, str]) -> None:
+    """Add ``lines`` to ``TERMS`` and put ``replaced``'s lines in place of those keys' entries."""
     source = TERMS_FILE.read_text(encoding="utf-8")
     tree = ast.parse(source)
     node = next(
@@ -173,11 +233,19 @@ def _insert_into_index(lines: list[str]) -> None:
         for s in tree.body
         if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name) and s.target.id == "TERMS"
     )
-    assert node is not None
+    assert isinstance(node, ast.Dict)
     assert node.end_lineno is not None
     text = source.splitlines(keepends=True)
     end = node.end_lineno - 1  # the line of the closing brace
     text[end:end] = [line + "\n" for line in lines]
+    spans = []
+    for key, value in zip(node.keys, node.values, strict=True):
+        assert isinstance(key, ast.Constant)
+        assert value.end_lineno is not None
+        if key.value in replaced:
+            spans.append((key.lineno - 1, value.end_lineno, replaced[str(key.value)]))
+    for first, last, line in sorted(spans, reverse=True):  # entries before the insertion point: later first
+        text[first:last] = [line + "\n"]
     TERMS_FILE.write_text("".join(text), encoding="utf-8")
 
 
