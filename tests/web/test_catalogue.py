@@ -49,3 +49,23 @@ def test_no_text_lives_outside_the_catalogue() -> None:
     from hengqi.server.web.lab_messages import LAB_MESSAGES
 
     assert (MESSAGES, LAB_MESSAGES, TEXTS) == ({}, {}, {}), "run: scripts/i18n_import_tables.py --prune"
+
+
+def test_templates_translate_into_the_page_language() -> None:
+    """Jinja2's i18n extension as installed on the web templates: ``_``, ``pgettext``, ``{% trans %}`` (also in a
+    macro) follow the page's ``lang``; dates and numbers are formatted per locale."""
+    import datetime
+
+    from jinja2 import Environment
+
+    from hengqi.server.web import i18n
+
+    env = Environment(autoescape=True)
+    i18n.install(env)
+    page = env.from_string(
+        "{% trans %}Sign in{% endtrans %}|{{ _('Sign out') }}|{{ pgettext('navigation', 'Field') }}|"
+        "{% macro m() %}{{ _('Dashboard') }}{% endmacro %}{{ m() }}|{{ d|format_date }}|{{ n|format_decimal }}"
+    )
+    day, n = datetime.date(2026, 12, 7), 1234567
+    assert page.render(lang="zh", d=day, n=n) == "登录|退出|现场|概览|2026年12月7日|1,234,567"
+    assert page.render(lang="en", d="2026-12-07", n=n) == "Sign in|Sign out|Field|Dashboard|Dec 7, 2026|1,234,567"
