@@ -19,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from tests.web.conftest import Demo, WebUser
+from tests.web.test_certificate_actions import issued_certificate
 
 from hengqi.locale import catalogue, record_misses
 from hengqi.server.db.models import Certificate, Instrument, User, Weight, WeightSet
@@ -128,6 +129,7 @@ def test_every_page_as_every_role_is_all_chinese(demo: Demo) -> None:
     technician = demo.user("technician")
     run_url = technician.start("SIM-BAL-0001", mode="manual")
     technician.advance(run_url, steps=3)
+    issued_certificate(demo)  # certificate lists, its page, the dashboard's recent ones, audit actions
     ids = demo_ids(demo, run_url)
     urls = [u for path in get_routes() for u in fill(path, ids)]
     assert len(urls) > 30
