@@ -169,3 +169,38 @@ def test_the_probe_sees_a_text_without_translation() -> None:
     assert misses == {(None, "A text nobody translated")}
     assert english_leaks("<p>Sign in</p><p title='Sign out'>登录</p>") == {"Sign in", "Sign out"}
     assert english_leaks("<p>登录</p><script>var x = 'Sign in'</script><td translate=no>Sign in</td>") == set()
+
+
+@pytest.mark.slow  # a whole guided calibration on the simulated balance (about 50 steps): 10-60 s when loaded
+def test_a_finished_calibration_and_its_review_are_all_chinese(demo: Demo) -> None:
+    technician = demo.user("technician")
+    run_url = technician.start("SIM-BAL-0001")
+    technician.advance(run_url)
+    with demo.app.state.hengqi.database.read_session() as session:
+        draft = session.scalars(select(Certificate.id).where(Certificate.status == "draft")).one()
+    urls = [
+        f"{run_url}/results",
+        run_url,
+        f"/web/certificates/{draft}/approve",
+        f"/web/certificates/{draft}/manage",
+        "/web/certificates",
+        "/web/",
+        "/web/audit",
+    ]
+    problems: dict[str, Any] = {}
+    for role in ("technician", "reviewer", "quality-manager"):
+        user = technician if role == "technician" else demo.user(role)
+        user.client.cookies.set("hengqi_lang", "zh")
+        for url in urls:
+            with record_misses() as misses:
+                answer = user.client.get(url, follow_redirects=False)
+            if misses:
+                problems[f"{role} {url}: no translation"] = sorted(misses)
+            if answer.headers.get("content-type", "").startswith("text/html"):
+                leaks = english_leaks(answer.text)
+                if leaks:
+                    problems[f"{role} {url}: English shown"] = sorted(leaks)
+    results = technician.client.get(f"{run_url}/results").text
+    assert 'data-testid="error-curve"' in results
+    assert "示值误差" in results
+    assert problems == {}, "\n".join(f"{k}: {v}" for k, v in problems.items())

@@ -190,7 +190,19 @@ def run_screen(request: Request, run_id: RunId, notice: str | None = None) -> HT
     return clear_flash(_screen(request, who, row, instrument, run, notice=notice, problem=problem))
 
 
-def _readings(run: Session, row: GuidedRun, instrument: Instrument) -> list[dict[str, Any]]:
+def purpose_text(lang: str, purpose: str) -> str:
+    """What a reading was for, in ``lang`` (``"eccentricity back-left"`` -> ``"偏载 左后"``)."""
+    test, _, rest = purpose.partition(" ")
+    if test == "eccentricity" and rest:
+        where = position_zh(rest) if lang == "zh" else rest
+        return gettext(lang, "Eccentricity") + " " + where
+    if test == "repeatability" and rest:
+        return gettext(lang, "Repeatability") + " " + rest
+    key = f"purpose.{purpose}"
+    return translate(lang, key) if key in TERMS else purpose
+
+
+def _readings(run: Session, row: GuidedRun, instrument: Instrument, lang: str) -> list[dict[str, Any]]:
     """The readings recorded so far, for the list with its correction forms."""
     corrected = {int(item.get("index", -1)) for item in run.state.corrections}
     rows = []
@@ -200,7 +212,7 @@ def _readings(run: Session, row: GuidedRun, instrument: Instrument) -> list[dict
         rows.append(
             {
                 "index": index,
-                "purpose": step.purpose if isinstance(step, ReadStable) else "dL",
+                "purpose": purpose_text(lang, step.purpose) if isinstance(step, ReadStable) else "dL",
                 "load": format_mass(step.load_kg),
                 "value": format_mass(Decimal(record.answer)),
                 "source": record.source,
@@ -296,7 +308,7 @@ def _screen(
         held_value="" if held is None else format_mass(held.value_kg),
         held_messages=() if held is None else (held.messages_zh if lang == "zh" else held.messages),
         unit=display_unit(instrument.d_kg),
-        readings=_readings(run, row, instrument),
+        readings=_readings(run, row, instrument, lang),
         nav="runs",
     )
 

@@ -493,4 +493,9 @@ TERMS: Final[dict[str, Message]] = {
     "entity.users": N_("user"),
     "entity.weight_sets": N_("weight set"),
     "entity.weights": N_("weight"),
+    "purpose.indication": N_("indication"),
+    "purpose.at load": N_("at load"),
+    "purpose.no load": N_("no load"),
+    "source.instrument": N_("instrument"),
+    "source.manual": N_("manual entry"),
 }
