@@ -197,7 +197,10 @@ def _browser(fleet: dict[str, Any], username: str) -> TestClient:
 
 def test_statistics_page_shows_the_api_numbers(fleet: dict[str, Any]) -> None:
     api = fleet["client"].get("/api/v1/statistics/pass-rates?group_by=maker", headers=fleet["heads"]["qm"]).json()
-    page = _browser(fleet, "qm-a").get("/web/statistics?group_by=maker")
+    browser = _browser(fleet, "qm-a")
+    assert "Verification pass rate" in browser.get("/web/statistics?group_by=maker").text
+    browser.cookies.set("hengqi_lang", "zh")
+    page = browser.get("/web/statistics?group_by=maker")
     assert page.status_code == 200
     assert "检定合格率" in page.text
     table = page.text.split('data-testid="pass-rate-table"')[1].split("</table>")[0]

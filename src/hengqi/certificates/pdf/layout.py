@@ -15,6 +15,8 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
+from hengqi.locale import NP_, Message, translate_message
+
 #: A4 in points (ISO 216).
 PAGE_SIZE = A4
 ACCENT = colors.HexColor("#1f4e79")
@@ -22,6 +24,18 @@ RULE = colors.HexColor("#9bb3cc")
 SHADE = colors.HexColor("#eef3f8")
 PAGE_W, PAGE_H = A4
 MARGIN = 18 * mm
+
+
+def _bilingual(text: Message) -> str:
+    """English and Chinese (from the catalogue) side by side, as the certificate prints every label."""
+    return f"{text.text} {translate_message('zh', text)}"
+
+
+def _page_of(page: int, total: int) -> str:
+    """ "Page x of y" in English and Chinese."""
+    message = NP_("certificate", "Page {page} of {total}")
+    english = message.text.format(page=page, total=total)
+    return f"{english}   {translate_message('zh', message).format(page=page, total=total)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +80,7 @@ def make_styles(font: str) -> Styles:
 
 def numbered_canvas(font: str, certificate_id: str, laboratory: str, *, draft: bool = False) -> type[canvas.Canvas]:
     """A canvas class that draws header and footer after the page count is known ("Page x of y"); with ``draft``
-    also "DRAFT 草稿" across every page."""
+    also _bilingual(NP_("certificate", "DRAFT")) across every page."""
 
     class NumberedCanvas(canvas.Canvas):  # type: ignore[misc]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -96,19 +110,21 @@ def numbered_canvas(font: str, certificate_id: str, laboratory: str, *, draft: b
             self.setFont(font, 8)
             self.setFillColor(ACCENT)
             self.drawString(MARGIN, top, laboratory)
-            self.drawRightString(PAGE_W - MARGIN, top, f"Certificate No. 证书编号: {certificate_id}")
+            self.drawRightString(
+                PAGE_W - MARGIN, top, _bilingual(NP_("certificate", "Certificate No.")) + f": {certificate_id}"
+            )
             bottom = MARGIN - 8 * mm
             self.line(MARGIN, bottom + 4 * mm, PAGE_W - MARGIN, bottom + 4 * mm)
             self.setFillColor(colors.black)
             self.drawString(MARGIN, bottom, certificate_id)
-            self.drawCentredString(PAGE_W / 2, bottom, f"Page {page} of {total}   第 {page} 页 共 {total} 页")
+            self.drawCentredString(PAGE_W / 2, bottom, _page_of(page, total))
             self.drawRightString(PAGE_W - MARGIN, bottom, "hengqi")
             if draft:
                 self.setFillColor(colors.Color(0.8, 0.1, 0.1, alpha=0.18))
                 self.setFont(font, 72)
                 self.translate(PAGE_W / 2, PAGE_H / 2)
                 self.rotate(45)
-                self.drawCentredString(0, 0, "DRAFT 草稿")
+                self.drawCentredString(0, 0, _bilingual(NP_("certificate", "DRAFT")))
             self.restoreState()
 
     return NumberedCanvas

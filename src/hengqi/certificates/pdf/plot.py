@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 
+from hengqi.locale import NP_, Message, translate_message
 from hengqi.metrology.calibration.result import CalibrationResult
 from hengqi.metrology.reporting import UNIT_EXPONENT
 
@@ -50,8 +51,8 @@ def error_plot_png(result: CalibrationResult, unit: str, error_unit: str, font_p
         xs = [top * i / 100 for i in range(101)]
         ys = [curve.error_kg(x / to_load) * to_err for x in xs]
         ax.plot(xs, ys, color="#c55a11", linewidth=1.0, label="E_appr(R)")
-    ax.set_xlabel(f"Test load / 试验载荷 ({unit})", fontproperties=font)
-    ax.set_ylabel(f"Error / 示值误差 ({error_unit})", fontproperties=font)
+    ax.set_xlabel(_axis(NP_("certificate", "Test load"), unit), fontproperties=font)
+    ax.set_ylabel(_axis(NP_("certificate", "Error"), error_unit), fontproperties=font)
     ax.tick_params(labelsize=7)
     ax.grid(True, linewidth=0.3, color="#cccccc")
     ax.legend(prop=font, loc="best", frameon=False)
@@ -59,3 +60,8 @@ def error_plot_png(result: CalibrationResult, unit: str, error_unit: str, font_p
     out = io.BytesIO()
     fig.savefig(out, format="png")
     return out.getvalue()
+
+
+def _axis(text: Message, unit: str) -> str:
+    """An axis title: English / Chinese (from the catalogue) (unit)."""
+    return f"{text.text} / {translate_message('zh', text)} ({unit})"

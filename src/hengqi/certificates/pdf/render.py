@@ -26,6 +26,7 @@ from hengqi.certificates.pdf import layout
 from hengqi.certificates.pdf.blocks import Blocks, address_text, build_document, text_of
 from hengqi.certificates.pdf.fonts import find_cjk_font, register_cjk_font
 from hengqi.certificates.pdf.plot import error_plot_png
+from hengqi.locale import NP_, Message, translate_message
 from hengqi.metrology.calibration.result import CalibrationResult, ReferenceWeightSet
 from hengqi.metrology.reporting import (
     decimal_text,
@@ -40,11 +41,14 @@ from hengqi.metrology.reporting import (
 __all__ = ["render_certificate_pdf"]
 
 DCC_ATTACHMENT = "certificate.dcc.xml"
-VERDICTS = {
-    "pass": "pass 合格",
-    "fail": "fail 不合格",
-    "conditionalPass": "conditional pass 有条件合格",
-    "conditionalFail": "conditional fail 有条件不合格",
+#: conformity statement (DCC ``conformity`` values) -> its words, English then Chinese from the catalogue
+_VERDICT_WORDS = {
+    "pass": NP_("certificate", "pass"),
+    "fail": NP_("certificate", "fail"),
+    "conditionalPass": NP_("certificate", "conditional pass"),
+    "conditionalFail": NP_("certificate", "conditional fail"),
+}
+VERDICTS = {key: f"{m.text} {translate_message('zh', m)}" for key, m in _VERDICT_WORDS.items()} | {
     "noPass": "no pass",
     "noFail": "no fail",
 }
@@ -63,6 +67,20 @@ class _Builder(Blocks):
         self.assessment = (
             assess_conformity(result, stage=request.stage, rules=request.rules) if request is not None else None
         )
+
+    def heading(self, text: Message) -> None:
+        """A heading in English and Chinese (the Chinese from the catalogue)."""
+        self.story.append(self.p(f"{escape(text.text)}  {escape(translate_message('zh', text))}", "h2"))
+
+    @staticmethod
+    def label(text: Message) -> str:
+        """A row label, English above Chinese."""
+        return f"{escape(text.text)}<br/>{escape(translate_message('zh', text))}"
+
+    @staticmethod
+    def bi(text: Message) -> str:
+        """English and Chinese side by side (a column header, a value)."""
+        return f"{escape(text.text)} {escape(translate_message('zh', text))}"
 
     def m(self, value_kg: Decimal | float) -> str:
         """A load or indication in the load unit, to the scale interval's resolution."""
@@ -87,7 +105,7 @@ class _Builder(Blocks):
             self.p(escape(info.title.get("zh", "")), "title"),
             self.p(escape(info.title["en"]), "title"),
             Spacer(1, 2 * mm),
-            self.p(f"Certificate No. 证书编号: <b>{escape(info.number)}</b>", "subtitle"),
+            self.p(self.bi(NP_("certificate", "Certificate No.")) + f": <b>{escape(info.number)}</b>", "subtitle"),
             Spacer(1, 4 * mm),
         ]
 
@@ -98,21 +116,29 @@ class _Builder(Blocks):
         if lab.accreditation:
             body = f" ({escape(lab.accreditation_body)})" if lab.accreditation_body else ""
             lab_text += f"<br/>Accreditation 认可编号: {escape(lab.accreditation)}{body}"
-        self.h2("Laboratory and customer", "实验室与客户")
+        self.heading(NP_("certificate", "Laboratory and customer"))
         self.kv_table(
             [
-                ("Calibration laboratory<br/>校准实验室", lab_text),
-                ("Customer<br/>委托方", f"{text_of(a.customer.name)}<br/>{address_text(a.customer.address)}"),
+                (self.label(NP_("certificate", "Calibration laboratory")), lab_text),
+                (
+                    self.label(NP_("certificate", "Customer")),
+                    f"{text_of(a.customer.name)}<br/>{address_text(a.customer.address)}",
+                ),
             ]
         )
-        self.h2("Item calibrated", "被校器具")
-        rows = [("Item<br/>器具名称", text_of(a.item.name))]
+        self.heading(NP_("certificate", "Item calibrated"))
+        rows = [(self.label(NP_("certificate", "Item")), text_of(a.item.name))]
         if inst.manufacturer or inst.model:
-            rows.append(("Manufacturer, model<br/>制造厂、型号", escape(f"{inst.manufacturer} {inst.model}".strip())))
+            rows.append(
+                (
+                    self.label(NP_("certificate", "Manufacturer, model")),
+                    escape(f"{inst.manufacturer} {inst.model}".strip()),
+                )
+            )
         if inst.serial_number:
-            rows.append(("Serial number<br/>出厂编号", escape(inst.serial_number)))
+            rows.append((self.label(NP_("certificate", "Serial number")), escape(inst.serial_number)))
         if inst.identifier:
-            rows.append(("Identifier<br/>器具编号", escape(inst.identifier)))
+            rows.append((self.label(NP_("certificate", "Identifier")), escape(inst.identifier)))
         for ident in a.item.identifications:
             rows.append((text_of(ident.name), escape(ident.value)))
         chars = f"Max = {self.nat(inst.max_kg, self.unit)}"
@@ -123,25 +149,28 @@ class _Builder(Blocks):
             chars += f", e = {self.nat(inst.e_kg, self.eunit)}"
         if inst.accuracy_class:
             chars += f", class 准确度等级 {escape(inst.accuracy_class)}"
-        rows.append(("Characteristics<br/>计量特性", chars))
+        rows.append((self.label(NP_("certificate", "Characteristics")), chars))
         self.kv_table(rows)
-        self.h2("Dates and place", "日期与地点")
+        self.heading(NP_("certificate", "Dates and place"))
         begin = info.begin_date or self.res.calibration_date
         end = info.end_date or self.res.calibration_date
         when = begin.isoformat() if begin == end else f"{begin.isoformat()} – {end.isoformat()}"
         rows = []
         if info.receipt_date:
-            rows.append(("Date of receipt<br/>接收日期", info.receipt_date.isoformat()))
+            rows.append((self.label(NP_("certificate", "Date of receipt")), info.receipt_date.isoformat()))
         rows += [
-            ("Date of calibration<br/>校准日期", when),
-            ("Date of issue<br/>签发日期", info.issue_date.isoformat()),
+            (self.label(NP_("certificate", "Date of calibration")), when),
+            (self.label(NP_("certificate", "Date of issue")), info.issue_date.isoformat()),
         ]
-        place = {"laboratory": "at the laboratory 实验室内", "customer": "at the customer's site 客户现场"}.get(
-            info.performance_location, info.performance_location
-        )
+        places = {
+            "laboratory": NP_("certificate", "at the laboratory"),
+            "customer": NP_("certificate", "at the customer's site"),
+        }
+        where = places.get(info.performance_location)
+        place = self.bi(where) if where is not None else info.performance_location
         if self.res.location:
             place += f" — {escape(self.res.location)}"
-        rows.append(("Place of calibration<br/>校准地点", place))
+        rows.append((self.label(NP_("certificate", "Place of calibration")), place))
         self.kv_table(rows)
 
     def _conditions(self) -> list[str]:
@@ -187,14 +216,17 @@ class _Builder(Blocks):
     def method(self) -> None:
         cond = self._conditions()
         if cond:
-            self.h2("Method, traceability and conditions", "校准方法、溯源性与环境条件")
+            self.heading(NP_("certificate", "Method, traceability and conditions"))
         else:
-            self.h2("Method and traceability", "校准方法与溯源性")
+            self.heading(NP_("certificate", "Method and traceability"))
         rows = []
         norms = [self.res.method] + [n for m in self.admin.methods for n in m.norms if n != self.res.method]
-        names = "; ".join(text_of(m.name) for m in self.admin.methods)
-        names = names or "Calibration of a non-automatic weighing instrument"
-        rows.append(("Method<br/>校准方法", f"{names}<br/>{escape('; '.join(dict.fromkeys(norms)))}"))
+        names = (
+            "; ".join(text_of(m.name) for m in self.admin.methods) or "Calibration of a non-automatic weighing instrument"
+        )
+        rows.append(
+            (self.label(NP_("certificate", "Method")), f"{names}<br/>{escape('; '.join(dict.fromkeys(norms)))}")
+        )
         tested_en = [
             x
             for x, done in (
@@ -216,7 +248,7 @@ class _Builder(Blocks):
         also_zh = f"另做{'和'.join(tested_zh)}测试。" if tested_zh else ""
         rows.append(
             (
-                "Procedure<br/>校准程序",
+                self.label(NP_("certificate", "Procedure")),
                 "Test loads of reference weights were applied and the indications read; the error of indication is "
                 "E = I − m_ref, the indication I (net of the no-load indication) minus the conventional mass m_ref "
                 f"of the load.{also_en} 施加参考砝码作为试验载荷并读取示值；示值误差 E = I − m_ref，"
@@ -228,7 +260,7 @@ class _Builder(Blocks):
             loads = ", ".join(f"{self.m(p.load_kg)} {self.sym}" for p in substituted)
             rows.append(
                 (
-                    "Substitution loads<br/>替代载荷",
+                    self.label(NP_("certificate", "Substitution loads")),
                     escape(
                         f"At {loads} the test load was built up by substitution: the reference weights were "
                         "replaced by a substitute load (ballast) until the same indication was reached, and the "
@@ -239,12 +271,12 @@ class _Builder(Blocks):
                 )
             )
         if self.res.weights:
-            rows.append(("Reference weights<br/>参考砝码", self._weights()))
-        rows.append(("Traceability<br/>溯源性", text_of(self.admin.traceability)))
+            rows.append((self.label(NP_("certificate", "Reference weights")), self._weights()))
+        rows.append((self.label(NP_("certificate", "Traceability")), text_of(self.admin.traceability)))
         if cond:
-            rows.append(("Conditions<br/>环境条件", "; ".join(cond)))
+            rows.append((self.label(NP_("certificate", "Conditions")), "; ".join(cond)))
         if self.res.operator:
-            rows.append(("Calibrated by<br/>校准员", escape(self.res.operator)))
+            rows.append((self.label(NP_("certificate", "Calibrated by")), escape(self.res.operator)))
         self.kv_table(rows)
 
     def errors(self, plot_png: bytes | None) -> None:
@@ -252,12 +284,12 @@ class _Builder(Blocks):
         if not pts:
             return
         start = len(self.story)
-        self.h2("Errors of indication", "示值误差")
+        self.heading(NP_("certificate", "Errors of indication"))
         header = [
-            f"Test load 试验载荷 / {self.sym}",
+            self.bi(NP_("certificate", "Test load")) + f" / {self.sym}",
             f"m_ref 折算质量 / {self.sym}",
-            f"Indication I 示值 / {self.sym}",
-            f"Error E 误差 / {self.esym}",
+            self.bi(NP_("certificate", "Indication I")) + f" / {self.sym}",
+            self.bi(NP_("certificate", "Error E")) + f" / {self.esym}",
             f"U(E) / {self.esym}",
             "k",
         ]
@@ -275,7 +307,10 @@ class _Builder(Blocks):
                 ]
             )
         if self.assessment is not None:
-            header += [f"MPE 最大允许误差 / {self.esym}", "Conformity 符合性"]
+            header += [
+                self.bi(NP_("certificate", "MPE")) + f" / {self.esym}",
+                self.bi(NP_("certificate", "Conformity")),
+            ]
             for row, pc in zip(rows, self.assessment.points, strict=True):
                 row += [natural_mass(pc.mpe_kg, self.eunit), VERDICTS[pc.status]]
         w = (layout.PAGE_W - 2 * layout.MARGIN) / len(header)
@@ -301,7 +336,7 @@ class _Builder(Blocks):
     def repeatability_and_eccentricity(self) -> None:
         if self.res.repeatability:
             start = len(self.story)
-            self.h2("Repeatability", "重复性")
+            self.heading(NP_("certificate", "Repeatability"))
             rows = [
                 [
                     self.m(r.load_kg),
@@ -311,7 +346,12 @@ class _Builder(Blocks):
                 ]
                 for r in self.res.repeatability
             ]
-            header = [f"Load 载荷 / {self.sym}", "n", f"Mean 平均值 / {self.sym}", f"s 标准偏差 / {self.esym}"]
+            header = [
+                self.bi(NP_("certificate", "Load")) + f" / {self.sym}",
+                "n",
+                self.bi(NP_("certificate", "Mean")) + f" / {self.sym}",
+                f"s 标准偏差 / {self.esym}",
+            ]
             self.story.append(self.grid(header, rows))
             block = self.story[start:]
             del self.story[start:]
@@ -319,12 +359,16 @@ class _Builder(Blocks):
         ecc = self.res.eccentricity
         if ecc is not None:
             start = len(self.story)
-            self.h2("Eccentricity", "偏载")
+            self.heading(NP_("certificate", "Eccentricity"))
             rows = [
                 [pos, self.m(i), self.em(dv)]
                 for pos, i, dv in zip(ecc.positions, ecc.indications_kg, ecc.deviations_kg, strict=True)
             ]
-            header = ["Position 位置", f"Indication 示值 / {self.sym}", f"ΔI 偏差 / {self.esym}"]
+            header = [
+                self.bi(NP_("certificate", "Position")),
+                self.bi(NP_("certificate", "Indication")) + f" / {self.sym}",
+                f"ΔI 偏差 / {self.esym}",
+            ]
             self.story.append(self.grid(header, rows, text_first=True))
             self.story.append(
                 self.p(
@@ -343,7 +387,7 @@ class _Builder(Blocks):
         if iu is None and not mws:
             return
         start = len(self.story)
-        self.h2("Uncertainty in use and minimum weight", "使用中的不确定度与最小称量值")
+        self.heading(NP_("certificate", "Uncertainty in use and minimum weight"))
         if iu is not None:
             alpha = decimal_text(reported_uncertainty(iu.alpha_kg), self.eunit)
             text = (
@@ -373,7 +417,7 @@ class _Builder(Blocks):
         self.story.append(KeepTogether(block))
 
     def statements(self) -> None:
-        self.h2("Statements", "声明")
+        self.heading(NP_("certificate", "Statements"))
         a = self.assessment
         if a is not None:
             self.story.append(
@@ -407,7 +451,7 @@ class _Builder(Blocks):
 
     def signatories(self, signed: bool) -> None:
         start = len(self.story)
-        self.h2("Authorisation", "批准")
+        self.heading(NP_("certificate", "Authorisation"))
         rows = []
         for person in self.admin.persons:
             role = text_of(person.role) if person.role else ""

@@ -27,10 +27,12 @@ from hengqi.server.security import CSRF_COOKIE, SESSION_COOKIE, csrf_matches
 from hengqi.server.services import accounts
 from hengqi.server.services.sessions import resolve_session
 from hengqi.server.state import AppState
+from hengqi.server.web import i18n
 from hengqi.server.web.i18n import LANG_COOKIE, negotiate, translate
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
+i18n.install(TEMPLATES.env)
 PREFIX = "/web"
 
 

@@ -28,7 +28,7 @@ from hengqi.server.services import registry
 from hengqi.server.services.base import get_scoped
 from hengqi.server.web import lab_messages as _lab_messages  # noqa: F401  (registers the screens' texts)
 from hengqi.server.web.common import app_state, language, render, viewer
-from hengqi.server.web.i18n import translate
+from hengqi.server.web.i18n import gettext, translate
 
 router = APIRouter()
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -75,14 +75,22 @@ def instrument_label(request: Request, key: Id) -> Response:
             .limit(1)
         )
     status_key = "status." + (instrument.status if instrument.status != "withdrawn" else "withdrawn-instrument")
+    # the texts outside the f-strings, where Babel's extractor sees them
+    serial, status, verification, calibration, certificate = (
+        gettext(lang, "Serial"),
+        gettext(lang, "Status"),
+        gettext(lang, "Verification due"),
+        gettext(lang, "Calibration due"),
+        gettext(lang, "Certificate"),
+    )
     lines = [
         (f"{instrument.make} {instrument.model}", 3.6, True),
-        (f"{translate(lang, 'col.serial')}: {instrument.serial}   #{instrument.id}", 2.8, False),
-        (f"{translate(lang, 'col.status')}: {translate(lang, status_key)}", 2.8, False),
-        (f"{translate(lang, 'spec.verification_due')}: {instrument.verification_due or '—'}", 2.8, False),
-        (f"{translate(lang, 'reg.calibration_due')}: {instrument.calibration_due or '—'}", 2.8, False),
+        (f"{serial}: {instrument.serial}   #{instrument.id}", 2.8, False),
+        (f"{status}: {translate(lang, status_key)}", 2.8, False),
+        (f"{verification}: {instrument.verification_due or '—'}", 2.8, False),
+        (f"{calibration}: {instrument.calibration_due or '—'}", 2.8, False),
         (
-            f"{translate(lang, 'res.certificate')}: "
+            f"{certificate}: "
             + (f"{latest.number} ({latest.issued_at.date() if latest.issued_at else ''})" if latest else "—"),
             2.8,
             False,

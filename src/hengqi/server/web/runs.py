@@ -61,6 +61,7 @@ from hengqi.server.web.common import (
     check_csrf,
     clear_flash,
     flash_redirect,
+    language,
     redirect,
     render,
     take_flash,
@@ -68,9 +69,10 @@ from hengqi.server.web.common import (
     viewer,
 )
 from hengqi.server.web.entry import display_unit, normalise_entry
-from hengqi.server.web.i18n import MESSAGES, translate
+from hengqi.server.web.i18n import gettext, translate
 from hengqi.server.web.pages import curve_points, links, mpe_function, workers
 from hengqi.server.web.results_view import certified_points, check_groups, error_table, live_texts, shown
+from hengqi.server.web.terms import TERMS
 
 router = APIRouter()
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -152,7 +154,7 @@ def _step_view(pending: PendingStep, lang: str) -> dict[str, Any]:
         view.update(load=format_mass(step.load_kg), purpose=step.purpose)
     if isinstance(step, Decide):
         view["options"] = [
-            (option, translate(lang, f"opt.{option}") if f"opt.{option}" in MESSAGES else option)
+            (option, translate(lang, f"opt.{option}") if f"opt.{option}" in TERMS else option)
             for option in step.options
         ]
     return view
@@ -188,7 +190,19 @@ def run_screen(request: Request, run_id: RunId, notice: str | None = None) -> HT
     return clear_flash(_screen(request, who, row, instrument, run, notice=notice, problem=problem))
 
 
-def _readings(run: Session, row: GuidedRun, instrument: Instrument) -> list[dict[str, Any]]:
+def purpose_text(lang: str, purpose: str) -> str:
+    """What a reading was for, in ``lang`` (``"eccentricity back-left"`` -> ``"偏载 左后"``)."""
+    test, _, rest = purpose.partition(" ")
+    if test == "eccentricity" and rest:
+        where = position_zh(rest) if lang == "zh" else rest
+        return gettext(lang, "Eccentricity") + " " + where
+    if test == "repeatability" and rest:
+        return gettext(lang, "Repeatability") + " " + rest
+    key = f"purpose.{purpose}"
+    return translate(lang, key) if key in TERMS else purpose
+
+
+def _readings(run: Session, row: GuidedRun, instrument: Instrument, lang: str) -> list[dict[str, Any]]:
     """The readings recorded so far, for the list with its correction forms."""
     corrected = {int(item.get("index", -1)) for item in run.state.corrections}
     rows = []
@@ -198,7 +212,7 @@ def _readings(run: Session, row: GuidedRun, instrument: Instrument) -> list[dict
         rows.append(
             {
                 "index": index,
-                "purpose": step.purpose if isinstance(step, ReadStable) else "dL",
+                "purpose": purpose_text(lang, step.purpose) if isinstance(step, ReadStable) else "dL",
                 "load": format_mass(step.load_kg),
                 "value": format_mass(Decimal(record.answer)),
                 "source": record.source,
@@ -294,7 +308,7 @@ def _screen(
         held_value="" if held is None else format_mass(held.value_kg),
         held_messages=() if held is None else (held.messages_zh if lang == "zh" else held.messages),
         unit=display_unit(instrument.d_kg),
-        readings=_readings(run, row, instrument),
+        readings=_readings(run, row, instrument, lang),
         nav="runs",
     )
 
@@ -596,7 +610,11 @@ def results(request: Request, run_id: RunId, notice: str | None = None) -> HTMLR
                 limit_of,
                 max_kg=instrument.max_kg,
                 d_kg=instrument.d_kg,
-                labels=(_t(request, "legend.error"), _t(request, "legend.U"), _t(request, "legend.mpe")),
+                labels=(
+                    gettext(language(request), "error E"),
+                    gettext(language(request), "± U (k≈2)"),
+                    gettext(language(request), "± MPE (initial verification)"),
+                ),
             )
         )
         context["table"] = error_table(res, instrument.max_kg, instrument.d_kg, limit_of)
@@ -695,17 +713,14 @@ def _verification_view(request: Request, instrument: Instrument, run_record: Run
                 mpe_function(instrument, stage=stage, rules=rules),
                 max_kg=instrument.max_kg,
                 d_kg=instrument.d_kg,
-                labels=(_t(request, "legend.error"), "", f"± MPE ({stage}, {rules})"),
+                labels=(
+                    gettext(language(request), "error E"),
+                    "",
+                    gettext(language(request), "± MPE") + f" ({stage}, {rules})",
+                ),
             )
         )
     return view
-
-
-def _t(request: Request, key: str) -> str:
-    from hengqi.server.web.common import language
-    from hengqi.server.web.i18n import translate
-
-    return translate(language(request), key)
 
 
 @router.post("/certificates/{certificate_id}/approve", response_model=None)

@@ -20,17 +20,17 @@ from hengqi.server.web.common import app_state, render, viewer
 
 router = APIRouter()
 
-#: The keys offered on the page, with their labels (zh first).
+#: The keys offered on the page -> the key of their label (:mod:`hengqi.server.web.terms`).
 KEY_LABELS: dict[str, str] = {
-    "region": "地区 Region",
-    "organisation": "机构 Organisation",
-    "site": "场所 Site",
-    "type": "类型 Type",
-    "class": "准确度等级 Class",
-    "maker": "制造商 Maker",
-    "model": "型号 Model",
-    "age": "使用年限 Age (years)",
-    "month": "月份 Month",
+    "region": "stat.region",
+    "organisation": "stat.organisation",
+    "site": "stat.site",
+    "type": "stat.type",
+    "class": "stat.class",
+    "maker": "stat.maker",
+    "model": "stat.model",
+    "age": "stat.age",
+    "month": "stat.month",
 }
 
 
