@@ -221,9 +221,8 @@ class _Builder(Blocks):
             self.heading(NP_("certificate", "Method and traceability"))
         rows = []
         norms = [self.res.method] + [n for m in self.admin.methods for n in m.norms if n != self.res.method]
-        names = (
-            "; ".join(text_of(m.name) for m in self.admin.methods) or "Calibration of a non-automatic weighing instrument"
-        )
+        names = "; ".join(text_of(m.name) for m in self.admin.methods)
+        names = names or "Calibration of a non-automatic weighing instrument"
         rows.append(
             (self.label(NP_("certificate", "Method")), f"{names}<br/>{escape('; '.join(dict.fromkeys(norms)))}")
         )
