@@ -148,14 +148,14 @@ LAB_MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "cert.manage": ("Withdraw / reissue", "撤回/重新签发"),
     "imp.title": ("Import instruments", "批量导入衡器"),
     "imp.help": (
-        "Upload a CSV table (UTF-8). A row whose make, model and serial match an instrument changes it; any other "
-        "row creates one. The dry run writes nothing.",
-        "上传 CSV 表格（UTF-8）。制造商、型号和出厂编号与现有衡器相同的行将修改该衡器，"
+        "Upload a CSV table (UTF-8) or an XLSX workbook (its first sheet). A row whose make, model and serial match "
+        "an instrument changes it; any other row creates one. The dry run writes nothing.",
+        "上传 CSV 表格（UTF-8）或 XLSX 工作簿（第一个工作表）。制造商、型号和出厂编号与现有衡器相同的行将修改该衡器，"
         "其余各行新建衡器。试运行不会写入任何数据。",
     ),
     "imp.template": ("Download the template", "下载模板"),
     "imp.columns": ("Columns (* required)", "列（* 为必填）"),
-    "imp.file": ("CSV file", "CSV 文件"),
+    "imp.file": ("CSV or XLSX file", "CSV 或 XLSX 文件"),
     "imp.dry_run": ("Dry run", "试运行"),
     "imp.create": ("create", "新建"),
     "imp.change": ("change", "修改"),
@@ -181,6 +181,7 @@ LAB_MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "due.entity.weight-set": ("weight set", "砝码组"),
     "due.entity.weight": ("weight", "砝码"),
     "label.print": ("Label (SVG)", "标签（SVG）"),
+    "reg.export_xlsx": ("Export XLSX", "导出 XLSX"),
 }
 
 MESSAGES.update(LAB_MESSAGES)

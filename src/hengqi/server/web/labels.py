@@ -11,8 +11,6 @@ latest issued certificate.  It carries no QR code (no QR library is among the pr
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date, timedelta
 from typing import Annotated, Final
 
@@ -21,7 +19,6 @@ from fastapi.responses import Response
 from markupsafe import escape
 from sqlalchemy import select
 
-from hengqi.server.api.listing import neutralise
 from hengqi.server.db.models import Certificate, Instrument
 from hengqi.server.headers import content_disposition
 from hengqi.server.services import registry
@@ -29,6 +26,7 @@ from hengqi.server.services.base import get_scoped
 from hengqi.server.web import lab_messages as _lab_messages  # noqa: F401  (registers the screens' texts)
 from hengqi.server.web.common import app_state, language, render, viewer
 from hengqi.server.web.i18n import translate
+from hengqi.server.web.tables import export_format, table_response
 
 router = APIRouter()
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -46,15 +44,11 @@ def due_list(
     today = date.today()
     with app_state(request).database.read_session() as session:
         items = registry.overdue(session, who.principal, today + timedelta(days=days), today=today)
-    if export == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(["entity", "id", "name", "due", "due_date", "status"])
-        for item in items:
-            cells = [item["entity"], item["id"], item["name"], item["due"], item["due_date"], item["status"]]
-            writer.writerow([neutralise(str(c)) for c in cells])
-        headers = {"Content-Disposition": content_disposition(f"due-within-{days}-days.csv")}
-        return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+    fmt = export_format(export)
+    if fmt is not None:
+        header = ["entity", "id", "name", "due", "due_date", "status"]
+        cells = [[item[c] for c in header] for item in items]
+        return table_response(f"due-within-{days}-days", header, cells, fmt)
     return render(request, "due.html", who, items=items, days=days, today=today, nav="due")
 
 
