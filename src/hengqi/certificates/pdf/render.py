@@ -474,7 +474,7 @@ class _Builder:
             )
         )
 
-    def signatories(self, signed: bool) -> None:
+    def signatories(self, signed: bool, verify_url: str | None = None) -> None:
         start = len(self.story)
         self.h2("Authorisation", "批准")
         rows = []
@@ -494,6 +494,17 @@ class _Builder:
         )
         self.story.append(table)
         self.story.append(Spacer(1, 3 * mm))
+        if verify_url is not None:
+            from hengqi.certificates.pdf.qr import drawing
+
+            text = self.p(
+                "Check that this certificate is current and that this file is genuine: scan the code or open "
+                f"{escape(verify_url)}<br/>扫描二维码或打开上述网址，核验本证书是否有效及本文件是否为原件。",
+                "small",
+            )
+            qr = Table([[drawing(verify_url, 24 * mm), text]], colWidths=[28 * mm, None])
+            qr.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("FONTNAME", (0, 0), (-1, -1), self.font)]))
+            self.story.append(qr)
         self.story.append(self.p(f"Issued with hengqi {escape(__version__)}. — End of certificate 证书结束 —", "small"))
         block = self.story[start:]
         del self.story[start:]
@@ -508,9 +519,11 @@ def render_certificate_pdf(
     will_be_signed: bool = False,
     plot: bool = True,
     draft: bool = False,
+    verify_url: str | None = None,
 ) -> bytes:
     """The certificate as PDF bytes; ``dcc_xml`` is attached as ``certificate.dcc.xml`` when given; a ``draft``
-    says "DRAFT" across every page."""
+    says "DRAFT" across every page; ``verify_url`` (the public verification page of this certificate) is printed
+    with its QR code beside the signatories."""
     res = certified_result(result, admin)
     font = register_cjk_font()
     b = _Builder(res, admin, font)
@@ -522,7 +535,7 @@ def render_certificate_pdf(
     b.repeatability_and_eccentricity()
     b.in_use()
     b.statements()
-    b.signatories(will_be_signed)
+    b.signatories(will_be_signed, verify_url)
     out = io.BytesIO()
     info = admin.certificate
     doc = SimpleDocTemplate(

@@ -47,7 +47,7 @@ from hengqi.server.errors import ConflictError, NotFoundError, PermissionDeniedE
 from hengqi.server.files import FileStore
 from hengqi.server.permissions import Permission, Principal
 from hengqi.server.schemas.workflow import CertificateCreate, RunCreate
-from hengqi.server.services import certificates, numbering, runs
+from hengqi.server.services import certificates, numbering, public_check, runs
 from hengqi.server.services.base import get_scoped, update_audited
 from hengqi.server.services.guided_runs import check_reason, get_run, open_session, require_performer
 
@@ -181,14 +181,22 @@ def admin_data(
 
 
 def render(
-    result: CalibrationResult, admin: AdministrativeData, identity: SigningIdentity | None, *, draft: bool = False
+    result: CalibrationResult,
+    admin: AdministrativeData,
+    identity: SigningIdentity | None,
+    *,
+    draft: bool = False,
+    verify_url: str | None = None,
 ) -> tuple[bytes, bytes]:
     """The DCC (XML) and the PDF (with the DCC attached), signed with ``identity`` where given; a ``draft``
-    PDF says DRAFT on every page."""
+    PDF says DRAFT on every page; ``verify_url`` is printed on the PDF with its QR code (before signing, so the
+    signature covers it)."""
     xml = dcc_bytes(result, admin)
     if identity is not None:
         xml = sign_dcc(xml, identity)
-    pdf = render_certificate_pdf(result, admin, dcc_xml=xml, will_be_signed=identity is not None, draft=draft)
+    pdf = render_certificate_pdf(
+        result, admin, dcc_xml=xml, will_be_signed=identity is not None, draft=draft, verify_url=verify_url
+    )
     if identity is not None:
         pdf = sign_pdf(pdf, identity, reason=f"Calibration certificate {admin.certificate.number}")
     return xml, pdf
@@ -337,9 +345,17 @@ def _not_a_recorder(principal: Principal, guided: GuidedRun) -> None:
 
 
 def approve_and_issue(
-    database: Database, files: FileStore, principal: Principal, certificate_id: int, data_dir: Path
+    database: Database,
+    files: FileStore,
+    principal: Principal,
+    certificate_id: int,
+    data_dir: Path,
+    *,
+    verify_base: str | None = None,
 ) -> Certificate:
     """Four-eyes approval: re-render naming the approver, sign, attach, approve and issue (one transaction).
+    With ``verify_base`` (the server's public address) the PDF carries the link to, and QR code of, the
+    certificate's public verification page (``/web/verify/{organisation}/{number}``).
 
     The four-eyes rule is enforced by :func:`hengqi.server.services.certificates.approve`; when it refuses,
     nothing of this transaction is committed.
@@ -378,7 +394,10 @@ def approve_and_issue(
             signer=_user_name(session, principal.user_id),
             on=date.today(),
         )
-        xml, pdf = render(result, admin, signing_identity(data_dir))
+        link = None
+        if verify_base is not None:
+            link = verify_base + public_check.verify_path(certificate.organisation_id, number)
+        xml, pdf = render(result, admin, signing_identity(data_dir), verify_url=link)
         guided.dcc_sha256 = _store(session, files, xml, DCC_MEDIA_TYPE)
         certificates.attach_file(
             session,

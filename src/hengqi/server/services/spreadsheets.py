@@ -93,8 +93,8 @@ def read_xlsx(content: bytes, *, max_rows: int, max_columns: int) -> list[list[s
     """The rows of the first worksheet of workbook ``content`` as text cells (:func:`cell_text`; a formula gives
     its cached value), trailing empty rows dropped; at most ``max_rows`` rows (the header included) and
     ``max_columns`` columns, else :class:`InputError`."""
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
+    from openpyxl import load_workbook  # type: ignore[import-untyped]
+    from openpyxl.utils.exceptions import InvalidFileException  # type: ignore[import-untyped]
 
     _check_archive(content)
     try:
@@ -150,8 +150,8 @@ def write_xlsx(header: Sequence[str], rows: Iterable[Sequence[object]], *, sheet
     """A workbook of one sheet: ``header`` in bold, then ``rows`` (text neutralised against formulas, numbers as
     numbers).  Written in openpyxl's streaming ``write_only`` mode."""
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
+    from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
+    from openpyxl.styles import Font  # type: ignore[import-untyped]
 
     book = Workbook(write_only=True)
     ws = book.create_sheet(title=sheet[:31])

@@ -32,6 +32,7 @@ from hengqi.server.web import (
     runs,
     statistics,
     users,
+    verify,
 )
 from hengqi.server.web.common import HERE, PREFIX, LoginRequired, render
 
@@ -50,6 +51,7 @@ def web_router() -> APIRouter:
         certificate_actions,
         imports,
         labels,
+        verify,
     ):
         router.include_router(module.router)
     return router

@@ -61,6 +61,24 @@ def language(request: Request) -> str:
     return negotiate(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
 
 
+def public_base(request: Request) -> str:
+    """Where the public reaches this server (``public_url``, else the request's own address), no trailing ``/``:
+    the base of the verification links in QR codes."""
+    configured = app_state(request).settings.public_url
+    return (configured or str(request.base_url)).rstrip("/")
+
+
+def verify_url(base: str, organisation_id: int, number: str) -> str:
+    """The public verification page of certificate ``number`` of an organisation.
+
+    >>> verify_url("https://lab.example", 3, "HQ-CAL-2026-00001")
+    'https://lab.example/web/verify/3/HQ-CAL-2026-00001'
+    """
+    from hengqi.server.services.public_check import verify_path
+
+    return base + verify_path(organisation_id, number)
+
+
 def viewer(request: Request) -> Viewer:
     """The signed-in user; :class:`LoginRequired` without a valid session."""
     state = app_state(request)

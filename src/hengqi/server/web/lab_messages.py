@@ -182,6 +182,38 @@ LAB_MESSAGES: Final[dict[str, tuple[str, str]]] = {
     "due.entity.weight": ("weight", "砝码"),
     "label.print": ("Label (SVG)", "标签（SVG）"),
     "reg.export_xlsx": ("Export XLSX", "导出 XLSX"),
+    "ver.title": ("Check a certificate", "证书核验"),
+    "ver.number": ("Certificate number", "证书编号"),
+    "ver.check": ("Check", "核验"),
+    "ver.help": (
+        "Anyone may check here, without signing in, whether a certificate exists and is current, and whether a PDF "
+        "or DCC file is the one issued. No customer data is shown.",
+        "任何人无需登录即可在此核验证书是否存在、是否有效，以及 PDF 或 DCC 文件是否为签发的原件。不显示任何客户信息。",
+    ),
+    "ver.unknown": ("No issued certificate has this number.", "没有以此编号签发的证书。"),
+    "ver.laboratory": ("Laboratory", "实验室"),
+    "ver.kind": ("Kind", "类型"),
+    "ver.issued": ("Issued on", "签发日期"),
+    "ver.state": ("Status", "状态"),
+    "ver.current": ("current", "有效"),
+    "ver.withdrawn": ("withdrawn", "已撤回"),
+    "ver.superseded": ("superseded", "已被替代"),
+    "ver.successor": ("by", "替代证书："),
+    "ver.file": ("PDF or DCC file", "PDF 或 DCC 文件"),
+    "ver.check_file": ("Check a file against this certificate", "核验文件是否与本证书一致"),
+    "ver.file_ok": (
+        "This file is the one issued (its SHA-256 matches).",
+        "该文件为签发的原件（SHA-256 一致）。",
+    ),
+    "ver.file_bad": (
+        "This file is NOT the one issued: it differs from the stored PDF and DCC.",
+        "该文件不是签发的原件：与存档的 PDF 和 DCC 不一致。",
+    ),
+    "ver.throttled": (
+        "Too many unknown numbers from your address; try again in",
+        "您的地址查询了过多不存在的编号，请稍后再试：",
+    ),
+    "ver.too_large": ("The file is too large; the limit is", "文件过大，上限为"),
 }
 
 MESSAGES.update(LAB_MESSAGES)

@@ -61,6 +61,7 @@ from hengqi.server.web.common import (
     check_csrf,
     clear_flash,
     flash_redirect,
+    public_base,
     redirect,
     render,
     take_flash,
@@ -723,7 +724,12 @@ def approve(request: Request, certificate_id: Id, csrf_token: Text = "", confirm
         return redirect(f"{PREFIX}/certificates/{certificate_id}/approve")
     try:
         guided_certificates.approve_and_issue(
-            state.database, state.files, who.principal, certificate_id, state.settings.data_dir
+            state.database,
+            state.files,
+            who.principal,
+            certificate_id,
+            state.settings.data_dir,
+            verify_base=public_base(request),
         )
     except PermissionDeniedError as err:
         return flash_redirect(f"{back}?notice=denied", str(err))
