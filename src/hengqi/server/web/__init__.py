@@ -28,6 +28,7 @@ from hengqi.server.web import (
     labels,
     manage,
     pages,
+    reminders,
     run_actions,
     runs,
     statistics,
@@ -51,6 +52,7 @@ def web_router() -> APIRouter:
         certificate_actions,
         imports,
         labels,
+        reminders,
         verify,
     ):
         router.include_router(module.router)

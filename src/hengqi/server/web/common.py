@@ -118,6 +118,7 @@ def render(request: Request, template: str, who: Viewer | None, status_code: int
         return translate(lang, key)
 
     values = {
+        "notices": _notices(request, who) if who is not None else None,
         "request": request,
         "t": t,
         "lang": lang,
@@ -128,6 +129,21 @@ def render(request: Request, template: str, who: Viewer | None, status_code: int
         **context,
     }
     return TEMPLATES.TemplateResponse(request, template, values, status_code=status_code)
+
+
+def _notices(request: Request, who: Viewer) -> tuple[int, int] | None:
+    """The in-app notification of the header: (overdue or due today, due soon) for the viewer
+    (:func:`hengqi.server.services.reminders.notification_counts`); ``None`` where it cannot be counted."""
+    from datetime import date
+
+    from hengqi.server.services.reminders import notification_counts
+
+    state = app_state(request)
+    try:
+        with state.database.read_session() as session:
+            return notification_counts(session, who.principal, state.settings.reminder_days, today=date.today())
+    except HengqiError:
+        return None
 
 
 def redirect(url: str) -> RedirectResponse:

@@ -16,7 +16,7 @@ filter selects (same query parameters), at most :data:`MAX_LABELS`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated, Final
 
 from fastapi import APIRouter, Path, Query, Request
@@ -27,9 +27,9 @@ from sqlalchemy.orm import Session
 
 from hengqi.certificates.pdf.qr import svg_path
 from hengqi.errors import InputError
-from hengqi.server.db.models import Certificate, Instrument
+from hengqi.server.db.models import Certificate, Instrument, Site
 from hengqi.server.headers import content_disposition
-from hengqi.server.services import label_sheet, registry
+from hengqi.server.services import label_sheet, reminders
 from hengqi.server.services.base import get_scoped
 from hengqi.server.web import lab_messages as _lab_messages  # noqa: F401  (registers the screens' texts)
 from hengqi.server.web.common import app_state, language, public_base, render, verify_url, viewer
@@ -49,17 +49,22 @@ def due_list(
     request: Request,
     days: Annotated[int, Query(ge=0, le=3650)] = 30,
     export: Annotated[str, Query(max_length=10)] = "",
+    site_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> Response:
+    """What falls due within ``days`` (or is overdue); with ``site_id`` only that site's instruments."""
     who = viewer(request)
     today = date.today()
     with app_state(request).database.read_session() as session:
-        items = registry.overdue(session, who.principal, today + timedelta(days=days), today=today)
+        items = reminders.due_items(session, who.principal, days, today=today, site_id=site_id)
+        site = get_scoped(session, who.principal, Site, site_id).name if site_id is not None else None
     fmt = export_format(export)
     if fmt is not None:
         header = ["entity", "id", "name", "due", "due_date", "status"]
         cells = [[item[c] for c in header] for item in items]
         return table_response(f"due-within-{days}-days", header, cells, fmt)
-    return render(request, "due.html", who, items=items, days=days, today=today, nav="due")
+    return render(
+        request, "due.html", who, items=items, days=days, today=today, site=site, site_id=site_id, nav="due"
+    )
 
 
 def _latest(session: Session, ids: Sequence[int]) -> dict[int, Certificate]:

@@ -25,7 +25,7 @@ from hengqi.server.api.errors import status_of
 from hengqi.server.db.models import AuditEntry, Weight
 from hengqi.server.errors import NotFoundError
 from hengqi.server.permissions import Permission, Principal
-from hengqi.server.services import registry
+from hengqi.server.services import label_sheet, registry
 from hengqi.server.services.base import get_scoped, scoped_select
 from hengqi.server.web import lab_messages as _lab_messages  # noqa: F401  (registers the screens' texts)
 from hengqi.server.web.common import PREFIX, Viewer, app_state, check_csrf, redirect, render, viewer
@@ -171,6 +171,8 @@ def record_list(
         has_due=has_due,
         fields={f.name: f for f in kind.fields},
         export_url=f"{PREFIX}/registry/{slug}?{query + '&' if query else ''}export=",
+        list_query="&".join(p for p in query.split("&") if p and not p.startswith(("export=", "size="))),
+        label_sheets=label_sheet.SHEETS,
         shown=shown,
         can_write=who.can(Permission.WRITE_REGISTRY),
         nav="registry",
