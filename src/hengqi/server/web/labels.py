@@ -62,9 +62,7 @@ def due_list(
         header = ["entity", "id", "name", "due", "due_date", "status"]
         cells = [[item[c] for c in header] for item in items]
         return table_response(f"due-within-{days}-days", header, cells, fmt)
-    return render(
-        request, "due.html", who, items=items, days=days, today=today, site=site, site_id=site_id, nav="due"
-    )
+    return render(request, "due.html", who, items=items, days=days, today=today, site=site, site_id=site_id, nav="due")
 
 
 def _latest(session: Session, ids: Sequence[int]) -> dict[int, Certificate]:
