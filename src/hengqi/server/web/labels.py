@@ -88,14 +88,15 @@ def _label(lang: str, instrument: Instrument, latest: Certificate | None, base: 
         return translate(lang, key)
 
     status_key = "status." + (instrument.status if instrument.status != "withdrawn" else "withdrawn-instrument")
-    last = f" ({latest.issued_at.date()})" if latest is not None and latest.issued_at else ""
     lines = (
         f"{t('col.serial')}: {instrument.serial}   #{instrument.id}",
         f"{t('col.status')}: {t(status_key)}",
         f"{t('spec.verification_due')}: {instrument.verification_due or '—'}",
         f"{t('reg.calibration_due')}: {instrument.calibration_due or '—'}",
-        f"{t('res.certificate')}: " + (f"{latest.number}{last}" if latest is not None else "—"),
+        f"{t('res.certificate')}: " + (latest.number if latest is not None else "—"),
     )
+    if latest is not None and latest.issued_at is not None:
+        lines = (*lines, f"{t('ver.issued')}: {latest.issued_at.date()}")
     link = verify_url(base, latest.organisation_id, latest.number) if latest is not None else None
     return label_sheet.Label(f"{instrument.make} {instrument.model}", lines, link)
 
