@@ -95,6 +95,11 @@ def test_refusals(demo: Demo) -> None:
         assert tech.post("/web/reminders", **values).status_code == 422, typed
     forged = tech.client.post("/web/reminders", data={"email": "t@lab.example", "days": "30", "csrf_token": "x"})
     assert forged.status_code == 403
+    anonymous = type(tech.client)(demo.app)
+    assert anonymous.get("/web/reminders", follow_redirects=False).status_code == 303  # to the sign-in page
+    posted = anonymous.post("/web/reminders", data={"email": "a@b.example", "days": "1"}, follow_redirects=False)
+    assert posted.status_code == 303
+    assert "/web/login" in posted.headers["location"]
 
 
 def test_digests_are_sent_once_a_day_over_smtp(demo: Demo, smtp: tuple[Inbox, int]) -> None:
