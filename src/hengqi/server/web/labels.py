@@ -88,7 +88,7 @@ def _label(lang: str, instrument: Instrument, latest: Certificate | None, base: 
         return translate(lang, key)
 
     status_key = "status." + (instrument.status if instrument.status != "withdrawn" else "withdrawn-instrument")
-    lines = (
+    lines: tuple[str, ...] = (
         f"{t('col.serial')}: {instrument.serial}   #{instrument.id}",
         f"{t('col.status')}: {t(status_key)}",
         f"{t('spec.verification_due')}: {instrument.verification_due or '—'}",
