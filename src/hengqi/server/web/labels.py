@@ -159,39 +159,12 @@ def instrument_label(request: Request, key: Id) -> Response:
     lang = language(request)
     with app_state(request).database.read_session() as session:
         instrument = get_scoped(session, who.principal, Instrument, key)
-        latest = session.scalar(
-            select(Certificate)
-            .where(
-                Certificate.instrument_id == instrument.id,
-                Certificate.status == "issued",
-                Certificate.deleted_at.is_(None),
-            )
-            .order_by(Certificate.issued_at.desc(), Certificate.id.desc())
-            .limit(1)
-        )
-    status_key = "status." + (instrument.status if instrument.status != "withdrawn" else "withdrawn-instrument")
-    lines = [
-        (f"{instrument.make} {instrument.model}", 3.6, True),
-        (f"{translate(lang, 'col.serial')}: {instrument.serial}   #{instrument.id}", 2.8, False),
-        (f"{translate(lang, 'col.status')}: {translate(lang, status_key)}", 2.8, False),
-        (f"{translate(lang, 'spec.verification_due')}: {instrument.verification_due or '—'}", 2.8, False),
-        (f"{translate(lang, 'reg.calibration_due')}: {instrument.calibration_due or '—'}", 2.8, False),
-        (
-            f"{translate(lang, 'res.certificate')}: "
-            + (f"{latest.number} ({latest.issued_at.date() if latest.issued_at else ''})" if latest else "—"),
-            2.8,
-            False,
-        ),
-    ]
+        label = _label(lang, instrument, _latest(session, [instrument.id]).get(instrument.id), public_base(request))
     width, height = LABEL_MM
-    link = verify_url(public_base(request), latest.organisation_id, latest.number) if latest is not None else None
-    qr = svg_path(link, width - 21.5, height - 21.5, 20.0) if link is not None else ""
-    y = 5.0
-    texts = []
-    for text, size, bold in lines:
-        weight = ' font-weight="bold"' if bold else ""
-        texts.append(f'<text x="3" y="{y:.1f}" font-size="{size}"{weight}>{escape(text)}</text>')
-        y += size + 1.2
+    qr = svg_path(label.link, width - 21.5, height - 21.5, 20.0) if label.link is not None else ""
+    texts = [f'<text x="3" y="5.0" font-size="3.6" font-weight="bold">{escape(label.title)}</text>']
+    for index, text in enumerate(label.lines):  # beside the QR code (x from 40.5 mm): short lines, small type
+        texts.append(f'<text x="3" y="{9.6 + 3.3 * index:.1f}" font-size="2.3">{escape(text)}</text>')
     svg = (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}mm" height="{height}mm" '
         f'viewBox="0 0 {width} {height}" font-family="sans-serif">'
