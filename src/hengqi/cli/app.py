@@ -35,6 +35,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "opcua",
     "stats",
     "detect",
+    "reminders",
 )
 
 
@@ -62,6 +63,7 @@ COMMAND_HINTS: dict[str, str] = {
     "agent": "agent",
     "field": "detect",  # cli.detect imports cli.field and adds `field detect` to it
     "stats": "stats",
+    "reminders": "reminders",
 }
 
 

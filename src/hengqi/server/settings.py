@@ -121,6 +121,31 @@ class Settings(BaseSettings):
         """The Parquet partitions read by the province statistics."""
         return self.province_dir if self.province_dir is not None else self.data_dir / "province"
 
+    public_url: str | None = Field(
+        default=None,
+        max_length=200,
+        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        description="the address the public reaches this server at (QR codes on certificates and labels); "
+        "default: the address of the request that issues or prints",
+    )
+    verify_misses: int = Field(
+        default=10, ge=1, le=100_000, description="public verification: unknown numbers one address may try"
+    )
+    verify_lockout_s: int = Field(
+        default=60, gt=0, le=24 * 3600, description="public verification: first lock after the misses; doubles"
+    )
+    verify_max_upload_bytes: int = Field(
+        default=20 * 1024 * 1024, gt=0, le=200 * 1024 * 1024, description="public verification: largest file checked"
+    )
+    smtp_host: str | None = Field(default=None, description="SMTP server for reminder e-mails; none: no e-mail")
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_starttls: bool = Field(default=False, description="upgrade the SMTP connection with STARTTLS")
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = Field(default="hengqi@localhost", max_length=200, description="the From address of reminders")
+    smtp_timeout_s: float = Field(default=10.0, gt=0, le=300, allow_inf_nan=False)
+    reminder_days: int = Field(default=30, ge=0, le=3650, description="reminders: what falls due within N days")
+
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:
         for name, key in (("secret_key", self.secret_key), ("secret_key_previous", self.secret_key_previous)):

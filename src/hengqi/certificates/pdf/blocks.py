@@ -51,6 +51,19 @@ class Blocks:
     def h2(self, en: str, zh: str) -> None:
         self.story.append(self.p(f"{escape(en)}  {escape(zh)}", "h2"))
 
+    def verification_link(self, url: str) -> None:
+        """The link to the certificate's public verification page with its QR code (labels and PDFs)."""
+        from hengqi.certificates.pdf.qr import drawing
+
+        text = self.p(
+            "Check that this certificate is current and that this file is genuine: scan the code or open "
+            f"{escape(url)}<br/>扫描二维码或打开上述网址，核验本证书是否有效及本文件是否为原件。",
+            "small",
+        )
+        qr = Table([[drawing(url, 24 * mm), text]], colWidths=[28 * mm, None])
+        qr.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("FONTNAME", (0, 0), (-1, -1), self.font)]))
+        self.story.append(qr)
+
     def kv_table(self, rows: Sequence[tuple[str, str]]) -> None:
         data = [[self.p(k, "cell"), self.p(v, "cell")] for k, v in rows]
         table = Table(data, colWidths=[55 * mm, None])

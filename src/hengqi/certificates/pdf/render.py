@@ -448,7 +448,7 @@ class _Builder(Blocks):
             )
         )
 
-    def signatories(self, signed: bool) -> None:
+    def signatories(self, signed: bool, verify_url: str | None = None) -> None:
         start = len(self.story)
         self.heading(NP_("certificate", "Authorisation"))
         rows = []
@@ -468,6 +468,8 @@ class _Builder(Blocks):
         )
         self.story.append(table)
         self.story.append(Spacer(1, 3 * mm))
+        if verify_url is not None:
+            self.verification_link(verify_url)
         self.story.append(self.p(f"Issued with hengqi {escape(__version__)}. — End of certificate 证书结束 —", "small"))
         block = self.story[start:]
         del self.story[start:]
@@ -482,9 +484,11 @@ def render_certificate_pdf(
     will_be_signed: bool = False,
     plot: bool = True,
     draft: bool = False,
+    verify_url: str | None = None,
 ) -> bytes:
     """The certificate as PDF bytes; ``dcc_xml`` is attached as ``certificate.dcc.xml`` when given; a ``draft``
-    says "DRAFT" across every page."""
+    says "DRAFT" across every page; ``verify_url`` (the public verification page of this certificate) is printed
+    with its QR code beside the signatories."""
     res = certified_result(result, admin)
     font = register_cjk_font()
     b = _Builder(res, admin, font)
@@ -496,7 +500,7 @@ def render_certificate_pdf(
     b.repeatability_and_eccentricity()
     b.in_use()
     b.statements()
-    b.signatories(will_be_signed)
+    b.signatories(will_be_signed, verify_url)
     pdf = build_document(b.story, font, admin, subject=f"Calibration of {admin.item.name['en']}", draft=draft)
     return attach_file(pdf, DCC_ATTACHMENT, dcc_xml, "application/xml") if dcc_xml is not None else pdf
 

@@ -364,7 +364,7 @@ class _Builder(Blocks):
             )
         )
 
-    def signatories(self, signed: bool) -> None:
+    def signatories(self, signed: bool, verify_url: str | None = None) -> None:
         start = len(self.story)
         self.h2("Authorisation", "批准")
         rows = []
@@ -384,6 +384,8 @@ class _Builder(Blocks):
         )
         self.story.append(table)
         self.story.append(Spacer(1, 3 * mm))
+        if verify_url is not None:
+            self.verification_link(verify_url)
         self.story.append(self.p(f"Issued with hengqi {escape(__version__)}. — End of certificate 证书结束 —", "small"))
         block = self.story[start:]
         del self.story[start:]
@@ -399,10 +401,12 @@ def render_verification_pdf(
     result_json: bytes | None = None,
     will_be_signed: bool = False,
     draft: bool = False,
+    verify_url: str | None = None,
 ) -> bytes:
     """The verification certificate (or, for a failed verification, the notice of its result) as PDF bytes;
     ``result_json`` (``hengqi verify --json``) is attached as ``verification-result.json`` when given; a
-    ``draft`` says "DRAFT" across every page.  The title comes from the verdict, the number from ``admin``."""
+    ``draft`` says "DRAFT" across every page; ``verify_url`` prints the public verification link and its QR
+    code.  The title comes from the verdict, the number from ``admin``."""
     font = register_cjk_font()
     title = TITLES[result.verdict]
     admin = admin.model_copy(update={"certificate": admin.certificate.model_copy(update={"title": title})})
@@ -413,7 +417,7 @@ def render_verification_pdf(
     for test in result.tests:
         b.test(test)
     b.statement()
-    b.signatories(will_be_signed)
+    b.signatories(will_be_signed, verify_url)
     pdf = build_document(b.story, font, admin, subject=f"Verification of {record.instrument.id}", draft=draft)
     return (
         attach_file(

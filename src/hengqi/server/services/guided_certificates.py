@@ -50,7 +50,7 @@ from hengqi.server.errors import ConflictError, NotFoundError, PermissionDeniedE
 from hengqi.server.files import FileStore
 from hengqi.server.permissions import Permission, Principal
 from hengqi.server.schemas.workflow import CertificateCreate, RunCreate
-from hengqi.server.services import certificates, numbering, runs, verification_records
+from hengqi.server.services import certificates, numbering, public_check, runs, verification_records
 from hengqi.server.services.base import get_scoped, update_audited
 from hengqi.server.services.guided_runs import check_reason, get_run, open_session, require_performer
 
@@ -225,14 +225,22 @@ def admin_data(
 
 
 def render(
-    result: CalibrationResult, admin: AdministrativeData, identity: SigningIdentity | None, *, draft: bool = False
+    result: CalibrationResult,
+    admin: AdministrativeData,
+    identity: SigningIdentity | None,
+    *,
+    draft: bool = False,
+    verify_url: str | None = None,
 ) -> tuple[bytes, bytes]:
     """The DCC (XML) and the PDF (with the DCC attached), signed with ``identity`` where given; a ``draft``
-    PDF says DRAFT on every page."""
+    PDF says DRAFT on every page; ``verify_url`` is printed on the PDF with its QR code (before signing, so the
+    signature covers it)."""
     xml = dcc_bytes(result, admin)
     if identity is not None:
         xml = sign_dcc(xml, identity)
-    pdf = render_certificate_pdf(result, admin, dcc_xml=xml, will_be_signed=identity is not None, draft=draft)
+    pdf = render_certificate_pdf(
+        result, admin, dcc_xml=xml, will_be_signed=identity is not None, draft=draft, verify_url=verify_url
+    )
     if identity is not None:
         pdf = sign_pdf(pdf, identity, reason=f"Calibration certificate {admin.certificate.number}")
     return xml, pdf
@@ -244,9 +252,10 @@ def render_verification(
     identity: SigningIdentity | None,
     *,
     draft: bool = False,
+    verify_url: str | None = None,
 ) -> bytes:
     """The verification certificate PDF (the evaluated record attached as JSON), signed with ``identity`` where
-    given; a ``draft`` says DRAFT on every page."""
+    given; a ``draft`` says DRAFT on every page; ``verify_url``: the public verification link printed with its QR."""
     pdf = render_verification_pdf(
         evaluation.record,
         evaluation.spec,
@@ -255,6 +264,7 @@ def render_verification(
         result_json=json.dumps(evaluation.document, ensure_ascii=False, indent=2).encode(),
         will_be_signed=identity is not None,
         draft=draft,
+        verify_url=verify_url,
     )
     if identity is not None:
         pdf = sign_pdf(pdf, identity, reason=f"Verification certificate {admin.certificate.number}")
@@ -443,9 +453,17 @@ def _not_a_recorder(principal: Principal, guided: GuidedRun) -> None:
 
 
 def approve_and_issue(
-    database: Database, files: FileStore, principal: Principal, certificate_id: int, data_dir: Path
+    database: Database,
+    files: FileStore,
+    principal: Principal,
+    certificate_id: int,
+    data_dir: Path,
+    *,
+    verify_base: str | None = None,
 ) -> Certificate:
     """Four-eyes approval: re-render naming the approver, sign, attach, approve and issue (one transaction).
+    With ``verify_base`` (the server's public address) the PDF carries the link to, and QR code of, the
+    certificate's public verification page (``/web/verify/{organisation}/{number}``).
 
     The four-eyes rule is enforced by :func:`hengqi.server.services.certificates.approve`; when it refuses,
     nothing of this transaction is committed.
@@ -491,11 +509,16 @@ def approve_and_issue(
             on=date.today(),
             kind=certificate.kind,
         )
+        link = None
+        if verify_base is not None:
+            link = verify_base + public_check.verify_path(certificate.organisation_id, number)
         if verification:
-            pdf = render_verification(verification_records.evaluated(run_record), admin, signing_identity(data_dir))
+            pdf = render_verification(
+                verification_records.evaluated(run_record), admin, signing_identity(data_dir), verify_url=link
+            )
         else:
             result = calibration_result(dict(run_record.raw_data["record"]))
-            xml, pdf = render(result, admin, signing_identity(data_dir))
+            xml, pdf = render(result, admin, signing_identity(data_dir), verify_url=link)
             guided.dcc_sha256 = _store(session, files, xml, DCC_MEDIA_TYPE)
         certificates.attach_file(
             session,

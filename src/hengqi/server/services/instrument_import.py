@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -26,7 +26,7 @@ from hengqi.errors import HengqiError, InputError
 from hengqi.server.db.models import Customer, Instrument, Site
 from hengqi.server.permissions import Permission, Principal
 from hengqi.server.schemas.registry import InstrumentCreate, InstrumentUpdate
-from hengqi.server.services import registry
+from hengqi.server.services import registry, spreadsheets
 from hengqi.server.services.base import scoped_select
 
 #: the columns of the template, in order (``make``, ``model``, ``serial``, ``accuracy_class``, ``max`` and ``e`` are
@@ -52,6 +52,8 @@ SPEC: Final = ("accuracy_class", "max", "e", "d", "min")
 #: the largest file and the most rows one import takes
 MAX_BYTES: Final = 5 * 1024 * 1024
 MAX_ROWS: Final = 20_000
+#: the most columns a row of a workbook may have
+MAX_COLUMNS: Final = 64
 
 
 def template() -> str:
@@ -86,10 +88,16 @@ class ImportPlan:
 
 
 def read_table(content: bytes) -> list[dict[str, str]]:
-    """The rows of a CSV file (UTF-8, with or without BOM; comma or semicolon); :class:`InputError` naming what is
-    wrong with the file as a whole."""
+    """The rows of a CSV file (UTF-8, with or without BOM; comma or semicolon) or of the first sheet of an XLSX
+    workbook (:func:`hengqi.server.services.spreadsheets.read_xlsx`); :class:`InputError` naming what is wrong with
+    the file as a whole.  An empty row is kept (as ``{}``) so that every row keeps its line number."""
     if len(content) > MAX_BYTES:
         raise InputError("file", f"larger than {MAX_BYTES // (1024 * 1024)} MiB")
+    if spreadsheets.is_xlsx(content):
+        table = spreadsheets.read_xlsx(content, max_rows=MAX_ROWS + 1, max_columns=MAX_COLUMNS)
+        if not table:
+            raise InputError("file", "is empty")
+        return _rows(table[0], iter(table[1:]))
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -100,24 +108,45 @@ def read_table(content: bytes) -> list[dict[str, str]]:
     delimiter = ";" if first.count(";") > first.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        header = [h.strip().lower() for h in next(reader)]
-        unknown = [h for h in header if h not in COLUMNS]
-        if unknown:
-            raise InputError("file", f"unknown column {unknown[0]!r} (columns: {', '.join(COLUMNS)})")
-        missing = [c for c in REQUIRED if c not in header]
-        if missing:
-            raise InputError("file", f"column {missing[0]!r} is missing")
-        rows: list[dict[str, str]] = []
-        for cells in reader:
-            if len(rows) >= MAX_ROWS:
-                raise InputError("file", f"more than {MAX_ROWS} rows")
-            if not any(c.strip() for c in cells):
-                rows.append({})
-                continue
-            rows.append({h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header)})
+        return _rows(next(reader), reader)
     except csv.Error as err:
         raise InputError("file", f"not a CSV table: {err}") from err
+
+
+def _rows(first: list[str], cells_of: Iterator[list[str]]) -> list[dict[str, str]]:
+    header = [h.strip().lower() for h in first]
+    unknown = [h for h in header if h not in COLUMNS]
+    if unknown:
+        raise InputError("file", f"unknown column {unknown[0]!r} (columns: {', '.join(COLUMNS)})")
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise InputError("file", f"column {missing[0]!r} is missing")
+    rows: list[dict[str, str]] = []
+    for cells in cells_of:
+        if len(rows) >= MAX_ROWS:
+            raise InputError("file", f"more than {MAX_ROWS} rows")
+        if not any(c.strip() for c in cells):
+            rows.append({})
+            continue
+        rows.append({h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header)})
     return rows
+
+
+def as_csv(rows: Sequence[dict[str, str]]) -> str:
+    """``rows`` (as :func:`read_table` gives them) as the CSV text that reads back to the same rows and line
+    numbers: what the dry run of a workbook hands to its commit form."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for row in rows:
+        writer.writerow([row.get(c, "") for c in COLUMNS] if row else [])
+    return buffer.getvalue()
+
+
+def template_xlsx() -> bytes:
+    """The template as an XLSX workbook: the same header and example row as :func:`template`."""
+    lines = list(csv.reader(io.StringIO(template(), newline="")))
+    return spreadsheets.write_xlsx(lines[0], lines[1:], sheet="instruments")
 
 
 def _key(make: str, model: str, serial: str) -> tuple[str, str, str]:
@@ -246,9 +275,10 @@ def commit(session: Session, principal: Principal, rows: Sequence[dict[str, str]
     found = plan(session, principal, rows)
     if found.refused:
         raise InputError("file", f"{found.refused} row(s) refused; nothing was imported")
+    registry.create_instruments(
+        session, principal, [InstrumentCreate.model_validate(body) for key, body in found.bodies if key is None]
+    )
     for key, body in found.bodies:
-        if key is None:
-            registry.create_instrument(session, principal, InstrumentCreate.model_validate(body))
-        else:
+        if key is not None:
             registry.update_instrument(session, principal, key, InstrumentUpdate.model_validate(body))
     return found

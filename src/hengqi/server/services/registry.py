@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from hengqi.errors import InputError
 from hengqi.metrology.classes import InstrumentSpecification
+from hengqi.server import audit
 from hengqi.server.db.models import Customer, Instrument, Laboratory, Site, Weight, WeightSet
 from hengqi.server.permissions import Permission, Principal
 from hengqi.server.schemas.registry import (
@@ -30,7 +31,9 @@ from hengqi.server.schemas.registry import (
 )
 from hengqi.server.services.base import (
     add_audited,
+    audited_values,
     ensure_organisation,
+    flush_or_conflict,
     get_scoped,
     scoped_select,
     soft_delete,
@@ -143,6 +146,37 @@ def create_instrument(session: Session, principal: Principal, data: InstrumentCr
     org = _new_owned_org(session, principal, data.organisation_id)
     _same_org(session, principal, Site, data.site_id, org=org, field="site_id")
     _same_org(session, principal, Customer, data.owner_id, org=org, field="owner_id")
+    return add_audited(session, principal, _new_instrument(data, org), what="instrument (make, model, serial)")
+
+
+def create_instruments(session: Session, principal: Principal, items: Sequence[InstrumentCreate]) -> list[Instrument]:
+    """Create many instruments with the checks of :func:`create_instrument` (each organisation, site and owner
+    checked once), inserted in one flush and audited with :func:`hengqi.server.audit.record_many`: one entry per
+    instrument, as one by one.  A duplicate refuses them all (:class:`~hengqi.server.errors.ConflictError`)."""
+    made: list[Instrument] = []
+    orgs: dict[int | None, int] = {}
+    checked: set[tuple[str, int | None, int]] = set()
+    for data in items:
+        if data.organisation_id not in orgs:
+            orgs[data.organisation_id] = _new_owned_org(session, principal, data.organisation_id)
+        org = orgs[data.organisation_id]
+        for model, key, name in ((Site, data.site_id, "site_id"), (Customer, data.owner_id, "owner_id")):
+            if (name, key, org) not in checked:
+                _same_org(session, principal, model, key, org=org, field=name)
+                checked.add((name, key, org))
+        made.append(_new_instrument(data, org))
+    session.add_all(made)
+    flush_or_conflict(session, "instrument (make, model, serial)")
+    audit.record_many(
+        session,
+        actor=principal.actor,
+        changes=[audit.Change("create", "instruments", i.id, i.organisation_id, new=audited_values(i)) for i in made],
+    )
+    return made
+
+
+def _new_instrument(data: InstrumentCreate, org: int) -> Instrument:
+    """A new (unsaved) instrument of ``data``; the legal core refuses an impossible specification."""
     spec = specification(
         data.accuracy_class,
         kind=data.kind,
@@ -152,7 +186,7 @@ def create_instrument(session: Session, principal: Principal, data: InstrumentCr
         min_kg=data.min,
         ranges=None if data.ranges is None else [(r.max, r.e) for r in data.ranges],
     )
-    instrument = Instrument(
+    return Instrument(
         organisation_id=org,
         site_id=data.site_id,
         owner_id=data.owner_id,
@@ -166,7 +200,6 @@ def create_instrument(session: Session, principal: Principal, data: InstrumentCr
         installed_on=data.installed_on,
         **_spec_columns(spec),
     )
-    return add_audited(session, principal, instrument, what="instrument (make, model, serial)")
 
 
 _SPEC_FIELDS = ("accuracy_class", "kind", "max", "e", "d", "min", "ranges")

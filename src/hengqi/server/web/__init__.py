@@ -29,10 +29,12 @@ from hengqi.server.web import (
     manage,
     organisation,
     pages,
+    reminders,
     run_actions,
     runs,
     statistics,
     users,
+    verify,
 )
 from hengqi.server.web.common import HERE, PREFIX, LoginRequired, render
 
@@ -52,6 +54,8 @@ def web_router() -> APIRouter:
         imports,
         labels,
         organisation,
+        reminders,
+        verify,
     ):
         router.include_router(module.router)
     return router

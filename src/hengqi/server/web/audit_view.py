@@ -7,8 +7,6 @@ organisations they may see; the chain check needs the permission of ``/api/v1/au
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from datetime import date, timedelta
 from typing import Annotated, Any, Final
@@ -18,14 +16,13 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Select, func, select
 
 from hengqi.server import audit
-from hengqi.server.api.listing import neutralise
 from hengqi.server.db.models import AuditEntry
 from hengqi.server.errors import AuditChainError
-from hengqi.server.headers import content_disposition
 from hengqi.server.permissions import Permission, Principal
 from hengqi.server.trail import verify_trail
 from hengqi.server.web import lab_messages as _lab_messages  # noqa: F401  (registers the screens' texts)
 from hengqi.server.web.common import PREFIX, app_state, render, viewer
+from hengqi.server.web.tables import export_format, table_response
 
 router = APIRouter()
 #: entries on one page of the viewer
@@ -98,9 +95,10 @@ def audit_list(
         until=until,
     )
     with app_state(request).database.read_session() as session:
-        if export == "csv":
+        fmt = export_format(export)
+        if fmt is not None:
             rows = list(session.scalars(statement.order_by(AuditEntry.id.desc()).limit(EXPORT_LIMIT)))
-            return _csv(rows)
+            return _export(rows, fmt)
         total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
         entries = list(
             session.scalars(statement.order_by(AuditEntry.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))
@@ -126,21 +124,16 @@ def audit_list(
             "since": since.isoformat() if since else "",
             "until": until.isoformat() if until else "",
         },
-        export_url=f"{PREFIX}/audit?{base + '&' if base else ''}export=csv",
+        export_url=f"{PREFIX}/audit?{base + '&' if base else ''}export=",
         can_verify=who.can(Permission.MANAGE_ORGANISATIONS),
         nav="audit",
     )
 
 
-def _csv(rows: list[AuditEntry]) -> Response:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(["id", "at", "actor", "action", "entity", "entity_id", "old_values", "new_values", "hash"])
-    for r in rows:
-        cells = [r.id, r.at, r.actor, r.action, r.entity, r.entity_id, r.old_values, r.new_values, r.hash]
-        writer.writerow([neutralise(str(c)) for c in cells])
-    headers = {"Content-Disposition": content_disposition("audit.csv")}
-    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+def _export(rows: list[AuditEntry], fmt: str) -> Response:
+    header = ["id", "at", "actor", "action", "entity", "entity_id", "old_values", "new_values", "hash"]
+    cells = [[r.id, r.at, r.actor, r.action, r.entity, r.entity_id, r.old_values, r.new_values, r.hash] for r in rows]
+    return table_response("audit", header, cells, fmt)
 
 
 @router.get("/audit/verify", response_class=HTMLResponse)

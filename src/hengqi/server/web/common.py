@@ -63,6 +63,24 @@ def language(request: Request) -> str:
     return negotiate(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
 
 
+def public_base(request: Request) -> str:
+    """Where the public reaches this server (``public_url``, else the request's own address), no trailing ``/``:
+    the base of the verification links in QR codes."""
+    configured = app_state(request).settings.public_url
+    return (configured or str(request.base_url)).rstrip("/")
+
+
+def verify_url(base: str, organisation_id: int, number: str) -> str:
+    """The public verification page of certificate ``number`` of an organisation.
+
+    >>> verify_url("https://lab.example", 3, "HQ-CAL-2026-00001")
+    'https://lab.example/web/verify/3/HQ-CAL-2026-00001'
+    """
+    from hengqi.server.services.public_check import verify_path
+
+    return base + verify_path(organisation_id, number)
+
+
 def viewer(request: Request) -> Viewer:
     """The signed-in user; :class:`LoginRequired` without a valid session."""
     state = app_state(request)
@@ -102,6 +120,7 @@ def render(request: Request, template: str, who: Viewer | None, status_code: int
         return translate(lang, key)
 
     values = {
+        "notices": _notices(request, who) if who is not None else None,
         "request": request,
         "t": t,
         "lang": lang,
@@ -112,6 +131,21 @@ def render(request: Request, template: str, who: Viewer | None, status_code: int
         **context,
     }
     return TEMPLATES.TemplateResponse(request, template, values, status_code=status_code)
+
+
+def _notices(request: Request, who: Viewer) -> tuple[int, int] | None:
+    """The in-app notification of the header: (overdue or due today, due soon) for the viewer
+    (:func:`hengqi.server.services.reminders.notification_counts`); ``None`` where it cannot be counted."""
+    from datetime import date
+
+    from hengqi.server.services.reminders import notification_counts
+
+    state = app_state(request)
+    try:
+        with state.database.read_session() as session:
+            return notification_counts(session, who.principal, state.settings.reminder_days, today=date.today())
+    except HengqiError:
+        return None
 
 
 def redirect(url: str) -> RedirectResponse:

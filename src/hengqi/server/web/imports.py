@@ -1,8 +1,9 @@
-"""Bulk import of instruments from a CSV file in the browser: upload, dry run row by row, then an atomic commit
-(:mod:`hengqi.server.services.instrument_import`); and the CSV template to fill in.
+"""Bulk import of instruments from a CSV file or an XLSX workbook in the browser: upload, dry run row by row,
+then an atomic commit (:mod:`hengqi.server.services.instrument_import`); and the template to fill in, in both
+formats.
 
-The dry run's page carries the file's text in its commit form; the commit plans it again on the server (nothing of
-the dry run is trusted) and writes every row or none.
+The dry run's page carries the file's rows as CSV text in its commit form (a workbook is converted, line numbers
+kept); the commit plans it again on the server (nothing of the dry run is trusted) and writes every row or none.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from hengqi.errors import HengqiError, InputError
 from hengqi.server.api.errors import status_of
 from hengqi.server.headers import content_disposition
 from hengqi.server.permissions import Permission
-from hengqi.server.services import instrument_import
+from hengqi.server.services import instrument_import, spreadsheets
 from hengqi.server.web import lab_messages as _lab_messages  # noqa: F401  (registers the screens' texts)
 from hengqi.server.web.common import PREFIX, Viewer, app_state, check_csrf, redirect, render, viewer
 
@@ -57,6 +58,13 @@ def import_template(request: Request) -> Response:
     return Response(instrument_import.template(), media_type="text/csv; charset=utf-8", headers=headers)
 
 
+@router.get("/import/template.xlsx", response_model=None)
+def import_template_xlsx(request: Request) -> Response:
+    viewer(request)
+    headers = {"Content-Disposition": content_disposition("instruments-template.xlsx")}
+    return Response(instrument_import.template_xlsx(), media_type=spreadsheets.XLSX_TYPE, headers=headers)
+
+
 async def _content(request: Request, who: Viewer) -> tuple[bytes, str]:
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > _LIMIT:
@@ -71,7 +79,7 @@ async def _content(request: Request, who: Viewer) -> tuple[bytes, str]:
     text = form.get("content")
     if isinstance(text, str) and text:
         return text.encode("utf-8"), ""
-    raise InputError("file", "choose a CSV file")
+    raise InputError("file", "choose a CSV or XLSX file")
 
 
 @router.post("/import", response_model=None)
@@ -95,7 +103,7 @@ async def dry_run(request: Request) -> Response:
         who,
         plan=plan,
         listed=sorted(listed, key=lambda r: r.line),
-        content=content.decode("utf-8-sig"),
+        content=instrument_import.as_csv(rows) if spreadsheets.is_xlsx(content) else content.decode("utf-8-sig"),
         name=name,
     )
 

@@ -6,34 +6,42 @@ the same list.  No e-mail is sent.
 
 ``/web/registry/instruments/{id}/label.svg`` is a printable label (62 mm × 29 mm, a common label-printer size) with
 the instrument's record number, make, model and serial, status, next verification and calibration dates and its
-latest issued certificate.  It carries no QR code (no QR library is among the project's dependencies).
+latest issued certificate, with a QR code of that certificate's public verification page (``/web/verify/...``).
+
+``/web/labels.pdf`` is a sheet of such labels as PDF (:mod:`hengqi.server.services.label_sheet`: Avery L7160,
+L7163 or a 62 mm × 29 mm roll), for the instruments named by ``ids`` or else for those the instruments list's
+filter selects (same query parameters), at most :data:`MAX_LABELS`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-from datetime import date, timedelta
+from collections.abc import Sequence
+from datetime import date
 from typing import Annotated, Final
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from markupsafe import escape
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from hengqi.server.api.listing import neutralise
-from hengqi.server.db.models import Certificate, Instrument
+from hengqi.certificates.pdf.qr import svg_path
+from hengqi.errors import InputError
+from hengqi.server.db.models import Certificate, Instrument, Site
 from hengqi.server.headers import content_disposition
-from hengqi.server.services import registry
+from hengqi.server.services import label_sheet, reminders
 from hengqi.server.services.base import get_scoped
 from hengqi.server.web import lab_messages as _lab_messages  # noqa: F401  (registers the screens' texts)
-from hengqi.server.web.common import app_state, language, render, viewer
-from hengqi.server.web.i18n import gettext, translate
+from hengqi.server.web.common import app_state, language, public_base, render, verify_url, viewer
+from hengqi.server.web.i18n import translate
+from hengqi.server.web.tables import export_format, table_response
 
 router = APIRouter()
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 #: label size in millimetres (62 mm continuous tape cut at 29 mm)
 LABEL_MM: Final = (62, 29)
+#: the most labels one sheet request makes
+MAX_LABELS: Final = 1000
 
 
 @router.get("/due", response_model=None)
@@ -41,21 +49,108 @@ def due_list(
     request: Request,
     days: Annotated[int, Query(ge=0, le=3650)] = 30,
     export: Annotated[str, Query(max_length=10)] = "",
+    site_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> Response:
+    """What falls due within ``days`` (or is overdue); with ``site_id`` only that site's instruments."""
     who = viewer(request)
     today = date.today()
     with app_state(request).database.read_session() as session:
-        items = registry.overdue(session, who.principal, today + timedelta(days=days), today=today)
-    if export == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(["entity", "id", "name", "due", "due_date", "status"])
-        for item in items:
-            cells = [item["entity"], item["id"], item["name"], item["due"], item["due_date"], item["status"]]
-            writer.writerow([neutralise(str(c)) for c in cells])
-        headers = {"Content-Disposition": content_disposition(f"due-within-{days}-days.csv")}
-        return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
-    return render(request, "due.html", who, items=items, days=days, today=today, nav="due")
+        items = reminders.due_items(session, who.principal, days, today=today, site_id=site_id)
+        site = get_scoped(session, who.principal, Site, site_id).name if site_id is not None else None
+    fmt = export_format(export)
+    if fmt is not None:
+        header = ["entity", "id", "name", "due", "due_date", "status"]
+        cells = [[item[c] for c in header] for item in items]
+        return table_response(f"due-within-{days}-days", header, cells, fmt)
+    return render(request, "due.html", who, items=items, days=days, today=today, site=site, site_id=site_id, nav="due")
+
+
+def _latest(session: Session, ids: Sequence[int]) -> dict[int, Certificate]:
+    """The latest issued certificate of each instrument of ``ids``."""
+    found: dict[int, Certificate] = {}
+    for start in range(0, len(ids), 500):
+        rows = session.scalars(
+            select(Certificate)
+            .where(
+                Certificate.instrument_id.in_(ids[start : start + 500]),
+                Certificate.status == "issued",
+                Certificate.deleted_at.is_(None),
+            )
+            .order_by(Certificate.issued_at.asc(), Certificate.id.asc())
+        )
+        for row in rows:
+            found[row.instrument_id] = row
+    return found
+
+
+def _label(lang: str, instrument: Instrument, latest: Certificate | None, base: str) -> label_sheet.Label:
+    def t(key: str) -> str:
+        return translate(lang, key)
+
+    status_key = "status." + (instrument.status if instrument.status != "withdrawn" else "withdrawn-instrument")
+    lines: tuple[str, ...] = (
+        f"{t('col.serial')}: {instrument.serial}   #{instrument.id}",
+        f"{t('col.status')}: {t(status_key)}",
+        f"{t('spec.verification_due')}: {instrument.verification_due or '—'}",
+        f"{t('reg.calibration_due')}: {instrument.calibration_due or '—'}",
+        f"{t('res.certificate')}: " + (latest.number if latest is not None else "—"),
+    )
+    if latest is not None and latest.issued_at is not None:
+        lines = (*lines, f"{t('ver.issued')}: {latest.issued_at.date()}")
+    link = verify_url(base, latest.organisation_id, latest.number) if latest is not None else None
+    return label_sheet.Label(f"{instrument.make} {instrument.model}", lines, link)
+
+
+def _ids(text: str) -> list[int]:
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if len(parts) > MAX_LABELS:
+        raise InputError("ids", f"at most {MAX_LABELS} labels at once")
+    if not all(p.isascii() and p.isdigit() and 0 < int(p) < 2**31 for p in parts):
+        raise InputError("ids", "record numbers separated by commas")
+    return [int(p) for p in parts]
+
+
+@router.get("/labels.pdf", response_model=None)
+def label_sheet_pdf(
+    request: Request,
+    *,
+    ids: Annotated[str, Query(max_length=12 * 1000)] = "",
+    size: Annotated[str, Query(max_length=10)] = "L7160",
+    q: Annotated[str, Query(max_length=100)] = "",
+    sort: Annotated[str, Query(max_length=40)] = "id",
+    due_within: Annotated[str, Query(max_length=10)] = "",
+) -> Response:
+    """A PDF sheet of labels for the instruments ``ids``, or for what the instruments list's filter selects."""
+    from hengqi.server.web.manage import _days, _filtered, _list_filters, kind_of
+
+    who = viewer(request)
+    sheet = label_sheet.SHEETS.get(size)
+    if sheet is None:
+        raise InputError("size", f"not one of {', '.join(label_sheet.SHEETS)}")
+    lang = language(request)
+    wanted = _ids(ids)
+    with app_state(request).database.read_session() as session:
+        if wanted:
+            instruments = [get_scoped(session, who.principal, Instrument, key) for key in dict.fromkeys(wanted)]
+        else:
+            kind = kind_of("instruments")
+            sortable = ["id", *(c.attr for c in kind.columns)]
+            if sort.removeprefix("-") not in sortable:
+                raise InputError("sort", f"cannot sort on {sort!r} (sortable: {', '.join(sortable)})")
+            statement = _filtered(
+                kind, who.principal, q, _list_filters(kind, request), due_days=_days(due_within), sort=sort
+            )
+            instruments = list(session.scalars(statement.limit(MAX_LABELS + 1)))
+            if len(instruments) > MAX_LABELS:
+                raise InputError("filter", f"selects more than {MAX_LABELS} instruments; narrow it")
+        latest = _latest(session, [i.id for i in instruments])
+        base = public_base(request)
+        labels = [_label(lang, i, latest.get(i.id), base) for i in instruments]
+    if not labels:
+        raise InputError("filter", "selects no instrument")
+    pdf = label_sheet.render_sheet(labels, sheet)
+    headers = {"Content-Disposition": content_disposition(f"labels-{size}.pdf", disposition="inline")}
+    return Response(pdf, media_type="application/pdf", headers=headers)
 
 
 @router.get("/registry/instruments/{key}/label.svg", response_model=None)
@@ -64,50 +159,17 @@ def instrument_label(request: Request, key: Id) -> Response:
     lang = language(request)
     with app_state(request).database.read_session() as session:
         instrument = get_scoped(session, who.principal, Instrument, key)
-        latest = session.scalar(
-            select(Certificate)
-            .where(
-                Certificate.instrument_id == instrument.id,
-                Certificate.status == "issued",
-                Certificate.deleted_at.is_(None),
-            )
-            .order_by(Certificate.issued_at.desc(), Certificate.id.desc())
-            .limit(1)
-        )
-    status_key = "status." + (instrument.status if instrument.status != "withdrawn" else "withdrawn-instrument")
-    # the texts outside the f-strings, where Babel's extractor sees them
-    serial, status, verification, calibration, certificate = (
-        gettext(lang, "Serial"),
-        gettext(lang, "Status"),
-        gettext(lang, "Verification due"),
-        gettext(lang, "Calibration due"),
-        gettext(lang, "Certificate"),
-    )
-    lines = [
-        (f"{instrument.make} {instrument.model}", 3.6, True),
-        (f"{serial}: {instrument.serial}   #{instrument.id}", 2.8, False),
-        (f"{status}: {translate(lang, status_key)}", 2.8, False),
-        (f"{verification}: {instrument.verification_due or '—'}", 2.8, False),
-        (f"{calibration}: {instrument.calibration_due or '—'}", 2.8, False),
-        (
-            f"{certificate}: "
-            + (f"{latest.number} ({latest.issued_at.date() if latest.issued_at else ''})" if latest else "—"),
-            2.8,
-            False,
-        ),
-    ]
+        label = _label(lang, instrument, _latest(session, [instrument.id]).get(instrument.id), public_base(request))
     width, height = LABEL_MM
-    y = 5.0
-    texts = []
-    for text, size, bold in lines:
-        weight = ' font-weight="bold"' if bold else ""
-        texts.append(f'<text x="3" y="{y:.1f}" font-size="{size}"{weight}>{escape(text)}</text>')
-        y += size + 1.2
+    qr = svg_path(label.link, width - 21.5, height - 21.5, 20.0) if label.link is not None else ""
+    texts = [f'<text x="3" y="5.0" font-size="3.6" font-weight="bold">{escape(label.title)}</text>']
+    for index, text in enumerate(label.lines):  # beside the QR code (x from 40.5 mm): short lines, small type
+        texts.append(f'<text x="3" y="{9.6 + 3.3 * index:.1f}" font-size="2.3">{escape(text)}</text>')
     svg = (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}mm" height="{height}mm" '
         f'viewBox="0 0 {width} {height}" font-family="sans-serif">'
         f'<rect x="0.5" y="0.5" width="{width - 1}" height="{height - 1}" rx="1.5" fill="white" stroke="black" '
-        f'stroke-width="0.3"/>{"".join(texts)}</svg>'
+        f'stroke-width="0.3"/>{"".join(texts)}{qr}</svg>'
     )
     headers = {"Content-Disposition": content_disposition(f"label-{instrument.id}.svg", disposition="inline")}
     return Response(svg, media_type="image/svg+xml", headers=headers)

@@ -11,8 +11,6 @@ legal core refused the specification.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from datetime import date, timedelta
 from typing import Annotated, Any, Final
@@ -26,9 +24,8 @@ from hengqi.errors import HengqiError, InputError
 from hengqi.server.api.errors import status_of
 from hengqi.server.db.models import AuditEntry, Weight
 from hengqi.server.errors import NotFoundError
-from hengqi.server.headers import content_disposition
 from hengqi.server.permissions import Permission, Principal
-from hengqi.server.services import registry
+from hengqi.server.services import label_sheet, registry
 from hengqi.server.services.base import get_scoped, scoped_select
 from hengqi.server.web import lab_messages as _lab_messages  # noqa: F401  (registers the screens' texts)
 from hengqi.server.web.common import PREFIX, Viewer, app_state, check_csrf, redirect, render, viewer
@@ -43,6 +40,7 @@ from hengqi.server.web.registry_forms import (
     form_values,
     shown,
 )
+from hengqi.server.web.tables import export_format, table_response
 
 router = APIRouter()
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -61,12 +59,6 @@ def kind_of(slug: str) -> Kind:
     if found is None:
         raise NotFoundError("page", slug)
     return found
-
-
-def _csv_cell(value: object) -> str:
-    from hengqi.server.api.listing import neutralise
-
-    return neutralise(shown(value))
 
 
 def _ref_names(session: Session, principal: Principal) -> dict[str, dict[int, str]]:
@@ -156,9 +148,10 @@ def record_list(
     with app_state(request).database.read_session() as session:
         statement = _filtered(kind, who.principal, q, filters, due_days=due_within if has_due else None, sort=sort)
         refs = _ref_names(session, who.principal)
-        if export == "csv":
+        fmt = export_format(export)
+        if fmt is not None:
             rows = list(session.scalars(statement))
-            return _csv(kind, rows, refs)
+            return _export(kind, rows, refs, fmt)
         total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
         items = list(session.scalars(statement.limit(PAGE_ROWS)))
     query = request.url.query
@@ -177,25 +170,24 @@ def record_list(
         due_within=due_within,
         has_due=has_due,
         fields={f.name: f for f in kind.fields},
-        export_url=f"{PREFIX}/registry/{slug}?{query + '&' if query else ''}export=csv",
+        export_url=f"{PREFIX}/registry/{slug}?{query + '&' if query else ''}export=",
+        list_query="&".join(p for p in query.split("&") if p and not p.startswith(("export=", "size="))),
+        label_sheets=label_sheet.SHEETS,
         shown=shown,
         can_write=who.can(Permission.WRITE_REGISTRY),
         nav="registry",
     )
 
 
-def _csv(kind: Kind, rows: list[Any], refs: dict[str, dict[int, str]]) -> Response:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(["id", *(c.attr for c in kind.columns)])
+def _export(kind: Kind, rows: list[Any], refs: dict[str, dict[int, str]], fmt: str) -> Response:
+    cells = []
     for row in rows:
-        cells = [str(row.id)]
+        line = [str(row.id)]
         for c in kind.columns:
             value = getattr(row, c.attr)
-            cells.append(_csv_cell(refs.get(c.ref, {}).get(value, value) if c.ref else value))
-        writer.writerow(cells)
-    headers = {"Content-Disposition": content_disposition(f"{kind.slug}.csv")}
-    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+            line.append(shown(refs.get(c.ref, {}).get(value, value) if c.ref else value))
+        cells.append(line)
+    return table_response(kind.slug, ["id", *(c.attr for c in kind.columns)], cells, fmt)
 
 
 def history(session: Session, principal: Principal, obj: Any) -> list[dict[str, Any]] | None:

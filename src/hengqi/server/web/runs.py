@@ -62,6 +62,7 @@ from hengqi.server.web.common import (
     clear_flash,
     flash_redirect,
     language,
+    public_base,
     redirect,
     render,
     take_flash,
@@ -738,7 +739,12 @@ def approve(request: Request, certificate_id: Id, csrf_token: Text = "", confirm
         return redirect(f"{PREFIX}/certificates/{certificate_id}/approve")
     try:
         guided_certificates.approve_and_issue(
-            state.database, state.files, who.principal, certificate_id, state.settings.data_dir
+            state.database,
+            state.files,
+            who.principal,
+            certificate_id,
+            state.settings.data_dir,
+            verify_base=public_base(request),
         )
     except PermissionDeniedError as err:
         return flash_redirect(f"{back}?notice=denied", str(err))

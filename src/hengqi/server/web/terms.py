@@ -126,7 +126,8 @@ TERMS: Final[dict[str, Message]] = {
     "res.verification_record": N_("Verification record"),
     "res.record_no": N_("Record No."),
     "res.record_note": N_(
-        "Every test with its checks and limits, evaluated to the record's rules; a passed verification gets a verification certificate, approved and signed by a reviewer."
+        "Every test with its checks and limits, evaluated to the record's rules; a passed verification gets a "
+        "verification certificate, approved and signed by a reviewer."
     ),
     "res.download_record": N_("Download the verification record (JSON)"),
     "res.test_fail": N_("fail"),
@@ -381,11 +382,11 @@ TERMS: Final[dict[str, Message]] = {
     "cert.manage": N_("Withdraw / reissue"),
     "imp.title": N_("Import instruments"),
     "imp.help": N_(
-        "Upload a CSV table (UTF-8). A row whose make, model and serial match an instrument changes it; any other row creates one. The dry run writes nothing."
+        "Upload a CSV table (UTF-8) or an XLSX workbook (its first sheet). A row whose make, model and serial match an instrument changes it; any other row creates one. The dry run writes nothing."
     ),
     "imp.template": N_("Download the template"),
     "imp.columns": N_("Columns (* required)"),
-    "imp.file": N_("CSV file"),
+    "imp.file": N_("CSV or XLSX file"),
     "imp.dry_run": N_("Dry run"),
     "imp.create": N_("create"),
     "imp.change": N_("change"),
@@ -543,4 +544,40 @@ TERMS: Final[dict[str, Message]] = {
     "field.d_retail": N_("retail"),
     "field.d_drift": N_("drift"),
     "field.d_availability": N_("availability"),
+    "reg.export_xlsx": N_("Export XLSX"),
+    "label.sheet": N_("Labels (PDF)"),
+    "rem.title": N_("Reminders"),
+    "rem.per_site": N_("Overdue and due soon, per site"),
+    "rem.days_unit": N_("days"),
+    "rem.no_site": N_("No site (weights, weight sets, instruments without a site)"),
+    "rem.mine": N_("My e-mail digest"),
+    "rem.help": N_("A daily e-mail listing what is overdue or falls due within the window, for one site or all."),
+    "rem.no_smtp": N_("No mail server is configured: nothing is sent."),
+    "rem.all_sites": N_("All sites"),
+    "rem.subscribe": N_("Save"),
+    "rem.stop": N_("Stop the e-mails"),
+    "rem.saved": N_("Saved."),
+    "rem.badge": NP_("rem.badge", "overdue"),
+    "label.pdf": N_("Label (PDF, 62 × 29 mm)"),
+    "ver.title": N_("Check a certificate"),
+    "ver.number": N_("Certificate number"),
+    "ver.check": NP_("ver.check", "Check"),
+    "ver.help": N_(
+        "Anyone may check here, without signing in, whether a certificate exists and is current, and whether a PDF or DCC file is the one issued. No customer data is shown."
+    ),
+    "ver.unknown": N_("No issued certificate has this number."),
+    "ver.laboratory": N_("Laboratory"),
+    "ver.kind": N_("Kind"),
+    "ver.issued": N_("Issued on"),
+    "ver.state": N_("Status"),
+    "ver.current": N_("current"),
+    "ver.withdrawn": N_("withdrawn"),
+    "ver.superseded": NP_("ver.superseded", "superseded"),
+    "ver.successor": N_("by"),
+    "ver.file": N_("PDF or DCC file"),
+    "ver.check_file": N_("Check a file against this certificate"),
+    "ver.file_ok": N_("This file is the one issued (its SHA-256 matches)."),
+    "ver.file_bad": N_("This file is NOT the one issued: it differs from the stored PDF and DCC."),
+    "ver.throttled": N_("Too many unknown numbers from your address; try again in"),
+    "ver.too_large": N_("The file is too large; the limit is"),
 }
