@@ -543,3 +543,51 @@ def test_cli_ingest_with_stream_bridges_mqtt_into_jetstream(
             await nc.close()
 
     assert run(stored) == len(events)
+
+
+def test_serve_refuses_bad_or_unreachable_stream(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["serve", "--data-dir", str(tmp_path), "--port", "0"]
+    assert cli([*base, "--stream", "nats//x"]) == 2
+    assert "--stream: use nats://host[:port]" in capsys.readouterr().err
+    assert cli([*base, "--stream", "nats://127.0.0.1:1"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot reach NATS at nats://127.0.0.1:1" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.slow  # a server process started and migrated: a few seconds
+def test_serve_with_stream_puts_the_registry_profiles_into_the_bucket(namespace: str, tmp_path: Path) -> None:
+    """``hengqi serve --stream``: the platform side of the stream runs beside the server (profiles in)."""
+    import subprocess
+
+    device_id = unique("SV")
+    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    make_platform(url, [device_id], group=unique("market")).database.dispose()
+    launch = "import sys; from hengqi.cli import main; sys.argv[0] = 'hengqi'; main()"
+    args = [sys.executable, "-c", launch, "serve", "--database-url", url, "--data-dir", str(tmp_path)]
+    args += ["--port", "0", "--stream", "nats://127.0.0.1:4222", "--stream-namespace", namespace]
+    server = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+    try:
+        layout = js.StreamLayout(namespace, js.DEFAULT_PARTITIONS)
+
+        async def profile_keys() -> list[str]:
+            nc = await js.connect(NATS)
+            try:
+                kv = await js.ensure(nc, layout)
+                end = time.monotonic() + 30
+                while time.monotonic() < end:
+                    with contextlib.suppress(Exception):
+                        keys = [k for k in await kv.keys() if device_id in k]
+                        if keys:
+                            return keys
+                    await asyncio.sleep(0.2)
+                return []
+            finally:
+                await nc.close()
+
+        assert run(profile_keys), "the server's stream sync did not write the device's profile"
+        assert server.poll() is None
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=30)
+    assert "field alerts from nats://127.0.0.1:4222" in err

@@ -62,6 +62,18 @@ def _settings(data_dir: Path | None, database_url: str | None, **extra: Any) -> 
     metavar="URL",
     help="where the province statistics run: embedded (default), dask://host:port or dask://local?workers=N",
 )
+@click.option(
+    "--stream",
+    metavar="nats://HOST:PORT",
+    help="field alerts from JetStream detector workers ('hengqi field consume'): device profiles into the stream's "
+    "bucket, the alerts stream into this server's database (docs/scale-out.md); default: the embedded path",
+)
+@click.option(
+    "--stream-namespace",
+    default="hengqi",
+    show_default=True,
+    help="the JetStream layout's namespace (as 'hengqi field ingest --namespace')",
+)
 def serve(
     *,
     data_dir: Path | None,
@@ -74,6 +86,8 @@ def serve(
     access_log: bool | None,
     workers: int | None,
     compute: str | None,
+    stream: str | None,
+    stream_namespace: str,
 ) -> int:
     """Start the platform (REST API under /api/v1) with uvicorn; the store is created and migrated if new."""
     import uvicorn
@@ -91,7 +105,10 @@ def serve(
         "compute": compute,
     }
     settings = _settings(**overrides)  # a bad --compute URL exits 2 here
+    stream_layout = _stream_layout(stream, stream_namespace)  # a bad or unreachable --stream exits 2 here
     app = create_app(settings)  # refuses (exit 2) a non-loopback host without a configured session key
+    if stream_layout is not None:
+        _start_stream_sync(*stream_layout, app.state.hengqi.database)
     if demo:
         from hengqi.server.demo import seed
 
@@ -149,6 +166,35 @@ def serve(
         audit.checkpoint_on_shutdown(state.database)  # what this process wrote (e.g. the demo seed)
         state.close()
     return 0
+
+
+def _stream_layout(stream: str | None, namespace: str) -> tuple[Any, Any] | None:
+    """The NATS address and JetStream layout of ``--stream`` (checked now: the server answers, JetStream on)."""
+    if stream is None:
+        return None
+    from hengqi.server.field import streaming
+    from hengqi.supervision.streams import parse_stream_url
+
+    address = parse_stream_url(stream)
+    layout = streaming.run_sync(lambda: streaming.layout_for(address, namespace, None))
+    return address, layout
+
+
+def _start_stream_sync(address: Any, layout: Any, database: Any) -> None:
+    """``hengqi field stream-sync`` for as long as this process serves (a daemon thread with its own event loop);
+    with several workers the supervising process runs it once."""
+    import threading
+
+    from hengqi.server.field import streaming
+
+    def sync() -> None:
+        try:
+            streaming.run_sync(lambda: streaming.stream_sync(address, layout, database, duration=None))
+        except Exception as err:  # the thread's last word: the server goes on without the stream
+            click.echo(f"hengqi: stream sync from {address.display()} stopped: {err}", err=True)
+
+    threading.Thread(target=sync, name="hengqi-stream-sync", daemon=True).start()
+    click.echo(f"hengqi: field alerts from {address.display()} stream {layout.stream}", err=True)
 
 
 @click.group()
