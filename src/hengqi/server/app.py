@@ -59,7 +59,7 @@ def api_router() -> APIRouter:
     FastAPI tries routes one after the other, and each one tried costs every request that reaches a later one (a
     sizable part of a read's time, measured with ``bench/bench_throughput.py``): the load balancer's probe and the
     registry's reads come first, sign-in and administration last.  The modules' paths are disjoint (their first
-    segment differs; ``tests/server/test_routes_order.py`` checks it), so the order changes no answer.
+    segment differs; ``tests/server/test_read_path.py`` checks it), so the order changes no answer.
     """
     router = APIRouter(prefix=API_PREFIX, responses=_ERRORS)
     for module in (health, registry, workflow, statistics, alerts, auth, admin):

@@ -71,7 +71,7 @@ def list_instruments(
     make: Text = None,
     model: Text = None,
     serial: Text = None,
-) -> Page[InstrumentPublic] | StreamingResponse:
+) -> Response:
     query = params.query(
         organisation_id=organisation_id,
         site_id=site_id,
@@ -150,7 +150,7 @@ def create_site(data: SiteCreate, principal: CurrentPrincipal, session: WriteSes
 @router.get("/sites", response_model=Page[SitePublic], responses=CSV_RESPONSE)
 def list_sites(
     principal: CurrentPrincipal, session: ReadSession, params: Listing, organisation_id: OrgFilter = None
-) -> Page[SitePublic] | StreamingResponse:
+) -> Response:
     result = page(
         session,
         scoped_select(principal, Site),
@@ -194,7 +194,7 @@ def create_customer(data: CustomerCreate, principal: CurrentPrincipal, session: 
 @router.get("/customers", response_model=Page[CustomerPublic], responses=CSV_RESPONSE)
 def list_customers(
     principal: CurrentPrincipal, session: ReadSession, params: Listing, organisation_id: OrgFilter = None
-) -> Page[CustomerPublic] | StreamingResponse:
+) -> Response:
     result = page(
         session,
         scoped_select(principal, Customer),
@@ -241,9 +241,7 @@ def create_laboratory(data: LaboratoryCreate, principal: CurrentPrincipal, sessi
 
 
 @router.get("/laboratories", response_model=Page[LaboratoryPublic], responses=CSV_RESPONSE)
-def list_laboratories(
-    principal: CurrentPrincipal, session: ReadSession, params: Listing
-) -> Page[LaboratoryPublic] | StreamingResponse:
+def list_laboratories(principal: CurrentPrincipal, session: ReadSession, params: Listing) -> Response:
     result = page(
         session,
         scoped_select(principal, Laboratory),
@@ -292,9 +290,7 @@ def create_weight_set(data: WeightSetCreate, principal: CurrentPrincipal, sessio
 
 
 @router.get("/weight-sets", response_model=Page[WeightSetPublic], responses=CSV_RESPONSE)
-def list_weight_sets(
-    principal: CurrentPrincipal, session: ReadSession, params: Listing
-) -> Page[WeightSetPublic] | StreamingResponse:
+def list_weight_sets(principal: CurrentPrincipal, session: ReadSession, params: Listing) -> Response:
     result = page(
         session,
         scoped_select(principal, WeightSet),
@@ -350,7 +346,7 @@ def create_weight(set_id: Id, data: WeightCreate, principal: CurrentPrincipal, s
 @router.get("/weights", response_model=Page[WeightPublic], responses=CSV_RESPONSE)
 def list_weights(
     principal: CurrentPrincipal, session: ReadSession, params: Listing, weight_set_id: OrgFilter = None
-) -> Page[WeightPublic] | StreamingResponse:
+) -> Response:
     result = page(
         session,
         scoped_select(principal, Weight),

@@ -98,4 +98,3 @@ def json_answer(public: BaseModel, *, status_code: int = 200, versioned: bool = 
     if versioned:
         tag(answer, int(getattr(public, "row_version")))  # noqa: B009 - every versioned record's schema has it
     return answer
-
