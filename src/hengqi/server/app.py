@@ -54,9 +54,15 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def api_router() -> APIRouter:
-    """Every router of the REST API, under :data:`API_PREFIX`; every operation documents the error answers."""
+    """Every router of the REST API, under :data:`API_PREFIX`; every operation documents the error answers.
+
+    FastAPI tries routes one after the other, and each one tried costs every request that reaches a later one (a
+    sizable part of a read's time, measured with ``bench/bench_throughput.py``): the load balancer's probe and the
+    registry's reads come first, sign-in and administration last.  The modules' paths are disjoint (their first
+    segment differs; ``tests/server/test_read_path.py`` checks it), so the order changes no answer.
+    """
     router = APIRouter(prefix=API_PREFIX, responses=_ERRORS)
-    for module in (health, auth, admin, registry, workflow, statistics, alerts):
+    for module in (health, registry, workflow, statistics, alerts, auth, admin):
         router.include_router(module.router)
     return router
 

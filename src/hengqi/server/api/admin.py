@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
-from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 
 from hengqi.server import audit
@@ -43,9 +42,7 @@ def create_organisation(
 
 
 @router.get("/organisations", response_model=Page[OrganisationPublic], responses=CSV_RESPONSE)
-def list_organisations(
-    principal: CurrentPrincipal, session: ReadSession, params: Listing
-) -> Page[OrganisationPublic] | StreamingResponse:
+def list_organisations(principal: CurrentPrincipal, session: ReadSession, params: Listing) -> Response:
     return respond(
         OrganisationPublic, accounts.list_organisations(session, principal, params.query()), params, "organisations"
     )
@@ -91,7 +88,7 @@ def list_users(
     params: Listing,
     role: Role | None = None,
     organisation_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
-) -> Page[UserPublic] | StreamingResponse:
+) -> Response:
     query = params.query(role=None if role is None else str(role), organisation_id=organisation_id)
     return respond(UserPublic, accounts.list_users(session, principal, query), params, "users")
 
@@ -132,7 +129,7 @@ def list_audit(
     entity: Annotated[str | None, Query(max_length=40)] = None,
     entity_id: Annotated[str | None, Query(max_length=64)] = None,
     action: Annotated[str | None, Query(max_length=20)] = None,
-) -> Page[AuditPublic] | StreamingResponse:
+) -> Response:
     """The audit trail of the organisations the caller may read (quality managers, regulators, administrators)."""
     principal.require(Permission.READ_AUDIT)
     statement = select(AuditEntry)

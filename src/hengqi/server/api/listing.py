@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any, Final, TypeVar
 
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 
 from hengqi.server.api.deps import ListParams
@@ -70,15 +70,21 @@ def csv_response(schema: type[S], rows: Sequence[Any], name: str) -> StreamingRe
     return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers=headers)
 
 
-def respond(schema: type[S], result: ServicePage[Any], params: ListParams, name: str) -> Page[S] | StreamingResponse:
+def respond(schema: type[S], result: ServicePage[Any], params: ListParams, name: str) -> Response:
+    """The page as JSON (``Page[schema]``, serialised once by pydantic) or every row as CSV.
+
+    Answering a :class:`Response` spares FastAPI's second validation of the page against the route's
+    ``response_model`` (a worker-thread hop for a sync route) and its own serialisation; the route keeps
+    ``response_model=`` for the OpenAPI document."""
     if params.format == "csv":
         return csv_response(schema, result.items, name)
-    return Page[S](
+    body = Page[schema](  # type: ignore[valid-type]
         items=[schema.model_validate(item) for item in result.items],
         total=result.total,
         limit=result.limit,
         offset=result.offset,
     )
+    return Response(body.model_dump_json(), media_type="application/json")
 
 
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {

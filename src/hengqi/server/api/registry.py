@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from hengqi.server.api.deps import CurrentPrincipal, Listing, ReadSession, WriteSession
 from hengqi.server.api.listing import CSV_RESPONSE, csv_response, respond
-from hengqi.server.api.versioning import IfMatch, expected_version, tagged, with_version
+from hengqi.server.api.versioning import IfMatch, expected_version, json_answer, tagged, with_version
 from hengqi.server.db.models import Customer, Instrument, Laboratory, Site, Weight, WeightSet
 from hengqi.server.schemas.common import Page
 from hengqi.server.schemas.registry import (
@@ -40,12 +40,103 @@ from hengqi.server.schemas.registry import (
     WeightUpdate,
 )
 from hengqi.server.services import due, registry
-from hengqi.server.services.base import get_scoped, page, scoped_select
+from hengqi.server.services.base import get_scoped, page, read_scoped, scoped_select
 
 router = APIRouter(tags=["registry"])
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 OrgFilter = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
 Text = Annotated[str | None, Query(max_length=100)]
+
+
+# -- instruments ------------------------------------------------------------------------------------------------
+@router.post("/instruments", response_model=InstrumentPublic, status_code=201)
+def create_instrument(data: InstrumentCreate, principal: CurrentPrincipal, session: WriteSession) -> InstrumentPublic:
+    """Register an instrument; its specification is checked against its accuracy class (OIML R 76-1:2006)."""
+    instrument = registry.create_instrument(session, principal, data)
+    session.commit()
+    return InstrumentPublic.model_validate(instrument)
+
+
+@router.get("/instruments", response_model=Page[InstrumentPublic], responses=CSV_RESPONSE)
+def list_instruments(
+    *,
+    principal: CurrentPrincipal,
+    session: ReadSession,
+    params: Listing,
+    organisation_id: OrgFilter = None,
+    site_id: OrgFilter = None,
+    owner_id: OrgFilter = None,
+    status: InstrumentStatus | None = None,
+    accuracy_class: AccuracyClassText | None = None,
+    make: Text = None,
+    model: Text = None,
+    serial: Text = None,
+) -> Response:
+    query = params.query(
+        organisation_id=organisation_id,
+        site_id=site_id,
+        owner_id=owner_id,
+        status=status,
+        accuracy_class=accuracy_class,
+        make=make,
+        model=model,
+        serial=serial,
+    )
+    result = page(
+        session,
+        scoped_select(principal, Instrument),
+        Instrument,
+        query,
+        sortable=(
+            "id",
+            "make",
+            "model",
+            "serial",
+            "max_kg",
+            "status",
+            "verification_due",
+            "calibration_due",
+            "created_at",
+        ),
+        filterable=("organisation_id", "site_id", "owner_id", "status", "accuracy_class", "make", "model", "serial"),
+    )
+    return respond(InstrumentPublic, result, params, "instruments")
+
+
+@router.get("/instruments/export.csv", response_class=StreamingResponse, responses=CSV_RESPONSE)
+def export_instruments(principal: CurrentPrincipal, session: ReadSession) -> StreamingResponse:
+    """Every instrument the caller may see, as CSV."""
+    statement = scoped_select(principal, Instrument).order_by(Instrument.id)
+    return csv_response(InstrumentPublic, list(session.scalars(statement)), "instruments")
+
+
+@router.get("/instruments/{instrument_id}", response_model=InstrumentPublic)
+def get_instrument(instrument_id: Id, principal: CurrentPrincipal, session: ReadSession) -> Response:
+    return json_answer(InstrumentPublic.model_validate(read_scoped(session, principal, Instrument, instrument_id)))
+
+
+@router.patch("/instruments/{instrument_id}", response_model=InstrumentPublic)
+def update_instrument(
+    *,
+    instrument_id: Id,
+    data: InstrumentUpdate,
+    principal: CurrentPrincipal,
+    session: WriteSession,
+    response: Response,
+    if_match: IfMatch = None,
+) -> InstrumentPublic:
+    instrument = registry.update_instrument(session, principal, instrument_id, with_version(data, if_match))
+    session.commit()
+    return tagged(response, InstrumentPublic.model_validate(instrument))
+
+
+@router.delete("/instruments/{instrument_id}", status_code=204)
+def delete_instrument(
+    instrument_id: Id, principal: CurrentPrincipal, session: WriteSession, if_match: IfMatch = None
+) -> None:
+    """Soft delete: the instrument stays in the database (and the audit trail) but leaves every list."""
+    registry.delete_instrument(session, principal, instrument_id, expected_version=expected_version(if_match))
+    session.commit()
 
 
 # -- sites ------------------------------------------------------------------------------------------------------
@@ -59,7 +150,7 @@ def create_site(data: SiteCreate, principal: CurrentPrincipal, session: WriteSes
 @router.get("/sites", response_model=Page[SitePublic], responses=CSV_RESPONSE)
 def list_sites(
     principal: CurrentPrincipal, session: ReadSession, params: Listing, organisation_id: OrgFilter = None
-) -> Page[SitePublic] | StreamingResponse:
+) -> Response:
     result = page(
         session,
         scoped_select(principal, Site),
@@ -103,7 +194,7 @@ def create_customer(data: CustomerCreate, principal: CurrentPrincipal, session: 
 @router.get("/customers", response_model=Page[CustomerPublic], responses=CSV_RESPONSE)
 def list_customers(
     principal: CurrentPrincipal, session: ReadSession, params: Listing, organisation_id: OrgFilter = None
-) -> Page[CustomerPublic] | StreamingResponse:
+) -> Response:
     result = page(
         session,
         scoped_select(principal, Customer),
@@ -135,99 +226,6 @@ def delete_customer(customer_id: Id, principal: CurrentPrincipal, session: Write
     session.commit()
 
 
-# -- instruments ------------------------------------------------------------------------------------------------
-@router.post("/instruments", response_model=InstrumentPublic, status_code=201)
-def create_instrument(data: InstrumentCreate, principal: CurrentPrincipal, session: WriteSession) -> InstrumentPublic:
-    """Register an instrument; its specification is checked against its accuracy class (OIML R 76-1:2006)."""
-    instrument = registry.create_instrument(session, principal, data)
-    session.commit()
-    return InstrumentPublic.model_validate(instrument)
-
-
-@router.get("/instruments", response_model=Page[InstrumentPublic], responses=CSV_RESPONSE)
-def list_instruments(
-    *,
-    principal: CurrentPrincipal,
-    session: ReadSession,
-    params: Listing,
-    organisation_id: OrgFilter = None,
-    site_id: OrgFilter = None,
-    owner_id: OrgFilter = None,
-    status: InstrumentStatus | None = None,
-    accuracy_class: AccuracyClassText | None = None,
-    make: Text = None,
-    model: Text = None,
-    serial: Text = None,
-) -> Page[InstrumentPublic] | StreamingResponse:
-    query = params.query(
-        organisation_id=organisation_id,
-        site_id=site_id,
-        owner_id=owner_id,
-        status=status,
-        accuracy_class=accuracy_class,
-        make=make,
-        model=model,
-        serial=serial,
-    )
-    result = page(
-        session,
-        scoped_select(principal, Instrument),
-        Instrument,
-        query,
-        sortable=(
-            "id",
-            "make",
-            "model",
-            "serial",
-            "max_kg",
-            "status",
-            "verification_due",
-            "calibration_due",
-            "created_at",
-        ),
-        filterable=("organisation_id", "site_id", "owner_id", "status", "accuracy_class", "make", "model", "serial"),
-    )
-    return respond(InstrumentPublic, result, params, "instruments")
-
-
-@router.get("/instruments/export.csv", response_class=StreamingResponse, responses=CSV_RESPONSE)
-def export_instruments(principal: CurrentPrincipal, session: ReadSession) -> StreamingResponse:
-    """Every instrument the caller may see, as CSV."""
-    statement = scoped_select(principal, Instrument).order_by(Instrument.id)
-    return csv_response(InstrumentPublic, list(session.scalars(statement)), "instruments")
-
-
-@router.get("/instruments/{instrument_id}", response_model=InstrumentPublic)
-def get_instrument(
-    instrument_id: Id, principal: CurrentPrincipal, session: ReadSession, response: Response
-) -> InstrumentPublic:
-    return tagged(response, InstrumentPublic.model_validate(get_scoped(session, principal, Instrument, instrument_id)))
-
-
-@router.patch("/instruments/{instrument_id}", response_model=InstrumentPublic)
-def update_instrument(
-    *,
-    instrument_id: Id,
-    data: InstrumentUpdate,
-    principal: CurrentPrincipal,
-    session: WriteSession,
-    response: Response,
-    if_match: IfMatch = None,
-) -> InstrumentPublic:
-    instrument = registry.update_instrument(session, principal, instrument_id, with_version(data, if_match))
-    session.commit()
-    return tagged(response, InstrumentPublic.model_validate(instrument))
-
-
-@router.delete("/instruments/{instrument_id}", status_code=204)
-def delete_instrument(
-    instrument_id: Id, principal: CurrentPrincipal, session: WriteSession, if_match: IfMatch = None
-) -> None:
-    """Soft delete: the instrument stays in the database (and the audit trail) but leaves every list."""
-    registry.delete_instrument(session, principal, instrument_id, expected_version=expected_version(if_match))
-    session.commit()
-
-
 @router.delete("/sites/{site_id}", status_code=204)
 def delete_site(site_id: Id, principal: CurrentPrincipal, session: WriteSession, if_match: IfMatch = None) -> None:
     registry.delete_record(session, principal, Site, site_id, expected_version=expected_version(if_match))
@@ -243,9 +241,7 @@ def create_laboratory(data: LaboratoryCreate, principal: CurrentPrincipal, sessi
 
 
 @router.get("/laboratories", response_model=Page[LaboratoryPublic], responses=CSV_RESPONSE)
-def list_laboratories(
-    principal: CurrentPrincipal, session: ReadSession, params: Listing
-) -> Page[LaboratoryPublic] | StreamingResponse:
+def list_laboratories(principal: CurrentPrincipal, session: ReadSession, params: Listing) -> Response:
     result = page(
         session,
         scoped_select(principal, Laboratory),
@@ -294,9 +290,7 @@ def create_weight_set(data: WeightSetCreate, principal: CurrentPrincipal, sessio
 
 
 @router.get("/weight-sets", response_model=Page[WeightSetPublic], responses=CSV_RESPONSE)
-def list_weight_sets(
-    principal: CurrentPrincipal, session: ReadSession, params: Listing
-) -> Page[WeightSetPublic] | StreamingResponse:
+def list_weight_sets(principal: CurrentPrincipal, session: ReadSession, params: Listing) -> Response:
     result = page(
         session,
         scoped_select(principal, WeightSet),
@@ -352,7 +346,7 @@ def create_weight(set_id: Id, data: WeightCreate, principal: CurrentPrincipal, s
 @router.get("/weights", response_model=Page[WeightPublic], responses=CSV_RESPONSE)
 def list_weights(
     principal: CurrentPrincipal, session: ReadSession, params: Listing, weight_set_id: OrgFilter = None
-) -> Page[WeightPublic] | StreamingResponse:
+) -> Response:
     result = page(
         session,
         scoped_select(principal, Weight),

@@ -87,3 +87,14 @@ def tagged(response: Response, public: P) -> P:
     """``public`` (a record's public schema, with ``row_version``), its ETag put on ``response``."""
     tag(response, int(getattr(public, "row_version")))  # noqa: B009 - every versioned record's schema has it
     return public
+
+
+def json_answer(public: BaseModel, *, status_code: int = 200, versioned: bool = True) -> Response:
+    """``public`` serialised once by pydantic (``model_dump_json``) into the answer, with its ETag when
+    ``versioned``.  A route that returns a :class:`Response` skips FastAPI's second validation of the returned
+    model against ``response_model`` (a worker-thread hop for a sync route) and its serialisation; the route keeps
+    ``response_model=`` for the OpenAPI document."""
+    answer = Response(public.model_dump_json(), status_code=status_code, media_type="application/json")
+    if versioned:
+        tag(answer, int(getattr(public, "row_version")))  # noqa: B009 - every versioned record's schema has it
+    return answer

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, UploadFile
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from hengqi.errors import InputError
@@ -50,7 +50,7 @@ def create_procedure(data: ProcedureCreate, principal: CurrentPrincipal, session
 @router.get("/procedures", response_model=Page[ProcedurePublic], responses=CSV_RESPONSE)
 def list_procedures(
     principal: CurrentPrincipal, session: ReadSession, params: Listing, kind: RunKind | None = None
-) -> Page[ProcedurePublic] | StreamingResponse:
+) -> Response:
     result = page(
         session,
         scoped_select(principal, Procedure),
@@ -109,7 +109,7 @@ def list_runs(
     instrument_id: IdFilter = None,
     kind: RunKind | None = None,
     supersedes_id: IdFilter = None,
-) -> Page[RunPublic] | StreamingResponse:
+) -> Response:
     """Runs; one whose stored data cannot be read is listed with ``stored_data_error`` (and no data)."""
     result = page(
         session,
@@ -170,7 +170,7 @@ def list_certificates(
     params: Listing,
     instrument_id: IdFilter = None,
     status: CertificateStatus | None = None,
-) -> Page[CertificatePublic] | StreamingResponse:
+) -> Response:
     result = page(
         session,
         scoped_select(principal, Certificate),

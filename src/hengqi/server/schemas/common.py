@@ -82,6 +82,10 @@ _OUT_SCHEMA = WithJsonSchema({"type": "string", "description": "exact decimal (k
 
 #: A non-negative mass in kg; JSON input number or text with unit, JSON output exact decimal text.
 Mass = Annotated[Decimal, BeforeValidator(_mass_in), _OUT, _IN_SCHEMA, _OUT_SCHEMA]
+#: A stored mass in kg in a response body: the value read from the database (exact, checked when it was written)
+#: is taken as it is, without :data:`Mass`'s parsing of client input (which cost most of a list's time: six masses
+#: per instrument); JSON output as :data:`Mass`, exact decimal text.
+MassOut = Annotated[Decimal, _OUT, _OUT_SCHEMA]
 #: A signed mass (a correction), kg.
 SignedMass = Annotated[Decimal, BeforeValidator(_signed_mass_in), _OUT, _SIGNED_IN_SCHEMA, _OUT_SCHEMA]
 #: An exact decimal number (coordinates, coverage factors).

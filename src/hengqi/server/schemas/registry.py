@@ -12,6 +12,7 @@ from pydantic import BeforeValidator, Field
 from hengqi.server.schemas.common import (
     ExactNumber,
     Mass,
+    MassOut,
     OwnedPublic,
     PublicSchema,
     RecordId,
@@ -159,8 +160,8 @@ class RangeIn(Schema):
 
 
 class RangePublic(PublicSchema):
-    max_kg: Mass
-    e_kg: Mass
+    max_kg: MassOut
+    e_kg: MassOut
 
 
 class InstrumentCreate(Schema):
@@ -218,10 +219,10 @@ class InstrumentPublic(OwnedPublic):
     type_approval: str
     accuracy_class: str
     kind: str
-    max_kg: Mass
-    min_kg: Mass
-    e_kg: Mass
-    d_kg: Mass
+    max_kg: MassOut
+    min_kg: MassOut
+    e_kg: MassOut
+    d_kg: MassOut
     ranges: list[RangePublic]
     status: str
     verification_due: date | None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from hengqi.errors import InputError
@@ -208,36 +208,44 @@ def user_for_session(session: Session, user_id: int) -> User:
     return user
 
 
+#: The token's state and its owner, by the unique index on ``token_sha256`` (built once: constructing a statement
+#: cost more than running it).
+_TOKEN_PRINCIPAL = (
+    select(
+        ApiToken.revoked_at,
+        ApiToken.expires_at,
+        User.id,
+        User.username,
+        User.role,
+        User.organisation_id,
+        User.active,
+    )
+    .join(User, User.id == ApiToken.user_id)
+    .where(ApiToken.token_sha256 == bindparam("digest"))
+)
+_GRANTS = select(RegulatorGrant.organisation_id).where(RegulatorGrant.user_id == bindparam("user_id"))
+
+
+def granted_organisations(session: Session, user_id: int) -> frozenset[int]:
+    """The organisations an admin granted regulator ``user_id`` to read (Core query on the session's connection)."""
+    return frozenset(session.connection().execute(_GRANTS, {"user_id": user_id}).scalars())
+
+
 def principal_for_token(session: Session, token: str) -> Principal:
     """The principal of a valid (not revoked, not expired) API token, owned by an active user.
 
     The same answers as ``principal_of(session, user_for_token(session, token))`` in one query (the token row
     joined to its user by the unique index on ``token_sha256``; regulators' grants in a second), without loading
-    ORM objects: this runs on every request made with a token.
+    ORM objects: this runs on every request made with a token, and is never cached (a revoked token, a
+    deactivated user or a changed role is seen by the next request, in every worker process).
     """
-    row = session.execute(
-        select(
-            ApiToken.revoked_at,
-            ApiToken.expires_at,
-            User.id,
-            User.username,
-            User.role,
-            User.organisation_id,
-            User.active,
-        )
-        .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_sha256 == token_digest(token))
-    ).one_or_none()
+    row = session.connection().execute(_TOKEN_PRINCIPAL, {"digest": token_digest(token)}).one_or_none()
     if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= utcnow()):
         raise AuthenticationError("invalid or expired API token")
     if not row.active:
         raise AuthenticationError("session is no longer valid")
     role = Role(row.role)
-    granted: frozenset[int] = frozenset()
-    if role == Role.REGULATOR:
-        granted = frozenset(
-            session.scalars(select(RegulatorGrant.organisation_id).where(RegulatorGrant.user_id == row.id))
-        )
+    granted = granted_organisations(session, row.id) if role == Role.REGULATOR else frozenset()
     return Principal(row.id, row.username, role, row.organisation_id, granted)
 
 

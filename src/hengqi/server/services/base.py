@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, inspect, select
+from sqlalchemy import ColumnElement, Row, Select, bindparam, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -59,6 +59,32 @@ def get_scoped(session: Session, principal: Principal, model: type[M], key: int,
     if obj is None or getattr(obj, "deleted_at", None) is not None or (org is not None and not principal.sees(org)):
         raise NotFoundError(entity_name(model).rstrip("s").replace("_", "-"), key)
     return obj
+
+
+_BY_KEY: dict[type[Base], Select[Any]] = {}
+
+
+def _by_key(model: type[Base]) -> Select[Any]:
+    statement = _BY_KEY.get(model)
+    if statement is None:
+        table = model.__table__
+        statement = _BY_KEY[model] = select(*table.columns).where(table.c.id == bindparam("key"))
+    return statement
+
+
+def read_scoped(session: Session, principal: Principal, model: type[M], key: int) -> Row[Any]:
+    """The row of the live object ``key`` of ``model`` if ``principal`` may see it (the same answers as
+    :func:`get_scoped`); :class:`NotFoundError` otherwise.
+
+    For reads only: a Core query on the primary key, built once per model, whose row carries every column under
+    its attribute name (the column types convert values as for ORM objects), so a public schema validates from it
+    ``from_attributes``; no ORM object, identity map or per-call statement is made.
+    """
+    row = session.connection().execute(_by_key(model), {"key": key}).one_or_none()
+    org = getattr(row, "organisation_id", None)
+    if row is None or getattr(row, "deleted_at", None) is not None or (org is not None and not principal.sees(org)):
+        raise NotFoundError(entity_name(model).rstrip("s").replace("_", "-"), key)
+    return row
 
 
 def ensure_organisation(session: Session, organisation_id: int) -> None:
