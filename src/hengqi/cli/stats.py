@@ -214,6 +214,62 @@ def single_plan_cmd(*, lot_size: int, aql: str, as_json: bool) -> int:
     return 0
 
 
+@stats.command("switching")
+@click.option(
+    "--lots",
+    required=True,
+    help="results on original inspection, in order: A accepted, R rejected, C "
+    "accepted between Ac and Re under reduced inspection",
+)
+@click.option("--nonconforming", default="", help="comma-separated nonconforming count per lot (for 8.3.3 b)")
+@click.option(
+    "--limit-number",
+    type=click.IntRange(min=0),
+    default=None,
+    help="allow reduced inspection with this limit number (Table VIII, supplied by you) for 8.3.3 b",
+)
+@click.option(
+    "--limits-dropped",
+    is_flag=True,
+    help="allow reduced inspection with 8.3.3 b dropped by agreement of both parties (8.5)",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def switching_cmd(
+    *, lots: str, nonconforming: str, limit_number: int | None, limits_dropped: bool, as_json: bool
+) -> int:
+    """The severity of inspection after each lot (normal, tightened, reduced, discontinued): the switching
+    procedure of MIL-STD-105E / ANSI/ASQ Z1.4 8.3 and 8.4 (secondary transcriptions, see
+    docs/supervision-statistics.md).  Reduced inspection only with --limit-number or --limits-dropped."""
+    from hengqi.supervision.switching import LotResult, ReducedConditions, run_lots
+
+    text = lots.strip().upper()
+    bad = sorted({c for c in text if c not in "ARC"})
+    if not text or bad:
+        raise InputError("--lots", f"use A, R and C only, got {', '.join(map(repr, bad)) or 'nothing'}")
+    if limit_number is not None and limits_dropped:
+        raise InputError("--limits-dropped", "give either --limit-number or --limits-dropped, not both")
+    counts: list[int | None] | None = None
+    if nonconforming.strip():
+        try:
+            counts = [int(x) for x in nonconforming.split(",")]
+        except ValueError:
+            raise InputError("--nonconforming", f"expected comma-separated integers, got {nonconforming!r}") from None
+    conditions = None
+    if limit_number is not None or limits_dropped:
+        conditions = ReducedConditions(limit_number=limit_number)
+    states = run_lots([LotResult(c) for c in text], nonconforming=counts, conditions=conditions)
+    if as_json:
+        rows = [
+            {"lot": s.lots, "result": c, "severity": s.severity.value, "clause": s.clause, "reason": s.reason}
+            for c, s in zip(text, states, strict=True)
+        ]
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        for c, s in zip(text, states, strict=True):
+            click.echo(f"lot {s.lots}: {c}; next lot on {s.severity.value} inspection ({s.clause}: {s.reason})")
+    return 0
+
+
 @stats.command("simulate")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--instruments", type=click.IntRange(1, 10_000_000), default=10_000, show_default=True)

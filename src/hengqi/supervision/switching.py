@@ -248,6 +248,6 @@ def run_lots(
         try:
             state = next_state(state, result, nonconforming=count, conditions=conditions)
         except InputError as err:
-            raise err.at(f"lot {i + 1}") from None
+            raise InputError(f"lot {i + 1}", str(err)) from None
         states.append(state)
     return tuple(states)
