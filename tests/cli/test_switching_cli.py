@@ -49,3 +49,13 @@ def test_limit_number_with_counts(capsys: pytest.CaptureFixture[str]) -> None:
 def test_bad_input_exits_2(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(["stats", "switching", *args]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_single_plan_tightened(capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        cli(["stats", "single-plan", "--lot-size", "2000", "--aql", "15", "--inspection", "tightened", "--json"]) == 0
+    )
+    plan = json.loads(capsys.readouterr().out)
+    assert (plan["code_letter"], plan["n"], plan["ac"], plan["re"]) == ("J", 80, 18, 19)
+    assert cli(["stats", "single-plan", "--lot-size", "20000", "--aql", "1.0", "--inspection", "tightened"]) == 2
+    assert "beyond code letter L were not read" in capsys.readouterr().err

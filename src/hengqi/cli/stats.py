@@ -194,22 +194,29 @@ def conformance_cmd(
 @stats.command("single-plan")
 @click.option("--lot-size", type=click.IntRange(min=1), required=True, help="number of items in the lot")
 @click.option("--aql", required=True, help="AQL in percent nonconforming: 0.65, 1.0, 1.5, 2.5, 4.0, 6.5, 10 or 15")
+@click.option(
+    "--inspection",
+    type=click.Choice(["normal", "tightened"]),
+    default="normal",
+    show_default=True,
+    help="severity (tightened: lots of at most 10 000)",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def single_plan_cmd(*, lot_size: int, aql: str, as_json: bool) -> int:
-    """Single sampling plan, normal inspection, level II (MIL-STD-105E Tables I and II-A, the counterpart of
-    ISO 2859-1; entries from a secondary transcription, see docs/supervision-statistics.md)."""
+def single_plan_cmd(*, lot_size: int, aql: str, inspection: str, as_json: bool) -> int:
+    """Single sampling plan, normal or tightened inspection, level II (MIL-STD-105E Tables I, II-A and II-B, the
+    counterpart of ISO 2859-1; entries from a secondary transcription, see docs/supervision-statistics.md)."""
     from dataclasses import asdict
 
-    from hengqi.supervision.attributes_table import single_normal_plan
+    from hengqi.supervision.attributes_table import single_normal_plan, single_tightened_plan
 
-    p = single_normal_plan(lot_size, aql)
+    p = (single_tightened_plan if inspection == "tightened" else single_normal_plan)(lot_size, aql)
     if as_json:
         click.echo(json.dumps(asdict(p), indent=2))
     else:
         via = "" if p.code_letter == p.lot_code_letter else f" (arrow from {p.lot_code_letter})"
         click.echo(
-            f"lot {lot_size}, AQL {aql} %: code letter {p.code_letter}{via}, inspect n = {p.n}, "
-            f"accept with Ac = {p.ac}, reject with Re = {p.re} nonconforming"
+            f"lot {lot_size}, AQL {aql} %, {inspection} inspection: code letter {p.code_letter}{via}, "
+            f"inspect n = {p.n}, accept with Ac = {p.ac}, reject with Re = {p.re} nonconforming"
         )
     return 0
 
