@@ -9,8 +9,10 @@ Building Sciences (http://www.nibs.org/FMOC/DPW_AC/AC-TABLE.ASC, page E-24) whic
 from MIL-STD-105E using TABLE I Sample size code letters and TABLE II-A for single sampling plans".  It gives,
 for lot sizes 2 to over 500 000 and AQL 0.65 to 15 (percent nonconforming), the code letter, the sample size and
 the rejection number ``Re``, with arrows: "use first sampling plan below arrow" / "above arrow".  In single
-sampling the acceptance number is ``Ac = Re - 1``.  Level I/III, tightened and reduced inspection, the switching
-rules and the AQLs outside 0.65-15 are not in that table and are not offered.  Confirm against ISO 2859-1:1999
+sampling the acceptance number is ``Ac = Re - 1``.  The same page's "TABLE 1-B ... Single Tightened" (from
+Table II-B) gives the tightened plans; only its rows A to L could be read (:func:`single_tightened_plan`).  Level
+I/III, reduced inspection and the AQLs outside 0.65-15 are not in those tables and are not offered; the switching
+rules are in :mod:`hengqi.supervision.switching`.  Confirm against ISO 2859-1:1999
 Tables 1 and 2-A before relying on a plan.
 
 >>> p = single_normal_plan(1000, "1.0")
