@@ -105,8 +105,8 @@ def test_published_tightened_entries(lot: int, aql: str, expected: tuple[str, st
 
 def test_tightened_is_never_more_lenient_than_normal() -> None:
     # two transcriptions checked against each other: for every lot-size row A..L and AQL, the tightened plan
-    # inspects at least as many items and accepts with at most as many nonconforming as the normal plan; its
-    # (Ac, Re) pairs are in the series of Table II-B: 0 1, 1 2, 2 3, 3 4, 5 6, 8 9, 12 13, 18 19
+    # inspects at least as many items and accepts with at most as many nonconforming as the normal plan; every
+    # lookup resolves to one of the rejection numbers printed in rows A..L of TABLE 1-B, with Ac = Re - 1
     series = {1, 2, 3, 4, 6, 9, 13, 19}
     for lo, _hi, _letter, _n in LOT_RANGES[:11]:
         for aql in AQLS:
