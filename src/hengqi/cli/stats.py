@@ -4,7 +4,9 @@
 ``passed`` column (true/false, 1/0, pass/fail, yes/no), a ``date`` column (ISO date; needed for ``month``) and any
 grouping columns, and prints the pass rate overall and by group with confidence intervals and funnel flags, in
 the same form as ``GET /api/v1/statistics/pass-rates``.  ``hengqi stats plan`` and ``hengqi stats conformance``
-print sampling plans (see ``docs/supervision-statistics.md``).  ``hengqi stats simulate DIR`` writes a synthetic
+print sampling plans (see ``docs/supervision-statistics.md``); ``hengqi stats single-plan`` the tabled plans of
+normal or tightened inspection, and ``hengqi stats switching --lots ARRAA...`` the severity of inspection after each
+lot under the switching rules.  ``hengqi stats simulate DIR`` writes a synthetic
 province as Parquet partitions by region and month, and ``hengqi stats province DIR [--compute URL]`` computes
 the regulator statistics over such partitions: embedded (DuckDB in this process, the default) or on Dask
 (``dask://host:port`` for a running scheduler, ``dask://local?workers=N`` for a local cluster).  Bad input
