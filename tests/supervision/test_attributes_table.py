@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from hengqi.errors import InputError
-from hengqi.supervision.attributes_table import AQLS, LOT_RANGES, single_normal_plan
+from hengqi.supervision.attributes_table import AQLS, LOT_RANGES, single_normal_plan, single_tightened_plan
 
 # (lot size, AQL) -> (lot's code letter, plan's code letter, n, Ac, Re), read off "TABLE 1-A, General Level II,
 # Single Normal" (nibs.org/FMOC/DPW_AC/AC-TABLE.ASC, developed from MIL-STD-105E Tables I and II-A)
@@ -73,3 +73,55 @@ def test_an_up_arrow_in_the_first_row_is_not_in_the_table() -> None:
 def test_outside_the_table(lot: int, aql: str) -> None:
     with pytest.raises(InputError):
         single_normal_plan(lot, aql)
+
+
+# (lot size, AQL) -> (lot's code letter, plan's code letter, n, Ac, Re), read off "TABLE 1-B, SAMPLING PLAN -
+# Single Tightened" of the same source (MIL-STD-105E Tables I and II-B; rows A to L only could be read)
+PUBLISHED_TIGHTENED = [
+    (1000, "1.0", ("J", "J", 80, 1, 2)),
+    (1000, "15", ("J", "J", 80, 18, 19)),
+    (2000, "2.5", ("K", "K", 125, 5, 6)),
+    (5000, "4.0", ("L", "L", 200, 12, 13)),
+    (5000, "0.65", ("L", "L", 200, 2, 3)),
+    (400, "6.5", ("H", "H", 50, 5, 6)),
+    (200, "15", ("G", "G", 32, 8, 9)),
+    (100, "4.0", ("F", "F", 20, 1, 2)),
+    (100, "2.5", ("F", "G", 32, 1, 2)),  # F, 2.5: down to G
+    (100, "1.0", ("F", "F", 20, 0, 1)),
+    # arrows
+    (2000, "15", ("K", "J", 80, 18, 19)),  # K, 15: up to J
+    (5000, "15", ("L", "J", 80, 18, 19)),  # L, 15: the shaft under K's up arrow
+    (100, "0.65", ("F", "G", 32, 0, 1)),  # F: down to G
+    (400, "0.65", ("H", "K", 125, 1, 2)),  # H shaft, J head: down to K
+    (60, "1.0", ("E", "F", 20, 0, 1)),  # E: down to F
+]
+
+
+@pytest.mark.parametrize(("lot", "aql", "expected"), PUBLISHED_TIGHTENED)
+def test_published_tightened_entries(lot: int, aql: str, expected: tuple[str, str, int, int, int]) -> None:
+    p = single_tightened_plan(lot, aql)
+    assert (p.lot_code_letter, p.code_letter, p.n, p.ac, p.re) == expected
+
+
+def test_tightened_is_never_more_lenient_than_normal() -> None:
+    # two transcriptions checked against each other: for every lot-size row A..L and AQL, the tightened plan
+    # inspects at least as many items and accepts with at most as many nonconforming as the normal plan; every
+    # lookup resolves to one of the rejection numbers printed in rows A..L of TABLE 1-B, with Ac = Re - 1
+    series = {1, 2, 3, 4, 6, 9, 13, 19}
+    for lo, _hi, _letter, _n in LOT_RANGES[:11]:
+        for aql in AQLS:
+            t = single_tightened_plan(lo, aql)
+            assert t.re in series
+            assert t.ac == t.re - 1
+            if (lo, aql) != (2, "10"):  # A, 10 has no normal plan in the transcription
+                m = single_normal_plan(lo, aql)
+                assert t.n >= m.n
+                assert t.ac <= m.ac
+
+
+def test_tightened_rows_beyond_l_were_not_read() -> None:
+    assert single_tightened_plan(10000, "1.0").code_letter == "L"
+    with pytest.raises(InputError, match="beyond code letter L were not read"):
+        single_tightened_plan(10001, "1.0")
+    with pytest.raises(InputError):
+        single_tightened_plan(1, "1.0")

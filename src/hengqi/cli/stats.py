@@ -4,7 +4,9 @@
 ``passed`` column (true/false, 1/0, pass/fail, yes/no), a ``date`` column (ISO date; needed for ``month``) and any
 grouping columns, and prints the pass rate overall and by group with confidence intervals and funnel flags, in
 the same form as ``GET /api/v1/statistics/pass-rates``.  ``hengqi stats plan`` and ``hengqi stats conformance``
-print sampling plans (see ``docs/supervision-statistics.md``).  ``hengqi stats simulate DIR`` writes a synthetic
+print sampling plans (see ``docs/supervision-statistics.md``); ``hengqi stats single-plan`` the tabled plans of
+normal or tightened inspection, and ``hengqi stats switching --lots ARRAA...`` the severity of inspection after each
+lot under the switching rules.  ``hengqi stats simulate DIR`` writes a synthetic
 province as Parquet partitions by region and month, and ``hengqi stats province DIR [--compute URL]`` computes
 the regulator statistics over such partitions: embedded (DuckDB in this process, the default) or on Dask
 (``dask://host:port`` for a running scheduler, ``dask://local?workers=N`` for a local cluster).  Bad input
@@ -194,23 +196,86 @@ def conformance_cmd(
 @stats.command("single-plan")
 @click.option("--lot-size", type=click.IntRange(min=1), required=True, help="number of items in the lot")
 @click.option("--aql", required=True, help="AQL in percent nonconforming: 0.65, 1.0, 1.5, 2.5, 4.0, 6.5, 10 or 15")
+@click.option(
+    "--inspection",
+    type=click.Choice(["normal", "tightened"]),
+    default="normal",
+    show_default=True,
+    help="severity (tightened: lots of at most 10 000)",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def single_plan_cmd(*, lot_size: int, aql: str, as_json: bool) -> int:
-    """Single sampling plan, normal inspection, level II (MIL-STD-105E Tables I and II-A, the counterpart of
-    ISO 2859-1; entries from a secondary transcription, see docs/supervision-statistics.md)."""
+def single_plan_cmd(*, lot_size: int, aql: str, inspection: str, as_json: bool) -> int:
+    """Single sampling plan, normal or tightened inspection, level II (MIL-STD-105E Tables I, II-A and II-B, the
+    counterpart of ISO 2859-1; entries from a secondary transcription, see docs/supervision-statistics.md)."""
     from dataclasses import asdict
 
-    from hengqi.supervision.attributes_table import single_normal_plan
+    from hengqi.supervision.attributes_table import single_normal_plan, single_tightened_plan
 
-    p = single_normal_plan(lot_size, aql)
+    p = (single_tightened_plan if inspection == "tightened" else single_normal_plan)(lot_size, aql)
     if as_json:
         click.echo(json.dumps(asdict(p), indent=2))
     else:
         via = "" if p.code_letter == p.lot_code_letter else f" (arrow from {p.lot_code_letter})"
         click.echo(
-            f"lot {lot_size}, AQL {aql} %: code letter {p.code_letter}{via}, inspect n = {p.n}, "
-            f"accept with Ac = {p.ac}, reject with Re = {p.re} nonconforming"
+            f"lot {lot_size}, AQL {aql} %, {inspection} inspection: code letter {p.code_letter}{via}, "
+            f"inspect n = {p.n}, accept with Ac = {p.ac}, reject with Re = {p.re} nonconforming"
         )
+    return 0
+
+
+@stats.command("switching")
+@click.option(
+    "--lots",
+    required=True,
+    help="results on original inspection, in order: A accepted, R rejected, C "
+    "accepted between Ac and Re under reduced inspection",
+)
+@click.option("--nonconforming", default="", help="comma-separated nonconforming count per lot (for 8.3.3 b)")
+@click.option(
+    "--limit-number",
+    type=click.IntRange(min=0),
+    default=None,
+    help="allow reduced inspection with this limit number (Table VIII, supplied by you) for 8.3.3 b",
+)
+@click.option(
+    "--limits-dropped",
+    is_flag=True,
+    help="allow reduced inspection with 8.3.3 b dropped by agreement of both parties (8.5)",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def switching_cmd(
+    *, lots: str, nonconforming: str, limit_number: int | None, limits_dropped: bool, as_json: bool
+) -> int:
+    """The severity of inspection after each lot (normal, tightened, reduced, discontinued): the switching
+    procedure of MIL-STD-105E / ANSI/ASQ Z1.4 8.3 and 8.4 (secondary transcriptions, see
+    docs/supervision-statistics.md).  Reduced inspection only with --limit-number or --limits-dropped."""
+    from hengqi.supervision.switching import LotResult, ReducedConditions, run_lots
+
+    text = lots.strip().upper()
+    bad = sorted({c for c in text if c not in "ARC"})
+    if not text or bad:
+        raise InputError("--lots", f"use A, R and C only, got {', '.join(map(repr, bad)) or 'nothing'}")
+    if limit_number is not None and limits_dropped:
+        raise InputError("--limits-dropped", "give either --limit-number or --limits-dropped, not both")
+    counts: list[int | None] | None = None
+    if nonconforming.strip():
+        try:
+            counts = [int(x) for x in nonconforming.split(",")]
+        except ValueError:
+            raise InputError("--nonconforming", f"expected comma-separated integers, got {nonconforming!r}") from None
+    conditions = None
+    if limit_number is not None or limits_dropped:
+        conditions = ReducedConditions(limit_number=limit_number)
+    states = run_lots([LotResult(c) for c in text], nonconforming=counts, conditions=conditions)
+    if as_json:
+        rows = [
+            {"lot": s.lots, "result": c, "severity": s.severity.value, "clause": s.clause, "reason": s.reason}
+            for c, s in zip(text, states, strict=True)
+        ]
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        for c, s in zip(text, states, strict=True):
+            click.echo(f"lot {s.lots}: {c}; next lot on {s.severity.value} inspection ({s.clause}: {s.reason})")
     return 0
 
 
