@@ -321,6 +321,10 @@ def test_alert_screens_refuse_other_roles_and_organisations(world: World) -> Non
     assert c.get(f"/api/v1/field/alerts/{alert_id}", headers=h["qm_a"]).json()["state"] == "new"
 
 
+#: the revision before 0170_alert_screens
+BEFORE = "0160_statistics_dims"
+
+
 def test_migration_renames_stored_states_and_reasons(tmp_path: Path) -> None:
     """0170_alert_screens: open -> new, investigating -> inspection_ordered, confirmed_tampering -> confirmed_fraud,
     repaired -> fault; and back on downgrade."""
@@ -334,10 +338,10 @@ def test_migration_renames_stored_states_and_reasons(tmp_path: Path) -> None:
     from hengqi.server.field.devices import register_device
 
     database = Database(f"sqlite:///{tmp_path / 'm.sqlite3'}")
-    upgrade(database.engine, "0150_org_instrument_hosts")
+    upgrade(database.engine)  # the registry rows are written at head, then the schema goes back to before 0170
     stamp = "2026-12-07 08:00:00.000000"
     rows = [("open", None), ("investigating", None), ("closed", "confirmed_tampering"), ("closed", "repaired")]
-    with database.write_session() as session:  # these tables are as at head; field_alerts is not
+    with database.write_session() as session:
         org = Organisation(name="Market authority m")
         session.add(org)
         session.flush()
@@ -351,6 +355,7 @@ def test_migration_renames_stored_states_and_reasons(tmp_path: Path) -> None:
         )
         session.commit()
         ids = {"o": org.id, "d": device.id}
+    downgrade(database.engine, BEFORE)
     with database.engine.begin() as con:
         for i, (state, reason) in enumerate(rows):
             con.execute(
@@ -371,7 +376,7 @@ def test_migration_renames_stored_states_and_reasons(tmp_path: Path) -> None:
             ("closed", "confirmed_fraud"),
             ("closed", "fault"),
         ]
-    downgrade(database.engine, "0150_org_instrument_hosts")
+    downgrade(database.engine, BEFORE)
     with database.engine.connect() as con:
         assert [tuple(r) for r in con.execute(query)] == rows
     database.dispose()

@@ -21,8 +21,8 @@ def test_leftover_entries_move_into_the_catalogue_once(tmp_path: Path) -> None:
     lab.write_text(
         lab.read_text(encoding="utf-8").replace(
             "LAB_MESSAGES: Final[dict[str, tuple[str, str]]] = {}",
-            'LAB_MESSAGES: Final[dict[str, tuple[str, str]]] = {\n    "rem.title": ("Reminders", "提醒"),\n'
-            '    "rem.why": ("Reason", "缘由"),\n    "nav.dashboard": ("Dashboard", "概览"),\n'
+            'LAB_MESSAGES: Final[dict[str, tuple[str, str]]] = {\n    "zz.title": ("Reminder digest", "提醒摘要"),\n'
+            '    "zz.why": ("Reason", "缘由"),\n    "nav.dashboard": ("Dashboard", "概览"),\n'
             '    "reg.saved": ("Saved!", "已保存！"),\n}',
         ),
         encoding="utf-8",
@@ -44,24 +44,24 @@ def test_leftover_entries_move_into_the_catalogue_once(tmp_path: Path) -> None:
     report = run()  # a dry run
     assert "4 new texts for the catalogue, 3 new keys for the index, 1 keys with a new English text" in report
     assert "changed key reg.saved: 'Saved.' -> 'Saved!'" in report
-    assert "src/hengqi/server/web/templates/registry_form.html" in report  # where 'Saved.' is written out
+    assert "src/hengqi/server/web/templates/user.html" in report  # where 'Saved.' is written out
     assert "4 new texts" in run("--prune")
     po = (tmp_path / "src/hengqi/locale/zh_CN/LC_MESSAGES/hengqi.po").read_text(encoding="utf-8")
-    assert 'msgid "Reminders"\nmsgstr "提醒"' in po
-    assert 'msgctxt "rem.why"\nmsgid "Reason"\nmsgstr "缘由"' in po  # "Reason" had another Chinese already
+    assert 'msgid "Reminder digest"\nmsgstr "提醒摘要"' in po
+    assert 'msgctxt "zz.why"\nmsgid "Reason"\nmsgstr "缘由"' in po  # "Reason" had another Chinese already
     assert 'msgid "Alarm"\nmsgstr "报警"' in po
     terms = (tmp_path / "src/hengqi/server/web/terms.py").read_text(encoding="utf-8")
-    assert '"rem.title": N_("Reminders")' in terms
+    assert '"zz.title": N_("Reminder digest")' in terms
     assert '"field.alarm": N_("Alarm")' in terms
     assert '"reg.saved": N_("Saved!")' in terms
-    assert 'N_("Saved.")' not in terms
-    assert "提醒" not in lab.read_text(encoding="utf-8")
+    assert '"reg.saved": N_("Saved.")' not in terms
+    assert "提醒摘要" not in lab.read_text(encoding="utf-8")
     assert "报警" not in field.read_text(encoding="utf-8")
     before = {p: p.read_bytes() for p in (tmp_path / "src").rglob("*") if p.is_file()}
     assert "0 new texts for the catalogue, 0 new keys for the index, 0 keys" in run("--prune")
     assert before == {p: p.read_bytes() for p in (tmp_path / "src").rglob("*") if p.is_file()}
     check = (
-        "from hengqi.locale import catalogue; c = catalogue('zh'); print(c[('rem.why', 'Reason')], c[(None, 'Alarm')])"
+        "from hengqi.locale import catalogue; c = catalogue('zh'); print(c[('zz.why', 'Reason')], c[(None, 'Alarm')])"
     )
     shown = subprocess.run(
         [sys.executable, "-c", check],

@@ -107,6 +107,8 @@ def demo_ids(demo: Demo, run_url: str) -> dict[str, str]:
     with demo.app.state.hengqi.database.read_session() as session:
         instrument = session.scalars(select(Instrument.id).order_by(Instrument.id)).first()
         certificate = session.scalars(select(Certificate.id).order_by(Certificate.id)).first()
+        issued_only = select(Certificate).where(Certificate.status == "issued").order_by(Certificate.id)
+        issued = session.scalars(issued_only).first()
         user = session.scalars(select(User.id).order_by(User.id)).first()
         weight_set = session.scalars(select(WeightSet.id).order_by(WeightSet.id)).first()
         weight = session.scalars(select(Weight.id).order_by(Weight.id)).first()
@@ -116,6 +118,8 @@ def demo_ids(demo: Demo, run_url: str) -> dict[str, str]:
         "certificate_id": str(certificate or 1),
         "run_id": run_url.rsplit("/", 1)[-1],
         "device_id": "no-such-device",
+        "organisation": str(issued.organisation_id if issued else 1),
+        "number": issued.number if issued else "HQ-CAL-2026-00001",
         "code": "zh",
         "key:user": str(user),
         "key:certificate": str(certificate or 1),
