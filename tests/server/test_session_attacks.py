@@ -338,3 +338,19 @@ def test_unknown_and_known_names_answer_alike(live_factory: object) -> None:
         "wrong password",
         "unknown user",
     }
+
+
+def test_an_address_out_of_failures_is_answered_before_its_body_is_read(live_factory: object) -> None:
+    """The login gate answers an API sign-in from a locked-out address itself, with the route's own 429."""
+    live = live_factory(login_address_failures="3", login_account_failures="100")  # type: ignore[operator]
+    assert [_attempt(live.base, f"name-{n}", "wrong").status_code for n in range(3)] == [401] * 3
+    locked = _attempt(live.base, "someone-else", "wrong")
+    assert locked.status_code == 429
+    error = locked.json()["error"]
+    assert error["code"] == "too_many_attempts"
+    assert locked.headers["retry-after"] == str(error["details"]["retry_after_s"])
+    assert error["message"] == f"too many failed sign-ins; try again in {error['details']['retry_after_s']} s"
+    # not even read: a body that the route would refuse (422) is answered 429 too
+    junk = httpx.post(f"{live.base}/api/v1/auth/login", content=b"{not json", timeout=10)
+    assert junk.status_code == 429
+    assert junk.json()["error"]["code"] == "too_many_attempts"

@@ -129,9 +129,17 @@ def create_app(settings: Settings) -> FastAPI:
         max_upload_bytes=settings.max_upload_bytes,
         max_json_depth=settings.max_json_depth,
     )
+
     # outermost: sign-ins get a fair share before any other middleware runs (hengqi.server.login_gate)
+    def address_locked(address: str) -> int | None:
+        return app.state.hengqi.signin.throttle.address_retry_after(address)  # type: ignore[no-any-return]
+
     app.add_middleware(
-        LoginGate, lanes=settings.login_workers, queue=settings.login_queue, rate_per_s=settings.login_rate_per_s
+        LoginGate,
+        lanes=settings.login_workers,
+        queue=settings.login_queue,
+        rate_per_s=settings.login_rate_per_s,
+        address_locked=address_locked,
     )
     if settings.access_log:
         install_access_log(app)  # outside the gate: its 429s are logged too

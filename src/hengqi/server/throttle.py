@@ -128,6 +128,13 @@ class LoginThrottle:
             wait = max(self._wait(key, now) for key in self._keys(username, address))
         return max(1, math.ceil(wait)) if wait > 0 else None
 
+    def address_retry_after(self, address: str) -> int | None:
+        """Whole seconds before any name may try from ``address`` (its own limit reached); ``None`` otherwise.
+        Used before a sign-in's body is read (:mod:`hengqi.server.login_gate`)."""
+        with self._lock:
+            wait = self._wait(f"addr:{address}", self._clock())
+        return max(1, math.ceil(wait)) if wait > 0 else None
+
     def begin(self, username: str, address: str) -> Attempt:
         """Let one attempt through, or raise :class:`LoginThrottledError` (before any password work)."""
         keys = self._keys(username, address)
