@@ -9,11 +9,11 @@ from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
+from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from reportlab.platypus.doctemplate import LayoutError
 
 from hengqi import __version__
-from hengqi.certificates.admin import Address, AdministrativeData
+from hengqi.certificates.admin import Address, AdministrativeData, Person
 from hengqi.certificates.pdf import layout
 from hengqi.errors import InputError
 
@@ -50,6 +50,37 @@ class Blocks:
 
     def h2(self, en: str, zh: str) -> None:
         self.story.append(self.p(f"{escape(en)}  {escape(zh)}", "h2"))
+
+    def authorisation(
+        self, heading: tuple[str, str], persons: Sequence[Person], *, signed: bool, verify_url: str | None
+    ) -> None:
+        """The persons authorising the certificate (ISO/IEC 17025:2017, 7.8.2.1), the verification link where
+        given, and the closing line, kept together on one page; ``heading``: English and Chinese."""
+        start = len(self.story)
+        self.h2(*heading)
+        rows = []
+        for person in persons:
+            role = text_of(person.role) if person.role else ""
+            mark = " (main signer 签发人)" if person.main_signer else ""
+            rows.append(
+                [
+                    self.p(escape(person.name) + mark, "cell"),
+                    self.p(role, "cell"),
+                    self.p("signed electronically 电子签名" if signed and person.main_signer else "", "cell"),
+                ]
+            )
+        table = Table(rows, colWidths=[60 * mm, 60 * mm, None])
+        table.setStyle(
+            TableStyle([("FONTNAME", (0, 0), (-1, -1), self.font), ("LINEBELOW", (0, 0), (-1, -1), 0.25, layout.RULE)])
+        )
+        self.story.append(table)
+        self.story.append(Spacer(1, 3 * mm))
+        if verify_url is not None:
+            self.verification_link(verify_url)
+        self.story.append(self.p(f"Issued with hengqi {escape(__version__)}. — End of certificate 证书结束 —", "small"))
+        block = self.story[start:]
+        del self.story[start:]
+        self.story.append(KeepTogether(block))
 
     def verification_link(self, url: str) -> None:
         """The link to the certificate's public verification page with its QR code (labels and PDFs)."""

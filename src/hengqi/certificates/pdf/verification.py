@@ -18,9 +18,8 @@ from decimal import Decimal
 from xml.sax.saxutils import escape
 
 from reportlab.lib.units import mm
-from reportlab.platypus import KeepTogether, Spacer, Table, TableStyle
+from reportlab.platypus import KeepTogether, Spacer
 
-from hengqi import __version__
 from hengqi.certificates.admin import AdministrativeData
 from hengqi.certificates.pdf import layout
 from hengqi.certificates.pdf.blocks import Blocks, address_text, build_document, text_of
@@ -365,31 +364,7 @@ class _Builder(Blocks):
         )
 
     def signatories(self, signed: bool, verify_url: str | None = None) -> None:
-        start = len(self.story)
-        self.h2("Authorisation", "批准")
-        rows = []
-        for person in self.admin.persons:
-            role = text_of(person.role) if person.role else ""
-            mark = " (main signer 签发人)" if person.main_signer else ""
-            rows.append(
-                [
-                    self.p(escape(person.name) + mark, "cell"),
-                    self.p(role, "cell"),
-                    self.p("signed electronically 电子签名" if signed and person.main_signer else "", "cell"),
-                ]
-            )
-        table = Table(rows, colWidths=[60 * mm, 60 * mm, None])
-        table.setStyle(
-            TableStyle([("FONTNAME", (0, 0), (-1, -1), self.font), ("LINEBELOW", (0, 0), (-1, -1), 0.25, layout.RULE)])
-        )
-        self.story.append(table)
-        self.story.append(Spacer(1, 3 * mm))
-        if verify_url is not None:
-            self.verification_link(verify_url)
-        self.story.append(self.p(f"Issued with hengqi {escape(__version__)}. — End of certificate 证书结束 —", "small"))
-        block = self.story[start:]
-        del self.story[start:]
-        self.story.append(KeepTogether(block))
+        self.authorisation(("Authorisation", "批准"), self.admin.persons, signed=signed, verify_url=verify_url)
 
 
 def render_verification_pdf(
