@@ -154,12 +154,10 @@ class LoginThrottle:
             for key in keys:
                 count = self._counts.setdefault(key, _Count())
                 count.pending = max(0, count.pending - 1)
-                if success is None:
-                    pass
-                elif success:
+                if success:
                     if key.startswith("name:"):
                         count.failures = 0
-                else:
+                elif success is False:  # None: cancelled, neither a success nor a failure
                     if now - count.last_failure > self._window_s:
                         count.failures = 0
                     count.failures += 1
