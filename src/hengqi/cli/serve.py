@@ -148,6 +148,9 @@ def serve(
         "access_log": False,  # hengqi's own access log (--access-log) leaves out query strings and names the user
         "proxy_headers": bool(proxies),
         "forwarded_allow_ips": proxies or None,
+        # the event loop and HTTP parser stay the standard library's and h11 until a measured change says otherwise
+        "loop": "asyncio",
+        "http": "h11",
     }
     if settings.workers == 1:
         uvicorn.run(app, **options)
