@@ -17,6 +17,7 @@ from hengqi.procedures.steps import (
     ReadConditions,
     ReadStable,
     RemoveLoad,
+    Substitute,
     ZeroScale,
     answer_as_json,
     answer_from_json,
@@ -78,6 +79,7 @@ def test_every_step_is_described_in_english_and_chinese() -> None:
         PlaceLoad(D("5"), "front-left", ("W1",)),
         AddLoad(D("0.007")),
         RemoveLoad(),
+        Substitute(D("20000"), ("20 x T1",), 2),
         ZeroScale(),
         ReadStable("indication", D("5")),
         CHANGEOVER,
@@ -94,6 +96,11 @@ def test_every_step_is_described_in_english_and_chinese() -> None:
         assert data["text"] == english
     assert "左前" in describe(PlaceLoad(D("5"), "front-left"))[1]
     assert "W1" in describe(PlaceLoad(D("5"), "centre", ("W1",)))[0]
+    substitute = describe(Substitute(D("20000"), ("20 x T1",), 2))
+    assert "Substitution 2" in substitute[0]
+    assert "20 x T1" in substitute[0]
+    assert "20 t" in substitute[0]
+    assert "替代" in substitute[1]
 
 
 def test_digests_tell_steps_apart() -> None:

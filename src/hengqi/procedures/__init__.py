@@ -38,6 +38,7 @@ from hengqi.procedures.steps import (
     ReadStable,
     Record,
     RemoveLoad,
+    Substitute,
     ZeroScale,
 )
 
@@ -75,6 +76,7 @@ __all__ = [
     "Session",
     "StaleStepError",
     "StreamChannel",
+    "Substitute",
     "UnknownRunError",
     "VirtualBalance",
     "ZeroScale",

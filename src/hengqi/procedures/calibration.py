@@ -12,6 +12,17 @@ secondary sources, each item labelled:
 - **test loads** (cg-18 5.2, SECONDARY: spread over the range incl. zero and Max): by default 5 loads at
   Max/5 ... Max made up from the weights from below, or the loads given (5 to 10 is usual); before each load
   the no-load indication is read, so every point carries its own zero (E = I_L - I_0 - m_ref).
+- **substitution** (new runs; cg-18 v4.0 allows test loads built up by substitution, its clauses were NOT
+  available, see :func:`~hengqi.metrology.calibration.reference.substitution_contributions`): a test load above
+  what the weights add up to is built as ``N + 1`` applications of standard weights ``m_s`` with ``N``
+  substitutions: place the standard weights, read ``I_s``; take them off and put substitute material on until
+  the indication is about the same, read ``I_sub``; place the standard weights again on top; and so on until the
+  test load is reached, where the indication at load is read.  The order follows the UK Weighing Federation's
+  Code of Practice for NAWI calibration, section 6 "Substitute Materials" (SECONDARY,
+  http://www.ukwf.org.uk/CoP_NAWI/SubstituteMaterials.html: as much of the load as practicable in calibrated
+  weights, then weights replaced by substitute material "to the same weight", the weights used again to reach
+  the next point, repeated up to Max).  ``m_s`` is the largest part the set makes up exactly
+  (``N + 1 = ceil(L / total)`` upwards); at most :data:`MAX_SUBSTITUTIONS` substitutions per load (hengqi limit).
 
 - **conditions**: air temperature, barometric pressure and relative humidity are typed in at the start and at
   the end of the run (a :class:`~hengqi.procedures.steps.ReadConditions` step each; left empty where not
@@ -31,7 +42,7 @@ import functools
 import json
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from hengqi.errors import HengqiError, InputError, RecordError
@@ -49,6 +60,7 @@ from hengqi.procedures.steps import (
     Record,
     RemoveLoad,
     Step,
+    Substitute,
     ZeroScale,
     as_mass,
     parse_conditions,
@@ -58,6 +70,9 @@ from hengqi.records.calibration import calibrate, parse_calibration_record
 KIND = "calibration"
 #: Positions of the eccentricity test: the centre first, then the four quarter segments.
 POSITIONS = ("centre", "front-left", "front-right", "back-right", "back-left")
+#: The most substitution steps guided for one test load (a hengqi limit: every step adds two readings to the
+#: uncertainty of m_ref, and no published limit was read).
+MAX_SUBSTITUTIONS = 10
 #: Default number of test loads (Max/5 ... Max).
 DEFAULT_POINTS = 5
 #: From this load on, 3 repeatability loadings suffice (cg-18 5.1, SECONDARY), else 5.
@@ -89,6 +104,7 @@ class CalibrationOptions:
     eccentricity: bool = True
     eccentricity_load: Decimal | None = None
     conditions: bool = False
+    substitution: bool = False
 
     @classmethod
     def from_json(cls, data: object) -> CalibrationOptions:
@@ -105,6 +121,7 @@ class CalibrationOptions:
             "eccentricity",
             "eccentricity_load",
             "conditions",
+            "substitution",
         }
         for key in data:
             if key not in known:
@@ -127,6 +144,9 @@ class CalibrationOptions:
         conditions = data.get("conditions", False)
         if not isinstance(conditions, bool):
             raise InputError("options.conditions", "expected true or false")
+        substitution = data.get("substitution", False)
+        if not isinstance(substitution, bool):
+            raise InputError("options.substitution", "expected true or false")
         rep_load = data.get("repeatability_load")
         ecc_load = data.get("eccentricity_load")
         return cls(
@@ -137,6 +157,7 @@ class CalibrationOptions:
             eccentricity,
             None if ecc_load is None else parse_load(ecc_load, "options.eccentricity_load"),
             conditions,
+            substitution,
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -149,6 +170,7 @@ class CalibrationOptions:
             "eccentricity": self.eccentricity,
             "eccentricity_load": None if self.eccentricity_load is None else mass_text(self.eccentricity_load),
             "conditions": self.conditions,
+            "substitution": self.substitution,
         }
 
 
@@ -190,6 +212,51 @@ def make_up(target_kg: Decimal, pieces: Sequence[WeightPiece]) -> tuple[Decimal,
     return total, uses
 
 
+@dataclass(frozen=True, slots=True)
+class PlannedLoad:
+    """A test load and how it is made: the standard weights ``uses`` (record form) making up ``standard_kg``,
+    applied ``times`` times (``times - 1`` substitution steps; 1: no substitution)."""
+
+    load_kg: Decimal
+    uses: tuple[str | dict[str, Any], ...]
+    standard_kg: Decimal
+    times: int = 1
+
+
+def substitution_plan(
+    target_kg: Decimal, pieces: Sequence[WeightPiece], *, exact: bool, limit: int = MAX_SUBSTITUTIONS
+) -> PlannedLoad | None:
+    """How ``target_kg``, more than the weights add up to, is built by substitution.
+
+    ``exact``: the fewest applications ``times`` (from ``ceil(target / total)`` up, at most ``limit + 1``) whose
+    part ``target / times`` the weights make up exactly; otherwise the part made up from below at
+    ``ceil(target / total)`` applications.  ``None``: not possible within ``limit`` substitutions (or not
+    exactly, where ``exact``).
+
+    >>> tonnes = [WeightPiece("T1", Decimal(1000))] * 20
+    >>> planned = substitution_plan(Decimal(50000), tonnes, exact=True)
+    >>> planned.times, planned.standard_kg, planned.load_kg
+    (5, Decimal('10000'), Decimal('50000'))
+    >>> planned = substitution_plan(Decimal(50000), tonnes, exact=False)
+    >>> planned.times, planned.standard_kg, planned.load_kg
+    (3, Decimal('16000'), Decimal('48000'))
+    """
+    total = sum((p.nominal_kg for p in pieces), Decimal(0))
+    if total <= 0:
+        return None
+    first = max(2, int((target_kg / total).to_integral_value(rounding=ROUND_CEILING)))
+    if first > limit + 1:
+        return None
+    if not exact:
+        part, uses = make_up(target_kg / first, pieces)
+        return None if part <= 0 else PlannedLoad(part * first, tuple(uses), part, first)
+    for times in range(first, limit + 2):
+        part, uses = make_up(target_kg / times, pieces)
+        if part > 0 and part * times == target_kg:
+            return PlannedLoad(target_kg, tuple(uses), part, times)
+    return None
+
+
 def _placeholder(header: Mapping[str, Any]) -> dict[str, Any]:
     weights = header.get("weights")
     first = weights[0] if isinstance(weights, list) and weights and isinstance(weights[0], Mapping) else {}
@@ -228,6 +295,7 @@ class _Calibration:
         self.d_kg = model.instrument.d
         self.instrument_id = model.instrument.id
         self.pieces = weight_pieces(self.header["weights"])
+        self.total_kg = sum((p.nominal_kg for p in self.pieces), Decimal(0))
         self.repeatability: list[dict[str, Any]] = []
         self.eccentricity: dict[str, Any] | None = None
         self.points: list[dict[str, Any]] = []
@@ -257,25 +325,40 @@ class _Calibration:
             raise InputError(path, f"{mass_text(load)} is above Max = {mass_text(self.max_kg)}")
         return load, uses
 
-    def test_loads(self) -> list[tuple[Decimal, list[str | dict[str, Any]]]]:
+    def planned(self, target: Decimal, path: str, *, exact: bool) -> PlannedLoad:
+        """A test load: from the weights (from below, or exactly where ``exact``), or built by substitution where
+        the option allows it and the weights add up to less than ``target``."""
+        if self.options.substitution and target > self.total_kg:
+            if target > self.max_kg:
+                raise InputError(path, f"{mass_text(target)} is above Max = {mass_text(self.max_kg)}")
+            planned = substitution_plan(target, self.pieces, exact=exact)
+            if planned is None:
+                how = "exactly " if exact else ""
+                raise InputError(
+                    path,
+                    f"the weights ({mass_text(self.total_kg)} in all) cannot make up {how}{mass_text(target)}, "
+                    f"even with up to {MAX_SUBSTITUTIONS} substitution steps; choose a set with more or larger "
+                    "weights",
+                )
+            return planned
+        load, uses = self.load(target, path)
+        if exact and load != target:
+            raise InputError(path, f"the weights make up {mass_text(load)}, not {mass_text(target)}")
+        return PlannedLoad(load, tuple(uses), load)
+
+    def test_loads(self) -> list[PlannedLoad]:
         if self.options.loads is not None:
-            chosen = []
-            for index, target in enumerate(self.options.loads):
-                load, uses = self.load(target, f"options.loads[{index}]")
-                if load != target:
-                    raise InputError(
-                        f"options.loads[{index}]",
-                        f"the weights make up {mass_text(load)}, not {mass_text(target)}",
-                    )
-                chosen.append((load, uses))
-            return chosen
+            return [
+                self.planned(target, f"options.loads[{index}]", exact=True)
+                for index, target in enumerate(self.options.loads)
+            ]
         count = self.options.points
         targets = [self.max_kg * k / count for k in range(1, count + 1)]
-        made: dict[Decimal, list[str | dict[str, Any]]] = {}
+        made: dict[Decimal, PlannedLoad] = {}
         for index, target in enumerate(targets):
-            load, uses = self.load(target, f"options.points (load {index + 1})")
-            made.setdefault(load, uses)
-        return sorted(made.items())
+            planned = self.planned(target, f"options.points (load {index + 1})", exact=False)
+            made.setdefault(planned.load_kg, planned)
+        return [made[load] for load in sorted(made)]
 
     def record_data(self, *, live: bool = False) -> dict[str, Any]:
         data = dict(self.header)
@@ -290,6 +373,27 @@ class _Calibration:
 
     def evaluate(self) -> CalibrationResult:
         return _calibrate_text(json.dumps(self.record_data(live=True), sort_keys=True))
+
+    def substitution(self, planned: PlannedLoad) -> Generator[Step, Answer, list[dict[str, str]]]:
+        """The substitution steps of a load built by substitution (see the module docstring), ending with the
+        standard weights placed on the last substitute: the record's ``substitution`` entries (none where the
+        load is made of the weights alone)."""
+        steps: list[dict[str, str]] = []
+        names = _names(planned.uses)
+        part = planned.standard_kg
+        if planned.times < 2:
+            return steps
+        yield PlaceLoad(part, "centre", names)
+        for number in range(1, planned.times):
+            on_receptor = part * number
+            standard = as_mass((yield ReadStable(f"substitution {number}: standard weights", on_receptor)))
+            yield Substitute(on_receptor, names, number)
+            substitute = as_mass((yield ReadStable(f"substitution {number}: substitute", on_receptor)))
+            steps.append({"standard": mass_text(standard), "substitute": mass_text(substitute)})
+            yield PlaceLoad(
+                on_receptor + part, "centre", (f"substitute {mass_text(on_receptor)} (left in place)", *names)
+            )
+        return steps
 
     # -- the tests -------------------------------------------------------------------------------------------
     def repeatability_series(self) -> Part:
@@ -318,19 +422,23 @@ class _Calibration:
 
     def weighing(self) -> Part:
         yield ZeroScale()
-        for load, uses in self.test_loads():
+        for planned in self.test_loads():
+            load, uses = planned.load_kg, list(planned.uses)
             no_load = as_mass((yield ReadStable("no load", Decimal(0))))
-            yield PlaceLoad(load, "centre", _names(uses))
+            substitution = yield from self.substitution(planned)
+            if not substitution:
+                yield PlaceLoad(load, "centre", _names(uses))
             indication = as_mass((yield ReadStable("at load", load)))
             yield RemoveLoad()
-            self.points.append(
-                {
-                    "load": mass_text(load),
-                    "weights": uses,
-                    "indication": mass_text(indication),
-                    "no_load": mass_text(no_load),
-                }
-            )
+            entry: dict[str, Any] = {
+                "load": mass_text(load),
+                "weights": uses,
+                "indication": mass_text(indication),
+                "no_load": mass_text(no_load),
+            }
+            if substitution:
+                entry["substitution"] = substitution
+            self.points.append(entry)
             try:
                 result = self.evaluate()
             except HengqiError as err:  # never leave a run stuck: say so, and let the final evaluation tell
@@ -385,8 +493,9 @@ def normalise(parameters: Mapping[str, Any]) -> dict[str, Any]:
     if unknown:
         raise InputError(sorted(unknown)[0], "unknown parameter (known: record, options)")
     options = parameters.get("options")
-    if options is None or isinstance(options, Mapping):  # a new run asks for the conditions unless told not to
-        parameters = {**parameters, "options": {"conditions": True, **(options or {})}}
+    if options is None or isinstance(options, Mapping):  # a new run asks for the conditions and builds loads
+        # above the weights' total by substitution unless told not to (a stored run replays with its own options)
+        parameters = {**parameters, "options": {"conditions": True, "substitution": True, **(options or {})}}
     run = _Calibration(parameters)
     run.test_loads()
     run.load(run.options.repeatability_load or run.max_kg / 2, "options.repeatability_load")

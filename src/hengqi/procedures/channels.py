@@ -31,6 +31,7 @@ from hengqi.procedures.steps import (
     ReadStable,
     RemoveLoad,
     Step,
+    Substitute,
     ZeroScale,
     as_mass,
     check_answer,
@@ -60,7 +61,7 @@ class ScriptChannel:
         *,
         decisions: Iterable[str] = (),
         default_decision: str | None = None,
-        on_place: Callable[[PlaceLoad | AddLoad | RemoveLoad], None] | None = None,
+        on_place: Callable[[PlaceLoad | AddLoad | RemoveLoad | Substitute], None] | None = None,
         on_read: Callable[[ReadStable], Decimal | str] | None = None,
         on_changeover: Callable[[FindChangeover], Decimal | str] | None = None,
         cancel_after: int | None = None,
@@ -88,7 +89,7 @@ class ScriptChannel:
             raise ScriptExhaustedError(f"the script has no decision left for {step.key!r}")
         return choice
 
-    def confirm_placed(self, step: PlaceLoad | AddLoad | RemoveLoad) -> None:
+    def confirm_placed(self, step: PlaceLoad | AddLoad | RemoveLoad | Substitute) -> None:
         self._note(step)
         if self.on_place is not None:
             self.on_place(step)
@@ -163,7 +164,7 @@ class StreamChannel:
         self._step(step)
         self._ask("    press Enter when done (or type cancel): ")
 
-    def confirm_placed(self, step: PlaceLoad | AddLoad | RemoveLoad) -> None:
+    def confirm_placed(self, step: PlaceLoad | AddLoad | RemoveLoad | Substitute) -> None:
         self._step(step)
         self._ask("    press Enter when done (or type cancel): ")
 

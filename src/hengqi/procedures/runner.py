@@ -40,6 +40,7 @@ from hengqi.procedures.steps import (
     ReadConditions,
     ReadStable,
     RemoveLoad,
+    Substitute,
     ZeroScale,
 )
 
@@ -67,7 +68,7 @@ class OperatorChannel(Protocol):
         """Ask for one of ``step.options``."""
         ...
 
-    def confirm_placed(self, step: PlaceLoad | AddLoad | RemoveLoad) -> None:
+    def confirm_placed(self, step: PlaceLoad | AddLoad | RemoveLoad | Substitute) -> None:
         """Ask for a load to be placed, added or removed, and wait for the confirmation."""
         ...
 
@@ -206,7 +207,7 @@ class Runner:
             return self.channel.manual_entry(step), "operator"
         if isinstance(step, Decide):
             return self.channel.decide(step), "operator"
-        if isinstance(step, PlaceLoad | AddLoad | RemoveLoad):
+        if isinstance(step, PlaceLoad | AddLoad | RemoveLoad | Substitute):
             self.channel.confirm_placed(step)
             return None, "operator"
         if isinstance(step, ReadConditions):  # operator channels have no form for conditions: not measured

@@ -38,6 +38,7 @@ from hengqi.procedures.steps import (
     Record,
     RemoveLoad,
     Step,
+    Substitute,
 )
 
 #: The error of a balance as a function of load and position (kg).
@@ -98,12 +99,14 @@ class LoadTracker:
         self.load_kg = Decimal(0)
         self.position = "centre"
 
-    def apply(self, step: PlaceLoad | AddLoad | RemoveLoad) -> None:
+    def apply(self, step: PlaceLoad | AddLoad | RemoveLoad | Substitute) -> None:
         """Follow one loading step."""
         if isinstance(step, PlaceLoad):
             self.load_kg, self.position = step.load_kg, step.position
         elif isinstance(step, AddLoad):
             self.load_kg += step.extra_kg
+        elif isinstance(step, Substitute):
+            return  # the substitute takes the standard weights' place: the load stays
         else:
             self.load_kg, self.position = Decimal(0), "centre"
 
@@ -174,7 +177,7 @@ class VirtualBalance:
         load = self.tracker.load_kg
         self.zero_offset = load + self.error(load, self.tracker.position)
 
-    def place(self, step: PlaceLoad | AddLoad | RemoveLoad) -> None:
+    def place(self, step: PlaceLoad | AddLoad | RemoveLoad | Substitute) -> None:
         """Follow a loading step (the operator's hands)."""
         self.tracker.apply(step)
 
@@ -184,7 +187,7 @@ class VirtualBalance:
 
     def respond(self, step: OperatorStep) -> Answer:
         """Answer any operator step as a careful operator with this balance would."""
-        if isinstance(step, PlaceLoad | AddLoad | RemoveLoad):
+        if isinstance(step, PlaceLoad | AddLoad | RemoveLoad | Substitute):
             self.place(step)
             return None
         if isinstance(step, ReadStable):

@@ -10,6 +10,8 @@ step                what happens                                answer sent back
 :class:`PlaceLoad`  the receptor is loaded with ``load_kg``     ``None`` (confirmed)
 :class:`AddLoad`    ``extra_kg`` is added to what lies there    ``None`` (confirmed)
 :class:`RemoveLoad` every load is removed                       ``None`` (confirmed)
+:class:`Substitute` the standard weights are replaced by        ``None`` (confirmed)
+                    substitute material (same indication)
 :class:`ZeroScale`  the instrument is set to zero               ``None``
 :class:`ReadStable` a stable indication is read (or typed in)   the indication in kg (``Decimal``)
 :class:`FindChangeover`  small weights added until the          ``dL``, the total added, kg
@@ -115,6 +117,22 @@ class RemoveLoad:
     """Remove every load from the receptor."""
 
     kind: ClassVar[str] = "remove"
+
+
+@dataclass(frozen=True, slots=True)
+class Substitute:
+    """Replace the standard weights on the receptor by substitute material (ballast) until the indication is about
+    what it was with them, leaving the substitute there (the load ``load_kg`` on the receptor stays the same).
+
+    A substitution step of a test load built up by substitution (see
+    :func:`hengqi.metrology.calibration.reference.substitution_contributions`); ``weights`` names the standard
+    weights to take off, ``step`` counts the substitution steps of the load (1, 2, ...).
+    """
+
+    kind: ClassVar[str] = "substitute"
+    load_kg: Decimal
+    weights: tuple[str, ...] = ()
+    step: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,7 +286,16 @@ class Record:
 
 #: Steps an operator (or an instrument) answers.
 OperatorStep: TypeAlias = (
-    Prompt | Decide | PlaceLoad | AddLoad | RemoveLoad | ZeroScale | ReadStable | FindChangeover | ReadConditions
+    Prompt
+    | Decide
+    | PlaceLoad
+    | AddLoad
+    | RemoveLoad
+    | Substitute
+    | ZeroScale
+    | ReadStable
+    | FindChangeover
+    | ReadConditions
 )
 #: Everything a procedure yields.
 Step: TypeAlias = OperatorStep | Record
@@ -279,6 +306,7 @@ STEP_TYPES: tuple[type[OperatorStep], ...] = (
     PlaceLoad,
     AddLoad,
     RemoveLoad,
+    Substitute,
     ZeroScale,
     ReadStable,
     FindChangeover,
@@ -315,6 +343,15 @@ def describe(step: Step) -> tuple[str, str]:
         )
     if isinstance(step, RemoveLoad):
         return "Remove all loads from the load receptor.", "卸下承载器上的全部载荷。"
+    if isinstance(step, Substitute):
+        names = f" ({', '.join(step.weights)})" if step.weights else ""
+        return (
+            f"Substitution {step.step}: take the standard weights{names} off the load receptor and put substitute "
+            f"material (ballast) on it in their place until the indication is again about {_mass(step.load_kg)}; "
+            "leave the substitute on the receptor.",
+            f"第 {step.step} 次替代：从承载器上取下标准砝码，放上替代物（配重），直到示值再次约为 "
+            f"{_mass(step.load_kg)}；替代物留在承载器上。",
+        )
     if isinstance(step, ZeroScale):
         return "Set the instrument to zero.", "将衡器置零。"
     if isinstance(step, ReadStable):
