@@ -49,7 +49,7 @@ class SubstitutingOperator:
         answer = self.balance.respond(step)
         if isinstance(step, Substitute):
             self.substitutes += SUBSTITUTE_EXCESS
-            self.balance.tracker.load_kg += SUBSTITUTE_EXCESS
+            self.balance.tracker.load_kg += self.substitutes
         elif isinstance(step, PlaceLoad):
             self.balance.tracker.load_kg += self.substitutes
         elif isinstance(step, RemoveLoad):

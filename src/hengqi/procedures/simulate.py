@@ -105,8 +105,8 @@ class LoadTracker:
             self.load_kg, self.position = step.load_kg, step.position
         elif isinstance(step, AddLoad):
             self.load_kg += step.extra_kg
-        elif isinstance(step, Substitute):
-            return  # the substitute takes the standard weights' place: the load stays
+        elif isinstance(step, Substitute):  # the substitute takes the weights' place (change-point weights off)
+            self.load_kg = step.load_kg
         else:
             self.load_kg, self.position = Decimal(0), "centre"
 

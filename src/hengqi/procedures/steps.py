@@ -122,7 +122,8 @@ class RemoveLoad:
 @dataclass(frozen=True, slots=True)
 class Substitute:
     """Replace the standard weights on the receptor by substitute material (ballast) until the indication is about
-    what it was with them, leaving the substitute there (the load ``load_kg`` on the receptor stays the same).
+    what it was with them, leaving the substitute there (the nominal load ``load_kg`` on the receptor stays the
+    same; small change-point weights come off too).
 
     A substitution step of a test load built up by substitution (see
     :func:`hengqi.metrology.calibration.reference.substitution_contributions`); ``weights`` names the standard
@@ -346,11 +347,11 @@ def describe(step: Step) -> tuple[str, str]:
     if isinstance(step, Substitute):
         names = f" ({', '.join(step.weights)})" if step.weights else ""
         return (
-            f"Substitution {step.step}: take the standard weights{names} off the load receptor and put substitute "
-            f"material (ballast) on it in their place until the indication is again about {_mass(step.load_kg)}; "
-            "leave the substitute on the receptor.",
-            f"第 {step.step} 次替代：从承载器上取下标准砝码，放上替代物（配重），直到示值再次约为 "
-            f"{_mass(step.load_kg)}；替代物留在承载器上。",
+            f"Substitution {step.step}: take the standard weights{names} and any change-point weights off the load "
+            "receptor and put substitute material (ballast) on it in their place until the indication is again "
+            f"about {_mass(step.load_kg)}; leave the substitute on the receptor.",
+            f"第 {step.step} 次替代：从承载器上取下标准砝码（及找转换点用的小砝码），放上替代物（配重），"
+            f"直到示值再次约为 {_mass(step.load_kg)}；替代物留在承载器上。",
         )
     if isinstance(step, ZeroScale):
         return "Set the instrument to zero.", "将衡器置零。"

@@ -26,6 +26,18 @@ Test plans (the R 76-1 Annex A clause texts were not read, ``standards.md`` 1.4;
 - **zero-setting** (optional; SECONDARY, clause text not read): after zero setting, the deviation of zero by the
   changeover method at zero, within 0.25 e.
 
+- **substitution of standard weights** (new runs; OIML R 76-1:2006 3.7.3 as cited, SECONDARY, see
+  :mod:`hengqi.metrology.r76.substitution`): weighing-test loads above what the weights add up to are built on
+  substitute material: the weights are put on and read, replaced by substitute material until the indication is
+  the same and read again (each reading with rounding elimination where the test uses it); the weights then make
+  up the rest of the load on top, and a next substitution follows where that is not enough (the order of the UK
+  Weighing Federation Code of Practice for NAWI, section 6, SECONDARY).  The reference value of such a load is
+  its nominal value plus ``sum(P_sub - P_s)`` of the substitutions under it.  Where the weights are less than
+  1/2 Max, the repeatability error at the weights' load is measured first in the same run (3 loadings, the spread
+  of the indications before rounding) and the run stops, naming the rule, where it is above the limit (0.3 e for
+  1/3 Max, 0.2 e for 1/5 Max); below 1/5 Max the run is refused at the start.  Decreasing loads take the
+  substitutes off again, whole, in reverse order.  Other tests' loads are not built by substitution.
+
 The tare test is not guided: its procedure (tare loads, net loads) was NOT FOUND; its records can still be
 written by hand.
 """
@@ -34,7 +46,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Generator, Mapping
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -44,6 +56,7 @@ from hengqi.metrology.classes import InstrumentKind, InstrumentSpecification
 from hengqi.metrology.r76 import PointResult, VerificationResult
 from hengqi.metrology.r76.discrimination import EXTRA_LOAD_D
 from hengqi.metrology.r76.eccentricity import ROUND_DOWN_ALLOWANCE_E, eccentricity_test_load
+from hengqi.metrology.r76.substitution import check_substitution, repeatability_error, standard_share_limit
 from hengqi.metrology.rulesets import resolve_rule_set
 from hengqi.procedures.common import (
     compose,
@@ -67,6 +80,7 @@ from hengqi.procedures.steps import (
     Record,
     RemoveLoad,
     Step,
+    Substitute,
     ZeroScale,
     as_mass,
 )
@@ -119,6 +133,7 @@ class VerificationOptions:
     extra_loads: tuple[Decimal, ...] = ()
     weighings: int | None = None
     ask_on_failure: bool = True
+    substitution: bool = False
 
     @classmethod
     def from_json(cls, data: object) -> VerificationOptions:
@@ -127,7 +142,7 @@ class VerificationOptions:
             return cls()
         if not isinstance(data, Mapping):
             raise InputError("options", "expected a mapping")
-        known = {"tests", "rounding_elimination", "extra_loads", "weighings", "ask_on_failure"}
+        known = {"tests", "rounding_elimination", "extra_loads", "weighings", "ask_on_failure", "substitution"}
         for key in data:
             if key not in known:
                 raise InputError(f"options.{key}", f"unknown option (known: {', '.join(sorted(known))})")
@@ -150,8 +165,11 @@ class VerificationOptions:
         ask = data.get("ask_on_failure", True)
         if not isinstance(ask, bool):
             raise InputError("options.ask_on_failure", "expected true or false")
+        substitution = data.get("substitution", False)
+        if not isinstance(substitution, bool):
+            raise InputError("options.substitution", "expected true or false")
         ordered = tuple(name for name in TESTS if name in tests)
-        return cls(ordered, str(rounding), loads, weighings, ask)
+        return cls(ordered, str(rounding), loads, weighings, ask, substitution)
 
     def as_json(self) -> dict[str, Any]:
         """Plain JSON form."""
@@ -161,6 +179,7 @@ class VerificationOptions:
             "extra_loads": [mass_text(load) for load in self.extra_loads],
             "weighings": self.weighings,
             "ask_on_failure": self.ask_on_failure,
+            "substitution": self.substitution,
         }
 
 
@@ -181,7 +200,10 @@ def _header(parameters: Mapping[str, Any]) -> dict[str, Any]:
 def normalise(parameters: Mapping[str, Any]) -> dict[str, Any]:
     """Check the parameters of a verification run: ``{"record": header, "options": {...}}``."""
     header = _header(parameters)
-    options = VerificationOptions.from_json(parameters.get("options"))
+    given = parameters.get("options")
+    if given is None or isinstance(given, Mapping):  # a new run builds large loads by substitution unless told not
+        given = {"substitution": True, **(given or {})}  # to (a stored run replays with its own options)
+    options = VerificationOptions.from_json(given)
     unknown = set(parameters) - {"record", "options"}
     if unknown:
         raise InputError(sorted(unknown)[0], "unknown parameter (known: record, options)")
@@ -229,25 +251,69 @@ def planned_loads(
     return loads
 
 
+def substitution_levels(loads: Sequence[tuple[Decimal, str]], total_kg: Decimal) -> list[Decimal]:
+    """The nominal substitute load under each ``(load, direction)`` of a weighing sequence, the weights making
+    up ``total_kg`` in all: going up, a substitution of the whole set follows where the weights cannot make up
+    the rest on top; going down, substitutes come off (whole, last first) where the load is below them.
+
+    >>> sequence = [(Decimal(v), "increasing") for v in (10, 30, 40, 60)] + [(Decimal(40), "decreasing")]
+    >>> [str(level) for level in substitution_levels(sequence, Decimal(20))]
+    ['0', '20', '20', '40', '40']
+    """
+    levels: list[Decimal] = []
+    level = Decimal(0)
+    for load, direction in loads:
+        if direction == "increasing":
+            while load - level > total_kg:
+                level += total_kg
+        else:
+            while level > 0 and load < level:
+                level -= total_kg
+        levels.append(level)
+    return levels
+
+
+def _weighing_sequence(loads: Sequence[Decimal]) -> list[tuple[Decimal, str]]:
+    return [(load, "increasing") for load in loads] + [(load, "decreasing") for load in reversed(loads[:-1])]
+
+
 def check_weights(spec: InstrumentSpecification, record: VerificationRecord, options: VerificationOptions) -> None:
     """Refuse a run whose chosen weights cannot make up every load it will ask for, naming the loads and what is
-    missing (the plan builds each load from the set's weights: :func:`hengqi.procedures.common.compose`).  A
-    header without weights is not checked (the record then names none)."""
+    missing (the plan builds each load from the set's weights: :func:`hengqi.procedures.common.compose`; with
+    substitution, weighing-test loads above the weights' total are built on substitute material, see the module,
+    where the weights are at least 1/5 Max).  A header without weights is not checked (the record then names
+    none)."""
     if not record.reference_weights:
         return
     table = [(w.id, w.nominal) for w in record.reference_weights]
     total = sum((nominal for _id, nominal in table), Decimal(0))
     smallest = min(nominal for _id, nominal in table)
     missing: dict[Decimal, list[str]] = {}
+    substituted = False
     for test, load in planned_loads(spec, record, options):
+        if test == "weighing" and options.substitution and load > total:
+            substituted = True
+            continue  # checked below with the substitute under it
         if not compose(load, table):
             missing.setdefault(load, []).append(test)
+    if substituted:
+        loads = weighing_loads(spec, rules=record.rules, extra=options.extra_loads)
+        sequence = _weighing_sequence(loads)
+        for (load, _direction), level in zip(sequence, substitution_levels(sequence, total), strict=True):
+            if load != level and not compose(load - level, table):
+                missing.setdefault(load, []).append("weighing")
+        try:
+            standard_share_limit(total, spec.max_kg, spec.e_at(total))
+        except InputError as err:
+            raise InputError("record.reference_weights", err.reason) from None
     if not missing:
         return
     parts = []
     for load, tests in sorted(missing.items()):
         if load > total:
             why = f"the weights add up to only {mass_text(total)}"
+            if "weighing" not in tests or not options.substitution:
+                why += " (substitution is guided in the weighing test only)"
         elif load < smallest:
             why = f"the smallest weight is {mass_text(smallest)}"
         else:
@@ -256,7 +322,7 @@ def check_weights(spec: InstrumentSpecification, record: VerificationRecord, opt
     raise InputError(
         "record.reference_weights",
         f"the chosen weights cannot make up {'; '.join(parts)}; add weights of these values to the set or choose "
-        "another set (substitution loads are not guided)",
+        "another set",
     )
 
 
@@ -323,6 +389,11 @@ class _Verification:
         self.shown: dict[str, str] = {}
         self.stopped = False
         self.asked = False
+        self.total_kg = sum((nominal for _id, nominal in self.weights), Decimal(0))
+        #: the substitutes on the receptor: (nominal load under and including it, sum(P_sub - P_s) so far)
+        self.base: list[tuple[Decimal, Decimal]] = []
+        self.refused: str | None = None
+        self.notes: list[str] = []
 
     # -- helpers ---------------------------------------------------------------------------------------------
     def changeover_at(self, load: Decimal) -> bool:
@@ -372,6 +443,75 @@ class _Verification:
         yield RemoveLoad()
         return {"load": mass_text(load), "indication": mass_text(indication), "change_point": mass_text(change)}
 
+    # -- substitution of standard weights (see the module) ---------------------------------------------------
+    def before_rounding(self, found: _Found, load: Decimal) -> Decimal:
+        """The indication before rounding ``P = I + d/2 - dL`` where the change point was found, else ``I``."""
+        if found.change_point is None:
+            return found.indication
+        return found.indication + self.spec.d_at(load) * _HALF - found.change_point
+
+    def level(self) -> tuple[Decimal, Decimal]:
+        return self.base[-1] if self.base else (Decimal(0), Decimal(0))
+
+    def on_base(self, names: Sequence[str], *, taken_off: bool = False) -> tuple[str, ...]:
+        """The weights of a place step on the substitutes (named first)."""
+        level = self.level()[0]
+        if level <= 0:
+            return (*names, "take the substitute material off") if taken_off else tuple(names)
+        first = f"substitute {mass_text(level)} stays on the receptor"
+        if taken_off:
+            first += " (take the substitute placed above it off)"
+        return first, *names
+
+    def substitution_check(self) -> Part:
+        """Where the weights are less than 1/2 Max: the repeatability error at their load, 3 loadings, checked
+        against R 76-1 3.7.3 as cited (:func:`~hengqi.metrology.r76.substitution.check_substitution`)."""
+        total = self.total_kg
+        limit = standard_share_limit(total, self.spec.max_kg, self.spec.e_at(total))
+        if limit is None:
+            return
+        values: list[Decimal] = []
+        for number in range(1, 4):
+            yield self.place(total)
+            found = yield from self.reading(total, f"substitution check {mass_text(total)} #{number}")
+            values.append(self.before_rounding(found, total))
+            yield RemoveLoad()
+        check = check_substitution(
+            total, self.spec.max_kg, repeatability_error_kg=repeatability_error(values), e_kg=self.spec.e_at(total)
+        )
+        self.notes.append(
+            "Substitution of standard weights: "
+            + ", ".join(mass_text(v) for v in values)
+            + f" at {mass_text(total)}; {check.message}."
+        )
+        if not check.allowed:
+            self.refused = check.message
+
+    def substitute_up_to(self, load: Decimal) -> Part:
+        """Substitutions of the whole set until the weights can make up the rest of ``load`` on top."""
+        while load - self.level()[0] > self.total_kg:
+            level, correction = self.level()
+            names = self.weight_names(self.total_kg)
+            on_receptor = level + self.total_kg
+            number = len(self.base) + 1
+            yield PlaceLoad(on_receptor, "centre", self.on_base(names))
+            standard = yield from self.reading(on_receptor, f"substitution {number}: standard weights")
+            yield Substitute(on_receptor, names, number)
+            substitute = yield from self.reading(on_receptor, f"substitution {number}: substitute")
+            difference = self.before_rounding(substitute, on_receptor) - self.before_rounding(standard, on_receptor)
+            self.base.append((on_receptor, correction + difference))
+
+    def substituted_place(self, load: Decimal, direction: str) -> Generator[Step, Answer, PlaceLoad]:
+        """The place step of a weighing load on substitutes (built up or taken off first)."""
+        taken_off = False
+        if direction == "increasing":
+            yield from self.substitute_up_to(load)
+        while self.base and load < self.base[-1][0]:
+            self.base.pop()
+            taken_off = True
+        rest = load - self.level()[0]
+        return PlaceLoad(load, "centre", self.on_base(self.weight_names(rest), taken_off=taken_off))
+
     def record_data(self, *, final: bool = False) -> dict[str, Any]:
         tests: dict[str, Any] = {}
         for name, data in self.tests.items():
@@ -382,6 +522,8 @@ class _Verification:
             elif data.get("points"):
                 tests[name] = data
         record = {**self.header, "tests": tests}
+        for note in self.notes:
+            record["notes"] = f"{record['notes']}\n{note}" if record.get("notes") else note
         if final and self.stopped:
             note = "Stopped by the operator after a failing result; tests not performed are missing."
             record["notes"] = f"{record['notes']}\n{note}" if record.get("notes") else note
@@ -429,10 +571,18 @@ class _Verification:
         if zero is not None:
             data["zero"] = zero
         loads = weighing_loads(self.spec, rules=self.model.rules, extra=self.options.extra_loads)
-        sequence = [(load, "increasing") for load in loads] + [(load, "decreasing") for load in reversed(loads[:-1])]
+        sequence = _weighing_sequence(loads)
+        substituting = self.options.substitution and self.weights and loads[-1] > self.total_kg
+        if substituting:
+            yield from self.substitution_check()
+            if self.refused is not None:
+                return
         in_use: int | None = None  # the load starts from zero; it returns there only after the last load
         for load, direction in sequence:
-            step = self.place(load)
+            if substituting:
+                step = yield from self.substituted_place(load, direction)
+            else:
+                step = self.place(load)
             yield step
             in_use = self.range_in_use(load, in_use)
             found = yield from self.reading(load, f"weighing {direction}", in_use)
@@ -440,13 +590,19 @@ class _Verification:
             if in_use is not None:
                 point["range"] = in_use + 1
             point.update(found.as_record())
-            if step.weights:
-                point["weights"] = list(step.weights)
+            level, correction = self.level()
+            names = self.weight_names(load - level) if substituting else step.weights
+            if level > 0:
+                point["substitute"] = mass_text(level)
+                point["substitute_correction"] = mass_text(correction)
+            if names:
+                point["weights"] = list(names)
             data["points"].append(point)
             yield from self.live()
             if self.stopped:
                 break
         yield RemoveLoad()
+        self.base.clear()
 
     def eccentricity(self) -> Part:
         spec_model = self.model.instrument.specification
@@ -572,9 +728,11 @@ def verification_plan(parameters: Mapping[str, Any]) -> Plan:
     yield RemoveLoad()
     for name in run.options.tests:
         yield from getattr(run, name.replace("-", "_"))()
-        if run.stopped:
+        if run.stopped or run.refused is not None:
             break
     data = run.record_data(final=True)
+    if run.refused is not None:
+        return PlanProduct(KIND, data, None, (f"substitution refused: {run.refused}",), run.refused)
     try:
         result = evaluate(parse_verification_record(data))
     except HengqiError as err:

@@ -164,7 +164,11 @@ def _weighing(ctx: _Context) -> TestResult | None:
         path = f"{base}.points[{i}]"
         load = ctx.load(point.load, f"{path}.load")
         label = f"weighing, {point.direction}"
-        correction = ctx.correction(point.weights, load, path, label)
+        if point.substitute is not None and point.substitute > load:
+            raise RecordError(f"{path}.substitute", f"is more than the load {format_mass(load)}")
+        on_top = load - (point.substitute or Decimal(0))
+        correction = ctx.correction(point.weights, on_top, path, label) if on_top > 0 else Decimal(0)
+        correction += point.substitute_correction or Decimal(0)
         index = None if point.range is None else ctx.range_in_use(point.range, load, f"{path}.range")
         readings.append(Reading(load, point.indication, point.change_point, point.direction, correction, index))
     zero = ctx.zero(test.zero, f"{base}.zero")

@@ -162,6 +162,16 @@ class WeighingPointModel(_Model):
     change_point: PositiveMass | None = Field(None, description=_CHANGE_POINT)
     direction: Literal["increasing", "decreasing"] = Field("increasing", description="Loads going up or down.")
     weights: list[str] | None = Field(None, description=_WEIGHTS)
+    substitute: PositiveMass | None = Field(
+        None,
+        description="Substitution of standard weights (OIML R 76-1:2006 3.7.3): the nominal part of the load made "
+        "of substitute material; the weights listed make up the rest.",
+    )
+    substitute_correction: SignedMass | None = Field(
+        None,
+        description="The substitute material's mass beyond the standard weights it replaced, sum(P_sub - P_s) of "
+        "the substitution steps: added to the reference value of the load.",
+    )
     range: int | None = Field(
         None,
         ge=1,

@@ -1,0 +1,174 @@
+"""Guided substitution of standard weights in the verification (OIML R 76-1:2006 3.7.3 as cited; issue 11).
+
+A 60 t class III truck scale (e = 20 kg) verified with 20 t or 12 t of M1 weights: the share rule (1/2 Max, 1/3 Max
+with a repeatability error <= 0.3 e, 1/5 Max with <= 0.2 e; SECONDARY, see hengqi.metrology.r76.substitution) is
+checked with the repeatability measured in the run, at its exact boundaries.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from hengqi.errors import InputError
+from hengqi.metrology.r76.substitution import check_substitution, standard_share, standard_share_limit
+from hengqi.procedures.simulate import VirtualBalance, simulate
+from hengqi.procedures.steps import (
+    Answer,
+    FindChangeover,
+    OperatorStep,
+    PlaceLoad,
+    ReadStable,
+    RemoveLoad,
+    Substitute,
+)
+from hengqi.procedures.verification import normalise, verification_plan
+from hengqi.records.verification import evaluate, parse_verification_record
+
+D = Decimal
+E_KG = D(20)
+EXCESS = D(20)  # each substitute is one e heavier than the weights it replaces
+
+
+def truck_header(tonnes: int) -> dict[str, Any]:
+    """Class III, Max 60 t, e = 20 kg, 4 supports; M1 weights: (tonnes - 1) x 1 t + 500 + 200 + 200 + 100 kg."""
+    nominals = [*(["1000 kg"] * (tonnes - 1)), "500 kg", "200 kg", "200 kg", "100 kg"]
+    return {
+        "instrument": {
+            "id": "TS-60",
+            "make": "Acme",
+            "specification": {"class": "III", "max": "60 t", "e": "20 kg", "supports": 4},
+        },
+        "reference_weights": [{"id": f"T{i:02d}", "class": "M1", "nominal": n} for i, n in enumerate(nominals)],
+        "operator": "A. Inspector",
+        "date": "2026-12-07",
+        "stage": "initial",
+        "rules": "oiml-r76",
+    }
+
+
+class Operator:
+    """A careful operator on a perfect :class:`VirtualBalance` whose substitutes are each :data:`EXCESS` heavier
+    than the weights they replace; ``check_dl`` answers the change points of the substitution check."""
+
+    def __init__(self, check_dl: tuple[str, ...] = ()) -> None:
+        self.balance = VirtualBalance(E_KG)
+        self.check_dl = [D(v) for v in check_dl]
+        self.purpose = ""
+        self.substitutes: list[Decimal] = []  # the nominal level of each substitute on the receptor
+
+    def respond(self, step: OperatorStep) -> Answer:
+        if isinstance(step, ReadStable):
+            self.purpose = step.purpose
+        if isinstance(step, FindChangeover) and self.purpose.startswith("substitution check") and self.check_dl:
+            self.balance.respond(step)
+            return self.check_dl.pop(0)
+        answer = self.balance.respond(step)
+        if isinstance(step, Substitute):
+            self.substitutes.append(step.load_kg)
+            self.balance.tracker.load_kg += EXCESS * len(self.substitutes)
+        elif isinstance(step, PlaceLoad):
+            while self.substitutes and step.load_kg < self.substitutes[-1]:
+                self.substitutes.pop()
+            self.balance.tracker.load_kg += EXCESS * len(self.substitutes)
+        elif isinstance(step, RemoveLoad):
+            self.substitutes.clear()
+        return answer
+
+
+def _run(tonnes: int, operator: Operator, **options: Any) -> Any:
+    parameters = normalise({"record": truck_header(tonnes), "options": {"tests": ["weighing"], **options}})
+    return simulate(verification_plan(parameters), operator.respond)
+
+
+def test_the_share_rule_at_its_exact_boundaries() -> None:
+    """1/2, 1/3 and 1/5 Max exactly, and 0.3 e / 0.2 e exactly (inclusive), in Decimal."""
+    assert standard_share(D(30000), D(60000)) == (1, 2)
+    assert standard_share(D(29999), D(60000)) == (1, 3)
+    assert standard_share(D(20000), D(60000)) == (1, 3)
+    assert standard_share(D(19999), D(60000)) == (1, 5)
+    assert standard_share(D(12000), D(60000)) == (1, 5)
+    assert standard_share(D("11999.999"), D(60000)) is None
+    assert standard_share_limit(D(30000), D(60000), E_KG) is None
+    assert standard_share_limit(D(20000), D(60000), E_KG) == D(6)
+    assert standard_share_limit(D(12000), D(60000), E_KG) == D(4)
+    assert check_substitution(D(20000), D(60000), repeatability_error_kg=D(6), e_kg=E_KG).allowed
+    assert not check_substitution(D(20000), D(60000), repeatability_error_kg=D("6.001"), e_kg=E_KG).allowed
+    assert check_substitution(D(12000), D(60000), repeatability_error_kg=D(4), e_kg=E_KG).allowed
+    assert not check_substitution(D(12000), D(60000), repeatability_error_kg=D("4.001"), e_kg=E_KG).allowed
+    assert check_substitution(D(30000), D(60000), repeatability_error_kg=D(100), e_kg=E_KG).allowed
+    with pytest.raises(InputError, match="1/5 Max"):
+        check_substitution(D(11999), D(60000), repeatability_error_kg=D(0), e_kg=E_KG)
+
+
+def test_a_60_t_scale_is_verified_with_20_t_of_weights_by_substitution() -> None:
+    simulation = _run(20, Operator(check_dl=("10", "10", "4")))  # repeatability error 6 kg = 0.3 e: allowed
+    product = simulation.product
+    assert product.error is None
+    assert product.passed is True
+    points = product.record["tests"]["weighing"]["points"]
+    by_load = {(p["load"], p["direction"]): p for p in points}
+    top = by_load[("60 t", "increasing")]
+    assert top["substitute"] == "40 t"
+    assert top["substitute_correction"] == "40 kg"  # two substitutes, each 20 kg over the weights they replaced
+    assert len(top["weights"]) == 23  # the whole set (19 x 1 t + 500 + 200 + 200 + 100 kg) on the substitutes
+    assert by_load[("40 t", "increasing")]["substitute"] == "20 t"
+    assert by_load[("30 t", "decreasing")]["substitute"] == "20 t"  # the upper substitute came off again
+    assert by_load[("30 t", "decreasing")]["substitute_correction"] == "20 kg"
+    assert "substitute" not in by_load[("10 t", "decreasing")]
+    assert "0.3 e" in product.record["notes"]
+    assert "3.7.3" in product.record["notes"]
+    # the reference value includes the substitutes' excess: every error is zero on this perfect balance
+    result = evaluate(parse_verification_record(dict(product.record)))
+    weighing = next(t for t in result.tests if t.name == "weighing")
+    assert all(point.passed for point in weighing.points)
+    substitutes = [m.step for m in simulation.messages if isinstance(m.step, Substitute)]
+    assert [(s.load_kg, s.step) for s in substitutes] == [(D(20000), 1), (D(40000), 2)]
+
+
+def test_substitution_is_refused_when_the_repeatability_measured_is_above_0_3_e() -> None:
+    simulation = _run(20, Operator(check_dl=("10", "10", "3.99")))  # 6.01 kg > 0.3 e
+    product = simulation.product
+    assert product.error is not None
+    assert "more than 0.3 e" in product.error
+    assert "3.7.3" in product.error
+    assert "30 t (1/2 Max)" in product.error
+    assert not any(isinstance(m.step, Substitute) for m in simulation.messages)
+    assert "weighing" not in product.record["tests"]  # nothing was weighed on substitutes
+
+
+def test_a_fifth_of_max_needs_0_2_e_exactly() -> None:
+    allowed = _run(12, Operator(check_dl=("10", "6", "10")))  # 4 kg = 0.2 e
+    assert allowed.product.error is None
+    top = next(p for p in allowed.product.record["tests"]["weighing"]["points"] if p["load"] == "60 t")
+    assert top["substitute"] == "48 t"
+    assert top["substitute_correction"] == "80 kg"
+    refused = _run(12, Operator(check_dl=("10", "5.99", "10")))  # 4.01 kg > 0.2 e
+    assert refused.product.error is not None
+    assert "more than 0.2 e" in refused.product.error
+
+
+def test_weights_of_at_least_half_max_need_no_repeatability_check() -> None:
+    simulation = _run(30, Operator())
+    assert simulation.product.passed is True
+    assert not any(
+        isinstance(m.step, ReadStable) and m.step.purpose.startswith("substitution check") for m in simulation.messages
+    )
+
+
+def test_weights_below_a_fifth_of_max_are_refused_at_the_start() -> None:
+    with pytest.raises(InputError, match=r"less than 1/5 Max \(12 t\)") as caught:
+        normalise({"record": truck_header(11), "options": {"tests": ["weighing"]}})
+    assert caught.value.path == "record.reference_weights"
+
+
+def test_other_tests_above_the_weights_are_refused_naming_the_load() -> None:
+    with pytest.raises(InputError, match=r"60 t \(repeatability, discrimination: the weights add up to only 20 t "):
+        normalise({"record": truck_header(20)})
+
+
+def test_without_substitution_loads_above_the_set_are_refused_as_before() -> None:
+    with pytest.raises(InputError, match=r"40 t \(weighing: the weights add up to only 20 t"):
+        normalise({"record": truck_header(20), "options": {"tests": ["weighing"], "substitution": False}})
