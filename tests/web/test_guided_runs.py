@@ -474,3 +474,63 @@ def test_conditions_are_typed_in_at_the_start_and_bad_values_are_refused(demo: D
     assert environment["temperature_start"] == 20.3
     assert environment["pressure"] == 1008.2
     assert run.raw_data["record"]["buoyancy"] == {"method": "auto"}
+
+
+def test_the_truck_scale_is_calibrated_in_the_browser_with_a_third_of_max_by_substitution(demo: Demo) -> None:
+    """Issue 11: a 60 t scale with 20 t of weights (4 x 5 t) is guided through substitution, not refused."""
+    from datetime import date, timedelta
+
+    from hengqi.server.schemas.registry import WeightCreate, WeightSetCreate
+    from hengqi.server.services import registry
+    from hengqi.server.web.demo import _demo_actor
+
+    with demo.app.state.hengqi.database.write_session() as session:
+        found = _demo_actor(session)
+        assert found is not None
+        _org, actor = found
+        today = date.today()
+        weight_set = registry.create_weight_set(
+            session,
+            actor,
+            WeightSetCreate(
+                name="M1 four 5 t weights",
+                weight_class="M1",
+                certificate_number="DEMO-M1-SUB",
+                calibrated_on=today - timedelta(days=30),
+                due_date=today + timedelta(days=300),
+            ),
+        )
+        for n in range(4):
+            registry.create_weight(
+                session,
+                actor,
+                weight_set.id,
+                WeightCreate(
+                    identifier=f"SUB-5t-{n}",
+                    nominal=Decimal(5000),
+                    correction=Decimal(0),
+                    u=Decimal("0.25"),
+                    k=Decimal(2),
+                ),
+            )
+        session.commit()
+    technician = demo.user("technician")
+    run_url = technician.start("SIM-TRK-0001", weights="M1 four 5 t weights")
+    page = technician.client.get(run_url)
+    seen_substitute = False
+    while (pending := technician.pending(run_url)) is not None:
+        step_id, action, text = pending
+        seen_substitute = seen_substitute or 'data-step-kind="substitute"' in text
+        assert technician.post(f"{run_url}/step", step_id=step_id, action=action).status_code == 303
+    assert seen_substitute
+    assert page.status_code == 200
+    with demo.app.state.hengqi.database.read_session() as session:
+        run = session.query(Run).one()
+    points = {p["load"]: p for p in run.raw_data["record"]["points"]}
+    assert len(points["60 t"]["substitution"]) == 2  # 3 x 20 t
+    assert sorted(points, key=lambda load: Decimal(load.split()[0])) == ["10 t", "20 t", "30 t", "45 t", "60 t"]
+    assert "substitution" not in points["10 t"]
+    assert "substitution" not in points["20 t"]  # the four weights alone
+    assert len(points["45 t"]["substitution"]) == 2  # 3 x 15 t
+    top = next(p for p in run.results["points"] if Decimal(p["load_kg"]) == 60000)
+    assert abs(Decimal(top["error_kg"])) < 200  # the simulator's span error is -1e-4: about -6 kg at 60 t

@@ -340,7 +340,8 @@ class _Calibration:
                     f"even with up to {MAX_SUBSTITUTIONS} substitution steps; choose a set with more or larger "
                     "weights",
                 )
-            return planned
+            if planned.load_kg > self.total_kg:  # else the weights alone make up at least as much
+                return planned
         load, uses = self.load(target, path)
         if exact and load != target:
             raise InputError(path, f"the weights make up {mass_text(load)}, not {mass_text(target)}")
