@@ -534,3 +534,12 @@ def test_the_truck_scale_is_calibrated_in_the_browser_with_a_third_of_max_by_sub
     assert len(points["45 t"]["substitution"]) == 2  # 3 x 15 t
     top = next(p for p in run.results["points"] if Decimal(p["load_kg"]) == 60000)
     assert abs(Decimal(top["error_kg"])) < 200  # the simulator's span error is -1e-4: about -6 kg at 60 t
+
+
+def test_substitution_readings_are_named_in_chinese() -> None:
+    from hengqi.server.web.runs import purpose_text
+
+    assert purpose_text("zh", "substitution 2: standard weights") == "替代 2: 标准砝码"
+    assert purpose_text("zh", "substitution 1: substitute") == "替代 1: 替代物"
+    assert purpose_text("zh", "substitution check 20 t #3") == "替代前重复性检查 20 t #3"
+    assert purpose_text("en", "substitution 1: substitute") == "Substitution 1: substitute"

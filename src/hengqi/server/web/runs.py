@@ -199,6 +199,13 @@ def purpose_text(lang: str, purpose: str) -> str:
         return gettext(lang, "Eccentricity") + " " + where
     if test == "repeatability" and rest:
         return gettext(lang, "Repeatability") + " " + rest
+    if test == "substitution" and rest.startswith("check "):
+        return gettext(lang, "Substitution check") + " " + rest.removeprefix("check ")
+    if test == "substitution" and ": " in rest:
+        number, _, what = rest.partition(": ")
+        label = {"standard weights": gettext(lang, "standard weights"), "substitute": gettext(lang, "substitute")}
+        title = gettext(lang, "Substitution")
+        return f"{title} {number}: {label.get(what, what)}"
     key = f"purpose.{purpose}"
     return translate(lang, key) if key in TERMS else purpose
 
