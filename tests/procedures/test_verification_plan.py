@@ -87,7 +87,9 @@ def test_a_perfect_instrument_passes_with_every_test_recorded() -> None:
     directions = [p["direction"] for p in tests["weighing"]["points"]]
     assert directions == ["increasing"] * 5 + ["decreasing"] * 4
     assert all("change_point" in p for p in tests["weighing"]["points"])  # d = e > 0.2 e
-    assert tests["weighing"]["zero"]["load"] == "50 g"  # E0 at 10 e
+    # E0 near zero: 10 e = 50 g is not made up by the set (100 g ... 10 kg), its smallest weight 100 g = Min is
+    # used instead (issue 11: "Place 50 g" named no weights)
+    assert tests["weighing"]["zero"]["load"] == "100 g"
     assert tests["weighing"]["points"][4]["weights"] == ["W0", "W1"]  # 15 kg = 10 kg + 5 kg
     assert not simulation.steps(Decide)
     assert all(live.passed for live in simulation.live)
@@ -417,7 +419,8 @@ def test_a_set_that_cannot_make_up_a_load_is_refused_naming_what_is_missing() ->
     assert "100 g (weighing: the smallest weight is 5 kg)" in reason
     assert "2.5 kg (weighing" in reason
     assert "7.5 kg (weighing: no combination of the weights adds up to it exactly)" in reason
-    assert "eccentricity" not in reason  # 5 kg is made up by one weight
+    assert "50 g (weighing E0, eccentricity E0: the smallest weight is 5 kg)" in reason  # E0 at 10 e
+    assert "5 kg (eccentricity" not in reason  # 5 kg is made up by one weight
     header["reference_weights"] = [{"id": "M", "class": "M1", "nominal": "10 kg"}]
     with pytest.raises(InputError, match=r"15 kg \(weighing: the weights add up to only 10 kg\)"):
         normalise({"record": header, "options": {"tests": ["weighing"]}})

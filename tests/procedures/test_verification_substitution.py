@@ -172,3 +172,16 @@ def test_other_tests_above_the_weights_are_refused_naming_the_load() -> None:
 def test_without_substitution_loads_above_the_set_are_refused_as_before() -> None:
     with pytest.raises(InputError, match=r"40 t \(weighing: the weights add up to only 20 t"):
         normalise({"record": truck_header(20), "options": {"tests": ["weighing"], "substitution": False}})
+
+
+def test_every_load_the_plan_asks_for_names_its_weights() -> None:
+    """Issue 11: "Place 50 g" (E0 at 10 e) named no weights with an M1 set starting at 100 g."""
+    from .conftest import verification_header
+
+    parameters = normalise({"record": verification_header()})
+    assert parameters["options"]["zero_load"] == "100 g"
+    simulation = simulate(verification_plan(parameters), VirtualBalance(D("0.005")).respond)
+    places = [m.step for m in simulation.messages if isinstance(m.step, PlaceLoad)]
+    assert places
+    assert all(step.weights for step in places), [step for step in places if not step.weights]
+    assert simulation.product.passed is True

@@ -47,7 +47,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Generator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -134,6 +134,7 @@ class VerificationOptions:
     weighings: int | None = None
     ask_on_failure: bool = True
     substitution: bool = False
+    zero_load: Decimal | None = None
 
     @classmethod
     def from_json(cls, data: object) -> VerificationOptions:
@@ -142,7 +143,15 @@ class VerificationOptions:
             return cls()
         if not isinstance(data, Mapping):
             raise InputError("options", "expected a mapping")
-        known = {"tests", "rounding_elimination", "extra_loads", "weighings", "ask_on_failure", "substitution"}
+        known = {
+            "tests",
+            "rounding_elimination",
+            "extra_loads",
+            "weighings",
+            "ask_on_failure",
+            "substitution",
+            "zero_load",
+        }
         for key in data:
             if key not in known:
                 raise InputError(f"options.{key}", f"unknown option (known: {', '.join(sorted(known))})")
@@ -168,8 +177,10 @@ class VerificationOptions:
         substitution = data.get("substitution", False)
         if not isinstance(substitution, bool):
             raise InputError("options.substitution", "expected true or false")
+        zero_load = data.get("zero_load")
+        near_zero = None if zero_load is None else parse_load(zero_load, "options.zero_load")
         ordered = tuple(name for name in TESTS if name in tests)
-        return cls(ordered, str(rounding), loads, weighings, ask, substitution)
+        return cls(ordered, str(rounding), loads, weighings, ask, substitution, near_zero)
 
     def as_json(self) -> dict[str, Any]:
         """Plain JSON form."""
@@ -180,6 +191,7 @@ class VerificationOptions:
             "weighings": self.weighings,
             "ask_on_failure": self.ask_on_failure,
             "substitution": self.substitution,
+            "zero_load": None if self.zero_load is None else mass_text(self.zero_load),
         }
 
 
@@ -221,10 +233,25 @@ def normalise(parameters: Mapping[str, Any]) -> dict[str, Any]:
     for index, load in enumerate(options.extra_loads):
         if not spec.min_kg <= load <= spec.max_kg:
             raise InputError(f"options.extra_loads[{index}]", f"must lie between Min and Max, got {mass_text(load)}")
+    if options.zero_load is None and "zero_load" not in given:
+        options = replace(options, zero_load=zero_load(spec, record))
     check_weights(spec, record, options)
     header.pop("format")
     header.pop("version")
     return {"record": header, "options": options.as_json()}
+
+
+def zero_load(spec: InstrumentSpecification, record: VerificationRecord) -> Decimal:
+    """The load at or near zero where ``E0`` is found: 10 e ("e.g. at 10 e", ``standards.md`` 1.4), or, where the
+    weights cannot make up 10 e exactly, their smallest weight if it is at most Min (still near zero: the lower
+    limit of the weighing range; hengqi's choice, no source gives a rule) -- so that the plan never asks for a
+    load the set cannot make up."""
+    ten_e = ZERO_LOAD_E * spec.e_kg
+    table = [(w.id, w.nominal) for w in record.reference_weights]
+    if not table or compose(ten_e, table):
+        return ten_e
+    smallest = min(nominal for _id, nominal in table)
+    return smallest if ten_e < smallest <= spec.min_kg else ten_e
 
 
 def half_max(spec: InstrumentSpecification) -> Decimal:
@@ -248,6 +275,11 @@ def planned_loads(
             loads += [(test, half_max(spec)), (test, spec.max_kg)]
         elif test == "discrimination":
             loads += [(test, spec.min_kg), (test, half_max(spec)), (test, spec.max_kg)]
+        if test in ("weighing", "eccentricity", "repeatability") and options.zero_load is not None:
+            rounding = options.rounding_elimination
+            auto = any(spec.d_at(load) > Decimal("0.2") * spec.e_at(load) for load in (spec.min_kg, spec.max_kg))
+            if rounding == "yes" or (rounding == "auto" and auto):
+                loads.append((f"{test} E0", options.zero_load))
     return loads
 
 
@@ -435,7 +467,7 @@ class _Verification:
         yield ZeroScale()
         if not any(self.changeover_at(load) for load in (self.spec.min_kg, self.spec.max_kg)):
             return None
-        load = ZERO_LOAD_E * self.spec.e_kg
+        load = self.options.zero_load or ZERO_LOAD_E * self.spec.e_kg
         yield self.place(load)
         indication = as_mass((yield ReadStable(f"{test}: near zero (E0)", load)))
         d = self.spec.d_at(load)
