@@ -515,6 +515,14 @@ def test_the_truck_scale_is_calibrated_in_the_browser_with_a_third_of_max_by_sub
             )
         session.commit()
     technician = demo.user("technician")
+    offer = technician.client.get(f"/web/instruments/{technician.instrument_id('SIM-TRK-0001')}").text
+    full = offer.index('">M1 test weights 12 x 5 t')  # makes up Max: offered first (the default)
+    four = offer.index('">M1 four 5 t weights')
+    misfit = offer.index("Sets that do not fit")
+    assert full < four < misfit
+    assert "less than Max: substitution loads" in offer[four:misfit]
+    assert "less than Max" not in offer[full:four]
+    assert all(offer.index(f'">{name}') > misfit for name in ("E2 set", "F1 set"))  # far too small, or too heavy
     run_url = technician.start("SIM-TRK-0001", weights="M1 four 5 t weights")
     page = technician.client.get(run_url)
     seen_substitute = False

@@ -172,15 +172,19 @@ def instrument_list(
     )
 
 
-#: A set whose weights add up to less than this share of Max is offered after the others (hengqi's heuristic for
-#: the order of the list only; substitution loads make up the rest of a large test load, and the run itself
-#: refuses a set that cannot make up the loads it asks for).
+#: A set whose weights add up to less than this share of Max does not fit: below it OIML R 76-1:2006 3.7.3 (as
+#: cited, SECONDARY: see :mod:`hengqi.metrology.r76.substitution`) allows no substitution of standard weights, and
+#: a calibration would need many substitution steps.  The run itself still refuses a set that cannot make up the
+#: loads it asks for.
 WEIGHT_SET_MIN_SHARE = Decimal("0.2")
 
 
 def weight_set_offer(session: Any, instrument: Instrument, weight_sets: list[WeightSet]) -> list[dict[str, Any]]:
-    """The weight sets for ``instrument``, those that fit first: a set fits when none of its weights exceeds Max
-    and together they make up at least :data:`WEIGHT_SET_MIN_SHARE` of Max.  Each with its nominal range.
+    """The weight sets for ``instrument``, those that fit first: a set fits when none of its weights exceeds Max,
+    its smallest weight is at most :data:`WEIGHT_SET_MIN_SHARE` of Max (the first test loads) and together they
+    make up at least that share of Max.  Among those that fit, sets that make up Max without substitution come
+    first, then the larger totals; ``substitution`` marks a set whose total is below Max.  Each with its nominal
+    range.
 
     Nominal values are compared as exact decimals in Python (SQLite keeps them as text, where MIN/MAX would
     compare strings)."""
@@ -196,13 +200,11 @@ def weight_set_offer(session: Any, instrument: Instrument, weight_sets: list[Wei
     ):
         nominals.setdefault(ws_id, []).append(Decimal(str(nominal)))
     offered = []
+    share = WEIGHT_SET_MIN_SHARE * instrument.max_kg
     for ws in weight_sets:
         values = nominals.get(ws.id, [])
-        fits = (
-            bool(values)
-            and max(values) <= instrument.max_kg
-            and sum(values) >= WEIGHT_SET_MIN_SHARE * instrument.max_kg
-        )
+        total = sum(values, Decimal(0))
+        fits = bool(values) and max(values) <= instrument.max_kg and min(values) <= share and total >= share
         span = f"{format_mass(min(values))} – {format_mass(max(values))}" if values else ""
         offered.append(
             {
@@ -212,9 +214,11 @@ def weight_set_offer(session: Any, instrument: Instrument, weight_sets: list[Wei
                 "span": span,
                 "count": len(values),
                 "fits": fits,
+                "substitution": fits and total < instrument.max_kg,
+                "total": total,
             }
         )
-    return sorted(offered, key=lambda o: not o["fits"])
+    return sorted(offered, key=lambda o: (not o["fits"], o["substitution"], -o["total"] if o["fits"] else 0))
 
 
 @router.get("/instruments/{instrument_id}", response_class=HTMLResponse)
