@@ -185,3 +185,21 @@ def test_every_load_the_plan_asks_for_names_its_weights() -> None:
     assert places
     assert all(step.weights for step in places), [step for step in places if not step.weights]
     assert simulation.product.passed is True
+
+
+def test_a_record_with_more_substitute_than_load_is_refused_naming_the_field() -> None:
+    from hengqi.errors import RecordError
+
+    header = truck_header(20)
+    point = {"load": "30 t", "indication": "30 t", "substitute": "40 t", "direction": "increasing"}
+    record = {"format": "hengqi.verification-record", "version": 1, **header}
+    record["tests"] = {"weighing": {"points": [point]}}
+    with pytest.raises(RecordError) as caught:
+        evaluate(parse_verification_record(record))
+    assert caught.value.path == "tests.weighing.points[0].substitute"
+    point.update(substitute="20 t", substitute_correction="20 kg", indication="30.02 t")
+    point["weights"] = [f"T{i:02d}" for i in range(10)]  # 10 x 1 t on top
+    result = evaluate(parse_verification_record(record))
+    weighing = next(t for t in result.tests if t.name == "weighing")
+    assert weighing.points[0].error_kg == 0  # the reference value is 30 t + 20 kg
+    assert weighing.points[0].mpe_kg == D(20)  # the MPE at the nominal 30 t (1 500 e: 1 e)
