@@ -512,9 +512,9 @@ class _Verification:
             total, self.spec.max_kg, repeatability_error_kg=repeatability_error(values), e_kg=self.spec.e_at(total)
         )
         self.notes.append(
-            "Substitution of standard weights: "
+            f"Substitution of standard weights: the standard weights ({mass_text(total)}) placed 3 times indicated "
             + ", ".join(mass_text(v) for v in values)
-            + f" at {mass_text(total)}; {check.message}."
+            + f" (before rounding); {check.message}."
         )
         if not check.allowed:
             self.refused = check.message

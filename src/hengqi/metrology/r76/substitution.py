@@ -35,7 +35,7 @@ from hengqi.errors import InputError
 from hengqi.metrology.quantities import format_mass
 
 #: Citation of the rule (the numbers are SECONDARY: clause text not read).
-SUBSTITUTION_RULE = "OIML R 76-1:2006, 3.7.3 (substitution of standard weights)"
+SUBSTITUTION_RULE = "OIML R 76-1:2006, 3.7.3"
 #: (share of Max as (numerator, denominator), the largest repeatability error allowed in e; None: no condition),
 #: from the largest share down.
 SHARES: tuple[tuple[tuple[int, int], Decimal | None], ...] = (
