@@ -1,4 +1,4 @@
-"""Guided substitution of standard weights in the verification (OIML R 76-1:2006 3.7.3 as cited; issue 11).
+"""Guided substitution of standard weights in the verification (OIML R 76-1:2006 3.7.3, SECONDARY; issue 11).
 
 A 60 t class III truck scale (e = 20 kg) verified with 20 t or 12 t of M1 weights: the share rule (1/2 Max, 1/3 Max
 with a repeatability error <= 0.3 e, 1/5 Max with <= 0.2 e; SECONDARY, see hengqi.metrology.r76.substitution) is
