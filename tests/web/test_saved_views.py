@@ -68,7 +68,7 @@ def test_audit_entries_for_create_share_rename_default_delete(demo: Demo) -> Non
                 .order_by(AuditEntry.id)
             )
         )
-    assert actions == ["create", "share", "rename", "default", "delete"]
+    assert actions == ["create", "share", "rename", "default", "remove"]
     verify_audit(demo.app.state.hengqi.database)  # raises where the chain or a bound row is broken
 
 

@@ -3,7 +3,8 @@
 A user sees, for one list, their own views and the views shared with their organisation by its members.  Only a
 view's owner renames, shares or deletes it; only the roles that manage the registry (those holding
 :attr:`~hengqi.server.permissions.Permission.DELETE_REGISTRY`: quality managers and administrators) may share a
-view with the organisation.  Every change is audited (entity ``saved_views``).
+view with the organisation.  Every change is audited (entity ``saved_views``; actions ``create``, ``rename``,
+``share``, ``unshare``, ``default`` and ``remove``: a view is deleted, not retired as registry records are).
 
 The service keeps the view's parameters as given: the list that owns them validates them (on save and again on
 use, :mod:`hengqi.server.web.saved_views`), and whoever opens a view sees the list with their own role and
@@ -231,7 +232,7 @@ def make_default(session: Session, principal: Principal, view_id: int, default: 
 def delete(session: Session, principal: Principal, view_id: int) -> str:
     """Delete the user's own view; returns the list it was of."""
     view = own(session, principal, view_id)
-    _record(session, principal, view, "delete", old=_snapshot(view), new=None)
+    _record(session, principal, view, "remove", old=_snapshot(view), new=None)
     session.delete(view)
     session.flush()
     return view.list_key

@@ -80,7 +80,7 @@ def check_query(params: Mapping[str, str]) -> dict[str, str]:
     return found
 
 
-saved_views.register(saved_views.ListSpec("audit", f"{PREFIX}/audit", check_query))
+saved_views.register(saved_views.ListSpec("audit", f"{PREFIX}/audit", check_query, "aud.title"))
 
 
 def _sides(entry: AuditEntry) -> list[tuple[str, Any, Any]]:

@@ -232,7 +232,9 @@ def _checker(kind: Kind) -> Callable[[Mapping[str, str]], dict[str, str]]:
 for _kind in KINDS.values():
     if _kind.slug != "weights":
         saved_views.register(
-            saved_views.ListSpec(f"registry/{_kind.slug}", f"{PREFIX}/registry/{_kind.slug}", _checker(_kind))
+            saved_views.ListSpec(
+                f"registry/{_kind.slug}", f"{PREFIX}/registry/{_kind.slug}", _checker(_kind), _kind.title
+            )
         )
 
 

@@ -54,6 +54,8 @@ class ListSpec:
     key: str
     path: str
     check: Callable[[Mapping[str, str]], dict[str, str]]
+    #: the list's title as a term key (:mod:`hengqi.server.web.terms`)
+    title: str = ""
 
 
 LISTS: dict[str, ListSpec] = {}
@@ -175,6 +177,7 @@ def views_page(request: Request) -> Response:
                 "name": v.name,
                 "list": v.list_key,
                 "path": LISTS[v.list_key].path if v.list_key in LISTS else "",
+                "title": LISTS[v.list_key].title if v.list_key in LISTS else "",
                 "shared": v.shared,
                 "default": v.is_default,
                 "mine": v.user_id == who.principal.user_id,
