@@ -1,4 +1,6 @@
-"""Bulk import of instruments: the dry run and the atomic commit of N rows, against the one-by-one path.
+"""Bulk import of instruments: the dry run and the atomic commit of N rows, against the one-by-one path; for new
+instruments (``create``) and for a file that changes N stored ones (``update``: every row a new verification due
+date and status).
 
 The peer is the commit as it was before the bulk path (``registry.create_instrument`` per row: one flush, one
 chain-head read and one row read per audit entry), measured in the same run on a fresh store, so the ratio holds on
@@ -18,7 +20,7 @@ from hengqi.server.admin import verify_audit
 from hengqi.server.app import create_app
 from hengqi.server.db.models import User
 from hengqi.server.demo import seed
-from hengqi.server.schemas.registry import InstrumentCreate
+from hengqi.server.schemas.registry import InstrumentCreate, InstrumentUpdate
 from hengqi.server.services import instrument_import, registry
 from hengqi.server.services.accounts import principal_of
 from hengqi.server.settings import Settings
@@ -42,14 +44,24 @@ def _store(folder: Path) -> tuple[object, object]:
     return database, principal
 
 
-def _run(rows: int, *, bulk: bool) -> tuple[float, float]:
-    text = HEADER + "".join(f"Acme,B-30,BULK-{n:05d},III,30,0.01,in-service,2027-01-31\r\n" for n in range(rows))
+def _rows(rows: int, *, due: str, status: str) -> str:
+    return HEADER + "".join(f"Acme,B-30,BULK-{n:05d},III,30,0.01,{status},{due}\r\n" for n in range(rows))
+
+
+def _run(rows: int, *, bulk: bool, update: bool = False) -> tuple[float, float]:
+    text = _rows(rows, due="2027-01-31", status="in-service")
     with tempfile.TemporaryDirectory() as folder:
         database, principal = _store(Path(folder))
+        if update:  # the stored instruments first (bulk path, not timed), then the changing file
+            with database.write_session() as session:  # type: ignore[attr-defined]
+                instrument_import.commit(session, principal, instrument_import.read_table(text.encode()))  # type: ignore[arg-type]
+                session.commit()
+            text = _rows(rows, due="2027-06-30", status="out-of-service")
         started = time.perf_counter()
         table = instrument_import.read_table(text.encode())
         with database.read_session() as session:  # type: ignore[attr-defined]
-            instrument_import.plan(session, principal, table)  # type: ignore[arg-type]
+            planned = instrument_import.plan(session, principal, table)  # type: ignore[arg-type]
+        assert planned.count("change" if update else "create") == rows, planned.rows[:3]
         dry = time.perf_counter() - started
         started = time.perf_counter()
         with database.write_session() as session:  # type: ignore[attr-defined]
@@ -57,8 +69,11 @@ def _run(rows: int, *, bulk: bool) -> tuple[float, float]:
                 instrument_import.commit(session, principal, table)  # type: ignore[arg-type]
             else:
                 found = instrument_import.plan(session, principal, table)  # type: ignore[arg-type]
-                for _key, body in found.bodies:
-                    registry.create_instrument(session, principal, InstrumentCreate.model_validate(body))  # type: ignore[arg-type]
+                for key, body in found.bodies:
+                    if key is None:
+                        registry.create_instrument(session, principal, InstrumentCreate.model_validate(body))  # type: ignore[arg-type]
+                    else:
+                        registry.update_instrument(session, principal, key, InstrumentUpdate.model_validate(body))  # type: ignore[arg-type]
             session.commit()
         wrote = time.perf_counter() - started
         verify_audit(database)  # type: ignore[arg-type]
@@ -69,10 +84,11 @@ def _run(rows: int, *, bulk: bool) -> tuple[float, float]:
 def main(short: bool) -> None:
     rows = 200 if short else 10_000
     print(f"load average {os.getloadavg()[0]:.1f}; {rows} rows, SQLite")
-    dry, bulk = _run(rows, bulk=True)
-    _, single = _run(rows, bulk=False)
-    print("| path | dry run s | commit s |")
-    print("|---|---|---|")
-    print(f"| bulk (this commit) | {dry:.2f} | {bulk:.2f} |")
-    print(f"| one by one (peer) | | {single:.2f} |")
-    print(f"commit speed-up: {single / bulk:.1f} x")
+    print("| import | path | dry run s | commit s |")
+    print("|---|---|---|---|")
+    for what, update in (("create", False), ("update", True)):
+        dry, bulk = _run(rows, bulk=True, update=update)
+        _, single = _run(rows, bulk=False, update=update)
+        print(f"| {what} | bulk (this commit) | {dry:.2f} | {bulk:.2f} |")
+        print(f"| {what} | one by one (peer) | | {single:.2f} |")
+        print(f"{what}: commit speed-up {single / bulk:.1f} x")

@@ -96,6 +96,43 @@ def test_a_row_naming_an_existing_instrument_changes_it(demo: Demo) -> None:
     assert counts(same.text)["unchanged"] == 1  # type: ignore[attr-defined]
 
 
+def test_updates_keep_the_dry_run_report_and_are_all_or_nothing(demo: Demo) -> None:
+    """A file that changes stored instruments: the dry run names each change and each refused row; the commit of
+    a file with one bad row changes nothing; the good file changes every row at once, audited (the chain and the
+    rows' bindings verify)."""
+    from hengqi.server.admin import verify_audit
+
+    tech = demo.user("technician")
+    first = [f"Acme,B-30,UPD-{n:04d},III,30,0.01,in-service,2027-01-31," for n in range(30)]
+    made = upload(tech, HEADER + "\r\n".join(first))
+    assert tech.post("/web/import/commit", content=commit_content(made.text)).status_code == 303  # type: ignore[attr-defined]
+    changed = [f"Acme,B-30,UPD-{n:04d},III,30,0.01,out-of-service,2027-06-30," for n in range(30)]
+    bad = list(changed)
+    bad[17] = "Acme,B-30,UPD-0017,III,30,0.000001,out-of-service,2027-06-30,"  # n > 10 000 (R 76-1 Table 3)
+    answer = upload(tech, HEADER + "\r\n".join(bad))
+    page = answer.text  # type: ignore[attr-defined]
+    assert counts(page) == {"create": 0, "change": 29, "unchanged": 0, "refused": 1}
+    table = page.split('data-testid="plan-table"', 1)[1]
+    assert re.search(r"<td>19</td><td>Acme B-30 UPD-0017</td>.*?R 76", table, re.S)
+    assert "verification_due" in table
+    assert 'data-testid="commit-form"' not in page
+    forced = tech.post("/web/import/commit", content=HEADER + "\r\n".join(bad))
+    assert forced.status_code == 422
+    export = tech.client.get("/web/registry/instruments?q=UPD-&export=csv")
+    assert {r["status"] for r in csv.DictReader(io.StringIO(export.text))} == {"in-service"}  # nothing changed
+    good = upload(tech, HEADER + "\r\n".join(changed))
+    assert counts(good.text) == {"create": 0, "change": 30, "unchanged": 0, "refused": 0}  # type: ignore[attr-defined]
+    done = tech.post("/web/import/commit", content=commit_content(good.text))  # type: ignore[attr-defined]
+    assert done.status_code == 303
+    export = tech.client.get("/web/registry/instruments?q=UPD-&export=csv")
+    rows = list(csv.DictReader(io.StringIO(export.text)))
+    assert len(rows) == 30
+    assert {r["status"] for r in rows} == {"out-of-service"}
+    verify_audit(demo.app.state.hengqi.database)
+    again = upload(tech, HEADER + "\r\n".join(changed))
+    assert counts(again.text)["unchanged"] == 30  # type: ignore[attr-defined]
+
+
 def test_wrong_role_and_other_organisation(demo: Demo) -> None:
     regulator = demo.user("regulator")
     assert regulator.client.get("/web/import").status_code == 403

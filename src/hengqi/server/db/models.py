@@ -370,4 +370,5 @@ class AuditEntry(Base):
 from hengqi.server.alerts import models as _alerts  # noqa: E402, F401
 from hengqi.server.db import guided as _guided  # noqa: E402, F401
 from hengqi.server.db import reminders as _reminders  # noqa: E402, F401
+from hengqi.server.db import saved_views as _saved_views  # noqa: E402, F401
 from hengqi.server.field import models as _field  # noqa: E402, F401

@@ -6,7 +6,9 @@ Each row goes through the API's request schemas and the legal core, exactly as `
 :func:`~hengqi.server.services.registry.update_instrument`): an impossible specification is refused with the rule
 of OIML R 76-1 named.  A row whose make, model and serial (compared without regard to case) name a live
 instrument of the organisation changes it; any other row creates one.  The commit writes every row or none: it
-plans the file again and refuses to write anything while one row is refused.
+plans the file again and refuses to write anything while one row is refused; new instruments are inserted in one
+flush (:func:`~hengqi.server.services.registry.create_instruments`), changed ones updated in one flush
+(:func:`~hengqi.server.services.registry.update_instruments`), each with its audit entries written in one batch.
 
 Sites and owners are named by their name (``site``, ``owner``) and must exist in the organisation.
 """
@@ -278,7 +280,9 @@ def commit(session: Session, principal: Principal, rows: Sequence[dict[str, str]
     registry.create_instruments(
         session, principal, [InstrumentCreate.model_validate(body) for key, body in found.bodies if key is None]
     )
-    for key, body in found.bodies:
-        if key is not None:
-            registry.update_instrument(session, principal, key, InstrumentUpdate.model_validate(body))
+    registry.update_instruments(
+        session,
+        principal,
+        [(key, InstrumentUpdate.model_validate(body)) for key, body in found.bodies if key is not None],
+    )
     return found

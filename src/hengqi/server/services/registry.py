@@ -7,13 +7,18 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import Table, bindparam, or_, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from hengqi.errors import InputError
 from hengqi.metrology.classes import InstrumentSpecification
 from hengqi.server import audit
 from hengqi.server.db.models import Customer, Instrument, Laboratory, Site, Weight, WeightSet
+from hengqi.server.db.types import utcnow
+from hengqi.server.errors import ConflictError, NotFoundError
 from hengqi.server.permissions import Permission, Principal
 from hengqi.server.schemas.registry import (
     CustomerCreate,
@@ -32,6 +37,7 @@ from hengqi.server.schemas.registry import (
 from hengqi.server.services.base import (
     add_audited,
     audited_values,
+    changed,
     ensure_organisation,
     flush_or_conflict,
     get_scoped,
@@ -208,12 +214,27 @@ _SPEC_FIELDS = ("accuracy_class", "kind", "max", "e", "d", "min", "ranges")
 def update_instrument(session: Session, principal: Principal, instrument_id: int, data: InstrumentUpdate) -> Instrument:
     principal.require(Permission.WRITE_REGISTRY)
     instrument = get_scoped(session, principal, Instrument, instrument_id)
+    changes = _instrument_changes(session, principal, instrument, data, set())
+    return update_audited(session, principal, instrument, changes, what="instrument (make, model, serial)")
+
+
+def _instrument_changes(
+    session: Session,
+    principal: Principal,
+    instrument: Instrument,
+    data: InstrumentUpdate,
+    checked: set[tuple[str, int | None, int]],
+) -> dict[str, Any]:
+    """The column values ``data`` sets on ``instrument``, checked as :func:`update_instrument` checks them (a site
+    or owner of the instrument's organisation, the specification through the legal core); ``checked`` holds the
+    references already found good (a bulk update checks each once)."""
     given = data.model_dump(exclude_unset=True)
     changes = {k: v for k, v in given.items() if k not in _SPEC_FIELDS}
-    if "site_id" in changes:
-        _same_org(session, principal, Site, data.site_id, org=instrument.organisation_id, field="site_id")
-    if "owner_id" in changes:
-        _same_org(session, principal, Customer, data.owner_id, org=instrument.organisation_id, field="owner_id")
+    org = instrument.organisation_id
+    for model, name, key in ((Site, "site_id", data.site_id), (Customer, "owner_id", data.owner_id)):
+        if name in changes and (name, key, org) not in checked:
+            _same_org(session, principal, model, key, org=org, field=name)
+            checked.add((name, key, org))
     for required in ("make", "model", "serial", "status"):
         if required in changes and changes[required] is None:
             raise InputError(required, "may not be null")
@@ -230,7 +251,82 @@ def update_instrument(session: Session, principal: Principal, instrument_id: int
             ranges=[(r.max, r.e) for r in ranges] if ranges is not None and multi else None,
         )
         changes.update(_spec_columns(spec))
-    return update_audited(session, principal, instrument, changes, what="instrument (make, model, serial)")
+    return changes
+
+
+#: instruments one query loads in :func:`update_instruments`
+_LOAD_CHUNK = 500
+
+
+def update_instruments(
+    session: Session, principal: Principal, items: Sequence[tuple[int, InstrumentUpdate]]
+) -> list[Instrument]:
+    """Apply many changes with the checks of :func:`update_instrument` (each site and owner checked once): the
+    instruments are loaded in chunks, written by one executemany UPDATE per set of changed columns (each row still
+    guarded by its ``row_version``, as the ORM guards one) and audited with :func:`hengqi.server.audit.record_many`:
+    one entry per instrument with its old and new values, as one by one.  Any refusal (an instrument not found or
+    not visible, a bad reference or specification, a row changed meanwhile, a duplicate) writes none of them."""
+    principal.require(Permission.WRITE_REGISTRY)
+    ids = [key for key, _data in items]
+    loaded: dict[int, Instrument] = {}
+    for start in range(0, len(ids), _LOAD_CHUNK):
+        chunk = ids[start : start + _LOAD_CHUNK]
+        for found in session.scalars(scoped_select(principal, Instrument).where(Instrument.id.in_(chunk))):
+            loaded[found.id] = found
+    checked: set[tuple[str, int | None, int]] = set()
+    planned: list[tuple[Instrument, dict[str, Any]]] = []
+    now = utcnow()
+    for key, data in items:
+        instrument = loaded.get(key)
+        if instrument is None:
+            raise NotFoundError("instrument", key)
+        changes = _instrument_changes(session, principal, instrument, data, checked)
+        changes.pop("row_version", None)
+        planned.append((instrument, {**changes, "updated_at": now}))
+    session.flush()  # nothing of this session waits behind the batches
+    groups: dict[tuple[str, ...], list[tuple[Instrument, dict[str, Any]]]] = {}
+    for instrument, values in planned:
+        groups.setdefault(tuple(sorted(values)), []).append((instrument, values))
+    table: Table = Instrument.__table__  # type: ignore[assignment]
+    befores: list[tuple[Instrument, dict[str, Any]]] = []
+    try:
+        for columns, rows in groups.items():
+            statement = (
+                update(table)
+                .where(table.c.id == bindparam("_id"), table.c.row_version == bindparam("_version"))
+                .values({**{c: bindparam(c) for c in columns}, "row_version": bindparam("_next")})
+            )
+            params = [
+                {**values, "_id": i.id, "_version": i.row_version, "_next": i.row_version + 1} for i, values in rows
+            ]
+            result = session.connection().execute(statement, params)
+            if session.get_bind().dialect.supports_sane_multi_rowcount and result.rowcount != len(params):
+                raise StaleDataError(f"{len(params) - result.rowcount} instrument(s) changed meanwhile")
+            for instrument, values in rows:
+                befores.append((instrument, audited_values(instrument)))
+                for name, value in {**values, "row_version": instrument.row_version + 1}.items():
+                    set_committed_value(instrument, name, value)
+    except IntegrityError as err:
+        session.rollback()
+        raise ConflictError(
+            "instrument (make, model, serial) conflicts with an existing record", code="duplicate"
+        ) from err
+    except StaleDataError as err:
+        session.rollback()
+        raise ConflictError(
+            "an instrument was changed by someone else at the same time; read it again and repeat the import",
+            code="stale_version",
+        ) from err
+    order = {id(i): n for n, (i, _values) in enumerate(planned)}
+    befores.sort(key=lambda pair: order[id(pair[0])])
+    entries: list[audit.Change] = []
+    for instrument, before in befores:
+        old, new = changed(before, audited_values(instrument))
+        new.pop("updated_at", None)  # as :func:`~hengqi.server.services.base.update_audited` records a change
+        if old or new:
+            entries.append(audit.Change("update", "instruments", instrument.id, instrument.organisation_id, old, new))
+    audit.record_many(session, actor=principal.actor, changes=entries)
+    return [instrument for instrument, _values in planned]
 
 
 def delete_instrument(

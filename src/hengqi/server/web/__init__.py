@@ -32,6 +32,7 @@ from hengqi.server.web import (
     reminders,
     run_actions,
     runs,
+    saved_views,
     statistics,
     users,
     verify,
@@ -55,6 +56,7 @@ def web_router() -> APIRouter:
         labels,
         organisation,
         reminders,
+        saved_views,
         verify,
     ):
         router.include_router(module.router)

@@ -8,6 +8,7 @@ organisations they may see; the chain check needs the permission of ``/api/v1/au
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Annotated, Any, Final
 
@@ -15,12 +16,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Select, func, select
 
+from hengqi.errors import InputError
 from hengqi.server import audit
 from hengqi.server.db.models import AuditEntry
 from hengqi.server.errors import AuditChainError
 from hengqi.server.permissions import Permission, Principal
 from hengqi.server.trail import verify_trail
 from hengqi.server.web import lab_messages as _lab_messages  # noqa: F401  (registers the screens' texts)
+from hengqi.server.web import saved_views
 from hengqi.server.web.common import PREFIX, app_state, render, viewer
 from hengqi.server.web.tables import export_format, table_response
 
@@ -62,6 +65,24 @@ def _statement(
     return statement
 
 
+def check_query(params: Mapping[str, str]) -> dict[str, str]:
+    """The parameters of a saved view of the audit viewer, checked as the viewer's own query is;
+    :class:`InputError` naming the first that does not fit."""
+    found = saved_views.only(params, {"entity", "entity_id", "actor", "action", "since", "until"})
+    for name, value in found.items():
+        if len(value) > (20 if name == "action" else 64):
+            raise InputError(name, "too long")
+        if name in ("since", "until"):
+            try:
+                date.fromisoformat(value)
+            except ValueError as err:
+                raise InputError(name, "not a date (YYYY-MM-DD)") from err
+    return found
+
+
+saved_views.register(saved_views.ListSpec("audit", f"{PREFIX}/audit", check_query, "aud.title"))
+
+
 def _sides(entry: AuditEntry) -> list[tuple[str, Any, Any]]:
     old = json.loads(entry.old_values or "{}") or {}
     new = json.loads(entry.new_values or "{}") or {}
@@ -85,6 +106,8 @@ def audit_list(
 ) -> Response:
     who = viewer(request)
     who.principal.require(Permission.READ_AUDIT)
+    if (default := saved_views.default_redirect(request, who, "audit")) is not None:
+        return default
     statement = _statement(
         who.principal,
         entity=entity.strip(),
@@ -106,7 +129,7 @@ def audit_list(
         entities = list(session.scalars(select(AuditEntry.entity).distinct().order_by(AuditEntry.entity)))
     query = request.url.query
     base = "&".join(p for p in query.split("&") if p and not p.startswith(("page=", "export=")))
-    return render(
+    page_shown = render(
         request,
         "audit.html",
         who,
@@ -127,7 +150,9 @@ def audit_list(
         export_url=f"{PREFIX}/audit?{base + '&' if base else ''}export=",
         can_verify=who.can(Permission.MANAGE_ORGANISATIONS),
         nav="audit",
+        **saved_views.context(request, who, "audit"),
     )
+    return saved_views.shown(page_shown)
 
 
 def _export(rows: list[AuditEntry], fmt: str) -> Response:

@@ -12,6 +12,7 @@ legal core refused the specification.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from typing import Annotated, Any, Final
 
@@ -28,6 +29,7 @@ from hengqi.server.permissions import Permission, Principal
 from hengqi.server.services import label_sheet, registry
 from hengqi.server.services.base import get_scoped, scoped_select
 from hengqi.server.web import lab_messages as _lab_messages  # noqa: F401  (registers the screens' texts)
+from hengqi.server.web import saved_views
 from hengqi.server.web.common import PREFIX, Viewer, app_state, check_csrf, redirect, render, viewer
 from hengqi.server.web.registry_forms import (
     KINDS,
@@ -107,14 +109,41 @@ def _days(text: str) -> int | None:
     return int(text)
 
 
-def _list_filters(kind: Kind, request: Request) -> dict[str, str]:
+def _filter_fields(kind: Kind) -> dict[str, Any]:
+    """The fields a list filters on exactly: selects and references shown as columns."""
+    shown_columns = {c.attr for c in kind.columns}
+    return {f.name: f for f in kind.fields if f.kind in ("select", "ref") and f.name in shown_columns}
+
+
+def _has_due(kind: Kind) -> bool:
+    return any(c.attr.endswith("_due") or c.attr == "due_date" for c in kind.columns)
+
+
+def _sort(kind: Kind, sort: str) -> str:
+    sortable = ["id", *(c.attr for c in kind.columns)]
+    if sort.removeprefix("-") not in sortable:
+        raise InputError("sort", f"cannot sort on {sort[:40]!r} (sortable: {', '.join(sortable)})")
+    return sort
+
+
+def check_query(kind: Kind, params: Mapping[str, str]) -> dict[str, str]:
+    """The parameters of a saved view of list ``kind``, checked as the list checks its own query (search text,
+    sort column, filters, due window); :class:`InputError` naming the first that does not fit."""
+    allowed = {"q", "sort", *_filter_fields(kind)} | ({"due_within"} if _has_due(kind) else set())
+    found = saved_views.only(params, allowed)
+    if len(found.get("q", "")) > 100:
+        raise InputError("q", "longer than 100 characters")
+    _sort(kind, found.get("sort", "id"))
+    _days(found.get("due_within", ""))
+    _list_filters(kind, found)
+    return found
+
+
+def _list_filters(kind: Kind, params: Mapping[str, str]) -> dict[str, str]:
     """The exact-match filters of a list: selects and references shown as columns."""
-    allowed = {f.name: f for f in kind.fields if f.kind in ("select", "ref")}
     found: dict[str, str] = {}
-    for name, f in allowed.items():
-        if name not in {c.attr for c in kind.columns}:
-            continue
-        value = request.query_params.get(name, "")
+    for name, f in _filter_fields(kind).items():
+        value = params.get(name, "")
         if len(value) > 20:
             raise InputError(name, "too long")
         if value and f.kind == "ref" and not (value.isascii() and value.isdigit()):
@@ -139,12 +168,13 @@ def record_list(
     kind = kind_of(slug)
     if kind.slug == "weights":
         raise NotFoundError("page", slug)  # weights are listed on their set's page
+    list_key = f"registry/{kind.slug}"
+    if not export and (default := saved_views.default_redirect(request, who, list_key)) is not None:
+        return default
     due_within = _days(due_within_text)
-    sortable = ["id", *(c.attr for c in kind.columns)]
-    if sort.removeprefix("-") not in sortable:
-        raise InputError("sort", f"cannot sort on {sort!r} (sortable: {', '.join(sortable)})")
-    filters = _list_filters(kind, request)
-    has_due = any(c.attr.endswith("_due") or c.attr == "due_date" for c in kind.columns)
+    _sort(kind, sort)
+    filters = _list_filters(kind, request.query_params)
+    has_due = _has_due(kind)
     with app_state(request).database.read_session() as session:
         statement = _filtered(kind, who.principal, q, filters, due_days=due_within if has_due else None, sort=sort)
         refs = _ref_names(session, who.principal)
@@ -155,7 +185,7 @@ def record_list(
         total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
         items = list(session.scalars(statement.limit(PAGE_ROWS)))
     query = request.url.query
-    return render(
+    page = render(
         request,
         "registry_list.html",
         who,
@@ -176,7 +206,9 @@ def record_list(
         shown=shown,
         can_write=who.can(Permission.WRITE_REGISTRY),
         nav="registry",
+        **saved_views.context(request, who, list_key),
     )
+    return saved_views.shown(page)
 
 
 def _export(kind: Kind, rows: list[Any], refs: dict[str, dict[int, str]], fmt: str) -> Response:
@@ -188,6 +220,22 @@ def _export(kind: Kind, rows: list[Any], refs: dict[str, dict[int, str]], fmt: s
             line.append(shown(refs.get(c.ref, {}).get(value, value) if c.ref else value))
         cells.append(line)
     return table_response(kind.slug, ["id", *(c.attr for c in kind.columns)], cells, fmt)
+
+
+def _checker(kind: Kind) -> Callable[[Mapping[str, str]], dict[str, str]]:
+    def check(params: Mapping[str, str]) -> dict[str, str]:
+        return check_query(kind, params)
+
+    return check
+
+
+for _kind in KINDS.values():
+    if _kind.slug != "weights":
+        saved_views.register(
+            saved_views.ListSpec(
+                f"registry/{_kind.slug}", f"{PREFIX}/registry/{_kind.slug}", _checker(_kind), _kind.title
+            )
+        )
 
 
 def history(session: Session, principal: Principal, obj: Any) -> list[dict[str, Any]] | None:

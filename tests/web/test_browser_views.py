@@ -1,0 +1,87 @@
+"""In a real browser: a quality manager filters the instruments list, saves the filter and sort as a view shared
+with the organisation, reloads the list, picks the view again; a technician of the organisation sees and opens the
+shared view; the same in Chinese.  Same server and Chromium as ``test_browser.py``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from .conftest import Served, start_server
+from .test_browser import CHROMIUM, CHROMIUM_ARGS, CSP_VIOLATIONS, _shot, _sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture(autouse=True)
+def _no_csp_violations() -> Iterator[None]:
+    CSP_VIOLATIONS.clear()
+    yield
+    assert CSP_VIOLATIONS == []
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    server = start_server(tmp_path_factory.mktemp("browser-views") / "data")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+def _save_filtered_view(page: Page, served: Served, name: str, *, shared: bool) -> None:
+    page.goto(f"{served.base}/web/registry/instruments")
+    filters = page.get_by_test_id("registry-filters")
+    filters.locator("select[name=accuracy_class]").select_option("I")
+    filters.locator("select[name=sort]").select_option("-max_kg")
+    filters.locator("button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"accuracy_class=I(&|$)"))
+    page.get_by_test_id("view-name").fill(name)
+    if shared:
+        page.get_by_test_id("view-shared").check()
+    page.get_by_test_id("save-view").click()
+    expect(page).to_have_url(re.compile(r"view=\d+"))
+
+
+def _pick(page: Page, served: Served, name: str) -> None:
+    page.goto(f"{served.base}/web/registry/instruments")  # reloaded: no filter in the address
+    expect(page.locator("select[name=accuracy_class]")).to_have_value("")
+    page.get_by_test_id("saved-view").filter(has_text=name).click()
+    expect(page).to_have_url(re.compile(r"accuracy_class=I(&|$)"))
+    expect(page.locator("select[name=accuracy_class]")).to_have_value("I")
+    expect(page.locator("select[name=sort]")).to_have_value("-max_kg")
+
+
+def test_save_reload_and_pick_a_view_in_english_and_chinese(browser: Browser, served: Served) -> None:
+    qm = _sign_in(browser, served, "quality-manager")
+    _save_filtered_view(qm, served, "Class I by capacity", shared=True)
+    _pick(qm, served, "Class I by capacity")
+    expect(qm.get_by_test_id("saved-view").filter(has_text="Class I by capacity")).to_contain_text("shared")
+    _shot(qm, "saved-views", doc=True)
+
+    tech = _sign_in(browser, served, "technician")
+    _pick(tech, served, "Class I by capacity")
+    expect(tech.get_by_test_id("view-shared")).to_have_count(0)  # a technician may not share
+
+    qm.click("[data-testid=lang-switch]")
+    expect(qm.get_by_test_id("saved-views")).to_contain_text("已保存的视图")
+    _save_filtered_view(qm, served, "一级秤", shared=False)
+    _pick(qm, served, "一级秤")
+    expect(qm.get_by_test_id("saved-views")).to_contain_text("将当前筛选和排序保存为")
+    qm.get_by_test_id("manage-views").click()
+    expect(qm.get_by_test_id("views-table")).to_contain_text("一级秤")
+    _shot(qm, "saved-views-manage-zh", doc=True)
+    qm.get_by_test_id("view-row").filter(has_text="一级秤").get_by_test_id("delete-view").click()
+    expect(qm.get_by_test_id("views-table")).not_to_contain_text("一级秤")
+    expect(tech.get_by_test_id("saved-views")).not_to_contain_text("一级秤")

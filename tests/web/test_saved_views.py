@@ -1,0 +1,165 @@
+"""Saved views of the web lists: save the current filter and sort, pick it again, share, rename, make default,
+delete; attacked as another user, another organisation, a role that may not share, with a tampered stored view
+and a forged form (``hengqi.server.web.saved_views``)."""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import parse_qs, urlsplit
+
+from sqlalchemy import select
+from tests.web.conftest import Demo, WebUser
+from tests.web.test_manage import other_org_user
+
+from hengqi.server.admin import verify_audit
+from hengqi.server.db.models import AuditEntry
+from hengqi.server.db.saved_views import SavedView
+
+
+def save(user: WebUser, list_key: str, name: str, query: str, **extra: str) -> object:
+    return user.post("/web/views", list=list_key, name=name, query=query, **extra)
+
+
+def view_id(answer: object) -> int:
+    location = answer.headers["location"]  # type: ignore[attr-defined]
+    return int(parse_qs(urlsplit(location).query)["view"][0])
+
+
+def test_save_pick_and_the_list_applies_it(demo: Demo) -> None:
+    tech = demo.user("technician")
+    answer = save(tech, "registry/instruments", "Class III by max", "q=&sort=-max_kg&accuracy_class=III&export=csv")
+    assert answer.status_code == 303, answer.text  # type: ignore[attr-defined]
+    key = view_id(answer)
+    location = answer.headers["location"]  # type: ignore[attr-defined]
+    assert parse_qs(urlsplit(location).query) == {"sort": ["-max_kg"], "accuracy_class": ["III"], "view": [str(key)]}
+    page = tech.client.get("/web/registry/instruments")
+    assert 'data-testid="saved-view"' in page.text
+    assert "Class III by max" in page.text
+    opened = tech.client.get(f"/web/views/{key}", follow_redirects=False)
+    assert opened.status_code == 303
+    shown = tech.client.get(opened.headers["location"])
+    assert shown.status_code == 200
+    assert '<option value="III" selected>' in shown.text
+    assert '<option value="-max_kg" selected>' in shown.text
+    # the same name again is refused with the reason; the first view stays
+    again = save(tech, "registry/instruments", "class iii BY max", "sort=id")
+    assert again.status_code == 422
+    assert "already have a view" in again.text
+
+
+def test_audit_entries_for_create_share_rename_default_delete(demo: Demo) -> None:
+    qm = demo.user("quality-manager")
+    key = view_id(save(qm, "registry/sites", "By name", "sort=name"))
+    assert qm.post(f"/web/views/{key}/share", shared="1").status_code == 303
+    assert qm.post(f"/web/views/{key}/rename", name="Sites A-Z").status_code == 303
+    assert qm.post(f"/web/views/{key}/default", default="1").status_code == 303
+    # the default view opens when the list is opened without a query
+    first = qm.client.get("/web/registry/sites", follow_redirects=False)
+    assert first.status_code == 303
+    assert first.headers["location"] == f"/web/views/{key}"
+    assert qm.post(f"/web/views/{key}/delete").status_code == 303
+    assert qm.client.get("/web/registry/sites", follow_redirects=False).status_code == 200
+    with demo.app.state.hengqi.database.read_session() as session:
+        actions = list(
+            session.scalars(
+                select(AuditEntry.action)
+                .where(AuditEntry.entity == "saved_views", AuditEntry.entity_id == str(key))
+                .order_by(AuditEntry.id)
+            )
+        )
+    assert actions == ["create", "share", "rename", "default", "remove"]
+    verify_audit(demo.app.state.hengqi.database)  # raises where the chain or a bound row is broken
+
+
+def test_a_technician_may_not_share(demo: Demo) -> None:
+    tech = demo.user("technician")
+    refused = save(tech, "registry/instruments", "Mine for all", "sort=serial", shared="1")
+    assert refused.status_code == 403  # type: ignore[attr-defined]
+    key = view_id(save(tech, "registry/instruments", "Mine", "sort=serial"))
+    assert tech.post(f"/web/views/{key}/share", shared="1").status_code == 403
+    page = tech.client.get("/web/registry/instruments")
+    assert 'data-testid="view-shared"' not in page.text
+    reviewer = demo.user("reviewer")
+    assert "Mine" not in reviewer.client.get("/web/registry/instruments").text  # not shared: not seen
+    assert reviewer.client.get(f"/web/views/{key}", follow_redirects=False).status_code == 404
+
+
+def test_shared_views_reach_the_organisation_only(demo: Demo) -> None:
+    qm = demo.user("quality-manager")
+    key = view_id(save(qm, "registry/instruments", "Out of service", "status=out-of-service", shared="1"))
+    tech = demo.user("technician")
+    assert "Out of service" in tech.client.get("/web/registry/instruments").text
+    assert tech.client.get(f"/web/views/{key}", follow_redirects=False).status_code == 303
+    # a colleague may use a shared view but not rename, unshare or delete it
+    for action, data in (("rename", {"name": "Mine now"}), ("share", {"shared": "0"}), ("delete", {})):
+        assert tech.post(f"/web/views/{key}/{action}", **data).status_code == 404
+    outsider = other_org_user(demo)
+    assert "Out of service" not in outsider.client.get("/web/registry/instruments").text
+    assert outsider.client.get(f"/web/views/{key}", follow_redirects=False).status_code == 404
+    assert outsider.post(f"/web/views/{key}/delete").status_code == 404
+    assert "Out of service" not in outsider.client.get("/web/views").text
+
+
+def test_a_view_never_widens_access(demo: Demo) -> None:
+    """A technician may not read the audit trail: a view of it (saved by a quality manager and shared) leads the
+    technician to the list, which refuses them as before."""
+    qm = demo.user("quality-manager")
+    key = view_id(save(qm, "audit", "Deletions", "action=delete", shared="1"))
+    tech = demo.user("technician")
+    opened = tech.client.get(f"/web/views/{key}", follow_redirects=False)
+    assert opened.status_code == 303
+    assert tech.client.get(opened.headers["location"]).status_code == 403
+
+
+def test_tampered_or_stale_views_are_not_applied(demo: Demo) -> None:
+    qm = demo.user("quality-manager")
+    bad_sort = save(qm, "registry/instruments", "Secret", "sort=password_hash")
+    assert bad_sort.status_code == 422
+    assert "cannot sort on" in bad_sort.text
+    unknown = save(qm, "registry/instruments", "Unknown", "organisation_id=2")
+    assert unknown.status_code == 422
+    assert "unknown parameter" in unknown.text
+    assert save(qm, "no/such/list", "X", "").status_code == 422  # type: ignore[attr-defined]
+    assert save(qm, "registry/instruments", "   ", "").status_code == 422  # type: ignore[attr-defined]
+    key = view_id(save(qm, "registry/instruments", "Good", "sort=serial"))
+    database = demo.app.state.hengqi.database
+    for stored, reason in (
+        (json.dumps({"sort": "password_hash"}), "cannot sort on"),
+        (json.dumps({"no_such_column": "1"}), "unknown parameter"),
+        ("{not json", "not readable"),
+        (json.dumps(["sort", "id"]), "not readable"),
+    ):
+        with database.write_session() as session:
+            view = session.get(SavedView, key)
+            assert view is not None
+            view.query = stored
+            session.commit()
+        opened = qm.client.get(f"/web/views/{key}", follow_redirects=False)
+        assert opened.status_code == 303
+        assert opened.headers["location"] == "/web/registry/instruments?view_problem=1"
+        page = qm.client.get(opened.headers["location"])
+        assert page.status_code == 200
+        problem = re.search(r'data-testid="view-problem">(.*?)</p>', page.text, re.S)
+        assert problem is not None, page.text
+        assert reason in problem.group(1)
+        assert 'data-testid="registry-table"' in page.text  # the list itself, unfiltered
+
+
+def test_forms_need_csrf_and_a_session(demo: Demo) -> None:
+    qm = demo.user("quality-manager")
+    answer = qm.client.post("/web/views", data={"list": "audit", "name": "x", "query": ""}, follow_redirects=False)
+    assert answer.status_code == 403
+    anonymous = demo.user("technician").client
+    anonymous.cookies.clear()
+    assert anonymous.get("/web/views", follow_redirects=False).status_code == 303
+
+
+def test_screens_in_chinese(demo: Demo) -> None:
+    qm = demo.user("quality-manager")
+    qm.client.cookies.set("hengqi_lang", "zh")
+    view_id(save(qm, "registry/instruments", "三级秤", "accuracy_class=III"))
+    page = qm.client.get("/web/registry/instruments")
+    assert "已保存的视图" in page.text
+    assert "三级秤" in page.text
+    assert "已保存的视图" in qm.client.get("/web/views").text
