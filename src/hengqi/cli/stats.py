@@ -198,20 +198,22 @@ def conformance_cmd(
 @click.option("--aql", required=True, help="AQL in percent nonconforming: 0.65, 1.0, 1.5, 2.5, 4.0, 6.5, 10 or 15")
 @click.option(
     "--inspection",
-    type=click.Choice(["normal", "tightened"]),
+    type=click.Choice(["normal", "tightened", "reduced"]),
     default="normal",
     show_default=True,
-    help="severity (tightened: lots of at most 10 000)",
+    help="severity of inspection",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def single_plan_cmd(*, lot_size: int, aql: str, inspection: str, as_json: bool) -> int:
-    """Single sampling plan, normal or tightened inspection, level II (MIL-STD-105E Tables I, II-A and II-B, the
-    counterpart of ISO 2859-1; entries from a secondary transcription, see docs/supervision-statistics.md)."""
+    """Single sampling plan, normal, tightened or reduced inspection, level II (MIL-STD-105E Tables I, II-A, II-B
+    and II-C, the counterpart of ISO 2859-1; entries from secondary transcriptions, see
+    docs/supervision-statistics.md)."""
     from dataclasses import asdict
 
-    from hengqi.supervision.attributes_table import single_normal_plan, single_tightened_plan
+    from hengqi.supervision.attributes_table import single_normal_plan, single_reduced_plan, single_tightened_plan
 
-    p = (single_tightened_plan if inspection == "tightened" else single_normal_plan)(lot_size, aql)
+    lookup = {"normal": single_normal_plan, "tightened": single_tightened_plan, "reduced": single_reduced_plan}
+    p = lookup[inspection](lot_size, aql)
     if as_json:
         click.echo(json.dumps(asdict(p), indent=2))
     else:
@@ -220,6 +222,8 @@ def single_plan_cmd(*, lot_size: int, aql: str, inspection: str, as_json: bool) 
             f"lot {lot_size}, AQL {aql} %, {inspection} inspection: code letter {p.code_letter}{via}, "
             f"inspect n = {p.n}, accept with Ac = {p.ac}, reject with Re = {p.re} nonconforming"
         )
+        if p.re > p.ac + 1:
+            click.echo(f"between {p.ac} and {p.re}: accept the lot and return to normal inspection")
     return 0
 
 
