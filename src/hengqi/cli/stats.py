@@ -227,6 +227,92 @@ def single_plan_cmd(*, lot_size: int, aql: str, inspection: str, as_json: bool) 
     return 0
 
 
+@stats.command("variables-plan")
+@click.option("--lot-size", type=int, default=None, help="number of items in the lot (general inspection level II)")
+@click.option("--code-letter", default=None, help="Z1.9 code letter instead of --lot-size: B to P")
+@click.option("--aql", required=True, help="AQL in percent nonconforming: 0.10, 0.15, 0.25, 0.40, 0.65, 1.0 ... 10")
+@click.option(
+    "--inspection",
+    type=click.Choice(["normal", "tightened", "reduced"]),
+    default="normal",
+    show_default=True,
+    help="severity of inspection",
+)
+@click.option("--values", "values_text", default=None, help="judge a lot: the n measured values, comma-separated")
+@click.option("--mean", default=None, help="judge a lot: the sample mean (with --sd)")
+@click.option("--sd", default=None, help="judge a lot: the sample standard deviation, divisor n - 1")
+@click.option("--lower", default=None, help="lower specification limit")
+@click.option("--upper", default=None, help="upper specification limit")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def variables_plan_cmd(
+    *,
+    lot_size: int | None,
+    code_letter: str | None,
+    aql: str,
+    inspection: str,
+    values_text: str | None,
+    mean: str | None,
+    sd: str | None,
+    lower: str | None,
+    upper: str | None,
+    as_json: bool,
+) -> int:
+    """Variables plan, standard deviation method (ANSI/ASQ Z1.9 from MIL-STD-414, the counterpart of ISO 3951-1;
+    entries from a secondary transcription, see docs/supervision-statistics.md): n, M and k; with --values or
+    --mean/--sd and a limit, the decision on the lot."""
+    from hengqi.supervision.variables import judge_lot, variables_plan
+
+    if (lot_size is None) == (code_letter is None):
+        raise InputError("--lot-size", "give either --lot-size or --code-letter")
+    try:
+        p = variables_plan(lot_size, aql, inspection=inspection, code_letter=code_letter)
+    except InputError as err:
+        raise InputError(f"--{err.path.replace('_', '-')}", err.reason) from None
+    judging = any(x is not None for x in (values_text, mean, sd, lower, upper))
+    verdict = None
+    if judging:
+        values = None
+        if values_text is not None:
+            values = [x.strip() for x in values_text.split(",")]
+        try:
+            verdict = judge_lot(p, values=values, mean=mean, sd=sd, lower=lower, upper=upper)
+        except InputError as err:
+            raise InputError(f"--{err.path.split('[')[0]}", err.reason) from None
+    if as_json:
+        doc: dict[str, object] = {
+            "lot_size": p.lot_size,
+            "aql": p.aql,
+            "inspection": p.inspection,
+            "code_letter": p.code_letter,
+            "n": p.n,
+            "m_percent": str(p.m_percent),
+            "k": str(p.k),
+        }
+        if verdict is not None:
+            doc["lot"] = {
+                "mean": str(verdict.mean),
+                "sd": str(verdict.sd),
+                "q_lower": None if verdict.q_lower is None else str(verdict.q_lower),
+                "q_upper": None if verdict.q_upper is None else str(verdict.q_upper),
+                "p_lower_percent": verdict.p_lower_percent,
+                "p_upper_percent": verdict.p_upper_percent,
+                "form": verdict.form,
+                "accepted": verdict.accepted,
+                "reason": verdict.reason,
+            }
+        click.echo(json.dumps(doc, indent=2))
+        return 0
+    where = f"lot {lot_size}" if lot_size is not None else f"code letter {p.code_letter}"
+    click.echo(
+        f"{where}, AQL {aql} %, {inspection} inspection: code letter {p.code_letter}, measure n = {p.n}; "
+        f"accept with (U - mean)/s or (mean - L)/s >= k = {p.k} (one limit) or with at most M = {p.m_percent} % estimated "
+        "nonconforming (two limits)"
+    )
+    if verdict is not None:
+        click.echo(f"lot {'accepted' if verdict.accepted else 'rejected'}: {verdict.reason}")
+    return 0
+
+
 @stats.command("switching")
 @click.option(
     "--lots",

@@ -1,0 +1,58 @@
+"""``hengqi stats variables-plan``: the s-method plans of ANSI/ASQ Z1.9 (secondary transcription) and the
+decision on a lot."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hengqi.cli import cli
+
+
+def test_plan_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(["stats", "variables-plan", "--lot-size", "1000", "--aql", "1.0", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["code_letter"], doc["n"], doc["m_percent"], doc["k"]) == ("J", 35, "2.660", "1.8940")
+    assert "lot" not in doc
+
+
+def test_plan_text_and_code_letter(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(["stats", "variables-plan", "--code-letter", "I", "--aql", "2.5", "--inspection", "reduced"]) == 0
+    out = capsys.readouterr().out
+    assert "code letter I, measure n = 10" in out
+    assert "M = 10.53 %" in out
+
+
+def test_judge_a_lot(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["stats", "variables-plan", "--lot-size", "40", "--aql", "1.0", "--json"]
+    assert cli([*args, "--values", "9.8,10.1,10.0,10.2,9.9", "--lower", "9", "--upper", "11"]) == 0
+    lot = json.loads(capsys.readouterr().out)["lot"]
+    assert (lot["mean"], lot["form"], lot["accepted"]) == ("10", "M", True)
+    assert cli([*args, "--mean", "10", "--sd", "0.7", "--lower", "9", "--upper", "11"]) == 0
+    assert json.loads(capsys.readouterr().out)["lot"]["accepted"] is False
+    # one limit, Form 1: (U - mean)/s = (11 - 10)/0.5 = 2 >= k = 1.5247
+    assert cli(["stats", "variables-plan", "--lot-size", "40", "--aql", "1.0", "--mean", "10", "--sd", "0.5",
+                "--upper", "11"]) == 0  # fmt: skip
+    assert "lot accepted: quality index (upper) 2.0000 >= k = 1.5247" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--aql", "1.0"], "--lot-size: give either"),
+        (["--lot-size", "100", "--code-letter", "F", "--aql", "1.0"], "--lot-size: give either"),
+        (["--lot-size", "1", "--aql", "1.0"], "--lot-size"),
+        (["--lot-size", "450", "--aql", "1.0"], "disagree on the code letter"),
+        (["--code-letter", "Z", "--aql", "1.0"], "--code-letter"),
+        (["--lot-size", "100", "--aql", "3"], "--aql"),
+        (["--lot-size", "40", "--aql", "1.0", "--values", "1,2", "--upper", "3"], "--values: the plan measures 5"),
+        (["--lot-size", "40", "--aql", "1.0", "--values", "1,2,3,4,x", "--upper", "3"], "--values"),
+        (["--lot-size", "40", "--aql", "1.0", "--mean", "1", "--sd", "0", "--upper", "3"], "--sd"),
+        (["--lot-size", "40", "--aql", "1.0", "--mean", "1", "--sd", "1"], "--limits"),
+        (["--lot-size", "40", "--aql", "1.0", "--mean", "x", "--sd", "1", "--upper", "2"], "--mean"),
+    ],
+)
+def test_bad_input_exits_2(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(["stats", "variables-plan", *args]) == 2
+    assert message in capsys.readouterr().err
