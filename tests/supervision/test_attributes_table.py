@@ -3,12 +3,12 @@ ISO 2859-1), against entries of the published tables (a secondary transcription;
 
 from __future__ import annotations
 
-import pytest
-
-from hengqi.errors import InputError
 import json
 from pathlib import Path
 
+import pytest
+
+from hengqi.errors import InputError
 from hengqi.supervision.attributes_table import (
     AQLS,
     LOT_RANGES,

@@ -3,6 +3,7 @@ against published table entries (secondary transcriptions; see the module's docs
 
 from __future__ import annotations
 
+import itertools
 from decimal import Decimal
 
 import pytest
@@ -78,7 +79,7 @@ def test_derived_k_agrees_with_mil_std_414_table_b1() -> None:
 
 
 def test_tightened_reads_the_normal_table_one_column_to_the_left() -> None:
-    for aql_normal, aql_tightened in zip(AQLS, AQLS[1:], strict=False):
+    for aql_normal, aql_tightened in itertools.pairwise(AQLS):
         for letter in "BCDEFGHIJKLMNP":
             n = variables_plan(None, aql_normal, code_letter=letter)
             t = variables_plan(None, aql_tightened, code_letter=letter, inspection="tightened")
@@ -117,11 +118,14 @@ def test_single_limit_boundary_is_accepted_exactly() -> None:
     s = Decimal(2)
     k = p.k
     on = judge_lot(p, mean=Decimal(100) - k * s, sd=s, upper=100)  # (U - x̄)/s = k exactly
-    assert on.accepted and on.form == "k" and on.q_upper == k
+    assert on.accepted
+    assert on.form == "k"
+    assert on.q_upper == k
     below = judge_lot(p, mean=Decimal(100) - k * s + Decimal("1e-9"), sd=s, upper=100)
     assert not below.accepted
     lower = judge_lot(p, mean=Decimal(10) + k * s, sd=s, lower=10)
-    assert lower.accepted and lower.q_lower == k
+    assert lower.accepted
+    assert lower.q_lower == k
     # at Q = k the estimated percent nonconforming is M (the two forms agree)
     assert on.p_upper_percent == pytest.approx(float(p.m_percent), rel=1e-3)
 

@@ -305,8 +305,8 @@ def variables_plan_cmd(
     where = f"lot {lot_size}" if lot_size is not None else f"code letter {p.code_letter}"
     click.echo(
         f"{where}, AQL {aql} %, {inspection} inspection: code letter {p.code_letter}, measure n = {p.n}; "
-        f"accept with (U - mean)/s or (mean - L)/s >= k = {p.k} (one limit) or with at most M = {p.m_percent} % estimated "
-        "nonconforming (two limits)"
+        f"accept with (U - mean)/s or (mean - L)/s >= k = {p.k} (one limit) or with at most "
+        f"M = {p.m_percent} % estimated nonconforming (two limits)"
     )
     if verdict is not None:
         click.echo(f"lot {'accepted' if verdict.accepted else 'rejected'}: {verdict.reason}")
