@@ -56,3 +56,31 @@ def test_judge_a_lot(capsys: pytest.CaptureFixture[str]) -> None:
 def test_bad_input_exits_2(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(["stats", "variables-plan", *args]) == 2
     assert message in capsys.readouterr().err
+
+
+STAIRCASE = ["stats", "staircase", "--margin", "0.8", "--extend", "1.5", "--reduce", "0.5", "--min-days", "90",
+             "--max-days", "1095"]  # fmt: skip
+
+
+def test_staircase(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli([*STAIRCASE, "--initial-days", "365", "--findings", "MMWO", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["days"] for r in rows] == [547, 820, 820, 410]
+    assert rows[3]["finding"] == "outside_mpe"
+    assert cli([*STAIRCASE, "--initial-days", "365", "--findings", "m"]) == 0
+    assert "next interval 547 d (extended: 365 d x 1.5 = 547 d)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--initial-days", "365", "--findings", "MX"], "--findings"),
+        (["--initial-days", "0", "--findings", "M"], "--findings"),
+        (["--initial-days", "365", "--findings", "M", "--margin", "x"], "--margin"),
+        (["--initial-days", "365", "--findings", "M", "--extend", "0.9"], "--extend"),
+        (["--initial-days", "365", "--findings", "M", "--min-days", "0"], "--min-days"),
+    ],
+)
+def test_staircase_bad_input(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli([*STAIRCASE, *args]) == 2
+    assert message in capsys.readouterr().err

@@ -313,6 +313,64 @@ def variables_plan_cmd(
     return 0
 
 
+@stats.command("staircase")
+@click.option("--initial-days", type=int, required=True, help="the interval before the first finding, in days")
+@click.option(
+    "--findings",
+    required=True,
+    help="one letter per inspection, in order: M within the margin, W within the MPE, O outside the MPE "
+    "(or a population rejected by its sampling plan)",
+)
+@click.option("--margin", required=True, help="fraction of the MPE within which the interval is extended, e.g. 0.8")
+@click.option("--extend", required=True, help="factor applied when within the margin (> 1)")
+@click.option("--reduce", "reduce_", required=True, help="factor applied when outside the MPE (< 1)")
+@click.option("--min-days", type=int, required=True, help="shortest interval, days")
+@click.option("--max-days", type=int, required=True, help="longest interval, days")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def staircase_cmd(
+    *,
+    initial_days: int,
+    findings: str,
+    margin: str,
+    extend: str,
+    reduce_: str,
+    min_days: int,
+    max_days: int,
+    as_json: bool,
+) -> int:
+    """Intervals by the "staircase" (ILAC-G24 / OIML D 10 Method 1, secondary quotation): extended after a finding
+    within the margin, kept within the MPE, reduced outside it.  Every amount is the authority's choice and must
+    be given."""
+    from decimal import Decimal, InvalidOperation
+
+    from hengqi.supervision.intervals import Finding, StaircaseRule, run_staircase
+
+    letters = {"M": Finding.WITHIN_MARGIN, "W": Finding.WITHIN_MPE, "O": Finding.OUTSIDE_MPE}
+    text = findings.strip().upper()
+    bad = sorted({c for c in text if c not in letters})
+    if not text or bad:
+        raise InputError("--findings", f"use M, W and O only, got {', '.join(map(repr, bad)) or 'nothing'}")
+    numbers = {}
+    for name, raw in (("--margin", margin), ("--extend", extend), ("--reduce", reduce_)):
+        try:
+            numbers[name] = Decimal(raw)
+        except InvalidOperation:
+            raise InputError(name, f"expected a number, got {raw!r}") from None
+    try:
+        rule = StaircaseRule(numbers["--margin"], numbers["--extend"], numbers["--reduce"], min_days, max_days)
+        steps = run_staircase(initial_days, [letters[c] for c in text], rule)
+    except InputError as err:
+        raise InputError(f"--{err.path.replace('_', '-').split('[')[0]}", err.reason) from None
+    if as_json:
+        rows = [{"inspection": i + 1, "finding": s.finding.value, "days": s.days, "reason": s.reason}
+                for i, s in enumerate(steps)]  # fmt: skip
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        for i, s in enumerate(steps):
+            click.echo(f"inspection {i + 1}: {s.finding.value}; next interval {s.days} d ({s.reason})")
+    return 0
+
+
 @stats.command("switching")
 @click.option(
     "--lots",
