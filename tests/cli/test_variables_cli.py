@@ -75,7 +75,8 @@ def test_staircase(capsys: pytest.CaptureFixture[str]) -> None:
     ("args", "message"),
     [
         (["--initial-days", "365", "--findings", "MX"], "--findings"),
-        (["--initial-days", "0", "--findings", "M"], "--findings"),
+        (["--initial-days", "0", "--findings", "M"], "--initial-days"),
+        (["--initial-days", "99999999999999999999", "--findings", "M"], "--initial-days"),
         (["--initial-days", "365", "--findings", "M", "--margin", "x"], "--margin"),
         (["--initial-days", "365", "--findings", "M", "--extend", "0.9"], "--extend"),
         (["--initial-days", "365", "--findings", "M", "--min-days", "0"], "--min-days"),

@@ -84,6 +84,9 @@ def test_due_in_month() -> None:
         ({"min_days": 400, "max_days": 300}, "min_days"),
         ({"margin": Decimal("NaN")}, "margin"),
         ({"extend": 1.5}, "extend"),
+        ({"extend": Decimal("1e999999")}, "extend"),
+        ({"reduce": Decimal("1e-999999")}, "reduce"),
+        ({"max_days": 10**30}, "min_days"),
     ],
 )
 def test_bad_rules(kwargs: dict[str, object], field: str) -> None:

@@ -165,6 +165,9 @@ def test_a_mean_beyond_the_limit_estimates_more_than_half() -> None:
         ({"values": [1, 2, 3, 4, 5], "mean": 1, "upper": 3}, "values"),
         ({"mean": 1, "sd": 1, "lower": 3, "upper": 2}, "lower"),
         ({"mean": "nan", "sd": 1, "upper": 2}, "mean"),
+        ({"mean": "1e999999", "sd": "1e-999999", "upper": 1}, "mean"),
+        ({"mean": 1, "sd": "1e-999999", "upper": 2}, "sd"),
+        ({"values": [1, 2, 3, 4, "1e999999"], "upper": 3}, "values[4]"),
     ],
 )
 def test_bad_lot_input(kwargs: dict[str, object], field: str) -> None:

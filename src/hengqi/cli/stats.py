@@ -343,8 +343,10 @@ def staircase_cmd(
     be given."""
     from decimal import Decimal, InvalidOperation
 
-    from hengqi.supervision.intervals import Finding, StaircaseRule, run_staircase
+    from hengqi.supervision.intervals import MAX_DAYS, Finding, StaircaseRule, run_staircase
 
+    if not 1 <= initial_days <= MAX_DAYS:
+        raise InputError("--initial-days", f"must be 1 to {MAX_DAYS}, got {initial_days}")
     letters = {"M": Finding.WITHIN_MARGIN, "W": Finding.WITHIN_MPE, "O": Finding.OUTSIDE_MPE}
     text = findings.strip().upper()
     bad = sorted({c for c in text if c not in letters})

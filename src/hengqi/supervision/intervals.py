@@ -46,6 +46,12 @@ __all__ = [
 ]
 
 
+#: Plausibility bounds on the authority's parameters (hengqi's, to refuse typing errors): a factor of at most 100
+#: either way, intervals of at most 100 years.
+MAX_FACTOR = Decimal(100)
+MAX_DAYS = 36525
+
+
 class Finding(Enum):
     """What an inspection found, as the staircase reads it."""
 
@@ -73,12 +79,14 @@ class StaircaseRule:
                 raise InputError(name, f"expected a finite Decimal, got {value!r}")
         if not 0 < self.margin <= 1:
             raise InputError("margin", f"must lie in (0, 1] (a fraction of the MPE), got {self.margin}")
-        if not self.extend > 1:
-            raise InputError("extend", f"must exceed 1, got {self.extend}")
-        if not 0 < self.reduce < 1:
-            raise InputError("reduce", f"must lie in (0, 1), got {self.reduce}")
-        if not 1 <= self.min_days <= self.max_days:
-            raise InputError("min_days", f"need 1 <= min_days <= max_days, got {self.min_days} and {self.max_days}")
+        if not 1 < self.extend <= MAX_FACTOR:
+            raise InputError("extend", f"must exceed 1 and be at most {MAX_FACTOR}, got {self.extend}")
+        if not 1 / MAX_FACTOR <= self.reduce < 1:
+            raise InputError("reduce", f"must lie in [{1 / MAX_FACTOR}, 1), got {self.reduce}")
+        if not 1 <= self.min_days <= self.max_days <= MAX_DAYS:
+            raise InputError(
+                "min_days", f"need 1 <= min_days <= max_days <= {MAX_DAYS}, got {self.min_days} and {self.max_days}"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +125,8 @@ def next_interval(days: int, finding: Finding, rule: StaircaseRule) -> IntervalS
     """The interval after an inspection with ``finding``, from the current ``days`` (ILAC-G24 Method 1)."""
     if not isinstance(finding, Finding):
         raise InputError("finding", f"expected a Finding, got {finding!r}")
-    if days < 1:
-        raise InputError("days", f"must be at least 1, got {days}")
+    if not 1 <= days <= MAX_DAYS:
+        raise InputError("days", f"must be 1 to {MAX_DAYS}, got {days}")
     if finding is Finding.WITHIN_MPE:
         return IntervalStep(days, finding, f"within the MPE but above {rule.margin} x MPE: kept at {days} d")
     factor = rule.extend if finding is Finding.WITHIN_MARGIN else rule.reduce

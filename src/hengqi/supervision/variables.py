@@ -223,6 +223,12 @@ def estimated_percent_nonconforming(q: Decimal | float, n: int) -> float:
     return 100 * float(beta.cdf(x, a, a))
 
 
+#: Magnitudes accepted for measured values, limits and standard deviations (zero aside): far beyond any
+#: measurement, and small enough that no quotient leaves the decimal context's range.
+_LARGEST = Decimal("1e12")
+_SMALLEST = Decimal("1e-12")
+
+
 def _decimal(name: str, value: Decimal | float | int | str) -> Decimal:
     try:
         d = Decimal(str(value))
@@ -230,6 +236,8 @@ def _decimal(name: str, value: Decimal | float | int | str) -> Decimal:
         raise InputError(name, f"expected a number, got {value!r}") from None
     if not d.is_finite():
         raise InputError(name, f"expected a finite number, got {value!r}")
+    if d and not _SMALLEST <= abs(d) <= _LARGEST:
+        raise InputError(name, f"magnitude out of range ({_SMALLEST} to {_LARGEST}), got {value!r}")
     return d
 
 
