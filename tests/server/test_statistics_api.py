@@ -317,6 +317,10 @@ def test_statistics_export_xlsx(fleet: dict[str, Any]) -> None:
     assert book.sheetnames == ["pass_rate", "overdue_rate"]
     header = [c.value for c in next(book["pass_rate"].iter_rows(max_row=1))]
     assert header[:3] == ["statistic", "group_by", "key"]
+    pdf = _browser(fleet, "inspector").get("/web/statistics/export?format=pdf&group_by=maker")
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
 
 
 def test_statistics_export_keeps_to_granted_organisations(fleet: dict[str, Any]) -> None:
@@ -335,7 +339,7 @@ def test_statistics_export_keeps_to_granted_organisations(fleet: dict[str, Any])
 def test_statistics_export_refuses(fleet: dict[str, Any]) -> None:
     assert _browser(fleet, "tech-a").get("/web/statistics/export").status_code == 403
     qm = _browser(fleet, "qm-a")
-    assert qm.get("/web/statistics/export?format=pdf").status_code == 422
+    assert qm.get("/web/statistics/export?format=doc").status_code == 422
     assert qm.get("/web/statistics/export?group_by=colour").status_code == 422
     anonymous = TestClient(fleet["client"].app).get("/web/statistics/export", follow_redirects=False)
     assert anonymous.status_code == 303

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from hengqi.errors import InputError
 from hengqi.server.analytics.definitions import STANDARD_REPORTS, Spec
 from hengqi.server.analytics.export import to_csv, to_xlsx
-from hengqi.server.analytics.report_pdf import STATISTIC_LABELS
+from hengqi.server.analytics.report_pdf import STATISTIC_LABELS, to_pdf
 from hengqi.server.errors import NotFoundError
 from hengqi.server.headers import content_disposition
 from hengqi.server.services import province, statistics
@@ -79,22 +79,23 @@ def _report_dicts(name: str, table: statistics.RateTable) -> list[dict[str, Any]
 
     reports: list[dict[str, Any]] = []
     if table.overall is not None:
-        reports.append({"name": name, "group_by": [], "groups": [row(table.overall, None)]})
+        reports.append({"name": name, "statistic": name, "group_by": [], "groups": [row(table.overall, None)]})
     if table.group_by:
         points = table.funnel or (None,) * len(table.groups)
         groups = [row(g, p) for g, p in zip(table.groups, points, strict=True)]
-        reports.append({"name": name, "group_by": list(table.group_by), "groups": groups})
+        reports.append({"name": name, "statistic": name, "group_by": list(table.group_by), "groups": groups})
     return reports
 
 
 @router.get("/statistics/export", response_class=Response)
 def statistics_export(
     request: Request,
-    file_format: Annotated[Literal["csv", "xlsx"], Query(alias="format")] = "csv",
+    file_format: Annotated[Literal["csv", "xlsx", "pdf"], Query(alias="format")] = "csv",
     group_by: Annotated[str, Query(max_length=20, pattern=r"^[a-z]*$")] = "maker",
 ) -> Response:
-    """The page's tables as a download: the pass rate and (except by month) the overdue rate, overall and by
-    ``group_by``, within the organisations the viewer may read; the same numbers as the page."""
+    """The page's tables as a download (CSV, XLSX, or the PDF report of the province statistics): the pass rate
+    and (except by month) the overdue rate, overall and by ``group_by``, within the organisations the viewer may
+    read; the same numbers as the page."""
     who = viewer(request)
     keys = [group_by] if group_by else []
     today = date.today()
@@ -107,11 +108,12 @@ def statistics_export(
     stem = f"statistics-{group_by or 'all'}-{today.isoformat()}"
     if file_format == "xlsx":
         body, media = to_xlsx(reports), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    elif file_format == "pdf":
+        body, media = to_pdf(reports, as_of=today), "application/pdf"
     else:
         body, media = to_csv(reports), "text/csv; charset=utf-8"
-    return Response(
-        body, media_type=media, headers={"Content-Disposition": content_disposition(f"{stem}.{file_format}")}
-    )
+    headers = {"Content-Disposition": content_disposition(f"{stem}.{file_format}")}
+    return Response(body, media_type=media, headers=headers)
 
 
 #: The province reports offered on the page (label -> spec); the first is shown by default.
