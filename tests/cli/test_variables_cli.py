@@ -85,3 +85,29 @@ def test_staircase(capsys: pytest.CaptureFixture[str]) -> None:
 def test_staircase_bad_input(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli([*STAIRCASE, *args]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_population_samples(tmp_path: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]) -> None:
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "fleet.csv"
+    lines = ["instrument_id,model,installed,region"]
+    lines += [f"S-{i:03d},B-30,2019-06-01,310101" for i in range(40)]
+    lines += [f"T-{i:03d},X-6,,610102" for i in range(5)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    args = ["stats", "population-samples", str(path), "--seed", "11", "--as-of", "2026-12-01", "--json"]
+    assert cli(args) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [(d["key"], d["population"], d["n"]) for d in doc] == [
+        ({"model": "B-30", "age": "5-10", "region": "310101"}, 40, 25),  # (15 x 14 x 13)/(40 x 39 x 38) = 0.046
+        ({"model": "X-6", "age": "unknown", "region": "610102"}, 5, 5),
+    ]
+    assert doc[0]["seed"] == 11
+    assert len(set(doc[0]["instrument_ids"])) == 25
+    assert cli(args) == 0
+    assert json.loads(capsys.readouterr().out) == doc  # the same seed draws the same instruments
+    assert cli([*args[:-1], "--proportion", "1.5"]) == 2
+    assert "proportion" in capsys.readouterr().err
+    assert cli(["stats", "population-samples", str(path), "--seed", "1", "--group-by", "colour"]) == 2
+    assert "colour" in capsys.readouterr().err
+    assert cli(["stats", "population-samples", str(path)]) == 2  # the seed is required

@@ -45,6 +45,17 @@ def _passed(value: object, where: str) -> bool:
 
 def load_records(path: Path) -> list[dict[str, Any]]:
     """Verification records from a CSV (header row) or JSON (list of objects) file; ``passed`` made a bool."""
+    out = []
+    for i, row in enumerate(load_rows(path)):
+        where = f"{path.name}: record {i + 1}"
+        if "passed" not in row:
+            raise InputError(where, "has no 'passed' field")
+        out.append({**row, "passed": _passed(row["passed"], where)})
+    return out
+
+
+def load_rows(path: Path) -> list[dict[str, Any]]:
+    """The records of a CSV (header row) or JSON (list of objects) file, as they are."""
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
@@ -62,13 +73,7 @@ def load_records(path: Path) -> list[dict[str, Any]]:
             raise InputError(str(path), "must be a JSON list of objects")
     else:
         rows = list(csv.DictReader(text.splitlines()))
-    out = []
-    for i, row in enumerate(rows):
-        where = f"{path.name}: record {i + 1}"
-        if "passed" not in row:
-            raise InputError(where, "has no 'passed' field")
-        out.append({**row, "passed": _passed(row["passed"], where)})
-    return out
+    return rows
 
 
 def _key_specs(group_by: str) -> list[KeySpec]:
@@ -370,6 +375,61 @@ def staircase_cmd(
     else:
         for i, s in enumerate(steps):
             click.echo(f"inspection {i + 1}: {s.finding.value}; next interval {s.days} d ({s.reason})")
+    return 0
+
+
+@stats.command("population-samples")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--group-by",
+    default="model,age,region",
+    show_default=True,
+    help="comma-separated columns; 'age' is the band (0-2, 2-5, 5-10, 10+ years) of 'installed' at --as-of",
+)
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="date for 'age' (default today)")
+@click.option("--seed", type=click.IntRange(min=0), required=True, help="seed of the random draw (recorded)")
+@click.option("--proportion", type=float, default=0.95, show_default=True)
+@click.option("--confidence", type=float, default=0.95, show_default=True)
+@click.option("--failures", type=click.IntRange(min=0), default=0, show_default=True, help="acceptance number c")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def population_samples_cmd(
+    *,
+    file: Path,
+    group_by: str,
+    as_of: Any,
+    seed: int,
+    proportion: float,
+    confidence: float,
+    failures: int,
+    as_json: bool,
+) -> int:
+    """Per population of the instruments in FILE (columns instrument_id and the grouping columns), the sample
+    showing at least PROPORTION conforming at CONFIDENCE (hypergeometric) and the instruments drawn for it."""
+    from datetime import date
+
+    from hengqi.supervision.populations import population_samples
+    from hengqi.supervision.statistics import age_band
+
+    day = as_of.date() if as_of is not None else date.today()
+    names = [k.strip() for k in group_by.split(",") if k.strip()]
+    keys: list[KeySpec] = [("age", age_band("installed", day)[1]) if k == "age" else k for k in names]
+    rows = [{**r, "installed": r.get("installed") or None} for r in load_rows(file)]
+    samples = population_samples(
+        rows, keys, seed=seed, proportion=proportion, confidence=confidence, acceptance_number=failures
+    )
+    if as_json:
+        doc = [
+            {"key": dict(zip(names, map(str, s.key), strict=True)), "population": s.population, "n": s.n, "c": s.c,
+             "risk": s.risk, "seed": s.seed, "instrument_ids": list(s.instrument_ids)}
+            for s in samples
+        ]  # fmt: skip
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+    else:
+        for s in samples:
+            where = ", ".join(f"{k}={v}" for k, v in zip(names, s.key, strict=True))
+            click.echo(
+                f"{where}: {s.population} in service, inspect {s.n} (seed {s.seed}): {' '.join(s.instrument_ids)}"
+            )
     return 0
 
 
