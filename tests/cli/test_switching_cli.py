@@ -57,5 +57,18 @@ def test_single_plan_tightened(capsys: pytest.CaptureFixture[str]) -> None:
     )
     plan = json.loads(capsys.readouterr().out)
     assert (plan["code_letter"], plan["n"], plan["ac"], plan["re"]) == ("J", 80, 18, 19)
-    assert cli(["stats", "single-plan", "--lot-size", "20000", "--aql", "1.0", "--inspection", "tightened"]) == 2
-    assert "beyond code letter L were not read" in capsys.readouterr().err
+    assert cli(["stats", "single-plan", "--lot-size", "20000", "--aql", "1.0", "--inspection", "tightened"]) == 0
+    assert "code letter M, inspect n = 315, accept with Ac = 5, reject with Re = 6" in capsys.readouterr().out
+    assert cli(["stats", "single-plan", "--lot-size", "1", "--aql", "1.0", "--inspection", "tightened"]) == 2
+
+
+def test_single_plan_reduced(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(["stats", "single-plan", "--lot-size", "1000", "--aql", "1.0", "--inspection", "reduced", "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert (plan["code_letter"], plan["n"], plan["ac"], plan["re"]) == ("J", 32, 1, 3)
+    assert cli(["stats", "single-plan", "--lot-size", "1000", "--aql", "1.0", "--inspection", "reduced"]) == 0
+    out = capsys.readouterr().out
+    assert "reject with Re = 3" in out
+    assert "between 1 and 3: accept the lot and return to normal inspection" in out
+    assert cli(["stats", "single-plan", "--lot-size", "1000", "--aql", "0.4", "--inspection", "reduced"]) == 2
+    assert "aql" in capsys.readouterr().err

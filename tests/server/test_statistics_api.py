@@ -273,3 +273,73 @@ def test_recorded_verdicts_count_and_a_failed_server_check_overrides_them(fleet:
 )
 def test_verification_outcome(results: object, expected: bool | None) -> None:
     assert verification_outcome(results) is expected
+
+
+def _csv_rows(body: bytes) -> list[dict[str, str]]:
+    import csv
+    import io
+
+    text = body.decode("utf-8")
+    assert text.startswith("\ufeff")
+    return list(csv.DictReader(io.StringIO(text[1:])))
+
+
+def test_statistics_page_exports_what_it_shows(fleet: dict[str, Any]) -> None:
+    qm = _browser(fleet, "qm-a")
+    page = qm.get("/web/statistics?group_by=maker").text
+    assert 'href="/web/statistics/export?format=csv&amp;group_by=maker"' in page
+    assert 'href="/web/statistics/export?format=xlsx&amp;group_by=maker"' in page
+    answer = qm.get("/web/statistics/export?format=csv&group_by=maker")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/csv")
+    assert "statistics-maker-" in answer.headers["content-disposition"]
+    rows = _csv_rows(answer.content)
+    api = fleet["client"].get("/api/v1/statistics/pass-rates?group_by=maker", headers=fleet["heads"]["qm"]).json()
+    overall = next(r for r in rows if r["statistic"] == "pass_rate" and r["group_by"] == "")
+    assert (int(overall["count"]), int(overall["total"])) == (api["overall"]["count"], api["overall"]["total"])
+    by_maker = {r["key"]: r for r in rows if r["statistic"] == "pass_rate" and r["group_by"] == "maker"}
+    assert set(by_maker) == {f"maker={g['key']['maker']}" for g in api["groups"]}
+    for g in api["groups"]:
+        assert float(by_maker[f"maker={g['key']['maker']}"]["rate"]) == pytest.approx(g["rate"])
+    assert {r["statistic"] for r in rows} == {"pass_rate", "overdue_rate"}
+    by_month = _csv_rows(qm.get("/web/statistics/export?group_by=month").content)
+    assert {r["statistic"] for r in by_month} == {"pass_rate"}  # no overdue rate by month, as on the page
+
+
+def test_statistics_export_xlsx(fleet: dict[str, Any]) -> None:
+    import io
+
+    from openpyxl import load_workbook  # type: ignore[import-untyped]
+
+    answer = _browser(fleet, "qm-a").get("/web/statistics/export?format=xlsx&group_by=maker")
+    assert answer.status_code == 200
+    book = load_workbook(io.BytesIO(answer.content))
+    assert book.sheetnames == ["pass_rate", "overdue_rate"]
+    header = [c.value for c in next(book["pass_rate"].iter_rows(max_row=1))]
+    assert header[:3] == ["statistic", "group_by", "key"]
+    pdf = _browser(fleet, "inspector").get("/web/statistics/export?format=pdf&group_by=maker")
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+
+
+def test_statistics_export_keeps_to_granted_organisations(fleet: dict[str, Any]) -> None:
+    regulator = _browser(fleet, "inspector")
+    rows = _csv_rows(regulator.get("/web/statistics/export?group_by=organisation").content)
+    overall = next(r for r in rows if r["statistic"] == "pass_rate" and r["group_by"] == "")
+    assert int(overall["total"]) == len(fleet["made"])  # Lab A's nine, not Lab B's four failures
+    orgs = [r["key"] for r in rows if r["statistic"] == "pass_rate" and r["group_by"] == "organisation"]
+    assert len(orgs) == 1
+    assert "Lab B" not in regulator.get("/web/statistics/export?group_by=organisation").text
+    other = _csv_rows(_browser(fleet, "qm-b").get("/web/statistics/export?group_by=maker").content)
+    mine = next(r for r in other if r["statistic"] == "pass_rate" and r["group_by"] == "")
+    assert (mine["count"], mine["total"]) == ("0", "4")
+
+
+def test_statistics_export_refuses(fleet: dict[str, Any]) -> None:
+    assert _browser(fleet, "tech-a").get("/web/statistics/export").status_code == 403
+    qm = _browser(fleet, "qm-a")
+    assert qm.get("/web/statistics/export?format=doc").status_code == 422
+    assert qm.get("/web/statistics/export?group_by=colour").status_code == 422
+    anonymous = TestClient(fleet["client"].app).get("/web/statistics/export", follow_redirects=False)
+    assert anonymous.status_code == 303

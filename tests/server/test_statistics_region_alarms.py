@@ -123,3 +123,17 @@ def test_statistics_by_age_from_the_installation_date(world: dict[str, Any]) -> 
     assert changed.json()["installed_on"] == "2026-01-01"
     rows = _groups(world, "regulator", "/api/v1/statistics/overdue-rates?group_by=age&as_of=2026-12-01")
     assert sorted((r["key"]["age"], r["total"]) for r in rows) == [("0-2", 2), ("unknown", 1)]
+
+
+def test_installed_on_in_the_future_is_refused_and_nothing_changes(world: dict[str, Any]) -> None:
+    from datetime import date, timedelta
+
+    client, (i1, _i2, _b1) = world["client"], world["ids"]
+    before = client.get(f"/api/v1/instruments/{i1}", headers=world["tech_a"]).json()["installed_on"]
+    later = (date.today() + timedelta(days=2)).isoformat()
+    answer = client.patch(f"/api/v1/instruments/{i1}", json={"installed_on": later}, headers=world["tech_a"])
+    assert answer.status_code == 422
+    assert "installed_on" in answer.text
+    assert client.get(f"/api/v1/instruments/{i1}", headers=world["tech_a"]).json()["installed_on"] == before
+    body = {**INSTRUMENT, "serial": "FUTURE-1", "installed_on": later}
+    assert client.post("/api/v1/instruments", json=body, headers=world["tech_a"]).status_code == 422

@@ -3,10 +3,24 @@ ISO 2859-1), against entries of the published tables (a secondary transcription;
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from hengqi.errors import InputError
-from hengqi.supervision.attributes_table import AQLS, LOT_RANGES, single_normal_plan, single_tightened_plan
+from hengqi.supervision.attributes_table import (
+    AQLS,
+    LOT_RANGES,
+    REDUCED_SIZES,
+    single_normal_plan,
+    single_reduced_plan,
+    single_tightened_plan,
+)
+
+#: AQLSchemes 1.7-2 (CRAN, John Lawson), R/AAZ14Single.R: MIL-STD-105E / ANSI/ASQ Z1.4 Tables II-A, II-B and II-C
+#: with arrows followed, extracted mechanically from the R source (see the file's "source")
+AQLSCHEMES = json.loads((Path(__file__).parent.parent / "reference" / "aqlschemes_z14_single.json").read_text())
 
 # (lot size, AQL) -> (lot's code letter, plan's code letter, n, Ac, Re), read off "TABLE 1-A, General Level II,
 # Single Normal" (nibs.org/FMOC/DPW_AC/AC-TABLE.ASC, developed from MIL-STD-105E Tables I and II-A)
@@ -119,9 +133,107 @@ def test_tightened_is_never_more_lenient_than_normal() -> None:
                 assert t.ac <= m.ac
 
 
-def test_tightened_rows_beyond_l_were_not_read() -> None:
+def test_tightened_rows_m_to_q_come_from_the_second_source() -> None:
     assert single_tightened_plan(10000, "1.0").code_letter == "L"
-    with pytest.raises(InputError, match="beyond code letter L were not read"):
-        single_tightened_plan(10001, "1.0")
+    assert single_tightened_plan(10001, "1.0").code_letter == "M"
     with pytest.raises(InputError):
         single_tightened_plan(1, "1.0")
+
+
+# (lot size, AQL) -> (lot's code letter, plan's code letter, n, Ac, Re): AQLSchemes 1.7-2, Table II-B rows M..Q
+PUBLISHED_TIGHTENED_M_Q = [
+    (20000, "0.65", ("M", "M", 315, 3, 4)),
+    (20000, "1.0", ("M", "M", 315, 5, 6)),
+    (20000, "4.0", ("M", "M", 315, 18, 19)),
+    (20000, "6.5", ("M", "L", 200, 18, 19)),  # up arrow
+    (100000, "1.0", ("N", "N", 500, 8, 9)),
+    (100000, "2.5", ("N", "N", 500, 18, 19)),
+    (100000, "4.0", ("N", "M", 315, 18, 19)),
+    (300000, "0.65", ("P", "P", 800, 8, 9)),
+    (300000, "1.5", ("P", "P", 800, 18, 19)),
+    (1000000, "0.65", ("Q", "Q", 1250, 12, 13)),
+    (1000000, "1.0", ("Q", "Q", 1250, 18, 19)),
+    (1000000, "15", ("Q", "J", 80, 18, 19)),
+]
+
+
+@pytest.mark.parametrize(("lot", "aql", "expected"), PUBLISHED_TIGHTENED_M_Q)
+def test_published_tightened_entries_m_to_q(lot: int, aql: str, expected: tuple[str, str, int, int, int]) -> None:
+    p = single_tightened_plan(lot, aql)
+    assert (p.lot_code_letter, p.code_letter, p.n, p.ac, p.re) == expected
+
+
+# (lot size, AQL) -> (lot's code letter, plan's code letter, n, Ac, Re): AQLSchemes 1.7-2, Table II-C
+PUBLISHED_REDUCED = [
+    (1000, "1.0", ("J", "J", 32, 1, 3)),
+    (1000, "0.65", ("J", "J", 32, 0, 2)),
+    (1000, "6.5", ("J", "J", 32, 5, 8)),
+    (1000, "15", ("J", "J", 32, 10, 13)),
+    (2000, "2.5", ("K", "K", 50, 3, 6)),
+    (5000, "4.0", ("L", "L", 80, 7, 10)),
+    (20000, "1.5", ("M", "M", 125, 5, 8)),
+    (100000, "0.65", ("N", "N", 200, 3, 6)),
+    (300000, "1.0", ("P", "P", 315, 7, 10)),
+    (1000000, "1.0", ("Q", "Q", 500, 10, 13)),
+    (400, "10", ("H", "H", 20, 5, 8)),
+    (5, "6.5", ("A", "A", 2, 0, 1)),
+    (5, "10", ("A", "A", 2, 0, 2)),
+    # arrows
+    (400, "0.65", ("H", "J", 32, 0, 2)),  # down to J
+    (2000, "15", ("K", "J", 32, 10, 13)),  # up to J
+    (20, "4.0", ("C", "C", 2, 0, 1)),  # n = 2 is the lot's own
+    (40, "4.0", ("D", "E", 5, 0, 2)),  # down to E
+    (1000000, "4.0", ("Q", "M", 125, 10, 13)),  # up to M
+]
+
+
+@pytest.mark.parametrize(("lot", "aql", "expected"), PUBLISHED_REDUCED)
+def test_published_reduced_entries(lot: int, aql: str, expected: tuple[str, str, int, int, int]) -> None:
+    p = single_reduced_plan(lot, aql)
+    assert (p.lot_code_letter, p.code_letter, p.n, p.ac, p.re) == expected
+
+
+def _scheme(table: str, letter: str, aql: str) -> tuple[int, int, int]:
+    n, ac, re = AQLSCHEMES[table][letter][AQLSCHEMES["aql"].index(aql)]
+    return n, ac, re
+
+
+def test_second_source_agrees_with_the_first_for_normal_and_tightened_a_to_l() -> None:
+    # two transcriptions of MIL-STD-105E compared cell by cell: NIBS (Table II-A all rows, Table II-B rows A..L)
+    # against AQLSchemes; the one difference is code letter A at AQL 10 (an up arrow with no plan above it in
+    # Table II-A: AQLSchemes takes code letter C's plan, hengqi refuses)
+    checked = 0
+    for lo, _hi, letter, _n in LOT_RANGES:
+        for aql in AQLS:
+            if (letter, aql) != ("A", "10"):
+                p = single_normal_plan(lo, aql)
+                assert (p.n, p.ac, p.re) == _scheme("normal", letter, aql), (letter, aql)
+                checked += 1
+            if letter <= "L":
+                t = single_tightened_plan(lo, aql)
+                assert (t.n, t.ac, t.re) == _scheme("tightened", letter, aql), (letter, aql)
+                checked += 1
+    assert checked == 15 * 8 - 1 + 11 * 8
+    assert _scheme("normal", "A", "10") == (5, 1, 2)
+
+
+def test_tightened_m_to_q_and_reduced_are_the_reference_file_cell_by_cell() -> None:
+    for lo, _hi, letter, _n in LOT_RANGES:
+        for aql in AQLS:
+            r = single_reduced_plan(lo, aql)
+            assert (r.n, r.ac, r.re) == _scheme("reduced", letter, aql)
+            assert REDUCED_SIZES[r.code_letter] == r.n
+            if letter >= "M":
+                t = single_tightened_plan(lo, aql)
+                assert (t.n, t.ac, t.re) == _scheme("tightened", letter, aql)
+
+
+def test_reduced_inspects_fewer_and_keeps_the_gap_series() -> None:
+    # Table II-C's (Ac, Re) pairs: 0 1, 0 2, 1 3, 1 4, 2 5, 3 6, 5 8, 7 10, 10 13 (AQL 0.65-15)
+    pairs = {(0, 1), (0, 2), (1, 3), (1, 4), (2, 5), (3, 6), (5, 8), (7, 10), (10, 13)}
+    for lo, _hi, _letter, _n in LOT_RANGES:
+        for aql in AQLS:
+            r = single_reduced_plan(lo, aql)
+            assert (r.ac, r.re) in pairs
+            if (lo, aql) != (2, "10"):
+                assert r.n <= single_normal_plan(lo, aql).n

@@ -289,3 +289,48 @@ def test_screens_in_chinese(demo: Demo) -> None:
     listing = qm.client.get("/web/registry/instruments")
     assert "导出 CSV" in listing.text
     assert "reg." not in listing.text
+
+
+def test_installed_on_is_shown_edited_and_never_in_the_future(demo: Demo) -> None:
+    from datetime import date, timedelta
+
+    tech = demo.user("technician")
+    key = created_id(
+        tech.post("/web/registry/instruments", **{**INSTRUMENT, "serial": "WEB-INST", "installed_on": "2019-05-02"}),
+        "instruments",
+    )
+    page = tech.client.get(f"/web/registry/instruments/{key}")
+    assert 'name="installed_on" value="2019-05-02"' in page.text
+    assert "Put into service on" in page.text
+    changed = tech.post(
+        f"/web/registry/instruments/{key}",
+        **{**INSTRUMENT, "serial": "WEB-INST", "installed_on": "2020-01-31", "row_version": row_version(page.text)},
+    )
+    assert changed.status_code == 303
+    page = tech.client.get(f"/web/registry/instruments/{key}")
+    assert 'name="installed_on" value="2020-01-31"' in page.text
+    later = (date.today() + timedelta(days=2)).isoformat()
+    refused = tech.post(
+        f"/web/registry/instruments/{key}",
+        **{**INSTRUMENT, "serial": "WEB-INST", "installed_on": later, "row_version": row_version(page.text)},
+    )
+    assert refused.status_code == 422
+    error = re.search(r'data-testid="form-error">([^<]*)<', refused.text)
+    assert error is not None
+    assert "future" in error.group(1)
+    assert 'name="installed_on" value="2020-01-31"' in tech.client.get(f"/web/registry/instruments/{key}").text
+    new = tech.post("/web/registry/instruments", **{**INSTRUMENT, "serial": "WEB-FUT", "installed_on": later})
+    assert new.status_code == 422
+    # tomorrow by the server's clock is still today somewhere
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    page = tech.client.get(f"/web/registry/instruments/{key}")
+    ok = tech.post(
+        f"/web/registry/instruments/{key}",
+        **{**INSTRUMENT, "serial": "WEB-INST", "installed_on": tomorrow, "row_version": row_version(page.text)},
+    )
+    assert ok.status_code == 303
+    bad = tech.post(
+        f"/web/registry/instruments/{key}",
+        **{**INSTRUMENT, "serial": "WEB-INST", "installed_on": "2020-02-30", "row_version": row_version(page.text)},
+    )
+    assert bad.status_code == 422

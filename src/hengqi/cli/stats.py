@@ -45,6 +45,17 @@ def _passed(value: object, where: str) -> bool:
 
 def load_records(path: Path) -> list[dict[str, Any]]:
     """Verification records from a CSV (header row) or JSON (list of objects) file; ``passed`` made a bool."""
+    out = []
+    for i, row in enumerate(load_rows(path)):
+        where = f"{path.name}: record {i + 1}"
+        if "passed" not in row:
+            raise InputError(where, "has no 'passed' field")
+        out.append({**row, "passed": _passed(row["passed"], where)})
+    return out
+
+
+def load_rows(path: Path) -> list[dict[str, Any]]:
+    """The records of a CSV (header row) or JSON (list of objects) file, as they are."""
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
@@ -62,13 +73,7 @@ def load_records(path: Path) -> list[dict[str, Any]]:
             raise InputError(str(path), "must be a JSON list of objects")
     else:
         rows = list(csv.DictReader(text.splitlines()))
-    out = []
-    for i, row in enumerate(rows):
-        where = f"{path.name}: record {i + 1}"
-        if "passed" not in row:
-            raise InputError(where, "has no 'passed' field")
-        out.append({**row, "passed": _passed(row["passed"], where)})
-    return out
+    return rows
 
 
 def _key_specs(group_by: str) -> list[KeySpec]:
@@ -198,20 +203,22 @@ def conformance_cmd(
 @click.option("--aql", required=True, help="AQL in percent nonconforming: 0.65, 1.0, 1.5, 2.5, 4.0, 6.5, 10 or 15")
 @click.option(
     "--inspection",
-    type=click.Choice(["normal", "tightened"]),
+    type=click.Choice(["normal", "tightened", "reduced"]),
     default="normal",
     show_default=True,
-    help="severity (tightened: lots of at most 10 000)",
+    help="severity of inspection",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def single_plan_cmd(*, lot_size: int, aql: str, inspection: str, as_json: bool) -> int:
-    """Single sampling plan, normal or tightened inspection, level II (MIL-STD-105E Tables I, II-A and II-B, the
-    counterpart of ISO 2859-1; entries from a secondary transcription, see docs/supervision-statistics.md)."""
+    """Single sampling plan, normal, tightened or reduced inspection, level II (MIL-STD-105E Tables I, II-A, II-B
+    and II-C, the counterpart of ISO 2859-1; entries from secondary transcriptions, see
+    docs/supervision-statistics.md)."""
     from dataclasses import asdict
 
-    from hengqi.supervision.attributes_table import single_normal_plan, single_tightened_plan
+    from hengqi.supervision.attributes_table import single_normal_plan, single_reduced_plan, single_tightened_plan
 
-    p = (single_tightened_plan if inspection == "tightened" else single_normal_plan)(lot_size, aql)
+    lookup = {"normal": single_normal_plan, "tightened": single_tightened_plan, "reduced": single_reduced_plan}
+    p = lookup[inspection](lot_size, aql)
     if as_json:
         click.echo(json.dumps(asdict(p), indent=2))
     else:
@@ -220,6 +227,209 @@ def single_plan_cmd(*, lot_size: int, aql: str, inspection: str, as_json: bool) 
             f"lot {lot_size}, AQL {aql} %, {inspection} inspection: code letter {p.code_letter}{via}, "
             f"inspect n = {p.n}, accept with Ac = {p.ac}, reject with Re = {p.re} nonconforming"
         )
+        if p.re > p.ac + 1:
+            click.echo(f"between {p.ac} and {p.re}: accept the lot and return to normal inspection")
+    return 0
+
+
+@stats.command("variables-plan")
+@click.option("--lot-size", type=int, default=None, help="number of items in the lot (general inspection level II)")
+@click.option("--code-letter", default=None, help="Z1.9 code letter instead of --lot-size: B to P")
+@click.option("--aql", required=True, help="AQL in percent nonconforming: 0.10, 0.15, 0.25, 0.40, 0.65, 1.0 ... 10")
+@click.option(
+    "--inspection",
+    type=click.Choice(["normal", "tightened", "reduced"]),
+    default="normal",
+    show_default=True,
+    help="severity of inspection",
+)
+@click.option("--values", "values_text", default=None, help="judge a lot: the n measured values, comma-separated")
+@click.option("--mean", default=None, help="judge a lot: the sample mean (with --sd)")
+@click.option("--sd", default=None, help="judge a lot: the sample standard deviation, divisor n - 1")
+@click.option("--lower", default=None, help="lower specification limit")
+@click.option("--upper", default=None, help="upper specification limit")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def variables_plan_cmd(
+    *,
+    lot_size: int | None,
+    code_letter: str | None,
+    aql: str,
+    inspection: str,
+    values_text: str | None,
+    mean: str | None,
+    sd: str | None,
+    lower: str | None,
+    upper: str | None,
+    as_json: bool,
+) -> int:
+    """Variables plan, standard deviation method (ANSI/ASQ Z1.9 from MIL-STD-414, the counterpart of ISO 3951-1;
+    entries from a secondary transcription, see docs/supervision-statistics.md): n, M and k; with --values or
+    --mean/--sd and a limit, the decision on the lot."""
+    from hengqi.supervision.variables import judge_lot, variables_plan
+
+    if (lot_size is None) == (code_letter is None):
+        raise InputError("--lot-size", "give either --lot-size or --code-letter")
+    try:
+        p = variables_plan(lot_size, aql, inspection=inspection, code_letter=code_letter)
+    except InputError as err:
+        raise InputError(f"--{err.path.replace('_', '-')}", err.reason) from None
+    judging = any(x is not None for x in (values_text, mean, sd, lower, upper))
+    verdict = None
+    if judging:
+        values = None
+        if values_text is not None:
+            values = [x.strip() for x in values_text.split(",")]
+        try:
+            verdict = judge_lot(p, values=values, mean=mean, sd=sd, lower=lower, upper=upper)
+        except InputError as err:
+            raise InputError(f"--{err.path.split('[')[0]}", err.reason) from None
+    if as_json:
+        doc: dict[str, object] = {
+            "lot_size": p.lot_size,
+            "aql": p.aql,
+            "inspection": p.inspection,
+            "code_letter": p.code_letter,
+            "n": p.n,
+            "m_percent": str(p.m_percent),
+            "k": str(p.k),
+        }
+        if verdict is not None:
+            doc["lot"] = {
+                "mean": str(verdict.mean),
+                "sd": str(verdict.sd),
+                "q_lower": None if verdict.q_lower is None else str(verdict.q_lower),
+                "q_upper": None if verdict.q_upper is None else str(verdict.q_upper),
+                "p_lower_percent": verdict.p_lower_percent,
+                "p_upper_percent": verdict.p_upper_percent,
+                "form": verdict.form,
+                "accepted": verdict.accepted,
+                "reason": verdict.reason,
+            }
+        click.echo(json.dumps(doc, indent=2))
+        return 0
+    where = f"lot {lot_size}" if lot_size is not None else f"code letter {p.code_letter}"
+    click.echo(
+        f"{where}, AQL {aql} %, {inspection} inspection: code letter {p.code_letter}, measure n = {p.n}; "
+        f"accept with (U - mean)/s or (mean - L)/s >= k = {p.k} (one limit) or with at most "
+        f"M = {p.m_percent} % estimated nonconforming (two limits)"
+    )
+    if verdict is not None:
+        click.echo(f"lot {'accepted' if verdict.accepted else 'rejected'}: {verdict.reason}")
+    return 0
+
+
+@stats.command("staircase")
+@click.option("--initial-days", type=int, required=True, help="the interval before the first finding, in days")
+@click.option(
+    "--findings",
+    required=True,
+    help="one letter per inspection, in order: M within the margin, W within the MPE, O outside the MPE "
+    "(or a population rejected by its sampling plan)",
+)
+@click.option("--margin", required=True, help="fraction of the MPE within which the interval is extended, e.g. 0.8")
+@click.option("--extend", required=True, help="factor applied when within the margin (> 1)")
+@click.option("--reduce", "reduce_", required=True, help="factor applied when outside the MPE (< 1)")
+@click.option("--min-days", type=int, required=True, help="shortest interval, days")
+@click.option("--max-days", type=int, required=True, help="longest interval, days")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def staircase_cmd(
+    *,
+    initial_days: int,
+    findings: str,
+    margin: str,
+    extend: str,
+    reduce_: str,
+    min_days: int,
+    max_days: int,
+    as_json: bool,
+) -> int:
+    """Intervals by the "staircase" (ILAC-G24 / OIML D 10 Method 1, secondary quotation): extended after a finding
+    within the margin, kept within the MPE, reduced outside it.  Every amount is the authority's choice and must
+    be given."""
+    from decimal import Decimal, InvalidOperation
+
+    from hengqi.supervision.intervals import MAX_DAYS, Finding, StaircaseRule, run_staircase
+
+    if not 1 <= initial_days <= MAX_DAYS:
+        raise InputError("--initial-days", f"must be 1 to {MAX_DAYS}, got {initial_days}")
+    letters = {"M": Finding.WITHIN_MARGIN, "W": Finding.WITHIN_MPE, "O": Finding.OUTSIDE_MPE}
+    text = findings.strip().upper()
+    bad = sorted({c for c in text if c not in letters})
+    if not text or bad:
+        raise InputError("--findings", f"use M, W and O only, got {', '.join(map(repr, bad)) or 'nothing'}")
+    numbers = {}
+    for name, raw in (("--margin", margin), ("--extend", extend), ("--reduce", reduce_)):
+        try:
+            numbers[name] = Decimal(raw)
+        except InvalidOperation:
+            raise InputError(name, f"expected a number, got {raw!r}") from None
+    try:
+        rule = StaircaseRule(numbers["--margin"], numbers["--extend"], numbers["--reduce"], min_days, max_days)
+        steps = run_staircase(initial_days, [letters[c] for c in text], rule)
+    except InputError as err:
+        raise InputError(f"--{err.path.replace('_', '-').split('[')[0]}", err.reason) from None
+    if as_json:
+        rows = [{"inspection": i + 1, "finding": s.finding.value, "days": s.days, "reason": s.reason}
+                for i, s in enumerate(steps)]  # fmt: skip
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        for i, s in enumerate(steps):
+            click.echo(f"inspection {i + 1}: {s.finding.value}; next interval {s.days} d ({s.reason})")
+    return 0
+
+
+@stats.command("population-samples")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--group-by",
+    default="model,age,region",
+    show_default=True,
+    help="comma-separated columns; 'age' is the band (0-2, 2-5, 5-10, 10+ years) of 'installed' at --as-of",
+)
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="date for 'age' (default today)")
+@click.option("--seed", type=click.IntRange(min=0), required=True, help="seed of the random draw (recorded)")
+@click.option("--proportion", type=float, default=0.95, show_default=True)
+@click.option("--confidence", type=float, default=0.95, show_default=True)
+@click.option("--failures", type=click.IntRange(min=0), default=0, show_default=True, help="acceptance number c")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def population_samples_cmd(
+    *,
+    file: Path,
+    group_by: str,
+    as_of: Any,
+    seed: int,
+    proportion: float,
+    confidence: float,
+    failures: int,
+    as_json: bool,
+) -> int:
+    """Per population of the instruments in FILE (columns instrument_id and the grouping columns), the sample
+    showing at least PROPORTION conforming at CONFIDENCE (hypergeometric) and the instruments drawn for it."""
+    from datetime import date
+
+    from hengqi.supervision.populations import population_samples
+    from hengqi.supervision.statistics import age_band
+
+    day = as_of.date() if as_of is not None else date.today()
+    names = [k.strip() for k in group_by.split(",") if k.strip()]
+    keys: list[KeySpec] = [("age", age_band("installed", day)[1]) if k == "age" else k for k in names]
+    rows = [{**r, "installed": r.get("installed") or None} for r in load_rows(file)]
+    samples = population_samples(
+        rows, keys, seed=seed, proportion=proportion, confidence=confidence, acceptance_number=failures
+    )
+    if as_json:
+        doc = [
+            {"key": dict(zip(names, map(str, s.key), strict=True)), "population": s.population, "n": s.n, "c": s.c,
+             "risk": s.risk, "seed": s.seed, "instrument_ids": list(s.instrument_ids)}
+            for s in samples
+        ]  # fmt: skip
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+    else:
+        for s in samples:
+            where = ", ".join(f"{k}={v}" for k, v in zip(names, s.key, strict=True))
+            click.echo(
+                f"{where}: {s.population} in service, inspect {s.n} (seed {s.seed}): {' '.join(s.instrument_ids)}"
+            )
     return 0
 
 

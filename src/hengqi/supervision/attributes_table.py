@@ -10,10 +10,21 @@ from MIL-STD-105E using TABLE I Sample size code letters and TABLE II-A for sing
 for lot sizes 2 to over 500 000 and AQL 0.65 to 15 (percent nonconforming), the code letter, the sample size and
 the rejection number ``Re``, with arrows: "use first sampling plan below arrow" / "above arrow".  In single
 sampling the acceptance number is ``Ac = Re - 1``.  The same page's "TABLE 1-B ... Single Tightened" (from
-Table II-B) gives the tightened plans; only its rows A to L could be read (:func:`single_tightened_plan`).  Level
-I/III, reduced inspection and the AQLs outside 0.65-15 are not in those tables and are not offered; the switching
-rules are in :mod:`hengqi.supervision.switching`.  Confirm against ISO 2859-1:1999
-Tables 1 and 2-A before relying on a plan.
+Table II-B) gives the tightened plans; only its rows A to L could be read (:func:`single_tightened_plan`).
+
+Rows M to Q of Table II-B and the reduced plans of Table II-C (:func:`single_reduced_plan`) come from a second
+SECONDARY SOURCE: the CRAN package AQLSchemes 1.7-2 (John Lawson, 2023; file ``R/AAZ14Single.R``, mirrored at
+github.com/cran/AQLSchemes), whose tables of MIL-STD-105E / ANSI/ASQ Z1.4 single sampling give, per code letter
+and AQL, the plan ``n, Ac, Re`` with the arrows already followed.  These are MIL-STD-105E numbers, not
+ISO 2859-1:1999's: an unattributed transcription said to be of ISO 2859-1 prints reduced plans with
+``Re = Ac + 1``, unlike Table II-C, whose reduced plans have a gap between ``Ac`` and ``Re`` (a lot ending in the
+gap is accepted and normal inspection is reinstated, :mod:`hengqi.supervision.switching`).  The package agrees
+with the NIBS transcription in every cell of Table II-A (AQL 0.65-15) and of Table II-B rows A-L, except code
+letter A at AQL 10, where Table II-A prints an up arrow with no plan above it: the package takes the plan of
+code letter C there, hengqi refuses (``tests/supervision/test_attributes_table.py`` compares them cell by cell).
+Level I/III and the AQLs outside 0.65-15 are not offered; the switching rules are in
+:mod:`hengqi.supervision.switching`.  Confirm against ISO 2859-1:1999 Tables 1, 2-A, 2-B and 2-C before relying
+on a plan.
 
 >>> p = single_normal_plan(1000, "1.0")
 >>> (p.code_letter, p.n, p.ac, p.re)
@@ -29,7 +40,15 @@ from typing import Final
 
 from hengqi.errors import InputError
 
-__all__ = ["AQLS", "LOT_RANGES", "SingleSamplingPlan", "single_normal_plan", "single_tightened_plan"]
+__all__ = [
+    "AQLS",
+    "LOT_RANGES",
+    "REDUCED_SIZES",
+    "SingleSamplingPlan",
+    "single_normal_plan",
+    "single_reduced_plan",
+    "single_tightened_plan",
+]
 
 #: AQL columns (percent nonconforming), as printed.
 AQLS: Final = ("0.65", "1.0", "1.5", "2.5", "4.0", "6.5", "10", "15")
@@ -97,6 +116,43 @@ _TIGHTENED_ROWS: Final = {
 }
 _TIGHTENED_CELLS: Final = {letter: row.split() for letter, row in _TIGHTENED_ROWS.items()}
 
+#: Table II-B rows M to Q, arrows followed: per AQL column ``n/Ac/Re`` (AQLSchemes 1.7-2, ``R/AAZ14Single.R``,
+#: matrices ``ANSASQSingleTightenedss``, ``ANSIASQSingleTightenedac`` and ``...re``; see the module's docstring).
+_TIGHTENED_RESOLVED: Final = {
+    "M": "315/3/4 315/5/6 315/8/9 315/12/13 315/18/19 200/18/19 125/18/19 80/18/19",
+    "N": "500/5/6 500/8/9 500/12/13 500/18/19 315/18/19 200/18/19 125/18/19 80/18/19",
+    "P": "800/8/9 800/12/13 800/18/19 500/18/19 315/18/19 200/18/19 125/18/19 80/18/19",
+    "Q": "1250/12/13 1250/18/19 800/18/19 500/18/19 315/18/19 200/18/19 125/18/19 80/18/19",
+}
+
+#: Table II-C (reduced), rows A to Q, arrows followed: per AQL column ``n/Ac/Re`` (AQLSchemes 1.7-2, matrices
+#: ``ANSIASQSingleReducedss``, ``ANSIASQSingleReducedac`` and ``...re``).  ``Re`` may exceed ``Ac + 1``.
+_REDUCED_RESOLVED: Final = {
+    "A": "8/0/1 5/0/1 3/0/1 2/0/1 2/0/1 2/0/1 2/0/2 2/0/2",
+    "B": "8/0/1 5/0/1 3/0/1 2/0/1 2/0/1 2/0/1 2/0/2 2/0/2",
+    "C": "8/0/1 5/0/1 3/0/1 2/0/1 2/0/1 3/0/2 2/0/2 2/1/3",
+    "D": "8/0/1 5/0/1 3/0/1 2/0/1 5/0/2 3/0/2 3/1/3 3/1/4",
+    "E": "8/0/1 5/0/1 3/0/1 8/0/2 5/0/2 5/1/3 5/1/4 5/2/5",
+    "F": "8/0/1 5/0/1 13/0/2 8/0/2 8/1/3 8/1/4 8/2/5 8/3/6",
+    "G": "8/0/1 20/0/2 13/0/2 13/1/3 13/1/4 13/2/5 13/3/6 13/5/8",
+    "H": "32/0/2 20/0/2 20/1/3 20/1/4 20/2/5 20/3/6 20/5/8 20/7/10",
+    "J": "32/0/2 32/1/3 32/1/4 32/2/5 32/3/6 32/5/8 32/7/10 32/10/13",
+    "K": "50/1/3 50/1/4 50/2/5 50/3/6 50/5/8 50/7/10 50/10/13 32/10/13",
+    "L": "80/1/4 80/2/5 80/3/6 80/5/8 80/7/10 80/10/13 50/10/13 32/10/13",
+    "M": "125/2/5 125/3/6 125/5/8 125/7/10 125/10/13 80/10/13 50/10/13 32/10/13",
+    "N": "200/3/6 200/5/8 200/7/10 200/10/13 125/10/13 80/10/13 50/10/13 32/10/13",
+    "P": "315/5/8 315/7/10 315/10/13 200/10/13 125/10/13 80/10/13 50/10/13 32/10/13",
+    "Q": "500/7/10 500/10/13 315/10/13 200/10/13 125/10/13 80/10/13 50/10/13 32/10/13",
+}
+
+#: Table II-C sample sizes by code letter (the reduced plans of code letters A, B and C all inspect 2; R, 800,
+#: is reached only by an arrow).
+REDUCED_SIZES: Final = {
+    "A": 2, "B": 2, "C": 2, "D": 3, "E": 5, "F": 8, "G": 13, "H": 20,
+    "J": 32, "K": 50, "L": 80, "M": 125, "N": 200, "P": 315, "Q": 500, "R": 800,
+}  # fmt: skip
+_ALL_LETTERS: Final = (*_LETTERS, "R")
+
 
 @dataclass(frozen=True, slots=True)
 class SingleSamplingPlan:
@@ -130,12 +186,28 @@ def _direction(column: int, row: int, cells: dict[str, list[str]]) -> int:
     raise InputError("table", f"arrow without a head at {letters[row]}, AQL {AQLS[column]}")  # pragma: no cover
 
 
-def _plan(lot_size: int, aql: str, cells: dict[str, list[str]]) -> SingleSamplingPlan:
+def _row(lot_size: int, aql: str) -> int:
     if lot_size < 2:
         raise InputError("lot_size", f"the table starts at lots of 2, got {lot_size}")
     if aql not in AQLS:
         raise InputError("aql", f"use one of {', '.join(AQLS)} (percent nonconforming), got {aql!r}")
-    row = next(i for i, (lo, hi, _, _) in enumerate(LOT_RANGES) if lo <= lot_size and (hi is None or lot_size <= hi))
+    return next(i for i, (lo, hi, _, _) in enumerate(LOT_RANGES) if lo <= lot_size and (hi is None or lot_size <= hi))
+
+
+def _resolved(lot_size: int, aql: str, row: int, table: dict[str, str], sizes: dict[str, int]) -> SingleSamplingPlan:
+    """The plan of a table whose arrows the source already followed; the plan's code letter is the nearest one
+    in the arrow's direction (towards larger or smaller samples) whose sample size is the plan's."""
+    lot_letter = _LETTERS[row]
+    n, ac, re = (int(x) for x in table[lot_letter].split()[AQLS.index(aql)].split("/"))
+    i = _ALL_LETTERS.index(lot_letter)
+    step = 0 if n == sizes[lot_letter] else (1 if n > sizes[lot_letter] else -1)
+    while step and sizes[_ALL_LETTERS[i]] != n:
+        i += step
+    return SingleSamplingPlan(lot_size, aql, lot_letter, _ALL_LETTERS[i], n, ac, re)
+
+
+def _plan(lot_size: int, aql: str, cells: dict[str, list[str]]) -> SingleSamplingPlan:
+    row = _row(lot_size, aql)
     letters = _LETTERS[: len(cells)]
     if row >= len(letters):
         raise InputError("lot_size", f"the rows of this table beyond code letter {letters[-1]} were not read")
@@ -160,14 +232,34 @@ def single_normal_plan(lot_size: int, aql: str) -> SingleSamplingPlan:
 
 
 def single_tightened_plan(lot_size: int, aql: str) -> SingleSamplingPlan:
-    """The single sampling plan, tightened inspection, code letters of general inspection level II, for lots of
-    2 to 10 000 items (code letters A to L) and ``aql`` (one of :data:`AQLS`), following the table's arrows:
-    MIL-STD-105E Tables I and II-B as transcribed in "TABLE 1-B ... Single Tightened" of the same secondary
-    source as the normal plans (see the module's docstring).  Lots over 10 000 are refused: the rows M to Q of
-    that table could not be read.
+    """The single sampling plan, tightened inspection, code letters of general inspection level II, for
+    ``lot_size`` items and ``aql`` (one of :data:`AQLS`), following the table's arrows: MIL-STD-105E Tables I and
+    II-B, rows A to L (lots up to 10 000) as transcribed in "TABLE 1-B ... Single Tightened" of the same
+    secondary source as the normal plans, rows M to Q (larger lots) from AQLSchemes 1.7-2 (see the module's
+    docstring).
 
     >>> p = single_tightened_plan(1000, "1.0")
     >>> (p.code_letter, p.n, p.ac, p.re)
     ('J', 80, 1, 2)
+    >>> p = single_tightened_plan(20000, "1.0")
+    >>> (p.code_letter, p.n, p.ac, p.re)
+    ('M', 315, 5, 6)
     """
+    row = _row(lot_size, aql)
+    if _LETTERS[row] in _TIGHTENED_RESOLVED:
+        return _resolved(lot_size, aql, row, _TIGHTENED_RESOLVED, _SIZES | {"R": 2000})
     return _plan(lot_size, aql, _TIGHTENED_CELLS)
+
+
+def single_reduced_plan(lot_size: int, aql: str) -> SingleSamplingPlan:
+    """The single sampling plan, reduced inspection, code letters of general inspection level II: MIL-STD-105E
+    Tables I and II-C as tabulated in AQLSchemes 1.7-2 (SECONDARY, see the module's docstring), arrows followed.
+    Accept with at most ``ac`` nonconforming, reject with ``re`` or more; a count between them accepts the lot
+    and reinstates normal inspection (MIL-STD-105E 4.10.1.4, ANSI/ASQ Z1.4 8.3.4 b).  Not ISO 2859-1:1999's
+    reduced plans.
+
+    >>> p = single_reduced_plan(1000, "1.0")
+    >>> (p.code_letter, p.n, p.ac, p.re)
+    ('J', 32, 1, 3)
+    """
+    return _resolved(lot_size, aql, _row(lot_size, aql), _REDUCED_RESOLVED, REDUCED_SIZES)

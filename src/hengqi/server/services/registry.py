@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -181,8 +181,19 @@ def create_instruments(session: Session, principal: Principal, items: Sequence[I
     return made
 
 
+def _check_installed_on(value: date | None) -> None:
+    """An instrument cannot have been put into service after today.  Tomorrow by the server's clock is still
+    accepted, so that "today" is accepted in every time zone (UTC-12 to UTC+14)."""
+    latest = date.today() + timedelta(days=1)
+    if value is not None and value > latest:
+        raise InputError(
+            "installed_on", f"the date an instrument was put into service may not be in the future: {value}"
+        )
+
+
 def _new_instrument(data: InstrumentCreate, org: int) -> Instrument:
     """A new (unsaved) instrument of ``data``; the legal core refuses an impossible specification."""
+    _check_installed_on(data.installed_on)
     spec = specification(
         data.accuracy_class,
         kind=data.kind,
@@ -238,6 +249,8 @@ def _instrument_changes(
     for required in ("make", "model", "serial", "status"):
         if required in changes and changes[required] is None:
             raise InputError(required, "may not be null")
+    if "installed_on" in changes:
+        _check_installed_on(data.installed_on)
     if any(k in given for k in _SPEC_FIELDS):
         ranges = data.ranges
         multi = ranges is not None and len(ranges) > 1

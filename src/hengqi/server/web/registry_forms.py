@@ -160,6 +160,7 @@ INSTRUMENTS = Kind(
         FormField("status", "col.status", kind="select", options=_STATUSES, required=True),
         FormField("verification_due", "spec.verification_due", kind="date"),
         FormField("calibration_due", "reg.calibration_due", kind="date"),
+        FormField("installed_on", "reg.installed_on", kind="date"),
     ),
     columns=(
         Column("make", "reg.make"),
@@ -172,6 +173,7 @@ INSTRUMENTS = Kind(
         Column("status", "col.status"),
         Column("verification_due", "spec.verification_due"),
         Column("calibration_due", "reg.calibration_due"),
+        Column("installed_on", "reg.installed_on"),
     ),
     search=("make", "model", "serial"),
     create=_create(schemas.InstrumentCreate, registry.create_instrument),

@@ -5,16 +5,18 @@ Parquet partitions (the same numbers as ``GET /api/v1/statistics/province``)."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from hengqi.errors import InputError
 from hengqi.server.analytics.definitions import STANDARD_REPORTS, Spec
-from hengqi.server.analytics.report_pdf import STATISTIC_LABELS
+from hengqi.server.analytics.export import to_csv, to_xlsx
+from hengqi.server.analytics.report_pdf import STATISTIC_LABELS, to_pdf
 from hengqi.server.errors import NotFoundError
+from hengqi.server.headers import content_disposition
 from hengqi.server.services import province, statistics
 from hengqi.server.web.common import app_state, render, viewer
 
@@ -54,7 +56,64 @@ def statistics_page(
         labels=KEY_LABELS,
         passes=passes,
         overdue=overdue,
+        export_query=urlencode({"group_by": group_by}),
     )
+
+
+def _report_dicts(name: str, table: statistics.RateTable) -> list[dict[str, Any]]:
+    """``table`` as the reports of :mod:`hengqi.server.analytics.export`: the overall rate (no grouping), then
+    the groups with their funnel flags."""
+
+    def row(g: Any, point: Any) -> dict[str, Any]:
+        i = g.interval
+        return {
+            "key": {k: (v if v is None or isinstance(v, int) else str(v)) for k, v in g.key},
+            "count": i.successes,
+            "total": i.trials,
+            "rate": i.estimate,
+            "lower": i.lower,
+            "upper": i.upper,
+            "funnel_flag": None if point is None else point.flag,
+            "funnel_level": None if point is None else point.outside_level,
+        }
+
+    reports: list[dict[str, Any]] = []
+    if table.overall is not None:
+        reports.append({"name": name, "statistic": name, "group_by": [], "groups": [row(table.overall, None)]})
+    if table.group_by:
+        points = table.funnel or (None,) * len(table.groups)
+        groups = [row(g, p) for g, p in zip(table.groups, points, strict=True)]
+        reports.append({"name": name, "statistic": name, "group_by": list(table.group_by), "groups": groups})
+    return reports
+
+
+@router.get("/statistics/export", response_class=Response)
+def statistics_export(
+    request: Request,
+    file_format: Annotated[Literal["csv", "xlsx", "pdf"], Query(alias="format")] = "csv",
+    group_by: Annotated[str, Query(max_length=20, pattern=r"^[a-z]*$")] = "maker",
+) -> Response:
+    """The page's tables as a download (CSV, XLSX, or the PDF report of the province statistics): the pass rate
+    and (except by month) the overdue rate, overall and by ``group_by``, within the organisations the viewer may
+    read; the same numbers as the page."""
+    who = viewer(request)
+    keys = [group_by] if group_by else []
+    today = date.today()
+    with app_state(request).database.read_session() as session:
+        reports = _report_dicts("pass_rate", statistics.pass_rates(session, who.principal, keys))
+        if group_by != "month":
+            reports += _report_dicts(
+                "overdue_rate", statistics.overdue_rates(session, who.principal, keys, as_of=today)
+            )
+    stem = f"statistics-{group_by or 'all'}-{today.isoformat()}"
+    if file_format == "xlsx":
+        body, media = to_xlsx(reports), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    elif file_format == "pdf":
+        body, media = to_pdf(reports, as_of=today), "application/pdf"
+    else:
+        body, media = to_csv(reports), "text/csv; charset=utf-8"
+    headers = {"Content-Disposition": content_disposition(f"{stem}.{file_format}")}
+    return Response(body, media_type=media, headers=headers)
 
 
 #: The province reports offered on the page (label -> spec); the first is shown by default.

@@ -289,6 +289,7 @@ TERMS: Final[dict[str, Message]] = {
     "reg.min": NP_("reg.min", "Min"),
     "reg.owner": N_("Owner (customer)"),
     "reg.calibration_due": N_("Calibration due"),
+    "reg.installed_on": N_("Put into service on"),
     "reg.laboratory": N_("Calibration laboratory"),
     "reg.certificate_number": N_("Certificate number"),
     "reg.calibrated_on": N_("Calibrated on"),
