@@ -57,6 +57,7 @@ def statistics_page(
         passes=passes,
         overdue=overdue,
         export_query=urlencode({"group_by": group_by}),
+        nav="statistics",
     )
 
 
