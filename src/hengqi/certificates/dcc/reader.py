@@ -249,7 +249,24 @@ def _points(rl: Element, budgets: dict[Decimal, tuple[Contribution, ...]]) -> tu
     nq = _opt(lst, "quantity", v.R_READINGS_COUNT)
     counts = [int(x) for x in _rlist(nq).values] if nq is not None else [1] * len(loads)
     n = len(loads)
-    for name, seq in (("reference", refs), ("error", err.values), ("u", u.values), ("dof", dofs), ("n", counts)):
+    rq = _opt(lst, "quantity", v.R_RANGE_IN_USE)  # instruments with several ranges: range and d per point
+    dq_ = _opt(lst, "quantity", v.R_SCALE_INTERVAL)
+    in_use: list[int | None] = [None] * n
+    if rq is not None:
+        try:
+            in_use = [int(x) for x in _rlist(rq).values]
+        except ValueError as bad:
+            raise DccFormatError(where(rq), f"a range in use is not a whole number: {bad}") from bad
+    intervals: list[Decimal | None] = list(_masses(dq_)) if dq_ is not None else [None] * n
+    for name, seq in (
+        ("reference", refs),
+        ("error", err.values),
+        ("u", u.values),
+        ("dof", dofs),
+        ("n", counts),
+        ("range", in_use),
+        ("d", intervals),
+    ):
         if len(seq) != n:
             raise DccFormatError(where(lst), f"{name} list has {len(seq)} entries for {n} test loads")
     points = []
@@ -268,6 +285,8 @@ def _points(rl: Element, budgets: dict[Decimal, tuple[Contribution, ...]]) -> tu
                 U_kg=_mass_f(err.expanded_u[i], err.units[i], eq),
                 budget=budgets.get(loads[i], ()),
                 readings=counts[i],
+                d_kg=intervals[i],
+                range_in_use=in_use[i],
             )
         )
     return tuple(points)

@@ -59,6 +59,7 @@ R_INDICATION: Final = "hengqi_indication"
 R_STANDARD_UNCERTAINTY: Final = "hengqi_standardUncertainty"
 R_DEGREES_OF_FREEDOM: Final = "hengqi_degreesOfFreedom"
 R_READINGS_COUNT: Final = "hengqi_numberOfReadings"
+R_RANGE_IN_USE: Final = "hengqi_rangeInUse"
 R_UNCERTAINTY_BUDGET: Final = "hengqi_uncertaintyBudget"
 R_BUDGET_COMPONENT: Final = "hengqi_budgetComponent"
 R_BUDGET_DISTRIBUTION: Final = "hengqi_budgetDistribution"
@@ -129,6 +130,7 @@ NAMES: Final[dict[str, tuple[str, str]]] = {
     R_STANDARD_UNCERTAINTY: ("Standard uncertainty", "标准不确定度"),
     R_DEGREES_OF_FREEDOM: ("Degrees of freedom", "自由度"),
     R_READINGS_COUNT: ("Number of readings", "读数次数"),
+    R_RANGE_IN_USE: ("Range in use", "使用的称量范围"),
     R_UNCERTAINTY_BUDGET: ("Uncertainty budget", "不确定度分量表"),
     R_BUDGET_COMPONENT: ("Component", "分量类别"),
     R_BUDGET_DISTRIBUTION: ("Distribution", "分布"),

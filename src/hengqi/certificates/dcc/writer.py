@@ -71,6 +71,8 @@ def certified_result(result: CalibrationResult, admin: AdministrativeData) -> Ca
         model=item.model or inst.model,
         serial_number=item.serial_number or inst.serial_number,
         identifier=inst.identifier,
+        kind=inst.kind,
+        ranges=inst.ranges,
     )
     return dataclasses.replace(
         result,
@@ -549,6 +551,9 @@ def _errors_of_indication(
     )
     xb.dof_quantity(lst, v.R_DEGREES_OF_FREEDOM, [p.dof for p in points])
     xb.list_quantity(lst, v.R_READINGS_COUNT, [str(p.readings) for p in points], v.ONE)
+    if all(p.range_in_use is not None and p.d_kg is not None for p in points):  # an instrument with several ranges
+        xb.list_quantity(lst, v.R_RANGE_IN_USE, [str(p.range_in_use) for p in points], v.ONE)
+        xb.list_quantity(lst, v.R_SCALE_INTERVAL, masses("d_kg"), unit)
 
 
 def _budget_list(parent: Element, budget: Sequence[Contribution], unit: str) -> None:
