@@ -229,6 +229,13 @@ def _contact(parent: Element, tag: str, name: Mapping[str, str], email: str | No
     return el
 
 
+def _list_item(parent: Element, ref_type: str, values: Sequence[str], unit: str) -> None:
+    q = xb.named(parent, "itemQuantity", ref_type)
+    lst = xb.si(q, "realListXMLList")
+    xb.si(lst, "valueXMLList", " ".join(values))
+    xb.si(lst, "unitXMLList", unit)
+
+
 def _quantity_item(parent: Element, ref_type: str, value: str, unit: str) -> None:
     q = xb.named(parent, "itemQuantity", ref_type)
     real = xb.si(q, "real")
@@ -300,6 +307,13 @@ def _administrative_data(
         q = xb.named(iq, "itemQuantity", v.R_ACCURACY_CLASS)
         nq = xb.dcc(q, "noQuantity")
         xb.dcc(nq, "content", inst.accuracy_class)
+    if inst.ranges:  # an instrument with several ranges: its kind and Max(i), d(i), e(i)
+        q = xb.named(iq, "itemQuantity", v.R_RANGE_KIND)
+        xb.dcc(xb.dcc(q, "noQuantity"), "content", str(inst.kind or ""))
+        _list_item(iq, v.R_RANGES_MAX, [v.mass_text(r.max_kg, unit) for r in inst.ranges], unit)
+        _list_item(iq, v.R_RANGES_D, [v.mass_text(r.d_kg, unit) for r in inst.ranges], unit)
+        if all(r.e_kg is not None for r in inst.ranges):
+            _list_item(iq, v.R_RANGES_E, [v.mass_text(r.e_kg, unit) for r in inst.ranges if r.e_kg], unit)
 
     lab = admin.laboratory
     cl = xb.dcc(ad, "calibrationLaboratory")

@@ -300,6 +300,13 @@ def calibration_parameters(
     }
     if instrument.min_kg > 0:
         item["min"] = _kg(instrument.min_kg)
+    if len(instrument.ranges) > 1:  # several ranges: d = e in each (R 76-1 via Directive Annex I), d and e are e1
+        first = _kg(Decimal(instrument.ranges[0]["e_kg"]))
+        item.update(kind=instrument.kind, d=first, e=first)
+        item["ranges"] = [
+            {"max": _kg(Decimal(r["max_kg"])), "d": _kg(Decimal(r["e_kg"])), "e": _kg(Decimal(r["e_kg"]))}
+            for r in instrument.ranges
+        ]
     header: dict[str, Any] = {
         "date": on.isoformat(),
         "operator": operator,
