@@ -172,7 +172,7 @@ NAMES: Final[dict[str, tuple[str, str]]] = {
     R_E: ("Verification scale interval e", "检定分度值 e"),
     R_ACCURACY_CLASS: ("Accuracy class", "准确度等级"),
     R_RANGE_KIND: ("Instrument with several ranges", "具有多个称量范围的衡器"),
-    R_RANGES_MAX: ("Maximum capacity of each range Max(i)", "各称量范围的最大秤量 Max(i)"),
+    R_RANGES_MAX: ("Maximum capacity of each range Max(i)", "各称量范围的最大秤量"),
     R_RANGES_D: ("Actual scale interval of each range d(i)", "各称量范围的实际分度值 d(i)"),
     R_RANGES_E: ("Verification scale interval of each range e(i)", "各称量范围的检定分度值 e(i)"),
     R_SERIAL: ("Serial number", "出厂编号"),
