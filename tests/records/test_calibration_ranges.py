@@ -4,6 +4,7 @@ terms, its MPE in conformity statements, and clear errors for ranges that cannot
 from __future__ import annotations
 
 import copy
+import json
 import math
 import subprocess
 from decimal import Decimal
@@ -192,3 +193,28 @@ def test_dcc_and_pdf_state_the_d_of_each_point(tmp_path: Path) -> None:
     assert "d/g" in text.replace(" ", "")  # the column of each point's d
     rows = [line.split() for line in text.splitlines() if line.split()[:1] == ["5.000"]]
     assert {row[2]: row[3] for row in rows} == {"5.002": "2", "5.005": "5"}  # load, m_ref, I, d: d2 on the way down
+
+
+def test_the_uncertainty_in_use_rounds_with_the_largest_d_and_d1_at_zero() -> None:
+    """hengqi construction (docs/calibration-record.md): d of the last range for a reading in use, d1 at zero;
+    each d / (2 sqrt 3) (cg-18 v4.0 7.1.1, SECONDARY), 1e-12 relative."""
+    in_use = calibrate(load_calibration_record(TWO_RANGES)).uncertainty_in_use
+    assert in_use is not None
+    terms = {c.name: c.u_kg for c in in_use.budget}
+    assert terms["rounding-load"] == pytest.approx(0.005 / (2 * math.sqrt(3)), rel=1e-12)
+    assert terms["rounding-no-load"] == pytest.approx(0.002 / (2 * math.sqrt(3)), rel=1e-12)
+
+
+def test_the_cli_shows_and_exports_the_range_and_d_of_each_point(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(["calibrate", str(TWO_RANGES), "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert [(p["load_kg"], p["range"], p["d_kg"]) for p in document["points"]][2:4] == [
+        (5.0, 1, 0.002),
+        (5.0, 2, 0.005),
+    ]
+    assert document["instrument"]["kind"] == "multiple-range"
+    assert [r["d_kg"] for r in document["instrument"]["ranges"]] == [0.002, 0.005]
+    assert cli(["calibrate", str(TWO_RANGES)]) == 0
+    out = capsys.readouterr().out
+    assert "range" in out
+    assert "d / g" in out
