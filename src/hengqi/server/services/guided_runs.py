@@ -270,24 +270,9 @@ def instrument_label(instrument: Instrument) -> str:
     return f"{instrument.make} {instrument.model} {instrument.serial}"
 
 
-def calibration_parameters(
-    session: DbSession,
-    principal: Principal,
-    instrument: Instrument,
-    weight_set: WeightSet,
-    *,
-    operator: str,
-    on: date,
-    environment: Mapping[str, float] | None = None,
-) -> dict[str, Any]:
-    """The parameters of a guided calibration (``{"record": header}``) for ``instrument`` with ``weight_set``."""
-    usable, _ids = weight_entries(session, principal, weight_set, max_kg=instrument.max_kg)
-    if not usable:
-        raise InputError(
-            "weight_set_id",
-            f"no weight of {weight_set.name!r} is at most Max = {format_mass(instrument.max_kg)}; "
-            "choose a set that can make up loads up to Max",
-        )
+def calibration_instrument(instrument: Instrument) -> dict[str, Any]:
+    """The ``instrument`` of a calibration record header for a registered instrument; one with several ranges
+    carries its ``kind`` and ``ranges`` (d = e in each), so that each reading is evaluated in its range."""
     item: dict[str, Any] = {
         "id": instrument_label(instrument),
         "make": instrument.make,
@@ -307,6 +292,28 @@ def calibration_parameters(
             {"max": _kg(Decimal(r["max_kg"])), "d": _kg(Decimal(r["e_kg"])), "e": _kg(Decimal(r["e_kg"]))}
             for r in instrument.ranges
         ]
+    return item
+
+
+def calibration_parameters(
+    session: DbSession,
+    principal: Principal,
+    instrument: Instrument,
+    weight_set: WeightSet,
+    *,
+    operator: str,
+    on: date,
+    environment: Mapping[str, float] | None = None,
+) -> dict[str, Any]:
+    """The parameters of a guided calibration (``{"record": header}``) for ``instrument`` with ``weight_set``."""
+    usable, _ids = weight_entries(session, principal, weight_set, max_kg=instrument.max_kg)
+    if not usable:
+        raise InputError(
+            "weight_set_id",
+            f"no weight of {weight_set.name!r} is at most Max = {format_mass(instrument.max_kg)}; "
+            "choose a set that can make up loads up to Max",
+        )
+    item = calibration_instrument(instrument)
     header: dict[str, Any] = {
         "date": on.isoformat(),
         "operator": operator,

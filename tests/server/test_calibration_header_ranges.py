@@ -1,0 +1,56 @@
+"""A guided calibration of a registered instrument with several ranges carries them into the record header."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from hengqi.procedures.calibration import calibration_plan, normalise
+from hengqi.procedures.simulate import VirtualBalance, simulate
+from hengqi.server.db.models import Instrument
+from hengqi.server.services.guided_runs import calibration_instrument
+
+D = Decimal
+WEIGHTS = [
+    {"id": "W5", "class": "M1", "nominal": "5 kg", "quantity": 3},
+    {"id": "W2", "class": "M1", "nominal": "2 kg"},
+]
+
+
+def _instrument(**changes: object) -> Instrument:
+    fields: dict[str, object] = {
+        "make": "Acme",
+        "model": "PS 15",
+        "serial": "R-1",
+        "accuracy_class": "III",
+        "kind": "multiple-range",
+        "max_kg": D(15),
+        "min_kg": D("0.04"),
+        "e_kg": D("0.002"),
+        "d_kg": D("0.002"),
+        "ranges": [{"max_kg": "6", "e_kg": "0.002"}, {"max_kg": "15", "e_kg": "0.005"}],
+    }
+    return Instrument(**(fields | changes))
+
+
+def test_a_registered_multiple_range_instrument_is_calibrated_range_by_range() -> None:
+    item = calibration_instrument(_instrument())
+    assert item["kind"] == "multiple-range"
+    assert item["ranges"] == [{"max": "6 kg", "d": "2 g", "e": "2 g"}, {"max": "15 kg", "d": "5 g", "e": "5 g"}]
+    parameters = normalise({"record": {"date": "2026-11-25", "instrument": item, "weights": WEIGHTS}})
+    simulation = simulate(calibration_plan(parameters), VirtualBalance(D("0.005")).respond)
+    points = simulation.product.record["points"]
+    assert [(p["load"], p["range"]) for p in points] == [
+        ("2 kg", 1),
+        ("5 kg", 1),
+        ("7 kg", 2),
+        ("12 kg", 2),
+        ("15 kg", 2),
+    ]
+    assert simulation.product.error is None
+
+
+def test_a_single_interval_instrument_header_is_unchanged() -> None:
+    item = calibration_instrument(_instrument(kind="single-interval", ranges=[{"max_kg": "15", "e_kg": "0.005"}]))
+    assert "ranges" not in item
+    assert "kind" not in item
+    assert (item["max"], item["d"], item["e"]) == ("15 kg", "2 g", "2 g")
