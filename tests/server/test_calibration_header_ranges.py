@@ -8,6 +8,7 @@ from hengqi.procedures.calibration import calibration_plan, normalise
 from hengqi.procedures.simulate import VirtualBalance, simulate
 from hengqi.server.db.models import Instrument
 from hengqi.server.services.guided_runs import calibration_instrument
+from hengqi.server.web.runs import in_service_mpe
 
 D = Decimal
 WEIGHTS = [
@@ -54,3 +55,12 @@ def test_a_single_interval_instrument_header_is_unchanged() -> None:
     assert "ranges" not in item
     assert "kind" not in item
     assert (item["max"], item["d"], item["e"]) == ("15 kg", "2 g", "2 g")
+
+
+def test_the_plausibility_mpe_of_a_reading_is_that_of_its_range() -> None:
+    """OIML R 76-1:2006 3.5.2 and Table 6, class III in service (2 x initial): 5 kg is 2500 e1 (1.5 e1 = 3 g,
+    in service 6 g) in range 1 and 1000 e2 (1 e2 = 5 g, in service 10 g) in range 2."""
+    instrument = _instrument()
+    assert in_service_mpe(instrument, D(5)) == D("0.006")
+    assert in_service_mpe(instrument, D(5), 2) == D("0.010")
+    assert in_service_mpe(instrument, D(5), 1) == D("0.006")

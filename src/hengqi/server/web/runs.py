@@ -26,6 +26,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from hengqi.errors import InputError
+from hengqi.metrology.classes import InstrumentKind
 from hengqi.metrology.mpe import mpe
 from hengqi.metrology.quantities import format_mass
 from hengqi.metrology.reporting import reported_uncertainty
@@ -226,10 +227,16 @@ def _readings(run: Session, row: GuidedRun, instrument: Instrument, lang: str) -
     return rows
 
 
-def in_service_mpe(instrument: Instrument, load_kg: Decimal) -> Decimal | None:
-    """The in-service MPE at a load (OIML R 76-1:2006 3.5.2), or None (no class, load outside the table)."""
+def in_service_mpe(instrument: Instrument, load_kg: Decimal, range_in_use: int | None = None) -> Decimal | None:
+    """The in-service MPE at a load (OIML R 76-1:2006 3.5.2), or None (no class, load outside the table); on a
+    multiple-range instrument that of the range the reading was made in (``range_in_use``, 1 = first) where the
+    step names it."""
     try:
-        return mpe(load_kg, instrument_specification(instrument), stage="in-service")
+        spec = instrument_specification(instrument)
+        index = None
+        if range_in_use is not None and spec.kind is InstrumentKind.MULTIPLE_RANGE:
+            index = range_in_use - 1
+        return mpe(load_kg, spec, stage="in-service", range_index=index)
     except InputError:
         return None
 
@@ -247,7 +254,9 @@ def reading_findings(instrument: Instrument, run: Session, step: ReadStable, val
         and earlier.purpose != step.purpose
         and earlier.purpose.split(" #")[0] == test
     ]
-    return check_reading(step.load_kg, value_kg, mpe_kg=in_service_mpe(instrument, step.load_kg), same_load=same)
+    return check_reading(
+        step.load_kg, value_kg, mpe_kg=in_service_mpe(instrument, step.load_kg, step.range_in_use), same_load=same
+    )
 
 
 def _screen(
