@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
+
+import yaml
+from tests.server.conftest import INSTRUMENT, Platform
 
 from hengqi.procedures.calibration import calibration_plan, normalise
 from hengqi.procedures.simulate import VirtualBalance, simulate
@@ -11,6 +15,7 @@ from hengqi.server.services.guided_runs import calibration_instrument
 from hengqi.server.web.runs import in_service_mpe
 
 D = Decimal
+TWO_RANGES = Path(__file__).resolve().parents[2] / "examples" / "calibration" / "two-range-scale-15kg.yaml"
 WEIGHTS = [
     {"id": "W5", "class": "M1", "nominal": "5 kg", "quantity": 3},
     {"id": "W2", "class": "M1", "nominal": "2 kg"},
@@ -64,3 +69,36 @@ def test_the_plausibility_mpe_of_a_reading_is_that_of_its_range() -> None:
     assert in_service_mpe(instrument, D(5)) == D("0.006")
     assert in_service_mpe(instrument, D(5), 2) == D("0.010")
     assert in_service_mpe(instrument, D(5), 1) == D("0.006")
+
+
+def test_a_stored_run_whose_record_names_a_missing_range_is_refused_with_422(platform: Platform) -> None:
+    org = platform.organisation("A")
+    _, tech = platform.user("tech", "technician", org)
+    body = {
+        **INSTRUMENT,
+        "kind": "multiple-range",
+        "ranges": [{"max": "6 kg", "e": "2 g"}, {"max": "15 kg", "e": "5 g"}],
+    }
+    body.pop("max")
+    body.pop("e")
+    instrument = platform.client.post("/api/v1/instruments", json=body, headers=tech)
+    assert instrument.status_code == 201, instrument.text
+    record = yaml.safe_load(TWO_RANGES.read_text(encoding="utf-8"))
+    record["date"] = str(record["date"])
+    record["points"][5]["range"] = 3
+    answer = platform.client.post(
+        "/api/v1/runs",
+        json={"instrument_id": instrument.json()["id"], "kind": "calibration", "raw_data": {"record": record}},
+        headers=tech,
+    )
+    assert answer.status_code == 422
+    error = answer.json()["error"]
+    assert error["details"]["path"] == "raw_data.record.points[5].range"
+    assert "no range 3" in error["message"]
+    record["points"][5]["range"] = 2
+    good = platform.client.post(
+        "/api/v1/runs",
+        json={"instrument_id": instrument.json()["id"], "kind": "calibration", "raw_data": {"record": record}},
+        headers=tech,
+    )
+    assert good.status_code == 201, good.text
