@@ -116,6 +116,9 @@ def test_usp41_floor_uses_the_d_of_the_series_range() -> None:
         (lambda d: d["points"][0].update(range=3), "points[0].range", "no range 3: the instrument has 2 ranges"),
         (lambda d: d["points"][2].update(range=1), "points[2].range", "range 1 cannot indicate 10 kg"),
         (lambda d: d["points"][0].update(no_load_range=5), "points[0].no_load_range", "no range 5"),
+        (lambda d: d["points"][0].update(range=True), "points[0].range", "valid integer"),  # not taken as 1
+        (lambda d: d["points"][0].update(range="1"), "points[0].range", "valid integer"),
+        (lambda d: d["points"][0].update(range=0), "points[0].range", "greater than or equal to 1"),
         (lambda d: d["repeatability"][0].update(range=1), "repeatability[0].range", "range 1 cannot indicate"),
         (lambda d: d["eccentricity"].update(range=3), "eccentricity.range", "no range 3"),
         (lambda d: d["instrument"].pop("ranges"), "instrument.ranges", "needs its ranges"),

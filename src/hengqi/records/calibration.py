@@ -242,7 +242,7 @@ class RepeatabilityModel(_Model):
 
     load: PositiveMass
     readings: list[SignedMass] = Field(description="The indications, at least 2.")
-    range: int | None = Field(None, ge=1, description=_RANGE)
+    range: int | None = Field(None, ge=1, strict=True, description=_RANGE)
 
     @field_validator("readings")
     @classmethod
@@ -262,7 +262,7 @@ class EccentricityModel(_Model):
 
     load: PositiveMass
     positions: list[EccentricityPositionModel]
-    range: int | None = Field(None, ge=1, description=_RANGE)
+    range: int | None = Field(None, ge=1, strict=True, description=_RANGE)
 
     @field_validator("positions")
     @classmethod
@@ -320,9 +320,12 @@ class PointModel(_Model):
     d: PositiveMass | None = Field(
         None, description="Scale interval at this load, where it differs from d (given, it overrides the range's d)."
     )
-    range: int | None = Field(None, ge=1, description=_RANGE + " Applies to the indication(s) at load.")
+    range: int | None = Field(None, ge=1, strict=True, description=_RANGE + " Applies to the indication(s) at load.")
     no_load_range: int | None = Field(
-        None, ge=1, description="Multiple-range instruments: the range in use at the no-load reading(s) (default 1)."
+        None,
+        ge=1,
+        strict=True,
+        description="Multiple-range instruments: the range in use at the no-load reading(s) (default 1).",
     )
     convection: Mass | None = Field(None, description="Convection bound dm_conv for these weights (cg-18 7.1.2.4).")
     substitution: list[SubstitutionStepModel] = Field(
