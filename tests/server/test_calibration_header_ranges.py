@@ -5,13 +5,19 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 import yaml
 from tests.server.conftest import INSTRUMENT, Platform
 
+from hengqi.errors import RecordError
 from hengqi.procedures.calibration import calibration_plan, normalise
 from hengqi.procedures.simulate import VirtualBalance, simulate
+from hengqi.records.run_data import check_run_data
 from hengqi.server.db.models import Instrument
 from hengqi.server.services.guided_runs import calibration_instrument
+from hengqi.server.services.review import point_warnings
+from hengqi.server.web.pages import mpe_function
+from hengqi.server.web.results_view import error_table
 from hengqi.server.web.runs import in_service_mpe
 
 D = Decimal
@@ -102,3 +108,20 @@ def test_a_stored_run_whose_record_names_a_missing_range_is_refused_with_422(pla
         headers=tech,
     )
     assert good.status_code == 201, good.text
+
+
+def test_results_review_and_approval_judge_a_point_with_the_mpe_of_its_range() -> None:
+    """The decreasing 5 kg point read in range 2: initial MPE 5 g (1000 e2, 1 e) instead of 3 g (2500 e1, 1.5 e),
+    OIML R 76-1:2006 Table 6, class III."""
+    limit_of = mpe_function(_instrument())
+    assert limit_of(D(5)) == D("0.003")
+    assert limit_of(D(5), 2) == D("0.005")
+    point = {"load_kg": "5", "error_kg": "0.005", "U_kg": "0.0065", "k": 2.32}
+    table = error_table({"points": [point, {**point, "range": 2}]}, D(15), D("0.002"), limit_of)
+    assert [row.mpe for row in table.rows] == ["3", "5"]
+    warned = point_warnings([(D(5), D("0.001"), 0.0015)] * 2, limit_of, [None, 2])
+    assert [w.code for w in warned] == ["u_beyond_third_mpe"]  # U = 1.5 g > 3 g / 3 only in range 1
+    _raw, results = check_run_data({}, {"points": [{**point, "range": 2}]})
+    assert results["points"][0]["range"] == 2
+    with pytest.raises(RecordError, match="range"):
+        check_run_data({}, {"points": [{**point, "range": True}]})

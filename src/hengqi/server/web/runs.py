@@ -72,7 +72,7 @@ from hengqi.server.web.common import (
 )
 from hengqi.server.web.entry import display_unit, normalise_entry
 from hengqi.server.web.i18n import gettext, translate
-from hengqi.server.web.pages import curve_points, links, mpe_function, workers
+from hengqi.server.web.pages import curve_points, links, mpe_function, point_ranges, workers
 from hengqi.server.web.results_view import certified_points, check_groups, error_table, live_texts, shown
 from hengqi.server.web.terms import TERMS
 
@@ -674,7 +674,12 @@ def review_warnings(database: Any, row: GuidedRun, instrument: Instrument, run_r
     record = run_record.raw_data.get("record", {})
     found += review.record_warnings(record if isinstance(record, dict) else {}, run_record.flags or [])
     if run_record.kind == "calibration":
-        found = review.point_warnings(curve_points(run_record.results), mpe_function(instrument)) + found
+        found = (
+            review.point_warnings(
+                curve_points(run_record.results), mpe_function(instrument), point_ranges(run_record.results)
+            )
+            + found
+        )
     return found
 
 
