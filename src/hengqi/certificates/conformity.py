@@ -11,7 +11,10 @@ SECONDARY: read through summaries, clause numbers not verified):
 * ``fail``             ``MPE < |E| - U``
 
 The statuses are those of DCC 3.3.0 ``stringConformityStatementStatusType``.  The MPE comes from
-:func:`hengqi.metrology.mpe.mpe_for_interval` (OIML R 76-1:2006, 3.5.1, Table 6 and 3.5.2, or another rule set).
+:func:`hengqi.metrology.mpe.mpe_for_interval` (OIML R 76-1:2006, 3.5.1, Table 6 and 3.5.2, or another rule set)
+with the e of the range in use at the point on an instrument with several ranges (the range the point records:
+multiple-range, R 76-1:2006 3.2 / 4.10 as cited; the partial range of the load: multi-interval), as
+:func:`hengqi.metrology.mpe.determine_mpe` takes it.
 The rule itself is :func:`hengqi.metrology.conformity.nonbinary_status` with tolerance limits ``-MPE, +MPE``; each
 point also carries the probability that its error lies outside ``+-MPE`` for a normal PDF ``N(E, u(E)^2)``
 (JCGM 106:2012, clause 7), which is the specific probability of false acceptance when the point is accepted.
@@ -27,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from hengqi.metrology.calibration.result import CalibrationResult
+from hengqi.metrology.calibration.result import CalibrationPoint, CalibrationResult
 from hengqi.metrology.classes import is_one_two_five
 from hengqi.metrology.conformity import guarded_acceptance, nonbinary_status, specific_risk_normal
 from hengqi.metrology.mpe import mpe_for_interval
@@ -94,14 +97,19 @@ def assess_conformity(
     result: CalibrationResult, *, stage: str = "initial", rules: str = "oiml-r76"
 ) -> ConformityAssessment | None:
     """Assess every calibration point; ``None`` when the instrument has no accuracy class, no e, or an e that is
-    not 1, 2 or 5 x 10^k (no legal MPE then)."""
+    not 1, 2 or 5 x 10^k (no legal MPE then).  A point read in range ``i`` of an instrument with several ranges
+    is judged with ``e(i)``."""
     inst = result.instrument
-    if inst.accuracy_class is None or inst.e_kg is None or not result.points or not is_one_two_five(inst.e_kg):
+    if inst.accuracy_class is None or inst.e_kg is None or not result.points:
+        return None
+    intervals = [_e_in_use(result, p) for p in result.points]
+    if not all(e is not None and is_one_two_five(e) for e in intervals):
         return None
     points = []
     rule = ""
-    for p in result.points:
-        det = mpe_for_interval(p.load_kg, inst.accuracy_class, inst.e_kg, stage=stage, rules=rules)
+    for p, e in zip(result.points, intervals, strict=True):
+        assert e is not None  # checked above
+        det = mpe_for_interval(p.load_kg, inst.accuracy_class, e, stage=stage, rules=rules)
         rule = str(det.rule)
         points.append(
             PointConformity(
@@ -114,3 +122,11 @@ def assess_conformity(
             )
         )
     return ConformityAssessment(stage, rules, rule, tuple(points))
+
+
+def _e_in_use(result: CalibrationResult, point: CalibrationPoint) -> Decimal | None:
+    """e of the range a point was read in (the instrument's e where it has one range)."""
+    ranges = result.instrument.ranges
+    if point.range_in_use is None or not ranges or not 1 <= point.range_in_use <= len(ranges):
+        return result.instrument.e_kg
+    return ranges[point.range_in_use - 1].e_kg

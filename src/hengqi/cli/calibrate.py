@@ -68,14 +68,22 @@ def _signed(kg: Decimal, unit: str) -> str:
 
 def _points_table(result: CalibrationResult, lu: str, eu: str) -> Table:
     table = Table(title="Errors of indication (cg-18 v4.0 7.1)", title_justify="left", show_edge=False)
-    for name in (f"load / {lu}", f"m_ref / {lu}", f"I / {lu}", f"E / {eu}", f"u(E) / {eu}", "ν_eff", "k"):
+    ranges = bool(result.points) and all(p.range_in_use is not None for p in result.points)
+    for name in (f"load / {lu}", f"m_ref / {lu}", f"I / {lu}"):
+        table.add_column(name, justify="right")
+    if ranges:  # several ranges: the range in use and its d at each point
+        table.add_column("range", justify="right")
+        table.add_column(f"d / {eu}", justify="right")
+    for name in (f"E / {eu}", f"u(E) / {eu}", "ν_eff", "k"):
         table.add_column(name, justify="right")
     table.add_column(f"U(E) / {eu}", justify="right", style="bold")
     for p in result.points:
+        in_range = [str(p.range_in_use), format(to_unit(p.d_kg, eu).normalize(), "f")] if p.d_kg and ranges else []
         table.add_row(
             format(to_unit(p.load_kg, lu).normalize(), "f"),
             format(to_unit(p.reference_mass_kg, lu).normalize(), "f"),
             format(to_unit(p.indication_kg, lu).normalize(), "f"),
+            *in_range,
             _signed(p.error_kg, eu),
             _num(p.u_kg, eu),
             _dof(p.dof),

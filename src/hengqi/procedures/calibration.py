@@ -11,7 +11,10 @@ secondary sources, each item labelled:
   made up from the weights from below.  An option leaves the test out.
 - **test loads** (cg-18 5.2, SECONDARY: spread over the range incl. zero and Max): by default 5 loads at
   Max/5 ... Max made up from the weights from below, or the loads given (5 to 10 is usual); before each load
-  the no-load indication is read, so every point carries its own zero (E = I_L - I_0 - m_ref).
+  the no-load indication is read, so every point carries its own zero (E = I_L - I_0 - m_ref).  With the
+  option ``decreasing`` the loads are instead applied continuously increasing and then decreasing, as in the
+  weighing test of OIML R 76-1 (A.4.4; cg-18's text on loading sequences was not read), with one no-load
+  indication read before the first load (hengqi construction).
 - **substitution** (new runs; cg-18 v4.0 allows test loads built up by substitution, its clauses were NOT
   available, see :func:`~hengqi.metrology.calibration.reference.substitution_contributions`): a test load above
   what the weights add up to is built as ``N + 1`` applications of standard weights ``m_s`` with ``N``
@@ -23,6 +26,11 @@ secondary sources, each item labelled:
   weights, then weights replaced by substitute material "to the same weight", the weights used again to reach
   the next point, repeated up to Max).  ``m_s`` is the largest part the set makes up exactly
   (``N + 1 = ceil(L / total)`` upwards); at most :data:`MAX_SUBSTITUTIONS` substitutions per load (hengqi limit).
+- **ranges** (instruments with several ranges): each reading records the range in use, and each step shows it.
+  Multiple-range: a load placed from zero is in the smallest range whose Max covers it; the range goes up with
+  the load and stays up on decreasing loads until the load returns to zero (OIML R 76-1:2006 3.2 / 4.10 as
+  cited, clause text not read), so a point read on the way down names the higher range and is evaluated with
+  its d (:mod:`hengqi.metrology.calibration.ranges`).  Multi-interval: the partial range follows the load.
 
 - **conditions**: air temperature, barometric pressure and relative humidity are typed in at the start and at
   the end of the run (a :class:`~hengqi.procedures.steps.ReadConditions` step each; left empty where not
@@ -47,6 +55,8 @@ from typing import Any
 
 from hengqi.errors import HengqiError, InputError, RecordError
 from hengqi.metrology.calibration import CalibrationResult
+from hengqi.metrology.calibration.ranges import range_after
+from hengqi.metrology.calibration.result import RangeKind
 from hengqi.metrology.reporting import decimal_text, mass_units, reported_error, round_up_2sig
 from hengqi.procedures.common import json_safe, mass_text, parse_load, unevaluated
 from hengqi.procedures.session import PlanDefinition, PlanProduct
@@ -65,7 +75,7 @@ from hengqi.procedures.steps import (
     as_mass,
     parse_conditions,
 )
-from hengqi.records.calibration import calibrate, parse_calibration_record
+from hengqi.records.calibration import calibrate, instrument_summary, parse_calibration_record
 
 KIND = "calibration"
 #: Positions of the eccentricity test: the centre first, then the four quarter segments.
@@ -105,6 +115,7 @@ class CalibrationOptions:
     eccentricity_load: Decimal | None = None
     conditions: bool = False
     substitution: bool = False
+    decreasing: bool = False
 
     @classmethod
     def from_json(cls, data: object) -> CalibrationOptions:
@@ -122,6 +133,7 @@ class CalibrationOptions:
             "eccentricity_load",
             "conditions",
             "substitution",
+            "decreasing",
         }
         for key in data:
             if key not in known:
@@ -147,6 +159,9 @@ class CalibrationOptions:
         substitution = data.get("substitution", False)
         if not isinstance(substitution, bool):
             raise InputError("options.substitution", "expected true or false")
+        decreasing = data.get("decreasing", False)
+        if not isinstance(decreasing, bool):
+            raise InputError("options.decreasing", "expected true or false")
         rep_load = data.get("repeatability_load")
         ecc_load = data.get("eccentricity_load")
         return cls(
@@ -158,11 +173,13 @@ class CalibrationOptions:
             None if ecc_load is None else parse_load(ecc_load, "options.eccentricity_load"),
             conditions,
             substitution,
+            decreasing,
         )
 
     def as_json(self) -> dict[str, Any]:
-        """Plain JSON form."""
-        return {
+        """Plain JSON form (``decreasing`` only where set: the options of runs stored before it stay as they were)."""
+        extra = {"decreasing": True} if self.decreasing else {}
+        return extra | {
             "loads": None if self.loads is None else [mass_text(load) for load in self.loads],
             "points": self.points,
             "repeatability_load": None if self.repeatability_load is None else mass_text(self.repeatability_load),
@@ -293,6 +310,7 @@ class _Calibration:
         model = parse_calibration_record(_placeholder(self.header))
         self.max_kg = model.instrument.max
         self.d_kg = model.instrument.d
+        self.instrument = instrument_summary(model.instrument)
         self.instrument_id = model.instrument.id
         self.pieces = weight_pieces(self.header["weights"])
         self.total_kg = sum((p.nominal_kg for p in self.pieces), Decimal(0))
@@ -361,6 +379,17 @@ class _Calibration:
             made.setdefault(planned.load_kg, planned)
         return [made[load] for load in sorted(made)]
 
+    def in_use(self, load: Decimal, current: int | None) -> int | None:
+        """The 0-based range in use once ``load`` is on the receptor, given the range in use before (``None``: the
+        load is placed from zero); ``None`` on a single-interval instrument."""
+        return range_after(self.instrument, load, current)
+
+    def named(self, in_use: int | None) -> dict[str, int]:
+        """The record's ``range`` field: only a multiple-range instrument names its range in use."""
+        if in_use is None or self.instrument.kind is not RangeKind.MULTIPLE_RANGE:
+            return {}
+        return {"range": in_use + 1}
+
     def record_data(self, *, live: bool = False) -> dict[str, Any]:
         data = dict(self.header)
         data["repeatability"] = self.repeatability
@@ -402,74 +431,128 @@ class _Calibration:
         load, uses = self.load(target, "options.repeatability_load")
         count = self.options.repeatability_count or (3 if load >= HEAVY_LOAD_KG else 5)
         readings: list[str] = []
+        in_use = self.in_use(load, None)  # every loading starts from zero
+        shown = None if in_use is None else in_use + 1
         yield ZeroScale()
         for number in range(1, count + 1):
             yield PlaceLoad(load, "centre", _names(uses))
-            value = as_mass((yield ReadStable(f"repeatability #{number}", load)))
+            value = as_mass((yield ReadStable(f"repeatability #{number}", load, shown)))
             readings.append(mass_text(value))
             yield RemoveLoad()
-        self.repeatability.append({"load": mass_text(load), "readings": readings})
+        self.repeatability.append({"load": mass_text(load), "readings": readings, **self.named(in_use)})
 
     def eccentricity_test(self) -> Part:
         target = self.options.eccentricity_load or self.max_kg / 3
         load, uses = self.load(target, "options.eccentricity_load")
-        self.eccentricity = {"load": mass_text(load), "positions": []}
+        in_use = self.in_use(load, None)  # the load is placed from zero (and moved, never removed to zero)
+        shown = None if in_use is None else in_use + 1
+        self.eccentricity = {"load": mass_text(load), "positions": [], **self.named(in_use)}
         yield ZeroScale()
         for position in POSITIONS:
             yield PlaceLoad(load, position, _names(uses))
-            value = as_mass((yield ReadStable(f"eccentricity {position}", load)))
+            value = as_mass((yield ReadStable(f"eccentricity {position}", load, shown)))
             self.eccentricity["positions"].append({"position": position, "indication": mass_text(value)})
         yield RemoveLoad()
 
     def weighing(self) -> Part:
         yield ZeroScale()
-        for planned in self.test_loads():
+        planned_loads = self.test_loads()
+        if self.options.decreasing:
+            yield from self.continuous(planned_loads)
+            return
+        for planned in planned_loads:
             load, uses = planned.load_kg, list(planned.uses)
-            no_load = as_mass((yield ReadStable("no load", Decimal(0))))
+            zero_range = self.in_use(Decimal(0), None)
+            no_load = as_mass((yield ReadStable("no load", Decimal(0), _shown(zero_range))))
             substitution = yield from self.substitution(planned)
             if not substitution:
                 yield PlaceLoad(load, "centre", _names(uses))
-            indication = as_mass((yield ReadStable("at load", load)))
+            in_use = self.in_use(load, None)  # placed from zero
+            indication = as_mass((yield ReadStable("at load", load, _shown(in_use))))
             yield RemoveLoad()
             entry: dict[str, Any] = {
                 "load": mass_text(load),
                 "weights": uses,
                 "indication": mass_text(indication),
                 "no_load": mass_text(no_load),
+                **self.named(in_use),
             }
             if substitution:
                 entry["substitution"] = substitution
             self.points.append(entry)
-            try:
-                result = self.evaluate()
-            except HengqiError as err:  # never leave a run stuck: say so, and let the final evaluation tell
-                yield Record("evaluation", unevaluated(KIND, str(err)))
-                continue
-            point = next(p for p in result.points if p.load_kg == load)
-            u = _significant(point.U_kg)
-            shown = reported_error(point.error_kg, point.U_kg, point.k)
-            _load_unit, unit = mass_units(result.instrument.max_kg, result.instrument.d_kg)
-            yield Record(
-                f"calibration[{len(self.points) - 1}]",
-                LiveResult(
-                    test="calibration",
-                    label=mass_text(load),
-                    load_kg=load,
-                    quantity="E",
-                    value_kg=point.error_kg,
-                    limit_name="U",
-                    limit_kg=u,
-                    passed=None,
-                    message=f"E = {decimal_text(shown.error_kg, unit)} {unit}, "
-                    f"U = {decimal_text(shown.U_kg, unit)} {unit} (k = {shown.k})",
-                ),
+            yield from self.live(load)
+
+    def continuous(self, planned_loads: Sequence[PlannedLoad]) -> Part:
+        """The loads increasing, then decreasing without returning to zero (option ``decreasing``): the range in
+        use is carried from one load to the next, so on a multiple-range instrument the decreasing loads are read
+        in the highest range reached.  Loads built by substitution cannot be taken off in steps: refused."""
+        for planned in planned_loads:
+            if planned.times > 1:
+                raise InputError(
+                    "options.decreasing",
+                    f"the test load {mass_text(planned.load_kg)} is built by substitution; "
+                    "continuous increasing and decreasing loads need the weights alone",
+                )
+        loads = [(planned.load_kg, list(planned.uses)) for planned in planned_loads]
+        in_use = self.in_use(Decimal(0), None)
+        no_load = as_mass((yield ReadStable("no load", Decimal(0), _shown(in_use))))
+        sequence = [(load, uses, "increasing") for load, uses in loads]
+        sequence += [(load, uses, "decreasing") for load, uses in reversed(loads[:-1])]
+        in_use = None  # the load starts from zero
+        for load, uses, direction in sequence:
+            yield PlaceLoad(load, "centre", _names(uses))
+            in_use = self.in_use(load, in_use)
+            indication = as_mass((yield ReadStable(f"at load, {direction}", load, _shown(in_use))))
+            self.points.append(
+                {
+                    "load": mass_text(load),
+                    "weights": uses,
+                    "indication": mass_text(indication),
+                    "no_load": mass_text(no_load),
+                    **self.named(in_use),
+                }
             )
+            yield from self.live(load)
+        yield RemoveLoad()
+
+    def live(self, load: Decimal) -> Part:
+        """Evaluate the partial record and yield the point just recorded as a live result."""
+        try:
+            result = self.evaluate()
+        except HengqiError as err:  # never leave a run stuck: say so, and let the final evaluation tell
+            yield Record("evaluation", unevaluated(KIND, str(err)))
+            return
+        # the points are sorted by load, in record order where loads are equal: the last is the one just read
+        point = [p for p in result.points if p.load_kg == load][-1]
+        u = _significant(point.U_kg)
+        shown = reported_error(point.error_kg, point.U_kg, point.k)
+        _load_unit, unit = mass_units(result.instrument.max_kg, result.instrument.d_kg)
+        yield Record(
+            f"calibration[{len(self.points) - 1}]",
+            LiveResult(
+                test="calibration",
+                label=mass_text(load),
+                load_kg=load,
+                quantity="E",
+                value_kg=point.error_kg,
+                limit_name="U",
+                limit_kg=u,
+                passed=None,
+                message=f"E = {decimal_text(shown.error_kg, unit)} {unit}, "
+                f"U = {decimal_text(shown.U_kg, unit)} {unit} (k = {shown.k})",
+            ),
+        )
 
 
 @functools.lru_cache(maxsize=512)
 def _calibrate_text(text: str) -> CalibrationResult:
     """Evaluate a (partial) record given as JSON text; cached for replays (results are immutable values)."""
     return calibrate(parse_calibration_record(json.loads(text)))
+
+
+def _shown(in_use: int | None) -> int | None:
+    """The range a step shows (1 = first), ``None`` on a single-interval instrument."""
+    return None if in_use is None else in_use + 1
 
 
 def _names(uses: Sequence[str | Mapping[str, Any]]) -> tuple[str, ...]:

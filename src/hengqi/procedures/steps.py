@@ -147,12 +147,15 @@ class ZeroScale:
 class ReadStable:
     """Read a stable indication; ``purpose`` says which (``"indication"``, ``"no-load"``, ``"before"``...).
 
-    ``load_kg`` is the load on the receptor (for the operator typing the value in, and for logs).
+    ``load_kg`` is the load on the receptor (for the operator typing the value in, and for logs);
+    ``range_in_use`` the range the instrument indicates in (1 = first) on an instrument with several ranges,
+    ``None`` otherwise (then left out of the step's JSON form, so that steps of single-range runs stay as they were).
     """
 
     kind: ClassVar[str] = "read"
     purpose: str
     load_kg: Decimal
+    range_in_use: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,9 +359,11 @@ def describe(step: Step) -> tuple[str, str]:
     if isinstance(step, ZeroScale):
         return "Set the instrument to zero.", "将衡器置零。"
     if isinstance(step, ReadStable):
+        in_en = f", range {step.range_in_use}" if step.range_in_use is not None else ""
+        in_zh = f"，称量范围 {step.range_in_use}" if step.range_in_use is not None else ""
         return (
-            f"Read the stable indication ({step.purpose}, load {_mass(step.load_kg)}).",
-            f"读取稳定示值（{step.purpose}，载荷 {_mass(step.load_kg)}）。",
+            f"Read the stable indication ({step.purpose}, load {_mass(step.load_kg)}{in_en}).",
+            f"读取稳定示值（{step.purpose}，载荷 {_mass(step.load_kg)}{in_zh}）。",
         )
     if isinstance(step, FindChangeover):
         then_en = "; then remove one of them again" if step.remove_one else ""
@@ -397,7 +402,10 @@ def step_as_json(step: Step) -> dict[str, Any]:
     """
     data: dict[str, Any] = {"kind": step.kind}
     for item in fields(step):
-        data[item.name] = _json_value(getattr(step, item.name))
+        value = getattr(step, item.name)
+        if item.name == "range_in_use" and value is None:
+            continue  # a single-range reading: the form (and digest) of the steps before ranges were recorded
+        data[item.name] = _json_value(value)
     data["text"], data["text_zh"] = describe(step)
     return data
 

@@ -48,12 +48,15 @@ from hengqi.metrology.calibration.evaluate import (
     TestLoad,
     evaluate_calibration,
 )
+from hengqi.metrology.calibration.ranges import interval_at, range_index
 from hengqi.metrology.calibration.reference import BuoyancyMethod, ReferenceConditions, ReferenceWeight
 from hengqi.metrology.calibration.result import (
     CalibrationResult,
     Environment,
     InstrumentSummary,
+    RangeKind,
     ReferenceWeightSet,
+    WeighingRange,
     mass_text,
 )
 from hengqi.metrology.weights import WeightClass, parse_weight_class
@@ -85,6 +88,21 @@ def _invalid(message: str, **values: Any) -> PydanticCustomError:
     return PydanticCustomError("invalid", message, values)
 
 
+class RangeModel(_Model):
+    """One partial range (multi-interval) or weighing range (multiple-range) of the instrument."""
+
+    max: PositiveMass = Field(description="Max(i) of the range, e.g. '6 kg'.")
+    d: PositiveMass = Field(description="Scale interval d(i) of the range, e.g. '2 g'.")
+    e: PositiveMass | None = Field(None, description="Verification scale interval e(i), where verified.")
+
+
+_RANGE = (
+    "Multiple-range instruments: the range in use (1 = first). Left out: the smallest range whose Max covers "
+    "the load, as for a load placed from zero (the range stays up on decreasing loads until the load returns "
+    "to zero, so a reading made on the way down names its range)."
+)
+
+
 class InstrumentModel(_Model):
     """The instrument calibrated (a calibration needs no accuracy class)."""
 
@@ -98,6 +116,14 @@ class InstrumentModel(_Model):
     min: PositiveMass | None = Field(None, description="Min, where stated.")
     accuracy_class: Literal["I", "II", "III", "IIII"] | None = Field(
         None, alias="class", description="Accuracy class, where the instrument has one."
+    )
+    kind: Literal["multi-interval", "multiple-range"] | None = Field(
+        None, description="Instruments with several scale intervals: multi-interval or multiple-range (with ranges)."
+    )
+    ranges: list[RangeModel] | None = Field(
+        None,
+        description="Instruments with several scale intervals: the ranges in increasing order (Max(i), d(i), e(i)); "
+        "max is then the last Max, d the first d (and e the first e).",
     )
 
     @field_validator("accuracy_class", mode="before")
@@ -216,6 +242,7 @@ class RepeatabilityModel(_Model):
 
     load: PositiveMass
     readings: list[SignedMass] = Field(description="The indications, at least 2.")
+    range: int | None = Field(None, ge=1, strict=True, description=_RANGE)
 
     @field_validator("readings")
     @classmethod
@@ -235,6 +262,7 @@ class EccentricityModel(_Model):
 
     load: PositiveMass
     positions: list[EccentricityPositionModel]
+    range: int | None = Field(None, ge=1, strict=True, description=_RANGE)
 
     @field_validator("positions")
     @classmethod
@@ -289,7 +317,16 @@ class PointModel(_Model):
     no_load: Annotated[list[SignedMass], WithJsonSchema(_NO_LOAD_SCHEMA)] = Field(
         default_factory=lambda: [Decimal(0)], description="No-load indication(s): one, or one per reading at load."
     )
-    d: PositiveMass | None = Field(None, description="Scale interval at this load, where it differs from d.")
+    d: PositiveMass | None = Field(
+        None, description="Scale interval at this load, where it differs from d (given, it overrides the range's d)."
+    )
+    range: int | None = Field(None, ge=1, strict=True, description=_RANGE + " Applies to the indication(s) at load.")
+    no_load_range: int | None = Field(
+        None,
+        ge=1,
+        strict=True,
+        description="Multiple-range instruments: the range in use at the no-load reading(s) (default 1).",
+    )
     convection: Mass | None = Field(None, description="Convection bound dm_conv for these weights (cg-18 7.1.2.4).")
     substitution: list[SubstitutionStepModel] = Field(
         default_factory=list,
@@ -385,6 +422,24 @@ class CalibrationRecord(_Model):
     minimum_weight: MinimumWeightModel = Field(default_factory=MinimumWeightModel)
 
     @model_validator(mode="after")
+    def _ranges(self) -> CalibrationRecord:
+        inst = self.instrument
+        if inst.ranges is None:
+            if inst.kind is not None:
+                raise _at(("instrument", "ranges"), "a {kind} instrument needs its ranges", kind=inst.kind)
+        else:
+            _check_ranges(inst)
+        summary = instrument_summary(inst)
+        for i, series in enumerate(self.repeatability):
+            _range_at(summary, series.load, series.range, ("repeatability", i, "range"))
+        if self.eccentricity is not None:
+            _range_at(summary, self.eccentricity.load, self.eccentricity.range, ("eccentricity", "range"))
+        for i, point in enumerate(self.points):
+            _range_at(summary, point.load, point.range, ("points", i, "range"))
+            _range_at(summary, Decimal(0), point.no_load_range, ("points", i, "no_load_range"))
+        return self
+
+    @model_validator(mode="after")
     def _weights_known(self) -> CalibrationRecord:
         catalogue: dict[str, WeightModel] = {}
         method = self.buoyancy.method
@@ -444,6 +499,57 @@ class _LocatedError(ValueError):
 
 def _at(loc: tuple[int | str, ...], message: str, **values: Any) -> _LocatedError:
     return _LocatedError(loc, message.format(**values))
+
+
+def _check_ranges(inst: InstrumentModel) -> None:
+    """The ranges of an instrument with several scale intervals: a kind, at least two, Max increasing, d not
+    decreasing and below Max, and ``max``, ``d`` (and ``e``) of the instrument those of the last / first range."""
+    ranges = inst.ranges or []
+    if inst.kind is None:
+        raise _at(("instrument", "kind"), "give the kind of the ranges: multi-interval or multiple-range")
+    if len(ranges) < 2:
+        raise _at(("instrument", "ranges"), "a {kind} instrument has at least two ranges", kind=inst.kind)
+    for i, part in enumerate(ranges):
+        if part.d >= part.max:
+            raise _at(("instrument", "ranges", i, "d"), "d must be smaller than Max of the range")
+        if i and part.max <= ranges[i - 1].max:
+            raise _at(("instrument", "ranges", i, "max"), "Max{n} must be larger than Max{m}", n=i + 1, m=i)
+        if i and part.d < ranges[i - 1].d:
+            raise _at(("instrument", "ranges", i, "d"), "d{n} must not be smaller than d{m}", n=i + 1, m=i)
+        if (part.e is None) != (ranges[0].e is None):
+            raise _at(("instrument", "ranges", i, "e"), "give e for every range or for none")
+    if inst.max != ranges[-1].max:
+        raise _at(("instrument", "max"), "must equal the Max of the last range ({max} kg)", max=ranges[-1].max)
+    if inst.d != ranges[0].d:
+        raise _at(("instrument", "d"), "must equal d1, the d of the first range ({d} kg)", d=ranges[0].d)
+    if inst.e is not None and inst.e != ranges[0].e:
+        raise _at(("instrument", "e"), "must equal e1, the e of the first range")
+
+
+def _range_at(summary: InstrumentSummary, load: Decimal, number: int | None, loc: tuple[int | str, ...]) -> int | None:
+    """The 0-based range in use of a reading (:func:`hengqi.metrology.calibration.ranges.range_index`); an
+    impossible one is an error at ``loc``."""
+    try:
+        return range_index(summary, load, number)
+    except InputError as err:
+        raise _LocatedError(loc, err.reason) from None
+
+
+def instrument_summary(inst: InstrumentModel) -> InstrumentSummary:
+    """What the result says about the instrument, its ranges included."""
+    return InstrumentSummary(
+        max_kg=inst.max,
+        d_kg=inst.d,
+        e_kg=inst.e if inst.e is not None or not inst.ranges else inst.ranges[0].e,
+        accuracy_class=inst.accuracy_class,
+        min_kg=inst.min,
+        manufacturer=inst.make or "",
+        model=inst.model or "",
+        serial_number=inst.serial or "",
+        identifier=inst.id,
+        kind=None if inst.kind is None or not inst.ranges else RangeKind(inst.kind),
+        ranges=tuple(WeighingRange(r.max, r.d, r.e) for r in inst.ranges or ()),
+    )
 
 
 def parse_calibration_record(data: Any) -> CalibrationRecord:
@@ -540,8 +646,14 @@ def _record_air_density(record: CalibrationRecord) -> AirDensity | None:
 def calibration_data(record: CalibrationRecord) -> CalibrationData:
     """The record as metrology values (:class:`~hengqi.metrology.calibration.evaluate.CalibrationData`)."""
     catalogue = {w.id: w for w in record.weights}
+    summary = instrument_summary(record.instrument)
     tests: list[TestLoad] = []
     for point in record.points:
+        in_use = range_index(summary, point.load, point.range)  # checked by the model
+        d_load, d_zero = point.d, None
+        if in_use is not None:
+            d_load = point.d or summary.ranges[in_use].d_kg
+            d_zero = interval_at(summary, Decimal(0), point.no_load_range)
         counts: dict[str, int] = {}
         for use in point.weights:
             wid, count = use.id, use.count
@@ -552,12 +664,13 @@ def calibration_data(record: CalibrationRecord) -> CalibrationData:
                 weights=tuple(_weight(catalogue[wid], n) for wid, n in counts.items()),
                 indications_kg=point.readings,
                 no_load_indication_kg=point.no_load_mean,
-                d_kg=point.d,
+                d_kg=d_load,
                 convection_kg=None if point.convection is None else float(point.convection),
                 substitution=tuple((step.standard, step.substitute) for step in point.substitution),
+                d0_kg=d_zero,
+                range_in_use=None if in_use is None else in_use + 1,
             )
         )
-    inst = record.instrument
     env = record.environment or EnvironmentModel()
     notes: list[str] = []
     for series in record.repeatability:
@@ -572,19 +685,12 @@ def calibration_data(record: CalibrationRecord) -> CalibrationData:
     curve = None if record.in_use.error_curve == "none" else CurveModel(record.in_use.error_curve)
     air = _record_air_density(record)
     return CalibrationData(
-        instrument=InstrumentSummary(
-            max_kg=inst.max,
-            d_kg=inst.d,
-            e_kg=inst.e,
-            accuracy_class=inst.accuracy_class,
-            min_kg=inst.min,
-            manufacturer=inst.make or "",
-            model=inst.model or "",
-            serial_number=inst.serial or "",
-            identifier=inst.id,
-        ),
+        instrument=summary,
         tests=tuple(tests),
-        repeatability=tuple(RepeatabilitySeries(r.load, tuple(r.readings)) for r in record.repeatability),
+        repeatability=tuple(
+            RepeatabilitySeries(r.load, tuple(r.readings), _series_d(summary, r.load, r.range))
+            for r in record.repeatability
+        ),
         eccentricity=None
         if record.eccentricity is None
         else EccentricityTest(
@@ -636,6 +742,11 @@ def calibration_data(record: CalibrationRecord) -> CalibrationData:
         operator=record.operator or "",
         notes=tuple(notes),
     )
+
+
+def _series_d(summary: InstrumentSummary, load: Decimal, number: int | None) -> Decimal | None:
+    """The d of the range a repeatability series was read in, where the instrument has several ranges."""
+    return interval_at(summary, load, number) if summary.ranges else None
 
 
 def calibrate(record: CalibrationRecord) -> CalibrationResult:

@@ -55,8 +55,10 @@ def contribution_document(c: Contribution) -> dict[str, Any]:
 
 
 def point_document(p: CalibrationPoint) -> dict[str, Any]:
-    """One calibration point as JSON."""
-    return {
+    """One calibration point as JSON (with ``range`` and ``d_kg``, the range in use and its d, where the
+    instrument has several ranges)."""
+    ranges = {} if p.range_in_use is None else {"range": p.range_in_use, "d_kg": _kg(p.d_kg)}
+    return ranges | {
         "load_kg": _kg(p.load_kg),
         "reference_mass_kg": _kg(p.reference_mass_kg),
         "no_load_indication_kg": _kg(p.no_load_indication_kg),
@@ -175,7 +177,15 @@ def result_document(result: CalibrationResult, *, source: str = "") -> dict[str,
             "e_kg": _kg(inst.e_kg),
             "min_kg": _kg(inst.min_kg),
             "accuracy_class": inst.accuracy_class,
-        },
+        }
+        | (
+            {}
+            if not inst.ranges
+            else {
+                "kind": str(inst.kind),
+                "ranges": [{"max_kg": _kg(r.max_kg), "d_kg": _kg(r.d_kg), "e_kg": _kg(r.e_kg)} for r in inst.ranges],
+            }
+        ),
         "environment": {
             "temperature_start_c": env.temperature_start_c,
             "temperature_end_c": env.temperature_end_c,

@@ -131,6 +131,9 @@ class PointResult(_Model):
     k: FiniteNumber | None = None
     reference_mass_kg: DecimalText | None = Field(default=None, description="conventional mass of the reference load")
     indication_kg: DecimalText | None = None
+    range: int | None = Field(
+        default=None, ge=1, strict=True, description="instruments with several ranges: the range in use (1 = first)"
+    )
 
 
 class RepeatabilityResult(_Model):

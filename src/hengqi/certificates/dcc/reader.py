@@ -36,9 +36,11 @@ from hengqi.metrology.calibration.result import (
     InstrumentSummary,
     MinimumWeight,
     MinimumWeightMethod,
+    RangeKind,
     ReferenceWeightSet,
     RepeatabilityResult,
     UncertaintyInUse,
+    WeighingRange,
 )
 
 __all__ = ["DccDocument", "QuantityRecord", "parse_dcc", "read_dcc", "read_quantities"]
@@ -226,7 +228,7 @@ def _date(el: Element | None) -> date | None:
         raise DccFormatError(where(el), f"not a date (YYYY-MM-DD): {el.text.strip()!r}") from err
 
 
-def _points(rl: Element, budgets: dict[Decimal, tuple[Contribution, ...]]) -> tuple[CalibrationPoint, ...]:
+def _points(rl: Element, budgets: list[tuple[Decimal, tuple[Contribution, ...]]]) -> tuple[CalibrationPoint, ...]:
     res = _opt(rl, "result", v.R_ERROR_OF_INDICATION)
     if res is None:
         return ()
@@ -249,11 +251,32 @@ def _points(rl: Element, budgets: dict[Decimal, tuple[Contribution, ...]]) -> tu
     nq = _opt(lst, "quantity", v.R_READINGS_COUNT)
     counts = [int(x) for x in _rlist(nq).values] if nq is not None else [1] * len(loads)
     n = len(loads)
-    for name, seq in (("reference", refs), ("error", err.values), ("u", u.values), ("dof", dofs), ("n", counts)):
+    rq = _opt(lst, "quantity", v.R_RANGE_IN_USE)  # instruments with several ranges: range and d per point
+    dq_ = _opt(lst, "quantity", v.R_SCALE_INTERVAL)
+    in_use: list[int | None] = [None] * n
+    if rq is not None:
+        try:
+            in_use = [int(x) for x in _rlist(rq).values]
+        except ValueError as bad:
+            raise DccFormatError(where(rq), f"a range in use is not a whole number: {bad}") from bad
+    intervals: list[Decimal | None] = list(_masses(dq_)) if dq_ is not None else [None] * n
+    for name, seq in (
+        ("reference", refs),
+        ("error", err.values),
+        ("u", u.values),
+        ("dof", dofs),
+        ("n", counts),
+        ("range", in_use),
+        ("d", intervals),
+    ):
         if len(seq) != n:
             raise DccFormatError(where(lst), f"{name} list has {len(seq)} entries for {n} test loads")
     points = []
-    for i in range(n):
+    pending = list(budgets)  # written in the order of the points (those with a budget): taken in that order, so
+    for i in range(n):  # that two points at one load (increasing and decreasing) keep their own budgets
+        budget: tuple[Contribution, ...] = ()
+        if pending and pending[0][0] == loads[i]:
+            budget = pending.pop(0)[1]
         points.append(
             CalibrationPoint(
                 load_kg=loads[i],
@@ -266,8 +289,10 @@ def _points(rl: Element, budgets: dict[Decimal, tuple[Contribution, ...]]) -> tu
                 dof=dofs[i],
                 k=_num(err.coverage_factors[i], eq),
                 U_kg=_mass_f(err.expanded_u[i], err.units[i], eq),
-                budget=budgets.get(loads[i], ()),
+                budget=budget,
                 readings=counts[i],
+                d_kg=intervals[i],
+                range_in_use=in_use[i],
             )
         )
     return tuple(points)
@@ -301,14 +326,14 @@ def _budget(lst: Element) -> tuple[Contribution, ...]:
     )
 
 
-def _budgets(rl: Element) -> dict[Decimal, tuple[Contribution, ...]]:
+def _budgets(rl: Element) -> list[tuple[Decimal, tuple[Contribution, ...]]]:
     res = _opt(rl, "result", v.R_UNCERTAINTY_BUDGET)
     if res is None:
-        return {}
-    out = {}
+        return []
+    out = []
     for lst in res.findall("dcc:data/dcc:list", NS):
         q = _child(lst, "quantity", v.R_TEST_LOAD)
-        out[_mass(_real(q), q)] = _budget(_child(lst, "list", v.R_UNCERTAINTY_BUDGET))
+        out.append((_mass(_real(q), q), _budget(_child(lst, "list", v.R_UNCERTAINTY_BUDGET))))
     return out
 
 
@@ -512,7 +537,24 @@ def _instrument(item: Element) -> InstrumentSummary:
         found = el.find("dcc:value", NS) if el is not None else None
         return found.text or "" if found is not None else ""
 
+    kind_q = _opt(iq, "itemQuantity", v.R_RANGE_KIND)
+    kind: RangeKind | None = None
+    ranges: tuple[WeighingRange, ...] = ()
+    if kind_q is not None:  # an instrument with several ranges
+        try:
+            kind = RangeKind(_text_of(kind_q.find("dcc:noQuantity", NS)))
+        except ValueError as bad:
+            raise DccFormatError(where(kind_q), f"unknown kind of ranges: {bad}") from bad
+        maxes = _masses(_child(iq, "itemQuantity", v.R_RANGES_MAX))
+        intervals = _masses(_child(iq, "itemQuantity", v.R_RANGES_D))
+        eq = _opt(iq, "itemQuantity", v.R_RANGES_E)
+        es: tuple[Decimal | None, ...] = _masses(eq) if eq is not None else (None,) * len(maxes)
+        if not len(maxes) == len(intervals) == len(es):
+            raise DccFormatError(where(iq), "the lists of Max(i), d(i) and e(i) differ in length")
+        ranges = tuple(WeighingRange(m, d, e) for m, d, e in zip(maxes, intervals, es, strict=True))
     return InstrumentSummary(
+        kind=kind,
+        ranges=ranges,
         max_kg=max_kg,
         d_kg=d_kg,
         e_kg=mass(v.R_E),

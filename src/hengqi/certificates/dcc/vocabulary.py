@@ -59,6 +59,7 @@ R_INDICATION: Final = "hengqi_indication"
 R_STANDARD_UNCERTAINTY: Final = "hengqi_standardUncertainty"
 R_DEGREES_OF_FREEDOM: Final = "hengqi_degreesOfFreedom"
 R_READINGS_COUNT: Final = "hengqi_numberOfReadings"
+R_RANGE_IN_USE: Final = "hengqi_rangeInUse"
 R_UNCERTAINTY_BUDGET: Final = "hengqi_uncertaintyBudget"
 R_BUDGET_COMPONENT: Final = "hengqi_budgetComponent"
 R_BUDGET_DISTRIBUTION: Final = "hengqi_budgetDistribution"
@@ -94,6 +95,10 @@ R_MIN: Final = "hengqi_minimumCapacity"
 R_D: Final = "hengqi_scaleInterval"
 R_E: Final = "hengqi_verificationScaleInterval"
 R_ACCURACY_CLASS: Final = "hengqi_accuracyClass"
+R_RANGE_KIND: Final = "hengqi_rangeKind"
+R_RANGES_MAX: Final = "hengqi_rangesMaximumCapacity"
+R_RANGES_D: Final = "hengqi_rangesScaleInterval"
+R_RANGES_E: Final = "hengqi_rangesVerificationScaleInterval"
 R_SERIAL: Final = "hengqi_serialNumber"
 R_IDENTIFIER: Final = "hengqi_instrumentIdentifier"
 R_OPERATOR: Final = "hengqi_operator"
@@ -129,6 +134,7 @@ NAMES: Final[dict[str, tuple[str, str]]] = {
     R_STANDARD_UNCERTAINTY: ("Standard uncertainty", "标准不确定度"),
     R_DEGREES_OF_FREEDOM: ("Degrees of freedom", "自由度"),
     R_READINGS_COUNT: ("Number of readings", "读数次数"),
+    R_RANGE_IN_USE: ("Range in use", "使用的称量范围"),
     R_UNCERTAINTY_BUDGET: ("Uncertainty budget", "不确定度分量表"),
     R_BUDGET_COMPONENT: ("Component", "分量类别"),
     R_BUDGET_DISTRIBUTION: ("Distribution", "分布"),
@@ -165,6 +171,10 @@ NAMES: Final[dict[str, tuple[str, str]]] = {
     R_D: ("Actual scale interval d", "实际分度值 d"),
     R_E: ("Verification scale interval e", "检定分度值 e"),
     R_ACCURACY_CLASS: ("Accuracy class", "准确度等级"),
+    R_RANGE_KIND: ("Instrument with several ranges", "具有多个称量范围的衡器"),
+    R_RANGES_MAX: ("Maximum capacity of each range Max(i)", "各称量范围的最大秤量"),
+    R_RANGES_D: ("Actual scale interval of each range d(i)", "各称量范围的实际分度值 d(i)"),
+    R_RANGES_E: ("Verification scale interval of each range e(i)", "各称量范围的检定分度值 e(i)"),
     R_SERIAL: ("Serial number", "出厂编号"),
     R_IDENTIFIER: ("Instrument identifier", "器具编号"),
     R_TEMPERATURE_START: ("Temperature at the start", "开始时温度"),

@@ -71,6 +71,8 @@ def certified_result(result: CalibrationResult, admin: AdministrativeData) -> Ca
         model=item.model or inst.model,
         serial_number=item.serial_number or inst.serial_number,
         identifier=inst.identifier,
+        kind=inst.kind,
+        ranges=inst.ranges,
     )
     return dataclasses.replace(
         result,
@@ -227,6 +229,13 @@ def _contact(parent: Element, tag: str, name: Mapping[str, str], email: str | No
     return el
 
 
+def _list_item(parent: Element, ref_type: str, values: Sequence[str], unit: str) -> None:
+    q = xb.named(parent, "itemQuantity", ref_type)
+    lst = xb.si(q, "realListXMLList")
+    xb.si(lst, "valueXMLList", " ".join(values))
+    xb.si(lst, "unitXMLList", unit)
+
+
 def _quantity_item(parent: Element, ref_type: str, value: str, unit: str) -> None:
     q = xb.named(parent, "itemQuantity", ref_type)
     real = xb.si(q, "real")
@@ -298,6 +307,13 @@ def _administrative_data(
         q = xb.named(iq, "itemQuantity", v.R_ACCURACY_CLASS)
         nq = xb.dcc(q, "noQuantity")
         xb.dcc(nq, "content", inst.accuracy_class)
+    if inst.ranges:  # an instrument with several ranges: its kind and Max(i), d(i), e(i)
+        q = xb.named(iq, "itemQuantity", v.R_RANGE_KIND)
+        xb.dcc(xb.dcc(q, "noQuantity"), "content", str(inst.kind or ""))
+        _list_item(iq, v.R_RANGES_MAX, [v.mass_text(r.max_kg, unit) for r in inst.ranges], unit)
+        _list_item(iq, v.R_RANGES_D, [v.mass_text(r.d_kg, unit) for r in inst.ranges], unit)
+        if all(r.e_kg is not None for r in inst.ranges):
+            _list_item(iq, v.R_RANGES_E, [v.mass_text(r.e_kg, unit) for r in inst.ranges if r.e_kg], unit)
 
     lab = admin.laboratory
     cl = xb.dcc(ad, "calibrationLaboratory")
@@ -549,6 +565,9 @@ def _errors_of_indication(
     )
     xb.dof_quantity(lst, v.R_DEGREES_OF_FREEDOM, [p.dof for p in points])
     xb.list_quantity(lst, v.R_READINGS_COUNT, [str(p.readings) for p in points], v.ONE)
+    if all(p.range_in_use is not None and p.d_kg is not None for p in points):  # an instrument with several ranges
+        xb.list_quantity(lst, v.R_RANGE_IN_USE, [str(p.range_in_use) for p in points], v.ONE)
+        xb.list_quantity(lst, v.R_SCALE_INTERVAL, masses("d_kg"), unit)
 
 
 def _budget_list(parent: Element, budget: Sequence[Contribution], unit: str) -> None:

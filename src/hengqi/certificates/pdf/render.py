@@ -26,7 +26,7 @@ from hengqi.certificates.pdf.blocks import Blocks, address_text, build_document,
 from hengqi.certificates.pdf.fonts import find_cjk_font, register_cjk_font
 from hengqi.certificates.pdf.plot import error_plot_png
 from hengqi.locale import NP_, Message, translate_message
-from hengqi.metrology.calibration.result import CalibrationResult, ReferenceWeightSet
+from hengqi.metrology.calibration.result import CalibrationResult, RangeKind, ReferenceWeightSet
 from hengqi.metrology.reporting import (
     decimal_text,
     mass_units,
@@ -50,6 +50,13 @@ _VERDICT_WORDS = {
 VERDICTS = {key: f"{m.text} {translate_message('zh', m)}" for key, m in _VERDICT_WORDS.items()} | {
     "noPass": "no pass",
     "noFail": "no fail",
+}
+
+#: how an instrument's ranges divide its weighing range -> its words (English, Chinese from the catalogue)
+_RANGE_KINDS: dict[str, Message] = {
+    RangeKind.MULTI_INTERVAL: NP_("certificate", "multi-interval instrument"),
+    RangeKind.MULTIPLE_RANGE: NP_("certificate", "multiple-range instrument"),
+    "": NP_("certificate", "instrument with several ranges"),
 }
 
 
@@ -141,11 +148,20 @@ class _Builder(Blocks):
         for ident in a.item.identifications:
             rows.append((text_of(ident.name), escape(ident.value)))
         chars = f"Max = {self.nat(inst.max_kg, self.unit)}"
+        if inst.ranges:  # several ranges: Max1 / Max2 / ..., d1 / d2 / ... (e likewise)
+            chars = f"{self.bi(_RANGE_KINDS[inst.kind or ''])}, Max = " + " / ".join(
+                self.nat(r.max_kg, self.unit) for r in inst.ranges
+            )
         if inst.min_kg is not None:
             chars += f", Min = {self.nat(inst.min_kg, self.unit)}"
-        chars += f", d = {self.nat(inst.d_kg, self.eunit)}"
-        if inst.e_kg is not None:
-            chars += f", e = {self.nat(inst.e_kg, self.eunit)}"
+        if inst.ranges:
+            chars += ", d = " + " / ".join(self.nat(r.d_kg, self.eunit) for r in inst.ranges)
+            if all(r.e_kg is not None for r in inst.ranges):
+                chars += ", e = " + " / ".join(self.nat(r.e_kg, self.eunit) for r in inst.ranges if r.e_kg)
+        else:
+            chars += f", d = {self.nat(inst.d_kg, self.eunit)}"
+            if inst.e_kg is not None:
+                chars += f", e = {self.nat(inst.e_kg, self.eunit)}"
         if inst.accuracy_class:
             chars += f", class 准确度等级 {escape(inst.accuracy_class)}"
         rows.append((self.label(NP_("certificate", "Characteristics")), chars))
@@ -304,6 +320,11 @@ class _Builder(Blocks):
                     str(r.k),
                 ]
             )
+        if all(p.d_kg is not None for p in pts):  # several ranges: the d of the range each point was read in
+            header.insert(3, f"d / {self.esym}")
+            for row, p in zip(rows, pts, strict=True):
+                assert p.d_kg is not None
+                row.insert(3, natural_mass(p.d_kg, self.eunit))
         if self.assessment is not None:
             header += [
                 self.bi(NP_("certificate", "MPE")) + f" / {self.esym}",

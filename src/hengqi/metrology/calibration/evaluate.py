@@ -86,7 +86,10 @@ class TestLoad:
         weights: the reference weights making up the load.
         indications_kg: the indication(s) at load; several are averaged (``u_rep = s / sqrt N``).
         no_load_indication_kg: the indication at no load before loading (``I_0``).
-        d_kg: the scale interval at this load where it differs from the instrument's ``d`` (multi-interval).
+        d_kg: the scale interval ``dL`` of the load indication where it differs from the instrument's ``d`` (that
+            of the range in use, see :mod:`hengqi.metrology.calibration.ranges`).
+        d0_kg: the scale interval ``d0`` of the no-load indication where it differs from the instrument's ``d``.
+        range_in_use: the range in use at the load indication (1 = first), where the instrument has several.
         convection_kg: a stated convection bound ``dm_conv`` for these weights.
         substitution: substitution steps made before this load, each ``(I_s, I_sub)``: the indication with the
             standard weights and with the substitute in their place (hengqi construction, see
@@ -103,14 +106,18 @@ class TestLoad:
     d_kg: Decimal | None = None
     convection_kg: float | None = None
     substitution: tuple[tuple[Decimal, Decimal], ...] = ()
+    d0_kg: Decimal | None = None
+    range_in_use: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class RepeatabilitySeries:
-    """Readings of a repeatability test at one load (cg-18 5.1, SECONDARY)."""
+    """Readings of a repeatability test at one load (cg-18 5.1, SECONDARY); ``d_kg`` the scale interval of the
+    range the series was read in, where it differs from the instrument's ``d``."""
 
     load_kg: Decimal
     readings_kg: tuple[Decimal, ...]
+    d_kg: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +185,10 @@ def evaluate_point(
     eccentricity: EccentricityResult | None,
     conditions: ReferenceConditions,
 ) -> CalibrationPoint:
-    """The error of indication at one test load with its full budget (cg-18 v4.0 7.1, SECONDARY clauses)."""
+    """The error of indication at one test load with its full budget (cg-18 v4.0 7.1, SECONDARY clauses).
+
+    The rounding terms use the test load's own intervals where it has them (``test.d0_kg``, ``test.d_kg``: those
+    of the range in use at each reading), else ``d0_kg`` and ``d_kg``."""
     times = len(test.substitution) + 1
     weights = tuple(replace(w, count=w.count * times) for w in test.weights)
     m_ref, reference_budget, _ = reference_mass_contributions(weights, conditions, convection_kg=test.convection_kg)
@@ -188,7 +198,7 @@ def evaluate_point(
     m_ref += added
     mean = sum(test.indications_kg, Decimal(0)) / len(test.indications_kg) if test.indications_kg else Decimal(0)
     budget: list[Contribution] = [
-        rounding_contribution(d0_kg, at_load=False),
+        rounding_contribution(test.d0_kg or d0_kg, at_load=False),
         rounding_contribution(test.d_kg or d_kg, at_load=True),
         repeatability_contribution(repeatability, len(test.indications_kg) or 1),
     ]
@@ -196,7 +206,10 @@ def evaluate_point(
         budget.append(eccentricity_contribution(mean - test.no_load_indication_kg, eccentricity))
     budget.extend(reference_budget)
     budget.extend(substitution_budget)
-    return error_of_indication(test.load_kg, m_ref, test.no_load_indication_kg, test.indications_kg, budget)
+    point = error_of_indication(test.load_kg, m_ref, test.no_load_indication_kg, test.indications_kg, budget)
+    if test.range_in_use is None:
+        return point
+    return replace(point, d_kg=test.d_kg or d_kg, range_in_use=test.range_in_use)
 
 
 def evaluate_calibration(data: CalibrationData) -> CalibrationResult:
@@ -255,7 +268,9 @@ def evaluate_calibration(data: CalibrationData) -> CalibrationResult:
         in_use = uncertainty_in_use(
             max_kg=instrument.max_kg,
             d0_kg=instrument.d_kg,
-            d_kg=instrument.d_kg,
+            # several ranges: the largest d, that of a result read in the last range (hengqi construction,
+            # an upper bound for results read in lower ranges); d0 is d1, the instrument at zero
+            d_kg=instrument.ranges[-1].d_kg if instrument.ranges else instrument.d_kg,
             s_kg=worst.s_kg,
             s_dof=float(worst.dof),
             curve=curve,
@@ -279,10 +294,11 @@ def evaluate_calibration(data: CalibrationData) -> CalibrationResult:
         else:
             minimum.append(found)
     if options.usp41:
-        usable = [r for r in series if len(r.readings) >= USP41_MIN_READINGS]
+        usable = [i for i, r in enumerate(series) if len(r.readings) >= USP41_MIN_READINGS]
         if usable:
-            chosen = min(usable, key=lambda r: r.load_kg)
-            minimum.append(usp41_minimum_weight(chosen.s_kg, instrument.d_kg, safety_factor=options.safety_factor))
+            chosen = min(usable, key=lambda i: series[i].load_kg)
+            read_with = data.repeatability[chosen].d_kg or instrument.d_kg  # the d of the range it was read in
+            minimum.append(usp41_minimum_weight(series[chosen].s_kg, read_with, safety_factor=options.safety_factor))
         else:
             most = max(series, key=lambda r: len(r.readings))
             notes.append(

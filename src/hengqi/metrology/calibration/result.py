@@ -90,6 +90,9 @@ class CalibrationPoint:
         U_kg: expanded uncertainty ``U(E) = k u(E)``.
         budget: the contributions, in the order indication terms then reference terms.
         readings: the number of readings averaged into ``load_indication_kg`` (1 for a single reading).
+        d_kg: the scale interval ``dL`` of the load indication, set where the instrument has several ranges
+            (multi-interval: the partial range of the load; multiple-range: the range in use); ``None`` otherwise.
+        range_in_use: the range in use at the load indication (1 = first), where the instrument has several.
     """
 
     load_kg: Decimal
@@ -104,6 +107,8 @@ class CalibrationPoint:
     U_kg: float
     budget: tuple[Contribution, ...]
     readings: int = 1
+    d_kg: Decimal | None = None
+    range_in_use: int | None = None
 
     @property
     def u_indication_kg(self) -> float:
@@ -277,17 +282,37 @@ class MinimumWeight:
     rule: str
 
 
+class RangeKind(StrEnum):
+    """How an instrument with several scale intervals divides its weighing range (OIML R 76-1:2006 T.3.2.4 /
+    T.3.2.5 terms; Directive 2014/31/EU Annex I, 3.2 / 3.3)."""
+
+    MULTI_INTERVAL = "multi-interval"  #: one weighing range in partial ranges, d follows the load
+    MULTIPLE_RANGE = "multiple-range"  #: several weighing ranges, the one in use is chosen (automatically)
+
+
+@dataclass(frozen=True, slots=True)
+class WeighingRange:
+    """One partial range (multi-interval) or weighing range (multiple-range): Max(i), d(i), and e(i) where the
+    instrument is verified."""
+
+    max_kg: Decimal
+    d_kg: Decimal
+    e_kg: Decimal | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class InstrumentSummary:
     """What a calibration result says about the instrument (a calibration needs no accuracy class).
 
     Attributes:
         max_kg: maximum capacity Max.
-        d_kg: actual scale interval d (at the loads calibrated; single-interval assumed).
+        d_kg: actual scale interval d (d1, the smallest, where the instrument has several ranges).
         e_kg: verification scale interval where the instrument is verified; ``None`` otherwise.
         accuracy_class: ``"I"``, ``"II"``, ``"III"``, ``"IIII"`` or ``None``.
         min_kg: Min where stated.
         manufacturer, model, serial_number, identifier: identification (empty when not stated).
+        kind: how the ranges divide the weighing range; ``None`` for a single-interval instrument.
+        ranges: the partial or weighing ranges in increasing order (empty for a single-interval instrument).
     """
 
     max_kg: Decimal
@@ -299,6 +324,8 @@ class InstrumentSummary:
     model: str = ""
     serial_number: str = ""
     identifier: str = ""
+    kind: RangeKind | None = None
+    ranges: tuple[WeighingRange, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

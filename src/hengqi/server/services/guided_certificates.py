@@ -74,6 +74,7 @@ def result_summary(result: CalibrationResult) -> dict[str, Any]:
                 "error_kg": str(p.error_kg),
                 "U_kg": repr(p.U_kg),
                 "k": p.k,
+                **({} if p.range_in_use is None else {"range": p.range_in_use}),
             }
             for p in result.points
         ],

@@ -270,6 +270,31 @@ def instrument_label(instrument: Instrument) -> str:
     return f"{instrument.make} {instrument.model} {instrument.serial}"
 
 
+def calibration_instrument(instrument: Instrument) -> dict[str, Any]:
+    """The ``instrument`` of a calibration record header for a registered instrument; one with several ranges
+    carries its ``kind`` and ``ranges`` (d = e in each), so that each reading is evaluated in its range."""
+    item: dict[str, Any] = {
+        "id": instrument_label(instrument),
+        "make": instrument.make,
+        "model": instrument.model,
+        "serial": instrument.serial,
+        "max": _kg(instrument.max_kg),
+        "d": _kg(instrument.d_kg),
+        "e": _kg(instrument.e_kg),
+        "class": instrument.accuracy_class,
+    }
+    if instrument.min_kg > 0:
+        item["min"] = _kg(instrument.min_kg)
+    if len(instrument.ranges) > 1:  # several ranges: d = e in each (R 76-1 via Directive Annex I), d and e are e1
+        first = _kg(Decimal(instrument.ranges[0]["e_kg"]))
+        item.update(kind=instrument.kind, d=first, e=first)
+        item["ranges"] = [
+            {"max": _kg(Decimal(r["max_kg"])), "d": _kg(Decimal(r["e_kg"])), "e": _kg(Decimal(r["e_kg"]))}
+            for r in instrument.ranges
+        ]
+    return item
+
+
 def calibration_parameters(
     session: DbSession,
     principal: Principal,
@@ -288,18 +313,7 @@ def calibration_parameters(
             f"no weight of {weight_set.name!r} is at most Max = {format_mass(instrument.max_kg)}; "
             "choose a set that can make up loads up to Max",
         )
-    item: dict[str, Any] = {
-        "id": instrument_label(instrument),
-        "make": instrument.make,
-        "model": instrument.model,
-        "serial": instrument.serial,
-        "max": _kg(instrument.max_kg),
-        "d": _kg(instrument.d_kg),
-        "e": _kg(instrument.e_kg),
-        "class": instrument.accuracy_class,
-    }
-    if instrument.min_kg > 0:
-        item["min"] = _kg(instrument.min_kg)
+    item = calibration_instrument(instrument)
     header: dict[str, Any] = {
         "date": on.isoformat(),
         "operator": operator,

@@ -65,12 +65,15 @@ def _u(value: float) -> Decimal:
 
 
 def point_warnings(
-    points: Iterable[tuple[Decimal, Decimal, float]], mpe_at: Callable[[Decimal], Decimal | None]
+    points: Iterable[tuple[Decimal, Decimal, float]],
+    mpe_at: Callable[..., Decimal | None],
+    ranges: Sequence[int | None] = (),
 ) -> list[ReviewWarning]:
-    """Warnings of the calibration points ``(load, E, U)`` against the MPE at each load."""
+    """Warnings of the calibration points ``(load, E, U)`` against the MPE at each load (``mpe_at(load, range)``
+    with the range each point was read in, where ``ranges`` names them)."""
     found: list[ReviewWarning] = []
-    for load, error, u_float in points:
-        limit = mpe_at(load)
+    for index, (load, error, u_float) in enumerate(points):
+        limit = mpe_at(load, ranges[index]) if index < len(ranges) and ranges[index] is not None else mpe_at(load)
         if limit is None:
             continue
         u = _u(u_float)

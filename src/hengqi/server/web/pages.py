@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hengqi.errors import InputError
 from hengqi.instruments.reading import Reading
+from hengqi.metrology.classes import InstrumentKind
 from hengqi.metrology.mpe import mpe
 from hengqi.metrology.quantities import format_mass
 from hengqi.server.db.models import Certificate, Instrument, Run, Site, WeightSet
@@ -48,19 +49,32 @@ def mass(value: Decimal | None) -> str:
 
 def mpe_function(instrument: Instrument, *, stage: str = "initial", rules: str = "oiml-r76") -> Any:
     """The MPE at a load for the instrument (OIML R 76-1:2006 3.5.1 Table 6 and 3.5.2; default: initial
-    verification), or None where the table does not cover the load."""
+    verification), or None where the table does not cover the load; ``limit(load, range_in_use)`` takes the
+    range a point was read in (1 = first) on a multiple-range instrument."""
     try:
         spec = registry.instrument_specification(instrument)
     except InputError:
-        return lambda load: None
+        return lambda load, range_in_use=None: None
 
-    def limit(load: Decimal) -> Decimal | None:
+    def limit(load: Decimal, range_in_use: int | None = None) -> Decimal | None:
+        index = None
+        if range_in_use is not None and spec.kind is InstrumentKind.MULTIPLE_RANGE:
+            index = range_in_use - 1
         try:
-            return mpe(load, spec, stage=stage, rules=rules)
+            return mpe(load, spec, stage=stage, rules=rules, range_index=index)
         except InputError:
             return None
 
     return limit
+
+
+def point_ranges(results: dict[str, Any]) -> list[int | None]:
+    """The range in use of each of :func:`curve_points` (``None`` where the run names none)."""
+    return [
+        p.get("range") if isinstance(p.get("range"), int) else None
+        for p in results.get("points", [])
+        if isinstance(p, dict) and "load_kg" in p
+    ]
 
 
 def curve_points(results: dict[str, Any]) -> list[tuple[Decimal, Decimal, float]]:

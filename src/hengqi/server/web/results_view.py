@@ -79,7 +79,7 @@ class ErrorTable:
 
 
 def error_table(
-    results: dict[str, Any], max_kg: Decimal, d_kg: Decimal, limit_of: Callable[[Decimal], Decimal | None]
+    results: dict[str, Any], max_kg: Decimal, d_kg: Decimal, limit_of: Callable[..., Decimal | None]
 ) -> ErrorTable:
     """The rows of a run's ``results["points"]`` (as kept by the run: exact text in kg, U as a float's repr)."""
     unit, error_unit = mass_units(max_kg, d_kg)
@@ -90,7 +90,7 @@ def error_table(
             continue
         load = Decimal(str(p["load_kg"]))
         r = reported_error(Decimal(str(p["error_kg"])), float(p["U_kg"]), float(p.get("k", 2.0)))
-        limit = limit_of(load)
+        limit = limit_of(load, p.get("range"))  # the MPE of the range in use, where the point names it
         reference = p.get("reference_mass_kg")
         rows.append(
             PointRow(

@@ -36,7 +36,7 @@ from hengqi.server.web.common import (
     viewer,
 )
 from hengqi.server.web.entry import display_unit, normalise_entry
-from hengqi.server.web.pages import curve_points, mass, mpe_function
+from hengqi.server.web.pages import curve_points, mass, mpe_function, point_ranges
 from hengqi.server.web.runs import (
     Id,
     Reason,
@@ -167,9 +167,13 @@ def confirm_approval(request: Request, certificate_id: Id, notice: str | None = 
             "load": format_mass(load),
             "error": format_mass(error),
             "U": format_mass(Decimal(f"{u:.2g}")),
-            "mpe": mass(limit_of(load)),
+            "mpe": mass(limit_of(load, in_use)),
         }
-        for load, error, u in (curve_points(run_record.results) if run_record is not None else [])
+        for (load, error, u), in_use in zip(
+            curve_points(run_record.results) if run_record is not None else [],
+            point_ranges(run_record.results) if run_record is not None else [],
+            strict=True,
+        )
     ]
     warnings = [] if row is None else review_warnings(state.database, row, instrument, run_record)
     names = user_names(request, {run_record.performed_by_id} if run_record is not None else set())

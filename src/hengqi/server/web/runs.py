@@ -26,6 +26,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from hengqi.errors import InputError
+from hengqi.metrology.classes import InstrumentKind
 from hengqi.metrology.mpe import mpe
 from hengqi.metrology.quantities import format_mass
 from hengqi.metrology.reporting import reported_uncertainty
@@ -71,7 +72,7 @@ from hengqi.server.web.common import (
 )
 from hengqi.server.web.entry import display_unit, normalise_entry
 from hengqi.server.web.i18n import gettext, translate
-from hengqi.server.web.pages import curve_points, links, mpe_function, workers
+from hengqi.server.web.pages import curve_points, links, mpe_function, point_ranges, workers
 from hengqi.server.web.results_view import certified_points, check_groups, error_table, live_texts, shown
 from hengqi.server.web.terms import TERMS
 
@@ -233,10 +234,16 @@ def _readings(run: Session, row: GuidedRun, instrument: Instrument, lang: str) -
     return rows
 
 
-def in_service_mpe(instrument: Instrument, load_kg: Decimal) -> Decimal | None:
-    """The in-service MPE at a load (OIML R 76-1:2006 3.5.2), or None (no class, load outside the table)."""
+def in_service_mpe(instrument: Instrument, load_kg: Decimal, range_in_use: int | None = None) -> Decimal | None:
+    """The in-service MPE at a load (OIML R 76-1:2006 3.5.2), or None (no class, load outside the table); on a
+    multiple-range instrument that of the range the reading was made in (``range_in_use``, 1 = first) where the
+    step names it."""
     try:
-        return mpe(load_kg, instrument_specification(instrument), stage="in-service")
+        spec = instrument_specification(instrument)
+        index = None
+        if range_in_use is not None and spec.kind is InstrumentKind.MULTIPLE_RANGE:
+            index = range_in_use - 1
+        return mpe(load_kg, spec, stage="in-service", range_index=index)
     except InputError:
         return None
 
@@ -254,7 +261,9 @@ def reading_findings(instrument: Instrument, run: Session, step: ReadStable, val
         and earlier.purpose != step.purpose
         and earlier.purpose.split(" #")[0] == test
     ]
-    return check_reading(step.load_kg, value_kg, mpe_kg=in_service_mpe(instrument, step.load_kg), same_load=same)
+    return check_reading(
+        step.load_kg, value_kg, mpe_kg=in_service_mpe(instrument, step.load_kg, step.range_in_use), same_load=same
+    )
 
 
 def _screen(
@@ -672,7 +681,12 @@ def review_warnings(database: Any, row: GuidedRun, instrument: Instrument, run_r
     record = run_record.raw_data.get("record", {})
     found += review.record_warnings(record if isinstance(record, dict) else {}, run_record.flags or [])
     if run_record.kind == "calibration":
-        found = review.point_warnings(curve_points(run_record.results), mpe_function(instrument)) + found
+        found = (
+            review.point_warnings(
+                curve_points(run_record.results), mpe_function(instrument), point_ranges(run_record.results)
+            )
+            + found
+        )
     return found
 
 
