@@ -5,7 +5,6 @@ it does not, on a corpus of good and bad plain events and on generated ones."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -63,7 +62,7 @@ Outcome = tuple[str, Any]
 
 def model_outcome(instrument: str, p: Payload) -> Outcome:
     try:
-        return "ok", tuple(replace(record_of(e), event=None) for e in events_from_payload(instrument, p))
+        return "ok", tuple(record_of(e)._replace(event=None) for e in events_from_payload(instrument, p))
     except TelemetryError as err:
         return "error", (str(err), err.reason_class)
 
@@ -73,7 +72,7 @@ def fast_outcome(instrument: str, p: Payload) -> tuple[Outcome, tuple[EventRecor
         records = records_from_payload(instrument, p)
     except TelemetryError as err:
         return ("error", (str(err), err.reason_class)), ()
-    return ("ok", tuple(replace(r, event=None) for r in records)), records
+    return ("ok", tuple(r._replace(event=None) for r in records)), records
 
 
 GOOD: list[tuple[str, dict[str, Any]]] = [
@@ -233,7 +232,7 @@ def test_events_built_with_the_model_round_trip_through_the_fast_path() -> None:
     ]
     records = records_from_payload("D001", payload_from_events(events, seq=0, timestamp=0))
     assert [r.event for r in records] == [None] * 4
-    assert [replace(r, event=None) for r in records] == [replace(record_of(e), event=None) for e in events]
+    assert [r._replace(event=None) for r in records] == [record_of(e)._replace(event=None) for e in events]
 
 
 _texts = st.one_of(

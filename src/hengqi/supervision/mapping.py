@@ -207,19 +207,6 @@ _FAST_BODIES: Final[dict[str, dict[str, tuple[int, Any]]]] = {
 }
 
 
-def _fast_value(check: int, value: Any) -> Any:
-    """The JSON value of a checked field, or ``...`` when the fast path leaves the value to the model."""
-    if type(value) is str:
-        if check <= _OPTIONAL_MASS:
-            return str(Decimal(value)) if _MASS_TEXT.fullmatch(value) else ...
-        if check == _TEXT:
-            return value if len(value) <= MAX_TEXT else ...
-        return value if 1 <= len(value) <= 32 else ...
-    if value is None and check == _OPTIONAL_MASS:
-        return None
-    return ...
-
-
 def _fast_record(instrument: str, group: Sequence[Metric]) -> EventRecord | None:
     """The record of one event of a plain kind checked without the model, or None (then the model decides)."""
     if len(group) < 2:
@@ -232,33 +219,50 @@ def _fast_record(instrument: str, group: Sequence[Metric]) -> EventRecord | None
     if spec is None:
         return None
     body: dict[str, Any] = {"kind": kind}
-    cut = len(kind) + 1
+    prefix = kind + "/"
+    cut = len(prefix)
+    mass_text = _MASS_TEXT.fullmatch
     for metric in group[2:]:
-        name = metric.name
-        if not name.startswith(kind) or name[cut - 1 : cut] != "/":
+        name, value = metric.name, metric.value
+        if not name.startswith(prefix):
             return None
         field = name[cut:]
         rule = spec.get(field)
         if rule is None or field in body:
             return None
-        value = _fast_value(rule[0], metric.value)
-        if value is ...:
-            return None
-        body[field] = value
-    for field, (_check, default) in spec.items():
-        if field not in body:
-            if default is ...:
+        check = rule[0]
+        if type(value) is str:
+            if check <= _OPTIONAL_MASS:
+                if not mass_text(value):
+                    return None
+                # str(Decimal(text)) is the text itself but for 7 or more zeros after "0." (then "1E-7" and so on)
+                body[field] = str(Decimal(value)) if "0.000000" in value else value
+            elif check == _TEXT:
+                if len(value) > MAX_TEXT:
+                    return None
+                body[field] = value
+            elif 1 <= len(value) <= 32:
+                body[field] = value
+            else:
                 return None
-            body[field] = default
+        elif value is None and check == _OPTIONAL_MASS:
+            body[field] = None
+        else:
+            return None
+    if len(body) <= len(spec):
+        for field, (_check, default) in spec.items():
+            if field not in body:
+                if default is ...:
+                    return None
+                body[field] = default
     try:
         time = utc_from_ms(ms)
     except (ValueError, OverflowError, OSError):
         return None
-    stamp = time.isoformat()
-    stamp = stamp[:-6] + "Z"  # pydantic's JSON form of a UTC time: ISO 8601, "Z" for +00:00
+    stamp = time.isoformat()[:-6]  # pydantic's JSON form of a UTC time: ISO 8601, "Z" for "+00:00"
     body_text = orjson.dumps(body, option=orjson.OPT_SORT_KEYS).decode()
-    canonical = f'{{"body":{body_text},"instrument":"{instrument}","seq":{seq},"time":"{stamp}"}}'
-    return EventRecord(instrument, seq, time, kind, canonical, body_text)
+    canonical = f'{{"body":{body_text},"instrument":"{instrument}","seq":{seq},"time":"{stamp}Z"}}'
+    return EventRecord(instrument, seq, time, kind, canonical, body_text, None)
 
 
 def records_from_payload(instrument: str, payload: Payload) -> tuple[EventRecord, ...]:
@@ -271,13 +275,12 @@ def records_from_payload(instrument: str, payload: Payload) -> tuple[EventRecord
     (``model_dump(mode="json")``, keys sorted, compact): :mod:`orjson` writes strings, None and integers as
     :func:`json.dumps` does with ``ensure_ascii=False``, and the only floats here come from the model.
 
-    >>> from dataclasses import replace
     >>> from datetime import UTC
     >>> from hengqi.supervision.telemetry import Transaction
     >>> e = TelemetryEvent(instrument="SC-1", seq=3, time=datetime(2026, 1, 1, tzinfo=UTC),
     ...     body=Transaction(gross_kg=Decimal("1.250"), net_kg=Decimal("1.250")))
     >>> (fast,) = records_from_payload("SC-1", payload_from_events([e], seq=0, timestamp=0))
-    >>> fast.event is None, fast == replace(record_of(e), event=None)
+    >>> fast.event is None, fast == record_of(e)._replace(event=None)
     (True, True)
     """
     metrics = payload.metrics

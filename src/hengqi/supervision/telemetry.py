@@ -44,10 +44,9 @@ The JSON Schema is :func:`telemetry_json_schema`, committed as ``docs/schemas/fi
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -297,8 +296,7 @@ def canonical_and_body(dumped: dict[str, Any]) -> tuple[str, str]:
     return '{"body":' + body + ("," + tail[1:] if len(tail) > 2 else "}"), body
 
 
-@dataclass(frozen=True, slots=True)
-class EventRecord:
+class EventRecord(NamedTuple):
     """What the ingest stores of one validated event: the envelope, the canonical JSON of the event (what its digest
     is taken of) and of its body (what is stored), and the model itself where the ingest still needs it.
 
