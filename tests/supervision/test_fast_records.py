@@ -83,7 +83,7 @@ GOOD: list[tuple[str, dict[str, Any]]] = [
     ("transaction", {"price": "1.10", "net_kg": "2.500000000", "gross_kg": "10", "unit_price": None}),
     ("check", {"weight_id": "M1-20kg-03", "nominal_kg": "20", "indication_kg": "20.005"}),
     ("check", {"nominal_kg": "0.5", "indication_kg": "0.5"}),
-    ("check", {"weight_id": "陕A12345 \t\n\r\x7f\u2028\u2029\x1f\"\\/€𝄞", "nominal_kg": "1", "indication_kg": "1"}),
+    ("check", {"weight_id": '陕A12345 \t\n\r\x7f\u2028\u2029\x1f"\\/€𝄞', "nominal_kg": "1", "indication_kg": "1"}),
     ("check", {"weight_id": "x" * 200, "nominal_kg": "1", "indication_kg": "1"}),
     ("check", {"weight_id": "a\x00b", "nominal_kg": "1", "indication_kg": "1"}),  # the ingest refuses it (NUL)
     ("key_press", {"key": "F3", "gross_before_kg": "0.500", "gross_after_kg": "0.550"}),
@@ -140,9 +140,10 @@ def test_good_plain_events_take_the_fast_path_and_give_the_models_record(event: 
     assert [r.event for r in records] == [None]  # not built: the fast path's own work was compared
     # and the digest the duplicate/replay check compares is the one of the model's canonical JSON
     (event_model,) = events_from_payload("SC-0001", p)
-    assert hashlib.sha256(records[0].canonical.encode()).hexdigest() == hashlib.sha256(
-        event_model.canonical_json().encode()
-    ).hexdigest()
+    assert (
+        hashlib.sha256(records[0].canonical.encode()).hexdigest()
+        == hashlib.sha256(event_model.canonical_json().encode()).hexdigest()
+    )
 
 
 @pytest.mark.parametrize("event", OTHER, ids=[f"other{i}" for i in range(len(OTHER))])
@@ -224,7 +225,9 @@ def test_events_built_with_the_model_round_trip_through_the_fast_path() -> None:
         for s, body in enumerate(
             [
                 Transaction(gross_kg=Decimal("1.255"), tare_kg=Decimal("0.005"), net_kg=Decimal("1.250")),
-                Transaction(gross_kg=Decimal("3"), net_kg=Decimal("3"), unit_price=Decimal("2.5"), price=Decimal("7.5")),
+                Transaction(
+                    gross_kg=Decimal("3"), net_kg=Decimal("3"), unit_price=Decimal("2.5"), price=Decimal("7.5")
+                ),
                 CheckWeighing(weight_id="W", nominal_kg=Decimal("20"), indication_kg=Decimal("20.005")),
                 KeyPress(key="F1", gross_before_kg=Decimal("0.5"), gross_after_kg=Decimal("0.55")),
             ]

@@ -215,7 +215,9 @@ def _fast_record(instrument: str, group: Sequence[Metric]) -> EventRecord | None
     seq, ms, kind = head.value, head.timestamp, kind_metric.value
     if type(seq) is not int or not 0 <= seq <= MAX_SEQ or ms is None or kind_metric.name != KIND_METRIC:
         return None
-    spec = _FAST_BODIES.get(kind) if type(kind) is str else None
+    if not isinstance(kind, str):
+        return None
+    spec = _FAST_BODIES.get(kind)
     if spec is None:
         return None
     body: dict[str, Any] = {"kind": kind}

@@ -433,7 +433,7 @@ def decode_payload(data: bytes, *, max_metrics: int = 100_000) -> Payload:
             pos = b
         if field == 2:
             raise _fail("payload", f"field {field} is not length-delimited", a)
-        elif field in (1, 3):
+        if field in (1, 3):
             if wire != _VARINT:
                 raise _fail("payload", f"field {field} is not a varint", a)
             if field == 1:

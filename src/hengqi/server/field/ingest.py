@@ -33,13 +33,13 @@ from hengqi.supervision.telemetry import (
     CheckWeighing,
     Counters,
     EventLogEntry,
+    EventRecord,
     Heartbeat,
     Identity,
     Passage,
     StateEvent,
     TelemetryEvent,
     Transaction,
-    EventRecord,
     record_of,
 )
 
@@ -242,7 +242,9 @@ class Ingestor:
                     result.duplicates += 1
                     continue
                 if verdict != "store":
-                    self._refuse(session, result, key=device.device_id, reason=verdict, detail=f"seq {seq}", index=index)
+                    self._refuse(
+                        session, result, key=device.device_id, reason=verdict, detail=f"seq {seq}", index=index
+                    )
                     continue
             # above the watermark admit() says "store" (no stored digest can exist there): not called per event
             body: str | dict[str, Any] = event.body_text
@@ -436,7 +438,8 @@ class Ingestor:
             self.nodes.get(node, NodeSession()),
             topic.message_type,
             seq=payload.seq,
-            bd_seq=bd_seq_of(payload),
+            # only births and deaths carry bdSeq (the search walked every metric of every DDATA before)
+            bd_seq=bd_seq_of(payload) if topic.message_type in ("NBIRTH", "NDEATH") else None,
             at_ms=at_ms,
         )
         self.nodes[node] = state
