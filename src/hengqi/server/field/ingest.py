@@ -130,16 +130,17 @@ def insert_events(session: Session, rows: Sequence[Row]) -> None:
     dialect = connection.dialect
     active = [(i, proc) for i, proc in enumerate(_processors(dialect)) if proc is not None]
     values: list[list[Any]] = []
-    # the time of receipt is one value for a whole batch: bound once, not once per row
-    received = {id(row[4]): row[4] for row in rows}
+    # the time of receipt is one value for a whole batch: bound once per distinct value, not once per row
     receive_proc = dict(active).get(4)
-    bound_received = {k: receive_proc(v) if receive_proc else v for k, v in received.items()}
+    bound_received = {row[4]: row[4] for row in rows}
+    if receive_proc is not None:
+        bound_received = {k: receive_proc(k) for k in bound_received}
     active = [(i, proc) for i, proc in active if i != 4]
     for row in rows:
         value: list[Any] = list(row)
         for i, proc in active:
             value[i] = proc(value[i])
-        value[4] = bound_received[id(row[4])]
+        value[4] = bound_received[row[4]]
         if not isinstance(value[7], str):
             value[7] = json.dumps(value[7], separators=(",", ":"), ensure_ascii=False)
         values.append(value)
