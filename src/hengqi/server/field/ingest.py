@@ -275,7 +275,8 @@ class Ingestor:
             status.stored += stored
         result.stored += stored
         status.last_seen = received_at
-        status.online = True if transport == "http" else status.online
+        if transport == "http":  # over MQTT, births and deaths say it (an ORM set of the same value costs too)
+            status.online = True
 
     @staticmethod
     def _stored_digests(
