@@ -11,8 +11,16 @@ from tests.field.conftest import Platform, make_platform, unique
 from hengqi.server.field.ingest import Ingestor
 from hengqi.server.field.models import FieldDevice, FieldEvent, FieldOffline, FieldRefusal, FieldStatus
 from hengqi.supervision.mapping import nbirth_payload, ndeath_payload, payload_from_events
-from hengqi.supervision.sparkplug import encode_payload
-from hengqi.supervision.telemetry import Counter, Counters, Heartbeat, StateEvent, TelemetryEvent, Transaction
+from hengqi.supervision.sparkplug import Metric, Payload, encode_payload
+from hengqi.supervision.telemetry import (
+    CheckWeighing,
+    Counter,
+    Counters,
+    Heartbeat,
+    StateEvent,
+    TelemetryEvent,
+    Transaction,
+)
 
 T0 = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
 
@@ -141,3 +149,45 @@ def test_an_event_with_a_nul_character_is_refused_alone(db_url: str) -> None:
     assert (result.stored, dict(result.refused)) == (2, {"malformed": 1})
     assert stored(platform, a) == [0, 2]
     assert refusals(platform)[(a, "malformed")] == 1
+
+
+def test_nul_in_an_event_of_the_fast_path_is_refused_alone(db_url: str) -> None:
+    """The same for a plain event checked without the model (a check-weighing's weight id with a NUL)."""
+    a = unique("SC")
+    platform = make_platform(db_url, [a], group=unique("market"))
+    ingest = Ingestor(platform.database)
+    body = CheckWeighing(weight_id="W\x001", nominal_kg=Decimal(20), indication_kg=Decimal("20.005"))
+    bad = TelemetryEvent(instrument=a, seq=1, time=T0, body=body)
+    result = ingest.handle_messages([ddata(platform, a, [event(a, 0), bad, event(a, 2)])])
+    assert (result.stored, dict(result.refused)) == (2, {"malformed": 1})
+    assert stored(platform, a) == [0, 2]
+
+
+def test_a_time_out_of_range_is_refused_and_the_batch_goes_on(db_url: str) -> None:
+    """An event time past the year 9999 raised ValueError out of the ingest (and stopped the MQTT writer); now it is
+    a malformed message, counted, and the other messages of the batch are stored."""
+    a = unique("SC")
+    platform = make_platform(db_url, [a], group=unique("market"))
+    ingest = Ingestor(platform.database)
+    good = ddata(platform, a, [event(a, 0)])
+    metrics = payload_from_events([event(a, 1)], seq=2, timestamp=0).metrics
+    far = (Metric(metrics[0].name, metrics[0].datatype, 1, timestamp=2**62), *metrics[1:])
+    topic = f"spBv1.0/{platform.group}/DDATA/{a}/{a}"
+    result = ingest.handle_messages([good, (topic, encode_payload(Payload(timestamp=0, seq=2, metrics=far)))])
+    assert (result.stored, dict(result.refused)) == (1, {"malformed": 1})
+    assert "out of range" in result.details[0][2]
+    assert stored(platform, a) == [0]
+
+
+def test_an_event_stored_over_http_is_a_duplicate_when_resent_over_mqtt(db_url: str) -> None:
+    """The model's path (HTTP) and the fast path (MQTT) give the same digest: a resend is a duplicate, a changed
+    weight under the same seq a replay, whichever path stored the first."""
+    a = unique("SC")
+    platform = make_platform(db_url, [a], group=unique("market"))
+    ingest = Ingestor(platform.database)
+    with platform.database.read_session() as session:
+        device = session.scalars(select(FieldDevice).where(FieldDevice.device_id == a)).one()
+    first = [event(a, 0, "0.000000001"), event(a, 1, "12.50")]
+    assert ingest.handle_batch(device, list(enumerate(first))).stored == 2
+    again = ingest.handle_messages([ddata(platform, a, [*first, event(a, 1, "12.5")])])
+    assert (again.stored, again.duplicates, dict(again.refused)) == (0, 2, {"replayed": 1})

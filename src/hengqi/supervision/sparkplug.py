@@ -252,48 +252,6 @@ def _varint_at(data: bytes, pos: int, end: int, path: str) -> tuple[int, int]:
             raise _fail(path, "varint longer than 10 bytes", pos)
 
 
-def _fields(data: bytes, pos: int, end: int, path: str) -> list[tuple[int, int, int, int]]:
-    """The fields of one message as (field number, wire type, value or start, end): for VARINT the value and -1,
-    for LEN, I32 and I64 the span of the bytes.  One tight loop, no objects per field: decoding is most of what
-    the ingest spends per event (see bench/README.md)."""
-    out: list[tuple[int, int, int, int]] = []
-    append = out.append
-    while pos < end:
-        key = data[pos]
-        if key < 0x80:
-            pos += 1
-        else:
-            key, pos = _varint_at(data, pos, end, path)
-        field, wire = key >> 3, key & 7
-        if field == 0:
-            raise _fail(path, "field number 0", pos)
-        if wire == _VARINT:
-            if pos < end and data[pos] < 0x80:
-                append((field, wire, data[pos], -1))
-                pos += 1
-            else:
-                value, pos = _varint_at(data, pos, end, path)
-                append((field, wire, value, -1))
-            continue
-        if wire == _LEN:
-            if pos < end and data[pos] < 0x80:
-                n = data[pos]
-                pos += 1
-            else:
-                n, pos = _varint_at(data, pos, end, path)
-        elif wire == _I64:
-            n = 8
-        elif wire == _I32:
-            n = 4
-        else:
-            raise _fail(path, f"unsupported wire type {wire}", pos)
-        if pos + n > end:
-            raise _fail(path, f"field of {n} bytes runs past the end", pos)
-        append((field, wire, pos, pos + n))
-        pos += n
-    return out
-
-
 def _text(data: bytes, start: int, stop: int, path: str) -> str:
     try:
         return data[start:stop].decode()
@@ -331,7 +289,7 @@ def _decode_metric(data: bytes, start: int, end: int, path: str) -> Metric:
     raw: Value = None
     raw_field = 0
     pos = start
-    while pos < end:  # the loop of _fields, inlined: this runs for every metric of every message
+    while pos < end:  # one tight loop, no objects per field: this runs for every metric of every message
         key = data[pos]
         if key < 0x80:
             pos += 1
@@ -418,21 +376,64 @@ def decode_payload(data: bytes, *, max_metrics: int = 100_000) -> Payload:
     uuid: str | None = None
     body: bytes | None = None
     metrics: list[Metric] = []
-    for field, wire, a, b in _fields(data, 0, len(data), "payload"):
-        if field == 2:
-            if wire != _LEN:
-                raise _fail("payload", f"field {field} is not length-delimited", a)
+    append = metrics.append
+    cache = _METRIC_CACHE
+    pos, end = 0, len(data)
+    while pos < end:  # the same loop as _decode_metric's, with the metric (field 2, length-delimited) first
+        key = data[pos]
+        if key < 0x80:
+            pos += 1
+        else:
+            key, pos = _varint_at(data, pos, end, "payload")
+        if key == 0x12:  # field 2, LEN: a metric
+            if pos < end and data[pos] < 0x80:
+                n = data[pos]
+                pos += 1
+            else:
+                n, pos = _varint_at(data, pos, end, "payload")
+            a, pos = pos, pos + n
+            if pos > end:
+                raise _fail("payload", f"field of {n} bytes runs past the end", a)
             if len(metrics) >= max_metrics:
                 raise TelemetryError("payload.metrics", f"more than {max_metrics} metrics", reason_class="oversized")
-            raw = data[a:b]
-            metric = _METRIC_CACHE.get(raw)
+            raw = data[a:pos]
+            metric = cache.get(raw)
             if metric is None:
-                metric = _decode_metric(raw, 0, len(raw), f"payload.metrics[{len(metrics)}]")
-                if len(_METRIC_CACHE) >= _METRIC_CACHE_SIZE:
-                    _METRIC_CACHE.clear()
-                _METRIC_CACHE[raw] = metric
-            metrics.append(metric)
-        elif field in (1, 3):
+                metric = _decode_metric(raw, 0, n, f"payload.metrics[{len(metrics)}]")
+                if len(cache) >= _METRIC_CACHE_SIZE:
+                    cache.clear()
+                cache[raw] = metric
+            append(metric)
+            continue
+        field, wire = key >> 3, key & 7
+        if field == 0:
+            raise _fail("payload", "field number 0", pos)
+        if wire == _VARINT:
+            if pos < end and data[pos] < 0x80:
+                a, b = data[pos], -1
+                pos += 1
+            else:
+                a, pos = _varint_at(data, pos, end, "payload")
+        else:
+            if wire == _LEN:
+                if pos < end and data[pos] < 0x80:
+                    n = data[pos]
+                    pos += 1
+                else:
+                    n, pos = _varint_at(data, pos, end, "payload")
+            elif wire == _I64:
+                n = 8
+            elif wire == _I32:
+                n = 4
+            else:
+                raise _fail("payload", f"unsupported wire type {wire}", pos)
+            if pos + n > end:
+                raise _fail("payload", f"field of {n} bytes runs past the end", pos)
+            a, b = pos, pos + n
+            pos = b
+        if field == 2:
+            raise _fail("payload", f"field {field} is not length-delimited", a)
+        if field in (1, 3):
             if wire != _VARINT:
                 raise _fail("payload", f"field {field} is not a varint", a)
             if field == 1:

@@ -46,7 +46,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -294,6 +294,35 @@ def canonical_and_body(dumped: dict[str, Any]) -> tuple[str, str]:
     rest = {k: v for k, v in dumped.items() if k != "body"}
     tail = json.dumps(rest, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return '{"body":' + body + ("," + tail[1:] if len(tail) > 2 else "}"), body
+
+
+class EventRecord(NamedTuple):
+    """What the ingest stores of one validated event: the envelope, the canonical JSON of the event (what its digest
+    is taken of) and of its body (what is stored), and the model itself where the ingest still needs it.
+
+    ``event`` is None when the event was checked and serialised without building the model
+    (:func:`hengqi.supervision.mapping.records_from_payload`, for plain bodies that change nothing in the device's
+    status); the texts are then the ones :func:`record_of` gives for the same event.
+    """
+
+    instrument: str
+    seq: int
+    time: datetime
+    kind: str
+    canonical: str
+    body_text: str
+    event: TelemetryEvent | None = None
+
+
+def record_of(event: TelemetryEvent) -> EventRecord:
+    """The record of a validated event: one ``model_dump`` and :func:`canonical_and_body`.
+
+    >>> r = record_of(TelemetryEvent(instrument="A", seq=1, time=datetime(2026, 1, 1, tzinfo=UTC), body=Heartbeat()))
+    >>> r.canonical
+    '{"body":{"clock_offset_s":null,"kind":"heartbeat","queue_depth":0,"uptime_s":0.0},"instrument":"A","seq":1,"time":"2026-01-01T00:00:00Z"}'
+    """
+    canonical, body_text = canonical_and_body(event.model_dump(mode="json"))
+    return EventRecord(event.instrument, event.seq, event.time, event.body.kind, canonical, body_text, event)
 
 
 def parse_event(data: Any, *, path: str = "event") -> TelemetryEvent:

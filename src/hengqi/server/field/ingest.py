@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from hashlib import sha256
 from typing import Any, Final
 
 from sqlalchemy import select, update
@@ -23,22 +24,23 @@ from sqlalchemy.orm import Session
 from hengqi.server.db.engine import Database
 from hengqi.server.field.curves import CurveStore, PendingCurve
 from hengqi.server.field.models import FieldDevice, FieldEvent, FieldOffline, FieldRefusal, FieldStatus
-from hengqi.supervision.admission import admit, digest_of
+from hengqi.supervision.admission import admit
 from hengqi.supervision.errors import TelemetryError
-from hengqi.supervision.mapping import bd_seq_of, events_from_payload
+from hengqi.supervision.mapping import bd_seq_of, records_from_payload
 from hengqi.supervision.sequence import NodeSession, SequenceGap, WentOffline, observe
 from hengqi.supervision.sparkplug import STATE_PREFIX, Topic, decode_payload, parse_topic
 from hengqi.supervision.telemetry import (
     CheckWeighing,
     Counters,
     EventLogEntry,
+    EventRecord,
     Heartbeat,
     Identity,
     Passage,
     StateEvent,
     TelemetryEvent,
     Transaction,
-    canonical_and_body,
+    record_of,
 )
 
 #: Default bound on one MQTT message or HTTP body (bytes); a weighbridge passage of 60 s at 100 Hz with 8 cells
@@ -128,10 +130,17 @@ def insert_events(session: Session, rows: Sequence[Row]) -> None:
     dialect = connection.dialect
     active = [(i, proc) for i, proc in enumerate(_processors(dialect)) if proc is not None]
     values: list[list[Any]] = []
+    # the time of receipt is one value for a whole batch: bound once per distinct value, not once per row
+    receive_proc = dict(active).get(4)
+    bound_received = {row[4]: row[4] for row in rows}
+    if receive_proc is not None:
+        bound_received = {k: receive_proc(k) for k in bound_received}
+    active = [(i, proc) for i, proc in active if i != 4]
     for row in rows:
         value: list[Any] = list(row)
         for i, proc in active:
             value[i] = proc(value[i])
+        value[4] = bound_received[row[4]]
         if not isinstance(value[7], str):
             value[7] = json.dumps(value[7], separators=(",", ":"), ensure_ascii=False)
         values.append(value)
@@ -190,7 +199,7 @@ class Ingestor:
         self,
         session: Session,
         device: FieldDevice,
-        events: Sequence[TelemetryEvent],
+        events: Sequence[EventRecord],
         *,
         transport: str,
         received_at: datetime,
@@ -205,6 +214,8 @@ class Ingestor:
         watermark = status.watermark
         last_time = status.last_event_time
         known = self._stored_digests(session, device.id, watermark, events, batch)
+        pending = batch.pending
+        rows = batch.rows
         for offset, event in enumerate(events):
             index = first_index + offset if indices is None else indices[offset]
             if event.instrument != device.device_id:
@@ -217,46 +228,43 @@ class Ingestor:
                     index=index,
                 )
                 continue
-            dumped = event.model_dump(mode="json")
-            canonical, body_text = canonical_and_body(dumped)
+            canonical = event.canonical
             if "\\u0000" in canonical:
                 self._refuse(
                     session, result, key=device.device_id, reason="malformed", detail=f"seq {event.seq}: NUL in text"
                 )
                 continue
-            digest = digest_of(canonical)
-            stored_digest = None
-            if watermark is not None and event.seq <= watermark:
-                stored_digest = batch.pending.get((device.id, event.seq)) or known.get(event.seq)
-            verdict = admit(watermark=watermark, seq=event.seq, stored_digest=stored_digest, digest=digest)
-            if verdict == "duplicate":
-                result.duplicates += 1
-                continue
-            if verdict != "store":
-                self._refuse(
-                    session, result, key=device.device_id, reason=verdict, detail=f"seq {event.seq}", index=index
-                )
-                continue
-            body: str | dict[str, Any] = body_text
-            if self.curves is not None and isinstance(event.body, Passage):
-                fields: dict[str, Any] = dumped["body"]
-                fields.pop("curve_kg")
-                fields.pop("cells_kg")
-                fields["samples"] = len(event.body.curve_kg)
-                body = fields
-                pending = PendingCurve(
-                    device.device_id,
-                    event.seq,
-                    event.time,
-                    event.body.rate_hz,
-                    event.body.curve_kg,
-                    event.body.cells_kg,
-                )
-                batch.curves.append((len(batch.rows), pending))
-            batch.rows.append((device.id, event.seq, event.kind, event.time, received_at, transport, digest, body))
-            batch.pending[(device.id, event.seq)] = digest
-            if not isinstance(event.body, _PLAIN_BODIES):
-                _apply(status, event)
+            digest = sha256(canonical.encode()).hexdigest()  # digest_of, inlined
+            seq = event.seq
+            if watermark is not None and seq <= watermark:
+                stored_digest = pending.get((device.id, seq)) or known.get(seq)
+                verdict = admit(watermark=watermark, seq=seq, stored_digest=stored_digest, digest=digest)
+                if verdict == "duplicate":
+                    result.duplicates += 1
+                    continue
+                if verdict != "store":
+                    self._refuse(
+                        session, result, key=device.device_id, reason=verdict, detail=f"seq {seq}", index=index
+                    )
+                    continue
+            # above the watermark admit() says "store" (no stored digest can exist there): not called per event
+            body: str | dict[str, Any] = event.body_text
+            model = event.event
+            if model is not None:
+                if self.curves is not None and isinstance(model.body, Passage):
+                    fields: dict[str, Any] = model.body.model_dump(mode="json")
+                    fields.pop("curve_kg")
+                    fields.pop("cells_kg")
+                    fields["samples"] = len(model.body.curve_kg)
+                    body = fields
+                    curve = PendingCurve(
+                        device.device_id, seq, model.time, model.body.rate_hz, model.body.curve_kg, model.body.cells_kg
+                    )
+                    batch.curves.append((len(rows), curve))
+                if not isinstance(model.body, _PLAIN_BODIES):
+                    _apply(status, model)
+            rows.append((device.id, seq, event.kind, event.time, received_at, transport, digest, body))
+            pending[(device.id, seq)] = digest
             if last_time is None or event.time > last_time:
                 last_time = event.time
             watermark = event.seq
@@ -267,11 +275,12 @@ class Ingestor:
             status.stored += stored
         result.stored += stored
         status.last_seen = received_at
-        status.online = True if transport == "http" else status.online
+        if transport == "http":  # over MQTT, births and deaths say it (an ORM set of the same value costs too)
+            status.online = True
 
     @staticmethod
     def _stored_digests(
-        session: Session, device_pk: int, watermark: int | None, events: Sequence[TelemetryEvent], batch: _Batch
+        session: Session, device_pk: int, watermark: int | None, events: Sequence[EventRecord], batch: _Batch
     ) -> dict[int, str]:
         """The stored digests of the events at or below the watermark (resends), in one query per 500 seqs."""
         if watermark is None:
@@ -304,7 +313,7 @@ class Ingestor:
             self._store_events(
                 session,
                 device,
-                [e for _i, e in ordered],
+                [record_of(e) for _i, e in ordered],
                 transport="http",
                 received_at=received_at,
                 result=result,
@@ -431,7 +440,8 @@ class Ingestor:
             self.nodes.get(node, NodeSession()),
             topic.message_type,
             seq=payload.seq,
-            bd_seq=bd_seq_of(payload),
+            # only births and deaths carry bdSeq (the search walked every metric of every DDATA before)
+            bd_seq=bd_seq_of(payload) if topic.message_type in ("NBIRTH", "NDEATH") else None,
             at_ms=at_ms,
         )
         self.nodes[node] = state
@@ -452,7 +462,7 @@ class Ingestor:
             self._offline(session, batch, device, at)
         elif topic.message_type == "DDATA":
             try:
-                events = events_from_payload(device.device_id, payload)
+                events = records_from_payload(device.device_id, payload)
             except TelemetryError as err:
                 self._refuse(session, result, key=key, reason=err.reason_class, detail=str(err), index=index)
                 return
