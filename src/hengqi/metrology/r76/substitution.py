@@ -10,11 +10,12 @@ repeatability error of the instrument at that load:
 - **1/3 Max** where the repeatability error is not greater than **0.3 e**;
 - **1/5 Max** where it is not greater than **0.2 e**.
 
-Source: the fractions and limits are the project's recollection of R 76-1:2006 3.7.3 (no stored copy of the
-clause could be found: ``standards.md`` has no R 76-1 body text and the search corpora do not hold it), so they are
-SECONDARY until checked against the Recommendation.  "Not greater than" is taken inclusively; comparisons are
-exact (``Decimal``).  How the repeatability error is measured (here: the spread, max - min, of the indications before rounding of the same
-load placed several times, :func:`repeatability_error`) is hengqi's reading of the term, not a quoted rule.
+Source: the fractions and limits are the project's recollection of R 76-1:2006 3.7.3 (no stored copy of the clause
+could be found: ``standards.md`` has no R 76-1 body text and the search corpora do not hold it), so they are SECONDARY
+until checked against the Recommendation. "Not greater than" is taken inclusively; comparisons are exact
+(``Decimal``). How the repeatability error is measured (here: the spread, max - min, of the indications before
+rounding of the same load placed several times, :func:`repeatability_error`) is hengqi's reading of the term, not a
+quoted rule.
 
 >>> from decimal import Decimal as D
 >>> standard_share_limit(D("20000"), D("60000"), D("20"))  # 1/3 Max: repeatability error at most 0.3 e
