@@ -102,7 +102,10 @@ def test_every_step_is_described_in_english_and_chinese() -> None:
         "在承载器左前放置 5 kg 的砝码。",
     )
     assert "W1" in describe(PlaceLoad(D("5"), "centre", ("W1",)), "zh")
-    assert describe(ReadStable("repeatability 7.5 kg #2", D("7.5")), "zh") == "读取稳定示值（重复性 7.5 kg 第 2 次，载荷 7.5 kg）。"
+    assert (
+        describe(ReadStable("repeatability 7.5 kg #2", D("7.5")), "zh")
+        == "读取稳定示值（重复性 7.5 kg 第 2 次，载荷 7.5 kg）。"
+    )
 
 
 def test_a_plain_text_prompt_is_shown_as_it_is() -> None:
