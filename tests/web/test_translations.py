@@ -259,8 +259,10 @@ def test_guided_steps_and_plausibility_findings_are_all_chinese(demo: Demo) -> N
     verification = str(started.headers["location"])
     texts = _chinese_steps(technician, calibration, 14) + _chinese_steps(technician, verification, 30)
     assert len(set(texts)) > 12
-    assert any(text.startswith("校准") for text in texts) and any(text.startswith("检定") for text in texts)
-    assert any("承载器" in text for text in texts) and any("读取稳定示值" in text for text in texts)
+    assert any(text.startswith("校准") for text in texts)
+    assert any(text.startswith("检定") for text in texts)
+    assert any("承载器" in text for text in texts)
+    assert any("读取稳定示值" in text for text in texts)
     # the instrument's name and the rule set's code are data, shown as registered
     words = [re.sub(r"^(校准|检定) [^（]*|oiml-r76", "", text) for text in texts]
     english = [text for text in words if ENGLISH_WORD.search(text) or not CJK.search(text)]
@@ -278,7 +280,8 @@ def test_guided_steps_and_plausibility_findings_are_all_chinese(demo: Demo) -> N
     technician.client.cookies.set("hengqi_lang", "zh")
     with record_misses() as misses:
         shown = HELD.search(technician.client.get(manual).text)
-    assert misses == set() and shown is not None
+    assert misses == set()
+    assert shown is not None
     assert "承载器上有 110 g，示值 -5 g 却为负" in shown.group(1)
     assert not ENGLISH_WORD.search(html.unescape(shown.group(1)))
 
@@ -294,7 +297,9 @@ def test_guided_steps_and_plausibility_findings_are_all_chinese(demo: Demo) -> N
     database = demo.app.state.hengqi.database
     guided_runs.set_fields(database, manual.rsplit("/", 1)[-1], held_reading=json.dumps(old, ensure_ascii=False))
     chinese = HELD.search(technician.client.get(manual).text)
-    assert chinese is not None and "示值 -5 g 却为负（旧）" in chinese.group(1)
+    assert chinese is not None
+    assert "示值 -5 g 却为负（旧）" in chinese.group(1)
     technician.client.cookies.set("hengqi_lang", "en")
     english_page = HELD.search(technician.client.get(manual).text)
-    assert english_page is not None and "-5 g is negative with 110 g on the receptor" in english_page.group(1)
+    assert english_page is not None
+    assert "-5 g is negative with 110 g on the receptor" in english_page.group(1)
