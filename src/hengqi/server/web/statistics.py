@@ -12,8 +12,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from hengqi.errors import InputError
-from hengqi.server.analytics.definitions import STANDARD_REPORTS, Spec
 from hengqi.locale import N_, Message, translate_message
+from hengqi.server.analytics.definitions import STANDARD_REPORTS, Spec
 from hengqi.server.errors import NotFoundError
 from hengqi.server.services import province, statistics
 from hengqi.server.web.common import app_state, language, render, viewer
