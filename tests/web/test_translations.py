@@ -303,3 +303,25 @@ def test_guided_steps_and_plausibility_findings_are_all_chinese(demo: Demo) -> N
     english_page = HELD.search(technician.client.get(manual).text)
     assert english_page is not None
     assert "-5 g is negative with 110 g on the receptor" in english_page.group(1)
+
+
+def test_the_legal_core_refusing_a_specification_is_read_in_chinese(demo: Demo) -> None:
+    """Max/e beyond the class's n (OIML R 76-1 Table 3) refused on the registry form: the reason from the
+    catalogue, the rule it names kept; in English the core's own words."""
+    from tests.web.test_manage import INSTRUMENT
+
+    technician = demo.user("technician")
+    impossible = {**INSTRUMENT, "serial": "ZH-SPEC-1", "max": "300", "e": "0.001"}  # n = 300 000 > 10 000
+    technician.client.cookies.set("hengqi_lang", "zh")
+    with record_misses() as misses:
+        page = technician.post("/web/registry/instruments", **impossible)
+    assert page.status_code == 422
+    assert misses == set()
+    refused = re.search(r'data-testid="form-error">(.*?)</p>', page.text, re.S)
+    assert refused is not None
+    text = html.unescape(refused.group(1))
+    assert "n = Max/e = 300000 超过 III 级（e = 1 g）的上限 10000" in text
+    assert "OIML R 76-1" in text
+    technician.client.cookies.set("hengqi_lang", "en")
+    english = html.unescape(technician.post("/web/registry/instruments", **impossible).text)
+    assert "n = Max/e = 300000 exceeds 10000 for class III with e = 1 g" in english

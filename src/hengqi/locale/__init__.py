@@ -49,6 +49,7 @@ __all__ = [
     "Param",
     "bilingual",
     "catalogue",
+    "error_text",
     "format_date",
     "format_datetime",
     "format_decimal",
@@ -237,6 +238,34 @@ def bilingual(message: Message, separator: str = " ") -> str:
     'pass 合格'
     """
     return translate_message("en", message) + separator + translate_message("zh", message)
+
+
+def error_text(lang: str, error: Exception) -> str:
+    """A domain error as a reader sees it in ``lang``: the reason from the catalogue where the error carries it as
+    a catalogue text (``template`` and ``params``, e.g. :class:`~hengqi.errors.SpecificationError`), its field path
+    and the rule it names kept as they are; any other error as its English text.
+
+    >>> from hengqi.errors import SpecificationError
+    >>> err = SpecificationError("max", "Min = 1 g is below the lower limit 2 g for class II", rule="R 76 3.2",
+    ...     template="Min = {min} is below the lower limit {lower} for class {cls}",
+    ...     params={"min": "1 g", "lower": "2 g", "cls": "II"})
+    >>> error_text("en", err) == str(err)
+    True
+    >>> error_text("zh", err)
+    'max: Min = 1 g 低于 II 级的下限 2 g (R 76 3.2)'
+    """
+    template = getattr(error, "template", None)
+    params = getattr(error, "params", None)
+    if not isinstance(template, str) or not isinstance(params, Mapping):
+        return str(error)
+    reason = translate_message(
+        lang, Message(template, None, tuple(sorted((str(k), str(v)) for k, v in params.items())))
+    )
+    rule = getattr(error, "rule", None)
+    if rule:
+        reason = f"{reason} ({rule})"
+    path = getattr(error, "path", "")
+    return f"{path}: {reason}" if path else reason
 
 
 def format_date(value: date | datetime | str | None, lang: str, form: str = "medium") -> str:
