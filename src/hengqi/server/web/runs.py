@@ -26,7 +26,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from hengqi.errors import InputError
-from hengqi.locale import translate_message
+from hengqi.locale import pgettext, translate_message
 from hengqi.metrology.mpe import mpe
 from hengqi.metrology.quantities import format_mass
 from hengqi.metrology.reporting import reported_uncertainty
@@ -614,7 +614,15 @@ def results(request: Request, run_id: RunId, notice: str | None = None) -> HTMLR
         ecc = res.get("eccentricity")
         if ecc:
             deviations = [Decimal(x) for x in ecc["deviations_kg"]]
-            context["ecc"] = Markup(charts.eccentricity_svg(ecc["positions"], deviations, d_kg=instrument.d_kg))
+            context["ecc"] = Markup(
+                charts.eccentricity_svg(
+                    ecc["positions"],
+                    deviations,
+                    d_kg=instrument.d_kg,
+                    title=translate(language(request), "test.eccentricity"),
+                    front=pgettext(language(request), "load receptor side", "front"),
+                )
+            )
             table = context["table"]
             context["ecc_max"] = shown(Decimal(ecc["max_deviation_kg"]), table.error_unit)
             context["ecc_load"] = shown(Decimal(ecc["load_kg"]), table.unit)
@@ -625,7 +633,11 @@ def results(request: Request, run_id: RunId, notice: str | None = None) -> HTMLR
                 {
                     "load": shown(Decimal(series["load_kg"]), context["table"].unit),
                     "s": shown(reported_uncertainty(float(series["s_kg"])), context["table"].error_unit),
-                    "svg": Markup(charts.repeatability_svg(readings, d_kg=instrument.d_kg)),
+                    "svg": Markup(
+                        charts.repeatability_svg(
+                            readings, d_kg=instrument.d_kg, title=translate(language(request), "test.repeatability")
+                        )
+                    ),
                 }
             )
         context["reps"] = reps
