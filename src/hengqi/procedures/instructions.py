@@ -41,6 +41,7 @@ from hengqi.procedures.steps import (
     Prompt,
     ReadConditions,
     ReadStable,
+    Record,
     RemoveLoad,
     Step,
     ZeroScale,
@@ -102,6 +103,19 @@ _CONDITIONS: Final = {
     "end": N_(
         "Read the air temperature (°C), barometric pressure (hPa) and relative humidity (%) at the end of the run "
         "and enter them (leave empty where not measured)."
+    ),
+}
+
+_SUBSTITUTE: Final = {
+    True: N_(
+        "Substitution {number}: take the standard weights ({weights}) and any change-point weights off the load "
+        "receptor and put substitute material (ballast) on it in their place until the indication is again about "
+        "{load}; leave the substitute on the receptor."
+    ),
+    False: N_(
+        "Substitution {number}: take the standard weights and any change-point weights off the load receptor and "
+        "put substitute material (ballast) on it in their place until the indication is again about {load}; leave "
+        "the substitute on the receptor."
     ),
 }
 
@@ -177,6 +191,11 @@ def instruction(step: Step) -> Message:
     if isinstance(step, ZeroScale):
         return N_("Set the instrument to zero.")
     if isinstance(step, ReadStable):
+        in_use = getattr(step, "range_in_use", None)  # main's multi-range readings (steps.ReadStable.range_in_use)
+        if in_use is not None:
+            return N_("Read the stable indication ({purpose}, load {load}, range {range}).").format(
+                purpose=purpose_message(step.purpose), load=_mass(step.load_kg), range=str(in_use)
+            )
         return N_("Read the stable indication ({purpose}, load {load}).").format(
             purpose=purpose_message(step.purpose), load=_mass(step.load_kg)
         )
@@ -184,7 +203,15 @@ def instruction(step: Step) -> Message:
         return _CHANGEOVER[step.remove_one].format(step=_mass(step.step_kg), interval=_mass(step.interval_kg))
     if isinstance(step, ReadConditions):
         return _CONDITIONS["start" if step.moment == "start" else "end"]
-    return N_("Result {key}: {message}").format(key=step.key, message=step.value.message)
+    if step.kind == "substitute":  # main's substitution step (steps.Substitute: load_kg, weights, step)
+        weights: tuple[str, ...] = tuple(getattr(step, "weights", ()))
+        params = {"number": str(getattr(step, "step", 1)), "load": _mass(getattr(step, "load_kg", Decimal(0)))}
+        if weights:
+            return _SUBSTITUTE[True].format(weights=", ".join(weights), **params)
+        return _SUBSTITUTE[False].format(**params)
+    if isinstance(step, Record):
+        return N_("Result {key}: {message}").format(key=step.key, message=step.value.message)
+    return Message(step.kind)
 
 
 @overload
@@ -225,7 +252,10 @@ def step_as_json(step: Step) -> dict[str, Any]:
     """
     data: dict[str, Any] = {"kind": step.kind}
     for item in fields(step):
-        data[item.name] = _json_value(getattr(step, item.name))
+        value = getattr(step, item.name)
+        if item.name == "range_in_use" and value is None:
+            continue
+        data[item.name] = _json_value(value)
     message = instruction(step)
     data["message"] = message.as_json()
     data["text"], data["text_zh"] = describe(step)
@@ -238,7 +268,10 @@ def id_form(step: Step) -> dict[str, Any]:
     a recorded run's step ids stay valid whatever the catalogue says."""
     data: dict[str, Any] = {"kind": step.kind}
     for item in fields(step):
-        data[item.name] = _json_value(getattr(step, item.name))
+        value = getattr(step, item.name)
+        if item.name == "range_in_use" and value is None:
+            continue  # a single-range reading: the form of the steps before ranges were recorded
+        data[item.name] = _json_value(value)
     message = instruction(step)
     english = message.english()
     data["text"], data["text_zh"] = english, legacy_chinese(step, message) or english

@@ -11,6 +11,7 @@ without Chinese did before.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Final
 
 from hengqi.locale import Message
@@ -78,7 +79,16 @@ def legacy_chinese(step: Step, message: Message) -> str:
     if isinstance(step, ZeroScale):
         return "将衡器置零。"
     if isinstance(step, ReadStable):
-        return f"读取稳定示值（{step.purpose}，载荷 {format_mass(step.load_kg)}）。"
+        in_use = getattr(step, "range_in_use", None)
+        in_zh = f"，称量范围 {in_use}" if in_use is not None else ""
+        return f"读取稳定示值（{step.purpose}，载荷 {format_mass(step.load_kg)}{in_zh}）。"
+    if step.kind == "substitute":
+        load = format_mass(getattr(step, "load_kg", Decimal(0)))
+        number = getattr(step, "step", 1)
+        return (
+            f"第 {number} 次替代：从承载器上取下标准砝码（及找转换点用的小砝码），放上替代物（配重），"
+            f"直到示值再次约为 {load}；替代物留在承载器上。"
+        )
     if isinstance(step, FindChangeover):
         then = "，然后取下其中一个" if step.remove_one else ""
         return (
