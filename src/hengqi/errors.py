@@ -59,13 +59,36 @@ class UnitError(InputError):
     code = "invalid_unit"
 
 
+def N_(text: str) -> str:  # noqa: N802 (the gettext convention)
+    """Mark an English text for the catalogue's extraction (:mod:`hengqi.locale`); it is returned unchanged.
+
+    The core below the server raises its errors in English; a text marked here, with its parameters, lets a page
+    show the error in the reader's language (:func:`hengqi.locale.error_text`).
+    """
+    return text
+
+
 class SpecificationError(InputError):
-    """An instrument specification that breaks a rule of its accuracy class; ``rule`` names the clause."""
+    """An instrument specification that breaks a rule of its accuracy class; ``rule`` names the clause.
+
+    ``template`` and ``params``, where given, are the reason as a catalogue text (English msgid with ``{name}``
+    placeholders, marked with :func:`N_`) and its values; ``reason`` is that text filled in.
+    """
 
     code = "invalid_specification"
 
-    def __init__(self, path: str, reason: str, *, rule: str) -> None:
+    def __init__(
+        self,
+        path: str,
+        reason: str,
+        *,
+        rule: str,
+        template: str | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> None:
         self.rule = rule
+        self.template = template
+        self.params = dict(params or {})
         super().__init__(path, f"{reason} ({rule})", details={"rule": rule})
 
 

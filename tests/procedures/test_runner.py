@@ -41,7 +41,7 @@ D = Decimal
 
 def weigh(parameters: Mapping[str, Any]) -> PlanGenerator:
     """A small plan: weigh each load once, report I - L, ask whether to keep the record."""
-    yield Prompt("Begin.", "开始。")
+    yield Prompt("Begin.")
     yield ZeroScale()
     rows = []
     for text in parameters["loads"]:
@@ -51,11 +51,11 @@ def weigh(parameters: Mapping[str, Any]) -> PlanGenerator:
         error = indication - load
         yield Record(f"p{len(rows)}", LiveResult("toy", text, load, "E", error, "MPE", D("0.005"), None, f"E={error}"))
         rows.append({"load": text, "indication": str(indication)})
-    keep = yield Decide("keep", "Keep?", "保留？", ("yes", "no"))
+    keep = yield Decide("keep", "Keep?", ("yes", "no"))
     return PlanProduct("weigh", {"rows": rows, "keep": keep}, None, ())
 
 
-TOY = {"weigh": PlanDefinition("weigh", weigh, shutdown=(RemoveLoad(), Prompt("Switch off.", "关机。")))}
+TOY = {"weigh": PlanDefinition("weigh", weigh, shutdown=(RemoveLoad(), Prompt("Switch off.")))}
 PARAMS = {"loads": ["1", "2"]}
 
 

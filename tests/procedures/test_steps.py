@@ -7,6 +7,8 @@ from decimal import Decimal
 import pytest
 
 from hengqi.errors import InputError
+from hengqi.locale import N_, record_misses
+from hengqi.procedures.instructions import describe, step_as_json, step_digest
 from hengqi.procedures.steps import (
     STEP_TYPES,
     AddLoad,
@@ -22,9 +24,6 @@ from hengqi.procedures.steps import (
     answer_as_json,
     answer_from_json,
     check_answer,
-    describe,
-    step_as_json,
-    step_digest,
 )
 
 D = Decimal
@@ -58,7 +57,7 @@ def test_acknowledged_steps_take_no_value() -> None:
 
 
 def test_decide_takes_one_of_its_options() -> None:
-    step = Decide("go", "Go on?", "继续？", ("continue", "stop"))
+    step = Decide("go", "Go on?", ("continue", "stop"))
     assert check_answer(step, " stop ") == "stop"
     with pytest.raises(InputError, match="continue, stop"):
         check_answer(step, "later")
@@ -73,9 +72,11 @@ def test_answers_survive_their_json_form() -> None:
 
 
 def test_every_step_is_described_in_english_and_chinese() -> None:
+    """Every kind of step has its instruction in the catalogue: the Chinese differs and no lookup misses."""
+    on_failure = "A result exceeds its limit: the instrument fails. Continue the remaining tests, or stop here?"
     steps = [
-        Prompt("Begin.", "开始。"),
-        Decide("k", "Choose", "选择", ("a", "b")),
+        Prompt(N_("Set the instrument to zero.")),
+        Decide("k", N_(on_failure), ("a", "b")),
         PlaceLoad(D("5"), "front-left", ("W1",)),
         AddLoad(D("0.007")),
         RemoveLoad(),
@@ -86,21 +87,39 @@ def test_every_step_is_described_in_english_and_chinese() -> None:
         ReadConditions("start"),
     ]
     assert {type(step) for step in steps} == set(STEP_TYPES)
-    for step in steps:
-        english, chinese = describe(step)
-        assert english
-        assert chinese
-        assert english != chinese
-        data = step_as_json(step)
-        assert data["kind"] == step.kind
-        assert data["text"] == english
-    assert "左前" in describe(PlaceLoad(D("5"), "front-left"))[1]
-    assert "W1" in describe(PlaceLoad(D("5"), "centre", ("W1",)))[0]
+    with record_misses() as misses:
+        for step in steps:
+            english, chinese = describe(step)
+            assert english
+            assert chinese
+            assert english != chinese
+            data = step_as_json(step)
+            assert data["kind"] == step.kind
+            assert data["text"] == english
+            assert data["text_zh"] == chinese
+            assert data["message"]["msgid"]
+    assert misses == set()
+    assert describe(PlaceLoad(D("5"), "front-left")) == (
+        "Place 5 kg on the load receptor, front-left.",
+        "在承载器左前放置 5 kg 的砝码。",
+    )
+    assert "W1" in describe(PlaceLoad(D("5"), "centre", ("W1",)), "zh")
+    assert (
+        describe(ReadStable("repeatability 7.5 kg #2", D("7.5")), "zh")
+        == "读取稳定示值（重复性 7.5 kg 第 2 次，载荷 7.5 kg）。"
+    )
     substitute = describe(Substitute(D("20000"), ("20 x T1",), 2))
     assert "Substitution 2" in substitute[0]
     assert "20 x T1" in substitute[0]
     assert "20 t" in substitute[0]
     assert "替代" in substitute[1]
+
+
+def test_a_plain_text_prompt_is_shown_as_it_is() -> None:
+    """A prompt given as plain text (not a catalogue message) is shown in every language as written."""
+    with record_misses() as misses:
+        assert describe(Prompt("Begin.")) == ("Begin.", "Begin.")
+    assert misses == {(None, "Begin.")}  # and the page probe sees it
 
 
 def test_digests_tell_steps_apart() -> None:

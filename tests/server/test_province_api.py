@@ -16,6 +16,7 @@ from openpyxl import load_workbook
 from tests.server.conftest import PASSWORD, Platform, Store
 
 from hengqi.cli import cli
+from hengqi.locale import record_misses
 from hengqi.server.analytics.definitions import Spec
 from hengqi.server.analytics.engines import compute
 from hengqi.server.analytics.partitions import write_province
@@ -155,6 +156,17 @@ def test_the_dashboard_page(setup: dict[str, Any]) -> None:
         assert f"<td>{g['count']}</td><td>{g['total']}</td>" in page.text
     assert page.text.count("<tr>") == 1 + len(numbers["reports"][0]["groups"])  # header + organisations 1 and 3
     assert "export-xlsx" in page.text
+    assert "Province statistics" in page.text
+    assert "全省统计" not in page.text
+    assert "stat.organisation" not in page.text  # the group's label, not its key
+    regulator.cookies.set("hengqi_lang", "zh")
+    with record_misses() as misses:
+        chinese = regulator.get(f"/web/statistics/province?report=overdue_rate:organisation&as_of={AS_OF}").text
+    assert misses == set()
+    for words in ("全省统计", "超期未检率", "计数", "置信区间：Wilson 95 %", "<th>机构</th>"):
+        assert words in chinese, words
+    assert "Province statistics" not in chinese
+    regulator.cookies.set("hengqi_lang", "en")
     assert _browser(setup, "tech-a").get("/web/statistics/province").status_code == 403
     assert regulator.get("/web/statistics/province?report=nope:x").status_code == 422
     anonymous = TestClient(setup["platform"].app).get("/web/statistics/province", follow_redirects=False)

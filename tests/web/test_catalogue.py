@@ -69,3 +69,40 @@ def test_templates_translate_into_the_page_language() -> None:
     day, n = datetime.date(2026, 12, 7), 1234567
     assert page.render(lang="zh", d=day, n=n) == "登录|退出|现场|概览|2026年12月7日|1,234,567"
     assert page.render(lang="en", d="2026-12-07", n=n) == "Sign in|Sign out|Field|Dashboard|Dec 7, 2026|1,234,567"
+
+
+def test_the_extraction_sees_procedure_and_certificate_texts(template: Catalog) -> None:
+    """Guided-run instructions, plausibility findings and the certificates' paragraphs are catalogue texts: a
+    split text with the formatter's trailing comma (``NP_("c", "a" "b",)``) is extracted too."""
+    places = {filename for m in template for filename, _ in m.locations}
+    for module in (
+        "procedures/instructions.py",
+        "procedures/plausibility.py",
+        "procedures/calibration.py",
+        "procedures/verification.py",
+        "certificates/pdf/render.py",
+        "certificates/pdf/verification.py",
+        "certificates/pdf/blocks.py",
+    ):
+        assert module in places, module
+    ids = {(m.context, m.id) for m in template}
+    assert (None, "Read the stable indication ({purpose}, load {load}).") in ids
+    assert (None, "{indication} is far from the load {load}") in ids
+    assert ("certificate", "End of certificate") in ids
+    assert (
+        "certificate",
+        "The results relate only to the item calibrated, at the time of calibration. This certificate shall not be "
+        "reproduced except in full without the written approval of the laboratory.",
+    ) in ids
+
+
+def test_the_check_fails_on_a_procedure_text_without_translation(template: Catalog) -> None:
+    """A new instruction in a plan (a msgid the .po lacks) makes the catalogue incomplete."""
+    grown = Catalog(project="hengqi", domain="hengqi", charset="utf-8")
+    for message in template:
+        if message.id:
+            grown.add(message.id, None, list(message.locations), context=message.context)
+    grown.add("Level the instrument with its feet.", None, [("procedures/instructions.py", 1)])
+    found = problems("zh", grown)
+    assert found.missing == ("Level the instrument with its feet.",)
+    assert found

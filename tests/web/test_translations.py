@@ -10,6 +10,7 @@ The catalogue itself is checked against the sources in ``test_catalogue.py``.
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -208,3 +209,119 @@ def test_a_finished_calibration_and_its_review_are_all_chinese(demo: Demo) -> No
     assert 'data-testid="error-curve"' in results
     assert "示值误差" in results
     assert problems == {}, "\n".join(f"{k}: {v}" for k, v in problems.items())
+
+
+INSTRUCTION = re.compile(r'data-testid="instruction">(.*?)</p>', re.S)
+HELD = re.compile(r'data-testid="held".*?<ul>(.*?)</ul>', re.S)
+#: an English word in a Chinese text (lower case, three letters or more: units such as kg, hPa, µg pass)
+ENGLISH_WORD = re.compile(r"\b[a-z]{3,}\b")
+
+
+def _chinese_steps(user: WebUser, run_url: str, steps: int) -> list[str]:
+    """The instruction of each of the first ``steps`` steps of a run as a Chinese page draws it."""
+    seen = []
+    for _ in range(steps):
+        with record_misses() as misses:
+            pending = user.pending(run_url)
+        if pending is None:
+            break
+        step_id, action, page = pending
+        assert misses == set(), misses
+        found = INSTRUCTION.search(page)
+        assert found is not None
+        seen.append(html.unescape(found.group(1)).strip())
+        data = {"value": "continue"} if action == "decide" else {}
+        assert user.post(f"{run_url}/step", step_id=step_id, action=action, **data).status_code == 303
+    return seen
+
+
+def test_guided_steps_and_plausibility_findings_are_all_chinese(demo: Demo) -> None:
+    """The instructions of a guided calibration and verification, and a finding on a typed reading, come from
+    the catalogue: every text is Chinese, no lookup misses; a held reading stored in the earlier bilingual shape
+    still shows in both languages."""
+    from hengqi.server.services import guided_runs
+
+    technician = demo.user("technician")
+    technician.client.cookies.set("hengqi_lang", "zh")
+    calibration = technician.start("SIM-BAL-0001")
+    instrument = technician.instrument_id("SIM-RET-0001")
+    page = technician.client.get(f"/web/instruments/{instrument}")
+    weight_set = re.search(r'<option value="(\d+)">M1 set', page.text)
+    assert weight_set is not None
+    started = technician.post(
+        f"/web/instruments/{instrument}/runs",
+        weight_set_id=weight_set.group(1),
+        mode="instrument",
+        kind="verification",
+        stage="initial",
+        rules="oiml-r76",
+    )
+    verification = str(started.headers["location"])
+    texts = _chinese_steps(technician, calibration, 14) + _chinese_steps(technician, verification, 30)
+    assert len(set(texts)) > 12
+    assert any(text.startswith("校准") for text in texts)
+    assert any(text.startswith("检定") for text in texts)
+    assert any("承载器" in text for text in texts)
+    assert any("读取稳定示值" in text for text in texts)
+    # the instrument's name and the rule set's code are data, shown as registered
+    words = [re.sub(r"^(校准|检定) [^（]*|oiml-r76", "", text) for text in texts]
+    english = [text for text in words if ENGLISH_WORD.search(text) or not CJK.search(text)]
+    assert english == []
+
+    ended = demo.user("quality-manager").post(f"{calibration}/abandon", reason="instructions checked; test run")
+    assert ended.headers["location"].endswith("?notice=abandoned")
+    manual = technician.start("SIM-BAL-0001", mode="manual")
+    technician.client.cookies.set("hengqi_lang", "en")
+    technician.advance(manual, 5)  # prompt, conditions, remove, zero, place 110 g: a reading to type in
+    pending = technician.pending(manual)
+    assert pending is not None
+    held = technician.post(f"{manual}/step", step_id=pending[0], action="enter", value="-5")
+    assert held.headers["location"].endswith("?notice=confirm")
+    technician.client.cookies.set("hengqi_lang", "zh")
+    with record_misses() as misses:
+        shown = HELD.search(technician.client.get(manual).text)
+    assert misses == set()
+    assert shown is not None
+    assert "承载器上有 110 g，示值 -5 g 却为负" in shown.group(1)
+    assert not ENGLISH_WORD.search(html.unescape(shown.group(1)))
+
+    # a reading held by an earlier version: its texts stored as an English/Chinese pair, shown as stored
+    old = {
+        "step_id": pending[0],
+        "value_kg": "-0.005",
+        "source": "operator",
+        "codes": ["sign"],
+        "messages": ["-5 g is negative with 110 g on the receptor"],
+        "messages_zh": ["承载器上有 110 g，示值 -5 g 却为负（旧）"],
+    }
+    database = demo.app.state.hengqi.database
+    guided_runs.set_fields(database, manual.rsplit("/", 1)[-1], held_reading=json.dumps(old, ensure_ascii=False))
+    chinese = HELD.search(technician.client.get(manual).text)
+    assert chinese is not None
+    assert "示值 -5 g 却为负（旧）" in chinese.group(1)
+    technician.client.cookies.set("hengqi_lang", "en")
+    english_page = HELD.search(technician.client.get(manual).text)
+    assert english_page is not None
+    assert "-5 g is negative with 110 g on the receptor" in english_page.group(1)
+
+
+def test_the_legal_core_refusing_a_specification_is_read_in_chinese(demo: Demo) -> None:
+    """Max/e beyond the class's n (OIML R 76-1 Table 3) refused on the registry form: the reason from the
+    catalogue, the rule it names kept; in English the core's own words."""
+    from tests.web.test_manage import INSTRUMENT
+
+    technician = demo.user("technician")
+    impossible = {**INSTRUMENT, "serial": "ZH-SPEC-1", "max": "300", "e": "0.001"}  # n = 300 000 > 10 000
+    technician.client.cookies.set("hengqi_lang", "zh")
+    with record_misses() as misses:
+        page = technician.post("/web/registry/instruments", **impossible)
+    assert page.status_code == 422
+    assert misses == set()
+    refused = re.search(r'data-testid="form-error">(.*?)</p>', page.text, re.S)
+    assert refused is not None
+    text = html.unescape(refused.group(1))
+    assert "n = Max/e = 300000 超过 III 级（e = 1 g）的上限 10000" in text
+    assert "OIML R 76-1" in text
+    technician.client.cookies.set("hengqi_lang", "en")
+    english = html.unescape(technician.post("/web/registry/instruments", **impossible).text)
+    assert "n = Max/e = 300000 exceeds 10000 for class III with e = 1 g" in english

@@ -25,18 +25,20 @@ The interface languages are ``en`` (the source texts) and ``zh`` (Simplified Chi
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Final
+from typing import Any, Final, TypeAlias
 
 import babel.dates
 import babel.numbers
 from babel.messages.pofile import read_po
+
+from hengqi.errors import InputError
 
 __all__ = [
     "DOMAIN",
@@ -44,11 +46,15 @@ __all__ = [
     "NP_",
     "N_",
     "Message",
+    "Param",
+    "bilingual",
     "catalogue",
+    "error_text",
     "format_date",
     "format_datetime",
     "format_decimal",
     "gettext",
+    "message_from_json",
     "ngettext",
     "pgettext",
     "po_path",
@@ -63,12 +69,68 @@ LANGUAGES: Final[dict[str, str]] = {"en": "en", "zh": "zh_CN"}
 _BABEL_LOCALE: Final = {"en": "en", "zh": "zh_Hans_CN"}
 
 
+#: A parameter of a :class:`Message`: a value shown as it is (a name, a mass with its unit) or a message itself
+#: (a word translated with the text around it).
+Param: TypeAlias = "str | Message"
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
-    """A text marked for translation but translated later (where the reader's language is known)."""
+    """A text marked for translation but translated later (where the reader's language is known).
+
+    ``text`` is the English (the msgid), with ``{name}`` placeholders filled from ``params`` after translation;
+    a parameter that is itself a :class:`Message` is translated too.  Stored data keeps a message in its JSON
+    form (:meth:`as_json`, :func:`message_from_json`): the English and its parameters, translated when shown.
+
+    >>> start = N_("Place {load} on the load receptor, {where}.").format(
+    ...     load="5 kg", where=NP_("load receptor position", "centre"))
+    >>> start.english()
+    'Place 5 kg on the load receptor, centre.'
+    >>> message_from_json(start.as_json()) == start
+    True
+    """
 
     text: str
     context: str | None = None
+    params: tuple[tuple[str, Param], ...] = ()
+
+    def format(self, **params: Param) -> Message:
+        """This message with its placeholders' values (``{load}`` -> ``load="5 kg"``)."""
+        return Message(self.text, self.context, tuple(sorted(params.items())))
+
+    def english(self) -> str:
+        """The text in the source language, parameters filled in."""
+        return translate_message("en", self)
+
+    def as_json(self) -> dict[str, Any]:
+        """Plain JSON form: ``msgid``, ``msgctxt`` where given, ``params`` where given (nested messages as objects)."""
+        data: dict[str, Any] = {"msgid": self.text}
+        if self.context is not None:
+            data["msgctxt"] = self.context
+        if self.params:
+            data["params"] = {
+                name: value.as_json() if isinstance(value, Message) else value for name, value in self.params
+            }
+        return data
+
+
+def message_from_json(data: object, *, path: str = "message") -> Message:
+    """A message read back from :meth:`Message.as_json`; :class:`~hengqi.errors.InputError` names what is wrong."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("msgid"), str):
+        raise InputError(path, "expected an object with a text msgid")
+    context = data.get("msgctxt")
+    if context is not None and not isinstance(context, str):
+        raise InputError(f"{path}.msgctxt", "expected text")
+    raw = data.get("params", {})
+    if not isinstance(raw, Mapping):
+        raise InputError(f"{path}.params", "expected an object")
+    params: list[tuple[str, Param]] = []
+    for name, value in raw.items():
+        if isinstance(value, str):
+            params.append((str(name), value))
+        else:
+            params.append((str(name), message_from_json(value, path=f"{path}.params.{name}")))
+    return Message(str(data["msgid"]), context, tuple(sorted(params)))
 
 
 def N_(text: str) -> Message:  # noqa: N802 (the gettext convention for a deferred translation)
@@ -152,8 +214,58 @@ def ngettext(lang: str, singular: str, plural: str, n: int) -> str:
 
 
 def translate_message(lang: str, message: Message) -> str:
-    """A deferred :class:`Message` in ``lang``."""
-    return _lookup(lang, message.context, message.text)
+    """A deferred :class:`Message` in ``lang``, its parameters filled in (translated where they are messages).
+
+    A translation whose placeholders do not match the English (a catalogue error ``scripts/i18n.py check``
+    reports) falls back to the English rather than failing the page.
+    """
+    text = _lookup(lang, message.context, message.text)
+    if not message.params:
+        return text
+    values = {
+        name: translate_message(lang, value) if isinstance(value, Message) else value for name, value in message.params
+    }
+    try:
+        return text.format(**values)
+    except (KeyError, IndexError, ValueError):
+        return message.text.format(**values)
+
+
+def bilingual(message: Message, separator: str = " ") -> str:
+    """English, ``separator``, then Chinese (from the catalogue): how a bilingual certificate prints a text.
+
+    >>> bilingual(NP_("certificate", "pass"))
+    'pass 合格'
+    """
+    return translate_message("en", message) + separator + translate_message("zh", message)
+
+
+def error_text(lang: str, error: Exception) -> str:
+    """A domain error as a reader sees it in ``lang``: the reason from the catalogue where the error carries it as
+    a catalogue text (``template`` and ``params``, e.g. :class:`~hengqi.errors.SpecificationError`), its field path
+    and the rule it names kept as they are; any other error as its English text.
+
+    >>> from hengqi.errors import SpecificationError
+    >>> err = SpecificationError("max", "Min = 1 g is below the lower limit 2 g for class II", rule="R 76 3.2",
+    ...     template="Min = {min} is below the lower limit {lower} for class {cls}",
+    ...     params={"min": "1 g", "lower": "2 g", "cls": "II"})
+    >>> error_text("en", err) == str(err)
+    True
+    >>> error_text("zh", err)
+    'max: Min = 1 g 低于 II 级的下限 2 g (R 76 3.2)'
+    """
+    template = getattr(error, "template", None)
+    params = getattr(error, "params", None)
+    if not isinstance(template, str) or not isinstance(params, Mapping):
+        return str(error)
+    reason = translate_message(
+        lang, Message(template, None, tuple(sorted((str(k), str(v)) for k, v in params.items())))
+    )
+    rule = getattr(error, "rule", None)
+    if rule:
+        reason = f"{reason} ({rule})"
+    path = getattr(error, "path", "")
+    return f"{path}: {reason}" if path else reason
 
 
 def format_date(value: date | datetime | str | None, lang: str, form: str = "medium") -> str:

@@ -31,9 +31,12 @@ KEYWORDS: Final[dict[str, Any]] = {
     "ngettext": {3: (1, 2), 4: (2, 3)},
     "pgettext": {2: ((1, "c"), 2), 3: ((2, "c"), 3)},
     "npgettext": {4: ((1, "c"), 2, 3)},
-    "N_": {1: (1,)},
-    "NP_": {2: ((1, "c"), 2)},
+    "N_": {1: (1,), 2: (1,)},
+    "NP_": {2: ((1, "c"), 2), 3: ((1, "c"), 2)},
 }
+# Babel counts a trailing comma as one more argument (``NP_("c", "long text",)`` has three): the deferred
+# markers take no further argument, so their one-more counts are that comma (the formatter puts it after a text
+# split over lines).
 PO_WIDTH: Final = 120
 
 

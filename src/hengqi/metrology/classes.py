@@ -28,7 +28,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Final
 
-from hengqi.errors import InputError, NotCoveredError, SpecificationError
+from hengqi.errors import N_, InputError, NotCoveredError, SpecificationError
 from hengqi.metrology.quantities import format_mass, parse_mass
 
 #: A mass as accepted by :meth:`InstrumentSpecification.create`: exact kilograms or text with a unit ("15 kg").
@@ -180,22 +180,29 @@ def _row_for(cls: AccuracyClass, e_kg: Decimal, path: str, table: Sequence[Class
     row = class_row(cls, e_kg, table)
     if row is None:
         allowed = " or ".join(r.describe_e() for r in table if r.accuracy_class == cls)
-        raise SpecificationError(path, f"e = {_g(e_kg)} is outside class {cls} ({allowed})", rule=rule)
+        params = {"e": _g(e_kg), "cls": f"{cls}", "allowed": allowed}
+        template = N_("e = {e} is outside class {cls} ({allowed})")
+        raise SpecificationError(path, template.format(**params), rule=rule, template=template, params=params)
     return row
 
 
 def _check_form(value_kg: Decimal, path: str, name: str) -> None:
     if not is_one_two_five(value_kg):
-        raise SpecificationError(path, f"{name} = {_g(value_kg)} is not 1, 2 or 5 x 10^k", rule=RULE_FORM)
+        params = {"name": name, "value": _g(value_kg)}
+        template = N_("{name} = {value} is not 1, 2 or 5 x 10^k")
+        raise SpecificationError(path, template.format(**params), rule=RULE_FORM, template=template, params=params)
 
 
 def _check_n(cls: AccuracyClass, max_kg: Decimal, e_kg: Decimal, row: ClassRow, *, path: str, rule: str) -> None:
     n = max_kg / e_kg
-    where = f"for class {cls} with e = {_g(e_kg)}"
     if max_kg < row.n_min * e_kg:
-        raise SpecificationError(path, f"n = Max/e = {_n_text(n)} is below {_n_text(row.n_min)} {where}", rule=rule)
+        params = {"n": _n_text(n), "limit": _n_text(row.n_min), "cls": f"{cls}", "e": _g(e_kg)}
+        template = N_("n = Max/e = {n} is below {limit} for class {cls} with e = {e}")
+        raise SpecificationError(path, template.format(**params), rule=rule, template=template, params=params)
     if row.n_max is not None and max_kg > row.n_max * e_kg:
-        raise SpecificationError(path, f"n = Max/e = {_n_text(n)} exceeds {_n_text(row.n_max)} {where}", rule=rule)
+        params = {"n": _n_text(n), "limit": _n_text(row.n_max), "cls": f"{cls}", "e": _g(e_kg)}
+        template = N_("n = Max/e = {n} exceeds {limit} for class {cls} with e = {e}")
+        raise SpecificationError(path, template.format(**params), rule=rule, template=template, params=params)
 
 
 @dataclass(frozen=True, slots=True)
@@ -450,9 +457,9 @@ def validate_specification(spec: InstrumentSpecification) -> None:
     lower = min_lower_limit(cls, spec.ranges, spec.d_kg, spec.kind)
     if spec.min_kg < lower:
         rule = RULE_TABLE_2 if spec.kind is InstrumentKind.MULTI_INTERVAL else RULE_MIN
-        raise SpecificationError(
-            "min", f"Min = {_g(spec.min_kg)} is below the lower limit {_g(lower)} for class {cls}", rule=rule
-        )
+        params = {"min": _g(spec.min_kg), "lower": _g(lower), "cls": f"{cls}"}
+        template = N_("Min = {min} is below the lower limit {lower} for class {cls}")
+        raise SpecificationError("min", template.format(**params), rule=rule, template=template, params=params)
     if spec.min_kg >= first.max_kg:
         raise InputError("min", f"Min = {format_mass(spec.min_kg)} must be below Max = {format_mass(first.max_kg)}")
 

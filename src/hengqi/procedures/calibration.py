@@ -54,6 +54,7 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from hengqi.errors import HengqiError, InputError, RecordError
+from hengqi.locale import N_
 from hengqi.metrology.calibration import CalibrationResult
 from hengqi.metrology.calibration.ranges import range_after
 from hengqi.metrology.calibration.result import RangeKind
@@ -595,11 +596,11 @@ def calibration_plan(parameters: Mapping[str, Any]) -> Plan:
     """The guided calibration: startup, repeatability, eccentricity, test loads, the record evaluated."""
     run = _Calibration(parameters)
     yield Prompt(
-        f"Calibration of {run.instrument_id} (Max {mass_text(run.max_kg)}, d {mass_text(run.d_kg)}) to "
-        "EURAMET cg-18. Check that the instrument is level, warmed up and clean, that the reference weights "
-        "are acclimatised; the environmental conditions are asked for next.",
-        f"校准 {run.instrument_id}（Max {mass_text(run.max_kg)}，d {mass_text(run.d_kg)}），依据 EURAMET cg-18。"
-        "请确认衡器已调平、预热、清洁，标准砝码已恒温，并记录环境条件。",
+        N_(
+            "Calibration of {instrument} (Max {max}, d {d}) to EURAMET cg-18. Check that the instrument is level, "
+            "warmed up and clean, that the reference weights are acclimatised; the environmental conditions are "
+            "asked for next."
+        ).format(instrument=run.instrument_id, max=mass_text(run.max_kg), d=mass_text(run.d_kg))
     )
     if run.options.conditions:
         yield from run.conditions("start")

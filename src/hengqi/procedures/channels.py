@@ -21,6 +21,7 @@ from typing import TextIO
 from hengqi.errors import InputError
 from hengqi.metrology.quantities import canonical_unit, format_mass, parse_mass
 from hengqi.procedures.errors import CancelRequested, OperatorGoneError, ScriptExhaustedError
+from hengqi.procedures.instructions import describe
 from hengqi.procedures.steps import (
     AddLoad,
     Decide,
@@ -35,7 +36,6 @@ from hengqi.procedures.steps import (
     ZeroScale,
     as_mass,
     check_answer,
-    describe,
 )
 
 #: Words that ask a terminal run to stop.

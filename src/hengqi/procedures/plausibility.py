@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
 
+from hengqi.locale import N_, Message, translate_message
 from hengqi.metrology.quantities import format_mass
 
 #: A reading more than this many in-service MPEs from its load needs a confirmation (interface choice).
@@ -51,12 +52,21 @@ FAR_FRACTION: Final = Decimal("0.1")
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One thing wrong with a reading: ``code`` (see the module table), whether it is ``gross`` (needs a
-    confirmation with a reason) and what it is, in English and Chinese."""
+    confirmation with a reason) and what it is, as a catalogue message (English msgid and parameters,
+    translated where it is shown: :meth:`text`)."""
 
     code: str
     gross: bool
-    message: str
-    message_zh: str
+    what: Message
+
+    @property
+    def message(self) -> str:
+        """What the finding is, in English."""
+        return self.what.english()
+
+    def text(self, lang: str) -> str:
+        """What the finding is, in ``lang`` (from the catalogue)."""
+        return translate_message(lang, self.what)
 
 
 def check_reading(
@@ -79,28 +89,37 @@ def check_reading(
     >>> [f.code for f in check_reading(D("0.1"), D("0.1000025"), mpe_kg=D("0.000002"),
     ...                                same_load=[D("0.1000001"), D("0.1")])]
     ['beyond_mpe', 'repeatability']
+    >>> check_reading(D("100"), D("120"), mpe_kg=None)[0].text("zh")
+    '示值 120 kg 与载荷 100 kg 相差过大'
     """
     findings: list[Finding] = []
     error = indication_kg - load_kg
+    indication, load = format_mass(indication_kg), format_mass(load_kg)
     if load_kg > 0 and indication_kg < 0:
         findings.append(
             Finding(
                 "sign",
                 True,
-                f"{format_mass(indication_kg)} is negative with {format_mass(load_kg)} on the receptor",
-                f"承载器上有 {format_mass(load_kg)}，示值 {format_mass(indication_kg)} 却为负",
+                N_("{indication} is negative with {load} on the receptor").format(indication=indication, load=load),
             )
         )
     if mpe_kg is not None and mpe_kg > 0:
+        mpe = format_mass(mpe_kg)
         if abs(error) > GROSS_FACTOR * mpe_kg:
             findings.append(
                 Finding(
                     "gross_error",
                     True,
-                    f"{format_mass(indication_kg)} is {format_mass(abs(error))} from the load "
-                    f"{format_mass(load_kg)}: more than {GROSS_FACTOR} x the in-service MPE ({format_mass(mpe_kg)})",
-                    f"示值 {format_mass(indication_kg)} 与载荷 {format_mass(load_kg)} 相差 {format_mass(abs(error))}，"
-                    f"超过 {GROSS_FACTOR} 倍最大允许误差（{format_mass(mpe_kg)}）",
+                    N_(
+                        "{indication} is {difference} from the load {load}: more than {factor} x the in-service "
+                        "MPE ({mpe})"
+                    ).format(
+                        indication=indication,
+                        difference=format_mass(abs(error)),
+                        load=load,
+                        factor=str(GROSS_FACTOR),
+                        mpe=mpe,
+                    ),
                 )
             )
         elif abs(error) > mpe_kg:
@@ -108,8 +127,7 @@ def check_reading(
                 Finding(
                     "beyond_mpe",
                     False,
-                    f"the error {format_mass(error)} is larger than the MPE {format_mass(mpe_kg)}",
-                    f"误差 {format_mass(error)} 大于最大允许误差 {format_mass(mpe_kg)}",
+                    N_("the error {error} is larger than the MPE {mpe}").format(error=format_mass(error), mpe=mpe),
                 )
             )
         if same_load:
@@ -120,10 +138,9 @@ def check_reading(
                     Finding(
                         "repeatability",
                         False,
-                        f"the readings at {format_mass(load_kg)} spread over {format_mass(spread)}, "
-                        f"more than the MPE {format_mass(mpe_kg)}",
-                        f"{format_mass(load_kg)} 处各次示值之差 {format_mass(spread)} "
-                        f"大于最大允许误差 {format_mass(mpe_kg)}",
+                        N_("the readings at {load} spread over {spread}, more than the MPE {mpe}").format(
+                            load=load, spread=format_mass(spread), mpe=mpe
+                        ),
                     )
                 )
     elif load_kg > 0 and abs(error) > FAR_FRACTION * load_kg:
@@ -131,8 +148,7 @@ def check_reading(
             Finding(
                 "far",
                 True,
-                f"{format_mass(indication_kg)} is far from the load {format_mass(load_kg)}",
-                f"示值 {format_mass(indication_kg)} 与载荷 {format_mass(load_kg)} 相差过大",
+                N_("{indication} is far from the load {load}").format(indication=indication, load=load),
             )
         )
     return tuple(findings)
@@ -141,7 +157,7 @@ def check_reading(
 def needs_confirmation(findings: Sequence[Finding]) -> bool:
     """Whether any finding is gross (the reading is recorded only with a reason, or measured again).
 
-    >>> needs_confirmation([Finding("beyond_mpe", False, "", "")])
+    >>> needs_confirmation([Finding("beyond_mpe", False, Message(""))])
     False
     """
     return any(finding.gross for finding in findings)

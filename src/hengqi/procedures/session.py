@@ -41,6 +41,7 @@ from typing import Any
 
 from hengqi.errors import HengqiError, InputError
 from hengqi.procedures.errors import ReplayError, RunFinishedError, StaleStepError
+from hengqi.procedures.instructions import step_as_json, step_digest
 from hengqi.procedures.state import RunState, StepRecord
 from hengqi.procedures.steps import (
     Answer,
@@ -54,8 +55,6 @@ from hengqi.procedures.steps import (
     answer_as_json,
     answer_from_json,
     check_answer,
-    step_as_json,
-    step_digest,
 )
 
 

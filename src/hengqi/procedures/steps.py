@@ -23,60 +23,34 @@ step                what happens                                answer sent back
 :class:`Record` carries an intermediate result (an error against its MPE or U) for whoever shows the run live;
 it needs no answer and is not an operator step.
 
-Every step says what to do in English and Chinese (:func:`describe`) and has a JSON form (:func:`step_as_json`)
-from which its digest, part of the step id, is taken.
+What a step asks is a catalogue message, translated where it is shown, and its JSON form and digest (part of
+the step id) are taken in :mod:`hengqi.procedures.instructions`.
 
->>> step = PlaceLoad(Decimal("5"), "centre")
->>> describe(step)
-('Place 5 kg on the load receptor, centre.', '在承载器中心放置 5 kg 的砝码。')
 >>> check_answer(ReadStable("indication", Decimal("5")), "5.005 kg")
 Decimal('5.005')
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar, TypeAlias
 
 from hengqi.errors import InputError
+from hengqi.locale import Message
 from hengqi.metrology.quantities import format_mass, parse_mass
 
 #: What a runner sends back into a procedure for a step.
 Answer: TypeAlias = Decimal | str | None
 
-#: Names of load-receptor positions in Chinese (eccentricity test positions).
-_POSITIONS_ZH = {
-    "centre": "中心",
-    "front-left": "左前",
-    "front-right": "右前",
-    "back-right": "右后",
-    "back-left": "左后",
-}
-
-
-def position_zh(position: str) -> str:
-    """The Chinese name of a load-receptor position (``"support 3"`` -> ``"支承点 3"``).
-
-    >>> position_zh("back-left"), position_zh("support 7")
-    ('左后', '支承点 7')
-    """
-    if position in _POSITIONS_ZH:
-        return _POSITIONS_ZH[position]
-    if position.startswith("support "):
-        return "支承点 " + position.removeprefix("support ")
-    return position
-
 
 @dataclass(frozen=True, slots=True)
 class Prompt:
-    """An instruction for the operator, acknowledged with ``None``."""
+    """An instruction for the operator, acknowledged with ``None``: a catalogue message (English msgid and
+    parameters, :func:`hengqi.locale.N_`), or plain text shown as it is in every language."""
 
     kind: ClassVar[str] = "prompt"
-    text: str
-    text_zh: str = ""
+    text: str | Message
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +59,7 @@ class Decide:
 
     kind: ClassVar[str] = "decide"
     key: str
-    text: str
-    text_zh: str
+    text: str | Message
     options: tuple[str, ...]
 
 
@@ -318,108 +291,6 @@ STEP_TYPES: tuple[type[OperatorStep], ...] = (
 )
 
 
-def _mass(kg: Decimal) -> str:
-    return format_mass(kg)
-
-
-def describe(step: Step) -> tuple[str, str]:
-    """What the operator is asked to do, in English and in Chinese.
-
-    >>> describe(FindChangeover(Decimal("1"), Decimal("0.0005"), Decimal("0.005")))[0]
-    'Add 500 mg weights one at a time until the indication steps up by 5 g; enter the total added (dL).'
-    """
-    if isinstance(step, Prompt):
-        return step.text, step.text_zh or step.text
-    if isinstance(step, Decide):
-        return step.text, step.text_zh or step.text
-    if isinstance(step, PlaceLoad):
-        where_en = f", {step.position}" if step.position else ""
-        where_zh = position_zh(step.position) if step.position else ""
-        weights = f" (weights: {', '.join(step.weights)})" if step.weights else ""
-        return (
-            f"Place {_mass(step.load_kg)} on the load receptor{where_en}{weights}.",
-            f"在承载器{where_zh}放置 {_mass(step.load_kg)} 的砝码。",
-        )
-    if isinstance(step, AddLoad):
-        return (
-            f"Gently add {_mass(step.extra_kg)} to the load on the receptor.",
-            f"在承载器上轻缓地加放 {_mass(step.extra_kg)}。",
-        )
-    if isinstance(step, RemoveLoad):
-        return "Remove all loads from the load receptor.", "卸下承载器上的全部载荷。"
-    if isinstance(step, Substitute):
-        names = f" ({', '.join(step.weights)})" if step.weights else ""
-        return (
-            f"Substitution {step.step}: take the standard weights{names} and any change-point weights off the load "
-            "receptor and put substitute material (ballast) on it in their place until the indication is again "
-            f"about {_mass(step.load_kg)}; leave the substitute on the receptor.",
-            f"第 {step.step} 次替代：从承载器上取下标准砝码（及找转换点用的小砝码），放上替代物（配重），"
-            f"直到示值再次约为 {_mass(step.load_kg)}；替代物留在承载器上。",
-        )
-    if isinstance(step, ZeroScale):
-        return "Set the instrument to zero.", "将衡器置零。"
-    if isinstance(step, ReadStable):
-        in_en = f", range {step.range_in_use}" if step.range_in_use is not None else ""
-        in_zh = f"，称量范围 {step.range_in_use}" if step.range_in_use is not None else ""
-        return (
-            f"Read the stable indication ({step.purpose}, load {_mass(step.load_kg)}{in_en}).",
-            f"读取稳定示值（{step.purpose}，载荷 {_mass(step.load_kg)}{in_zh}）。",
-        )
-    if isinstance(step, FindChangeover):
-        then_en = "; then remove one of them again" if step.remove_one else ""
-        then_zh = "，然后取下其中一个" if step.remove_one else ""
-        return (
-            f"Add {_mass(step.step_kg)} weights one at a time until the indication steps up by "
-            f"{_mass(step.interval_kg)}{then_en}; enter the total added (dL).",
-            f"逐个加放 {_mass(step.step_kg)} 的小砝码，直到示值增加 {_mass(step.interval_kg)}{then_zh}；"
-            "输入加放的总量 ΔL。",
-        )
-    if isinstance(step, ReadConditions):
-        at_en, at_zh = ("start", "开始") if step.moment == "start" else ("end", "结束")
-        return (
-            f"Read the air temperature (°C), barometric pressure (hPa) and relative humidity (%) at the {at_en} of "
-            "the run and enter them (leave empty where not measured).",
-            f"读取{at_zh}时的空气温度（°C）、大气压力（hPa）和相对湿度（%）并输入（未测量则留空）。",
-        )
-    return f"Result {step.key}: {step.value.message}", f"结果 {step.key}：{step.value.message}"
-
-
-def _json_value(value: object) -> object:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, tuple):
-        return [_json_value(item) for item in value]
-    if isinstance(value, LiveResult):
-        return value.as_json()
-    return value
-
-
-def step_as_json(step: Step) -> dict[str, Any]:
-    """The JSON form of a step: ``kind`` and its fields (masses as exact decimal strings), with both texts.
-
-    >>> step_as_json(RemoveLoad())
-    {'kind': 'remove', 'text': 'Remove all loads from the load receptor.', 'text_zh': '卸下承载器上的全部载荷。'}
-    """
-    data: dict[str, Any] = {"kind": step.kind}
-    for item in fields(step):
-        value = getattr(step, item.name)
-        if item.name == "range_in_use" and value is None:
-            continue  # a single-range reading: the form (and digest) of the steps before ranges were recorded
-        data[item.name] = _json_value(value)
-    data["text"], data["text_zh"] = describe(step)
-    return data
-
-
-def step_digest(step: Step) -> str:
-    """A short digest of a step's JSON form: two different steps at one index never share a step id.
-
-    >>> step_digest(ZeroScale()) == step_digest(ZeroScale()), step_digest(ZeroScale()) == step_digest(RemoveLoad())
-    (True, False)
-    """
-    text = json.dumps(step_as_json(step), sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:10]
-
-
 def _needs_mass(step: ReadStable | FindChangeover, answer: object, path: str) -> Decimal:
     if isinstance(answer, bool) or answer is None:
         raise InputError(path, f"expected a mass such as '1.005 kg', got {answer!r}")
@@ -435,7 +306,7 @@ def _needs_mass(step: ReadStable | FindChangeover, answer: object, path: str) ->
         raise InputError(
             path,
             f"the load added to reach the change point must be more than 0 and at most one interval "
-            f"({_mass(step.interval_kg)}), got {_mass(value)}",
+            f"({format_mass(step.interval_kg)}), got {format_mass(value)}",
         )
     return value
 
@@ -446,9 +317,9 @@ def check_answer(step: OperatorStep, answer: object, *, path: str = "answer") ->
     Masses may be given as ``Decimal`` kilograms or as text with a unit (``"1.005 kg"``, ``"1005 g"``; a bare
     number counts kilograms).  Acknowledgements take ``None`` (``""`` and ``"ok"`` are accepted too).
 
-    >>> check_answer(Decide("go", "Go on?", "继续？", ("continue", "stop")), "stop")
+    >>> check_answer(Decide("go", "Go on?", ("continue", "stop")), "stop")
     'stop'
-    >>> check_answer(Decide("go", "Go on?", "继续？", ("continue", "stop")), "maybe")
+    >>> check_answer(Decide("go", "Go on?", ("continue", "stop")), "maybe")
     Traceback (most recent call last):
     ...
     hengqi.errors.InputError: answer: expected one of continue, stop, got 'maybe'

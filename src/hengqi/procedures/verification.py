@@ -52,6 +52,7 @@ from decimal import Decimal
 from typing import Any
 
 from hengqi.errors import HengqiError, InputError, RecordError
+from hengqi.locale import N_
 from hengqi.metrology.classes import InstrumentKind, InstrumentSpecification
 from hengqi.metrology.r76 import PointResult, VerificationResult
 from hengqi.metrology.r76.discrimination import EXTRA_LOAD_D
@@ -68,6 +69,7 @@ from hengqi.procedures.common import (
     unevaluated,
     weight_table,
 )
+from hengqi.procedures.instructions import STAGES
 from hengqi.procedures.session import PlanDefinition, PlanProduct
 from hengqi.procedures.steps import (
     AddLoad,
@@ -589,8 +591,7 @@ class _Verification:
             self.asked = True
             choice = yield Decide(
                 "on-failure",
-                "A result exceeds its limit: the instrument fails. Continue the remaining tests, or stop here?",
-                "有结果超出限值：衡器不合格。继续其余试验，还是在此停止？",
+                N_("A result exceeds its limit: the instrument fails. Continue the remaining tests, or stop here?"),
                 ("continue", "stop"),
             )
             self.stopped = choice == "stop"
@@ -750,12 +751,19 @@ def verification_plan(parameters: Mapping[str, Any]) -> Plan:
     run = _Verification(parameters)
     spec, model = run.spec, run.model
     instrument = model.instrument
+    stage = f"{model.stage}"
     yield Prompt(
-        f"Verification of {instrument.id} (class {spec.accuracy_class}, Max {mass_text(spec.max_kg)}, "
-        f"e {mass_text(spec.e_kg)}), {model.stage} verification under {model.rules}. Check that the instrument "
-        "is level, warmed up and clean, and that the reference weights are at hand.",
-        f"检定 {instrument.id}（{spec.accuracy_class} 级，Max {mass_text(spec.max_kg)}，"
-        f"e {mass_text(spec.e_kg)}），{model.stage}，规程 {model.rules}。请确认衡器已调平、预热、清洁，标准砝码齐备。",
+        N_(
+            "Verification of {instrument} (class {accuracy_class}, Max {max}, e {e}), {stage} under {rules}. Check "
+            "that the instrument is level, warmed up and clean, and that the reference weights are at hand."
+        ).format(
+            instrument=instrument.id,
+            accuracy_class=f"{spec.accuracy_class}",
+            max=mass_text(spec.max_kg),
+            e=mass_text(spec.e_kg),
+            stage=STAGES.get(stage, f"{stage} verification"),
+            rules=f"{model.rules}",
+        )
     )
     yield RemoveLoad()
     for name in run.options.tests:

@@ -16,6 +16,7 @@ from hengqi import __version__
 from hengqi.certificates.admin import Address, AdministrativeData, Person
 from hengqi.certificates.pdf import layout
 from hengqi.errors import InputError
+from hengqi.locale import NP_, bilingual, translate_message
 
 __all__ = ["Blocks", "address_text", "build_document", "text_of"]
 
@@ -61,12 +62,17 @@ class Blocks:
         rows = []
         for person in persons:
             role = text_of(person.role) if person.role else ""
-            mark = " (main signer 签发人)" if person.main_signer else ""
+            mark = " (" + escape(bilingual(NP_("certificate", "main signer"))) + ")" if person.main_signer else ""
             rows.append(
                 [
                     self.p(escape(person.name) + mark, "cell"),
                     self.p(role, "cell"),
-                    self.p("signed electronically 电子签名" if signed and person.main_signer else "", "cell"),
+                    self.p(
+                        escape(bilingual(NP_("certificate", "signed electronically")))
+                        if signed and person.main_signer
+                        else "",
+                        "cell",
+                    ),
                 ]
             )
         table = Table(rows, colWidths=[60 * mm, 60 * mm, None])
@@ -77,7 +83,8 @@ class Blocks:
         self.story.append(Spacer(1, 3 * mm))
         if verify_url is not None:
             self.verification_link(verify_url)
-        self.story.append(self.p(f"Issued with hengqi {escape(__version__)}. — End of certificate 证书结束 —", "small"))
+        end = bilingual(NP_("certificate", "End of certificate"))
+        self.story.append(self.p(f"Issued with hengqi {escape(__version__)}. — {escape(end)} —", "small"))
         block = self.story[start:]
         del self.story[start:]
         self.story.append(KeepTogether(block))
@@ -86,11 +93,11 @@ class Blocks:
         """The link to the certificate's public verification page with its QR code (labels and PDFs)."""
         from hengqi.certificates.pdf.qr import drawing
 
-        text = self.p(
-            "Check that this certificate is current and that this file is genuine: scan the code or open "
-            f"{escape(url)}<br/>扫描二维码或打开上述网址，核验本证书是否有效及本文件是否为原件。",
-            "small",
+        check = NP_(
+            "certificate",
+            "Check that this certificate is current and that this file is genuine: scan the code or open",
         )
+        text = self.p(f"{escape(check.text)} {escape(url)}<br/>{escape(translate_message('zh', check))}", "small")
         qr = Table([[drawing(url, 24 * mm), text]], colWidths=[28 * mm, None])
         qr.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("FONTNAME", (0, 0), (-1, -1), self.font)]))
         self.story.append(qr)

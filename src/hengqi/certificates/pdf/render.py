@@ -25,7 +25,7 @@ from hengqi.certificates.pdf import layout
 from hengqi.certificates.pdf.blocks import Blocks, address_text, build_document, text_of
 from hengqi.certificates.pdf.fonts import find_cjk_font, register_cjk_font
 from hengqi.certificates.pdf.plot import error_plot_png
-from hengqi.locale import NP_, Message, translate_message
+from hengqi.locale import NP_, Message, bilingual, translate_message
 from hengqi.metrology.calibration.result import CalibrationResult, RangeKind, ReferenceWeightSet
 from hengqi.metrology.reporting import (
     decimal_text,
@@ -58,6 +58,27 @@ _RANGE_KINDS: dict[str, Message] = {
     RangeKind.MULTIPLE_RANGE: NP_("certificate", "multiple-range instrument"),
     "": NP_("certificate", "instrument with several ranges"),
 }
+
+
+#: The procedure in words, and the other tests done (repeatability, eccentricity) -> what the certificate adds.
+_PROCEDURE = NP_(
+    "certificate",
+    "Test loads of reference weights were applied and the indications read; the error of indication is "
+    "E = I − m_ref, the indication I (net of the no-load indication) minus the conventional mass m_ref of the load.",
+)
+_ALSO_TESTED = {
+    (True, True): NP_("certificate", "Repeatability and eccentricity were tested."),
+    (True, False): NP_("certificate", "Repeatability was tested."),
+    (False, True): NP_("certificate", "Eccentricity was tested."),
+}
+#: The conformity statement: what is compared, and the decision rule's bands (stage, rules and the rule's name
+#: are printed between them in the English, as the assessment names them).
+_COMPARED = NP_("certificate", "Errors of indication against the MPE")
+_BANDS = NP_(
+    "certificate",
+    "pass |E| + U ≤ MPE; conditional pass |E| ≤ MPE < |E| + U; conditional fail |E| − U ≤ MPE < |E|; "
+    "fail MPE < |E| − U.",
+)
 
 
 class _Builder(Blocks):
@@ -241,32 +262,17 @@ class _Builder(Blocks):
         rows.append(
             (self.label(NP_("certificate", "Method")), f"{names}<br/>{escape('; '.join(dict.fromkeys(norms)))}")
         )
-        tested_en = [
-            x
-            for x, done in (
-                ("repeatability", bool(self.res.repeatability)),
-                ("eccentricity", self.res.eccentricity is not None),
-            )
-            if done
-        ]
-        tested_zh = [
-            x
-            for x, done in (("重复性", bool(self.res.repeatability)), ("偏载", self.res.eccentricity is not None))
-            if done
-        ]
-        also_en = (
-            f" {' and '.join(tested_en).capitalize()} were tested."
-            if len(tested_en) == 2
-            else (f" {tested_en[0].capitalize()} was tested." if tested_en else "")
-        )
-        also_zh = f"另做{'和'.join(tested_zh)}测试。" if tested_zh else ""
+        tested = (bool(self.res.repeatability), self.res.eccentricity is not None)
+        also = _ALSO_TESTED.get(tested)
+        procedure = _PROCEDURE
         rows.append(
             (
                 self.label(NP_("certificate", "Procedure")),
-                "Test loads of reference weights were applied and the indications read; the error of indication is "
-                "E = I − m_ref, the indication I (net of the no-load indication) minus the conventional mass m_ref "
-                f"of the load.{also_en} 施加参考砝码作为试验载荷并读取示值；示值误差 E = I − m_ref，"
-                f"即示值（扣除空载示值）减去载荷的折算质量。{also_zh}",
+                procedure.text
+                + ("" if also is None else " " + also.text)
+                + " "
+                + translate_message("zh", procedure)
+                + ("" if also is None else translate_message("zh", also)),
             )
         )
         substituted = [p for p in self.res.points if p.contribution("substitution-rounding") is not None]
@@ -276,11 +282,15 @@ class _Builder(Blocks):
                 (
                     self.label(NP_("certificate", "Substitution loads")),
                     escape(
-                        f"At {loads} the test load was built up by substitution: the reference weights were "
-                        "replaced by a substitute load (ballast) until the same indication was reached, and the "
-                        "reference weights were then placed again on top; m_ref includes the substitute loads. "
-                        f"在 {loads} 处采用替代法：用替代载荷替换参考砝码至示值相同，再加放参考砝码；"
-                        "m_ref 包含替代载荷。"
+                        bilingual(
+                            NP_(
+                                "certificate",
+                                "At {loads} the test load was built up by substitution: the reference weights were "
+                                "replaced by a substitute load (ballast) until the same indication was reached, and "
+                                "the reference weights were then placed again on top; m_ref includes the substitute "
+                                "loads.",
+                            ).format(loads=loads)
+                        )
                     ),
                 )
             )
@@ -336,11 +346,16 @@ class _Builder(Blocks):
         self.story.append(self.grid(header, rows, [w] * len(header)))
         self.story.append(
             self.p(
-                "m_ref is the conventional mass of the test load; E = I − m_ref. U(E) is the expanded uncertainty "
-                "U = k·u(E) for a coverage probability of about 95 % (normal distribution), rounded up to two "
-                "significant digits; E is rounded to the same decimal place. "
-                "m_ref 为试验载荷的折算质量；E = I − m_ref。扩展不确定度 U = k·u(E)，包含概率约为 95 %（正态分布），"
-                "向上修约至两位有效数字；E 修约至同一位。",
+                escape(
+                    bilingual(
+                        NP_(
+                            "certificate",
+                            "m_ref is the conventional mass of the test load; E = I − m_ref. U(E) is the expanded "
+                            "uncertainty U = k·u(E) for a coverage probability of about 95 % (normal distribution), "
+                            "rounded up to two significant digits; E is rounded to the same decimal place.",
+                        )
+                    )
+                ),
                 "small",
             )
         )
@@ -414,9 +429,7 @@ class _Builder(Blocks):
                 f"for 0 ≤ R ≤ {natural_mass(Decimal(repr(iu.max_kg)), self.unit)} {self.sym} (R: the reading)."
             )
             if not iu.corrected and iu.error_curve is not None:
-                text += (
-                    " Readings not corrected: U_gl(W) = U(W) + |E_appr(R)|. 读数未修正时 U_gl(W) = U(W) + |E_appr(R)|。"
-                )
+                text += " " + bilingual(NP_("certificate", "Readings not corrected: U_gl(W) = U(W) + |E_appr(R)|."))
             self.story.append(self.p(escape(text)))
             self.story.append(self.p(escape(iu.derivation + "."), "small"))
         for mw in mws:
@@ -443,10 +456,10 @@ class _Builder(Blocks):
                 self.p(
                     f"<b>{escape(VERDICTS[a.status])}</b> — "
                     + escape(
-                        f"Errors of indication against the MPE for {a.stage} verification ({a.rule}); decision "
-                        f"rule: {DECISION_RULE}: pass |E| + U ≤ MPE; conditional pass |E| ≤ MPE < |E| + U; "
-                        "conditional fail |E| − U ≤ MPE < |E|; fail MPE < |E| − U. "
-                        "示值误差与最大允许误差比较，判定规则以扩展不确定度 U 为保护带。"
+                        f"{_COMPARED.text} for {a.stage} verification ({a.rule}); decision "
+                        f"rule: {DECISION_RULE}: {_BANDS.text} "
+                        + translate_message("zh", _COMPARED)
+                        + translate_message("zh", _BANDS)
                     ),
                     "statement",
                 )
@@ -460,10 +473,16 @@ class _Builder(Blocks):
             self.story.append(self.p(escape(note), "small"))
         self.story.append(
             self.p(
-                "The results relate only to the item calibrated, at the time of calibration. "
-                "This certificate shall not "
-                "be reproduced except in full without the written approval of the laboratory. "
-                "校准结果仅对被校器具在校准时有效。未经实验室书面批准，不得部分复制本证书。",
+                escape(
+                    bilingual(
+                        NP_(
+                            "certificate",
+                            "The results relate only to the item calibrated, at the time of calibration. This "
+                            "certificate shall not be reproduced except in full without the written approval of the "
+                            "laboratory.",
+                        )
+                    )
+                ),
                 "small",
             )
         )

@@ -25,6 +25,7 @@ from hengqi.certificates.pdf import layout
 from hengqi.certificates.pdf.blocks import Blocks, address_text, build_document, text_of
 from hengqi.certificates.pdf.fonts import register_cjk_font
 from hengqi.certificates.pdf.render import attach_file
+from hengqi.locale import NP_, Message, bilingual, translate_message
 from hengqi.metrology.classes import InstrumentSpecification
 from hengqi.metrology.conformity import SIMPLE_ACCEPTANCE
 from hengqi.metrology.r76 import PointResult, TestResult, VerificationResult
@@ -36,6 +37,11 @@ from hengqi.records.verification_models import VerificationRecord
 __all__ = ["RESULT_ATTACHMENT", "TITLES", "clauses", "render_verification_pdf"]
 
 RESULT_ATTACHMENT = "verification-result.json"
+#: The decision rule in words (the rule's name and source follow the English, as named by the metrology core).
+_RULE = NP_(
+    "certificate",
+    "each value found is compared with its limit (the MPE, or the limit the clause sets) without a guard band",
+)
 
 #: Title by verdict: a certificate when the instrument passed, a notice of the result when it failed.
 TITLES: dict[Verdict, dict[str, str]] = {
@@ -43,14 +49,19 @@ TITLES: dict[Verdict, dict[str, str]] = {
     Verdict.FAIL: {"en": "Notice of Verification Result", "zh": "检定结果通知书"},
 }
 
+#: The tests' names (English msgid; the Chinese from the catalogue).
+_TEST_MESSAGES: dict[str, Message] = {
+    "weighing": NP_("verification test", "Weighing test"),
+    "eccentricity": NP_("verification test", "Eccentricity test"),
+    "repeatability": NP_("verification test", "Repeatability test"),
+    "discrimination": NP_("verification test", "Discrimination test"),
+    "zero-setting": NP_("verification test", "Zero-setting accuracy"),
+    "tare": NP_("verification test", "Tare test"),
+    "reference-weights": NP_("verification test", "Reference weights"),
+}
+#: A test's name in English and Chinese (an unknown test by its code, in English only).
 TEST_NAMES: dict[str, tuple[str, str]] = {
-    "weighing": ("Weighing test", "称量测试"),
-    "eccentricity": ("Eccentricity test", "偏载测试"),
-    "repeatability": ("Repeatability test", "重复性测试"),
-    "discrimination": ("Discrimination test", "鉴别力测试"),
-    "zero-setting": ("Zero-setting accuracy", "置零准确度"),
-    "tare": ("Tare test", "除皮测试"),
-    "reference-weights": ("Reference weights", "标准砝码"),
+    name: (message.text, translate_message("zh", message)) for name, message in _TEST_MESSAGES.items()
 }
 
 VERDICT_TEXT = {Verdict.PASS: "pass 合格", Verdict.FAIL: "fail 不合格"}
@@ -76,11 +87,13 @@ _LABEL_WORDS = {
     "support": "支点",
 }
 
-_STAGES = {
-    "initial": ("initial verification", "首次检定"),
-    "subsequent": ("subsequent verification", "后续检定"),
-    "in-service": ("in-service inspection", "使用中检查"),
+_STAGE_MESSAGES: dict[str, Message] = {
+    "initial": NP_("verification stage", "initial verification"),
+    "subsequent": NP_("verification stage", "subsequent verification"),
+    "in-service": NP_("verification stage", "in-service inspection"),
 }
+#: A verification stage in English and Chinese.
+_STAGES = {stage: (message.text, translate_message("zh", message)) for stage, message in _STAGE_MESSAGES.items()}
 
 #: A citation of a document and clause inside a rule text: ``OIML R 76-1:2006, A.4.4``, ``JJG 539-1997, ...``.
 _CITATION = re.compile(
@@ -208,9 +221,8 @@ class _Builder(Blocks):
             (
                 "Decision rule<br/>判定规则",
                 escape(
-                    "each value found is compared with its limit (the MPE, or the limit the clause sets) without a "
-                    f"guard band: {SIMPLE_ACCEPTANCE.name} ({SIMPLE_ACCEPTANCE.source}). "
-                    "测得值与限值（最大允许误差或条款规定的限值）直接比较，不设保护带（简单接受）。"
+                    f"{_RULE.text}: {SIMPLE_ACCEPTANCE.name} ({SIMPLE_ACCEPTANCE.source}). "
+                    + translate_message("zh", _RULE)
                 ),
             ),
         ]
@@ -316,10 +328,16 @@ class _Builder(Blocks):
         if test.name == "weighing":
             self.story.append(
                 self.p(
-                    "E = I − L (after eliminating the rounding error where change-point weights were used); "
-                    "Ec = E − E0, corrected for the error at zero E0; the limit is the MPE of the load. "
-                    "E = I − L（使用闪变点砝码时已消除化整误差）；Ec = E − E0，已修正零点误差 E0；"
-                    "限值为该载荷的最大允许误差。",
+                    escape(
+                        bilingual(
+                            NP_(
+                                "certificate",
+                                "E = I − L (after eliminating the rounding error where change-point weights were "
+                                "used); Ec = E − E0, corrected for the error at zero E0; the limit is the MPE of the "
+                                "load.",
+                            )
+                        )
+                    ),
                     "small",
                 )
             )
@@ -337,28 +355,41 @@ class _Builder(Blocks):
 
     def statement(self) -> None:
         self.h2("Result", "检定结论")
-        stage_en, stage_zh = _STAGES[self.record.stage.value]
+        stage = _STAGE_MESSAGES[self.record.stage.value]
         if self.result.verdict is Verdict.PASS:
-            text = (
-                f"The instrument meets the requirements of {self.regulation()} for {stage_en}. "
-                f"该器具符合 {self.regulation()} {stage_zh}的要求，检定合格。"
+            text = bilingual(
+                NP_("certificate", "The instrument meets the requirements of {regulation} for {stage}.").format(
+                    regulation=self.regulation(), stage=stage
+                )
             )
         else:
             failed = [t for t in self.result.tests if t.verdict is Verdict.FAIL]
             names_en = ", ".join(TEST_NAMES.get(t.name, (t.name, ""))[0] for t in failed)
             names_zh = "、".join(TEST_NAMES.get(t.name, ("", t.name))[1] for t in failed)
+            fails = NP_(
+                "certificate",
+                "The instrument does not meet the requirements of {regulation} for {stage}: failed {tests}.",
+            )
             text = (
-                f"The instrument does not meet the requirements of {self.regulation()} for {stage_en}: "
-                f"failed {names_en}. 该器具不符合 {self.regulation()} {stage_zh}的要求，检定不合格：{names_zh}不合格。"
+                translate_message("en", fails.format(regulation=self.regulation(), stage=stage, tests=names_en))
+                + " "
+                + translate_message("zh", fails.format(regulation=self.regulation(), stage=stage, tests=names_zh))
             )
         self.story.append(self.p(f"<b>{escape(VERDICT_TEXT[self.result.verdict])}</b> — {escape(text)}", "statement"))
         for st in self.admin.statements:
             self.story.append(self.p(text_of(st.text), "statement"))
         self.story.append(
             self.p(
-                "The results relate only to the instrument verified, at the time of verification. This certificate "
-                "shall not be reproduced except in full without the written approval of the verification body. "
-                "检定结果仅对被检器具在检定时有效。未经检定机构书面批准，不得部分复制本证书。",
+                escape(
+                    bilingual(
+                        NP_(
+                            "certificate",
+                            "The results relate only to the instrument verified, at the time of verification. This "
+                            "certificate shall not be reproduced except in full without the written approval of the "
+                            "verification body.",
+                        )
+                    )
+                ),
                 "small",
             )
         )

@@ -40,9 +40,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 
 from hengqi.errors import InputError
+from hengqi.locale import Message, message_from_json, translate_message
 from hengqi.metrology.quantities import format_mass
 from hengqi.procedures.errors import ConcurrentUpdateError, RunExistsError, UnknownRunError
 from hengqi.procedures.plans import PLANS
+from hengqi.procedures.plausibility import Finding
 from hengqi.procedures.runner import Runs
 from hengqi.procedures.session import Session
 from hengqi.procedures.simulate import VirtualBalance, simulate
@@ -712,26 +714,45 @@ def abandon(database: Database, principal: Principal, run_id: str, reason: str) 
 @dataclass(frozen=True, slots=True)
 class HeldReading:
     """A reading kept aside until it is confirmed with a reason: the step it answers, its value (kg), its
-    source and the findings that stopped it (codes and messages)."""
+    source and the findings that stopped it (codes and what they say).
+
+    ``findings`` are catalogue messages (English msgid and parameters), translated when the page is drawn.
+    A reading held before the findings were messages was stored with its texts in English and Chinese
+    (``messages``, ``messages_zh``): it is read as it was stored (``legacy``) and shown in either language.
+    """
 
     step_id: str
     value_kg: Decimal
     source: str
     codes: tuple[str, ...]
-    messages: tuple[str, ...]
-    messages_zh: tuple[str, ...]
+    findings: tuple[Message, ...] = ()
+    legacy: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, step_id: str, value_kg: Decimal, source: str, findings: tuple[Finding, ...]) -> HeldReading:
+        """A reading held with its plausibility findings."""
+        return cls(step_id, value_kg, source, tuple(f.code for f in findings), tuple(f.what for f in findings))
+
+    def messages(self, lang: str) -> tuple[str, ...]:
+        """What the findings say, in ``lang``."""
+        if self.findings:
+            return tuple(translate_message(lang, message) for message in self.findings)
+        return tuple(zh if lang == "zh" and zh else en for en, zh in self.legacy)
 
     def dumps(self) -> str:
-        return json.dumps(
-            {
-                "step_id": self.step_id,
-                "value_kg": str(self.value_kg),
-                "source": self.source,
-                "codes": list(self.codes),
-                "messages": list(self.messages),
-                "messages_zh": list(self.messages_zh),
-            }
-        )
+        data: dict[str, Any] = {
+            "step_id": self.step_id,
+            "value_kg": str(self.value_kg),
+            "source": self.source,
+            "codes": list(self.codes),
+        }
+        if self.findings:
+            data["findings"] = [message.as_json() for message in self.findings]
+            data["messages"] = [message.english() for message in self.findings]  # for a reader of the raw row
+        else:
+            data["messages"] = [en for en, _ in self.legacy]
+            data["messages_zh"] = [zh for _, zh in self.legacy]
+        return json.dumps(data, ensure_ascii=False)
 
     @classmethod
     def loads(cls, text: str) -> HeldReading | None:
@@ -739,13 +760,21 @@ class HeldReading:
             return None
         try:
             data = json.loads(text)
+            findings: tuple[Message, ...] = ()
+            legacy: tuple[tuple[str, str], ...] = ()
+            if "findings" in data:
+                findings = tuple(message_from_json(item) for item in data["findings"])
+            else:
+                english = [str(x) for x in data["messages"]]
+                chinese = [str(x) for x in data.get("messages_zh", english)]
+                legacy = tuple(zip(english, chinese + english[len(chinese) :], strict=False))
             return cls(
                 str(data["step_id"]),
                 Decimal(str(data["value_kg"])),
                 str(data["source"]),
                 tuple(str(x) for x in data["codes"]),
-                tuple(str(x) for x in data["messages"]),
-                tuple(str(x) for x in data.get("messages_zh", data["messages"])),
+                findings,
+                legacy,
             )
         except (ValueError, KeyError, TypeError, ArithmeticError):
             return None

@@ -27,25 +27,55 @@ code                         when, and its basis
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from hengqi.locale import N_, Message, translate_message
 from hengqi.metrology.quantities import format_mass
+from hengqi.procedures.instructions import purpose_message
 
 
 @dataclass(frozen=True, slots=True)
 class ReviewWarning:
-    """One thing the reviewer must look at: a ``code`` (module table) and what it is, in English and Chinese."""
+    """One thing the reviewer must look at: a ``code`` (module table) and what it is, as a catalogue message
+    (English msgid and parameters, translated when the page is drawn)."""
 
     code: str
-    message: str
-    message_zh: str = ""
+    what: Message
+
+    @property
+    def message(self) -> str:
+        """What it is, in English."""
+        return self.what.english()
 
     def text(self, lang: str) -> str:
-        """The message in ``lang`` (``"zh"`` or English)."""
-        return self.message_zh if lang == "zh" and self.message_zh else self.message
+        """What it is, in ``lang``."""
+        return translate_message(lang, self.what)
+
+
+#: The server's flags about weights (:func:`hengqi.server.services.runs.evaluate`), stored with an English text:
+#: read back into a message (a flag of any other form is shown as it was stored).
+_WEIGHT_FLAGS: tuple[tuple[re.Pattern[str], Message], ...] = (
+    (
+        re.compile(r"weight (?P<weight>\S+) has no calibration due date"),
+        N_("weight {weight} has no calibration due date"),
+    ),
+    (
+        re.compile(r"weight (?P<weight>\S+) was out of calibration on (?P<day>\S+) \(due (?P<due>\S+)\)"),
+        N_("weight {weight} was out of calibration on {day} (due {due})"),
+    ),
+)
+
+
+def _flag_message(text: str) -> Message:
+    for pattern, message in _WEIGHT_FLAGS:
+        found = pattern.fullmatch(text)
+        if found:
+            return message.format(**found.groupdict())
+    return Message(text)
 
 
 def _two_digits(value: Decimal) -> Decimal:
@@ -81,8 +111,9 @@ def point_warnings(
             found.append(
                 ReviewWarning(
                     "e_plus_u_beyond_mpe",
-                    f"{format_mass(load)}: |E| + U = {format_mass(abs(error) + u)} > MPE = {format_mass(limit)}",
-                    f"{format_mass(load)}：|E| + U = {format_mass(abs(error) + u)} > 最大允许误差 {format_mass(limit)}",
+                    N_("{load}: |E| + U = {sum} > MPE = {mpe}").format(
+                        load=format_mass(load), sum=format_mass(abs(error) + u), mpe=format_mass(limit)
+                    ),
                 )
             )
         if u > limit / 3:
@@ -90,8 +121,9 @@ def point_warnings(
             found.append(
                 ReviewWarning(
                     "u_beyond_third_mpe",
-                    f"{format_mass(load)}: U = {format_mass(u)} > MPE/3 ≈ {third}",
-                    f"{format_mass(load)}：U = {format_mass(u)} > 最大允许误差/3 ≈ {third}",
+                    N_("{load}: U = {u} > MPE/3 ≈ {third}").format(
+                        load=format_mass(load), u=format_mass(u), third=third
+                    ),
                 )
             )
     return found
@@ -116,16 +148,18 @@ def reading_warnings(
     for reading in readings:
         if reading.flags:
             value = "—" if reading.answer is None else format_mass(Decimal(reading.answer))
-            because = f"; reason: {reading.reason}" if reading.reason else ""
-            found.append(
-                ReviewWarning(
-                    "flagged_reading",
-                    f"step {reading.index + 1} ({reading.purpose}): {value} recorded with "
-                    f"{', '.join(reading.flags)}{because}",
-                    f"步骤 {reading.index + 1}（{reading.purpose}）：{value} 带提示记录（{', '.join(reading.flags)}）"
-                    + (f"；理由：{reading.reason}" if reading.reason else ""),
-                )
-            )
+            params: dict[str, str | Message] = {
+                "step": str(reading.index + 1),
+                "purpose": purpose_message(reading.purpose),
+                "value": value,
+                "flags": ", ".join(reading.flags),
+            }
+            if reading.reason:
+                flagged = N_("step {step} ({purpose}): {value} recorded with {flags}; reason: {reason}")
+                params["reason"] = reading.reason
+            else:
+                flagged = N_("step {step} ({purpose}): {value} recorded with {flags}")
+            found.append(ReviewWarning("flagged_reading", flagged.format(**params)))
     for item in corrections:
         original = item.get("original") or {}
         old = original.get("answer") if isinstance(original, Mapping) else None
@@ -133,10 +167,12 @@ def reading_warnings(
         found.append(
             ReviewWarning(
                 "corrected_reading",
-                f"step {int(item.get('index', 0)) + 1}: {old_text} corrected by {item.get('by', '?')}; "
-                f"reason: {item.get('reason', '')}",
-                f"步骤 {int(item.get('index', 0)) + 1}：{old_text} 已由 {item.get('by', '?')} 更正；"
-                f"理由：{item.get('reason', '')}",
+                N_("step {step}: {old} corrected by {by}; reason: {reason}").format(
+                    step=str(int(item.get("index", 0)) + 1),
+                    old=old_text,
+                    by=str(item.get("by", "?")),
+                    reason=str(item.get("reason", "")),
+                ),
             )
         )
     return found
@@ -145,16 +181,12 @@ def reading_warnings(
 def record_warnings(record: Mapping[str, Any], flags: Iterable[Mapping[str, Any]]) -> list[ReviewWarning]:
     """Warnings of the run record: the server's flags about weights, and missing environmental conditions."""
     found = [
-        ReviewWarning(str(flag.get("code", "")), str(flag.get("message", "")))
+        ReviewWarning(str(flag.get("code", "")), _flag_message(str(flag.get("message", ""))))
         for flag in flags
         if str(flag.get("code", "")).startswith("weight_")
     ]
     if not record.get("environment") and not record.get("conditions"):
         found.append(
-            ReviewWarning(
-                "missing_conditions",
-                "no environmental conditions (temperature, pressure, humidity)",
-                "未记录环境条件（温度、气压、湿度）",
-            )
+            ReviewWarning("missing_conditions", N_("no environmental conditions (temperature, pressure, humidity)"))
         )
     return found

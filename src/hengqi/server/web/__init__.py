@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hengqi.errors import HengqiError
+from hengqi.locale import error_text
 from hengqi.server.api.errors import status_of
 from hengqi.server.services.instrument_links import InstrumentLinks
 from hengqi.server.services.instrument_workers import InstrumentWorkers
@@ -37,7 +38,7 @@ from hengqi.server.web import (
     users,
     verify,
 )
-from hengqi.server.web.common import HERE, PREFIX, LoginRequired, render
+from hengqi.server.web.common import HERE, PREFIX, LoginRequired, language, render
 
 
 def web_router() -> APIRouter:
@@ -95,7 +96,7 @@ def install_web(app: FastAPI) -> None:
             return RedirectResponse(f"{PREFIX}/login", status_code=303)
         if isinstance(error, HengqiError):
             status = status_of(error)
-            message = error.message
+            message = error_text(language(request), error)
         elif isinstance(error, StarletteHTTPException):
             status, message = error.status_code, str(error.detail)
         elif isinstance(error, RequestValidationError):

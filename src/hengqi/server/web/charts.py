@@ -276,9 +276,16 @@ def receptor_svg(position: str, label: str, *, size: int = 200) -> str:
 
 
 def eccentricity_svg(
-    positions: Sequence[str], deviations_kg: Sequence[Decimal], *, d_kg: Decimal, size: int = 260
+    positions: Sequence[str],
+    deviations_kg: Sequence[Decimal],
+    *,
+    d_kg: Decimal,
+    size: int = 260,
+    title: str = "eccentricity",
+    front: str = "front",
 ) -> str:
-    """Deviation of each position from the centre on a top view of the receptor (colour: size in d)."""
+    """Deviation of each position from the centre on a top view of the receptor (colour: size in d); ``title`` and
+    ``front`` are the words shown, in the page's language."""
     eu = error_unit_for(d_kg)
     pad = 22
     body = [f'<rect x="{pad}" y="{pad}" width="{size - 2 * pad}" height="{size - 2 * pad}" rx="10" class="receptor"/>']
@@ -292,12 +299,22 @@ def eccentricity_svg(
             f'<text x="{x:.0f}" y="{y + 4:.0f}" text-anchor="middle" class="ecc-label">'
             f"{sign}{_nice(_in(deviation, eu))}</text>"
         )
-    body.append(f'<text x="{size / 2:.0f}" y="{size - 4}" text-anchor="middle" class="tick">front · {eu}</text>')
-    return _svg(size, size, body, "eccentricity")
+    body.append(
+        f'<text x="{size / 2:.0f}" y="{size - 4}" text-anchor="middle" class="tick">{escape(front)} · {eu}</text>'
+    )
+    return _svg(size, size, body, title)
 
 
-def repeatability_svg(readings_kg: Sequence[Decimal], *, d_kg: Decimal, width: int = 320, height: int = 200) -> str:
-    """The readings of a repeatability series around their mean (deviations in the error unit)."""
+def repeatability_svg(
+    readings_kg: Sequence[Decimal],
+    *,
+    d_kg: Decimal,
+    width: int = 320,
+    height: int = 200,
+    title: str = "repeatability",
+) -> str:
+    """The readings of a repeatability series around their mean (deviations in the error unit); ``title`` names
+    the chart in the page's language."""
     eu = error_unit_for(d_kg)
     mean = sum(readings_kg, Decimal(0)) / len(readings_kg)
     devs = [_in(r - mean, eu) for r in readings_kg]
@@ -309,4 +326,4 @@ def repeatability_svg(readings_kg: Sequence[Decimal], *, d_kg: Decimal, width: i
             f'<circle cx="{frame.px(index):.1f}" cy="{frame.py(value):.1f}" r="5" class="point">'
             f"<title>#{index}: {_nice(value)} {eu}</title></circle>"
         )
-    return _svg(width, height, body, "repeatability")
+    return _svg(width, height, body, title)

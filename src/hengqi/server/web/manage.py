@@ -22,6 +22,7 @@ from sqlalchemy import Float, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from hengqi.errors import HengqiError, InputError
+from hengqi.locale import error_text
 from hengqi.server.api.errors import status_of
 from hengqi.server.db.models import AuditEntry, Weight
 from hengqi.server.errors import NotFoundError
@@ -30,7 +31,7 @@ from hengqi.server.services import label_sheet, registry
 from hengqi.server.services.base import get_scoped, scoped_select
 from hengqi.server.web import lab_messages as _lab_messages  # noqa: F401  (registers the screens' texts)
 from hengqi.server.web import saved_views
-from hengqi.server.web.common import PREFIX, Viewer, app_state, check_csrf, redirect, render, viewer
+from hengqi.server.web.common import PREFIX, Viewer, app_state, check_csrf, language, redirect, render, viewer
 from hengqi.server.web.registry_forms import (
     KINDS,
     REF_MODELS,
@@ -297,7 +298,7 @@ def _form_page(
         kind=kind,
         obj=obj,
         values=values,
-        error=None if error is None else error.message,
+        error=None if error is None else error_text(language(request), error),
         refs=refs,
         history=trail,
         weights=weights,

@@ -26,11 +26,13 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from hengqi.errors import InputError
+from hengqi.locale import pgettext, translate_message
 from hengqi.metrology.classes import InstrumentKind
 from hengqi.metrology.mpe import mpe
 from hengqi.metrology.quantities import format_mass
 from hengqi.metrology.reporting import reported_uncertainty
 from hengqi.procedures.errors import ConcurrentUpdateError, RunFinishedError, StaleStepError
+from hengqi.procedures.instructions import describe, position_message
 from hengqi.procedures.plausibility import Finding, check_reading, needs_confirmation
 from hengqi.procedures.session import PendingStep, Session
 from hengqi.procedures.steps import (
@@ -43,8 +45,6 @@ from hengqi.procedures.steps import (
     ZeroScale,
     as_mass,
     check_answer,
-    describe,
-    position_zh,
 )
 from hengqi.server.db.guided import GuidedRun
 from hengqi.server.db.models import Certificate, Instrument, Run
@@ -145,10 +145,9 @@ def _load(request: Request, who: Viewer, run_id: str) -> tuple[GuidedRun, Instru
 
 def _step_view(pending: PendingStep, lang: str) -> dict[str, Any]:
     step = pending.step
-    english, chinese = describe(step)
-    view: dict[str, Any] = {"text": chinese if lang == "zh" else english, "kind": step.kind, "id": pending.step_id}
+    view: dict[str, Any] = {"text": describe(step, lang), "kind": step.kind, "id": pending.step_id}
     if isinstance(step, PlaceLoad):
-        label = position_zh(step.position) if lang == "zh" else step.position
+        label = translate_message(lang, position_message(step.position))
         view.update(load=format_mass(step.load_kg), position=step.position, weights=step.weights)
         view["receptor"] = Markup(charts.receptor_svg(step.position, format_mass(step.load_kg)))
         view["position_label"] = label
@@ -196,7 +195,7 @@ def purpose_text(lang: str, purpose: str) -> str:
     """What a reading was for, in ``lang`` (``"eccentricity back-left"`` -> ``"偏载 左后"``)."""
     test, _, rest = purpose.partition(" ")
     if test == "eccentricity" and rest:
-        where = position_zh(rest) if lang == "zh" else rest
+        where = translate_message(lang, position_message(rest))
         return gettext(lang, "Eccentricity") + " " + where
     if test == "repeatability" and rest:
         return gettext(lang, "Repeatability") + " " + rest
@@ -323,7 +322,7 @@ def _screen(
         can_correct=performer == me and open_for_corrections,
         held=held,
         held_value="" if held is None else format_mass(held.value_kg),
-        held_messages=() if held is None else (held.messages_zh if lang == "zh" else held.messages),
+        held_messages=() if held is None else held.messages(lang),
         unit=display_unit(instrument.d_kg),
         readings=_readings(run, row, instrument, lang),
         nav="runs",
@@ -520,14 +519,7 @@ def submit_step(
                     guided_runs.hold_reading(
                         state.database,
                         run_id,
-                        HeldReading(
-                            pending.step_id,
-                            answer,
-                            source,
-                            tuple(f.code for f in findings),
-                            tuple(f.message for f in findings),
-                            tuple(f.message_zh for f in findings),
-                        ),
+                        HeldReading.of(pending.step_id, answer, source, findings),
                     )
                     return redirect(_run_url(run_id, "confirm"))
                 flags = tuple(f.code for f in findings)
@@ -638,7 +630,15 @@ def results(request: Request, run_id: RunId, notice: str | None = None) -> HTMLR
         ecc = res.get("eccentricity")
         if ecc:
             deviations = [Decimal(x) for x in ecc["deviations_kg"]]
-            context["ecc"] = Markup(charts.eccentricity_svg(ecc["positions"], deviations, d_kg=instrument.d_kg))
+            context["ecc"] = Markup(
+                charts.eccentricity_svg(
+                    ecc["positions"],
+                    deviations,
+                    d_kg=instrument.d_kg,
+                    title=translate(language(request), "test.eccentricity"),
+                    front=pgettext(language(request), "load receptor side", "front"),
+                )
+            )
             table = context["table"]
             context["ecc_max"] = shown(Decimal(ecc["max_deviation_kg"]), table.error_unit)
             context["ecc_load"] = shown(Decimal(ecc["load_kg"]), table.unit)
@@ -649,7 +649,11 @@ def results(request: Request, run_id: RunId, notice: str | None = None) -> HTMLR
                 {
                     "load": shown(Decimal(series["load_kg"]), context["table"].unit),
                     "s": shown(reported_uncertainty(float(series["s_kg"])), context["table"].error_unit),
-                    "svg": Markup(charts.repeatability_svg(readings, d_kg=instrument.d_kg)),
+                    "svg": Markup(
+                        charts.repeatability_svg(
+                            readings, d_kg=instrument.d_kg, title=translate(language(request), "test.repeatability")
+                        )
+                    ),
                 }
             )
         context["reps"] = reps

@@ -12,13 +12,15 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from hengqi.errors import InputError
+from hengqi.locale import N_, Message, translate_message
 from hengqi.server.analytics.definitions import STANDARD_REPORTS, Spec
 from hengqi.server.analytics.export import to_csv, to_xlsx
-from hengqi.server.analytics.report_pdf import STATISTIC_LABELS, to_pdf
+from hengqi.server.analytics.report_pdf import to_pdf
 from hengqi.server.errors import NotFoundError
 from hengqi.server.headers import content_disposition
 from hengqi.server.services import province, statistics
-from hengqi.server.web.common import app_state, render, viewer
+from hengqi.server.web.common import app_state, language, render, viewer
+from hengqi.server.web.i18n import translate
 
 router = APIRouter()
 
@@ -120,6 +122,14 @@ def statistics_export(
 #: The province reports offered on the page (label -> spec); the first is shown by default.
 PROVINCE_REPORTS: dict[str, Spec] = {s.label: s for s in STANDARD_REPORTS if s.group_by}
 KEY_LABELS_PROVINCE: dict[str, str] = KEY_LABELS
+#: The province statistics by name (the page's words; the PDF export keeps its own bilingual labels).
+STATISTIC_LABELS: dict[str, Message] = {
+    "pass_rate": N_("Verification pass rate"),
+    "overdue_rate": N_("Overdue rate"),
+    "alarms_per_1000": N_("Alarms per 1 000 instruments"),
+    "alarms_per_check": N_("Alarms per remote check"),
+    "reverification_time": N_("Days to re-verify after a failure"),
+}
 _SHOWN_ROWS = 200
 
 
@@ -130,6 +140,7 @@ def province_page(
     as_of: Annotated[date | None, Query()] = None,
 ) -> HTMLResponse:
     who = viewer(request)
+    lang = language(request)
     spec = PROVINCE_REPORTS.get(report)
     if spec is None:
         raise InputError("report", f"unknown report {report!r}")
@@ -149,8 +160,8 @@ def province_page(
         who,
         report=report,
         reports=PROVINCE_REPORTS,
-        statistic_labels=STATISTIC_LABELS,
-        key_labels=KEY_LABELS_PROVINCE,
+        statistic_labels={name: translate_message(lang, label) for name, label in STATISTIC_LABELS.items()},
+        key_labels={name: translate(lang, key) for name, key in KEY_LABELS_PROVINCE.items()},
         as_of=day,
         summary=None if summary is None else {r["name"]: r for r in summary.reports},
         table=None if answer is None else answer.reports[0],
