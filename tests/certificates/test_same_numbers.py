@@ -93,7 +93,9 @@ def test_pdf_dcc_and_screen_state_the_same_rounded_numbers(record: str, number: 
     assert f"U(E) / {eunit}" in text
     # screen: the results page's rows from what a guided run keeps
     result = calibrate(load_calibration_record(ROOT / "examples" / "calibration" / f"{record}.yaml"))
-    table = error_table(result_summary(result), result.instrument.max_kg, result.instrument.d_kg, lambda _: None)
+    table = error_table(
+        result_summary(result), result.instrument.max_kg, result.instrument.d_kg, lambda _load, _range: None
+    )
     assert (table.unit, table.error_unit) == (unit, eunit)
     assert [(r.load, r.error, r.U, r.k) for r in table.rows] == expected
 

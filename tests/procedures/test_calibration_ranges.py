@@ -13,8 +13,9 @@ import pytest
 from hengqi.certificates.conformity import assess_conformity
 from hengqi.errors import InputError
 from hengqi.procedures.calibration import calibration_plan, normalise
+from hengqi.procedures.instructions import describe, step_as_json
 from hengqi.procedures.simulate import Simulation, VirtualBalance, simulate
-from hengqi.procedures.steps import PlaceLoad, ReadStable, RemoveLoad, describe, step_as_json
+from hengqi.procedures.steps import PlaceLoad, ReadStable, RemoveLoad
 from hengqi.records.calibration import calibrate, parse_calibration_record
 
 from .conftest import calibration_header

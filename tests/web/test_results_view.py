@@ -59,7 +59,7 @@ def test_error_table_uses_the_certificate_rounding_and_units() -> None:
             {"other": 1},  # not a point: skipped
         ]
     }
-    table = error_table(results, D("0.22"), D("0.0000001"), lambda _load: D("0.000001"))
+    table = error_table(results, D("0.22"), D("0.0000001"), lambda _load, _range: D("0.000001"))
     assert (table.unit, table.error_unit) == ("g", "mg")
     (row,) = table.rows
     assert (row.load, row.reference, row.error, row.U, row.k, row.mpe) == (
