@@ -85,3 +85,35 @@ def test_save_reload_and_pick_a_view_in_english_and_chinese(browser: Browser, se
     qm.get_by_test_id("view-row").filter(has_text="一级秤").get_by_test_id("delete-view").click()
     expect(qm.get_by_test_id("views-table")).not_to_contain_text("一级秤")
     expect(tech.get_by_test_id("saved-views")).not_to_contain_text("一级秤")
+
+
+@pytest.mark.parametrize(
+    ("path", "form", "choices"),
+    [
+        ("/web/due?days=3650", "due-filters", {"status": "overdue", "sort": "-name"}),
+        ("/web/certificates", "certificate-filters", {"kind": "verification", "sort": "-number"}),
+    ],
+)
+def test_due_and_certificates_lists_keep_a_view(
+    browser: Browser, served: Served, path: str, form: str, choices: dict[str, str]
+) -> None:
+    """The due list and the certificates list: filter and sort with the form, save the view, reload the bare
+    list, pick the view: the form shows the filter and sort again, and the export link carries them."""
+    qm = _sign_in(browser, served, "quality-manager")
+    qm.goto(f"{served.base}{path}")
+    filters = qm.get_by_test_id(form)
+    for name, value in choices.items():
+        filters.locator(f"select[name={name}]").select_option(value)
+    filters.locator("button[type=submit]").click()
+    expect(qm).to_have_url(re.compile(r"sort=-"))
+    name = f"Mine {form}"
+    qm.get_by_test_id("view-name").fill(name)
+    qm.get_by_test_id("save-view").click()
+    expect(qm).to_have_url(re.compile(r"view=\d+"))
+    qm.goto(f"{served.base}{path.partition('?')[0]}")
+    expect(qm.locator("select[name=sort]")).not_to_have_value(choices["sort"])
+    qm.get_by_test_id("saved-view").filter(has_text=name).click()
+    for field, value in choices.items():
+        expect(qm.locator(f"select[name={field}]")).to_have_value(value)
+    href = qm.get_by_test_id("export-csv").get_attribute("href") or ""
+    assert all(f"{field}={value}" in href for field, value in choices.items()), href

@@ -1,8 +1,10 @@
 """Due-date reminders and instrument labels.
 
 ``/web/due`` lists what falls due within N days (instruments' verification and calibration, weight sets' and
-weights' calibration; :func:`hengqi.server.services.registry.overdue`, the dashboard's list) with a CSV export of
-the same list.  No e-mail is sent.
+weights' calibration; :func:`hengqi.server.services.registry.overdue`, the dashboard's list), filtered by site,
+kind of record and urgency, sorted on any column, with a CSV or XLSX export of what the filter selects, and saved
+views (list key ``due``, :mod:`hengqi.server.web.saved_views`; a view is checked by :func:`check_due_query`, the
+same check the list applies to its own query).  No e-mail is sent.
 
 ``/web/registry/instruments/{id}/label.svg`` is a printable label (62 mm × 29 mm, a common label-printer size) with
 the instrument's record number, make, model and serial, status, next verification and calibration dates and its
@@ -15,9 +17,10 @@ filter selects (same query parameters), at most :data:`MAX_LABELS`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
@@ -32,7 +35,8 @@ from hengqi.server.headers import content_disposition
 from hengqi.server.services import label_sheet, reminders
 from hengqi.server.services.base import get_scoped
 from hengqi.server.web import lab_messages as _lab_messages  # noqa: F401  (registers the screens' texts)
-from hengqi.server.web.common import app_state, language, public_base, render, verify_url, viewer
+from hengqi.server.web import saved_views
+from hengqi.server.web.common import PREFIX, app_state, language, public_base, render, verify_url, viewer
 from hengqi.server.web.i18n import translate
 from hengqi.server.web.tables import export_format, table_response
 
@@ -42,27 +46,125 @@ Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 LABEL_MM: Final = (62, 29)
 #: the most labels one sheet request makes
 MAX_LABELS: Final = 1000
+#: the due list's window when the query names none
+DEFAULT_DAYS: Final = 30
+
+
+#: the due list's columns that it sorts on (``-`` before one sorts descending); the default keeps the service's
+#: order (by due date, then kind of record and record number)
+DUE_SORTS: Final = ("due_date", "entity", "name", "due", "status")
+DUE_ENTITIES: Final = ("instrument", "weight-set", "weight")
+DUE_STATUSES: Final = ("overdue", "due", "ok")
+DUE_PARAMETERS: Final = frozenset({"days", "site_id", "entity", "status", "sort"})
+#: ``status`` sorts from the most urgent
+_URGENCY: Final = {"overdue": 0, "due": 1, "ok": 2}
+
+
+def _record_number(text: str, name: str) -> int | None:
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit() and 0 < int(text) < 2**31):
+        raise InputError(name, "not a record number")
+    return int(text)
+
+
+def check_due_query(params: Mapping[str, str]) -> dict[str, str]:
+    """The due list's parameters (empty ones dropped), checked as the list checks its own query;
+    :class:`InputError` naming the first that does not fit.
+
+    >>> check_due_query({"days": "90", "entity": "weight", "sort": "-due_date", "status": ""})
+    {'days': '90', 'entity': 'weight', 'sort': '-due_date'}
+    >>> check_due_query({"days": "-1"})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    hengqi.errors.InputError: ...whole number of days from 0 to 3650...
+    """
+    found = saved_views.only(params, DUE_PARAMETERS)
+    days = found.get("days", "")
+    if days and not (days.isascii() and days.isdigit() and int(days) <= 3650):
+        raise InputError("days", "a whole number of days from 0 to 3650")
+    _record_number(found.get("site_id", ""), "site_id")
+    for name, options in (("entity", DUE_ENTITIES), ("status", DUE_STATUSES)):
+        if name in found and found[name] not in options:
+            raise InputError(name, f"not one of {', '.join(options)}")
+    sort = found.get("sort", "due_date")
+    if sort.removeprefix("-") not in DUE_SORTS:
+        raise InputError("sort", f"cannot sort on {sort[:40]!r} (sortable: {', '.join(DUE_SORTS)})")
+    return found
+
+
+saved_views.register(saved_views.ListSpec("due", f"{PREFIX}/due", check_due_query, "due.title"))
+
+
+def _sorted(items: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:
+    """``items`` (in the service's order) sorted on one column; ties keep the service's order."""
+    name = sort.removeprefix("-")
+    if name == "due_date":
+        return list(reversed(items)) if sort.startswith("-") else items
+
+    def key(item: dict[str, Any]) -> Any:
+        value = item[name]
+        return _URGENCY[value] if name == "status" else str(value).casefold()
+
+    return sorted(items, key=key, reverse=sort.startswith("-"))
 
 
 @router.get("/due", response_model=None)
 def due_list(
     request: Request,
-    days: Annotated[int, Query(ge=0, le=3650)] = 30,
+    *,
+    days: Annotated[str, Query(max_length=10)] = "",
     export: Annotated[str, Query(max_length=10)] = "",
-    site_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    site_id: Annotated[str, Query(max_length=12)] = "",
+    entity: Annotated[str, Query(max_length=20)] = "",
+    status: Annotated[str, Query(max_length=20)] = "",
+    sort: Annotated[str, Query(max_length=40)] = "",
 ) -> Response:
-    """What falls due within ``days`` (or is overdue); with ``site_id`` only that site's instruments."""
+    """What falls due within ``days`` (default 30; or is overdue); with ``site_id`` only that site's instruments,
+    with ``entity`` / ``status`` only that kind of record / that urgency; sorted on ``sort``."""
     who = viewer(request)
+    if (default := saved_views.default_redirect(request, who, "due")) is not None:
+        return default
+    params = check_due_query({"days": days, "site_id": site_id, "entity": entity, "status": status, "sort": sort})
+    within = int(params.get("days", DEFAULT_DAYS))
+    site_key = _record_number(params.get("site_id", ""), "site_id")
     today = date.today()
     with app_state(request).database.read_session() as session:
-        items = reminders.due_items(session, who.principal, days, today=today, site_id=site_id)
-        site = get_scoped(session, who.principal, Site, site_id).name if site_id is not None else None
+        items = reminders.due_items(session, who.principal, within, today=today, site_id=site_key)
+        site = get_scoped(session, who.principal, Site, site_key).name if site_key is not None else None
+    items = [
+        i
+        for i in items
+        if i["entity"] == params.get("entity", i["entity"]) and i["status"] == params.get("status", i["status"])
+    ]
+    current = params.get("sort", "due_date")
+    items = _sorted(items, current)
     fmt = export_format(export)
     if fmt is not None:
         header = ["entity", "id", "name", "due", "due_date", "status"]
         cells = [[item[c] for c in header] for item in items]
-        return table_response(f"due-within-{days}-days", header, cells, fmt)
-    return render(request, "due.html", who, items=items, days=days, today=today, site=site, site_id=site_id, nav="due")
+        return table_response(f"due-within-{within}-days", header, cells, fmt)
+    base = urlencode(params)
+    page = render(
+        request,
+        "due.html",
+        who,
+        items=items,
+        days=within,
+        today=today,
+        site=site,
+        site_id=site_key,
+        f={name: params.get(name, "") for name in ("entity", "status")},
+        entities=DUE_ENTITIES,
+        statuses=DUE_STATUSES,
+        sort=current,
+        sorts=DUE_SORTS,
+        filter_query=urlencode({k: v for k, v in params.items() if k != "sort"}),
+        export_url=f"{PREFIX}/due?{base + '&' if base else ''}export=",
+        nav="due",
+        **saved_views.context(request, who, "due"),
+    )
+    return saved_views.shown(page)
 
 
 def _latest(session: Session, ids: Sequence[int]) -> dict[int, Certificate]:

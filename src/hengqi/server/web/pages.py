@@ -341,24 +341,6 @@ async def instrument_reading(request: Request, instrument_id: Id) -> JSONRespons
     )
 
 
-@router.get("/certificates", response_class=HTMLResponse)
-def certificate_list(request: Request) -> HTMLResponse:
-    who = viewer(request)
-    with app_state(request).database.read_session() as session:
-        items = list(
-            session.scalars(scoped_select(who.principal, Certificate).order_by(Certificate.id.desc()).limit(200))
-        )
-        instruments = {i.id: i for i in session.scalars(scoped_select(who.principal, Instrument))}
-        guided = {
-            g.certificate_id: g.run_id
-            for g in guided_runs.list_runs(session, who.principal, limit=1000)
-            if g.certificate_id is not None
-        }
-    return render(
-        request, "certificates.html", who, items=items, instruments=instruments, guided=guided, nav="certificates"
-    )
-
-
 @router.get("/certificates/{certificate_id}/pdf", response_model=None)
 def certificate_pdf(request: Request, certificate_id: Id) -> Response:
     from hengqi.server.services import certificates
