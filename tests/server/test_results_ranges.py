@@ -5,6 +5,7 @@ named, without changing the steps (their fingerprints) of stored runs."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from decimal import Decimal
 from pathlib import Path
@@ -31,7 +32,8 @@ D = Decimal
 
 
 def _example() -> tuple[dict[str, Any], Any, Run]:
-    record = yaml.safe_load(TWO_RANGES.read_text(encoding="utf-8"))
+    # as a run keeps it: JSON (the date as text)
+    record = json.loads(json.dumps(yaml.safe_load(TWO_RANGES.read_text(encoding="utf-8")), default=str))
     result = calibration_result(record)
     run = Run(kind="calibration", raw_data={"record": record}, results=result_summary(result))
     return record, result, run
