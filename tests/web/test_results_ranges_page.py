@@ -12,7 +12,7 @@ from sqlalchemy import select
 from tests.server.test_results_ranges import _example, _pdf_rows
 
 from hengqi.server.db.guided import GuidedRun
-from hengqi.server.db.models import Instrument, Run
+from hengqi.server.db.models import Certificate, Instrument, Run
 
 from .conftest import Demo
 
@@ -37,7 +37,8 @@ def test_the_results_page_shows_range_d_and_mpe_per_point_as_the_pdf(demo: Demo,
         row = session.scalars(select(GuidedRun).where(GuidedRun.run_id == run_url.rsplit("/", 1)[-1])).one()
         run = session.get(Run, row.run_record_id)
         instrument = session.get(Instrument, row.instrument_id)
-        assert run is not None and instrument is not None
+        assert run is not None
+        assert instrument is not None
         run.raw_data, run.results = two_range.raw_data, two_range.results
         instrument.accuracy_class, instrument.kind = "III", "multiple-range"
         instrument.max_kg, instrument.e_kg, instrument.d_kg = Decimal(15), Decimal("0.002"), Decimal("0.002")
@@ -62,3 +63,11 @@ def test_the_results_page_shows_range_d_and_mpe_per_point_as_the_pdf(demo: Demo,
     assert 'data-testid="point-d">5</td>' in page.text
     chinese = technician.client.get(f"{run_url}/results", headers={"Accept-Language": "zh-CN"}).text
     assert "称量范围" in chinese
+    # the approval page (what will be signed) states the same range, d and MPE per point
+    with demo.app.state.hengqi.database.read_session() as session:
+        certificate = session.query(Certificate).one()
+    sign = demo.user("reviewer").client.get(f"/web/certificates/{certificate.id}/approve").text
+    cells = re.findall(r'<tr data-testid="sign-point"><td>[^<]*</td><td class="num">([^<]*)</td>'
+                       r'<td class="num">([^<]*)</td><td class="num">[^<]*</td><td class="num">[^<]*</td>'
+                       r'<td class="num">([^<]*)</td>', sign)  # fmt: skip
+    assert cells == [(s[1], f"{s[2]} g", f"{s[6]} g") for s in shown]
