@@ -7,7 +7,7 @@ same decimal place; JCGM 100:2008, 7.2.6), the function the PDF and the DCC use,
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -69,6 +69,10 @@ class PointRow:
     k: str
     mpe: str
     within: bool | None
+    #: instruments with several ranges: the range the point was read in (``"2"``) and its d in the error unit
+    #: (the d column of the certificate); ``""`` otherwise
+    range: str = ""
+    d: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,20 +81,34 @@ class ErrorTable:
     error_unit: str
     rows: tuple[PointRow, ...]
 
+    @property
+    def ranges(self) -> bool:
+        """Whether the points name their range (an instrument with several ranges): the table shows range and d."""
+        return any(row.range for row in self.rows)
+
 
 def error_table(
-    results: dict[str, Any], max_kg: Decimal, d_kg: Decimal, limit_of: Callable[..., Decimal | None]
+    results: dict[str, Any],
+    max_kg: Decimal,
+    d_kg: Decimal,
+    limit_of: Callable[..., Decimal | None],
+    intervals: Sequence[Decimal | None] = (),
 ) -> ErrorTable:
-    """The rows of a run's ``results["points"]`` (as kept by the run: exact text in kg, U as a float's repr)."""
+    """The rows of a run's ``results["points"]`` (as kept by the run: exact text in kg, U as a float's repr).
+
+    ``intervals``: the d each point was evaluated with (:attr:`CalibrationPoint.d_kg
+    <hengqi.metrology.calibration.result.CalibrationPoint.d_kg>`, in the order of the points; see
+    :func:`point_intervals`), shown beside the range a point names, as the certificate's d column."""
     unit, error_unit = mass_units(max_kg, d_kg)
     places = places_of(d_kg, unit)
     rows = []
-    for p in results.get("points", []):
-        if not isinstance(p, dict) or "load_kg" not in p:
-            continue
+    points = [p for p in results.get("points", []) if isinstance(p, dict) and "load_kg" in p]
+    for i, p in enumerate(points):
         load = Decimal(str(p["load_kg"]))
         r = reported_error(Decimal(str(p["error_kg"])), float(p["U_kg"]), float(p.get("k", 2.0)))
-        limit = limit_of(load, p.get("range"))  # the MPE of the range in use, where the point names it
+        in_use = p["range"] if isinstance(p.get("range"), int) and not isinstance(p.get("range"), bool) else None
+        limit = limit_of(load, in_use)  # the MPE of the range in use, where the point names it
+        interval = intervals[i] if in_use is not None and i < len(intervals) else None
         reference = p.get("reference_mass_kg")
         rows.append(
             PointRow(
@@ -101,9 +119,19 @@ def error_table(
                 k=str(r.k),
                 mpe="—" if limit is None else natural_mass(limit, error_unit),
                 within=None if limit is None else abs(r.error_kg) + r.U_kg <= limit,
+                range="" if in_use is None else str(in_use),
+                d="" if in_use is None else "—" if interval is None else natural_mass(interval, error_unit),
             )
         )
     return ErrorTable(unit, error_unit, tuple(rows))
+
+
+def point_intervals(result: Any) -> list[Decimal | None]:
+    """The d each point of an evaluated calibration (a :class:`~hengqi.metrology.calibration.result.CalibrationResult`)
+    was read with: that of its range on an instrument with several ranges (EURAMET cg-18 v4.0 7.1.1, the rounding
+    of each reading with the d of its range), ``None`` on one with a single range.  The same ``d_kg`` the
+    certificate's PDF and DCC state per point."""
+    return [p.d_kg if p.range_in_use is not None else None for p in result.points]
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,7 @@ from hengqi.server.web.runs import (
     _run_url,
     plausible_indication,
     reading_findings,
+    record_intervals,
     review_warnings,
 )
 
@@ -162,17 +163,20 @@ def confirm_approval(request: Request, certificate_id: Id, notice: str | None = 
         run_record = session.get(Run, certificate.run_id) if certificate.run_id is not None else None
         session.expunge_all()
     limit_of = mpe_function(instrument)
+    ranges = point_ranges(run_record.results) if run_record is not None else []
+    intervals = record_intervals(run_record) if run_record is not None else []
     points = [
         {
             "load": format_mass(load),
             "error": format_mass(error),
             "U": format_mass(Decimal(f"{u:.2g}")),
             "mpe": mass(limit_of(load, in_use)),
+            # several ranges: the range the point was read in and its d, as the certificate states them
+            "range": "" if in_use is None else str(in_use),
+            "d": "" if in_use is None else mass(intervals[i] if i < len(intervals) else None),
         }
-        for (load, error, u), in_use in zip(
-            curve_points(run_record.results) if run_record is not None else [],
-            point_ranges(run_record.results) if run_record is not None else [],
-            strict=True,
+        for i, ((load, error, u), in_use) in enumerate(
+            zip(curve_points(run_record.results) if run_record is not None else [], ranges, strict=True)
         )
     ]
     warnings = [] if row is None else review_warnings(state.database, row, instrument, run_record)

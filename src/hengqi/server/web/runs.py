@@ -14,6 +14,7 @@ a one-time cookie, so the back button never asks to resubmit a form.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any
@@ -25,7 +26,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from hengqi.errors import InputError
+from hengqi.errors import HengqiError, InputError
 from hengqi.locale import pgettext, translate_message
 from hengqi.metrology.classes import InstrumentKind
 from hengqi.metrology.mpe import mpe
@@ -73,7 +74,14 @@ from hengqi.server.web.common import (
 from hengqi.server.web.entry import display_unit, normalise_entry
 from hengqi.server.web.i18n import gettext, translate
 from hengqi.server.web.pages import curve_points, links, mpe_function, point_ranges, workers
-from hengqi.server.web.results_view import certified_points, check_groups, error_table, live_texts, shown
+from hengqi.server.web.results_view import (
+    certified_points,
+    check_groups,
+    error_table,
+    live_texts,
+    point_intervals,
+    shown,
+)
 from hengqi.server.web.terms import TERMS
 
 router = APIRouter()
@@ -161,16 +169,40 @@ def _step_view(pending: PendingStep, lang: str) -> dict[str, Any]:
     return view
 
 
+#: ``calibration[i]``: the key of the live result of the i-th point of a guided calibration
+_POINT_KEY = re.compile(r"calibration\[(\d+)\]")
+
+
+def live_point_ranges(run: Session) -> list[int | None]:
+    """The range in use of each point of a guided calibration so far, in the order of its ``calibration[i]`` live
+    results: the ``range_in_use`` of the reading at load of the point (the procedure's ``"at load"`` /
+    ``"at load, increasing"`` / ``"at load, decreasing"`` :class:`ReadStable`, one per point, in order).
+
+    Taken from the answered steps when the page is shown, not from the :class:`LiveResult` (which names no range):
+    a field added there would change the step fingerprints of stored runs.  ``None`` where the step names no range
+    (a single range, or a run recorded before steps carried it: its MPE is then taken by load, as before)."""
+    return [
+        step.range_in_use
+        for _, step, _record in run.history
+        if isinstance(step, ReadStable) and (step.purpose == "at load" or step.purpose.startswith("at load, "))
+    ]
+
+
 def _live_rows(run: Session, instrument: Instrument) -> list[dict[str, Any]]:
     limit_of = mpe_function(instrument)
+    ranges = live_point_ranges(run) if run.state.kind == "calibration" else []
     rows = []
-    for result in run.live_results:
-        mpe_kg = limit_of(result.load_kg)
+    for key, result in run.live:
+        point = _POINT_KEY.fullmatch(key)
+        index = int(point.group(1)) if point else None
+        in_use = ranges[index] if index is not None and index < len(ranges) else None
+        mpe_kg = limit_of(result.load_kg, in_use)  # the MPE of the range the point was read in, where named
         within = None if mpe_kg is None else abs(result.value_kg) + (result.limit_kg or Decimal(0)) <= mpe_kg
         value, limit, mpe_text = live_texts(result, mpe_kg, instrument.max_kg, instrument.d_kg)
         rows.append(
             {
                 "label": result.label,
+                "range": "" if in_use is None else str(in_use),
                 "quantity": result.quantity,
                 "value": value,
                 "limit_name": result.limit_name,
@@ -626,7 +658,7 @@ def results(request: Request, run_id: RunId, notice: str | None = None) -> HTMLR
                 ),
             )
         )
-        context["table"] = error_table(res, instrument.max_kg, instrument.d_kg, limit_of)
+        context["table"] = error_table(res, instrument.max_kg, instrument.d_kg, limit_of, record_intervals(run_record))
         ecc = res.get("eccentricity")
         if ecc:
             deviations = [Decimal(x) for x in ecc["deviations_kg"]]
@@ -667,6 +699,24 @@ def results(request: Request, run_id: RunId, notice: str | None = None) -> HTMLR
     names |= user_names(request, {row.performer})
     page = render(request, "results.html", who, notice=notice, problem=problem, names=names, nav="runs", **context)
     return clear_flash(page)
+
+
+def record_intervals(run_record: Run) -> list[Decimal | None]:
+    """The d of each point as the certificate states it (:func:`~hengqi.server.web.results_view.point_intervals`
+    of the run's record evaluated as for the certificate); empty where the points name no range or the record
+    cannot be evaluated (the table then shows no d, never a guessed one)."""
+    ranges = point_ranges(run_record.results)
+    if not any(r is not None for r in ranges):
+        return []
+    record = (run_record.raw_data or {}).get("record")
+    if not isinstance(record, dict):
+        return []
+    try:
+        result = guided_certificates.calibration_result(record)
+    except HengqiError:
+        return []
+    # the kept results are those of this evaluation, point by point; anything else shows no d
+    return point_intervals(result) if [p.range_in_use for p in result.points] == ranges else []
 
 
 def review_warnings(database: Any, row: GuidedRun, instrument: Instrument, run_record: Run | None) -> list[Any]:
