@@ -19,9 +19,10 @@ from tests.server.test_calibration_header_ranges import TWO_RANGES, _instrument
 from hengqi.certificates.admin import admin_from_mapping
 from hengqi.certificates.pdf.render import render_certificate_pdf
 from hengqi.procedures.calibration import DEFINITION, normalise
+from hengqi.procedures.instructions import step_as_json
 from hengqi.procedures.session import Session
 from hengqi.procedures.state import RunState
-from hengqi.procedures.steps import ReadStable, step_as_json
+from hengqi.procedures.steps import ReadStable
 from hengqi.server.db.models import Run
 from hengqi.server.services.guided_certificates import calibration_result, result_summary
 from hengqi.server.web.pages import mpe_function
