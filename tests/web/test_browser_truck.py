@@ -66,9 +66,7 @@ def test_the_truck_scale_is_verified_by_substitution_in_the_browser(browser: Bro
         assert kind != "decide", technician.get_by_test_id("step").inner_text()  # nothing fails
         before = technician.get_by_test_id("progress").inner_text()
         technician.get_by_test_id("do-step").click()
-        expect(technician.get_by_test_id("progress").or_(technician.get_by_test_id("verdict"))).not_to_have_text(
-            before
-        )
+        expect(technician.get_by_test_id("progress").or_(technician.get_by_test_id("verdict"))).not_to_have_text(before)
         if "/results" in technician.url:
             break
     else:
