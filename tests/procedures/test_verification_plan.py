@@ -422,5 +422,7 @@ def test_a_set_that_cannot_make_up_a_load_is_refused_naming_what_is_missing() ->
     assert "50 g (weighing E0, eccentricity E0: the smallest weight is 5 kg)" in reason  # E0 at 10 e
     assert "5 kg (eccentricity" not in reason  # 5 kg is made up by one weight
     header["reference_weights"] = [{"id": "M", "class": "M1", "nominal": "10 kg"}]
-    with pytest.raises(InputError, match=r"15 kg \(weighing: the weights add up to only 10 kg\)"):
+    with pytest.raises(
+        InputError, match=r"15 kg \(weighing: the weights add up to only 10 kg and cannot make up the 5 kg on the "
+    ):
         normalise({"record": header, "options": {"tests": ["weighing"]}})

@@ -124,8 +124,8 @@ def _verify_and_drive(demo: Demo) -> str:
     select = page.split('data-testid="weight-set"')[1].split("</select>")[0]
     fitting, unfit = select.split("<optgroup")
     assert "M1 set" in fitting
-    assert "12 x 5 t" in unfit  # 5 t weights on a 15 kg scale
-    assert "12 x 5 t" not in fitting
+    assert "M1 test weights 10 kg - 1 t" in unfit  # 1 t weights on a 15 kg scale
+    assert "M1 test weights" not in fitting
     chosen = re.search(r'<option value="(\d+)">M1 set', fitting)
     assert chosen is not None
     answer = technician.post(

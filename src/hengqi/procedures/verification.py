@@ -36,10 +36,16 @@ Test plans (the R 76-1 Annex A clause texts were not read, ``standards.md`` 1.4;
   1/2 Max, the repeatability error at the weights' load is measured first in the same run (3 loadings, the spread
   of the indications before rounding) and the run stops, naming the rule, where it is above the limit (0.3 e for
   1/3 Max, 0.2 e for 1/5 Max); below 1/5 Max the run is refused at the start.  Decreasing loads take the
-  substitutes off again, whole, in reverse order.  Other tests' loads are not built by substitution.
+  substitutes off again, whole, in reverse order.  The loads of the eccentricity, repeatability and
+  discrimination tests above the weights' total are made the same way: the substitute material established in
+  the run (in the weighing test, or by the same substitution steps where it is not yet established) is put
+  on the receptor (at the position of the test) with the weights making up the rest on top; it is the same
+  material each time, so its correction ``sum(P_sub - P_s)`` is that found when it was established (hengqi's
+  reading of the procedure; the R 76-1 text on which tests may use substitution was not read).  Each such
+  reading records its ``substitute`` and ``substitute_correction`` as the weighing points do.
 
 The tare test is not guided: its procedure (tare loads, net loads) was NOT FOUND; its records can still be
-written by hand.
+written by hand (so no tare load is built by substitution).
 """
 
 from __future__ import annotations
@@ -307,6 +313,19 @@ def substitution_levels(loads: Sequence[tuple[Decimal, str]], total_kg: Decimal)
     return levels
 
 
+def substitute_level(load: Decimal, total_kg: Decimal) -> Decimal:
+    """The nominal substitute load under ``load`` placed from zero: the fewest whole-set substitutions after which
+    the weights (``total_kg`` in all) can make up the rest on top, as in the weighing test going up.
+
+    >>> str(substitute_level(Decimal(60000), Decimal(13000))), str(substitute_level(Decimal(13000), Decimal(13000)))
+    ('52000', '0')
+    """
+    level = Decimal(0)
+    while load - level > total_kg:
+        level += total_kg
+    return level
+
+
 def _weighing_sequence(loads: Sequence[Decimal]) -> list[tuple[Decimal, str]]:
     return [(load, "increasing") for load in loads] + [(load, "decreasing") for load in reversed(loads[:-1])]
 
@@ -325,14 +344,18 @@ def check_weights(spec: InstrumentSpecification, record: VerificationRecord, opt
     missing: dict[Decimal, list[str]] = {}
     substituted = False
     for test, load in planned_loads(spec, record, options):
-        if test == "weighing" and options.substitution and load > total:
+        if options.substitution and load > total:
             substituted = True
-            continue  # checked below with the substitute under it
+            if test != "weighing":  # the weighing test is checked below with its sequence of substitutes
+                level = substitute_level(load, total)
+                if not compose(load - level, table):
+                    missing.setdefault(load, []).append(test)
+            continue
         if not compose(load, table):
             missing.setdefault(load, []).append(test)
     if substituted:
         loads = weighing_loads(spec, rules=record.rules, extra=options.extra_loads)
-        sequence = _weighing_sequence(loads)
+        sequence = _weighing_sequence(loads) if "weighing" in options.tests else []
         for (load, _direction), level in zip(sequence, substitution_levels(sequence, total), strict=True):
             if load != level and not compose(load - level, table):
                 missing.setdefault(load, []).append("weighing")
@@ -346,8 +369,10 @@ def check_weights(spec: InstrumentSpecification, record: VerificationRecord, opt
     for load, tests in sorted(missing.items()):
         if load > total:
             why = f"the weights add up to only {mass_text(total)}"
-            if "weighing" not in tests or not options.substitution:
-                why += " (substitution is guided in the weighing test only)"
+            if not options.substitution:
+                why += " (substitution of standard weights is off)"
+            else:
+                why += f" and cannot make up the {mass_text(load - substitute_level(load, total))} on the substitute"
         elif load < smallest:
             why = f"the smallest weight is {mass_text(smallest)}"
         else:
@@ -426,6 +451,9 @@ class _Verification:
         self.total_kg = sum((nominal for _id, nominal in self.weights), Decimal(0))
         #: the substitutes on the receptor: (nominal load under and including it, sum(P_sub - P_s) so far)
         self.base: list[tuple[Decimal, Decimal]] = []
+        #: every substitute established in the run, in the same form (the material stays the same between tests)
+        self.material: list[tuple[Decimal, Decimal]] = []
+        self.checked = False
         self.refused: str | None = None
         self.notes: list[str] = []
 
@@ -487,12 +515,14 @@ class _Verification:
     def level(self) -> tuple[Decimal, Decimal]:
         return self.base[-1] if self.base else (Decimal(0), Decimal(0))
 
-    def on_base(self, names: Sequence[str], *, taken_off: bool = False) -> tuple[str, ...]:
+    def on_base(self, names: Sequence[str], *, taken_off: bool = False, put_on: bool = False) -> tuple[str, ...]:
         """The weights of a place step on the substitutes (named first)."""
         level = self.level()[0]
         if level <= 0:
             return (*names, "take the substitute material off") if taken_off else tuple(names)
         first = f"substitute {mass_text(level)} stays on the receptor"
+        if put_on:
+            first = f"substitute {mass_text(level)} (as established) on the receptor"
         if taken_off:
             first += " (take the substitute placed above it off)"
         return first, *names
@@ -501,6 +531,9 @@ class _Verification:
         """Where the weights are less than 1/2 Max: the repeatability error at their load, 3 loadings, checked
         against R 76-1 3.7.3 as cited (:func:`~hengqi.metrology.r76.substitution.check_substitution`)."""
         total = self.total_kg
+        if self.checked:
+            return
+        self.checked = True
         limit = standard_share_limit(total, self.spec.max_kg, self.spec.e_at(total))
         if limit is None:
             return
@@ -534,6 +567,51 @@ class _Verification:
             substitute = yield from self.reading(on_receptor, f"substitution {number}: substitute")
             difference = self.before_rounding(substitute, on_receptor) - self.before_rounding(standard, on_receptor)
             self.base.append((on_receptor, correction + difference))
+            if len(self.base) > len(self.material):
+                self.material = list(self.base)
+
+    def substituting(self, load: Decimal) -> bool:
+        """Whether ``load`` is built on substitute material (substitution on, the weights less than it)."""
+        return self.options.substitution and bool(self.weights) and load > self.total_kg
+
+    def substituted_load(self, load: Decimal, position: str = "centre") -> Generator[Step, Answer, PlaceLoad]:
+        """The place step (from zero) of a load of another test above the weights: the substitute material
+        established in the run back on the receptor, the weights on top; the substitutes not yet established are
+        established first (the receptor is empty before and after)."""
+        count = int(substitute_level(load, self.total_kg) / self.total_kg)
+        if len(self.material) < count:
+            self.base = list(self.material)
+            if self.base:
+                yield PlaceLoad(self.level()[0], "centre", self.on_base((), put_on=True))
+            yield from self.substitute_up_to(load)
+            yield RemoveLoad()
+        self.base = self.material[:count]
+        return PlaceLoad(load, position, self.on_base(self.weight_names(load - self.level()[0]), put_on=True))
+
+    def load_step(self, load: Decimal, position: str = "centre") -> Generator[Step, Answer, PlaceLoad]:
+        """The place step of a load placed from zero by the other tests, on substitutes where needed."""
+        if self.substituting(load):
+            return (yield from self.substituted_load(load, position))
+        self.base = []
+        return self.place(load, position)
+
+    def substitute_fields(self, load: Decimal) -> dict[str, Any]:
+        """``weights``, ``substitute`` and ``substitute_correction`` of a record item at ``load``."""
+        level, correction = self.level() if self.substituting(load) else (Decimal(0), Decimal(0))
+        fields: dict[str, Any] = {}
+        names = self.weight_names(load - level)
+        if names:
+            fields["weights"] = list(names)
+        if level > 0:
+            fields["substitute"] = mass_text(level)
+            fields["substitute_correction"] = mass_text(correction)
+        return fields
+
+    def check_before(self, loads: Sequence[Decimal]) -> Generator[Step, Answer, bool]:
+        """The share rule's check before the first load built on substitutes; False where refused."""
+        if any(self.substituting(load) for load in loads):
+            yield from self.substitution_check()
+        return self.refused is None
 
     def substituted_place(self, load: Decimal, direction: str) -> Generator[Step, Answer, PlaceLoad]:
         """The place step of a weighing load on substitutes (built up or taken off first)."""
@@ -605,11 +683,9 @@ class _Verification:
             data["zero"] = zero
         loads = weighing_loads(self.spec, rules=self.model.rules, extra=self.options.extra_loads)
         sequence = _weighing_sequence(loads)
-        substituting = self.options.substitution and self.weights and loads[-1] > self.total_kg
-        if substituting:
-            yield from self.substitution_check()
-            if self.refused is not None:
-                return
+        substituting = self.substituting(loads[-1])
+        if not (yield from self.check_before(loads)):
+            return
         in_use: int | None = None  # the load starts from zero; it returns there only after the last load
         for load, direction in sequence:
             if substituting:
@@ -635,7 +711,7 @@ class _Verification:
             if self.stopped:
                 break
         yield RemoveLoad()
-        self.base.clear()
+        self.base = []
 
     def eccentricity(self) -> Part:
         spec_model = self.model.instrument.specification
@@ -643,9 +719,8 @@ class _Verification:
         load = eccentricity_load(self.spec, supports, spec_model.max_tare)
         positions = QUARTER_POSITIONS if supports <= 4 else tuple(f"support {i}" for i in range(1, supports + 1))
         data: dict[str, Any] = {"load": mass_text(load), "points": []}
-        names = self.weight_names(load)
-        if names:
-            data["weights"] = list(names)
+        if not (yield from self.check_before([load])):
+            return
         in_use = self.range_in_use(load, None)  # the load is placed from zero
         if in_use is not None:
             data["range"] = in_use + 1
@@ -654,7 +729,8 @@ class _Verification:
         if zero is not None:
             data["zero"] = zero
         for position in positions:
-            yield self.place(load, position)
+            yield (yield from self.load_step(load, position))
+            data.update(self.substitute_fields(load))
             found = yield from self.reading(load, f"eccentricity {position}", in_use)
             data["points"].append({"position": position, **found.as_record()})
             yield from self.live()
@@ -667,21 +743,21 @@ class _Verification:
         count = self.options.weighings or (10 if max_kg < 1000 else 3)
         half = half_max(self.spec)
         data: dict[str, Any] = {"series": []}
+        if not (yield from self.check_before([half, max_kg])):
+            return
         self.tests["repeatability"] = data
         zero = yield from self.zero_reading("repeatability")
         if zero is not None:
             data["zero"] = zero
         for load in (half, max_kg):
             series: dict[str, Any] = {"load": mass_text(load), "points": []}
-            names = self.weight_names(load)
-            if names:
-                series["weights"] = list(names)
             in_use = self.range_in_use(load, None)  # each weighing starts from zero
             if in_use is not None:
                 series["range"] = in_use + 1
             data["series"].append(series)
             for number in range(1, count + 1):
-                yield self.place(load)
+                yield (yield from self.load_step(load))
+                series.update(self.substitute_fields(load))
                 found = yield from self.reading(load, f"repeatability {mass_text(load)} #{number}", in_use)
                 series["points"].append(found.as_record())
                 yield RemoveLoad()
@@ -708,14 +784,16 @@ class _Verification:
 
     def discrimination(self) -> Part:
         data: dict[str, Any] = {"points": []}
+        half = half_max(self.spec)
+        if not (yield from self.check_before([self.spec.min_kg, half, self.spec.max_kg])):
+            return
         self.tests["discrimination"] = data
         yield ZeroScale()
-        half = half_max(self.spec)
         for load in (self.spec.min_kg, half, self.spec.max_kg):
             in_use = self.range_in_use(load, None)  # each load is placed from zero
             d = self.spec.d_at(load) if in_use is None else self.spec.ranges[in_use].e_kg
             extra = EXTRA_LOAD_D * d
-            yield self.place(load)
+            yield (yield from self.load_step(load))
             yield FindChangeover(load, d * _TENTH, d, remove_one=True)
             before = as_mass((yield ReadStable("discrimination: at the change point", load)))
             yield AddLoad(extra)
@@ -727,6 +805,9 @@ class _Verification:
                 "indication_after": mass_text(after),
                 "extra_load": mass_text(extra),
             }
+            fields = self.substitute_fields(load)
+            fields.pop("weights", None)  # the discrimination record names no weights
+            point.update(fields)
             if in_use is not None:
                 point["range"] = in_use + 1
             data["points"].append(point)

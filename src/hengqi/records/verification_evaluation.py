@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from hengqi.errors import InputError, RecordError
 from hengqi.metrology.classes import InstrumentKind, InstrumentSpecification
@@ -154,6 +154,25 @@ def _reference_weight(model: ReferenceWeightModel, path: str) -> ReferenceWeight
         raise RecordError(f"{path}.nominal", err.reason) from None
 
 
+class _OnSubstitute(Protocol):
+    @property
+    def weights(self) -> list[str] | None: ...
+    @property
+    def substitute(self) -> Decimal | None: ...
+    @property
+    def substitute_correction(self) -> Decimal | None: ...
+
+
+def _on_substitute(ctx: _Context, item: _OnSubstitute, load: Decimal, path: str, label: str) -> Decimal:
+    """The correction of a load made of the weights listed on ``substitute`` material (OIML R 76-1:2006 3.7.3,
+    SECONDARY): the weights' corrections on the part above the substitute plus ``substitute_correction``."""
+    if item.substitute is not None and item.substitute > load:
+        raise RecordError(f"{path}.substitute", f"is more than the load {format_mass(load)}")
+    on_top = load - (item.substitute or Decimal(0))
+    correction = ctx.correction(item.weights, on_top, path, label) if on_top > 0 else Decimal(0)
+    return correction + (item.substitute_correction or Decimal(0))
+
+
 def _weighing(ctx: _Context) -> TestResult | None:
     test = ctx.record.tests.weighing
     if test is None:
@@ -164,11 +183,7 @@ def _weighing(ctx: _Context) -> TestResult | None:
         path = f"{base}.points[{i}]"
         load = ctx.load(point.load, f"{path}.load")
         label = f"weighing, {point.direction}"
-        if point.substitute is not None and point.substitute > load:
-            raise RecordError(f"{path}.substitute", f"is more than the load {format_mass(load)}")
-        on_top = load - (point.substitute or Decimal(0))
-        correction = ctx.correction(point.weights, on_top, path, label) if on_top > 0 else Decimal(0)
-        correction += point.substitute_correction or Decimal(0)
+        correction = _on_substitute(ctx, point, load, path, label)
         index = None if point.range is None else ctx.range_in_use(point.range, load, f"{path}.range")
         readings.append(Reading(load, point.indication, point.change_point, point.direction, correction, index))
     zero = ctx.zero(test.zero, f"{base}.zero")
@@ -185,7 +200,7 @@ def _eccentricity(ctx: _Context) -> TestResult | None:
         raise RecordError("instrument.specification.supports", "the eccentricity test needs the number of supports")
     supports = spec_model.supports
     load = ctx.load(test.load, f"{base}.load")
-    correction = ctx.correction(test.weights, load, base, "eccentricity")
+    correction = _on_substitute(ctx, test, load, base, "eccentricity")
     index = ctx.range_of(test.range, load, f"{base}.range")
     readings = [Reading(load, p.indication, p.change_point, p.position, correction, index) for p in test.points]
     zero = ctx.zero(test.zero, f"{base}.zero")
@@ -212,7 +227,7 @@ def _repeatability(ctx: _Context) -> TestResult | None:
     for i, item in enumerate(test.series):
         path = f"{base}.series[{i}]"
         load = ctx.load(item.load, f"{path}.load")
-        correction = ctx.correction(item.weights, load, path, f"repeatability, series {i + 1}")
+        correction = _on_substitute(ctx, item, load, path, f"repeatability, series {i + 1}")
         index = ctx.range_of(item.range, load, f"{path}.range")
         label = f"series {i + 1}"
         series.append([Reading(load, p.indication, p.change_point, label, correction, index) for p in item.points])
@@ -229,6 +244,8 @@ def _discrimination(ctx: _Context) -> TestResult | None:
     in_range: dict[Decimal, Decimal] = {}  # d of the range in use at a load, where a point names its range
     for i, point in enumerate(test.points):
         load = ctx.load(point.load, f"{base}.points[{i}].load")
+        if point.substitute is not None and point.substitute > load:
+            raise RecordError(f"{base}.points[{i}].substitute", f"is more than the load {format_mass(load)}")
         index = ctx.range_of(point.range, load, f"{base}.points[{i}].range")
         d = ctx.spec.d_at(load) if index is None else ctx.spec.ranges[index].e_kg
         if index is not None and in_range.setdefault(load, d) != d:

@@ -154,6 +154,22 @@ def _range_field() -> Any:
     return Field(None, ge=1, description=_RANGE)
 
 
+def _substitute_field() -> Any:
+    return Field(
+        None,
+        description="Substitution of standard weights (OIML R 76-1:2006 3.7.3): the nominal part of the load made "
+        "of substitute material; the weights listed make up the rest.",
+    )
+
+
+def _substitute_correction_field() -> Any:
+    return Field(
+        None,
+        description="The substitute material's mass beyond the standard weights it replaced, sum(P_sub - P_s) of "
+        "the substitution steps: added to the reference value of the load.",
+    )
+
+
 class WeighingPointModel(_Model):
     """One load of the weighing test."""
 
@@ -162,16 +178,8 @@ class WeighingPointModel(_Model):
     change_point: PositiveMass | None = Field(None, description=_CHANGE_POINT)
     direction: Literal["increasing", "decreasing"] = Field("increasing", description="Loads going up or down.")
     weights: list[str] | None = Field(None, description=_WEIGHTS)
-    substitute: PositiveMass | None = Field(
-        None,
-        description="Substitution of standard weights (OIML R 76-1:2006 3.7.3): the nominal part of the load made "
-        "of substitute material; the weights listed make up the rest.",
-    )
-    substitute_correction: SignedMass | None = Field(
-        None,
-        description="The substitute material's mass beyond the standard weights it replaced, sum(P_sub - P_s) of "
-        "the substitution steps: added to the reference value of the load.",
-    )
+    substitute: PositiveMass | None = _substitute_field()
+    substitute_correction: SignedMass | None = _substitute_correction_field()
     range: int | None = Field(
         None,
         ge=1,
@@ -200,6 +208,8 @@ class EccentricityTestModel(_Model):
 
     load: PositiveMass = Field(description="The load actually used.")
     weights: list[str] | None = Field(None, description=_WEIGHTS)
+    substitute: PositiveMass | None = _substitute_field()
+    substitute_correction: SignedMass | None = _substitute_correction_field()
     range: int | None = _range_field()
     zero: ZeroReadingModel | None = None
     points: list[EccentricityPositionModel] = Field(min_length=1)
@@ -217,6 +227,8 @@ class RepeatabilitySeriesModel(_Model):
 
     load: PositiveMass
     weights: list[str] | None = Field(None, description=_WEIGHTS)
+    substitute: PositiveMass | None = _substitute_field()
+    substitute_correction: SignedMass | None = _substitute_correction_field()
     range: int | None = _range_field()
     points: list[RepeatabilityReadingModel] = Field(min_length=2)
 
@@ -237,6 +249,8 @@ class DiscriminationPointModel(_Model):
     extra_load: PositiveMass | None = Field(None, description="The extra load; must be 1.4 d (the default).")
     operation: Literal["add", "remove"] = "add"
     range: int | None = _range_field()
+    substitute: PositiveMass | None = _substitute_field()
+    substitute_correction: SignedMass | None = _substitute_correction_field()
 
 
 class DiscriminationTestModel(_Model):

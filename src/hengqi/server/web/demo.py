@@ -5,7 +5,8 @@ three instruments that answer on the wire, each simulated by :mod:`hengqi.instru
 
 * an analytical balance, class I, Max 220 g, e = 1 mg, d = 0.1 mg (MT-SICS), with an E2 weight set 10 g ... 200 g;
 * a retail scale, class III, Max 15 kg, e = 5 g (Sartorius SBI), with an M1 set 100 g ... 10 kg;
-* a truck scale, class III, Max 60 t, e = 20 kg (Toledo continuous output), with 12 M1 5 t test weights;
+* a truck scale, class III, Max 60 t, e = 20 kg (Toledo continuous output), with an M1 weighbridge test set
+  10 kg ... 1 t (13.1 t: larger loads by substitution);
 
 and at every start serves them on free loopback ports and records their URLs (and the simulators' control
 channels, which put the loads on them when the technician confirms a step).  A test signing key for the
@@ -49,6 +50,22 @@ class DemoInstrument:
 def _g(text: str) -> Decimal:
     return Decimal(text) / 1000
 
+
+#: The truck scale's weighbridge test set (M1, OIML R 111-1:2004): 12 x 1 t and 500, 200, 200, 100, 50, 20, 20,
+#: 10 kg, 13.1 t in all.  It makes up Min (400 kg), 10 e (200 kg) and the discrimination loads; the loads above
+#: 13.1 t (>= Max/5) are built by substitution.  Corrections within the R 111 M1 MPEs (1 t: 50 g, 500 kg: 25 g,
+#: 200 kg: 10 g, 100 kg: 5 g, 50 kg: 2.5 g, 20 kg: 1 g, 10 kg: 0.5 g) and U about a third of them: illustrative.
+_WEIGHBRIDGE_SET: tuple[tuple[str, Decimal, Decimal, Decimal], ...] = (
+    *((f"M1-1t-{n:02d}", Decimal(1000), Decimal("0.005") * (n % 7 - 3), Decimal("0.015")) for n in range(1, 13)),
+    ("M1-500kg", Decimal(500), Decimal("0.008"), Decimal("0.008")),
+    ("M1-200kg", Decimal(200), Decimal("-0.003"), Decimal("0.003")),
+    ("M1-200kg*", Decimal(200), Decimal("0.002"), Decimal("0.003")),
+    ("M1-100kg", Decimal(100), Decimal("0.0015"), Decimal("0.0015")),
+    ("M1-50kg", Decimal(50), Decimal("-0.0008"), Decimal("0.0008")),
+    ("M1-20kg", Decimal(20), Decimal("0.0003"), Decimal("0.0003")),
+    ("M1-20kg*", Decimal(20), Decimal("-0.0002"), Decimal("0.0003")),
+    ("M1-10kg", Decimal(10), Decimal("0.0001"), Decimal("0.00015")),
+)
 
 FLEET: tuple[DemoInstrument, ...] = (
     DemoInstrument(
@@ -124,11 +141,9 @@ FLEET: tuple[DemoInstrument, ...] = (
             "seed": 13,
             "imperfections": {"span_error": -1.0e-4, "eccentricity": [5.0e-4, 2.0e-4], "settling_s": 0.8},
         },
-        "M1 test weights 12 x 5 t (demo)",
+        "M1 test weights 10 kg - 1 t, 13.1 t (demo)",
         "M1",
-        tuple(
-            (f"M1-5t-{n:02d}", Decimal("5000"), Decimal("0.05") * (n % 5 - 2), Decimal("0.25")) for n in range(1, 13)
-        ),
+        _WEIGHBRIDGE_SET,
     ),
 )
 

@@ -43,6 +43,7 @@ from hengqi.procedures.steps import (
     PlaceLoad,
     ReadStable,
     RemoveLoad,
+    Substitute,
     ZeroScale,
     as_mass,
     check_answer,
@@ -416,7 +417,7 @@ def _perform(
             links(request).ensure_placed(hands, Decimal(row.receptor_kg), row.receptor_position)
         links(request).zero(connection.url)
         return None, "instrument"
-    if isinstance(step, PlaceLoad | AddLoad | RemoveLoad) and hands and row.mode == "instrument":
+    if isinstance(step, PlaceLoad | AddLoad | RemoveLoad | Substitute) and hands and row.mode == "instrument":
         load, position = _receptor_after(row, step)
         links(request).ensure_placed(hands, load, position)
     return None, "operator"
@@ -460,13 +461,17 @@ def _auto_changeover(request: Request, row: GuidedRun, step: FindChangeover, url
 
 
 def _receptor_after(
-    row: GuidedRun, step: PlaceLoad | AddLoad | RemoveLoad | FindChangeover, answer: Decimal | None = None
+    row: GuidedRun, step: PlaceLoad | AddLoad | RemoveLoad | Substitute | FindChangeover, answer: Decimal | None = None
 ) -> tuple[Decimal, str]:
+    """The load on the receptor after ``step``; a substitution leaves the substitute's nominal load only (the
+    standard weights and the change-point weights are taken off, :class:`Substitute`)."""
     if isinstance(step, FindChangeover):
         added = answer if answer is not None else Decimal(0)
         return Decimal(row.receptor_kg) + added - (step.step_kg if step.remove_one else 0), row.receptor_position
     if isinstance(step, PlaceLoad):
         return step.load_kg, step.position
+    if isinstance(step, Substitute):
+        return step.load_kg, row.receptor_position
     if isinstance(step, AddLoad):
         return Decimal(row.receptor_kg) + step.extra_kg, row.receptor_position
     return Decimal(0), "centre"
@@ -568,7 +573,7 @@ def submit_step(
         if held is not None:
             guided_runs.hold_reading(state.database, run_id, None)
         step = pending.step
-        if isinstance(step, PlaceLoad | AddLoad | RemoveLoad | FindChangeover):
+        if isinstance(step, PlaceLoad | AddLoad | RemoveLoad | Substitute | FindChangeover):
             recorded = run.recorded(step_id)
             answer_kg = None if recorded is None or recorded.answer is None else Decimal(recorded.answer)
             load, position = _receptor_after(row, step, answer_kg)
