@@ -51,12 +51,14 @@ PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PASSWORD = "bench-password-long-enough"
 INSTRUMENTS = 500
 
-#: The floor: FastAPI's own cost for one sync route returning a small JSON object, served by uvicorn.
+#: The floor: FastAPI's own cost for one sync route returning a small JSON object, served by uvicorn with the
+#: event loop and HTTP parser ``hengqi serve`` uses.
 FLOOR_APP = textwrap.dedent(
     """
     import sys
     import uvicorn
     from fastapi import FastAPI
+    from hengqi.server.runtime import SERVER_HTTP, SERVER_LOOP, settle_heap
 
     app = FastAPI()
 
@@ -64,7 +66,16 @@ FLOOR_APP = textwrap.dedent(
     def item(item_id: int) -> dict[str, object]:
         return {"id": item_id, "make": "Acme", "model": "Counter 15", "accuracy_class": "III"}
 
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
+    settle_heap()  # as hengqi serve does
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=int(sys.argv[1]),
+        log_level="warning",
+        access_log=False,
+        loop=SERVER_LOOP,
+        http=SERVER_HTTP,
+    )
     """
 )
 
