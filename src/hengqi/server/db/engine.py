@@ -45,7 +45,10 @@ def tolerant_json_loads(text: str | bytes) -> Any:
 SQLITE_POOL_SIZE: Final = 40
 #: Pooled PostgreSQL connections per process, and how many more may be opened for a burst (``HENGQI_DB_POOL_SIZE``
 #: and ``HENGQI_DB_MAX_OVERFLOW``); with several worker processes each has its own pool.
-POSTGRES_POOL_SIZE: Final = 10
+#: 20 pooled: at 16 concurrent requests a pool of 10 closed the connections opened beyond it on their return and
+#: opened new ones (a server process each) at the next burst, which doubled the PostgreSQL reads' p99 latency
+#: (bench/README.md, issue 19).
+POSTGRES_POOL_SIZE: Final = 20
 POSTGRES_MAX_OVERFLOW: Final = 10
 
 
