@@ -140,3 +140,24 @@ def test_browser_session_read_checks_the_session_and_the_user_on_every_request(p
         assert browser.get(path).status_code == 200  # the grant is seen by the next request
         assert client.patch(f"/api/v1/users/{regulator_id}", json={"active": False}, headers=root).status_code == 200
         assert browser.get(path).status_code == 401  # deactivated: refused at once
+
+
+def test_concurrent_health_probes_share_one_query_and_none_is_kept(platform: Platform) -> None:
+    """20 probes at once all answer 200 with the same body; once answered nothing is kept (the next probe asks
+    the database again)."""
+    import asyncio
+
+    import httpx
+
+    from hengqi.server.api import health as health_module
+
+    async def probe_many() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=platform.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await asyncio.gather(*(client.get("/api/v1/health") for _ in range(20)))
+
+    answers = asyncio.run(probe_many())
+    assert [a.status_code for a in answers] == [200] * 20
+    assert all(a.json() == answers[0].json() for a in answers)
+    assert answers[0].json()["status"] == "ok"
+    assert health_module._IN_FLIGHT == {}
