@@ -51,12 +51,14 @@ PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PASSWORD = "bench-password-long-enough"
 INSTRUMENTS = 500
 
-#: The floor: FastAPI's own cost for one sync route returning a small JSON object, served by uvicorn.
+#: The floor: FastAPI's own cost for one sync route returning a small JSON object, served by uvicorn with the
+#: event loop and HTTP parser ``hengqi serve`` uses.
 FLOOR_APP = textwrap.dedent(
     """
     import sys
     import uvicorn
     from fastapi import FastAPI
+    from hengqi.server.runtime import SERVER_HTTP, SERVER_LOOP, settle_heap
 
     app = FastAPI()
 
@@ -64,7 +66,16 @@ FLOOR_APP = textwrap.dedent(
     def item(item_id: int) -> dict[str, object]:
         return {"id": item_id, "make": "Acme", "model": "Counter 15", "accuracy_class": "III"}
 
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
+    settle_heap()  # as hengqi serve does
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=int(sys.argv[1]),
+        log_level="warning",
+        access_log=False,
+        loop=SERVER_LOOP,
+        http=SERVER_HTTP,
+    )
     """
 )
 
@@ -218,7 +229,11 @@ def _routes(token: str, *, short: bool) -> list[tuple[str, str, dict[str, str]]]
 def _measure_routes(backend: str, base: str, token: str, floor: str, *, seconds: float, short: bool) -> list[Figure]:
     """Each route right after the floor, so that each ratio compares two runs a few seconds apart."""
     figures: list[Figure] = []
-    for label, path, headers in _routes(token, short=short):
+    routes = _routes(token, short=short)
+    with httpx.Client(base_url=base, timeout=60) as client:  # warm-up: first-call work (openapi.json is rendered
+        for _label, path, headers in routes:  # once per process) is not what the runs measure
+            client.get(path, headers=headers).raise_for_status()
+    for label, path, headers in routes:
         if not (short and figures):  # the short run (CI, 20 s in all) measures the floor once
             floor_rps, p50, p99 = wrk(f"{floor}/item/3", seconds=seconds, headers={})
             figures.append(Figure("FastAPI floor", "GET /item/3", floor_rps, p50, p99, floor_rps))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import socket
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -269,3 +270,34 @@ def test_even_an_unexpected_error_carries_the_headers(sqlite_store: Store) -> No
     assert answer.headers["content-security-policy"] == CSP
     assert answer.headers["x-frame-options"] == "DENY"
     app.state.hengqi.database.dispose()
+
+
+#: Requests no HTTP/1.1 parser may take (RFC 9112, 3 and 5): each must be answered 4xx (or the connection closed
+#: without an answer), never 5xx, and the server must go on serving.
+MALFORMED = (
+    b"GARBAGE\r\n\r\n",  # no method, target and version
+    b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nNo-Colon-Here\r\n\r\n",  # a field line without a colon
+    b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-Bad: a\x00b\r\n\r\n",  # NUL in a field value
+    b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nhello",
+    b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+    b"GET /api/v1/health HTTP/9.9\r\nHost: x\r\n\r\n",  # an unknown version
+    b"GET /api/v1/he alth HTTP/1.1\r\nHost: x\r\n\r\n",  # a space inside the target
+)
+
+
+@pytest.mark.parametrize("request_bytes", MALFORMED, ids=range(len(MALFORMED)))
+def test_malformed_http_is_answered_4xx_and_the_server_goes_on(served: Served, request_bytes: bytes) -> None:
+    """Under ``hengqi serve``'s HTTP parser (:data:`hengqi.server.runtime.SERVER_HTTP`)."""
+    with closing(socket.create_connection(("127.0.0.1", served.server.port), timeout=30)) as connection:
+        connection.sendall(request_bytes)
+        answer = b""
+        while b"\r\n" not in answer:
+            chunk = connection.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    if answer:  # a parser may also just close the connection
+        status = int(answer.split(b" ", 2)[1])
+        assert 400 <= status < 500, answer[:200]
+    with served.client() as client:
+        assert client.get("/api/v1/health").status_code == 200

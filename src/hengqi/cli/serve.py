@@ -92,6 +92,7 @@ def serve(
     """Start the platform (REST API under /api/v1) with uvicorn; the store is created and migrated if new."""
     import uvicorn
 
+    from hengqi.server import runtime
     from hengqi.server.app import create_app
 
     overrides: dict[str, Any] = {
@@ -148,11 +149,12 @@ def serve(
         "access_log": False,  # hengqi's own access log (--access-log) leaves out query strings and names the user
         "proxy_headers": bool(proxies),
         "forwarded_allow_ips": proxies or None,
-        # the event loop and HTTP parser stay the standard library's and h11 until a measured change says otherwise
-        "loop": "asyncio",
-        "http": "h11",
+        # measured in bench/bench_throughput.py, whose floor app runs under the same two (hengqi.server.runtime)
+        "loop": runtime.SERVER_LOOP,
+        "http": runtime.SERVER_HTTP,
     }
     if settings.workers == 1:
+        runtime.settle_heap()  # full garbage collections no longer walk the start-up heap (p99 latency)
         uvicorn.run(app, **options)
         return 0
     # several processes: this one (which made, migrated and seeded the store above) supervises; each worker builds

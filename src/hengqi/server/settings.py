@@ -75,7 +75,13 @@ class Settings(BaseSettings):
         le=64,
         description="server processes (hengqi serve --workers); sign-in throttle counts are kept per process",
     )
-    db_pool_size: int = Field(default=10, ge=1, le=200, description="PostgreSQL: pooled connections per process")
+    db_pool_size: int = Field(
+        default=20,
+        ge=1,
+        le=200,
+        description="PostgreSQL: pooled connections per process (cover the requests served at once: a connection "
+        "opened beyond the pool is closed when returned, and opening one costs the server a process)",
+    )
     db_max_overflow: int = Field(
         default=10, ge=0, le=200, description="PostgreSQL: connections opened beyond the pool in a burst, per process"
     )

@@ -25,6 +25,7 @@ from typing import Any, Final
 from fastapi import FastAPI
 
 from hengqi.server.app import create_app
+from hengqi.server.runtime import settle_heap
 from hengqi.server.settings import Settings, load_settings
 
 #: The environment variable carrying the command line's settings overrides to the worker processes.
@@ -49,5 +50,8 @@ def worker_settings() -> Settings:
 
 
 def worker_app() -> FastAPI:
-    """The app of one worker process (the uvicorn factory ``hengqi.server.workers:worker_app``)."""
-    return create_app(worker_settings())
+    """The app of one worker process (the uvicorn factory ``hengqi.server.workers:worker_app``), its start-up heap
+    frozen (:func:`hengqi.server.runtime.settle_heap`)."""
+    app = create_app(worker_settings())
+    settle_heap()
+    return app

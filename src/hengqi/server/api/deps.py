@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import Depends, Query, Request
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -22,7 +23,7 @@ from hengqi.server.permissions import Principal
 from hengqi.server.security import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, csrf_matches
 from hengqi.server.services import accounts
 from hengqi.server.services.base import ListQuery
-from hengqi.server.services.sessions import SessionData, resolve_session
+from hengqi.server.services.sessions import SessionData, SignedIn, resolve_signed_in
 from hengqi.server.state import AppState
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -67,31 +68,52 @@ ReadSession = Annotated[Session, Depends(read_session)]
 WriteSession = Annotated[Session, Depends(write_session)]
 
 
-def browser_session(request: Request, state: AppState) -> SessionData:
-    """The valid server-side session of the request's cookie, CSRF-checked for unsafe methods; 401/403 otherwise."""
+def signed_in(request: Request, state: AppState, connection: Connection | None = None) -> SignedIn:
+    """The valid server-side session of the request's cookie with its user's columns (one query, on
+    ``connection`` if given), CSRF-checked for unsafe methods; 401/403 otherwise.  May write (the session's last
+    use, now and then), so never on the event loop."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         raise AuthenticationError("sign in or send an API token")
-    data = resolve_session(state.database, state.signer, cookie, state.settings)
-    if data is None:
+    found = resolve_signed_in(state.database, state.signer, cookie, state.settings, connection)
+    if found is None:
         raise AuthenticationError("session expired or invalid; sign in again")
     if request.method not in SAFE_METHODS and not csrf_matches(
-        data.csrf, request.headers.get(CSRF_HEADER), request.cookies.get(CSRF_COOKIE)
+        found.data.csrf, request.headers.get(CSRF_HEADER), request.cookies.get(CSRF_COOKIE)
     ):
         raise CsrfError(f"missing or wrong {CSRF_HEADER} header")
-    return data
+    return found
 
 
-def _token_principal(header: str, session: Session) -> Principal:
+def browser_session(request: Request, state: AppState) -> SessionData:
+    """The valid server-side session of the request's cookie, CSRF-checked for unsafe methods; 401/403 otherwise."""
+    return signed_in(request, state).data
+
+
+def bearer_token(header: str) -> str:
+    """The token of an ``Authorization: Bearer <token>`` header; 401 for any other scheme or an empty token."""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthenticationError("use 'Authorization: Bearer <token>'")
-    return accounts.principal_for_token(session, token.strip())
+    return token.strip()
+
+
+def _token_principal(header: str, session: Session) -> Principal:
+    return accounts.principal_for_token(session, bearer_token(header))
+
+
+def session_principal(request: Request, state: AppState, connection: Session | Connection) -> Principal:
+    """The principal of the request's browser session: the session and its user in one query, a regulator's
+    grants in a second (before: three to four queries)."""
+    reading = connection.connection() if isinstance(connection, Session) else connection
+    found = signed_in(request, state, reading)
+    if not found.active:
+        raise AuthenticationError("session is no longer valid")
+    return accounts.principal_of_fields(reading, found.data.user_id, found.username, found.role, found.organisation_id)
 
 
 def _session_principal(request: Request, state: AppState, session: Session) -> Principal:
-    data = browser_session(request, state)  # may write (the session's last use), so never on the event loop
-    return accounts.principal_of(session, accounts.user_for_session(session, data.user_id))
+    return session_principal(request, state, session)
 
 
 async def current_principal(request: Request, state: StateDep, session: ReadSession) -> Principal:

@@ -10,7 +10,8 @@ from fastapi.responses import StreamingResponse
 
 from hengqi.server.api.deps import CurrentPrincipal, Listing, ReadSession, WriteSession
 from hengqi.server.api.listing import CSV_RESPONSE, csv_response, respond
-from hengqi.server.api.versioning import IfMatch, expected_version, json_answer, tagged, with_version
+from hengqi.server.api.reads import CallerDep, read_record
+from hengqi.server.api.versioning import IfMatch, expected_version, tagged, with_version
 from hengqi.server.db.models import Customer, Instrument, Laboratory, Site, Weight, WeightSet
 from hengqi.server.schemas.common import Page
 from hengqi.server.schemas.registry import (
@@ -40,7 +41,7 @@ from hengqi.server.schemas.registry import (
     WeightUpdate,
 )
 from hengqi.server.services import due, registry
-from hengqi.server.services.base import get_scoped, page, read_scoped, scoped_select
+from hengqi.server.services.base import page, scoped_select
 
 router = APIRouter(tags=["registry"])
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -111,8 +112,8 @@ def export_instruments(principal: CurrentPrincipal, session: ReadSession) -> Str
 
 
 @router.get("/instruments/{instrument_id}", response_model=InstrumentPublic)
-def get_instrument(instrument_id: Id, principal: CurrentPrincipal, session: ReadSession) -> Response:
-    return json_answer(InstrumentPublic.model_validate(read_scoped(session, principal, Instrument, instrument_id)))
+async def get_instrument(instrument_id: Id, caller: CallerDep) -> Response:
+    return await read_record(caller, Instrument, InstrumentPublic, instrument_id)
 
 
 @router.patch("/instruments/{instrument_id}", response_model=InstrumentPublic)
@@ -163,8 +164,8 @@ def list_sites(
 
 
 @router.get("/sites/{site_id}", response_model=SitePublic)
-def get_site(site_id: Id, principal: CurrentPrincipal, session: ReadSession, response: Response) -> SitePublic:
-    return tagged(response, SitePublic.model_validate(get_scoped(session, principal, Site, site_id)))
+async def get_site(site_id: Id, caller: CallerDep) -> Response:
+    return await read_record(caller, Site, SitePublic, site_id)
 
 
 @router.patch("/sites/{site_id}", response_model=SitePublic)
@@ -207,8 +208,8 @@ def list_customers(
 
 
 @router.get("/customers/{customer_id}", response_model=CustomerPublic)
-def get_customer(customer_id: Id, principal: CurrentPrincipal, session: ReadSession) -> CustomerPublic:
-    return CustomerPublic.model_validate(get_scoped(session, principal, Customer, customer_id))
+async def get_customer(customer_id: Id, caller: CallerDep) -> Response:
+    return await read_record(caller, Customer, CustomerPublic, customer_id)
 
 
 @router.patch("/customers/{customer_id}", response_model=CustomerPublic)
@@ -254,10 +255,8 @@ def list_laboratories(principal: CurrentPrincipal, session: ReadSession, params:
 
 
 @router.get("/laboratories/{lab_id}", response_model=LaboratoryPublic)
-def get_laboratory(
-    lab_id: Id, principal: CurrentPrincipal, session: ReadSession, response: Response
-) -> LaboratoryPublic:
-    return tagged(response, LaboratoryPublic.model_validate(get_scoped(session, principal, Laboratory, lab_id)))
+async def get_laboratory(lab_id: Id, caller: CallerDep) -> Response:
+    return await read_record(caller, Laboratory, LaboratoryPublic, lab_id)
 
 
 @router.patch("/laboratories/{lab_id}", response_model=LaboratoryPublic)
@@ -303,10 +302,8 @@ def list_weight_sets(principal: CurrentPrincipal, session: ReadSession, params: 
 
 
 @router.get("/weight-sets/{set_id}", response_model=WeightSetPublic)
-def get_weight_set(
-    set_id: Id, principal: CurrentPrincipal, session: ReadSession, response: Response
-) -> WeightSetPublic:
-    return tagged(response, WeightSetPublic.model_validate(get_scoped(session, principal, WeightSet, set_id)))
+async def get_weight_set(set_id: Id, caller: CallerDep) -> Response:
+    return await read_record(caller, WeightSet, WeightSetPublic, set_id)
 
 
 @router.patch("/weight-sets/{set_id}", response_model=WeightSetPublic)
@@ -359,8 +356,8 @@ def list_weights(
 
 
 @router.get("/weights/{weight_id}", response_model=WeightPublic)
-def get_weight(weight_id: Id, principal: CurrentPrincipal, session: ReadSession, response: Response) -> WeightPublic:
-    return tagged(response, WeightPublic.model_validate(get_scoped(session, principal, Weight, weight_id)))
+async def get_weight(weight_id: Id, caller: CallerDep) -> Response:
+    return await read_record(caller, Weight, WeightPublic, weight_id)
 
 
 @router.patch("/weights/{weight_id}", response_model=WeightPublic)

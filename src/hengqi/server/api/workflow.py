@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from hengqi.errors import InputError
 from hengqi.server.api.deps import CurrentPrincipal, Listing, ReadSession, StateDep, WriteSession
 from hengqi.server.api.listing import CSV_RESPONSE, respond
+from hengqi.server.api.reads import CallerDep, read_record
 from hengqi.server.api.versioning import IfMatch, expected_version, tagged, with_version
 from hengqi.server.db.models import Certificate, Procedure, Run
 from hengqi.server.headers import content_disposition
@@ -63,10 +64,8 @@ def list_procedures(
 
 
 @router.get("/procedures/{procedure_id}", response_model=ProcedurePublic)
-def get_procedure(
-    procedure_id: Id, principal: CurrentPrincipal, session: ReadSession, response: Response
-) -> ProcedurePublic:
-    return tagged(response, ProcedurePublic.model_validate(get_scoped(session, principal, Procedure, procedure_id)))
+async def get_procedure(procedure_id: Id, caller: CallerDep) -> Response:
+    return await read_record(caller, Procedure, ProcedurePublic, procedure_id)
 
 
 @router.patch("/procedures/{procedure_id}", response_model=ProcedurePublic)
@@ -183,12 +182,8 @@ def list_certificates(
 
 
 @router.get("/certificates/{certificate_id}", response_model=CertificatePublic)
-def get_certificate(
-    certificate_id: Id, principal: CurrentPrincipal, session: ReadSession, response: Response
-) -> CertificatePublic:
-    return tagged(
-        response, CertificatePublic.model_validate(get_scoped(session, principal, Certificate, certificate_id))
-    )
+async def get_certificate(certificate_id: Id, caller: CallerDep) -> Response:
+    return await read_record(caller, Certificate, CertificatePublic, certificate_id)
 
 
 @router.patch("/certificates/{certificate_id}", response_model=CertificatePublic)

@@ -9,12 +9,15 @@ failures); on PostgreSQL the audit chain takes a transaction-level advisory lock
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hengqi.errors import InputError
@@ -42,7 +45,10 @@ def tolerant_json_loads(text: str | bytes) -> Any:
 SQLITE_POOL_SIZE: Final = 40
 #: Pooled PostgreSQL connections per process, and how many more may be opened for a burst (``HENGQI_DB_POOL_SIZE``
 #: and ``HENGQI_DB_MAX_OVERFLOW``); with several worker processes each has its own pool.
-POSTGRES_POOL_SIZE: Final = 10
+#: 20 pooled: at 16 concurrent requests a pool of 10 closed the connections opened beyond it on their return and
+#: opened new ones (a server process each) at the next burst, which doubled the PostgreSQL reads' p99 latency
+#: (bench/README.md, issue 19).
+POSTGRES_POOL_SIZE: Final = 20
 POSTGRES_MAX_OVERFLOW: Final = 10
 
 
@@ -65,13 +71,45 @@ def make_engine(url: str, *, pool_size: int | None = None, max_overflow: int | N
     else:
         engine = create_engine(
             url,
-            pool_pre_ping=True,
             pool_size=POSTGRES_POOL_SIZE if pool_size is None else pool_size,
             max_overflow=POSTGRES_MAX_OVERFLOW if max_overflow is None else max_overflow,
             json_deserializer=tolerant_json_loads,
         )
+        _ping_when_idle(engine)
     _refuse_nul(engine)
     return engine
+
+
+#: A pooled PostgreSQL connection unused for longer than this is checked (``SELECT 1``) before it is handed out.
+IDLE_PING_S: Final = 5.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before use only when it sat idle for more than :data:`IDLE_PING_S` seconds.
+
+    SQLAlchemy's ``pool_pre_ping`` checks every checkout: a round trip to the server before every request's
+    first query (a fifth of a token-authenticated read's round trips).  A connection that answered within the
+    last seconds is alive unless the server went away since, and then the first query fails: SQLAlchemy sees the
+    disconnect, drops every connection of the pool made before it, and the next request gets a new one.  A
+    connection that sat idle (a server restart, a firewall's or the server's idle timeout) is pinged as before,
+    and replaced if the ping fails (``DisconnectionError`` makes the pool try a fresh connection).
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info["hq_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("hq_idle_since")
+        if since is None or time.monotonic() - since <= IDLE_PING_S:
+            return  # new, or used moments ago
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as err:  # any driver error: this connection is gone
+            raise DisconnectionError("pooled connection failed its ping") from err
+        if not alive:  # pragma: no cover - psycopg raises rather than answer False
+            raise DisconnectionError("pooled connection failed its ping")
 
 
 def _has_nul(value: object) -> bool:
@@ -129,12 +167,27 @@ class Database:
         self.session_info: dict[str, Any] = {}
         self.reading = sessionmaker(self.engine, expire_on_commit=False, info=self.session_info)
         self.writing = sessionmaker(writer, expire_on_commit=False, info=self.session_info)
+        #: PostgreSQL: each statement its own transaction, so no BEGIN before the first query and no ROLLBACK
+        #: after the last (two of a one-query read's three round trips); READ COMMITTED gives each statement of a
+        #: transaction its own snapshot anyway, so a reader of several statements sees nothing less consistent.
+        #: SQLite: the engine as it is (BEGIN and ROLLBACK are calls into the library; SQLAlchemy's AUTOCOMMIT
+        #: would, on the connection's return, undo the driver setting that lets :func:`_configure_sqlite` begin)
+        self.autocommit = (
+            self.engine if self.dialect == "sqlite" else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
 
     def read_session(self) -> Session:
         return self.reading()
 
     def write_session(self) -> Session:
         return self.writing()
+
+    @contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """A pooled connection for reads of one statement each (autocommit; see :attr:`autocommit`); never
+        write through it."""
+        with self.autocommit.connect() as connection:
+            yield connection
 
     def dispose(self) -> None:
         self.engine.dispose()

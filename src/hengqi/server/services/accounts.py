@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, Row, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from hengqi.errors import InputError
 from hengqi.server import audit
-from hengqi.server.db.models import ApiToken, Organisation, RegulatorGrant, User
+from hengqi.server.db.models import ApiToken, Base, Organisation, RegulatorGrant, User
 from hengqi.server.db.types import utcnow
 from hengqi.server.errors import AuthenticationError, ConflictError, NotFoundError
 from hengqi.server.permissions import Permission, Principal, Role
@@ -209,26 +210,49 @@ def user_for_session(session: Session, user_id: int) -> User:
 
 
 #: The token's state and its owner, by the unique index on ``token_sha256`` (built once: constructing a statement
-#: cost more than running it).
+#: cost more than running it).  Labelled, so that a record's columns can sit beside them in one row
+#: (:func:`principal_and_row`).
+_TOKEN_COLUMNS = (
+    ApiToken.revoked_at.label("hq_token_revoked_at"),
+    ApiToken.expires_at.label("hq_token_expires_at"),
+    User.id.label("hq_user_id"),
+    User.username.label("hq_user_username"),
+    User.role.label("hq_user_role"),
+    User.organisation_id.label("hq_user_organisation_id"),
+    User.active.label("hq_user_active"),
+)
 _TOKEN_PRINCIPAL = (
-    select(
-        ApiToken.revoked_at,
-        ApiToken.expires_at,
-        User.id,
-        User.username,
-        User.role,
-        User.organisation_id,
-        User.active,
-    )
-    .join(User, User.id == ApiToken.user_id)
-    .where(ApiToken.token_sha256 == bindparam("digest"))
+    select(*_TOKEN_COLUMNS).join(User, User.id == ApiToken.user_id).where(ApiToken.token_sha256 == bindparam("digest"))
 )
 _GRANTS = select(RegulatorGrant.organisation_id).where(RegulatorGrant.user_id == bindparam("user_id"))
+_WITH_ROW: dict[type[Base], Select[Any]] = {}
 
 
-def granted_organisations(session: Session, user_id: int) -> frozenset[int]:
+def granted_organisations(session: Session | Connection, user_id: int) -> frozenset[int]:
     """The organisations an admin granted regulator ``user_id`` to read (Core query on the session's connection)."""
-    return frozenset(session.connection().execute(_GRANTS, {"user_id": user_id}).scalars())
+    connection = session.connection() if isinstance(session, Session) else session
+    return frozenset(connection.execute(_GRANTS, {"user_id": user_id}).scalars())
+
+
+def principal_of_fields(
+    connection: Session | Connection, user_id: int, username: str, role: str, organisation_id: int
+) -> Principal:
+    """The principal of an active user given by its columns (a regulator's grants read with one more query)."""
+    kind = Role(role)
+    granted = granted_organisations(connection, user_id) if kind == Role.REGULATOR else frozenset()
+    return Principal(user_id, username, kind, organisation_id, granted)
+
+
+def _token_row_principal(connection: Session | Connection, row: Any) -> Principal:
+    if row is None or row.hq_token_revoked_at is not None:
+        raise AuthenticationError("invalid or expired API token")
+    if row.hq_token_expires_at is not None and row.hq_token_expires_at <= utcnow():
+        raise AuthenticationError("invalid or expired API token")
+    if not row.hq_user_active:
+        raise AuthenticationError("session is no longer valid")
+    return principal_of_fields(
+        connection, row.hq_user_id, row.hq_user_username, row.hq_user_role, row.hq_user_organisation_id
+    )
 
 
 def principal_for_token(session: Session, token: str) -> Principal:
@@ -240,13 +264,35 @@ def principal_for_token(session: Session, token: str) -> Principal:
     deactivated user or a changed role is seen by the next request, in every worker process).
     """
     row = session.connection().execute(_TOKEN_PRINCIPAL, {"digest": token_digest(token)}).one_or_none()
-    if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= utcnow()):
-        raise AuthenticationError("invalid or expired API token")
-    if not row.active:
-        raise AuthenticationError("session is no longer valid")
-    role = Role(row.role)
-    granted = granted_organisations(session, row.id) if role == Role.REGULATOR else frozenset()
-    return Principal(row.id, row.username, role, row.organisation_id, granted)
+    return _token_row_principal(session, row)
+
+
+def _token_with_row(model: type[Base]) -> Select[Any]:
+    statement = _WITH_ROW.get(model)
+    if statement is None:
+        table = model.__table__
+        statement = _WITH_ROW[model] = (
+            select(*_TOKEN_COLUMNS, *table.columns)
+            .select_from(ApiToken)
+            .join(User, User.id == ApiToken.user_id)
+            .outerjoin(table, table.c.id == bindparam("key"))
+            .where(ApiToken.token_sha256 == bindparam("digest"))
+        )
+    return statement
+
+
+def principal_and_row(connection: Connection, token: str, model: type[Base], key: int) -> tuple[Principal, Row[Any]]:
+    """:func:`principal_for_token` and the row ``key`` of ``model`` in one query (one round trip to the
+    database): the token's row joined to its user and, by an outer join on the primary key, to the record.
+
+    The record's columns carry their attribute names (the token's and user's are labelled ``hq_*``); when no
+    record has that key, they are all ``None``.  Nothing is checked about the record here: the caller applies
+    the principal's scope (:func:`hengqi.server.services.base.visible_or_404`).  A bad token is refused
+    (:class:`AuthenticationError`) before anything about the record is looked at.
+    """
+    row = connection.execute(_token_with_row(model), {"digest": token_digest(token), "key": key}).one_or_none()
+    principal = _token_row_principal(connection, row)  # a missing token row is refused here
+    return principal, cast("Row[Any]", row)
 
 
 def user_for_token(session: Session, token: str) -> User:

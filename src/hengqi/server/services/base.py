@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Row, Select, bindparam, func, inspect, select
+from sqlalchemy import ColumnElement, Connection, Row, Select, bindparam, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -72,7 +72,7 @@ def _by_key(model: type[Base]) -> Select[Any]:
     return statement
 
 
-def read_scoped(session: Session, principal: Principal, model: type[M], key: int) -> Row[Any]:
+def read_scoped(session: Session | Connection, principal: Principal, model: type[M], key: int) -> Row[Any]:
     """The row of the live object ``key`` of ``model`` if ``principal`` may see it (the same answers as
     :func:`get_scoped`); :class:`NotFoundError` otherwise.
 
@@ -80,9 +80,23 @@ def read_scoped(session: Session, principal: Principal, model: type[M], key: int
     its attribute name (the column types convert values as for ORM objects), so a public schema validates from it
     ``from_attributes``; no ORM object, identity map or per-call statement is made.
     """
-    row = session.connection().execute(_by_key(model), {"key": key}).one_or_none()
+    connection = session.connection() if isinstance(session, Session) else session
+    row = connection.execute(_by_key(model), {"key": key}).one_or_none()
+    return visible_or_404(row, principal, model, key)
+
+
+def visible_or_404(row: Row[Any] | None, principal: Principal, model: type[Base], key: int) -> Row[Any]:
+    """``row`` (the record ``key`` of ``model``, or ``None``, or a row whose ``id`` is ``None``: none found) if it
+    is live and ``principal`` may see it; :class:`NotFoundError` otherwise (the same 404 for a record that does
+    not exist, was deleted, or belongs to an organisation the principal may not see: existence is not
+    disclosed)."""
     org = getattr(row, "organisation_id", None)
-    if row is None or getattr(row, "deleted_at", None) is not None or (org is not None and not principal.sees(org)):
+    if (
+        row is None
+        or getattr(row, "id", key) is None
+        or getattr(row, "deleted_at", None) is not None
+        or (org is not None and not principal.sees(org))
+    ):
         raise NotFoundError(entity_name(model).rstrip("s").replace("_", "-"), key)
     return row
 

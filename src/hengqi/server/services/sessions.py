@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from hengqi.server.db.engine import Database
-from hengqi.server.db.models import BrowserSession
+from hengqi.server.db.models import BrowserSession, User
 from hengqi.server.db.types import utcnow
 from hengqi.server.security import SessionSigner, new_csrf_token, new_session_id, token_digest
 from hengqi.server.settings import Settings
@@ -96,16 +96,68 @@ def find_session(session: Session, signer: SessionSigner, cookie: str, settings:
     return SessionData(row.id, row.user_id, row.csrf)
 
 
-def resolve_session(database: Database, signer: SessionSigner, cookie: str, settings: Settings) -> SessionData | None:
-    """:func:`find_session`, and the session's ``last_seen_at`` moved on when it is older than the touch interval."""
-    with database.read_session() as session:
-        data = find_session(session, signer, cookie, settings)
-        if data is None:
-            return None
-        last_seen = session.scalar(select(BrowserSession.last_seen_at).where(BrowserSession.id == data.session_id))
+#: A session and its user, by the unique index on ``token_sha256`` (one query; built once).
+_SESSION_AND_USER = (
+    select(
+        BrowserSession.id,
+        BrowserSession.user_id,
+        BrowserSession.csrf,
+        BrowserSession.ended_at,
+        BrowserSession.created_at,
+        BrowserSession.last_seen_at,
+        User.username,
+        User.full_name,
+        User.role,
+        User.organisation_id,
+        User.active,
+    )
+    .join(User, User.id == BrowserSession.user_id)
+    .where(BrowserSession.token_sha256 == bindparam("digest"))
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """A valid browser session and its user's columns (``active`` False: the user was deactivated; callers
+    refuse the session as :func:`hengqi.server.services.accounts.user_for_session` does)."""
+
+    data: SessionData
+    username: str
+    full_name: str
+    role: str
+    organisation_id: int
+    active: bool
+
+
+def resolve_signed_in(
+    database: Database,
+    signer: SessionSigner,
+    cookie: str,
+    settings: Settings,
+    connection: Connection | None = None,
+) -> SignedIn | None:
+    """The valid session of ``cookie`` with its user, in one query (on ``connection`` if given, else a pooled
+    one), and the session's ``last_seen_at`` moved on when it is older than the touch interval (a write, now and
+    then); ``None`` for a bad signature or an unknown, ended or lapsed session."""
+    session_id = signer.read(cookie)
+    if session_id is None:
+        return None
+    parameters = {"digest": token_digest(session_id)}
+    if connection is None:
+        with database.read_connection() as reading:
+            row = reading.execute(_SESSION_AND_USER, parameters).one_or_none()
+    else:
+        row = connection.execute(_SESSION_AND_USER, parameters).one_or_none()
+    if row is None or row.ended_at is not None:
+        return None
     now = utcnow()
+    if now - row.created_at >= timedelta(seconds=settings.session_max_age_s):
+        return None
+    if now - row.last_seen_at >= timedelta(seconds=settings.session_idle_timeout_s):
+        return None
+    data = SessionData(row.id, row.user_id, row.csrf)
     interval = timedelta(seconds=min(60.0, settings.session_idle_timeout_s / 10))
-    if last_seen is not None and now - last_seen >= interval:
+    if now - row.last_seen_at >= interval:
         with database.write_session() as writing:
             writing.execute(
                 update(BrowserSession)
@@ -113,7 +165,14 @@ def resolve_session(database: Database, signer: SessionSigner, cookie: str, sett
                 .values(last_seen_at=now)
             )
             writing.commit()
-    return data
+    return SignedIn(data, row.username, row.full_name, row.role, row.organisation_id, row.active)
+
+
+def resolve_session(database: Database, signer: SessionSigner, cookie: str, settings: Settings) -> SessionData | None:
+    """:func:`find_session`, and the session's ``last_seen_at`` moved on when it is older than the touch interval
+    (:func:`resolve_signed_in` without the user's columns)."""
+    found = resolve_signed_in(database, signer, cookie, settings)
+    return None if found is None else found.data
 
 
 def end_user_sessions(session: Session, user_id: int, reason: str) -> int:

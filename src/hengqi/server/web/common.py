@@ -21,11 +21,11 @@ from hengqi import __version__
 from hengqi.errors import HengqiError
 from hengqi.server.access_log import remember_user
 from hengqi.server.db.models import User
-from hengqi.server.errors import AuthenticationError, CsrfError
+from hengqi.server.errors import CsrfError
 from hengqi.server.permissions import Permission, Principal
 from hengqi.server.security import CSRF_COOKIE, SESSION_COOKIE, csrf_matches
 from hengqi.server.services import accounts
-from hengqi.server.services.sessions import resolve_session
+from hengqi.server.services.sessions import resolve_signed_in
 from hengqi.server.state import AppState
 from hengqi.server.web import i18n
 from hengqi.server.web.i18n import LANG_COOKIE, negotiate, translate
@@ -85,17 +85,16 @@ def viewer(request: Request) -> Viewer:
     """The signed-in user; :class:`LoginRequired` without a valid session."""
     state = app_state(request)
     cookie = request.cookies.get(SESSION_COOKIE)
-    data = resolve_session(state.database, state.signer, cookie, state.settings) if cookie else None
-    if data is None:
-        raise LoginRequired("sign in")
-    remember_user(request.state, data.user_id)
-    with state.database.read_session() as session:
-        try:
-            user = accounts.user_for_session(session, data.user_id)
-        except AuthenticationError as err:
-            raise LoginRequired("sign in") from err
-        principal = accounts.principal_of(session, user)
-        name = user.full_name or user.username
+    with state.database.read_connection() as connection:
+        found = resolve_signed_in(state.database, state.signer, cookie, state.settings, connection) if cookie else None
+        if found is None or not found.active:  # the session and its user in one query
+            raise LoginRequired("sign in")
+        data = found.data
+        remember_user(request.state, data.user_id)
+        principal = accounts.principal_of_fields(
+            connection, data.user_id, found.username, found.role, found.organisation_id
+        )
+    name = found.full_name or found.username
     return Viewer(principal, name, data.csrf)
 
 
