@@ -369,3 +369,31 @@ def test_a_reading_recorded_beyond_the_mpe_is_named_in_chinese_on_review(demo: D
         english = re.search(r'data-code="flagged_reading">(.*?)</li>', reviewer.client.get(url).text, re.S)
         assert english is not None
         assert "recorded with error beyond the MPE" in html.unescape(english.group(1))
+
+
+def test_registry_form_refusals_are_read_in_chinese(demo: Demo) -> None:
+    """The common refusals of a registry form (required, not one of the choices, not a date, not a record
+    number, put into service in the future) come from the catalogue: no miss, the reason in Chinese, the field
+    and the submitted value kept; in English as before."""
+    from tests.web.test_manage import INSTRUMENT
+
+    technician = demo.user("technician")
+    cases = {
+        "serial": ("", "serial: 必填", "serial: required"),
+        "accuracy_class": ("V", "accuracy_class: 不是可选值之一：I, II, III, IIII", "not one of the choices: I, II"),
+        "verification_due": ("2026-13-01", "verification_due: 不是日期（YYYY-MM-DD）", "not a date (YYYY-MM-DD)"),
+        "site_id": ("x1", "site_id: 不是记录编号", "site_id: not a record number"),
+        "installed_on": ("2999-01-01", "installed_on: 衡器投入使用的日期不能晚于今天：2999-01-01", "in the future"),
+    }
+    for field, (value, chinese, english) in cases.items():
+        refused = {**INSTRUMENT, "serial": "ZH-FORM-1", field: value}
+        technician.client.cookies.set("hengqi_lang", "zh")
+        with record_misses() as misses:
+            page = technician.post("/web/registry/instruments", **refused)
+        assert page.status_code == 422, field
+        assert misses == set(), (field, misses)
+        shown = re.search(r'data-testid="form-error">(.*?)</p>', page.text, re.S)
+        assert shown is not None, field
+        assert chinese in html.unescape(shown.group(1))
+        technician.client.cookies.set("hengqi_lang", "en")
+        assert english in html.unescape(technician.post("/web/registry/instruments", **refused).text)
