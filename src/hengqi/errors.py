@@ -92,6 +92,22 @@ class SpecificationError(InputError):
         super().__init__(path, f"{reason} ({rule})", details={"rule": rule})
 
 
+class FieldError(InputError):
+    """A field's value refused for a common reason (required, not a number, not one of the choices, a date in the
+    future), the reason as a catalogue text: ``template`` (English msgid with ``{name}`` placeholders, marked with
+    :func:`N_`) and ``params``; ``reason`` is that text filled in (shown in the reader's language by
+    :func:`hengqi.locale.error_text`).
+
+    >>> str(FieldError("max", template="not a number"))
+    'max: not a number'
+    """
+
+    def __init__(self, path: str, *, template: str, params: Mapping[str, str] | None = None) -> None:
+        self.template = template
+        self.params = dict(params or {})
+        super().__init__(path, template.format(**self.params))
+
+
 class RecordError(InputError):
     """A record file (test record, model file, configuration) that cannot be read or is invalid."""
 

@@ -30,7 +30,7 @@ def test_every_warning_reads_in_chinese() -> None:
     assert chinese == {
         "e_plus_u_beyond_mpe": "200 g：|E| + U = 2.8 mg > 最大允许误差 2 mg",
         "u_beyond_third_mpe": "200 g：U = 900 µg > 最大允许误差/3 ≈ 670 µg",
-        "flagged_reading": "步骤 3（偏载 左后）：70.1 g 带提示记录（beyond_mpe）；理由：checked twice",
+        "flagged_reading": "步骤 3（偏载 左后）：70.1 g 带提示记录（误差超出最大允许误差）；理由：checked twice",
         "corrected_reading": "步骤 5：110 g 已由 tina 更正；理由：typo",
         "weight_calibration_unknown": "砝码 7 未记录校准到期日",
         "weight_out_of_calibration": "砝码 3 在 2026-11-02 已超出校准有效期（到期日 2026-10-01）",
@@ -39,7 +39,7 @@ def test_every_warning_reads_in_chinese() -> None:
     english = {w.code: w.text("en") for w in found}
     assert (
         english["flagged_reading"]
-        == "step 3 (eccentricity back-left): 70.1 g recorded with beyond_mpe; reason: checked twice"
+        == "step 3 (eccentricity back-left): 70.1 g recorded with error beyond the MPE; reason: checked twice"
     )
     assert english["weight_out_of_calibration"] == flags[1]["message"]
 

@@ -6,6 +6,7 @@ site, a bad address, no CSRF token."""
 from __future__ import annotations
 
 import email
+import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 from email.message import Message
@@ -151,3 +152,31 @@ def test_the_command_sends_with_smtp_configured(
 
 def replace_settings(settings: Any, **changes: Any) -> Any:
     return settings.model_copy(update=changes)
+
+
+def test_the_digest_reads_in_chinese_with_every_text_from_the_catalogue(demo: Demo, smtp: tuple[Inbox, int]) -> None:
+    """A user has no stored language, so the digest is bilingual: every line it writes has its Chinese from the
+    catalogue (no lookup miss), subject included; the English stays beside it."""
+    from email.header import decode_header, make_header
+
+    from hengqi.locale import record_misses
+
+    inbox, port = smtp
+    fleet(demo)
+    qm = demo.user("quality-manager")
+    assert qm.post("/web/reminders", email="qm@lab.example", site_id="", days="30").status_code == 303
+    state = demo.app.state.hengqi
+    settings = replace_settings(state.settings, smtp_host="127.0.0.1", smtp_port=port, smtp_from="lab@lab.example")
+    with record_misses() as misses:
+        assert send_due(state.database, settings).sent == 1
+    assert misses == set()
+    (mail,) = inbox.messages
+    subject = str(make_header(decode_header(mail["Subject"])))
+    assert re.fullmatch(r"hengqi: (\d+) overdue, (\d+) due within 30 days / \1 项逾期，\2 项 30 天内到期", subject)
+    body = mail.get_payload(decode=True).decode()  # type: ignore[union-attr]
+    assert "全部地点" in body
+    assert "天内到期或已逾期的项目（全部地点）：" in body
+    assert "Due within 30 days or overdue on" in body
+    assert "OVERDUE / 已逾期  verification / " in body
+    assert "hengqi due-date reminder / hengqi 到期提醒" in body
+    assert "/ 全部地点" not in body  # each language in its own line, not the old mixed one

@@ -325,3 +325,75 @@ def test_the_legal_core_refusing_a_specification_is_read_in_chinese(demo: Demo) 
     technician.client.cookies.set("hengqi_lang", "en")
     english = html.unescape(technician.post("/web/registry/instruments", **impossible).text)
     assert "n = Max/e = 300000 exceeds 10000 for class III with e = 1 g" in english
+
+
+@pytest.mark.slow  # a whole guided calibration on the simulated balance (about 50 steps): 10-60 s when loaded
+def test_a_reading_recorded_beyond_the_mpe_is_named_in_chinese_on_review(demo: Demo) -> None:
+    """A reading recorded with the plausibility code ``beyond_mpe``: the review and approve pages name the code
+    from the catalogue (no miss, no raw code shown), in English as well."""
+    from decimal import Decimal
+
+    from hengqi.procedures.steps import ReadStable
+    from hengqi.server.services import guided_runs
+
+    technician = demo.user("technician")
+    run_url = technician.start("SIM-BAL-0001")
+    run_id = run_url.rsplit("/", 1)[-1]
+    database = demo.app.state.hengqi.database
+    runs = guided_runs.runs_api(database)
+    while True:  # to the first reading, answered as a technician accepting a reading beyond the MPE would
+        pending = runs.open(run_id).pending
+        assert pending is not None
+        if isinstance(pending.step, ReadStable) and pending.step.load_kg > 0:
+            load = pending.step.load_kg
+            runs.submit(run_id, pending.step_id, load + Decimal("0.000004"), flags=("beyond_mpe",), by="technician")
+            break
+        technician.advance(run_url, 1)
+    technician.advance(run_url)
+    with database.read_session() as db:
+        draft = db.scalars(select(Certificate.id).where(Certificate.status == "draft")).one()
+    reviewer = demo.user("reviewer")
+    for url in (f"/web/certificates/{draft}/approve", f"{run_url}/results"):
+        reviewer.client.cookies.set("hengqi_lang", "zh")
+        with record_misses() as misses:
+            page = reviewer.client.get(url)
+        assert page.status_code == 200, url
+        assert misses == set(), (url, misses)
+        flagged = re.search(r'data-code="flagged_reading">(.*?)</li>', page.text, re.S)
+        assert flagged is not None, url
+        text = html.unescape(flagged.group(1))
+        assert "误差超出最大允许误差" in text
+        assert "beyond_mpe" not in text
+        assert not ENGLISH_WORD.search(text), text
+        reviewer.client.cookies.set("hengqi_lang", "en")
+        english = re.search(r'data-code="flagged_reading">(.*?)</li>', reviewer.client.get(url).text, re.S)
+        assert english is not None
+        assert "recorded with error beyond the MPE" in html.unescape(english.group(1))
+
+
+def test_registry_form_refusals_are_read_in_chinese(demo: Demo) -> None:
+    """The common refusals of a registry form (required, not one of the choices, not a date, not a record
+    number, put into service in the future) come from the catalogue: no miss, the reason in Chinese, the field
+    and the submitted value kept; in English as before."""
+    from tests.web.test_manage import INSTRUMENT
+
+    technician = demo.user("technician")
+    cases = {
+        "serial": ("", "serial: 必填", "serial: required"),
+        "accuracy_class": ("V", "accuracy_class: 不是可选值之一：I, II, III, IIII", "not one of the choices: I, II"),
+        "verification_due": ("2026-13-01", "verification_due: 不是日期（YYYY-MM-DD）", "not a date (YYYY-MM-DD)"),
+        "site_id": ("x1", "site_id: 不是记录编号", "site_id: not a record number"),
+        "installed_on": ("2999-01-01", "installed_on: 衡器投入使用的日期不能晚于今天：2999-01-01", "in the future"),
+    }
+    for field, (value, chinese, english) in cases.items():
+        refused = {**INSTRUMENT, "serial": "ZH-FORM-1", field: value}
+        technician.client.cookies.set("hengqi_lang", "zh")
+        with record_misses() as misses:
+            page = technician.post("/web/registry/instruments", **refused)
+        assert page.status_code == 422, field
+        assert misses == set(), (field, misses)
+        shown = re.search(r'data-testid="form-error">(.*?)</p>', page.text, re.S)
+        assert shown is not None, field
+        assert chinese in html.unescape(shown.group(1))
+        technician.client.cookies.set("hengqi_lang", "en")
+        assert english in html.unescape(technician.post("/web/registry/instruments", **refused).text)

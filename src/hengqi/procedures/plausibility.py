@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
 
-from hengqi.locale import N_, Message, translate_message
+from hengqi.locale import N_, NP_, Message, translate_message
 from hengqi.metrology.quantities import format_mass
 
 #: A reading more than this many in-service MPEs from its load needs a confirmation (interface choice).
@@ -47,6 +47,27 @@ GROSS_FACTOR: Final = Decimal(5)
 #: Without an MPE, a reading more than this fraction of its load away from it needs a confirmation
 #: (interface choice).
 FAR_FRACTION: Final = Decimal("0.1")
+
+#: The name of each finding's code, as a reviewer reads it where a reading lists the codes it was recorded with
+#: (``runs`` stores the codes only).
+FINDING_NAMES: Final[dict[str, Message]] = {
+    "sign": NP_("plausibility finding", "negative under load"),
+    "gross_error": NP_("plausibility finding", "gross error"),
+    "far": NP_("plausibility finding", "far from the load"),
+    "beyond_mpe": NP_("plausibility finding", "error beyond the MPE"),
+    "repeatability": NP_("plausibility finding", "spread beyond the MPE"),
+}
+
+
+def finding_name(code: str) -> Message:
+    """The name of a finding's ``code`` as a catalogue message; an unknown code is shown as it is.
+
+    >>> finding_name("beyond_mpe").english()
+    'error beyond the MPE'
+    >>> finding_name("something_else").english()
+    'something_else'
+    """
+    return FINDING_NAMES.get(code) or NP_("plausibility finding", "{code}").format(code=code)
 
 
 @dataclass(frozen=True, slots=True)

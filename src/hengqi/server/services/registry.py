@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from hengqi.errors import InputError
+from hengqi.errors import N_, FieldError, InputError
 from hengqi.metrology.classes import InstrumentSpecification
 from hengqi.server import audit
 from hengqi.server.db.models import Customer, Instrument, Laboratory, Site, Weight, WeightSet
@@ -186,8 +186,10 @@ def _check_installed_on(value: date | None) -> None:
     accepted, so that "today" is accepted in every time zone (UTC-12 to UTC+14)."""
     latest = date.today() + timedelta(days=1)
     if value is not None and value > latest:
-        raise InputError(
-            "installed_on", f"the date an instrument was put into service may not be in the future: {value}"
+        raise FieldError(
+            "installed_on",
+            template=N_("the date an instrument was put into service may not be in the future: {day}"),
+            params={"day": value.isoformat()},
         )
 
 

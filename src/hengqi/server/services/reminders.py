@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hengqi.errors import HengqiError, InputError
-from hengqi.locale import N_, Message, translate_message
+from hengqi.locale import N_, NP_, Message, translate_message
 from hengqi.server import audit
 from hengqi.server.db.engine import Database
 from hengqi.server.db.models import Instrument, Site, User, Weight, WeightSet
@@ -183,32 +183,38 @@ _STATUS: dict[str, Message] = {"overdue": N_("OVERDUE"), "due": N_("due today"),
 _DUE: dict[str, Message] = {"verification": N_("verification"), "calibration": N_("calibration")}
 
 
+def _both(message: Message, separator: str = " / ") -> str:
+    """English, ``separator``, Chinese (from the catalogue)."""
+    return f"{message.english()}{separator}{translate_message('zh', message)}"
+
+
 def compose(
     settings: Settings, to: str, *, name: str, site: str, days: int, items: Sequence[dict[str, Any]], today: date
 ) -> EmailMessage:
-    """The digest e-mail (plain text, English and Chinese): every item with its due date and status."""
+    """The digest e-mail (plain text, English and Chinese, every text from the catalogue): every item with its
+    due date and status.  Bilingual because a user has no stored language (the interface's language is a cookie
+    of the browser, unknown to ``hengqi reminders send``)."""
     message = EmailMessage()
     late = sum(1 for i in items if i["status"] in ("overdue", "due"))
-    message["Subject"] = f"hengqi: {late} overdue, {len(items) - late} due within {days} days / {late} 项逾期"
+    subject = N_("{late} overdue, {soon} due within {days} days").format(
+        late=str(late), soon=str(len(items) - late), days=str(days)
+    )
+    message["Subject"] = f"hengqi: {_both(subject)}"
     message["From"] = settings.smtp_from
     message["To"] = to
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=settings.smtp_from.rpartition("@")[2] or "localhost")
-    where = site or "all sites / 全部地点"
-    lines = [
-        f"Dear {name},",
-        "",
-        f"Due within {days} days or overdue on {today.isoformat()} ({where}):",
-        f"截至 {today.isoformat()}，{days} 天内到期或已逾期的项目（{where}）：",
-        "",
-    ]
+    where: str | Message = site or N_("all sites")
+    dear = N_("Dear {name},").format(name=name)
+    heading = N_("Due within {days} days or overdue on {today} ({where}):").format(
+        days=str(days), today=today.isoformat(), where=where
+    )
+    lines = [_both(dear, "\n"), "", _both(heading, "\n"), ""]
     for item in items:
-        status, due = _STATUS[item["status"]], _DUE.get(item["due"], N_(str(item["due"])))
-        lines.append(
-            f"  {item['due_date']}  {status.text} / {translate_message('zh', status)}"
-            f"  {due.text} / {translate_message('zh', due)}  {item['name']}"
-        )
-    lines += ["", "-- ", "hengqi due-date reminder / hengqi 到期提醒"]
+        status = _STATUS[item["status"]]
+        due = _DUE.get(item["due"]) or NP_("due item", "{kind}").format(kind=str(item["due"]))
+        lines.append(f"  {item['due_date']}  {_both(status)}  {_both(due)}  {item['name']}")
+    lines += ["", "-- ", _both(N_("hengqi due-date reminder"))]
     message.set_content("\n".join(lines))
     return message
 

@@ -33,9 +33,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from hengqi.locale import N_, Message, translate_message
+from hengqi.locale import N_, NP_, Message, translate_message
 from hengqi.metrology.quantities import format_mass
 from hengqi.procedures.instructions import purpose_message
+from hengqi.procedures.plausibility import finding_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +141,20 @@ class RecordedReading:
     reason: str
 
 
+def flag_list(codes: Sequence[str]) -> Message:
+    """The plausibility codes a reading was recorded with, named in the reader's language and listed.
+
+    >>> flag_list(["beyond_mpe", "repeatability"]).english()
+    'error beyond the MPE, spread beyond the MPE'
+    >>> translate_message("zh", flag_list(["beyond_mpe"])) != "beyond_mpe"
+    True
+    """
+    listed = finding_name(codes[-1]) if codes else Message("")
+    for code in reversed(codes[:-1]):
+        listed = NP_("list", "{first}, {rest}").format(first=finding_name(code), rest=listed)
+    return listed
+
+
 def reading_warnings(
     readings: Sequence[RecordedReading], corrections: Sequence[Mapping[str, Any]]
 ) -> list[ReviewWarning]:
@@ -152,7 +167,7 @@ def reading_warnings(
                 "step": str(reading.index + 1),
                 "purpose": purpose_message(reading.purpose),
                 "value": value,
-                "flags": ", ".join(reading.flags),
+                "flags": flag_list(reading.flags),
             }
             if reading.reason:
                 flagged = N_("step {step} ({purpose}): {value} recorded with {flags}; reason: {reason}")

@@ -10,6 +10,7 @@ organisation the user may not see is "not found".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -19,7 +20,7 @@ from typing import Any, Final
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
-from hengqi.errors import InputError
+from hengqi.errors import N_, FieldError, InputError
 from hengqi.server.db.models import Base, Customer, Instrument, Laboratory, Site, Weight, WeightSet
 from hengqi.server.db.types import plain_decimal
 from hengqi.server.permissions import Principal
@@ -74,6 +75,15 @@ class Kind:
     label: Callable[[Any], str] = lambda obj: str(getattr(obj, "name", obj.id))
 
 
+#: pydantic's error types of a number or a date that cannot be read (https://docs.pydantic.dev/latest/errors/)
+_NOT_A_NUMBER: Final = frozenset(
+    {"float_parsing", "float_type", "int_parsing", "int_type", "int_from_float", "decimal_parsing", "decimal_type"}
+)
+_NOT_A_DATE: Final = frozenset(
+    {"date_parsing", "date_type", "date_from_datetime_parsing", "date_from_datetime_inexact", "date_future"}
+)
+
+
 def validated(schema: type[BaseModel], values: Mapping[str, Any]) -> Any:
     """``values`` as ``schema``; the first refusal as :class:`InputError` naming the field."""
     try:
@@ -81,6 +91,18 @@ def validated(schema: type[BaseModel], values: Mapping[str, Any]) -> Any:
     except ValidationError as err:
         first = err.errors()[0]
         path = ".".join(str(p) for p in first.get("loc", ()))
+        kind = str(first.get("type", ""))
+        if kind == "missing":
+            raise FieldError(path, template=N_("required")) from err
+        if kind in _NOT_A_NUMBER:
+            raise FieldError(path, template=N_("not a number")) from err
+        if kind in _NOT_A_DATE:
+            raise FieldError(path, template=N_("not a date (YYYY-MM-DD)")) from err
+        if kind in ("literal_error", "enum"):
+            offered = re.findall(r"'([^']*)'", str((first.get("ctx") or {}).get("expected", "")))
+            if offered:
+                choices = {"choices": ", ".join(offered)}
+                raise FieldError(path, template=N_("not one of the choices: {choices}"), params=choices) from err
         raise InputError(path, str(first.get("msg", "invalid"))) from err
 
 
@@ -287,7 +309,7 @@ def _typed(f: FormField, text: str) -> Any:
         if not text:
             return None
         if not text.isascii() or not text.isdigit() or len(text) > 10:
-            raise InputError(f.name, "not a record number")
+            raise FieldError(f.name, template=N_("not a record number"))
         return int(text)
     if text == "" and (f.kind in ("date", "select") or f.attr or f.name in _NUMBERS):
         return None
