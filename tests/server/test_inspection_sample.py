@@ -29,7 +29,16 @@ MONTH = "2026-11"
 
 @pytest.fixture
 def world(sqlite_store: Store) -> Iterator[dict[str, Any]]:
-    platform = Platform(sqlite_store)
+    yield from _world(sqlite_store)
+
+
+@pytest.fixture
+def world_on_each_backend(store: Store) -> Iterator[dict[str, Any]]:
+    yield from _world(store)
+
+
+def _world(store: Store) -> Iterator[dict[str, Any]]:
+    platform = Platform(store)
     client = platform.client
     a, b, authority = (platform.organisation(n) for n in ("Lab A", "Lab B", "Authority"))
     _, admin = platform.user("root", "admin", a)
@@ -190,3 +199,17 @@ def test_roles(world: dict[str, Any]) -> None:
     assert {int(r["instrument_id"]) for r in _csv(admin.content)} == set(world["mine"])  # own organisation only
     anonymous = TestClient(world["client"].app).get("/web/statistics/inspection", follow_redirects=False)
     assert anonymous.status_code == 303
+
+
+def test_scope_and_draw_on_each_backend(world_on_each_backend: dict[str, Any]) -> None:
+    world = world_on_each_backend
+    regulator = _browser(world, "inspector")
+    rows = _csv(regulator.get(f"/web/statistics/inspection/export?month={MONTH}").content)
+    assert {int(r["instrument_id"]) for r in rows} == set(world["mine"])
+    records = [{**r, "installed": r["installed"] or None} for r in rows]
+    keys = ["model", ("age", age_band("installed", date(2026, 11, 1))[1]), "region"]
+    pure = population_samples(records, keys, seed=202611)
+    drawn = {i for s in pure for i in s.instrument_ids}
+    assert drawn == {r["instrument_id"] for r in rows if r["drawn"] == "yes"}
+    page = regulator.get(f"/web/statistics/inspection?month={MONTH}").text
+    assert set(map(str, _drawn(page))) == drawn
