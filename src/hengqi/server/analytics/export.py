@@ -83,3 +83,27 @@ def to_xlsx(reports: Sequence[dict[str, Any]]) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def table_to_csv(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> bytes:
+    """Rows of any table as :func:`to_csv` writes reports (BOM, CRLF, formula-like text neutralised)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(["" if row.get(c) is None else _text(row.get(c)) for c in columns])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def table_to_xlsx(sheet_name: str, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> bytes:
+    """Rows of any table as one sheet, as :func:`to_xlsx` writes reports."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title=sheet_name[:31])
+    sheet.append(list(columns))
+    for r in rows:
+        sheet.append([_text(r.get(c)) for c in columns])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

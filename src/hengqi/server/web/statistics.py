@@ -14,12 +14,12 @@ from fastapi.responses import HTMLResponse
 from hengqi.errors import InputError
 from hengqi.locale import N_, Message, translate_message
 from hengqi.server.analytics.definitions import STANDARD_REPORTS, Spec
-from hengqi.server.analytics.export import to_csv, to_xlsx
+from hengqi.server.analytics.export import table_to_csv, table_to_xlsx, to_csv, to_xlsx
 from hengqi.server.analytics.report_pdf import to_pdf
 from hengqi.server.errors import NotFoundError
 from hengqi.server.headers import content_disposition
-from hengqi.server.services import province, statistics
-from hengqi.server.web.common import app_state, language, render, viewer
+from hengqi.server.services import inspection, province, statistics
+from hengqi.server.web.common import Viewer, app_state, language, render, viewer
 from hengqi.server.web.i18n import translate
 
 router = APIRouter()
@@ -115,6 +115,49 @@ def statistics_export(
         body, media = to_pdf(reports, as_of=today), "application/pdf"
     else:
         body, media = to_csv(reports), "text/csv; charset=utf-8"
+    headers = {"Content-Disposition": content_disposition(f"{stem}.{file_format}")}
+    return Response(body, media_type=media, headers=headers)
+
+
+def _sample(request: Request, month: str | None) -> tuple[Viewer, inspection.InspectionSample]:
+    who = viewer(request)
+    day = inspection.parse_month(month) if month is not None else date.today().replace(day=1)
+    with app_state(request).database.read_session() as session:
+        return who, inspection.inspection_sample(session, who.principal, day)
+
+
+@router.get("/statistics/inspection", response_class=HTMLResponse)
+def inspection_page(request: Request, month: Annotated[str | None, Query()] = None) -> HTMLResponse:
+    """The month's proposed inspection sample: per population (model × age band × region) of the instruments the
+    viewer may read, the sample size and the instruments drawn, highest inspection priority first."""
+    who, sample = _sample(request, month)
+    return render(
+        request,
+        "inspection_sample.html",
+        who,
+        sample=sample,
+        month=sample.month.strftime("%Y-%m"),
+        export_query=urlencode({"month": sample.month.strftime("%Y-%m")}),
+        nav="statistics",
+    )
+
+
+@router.get("/statistics/inspection/export", response_class=Response)
+def inspection_export(
+    request: Request,
+    file_format: Annotated[Literal["csv", "xlsx"], Query(alias="format")] = "csv",
+    month: Annotated[str | None, Query()] = None,
+) -> Response:
+    """The page's sample as a download: every instrument of every population, drawn or not, with the columns
+    ``hengqi stats population-samples`` reads, so the draw can be reproduced with the seed shown."""
+    _, sample = _sample(request, month)
+    rows = inspection.export_rows(sample)
+    stem = f"inspection-sample-{sample.month.strftime('%Y-%m')}"
+    if file_format == "xlsx":
+        body = table_to_xlsx("inspection_sample", inspection.EXPORT_COLUMNS, rows)
+        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        body, media = table_to_csv(inspection.EXPORT_COLUMNS, rows), "text/csv; charset=utf-8"
     headers = {"Content-Disposition": content_disposition(f"{stem}.{file_format}")}
     return Response(body, media_type=media, headers=headers)
 
