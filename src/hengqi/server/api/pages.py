@@ -32,7 +32,7 @@ from typing import Any, Final
 
 from pydantic import TypeAdapter
 from pydantic_core import to_json
-from sqlalchemy import Select, Text, bindparam, cast, func, select
+from sqlalchemy import ColumnElement, Select, Text, bindparam, cast, func, select
 from sqlalchemy.engine import Connection
 
 from hengqi.errors import InputError
@@ -80,7 +80,7 @@ def _statements(sort: str, filters: tuple[str, ...], scoped: bool) -> tuple[Sele
     found = _STATEMENTS.get(key)
     if found is not None:
         return found
-    conditions = [_TABLE.c.deleted_at.is_(None)]
+    conditions: list[ColumnElement[bool]] = [_TABLE.c.deleted_at.is_(None)]
     if scoped:
         conditions.append(_TABLE.c.organisation_id.in_(bindparam("hq_visible", expanding=True)))
     conditions += [_TABLE.c[name] == bindparam(f"hq_f_{name}") for name in filters]
@@ -133,9 +133,7 @@ def instrument_page(
     if visible is not None:
         values["hq_visible"] = sorted(visible)
     rows: Sequence[Any] = connection.execute(rows_statement, {**values, "hq_limit": limit, "hq_offset": offset}).all()
-    if offset == 0 and len(rows) < limit:
-        total = len(rows)  # the whole list is on this page
-    else:
-        total = connection.execute(count_statement, values).scalar_one()
+    whole = offset == 0 and len(rows) < limit  # the whole list is on this page: no count needed
+    total = len(rows) if whole else connection.execute(count_statement, values).scalar_one()
     items = [_item(row) for row in rows]
     return to_json({"items": items, "total": total, "limit": limit, "offset": offset})

@@ -78,7 +78,7 @@ async def list_instruments(
 ) -> Response:
     """A page of instruments as JSON (the fast path of :mod:`hengqi.server.api.pages`: in place on the event
     loop on SQLite with a token, like the principal's lookup; otherwise one worker thread), or every row as CSV."""
-    filters = {
+    filters: dict[str, object] = {
         "organisation_id": organisation_id,
         "site_id": site_id,
         "owner_id": owner_id,
