@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
+from hengqi.server.api import pages
 from hengqi.server.api.deps import CurrentPrincipal, Listing, ReadSession, WriteSession
 from hengqi.server.api.listing import CSV_RESPONSE, csv_response, respond
 from hengqi.server.api.reads import CallerDep, read_record
@@ -59,8 +61,9 @@ def create_instrument(data: InstrumentCreate, principal: CurrentPrincipal, sessi
 
 
 @router.get("/instruments", response_model=Page[InstrumentPublic], responses=CSV_RESPONSE)
-def list_instruments(
+async def list_instruments(
     *,
+    request: Request,
     principal: CurrentPrincipal,
     session: ReadSession,
     params: Listing,
@@ -73,33 +76,43 @@ def list_instruments(
     model: Text = None,
     serial: Text = None,
 ) -> Response:
-    query = params.query(
-        organisation_id=organisation_id,
-        site_id=site_id,
-        owner_id=owner_id,
-        status=status,
-        accuracy_class=accuracy_class,
-        make=make,
-        model=model,
-        serial=serial,
-    )
+    """A page of instruments as JSON (the fast path of :mod:`hengqi.server.api.pages`: in place on the event
+    loop on SQLite with a token, like the principal's lookup; otherwise one worker thread), or every row as CSV."""
+    filters: dict[str, object] = {
+        "organisation_id": organisation_id,
+        "site_id": site_id,
+        "owner_id": owner_id,
+        "status": status,
+        "accuracy_class": accuracy_class,
+        "make": make,
+        "model": model,
+        "serial": serial,
+    }
+    if params.format == "csv":
+        return await run_in_threadpool(_instruments_csv, principal, session, params, filters)
+
+    def body() -> bytes:
+        return pages.instrument_page(
+            session.connection(), principal, sort=params.sort, limit=params.limit, offset=params.offset, filters=filters
+        )
+
+    if session.get_bind().dialect.name == "sqlite" and request.headers.get("authorization"):
+        content = body()
+    else:
+        content = await run_in_threadpool(body)
+    return Response(content, media_type="application/json")
+
+
+def _instruments_csv(
+    principal: CurrentPrincipal, session: ReadSession, params: Listing, filters: dict[str, object]
+) -> Response:
     result = page(
         session,
         scoped_select(principal, Instrument),
         Instrument,
-        query,
-        sortable=(
-            "id",
-            "make",
-            "model",
-            "serial",
-            "max_kg",
-            "status",
-            "verification_due",
-            "calibration_due",
-            "created_at",
-        ),
-        filterable=("organisation_id", "site_id", "owner_id", "status", "accuracy_class", "make", "model", "serial"),
+        params.query(**filters),
+        sortable=pages.INSTRUMENT_SORTABLE,
+        filterable=pages.INSTRUMENT_FILTERABLE,
     )
     return respond(InstrumentPublic, result, params, "instruments")
 
