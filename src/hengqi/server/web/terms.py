@@ -11,8 +11,8 @@ It is also what keeps code written against the earlier key -> (English, Chinese)
 ``t('reg.saved')`` and Python's ``translate(lang, "reg.saved")`` still resolve every key the tables had.  New
 code writes the English in place, ``_('Saved.')`` in a template and ``gettext(lang, "Saved.")`` in Python.
 
->>> TERMS["status.withdrawn"], TERMS["status.withdrawn-instrument"]
-(Message(text='withdrawn', context='certificate status'), Message(text='withdrawn', context='instrument status'))
+>>> [(TERMS[key].text, TERMS[key].context) for key in ("status.withdrawn", "status.withdrawn-instrument")]
+[('withdrawn', 'certificate status'), ('withdrawn', 'instrument status')]
 """
 
 from __future__ import annotations
