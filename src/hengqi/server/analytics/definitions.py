@@ -264,7 +264,8 @@ def _plain(value: object) -> object:
     return value if value is None or isinstance(value, int | str) else str(value)
 
 
-def _rate_row(group: Any, point: Any = None) -> dict[str, Any]:
+def rate_row(group: Any, point: Any = None) -> dict[str, Any]:
+    """One rate group (or the overall rate) as a report row: key, counts, interval and funnel flag."""
     i = group.interval
     return {
         "key": {name: _plain(v) for name, v in group.key},
@@ -300,7 +301,7 @@ def finalise(
         report |= {
             "method": method,
             "confidence": confidence,
-            "groups": [_rate_row(g, p) for g, p in zip(groups, points, strict=True)],
+            "groups": [rate_row(g, p) for g, p in zip(groups, points, strict=True)],
         }
         return report
     if stat.kind == "alarm":

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 
 from hengqi.errors import InputError
 from hengqi.locale import N_, Message, translate_message
-from hengqi.server.analytics.definitions import STANDARD_REPORTS, Spec
+from hengqi.server.analytics.definitions import STANDARD_REPORTS, Spec, rate_row
 from hengqi.server.analytics.export import table_to_csv, table_to_xlsx, to_csv, to_xlsx
 from hengqi.server.analytics.report_pdf import to_pdf
 from hengqi.server.errors import NotFoundError
@@ -67,25 +67,12 @@ def _report_dicts(name: str, table: statistics.RateTable) -> list[dict[str, Any]
     """``table`` as the reports of :mod:`hengqi.server.analytics.export`: the overall rate (no grouping), then
     the groups with their funnel flags."""
 
-    def row(g: Any, point: Any) -> dict[str, Any]:
-        i = g.interval
-        return {
-            "key": {k: (v if v is None or isinstance(v, int) else str(v)) for k, v in g.key},
-            "count": i.successes,
-            "total": i.trials,
-            "rate": i.estimate,
-            "lower": i.lower,
-            "upper": i.upper,
-            "funnel_flag": None if point is None else point.flag,
-            "funnel_level": None if point is None else point.outside_level,
-        }
-
     reports: list[dict[str, Any]] = []
     if table.overall is not None:
-        reports.append({"name": name, "statistic": name, "group_by": [], "groups": [row(table.overall, None)]})
+        reports.append({"name": name, "statistic": name, "group_by": [], "groups": [rate_row(table.overall)]})
     if table.group_by:
         points = table.funnel or (None,) * len(table.groups)
-        groups = [row(g, p) for g, p in zip(table.groups, points, strict=True)]
+        groups = [rate_row(g, p) for g, p in zip(table.groups, points, strict=True)]
         reports.append({"name": name, "statistic": name, "group_by": list(table.group_by), "groups": groups})
     return reports
 
