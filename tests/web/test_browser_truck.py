@@ -4,39 +4,17 @@ verification passes with its draft certificate.  Same server and Chromium as ``t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
-from .conftest import Served, start_server
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, CSP_VIOLATIONS, _shot, _sign_in
+from .browser_support import browser_fixtures
+from .conftest import Served
+from .test_browser import _shot, _sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-@pytest.fixture(autouse=True)
-def _no_csp_violations() -> Iterator[None]:
-    CSP_VIOLATIONS.clear()
-    yield
-    assert CSP_VIOLATIONS == []
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    server = start_server(tmp_path_factory.mktemp("browser-truck") / "data")
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
+_no_csp_violations, served, browser = browser_fixtures("browser-truck")
 
 
 @pytest.mark.timeout(900)  # about 140 steps clicked, each a page load (the other browser tests click about 30)

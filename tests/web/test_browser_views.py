@@ -5,39 +5,18 @@ shared view; the same in Chinese.  Same server and Chromium as ``test_browser.py
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from .conftest import Served, start_server
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, CSP_VIOLATIONS, _shot, _sign_in
+from .browser_support import browser_fixtures
+from .conftest import Served
+from .test_browser import _shot, _sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-@pytest.fixture(autouse=True)
-def _no_csp_violations() -> Iterator[None]:
-    CSP_VIOLATIONS.clear()
-    yield
-    assert CSP_VIOLATIONS == []
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    server = start_server(tmp_path_factory.mktemp("browser-views") / "data")
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
+_no_csp_violations, served, browser = browser_fixtures("browser-views")
 
 
 def _save_filtered_view(page: Page, served: Served, name: str, *, shared: bool) -> None:
