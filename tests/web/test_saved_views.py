@@ -146,6 +146,30 @@ def test_tampered_or_stale_views_are_not_applied(demo: Demo) -> None:
         assert 'data-testid="registry-table"' in page.text  # the list itself, unfiltered
 
 
+def test_oversized_views_are_refused_and_nothing_is_stored(demo: Demo) -> None:
+    """A name over 80 characters, a query over the form's 2 000 characters, and a 51st view on one list: each
+    refused with 422 and nothing stored."""
+    qm = demo.user("quality-manager")
+    database = demo.app.state.hengqi.database
+
+    def stored() -> int:
+        with database.read_session() as session:
+            return len(session.query(SavedView).all())
+
+    before = stored()
+    long_name = save(qm, "registry/instruments", "n" * 81, "sort=serial")
+    assert long_name.status_code == 422  # type: ignore[attr-defined]
+    long_query = save(qm, "registry/instruments", "Long", "q=" + "x" * 3000)
+    assert long_query.status_code == 422  # type: ignore[attr-defined]
+    assert stored() == before
+    for number in range(50):
+        assert save(qm, "registry/instruments", f"View {number}", "sort=serial").status_code == 303  # type: ignore[attr-defined]
+    one_more = save(qm, "registry/instruments", "View 50", "sort=serial")
+    assert one_more.status_code == 422  # type: ignore[attr-defined]
+    assert "at most 50" in one_more.text  # type: ignore[attr-defined]
+    assert stored() == before + 50
+
+
 def test_forms_need_csrf_and_a_session(demo: Demo) -> None:
     qm = demo.user("quality-manager")
     answer = qm.client.post("/web/views", data={"list": "audit", "name": "x", "query": ""}, follow_redirects=False)
