@@ -285,7 +285,7 @@ def report(figures: list[Figure], *, seconds: float, workers: int | None, load_b
 
 def main(short: bool) -> None:
     if shutil.which("wrk") is None:
-        raise RuntimeError("wrk is not installed (Debian: apt-get install wrk)")
+        raise RuntimeError("wrk is not installed (bash scripts/ensure-system-packages.sh installs it)")
     seconds = 1.0 if short else float(_option("--seconds") or 8)
     workers = None if short else _option("--workers")
     load_before = os.getloadavg()

@@ -4,7 +4,8 @@
 #                       certificates so their Chinese text renders anywhere (Noto CJK is CFF/OTF, which
 #                       ReportLab cannot embed);
 #   poppler-utils       pdftoppm / pdftotext, used by the tests to render and read back the PDF certificates;
-#   chromium            the headless browser the web UI's tests drive with Playwright (/usr/bin/chromium).
+#   chromium            the headless browser the web UI's tests drive with Playwright (/usr/bin/chromium);
+#   wrk                 the C load generator of bench/bench_throughput.py (run short by `make test`).
 # Installs only what is missing; needs root (the project's machines and CI run as root).
 # `--runtime` (used by `make run`) installs only what the platform itself needs: the CJK font. Without root,
 # `--runtime` only warns: the platform runs, and issuing a PDF certificate names the missing font.
@@ -18,6 +19,7 @@ missing=()
 if ! $runtime_only; then
   command -v pdftoppm >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
   [ -x /usr/bin/chromium ] || missing+=(chromium)
+  command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 fi
 
 if [ "${#missing[@]}" -eq 0 ]; then
