@@ -85,6 +85,13 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(
         default=10, ge=0, le=200, description="PostgreSQL: connections opened beyond the pool in a burst, per process"
     )
+    read_threads: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="worker threads per process for the short token-authenticated reads on PostgreSQL (more for a "
+        "database with a long network round trip; hengqi.server.read_threads)",
+    )
     max_page_size: int = Field(default=1000, gt=0)
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     max_body_bytes: int = Field(

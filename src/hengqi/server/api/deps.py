@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import Depends, Query, Request
@@ -20,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from hengqi.server.access_log import remember_user
 from hengqi.server.errors import AuthenticationError, CsrfError
 from hengqi.server.permissions import Principal
+from hengqi.server.read_threads import run_read
 from hengqi.server.security import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, csrf_matches
 from hengqi.server.services import accounts
 from hengqi.server.services.base import ListQuery
@@ -47,13 +49,14 @@ async def read_session(state: StateDep) -> AsyncIterator[Session]:
     """A reading session, made on the event loop (no I/O: the connection is taken on the first query, in the
     route's worker thread).  Closing it returns the connection to the pool after a rollback: on SQLite a call
     into the library on a local file, done in place; on PostgreSQL a round trip to the server, done in a worker
-    thread.  As a sync generator it cost every read two hops to a worker thread (entering and leaving)."""
+    thread, unless the session never took a connection (nothing to roll back).  As a sync generator it cost every
+    read two hops to a worker thread (entering and leaving)."""
     session = state.database.read_session()
     try:
         yield session
     finally:
-        if state.database.dialect == "sqlite":
-            session.close()
+        if state.database.dialect == "sqlite" or session.get_transaction() is None:
+            session.close()  # SQLite, or nothing to roll back: no I/O
         else:
             await run_in_threadpool(session.close)
 
@@ -128,8 +131,8 @@ async def current_principal(request: Request, state: StateDep, session: ReadSess
     header = request.headers.get("authorization")
     if header and state.database.dialect == "sqlite":
         principal = _token_principal(header, session)
-    elif header:
-        principal = await run_in_threadpool(_token_principal, header, session)
+    elif header:  # a read only: one of the few read threads (hengqi.server.read_threads)
+        principal = await run_read(partial(_token_principal, header, session), threads=state.settings.read_threads)
     else:
         principal = await run_in_threadpool(_session_principal, request, state, session)
     remember_user(request.state, principal.user_id)

@@ -17,26 +17,36 @@ Nothing is cached: a revoked token, a deactivated user, an ended session or a wi
 next request, in every worker process.  Where it runs: on SQLite with a token, in place on the event loop (a
 read of a local file on a unique index; WAL readers never wait for a writer), which spares the hop to a worker
 thread and the wait for the interpreter lock among the request threads; on PostgreSQL (a network round trip)
-and with a browser session (whose last use is written now and then) in one worker thread, and the reading
-connection is autocommit there (no BEGIN, no ROLLBACK: :meth:`hengqi.server.db.engine.Database.read_connection`).
+with a token in one of a few read threads (:mod:`hengqi.server.read_threads`), with a browser session (whose
+last use is written now and then) in one worker thread of the default limiter; the reading connection is
+autocommit (no BEGIN, no ROLLBACK: :meth:`hengqi.server.db.engine.Database.read_connection`).  :func:`read_as`
+does the same for a read of several queries (a page of a list): the principal and the reads on one
+connection, in one hop.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from functools import partial
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request, Response
 from pydantic import BaseModel
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from hengqi.server.access_log import remember_user
 from hengqi.server.api.deps import bearer_token, session_principal, state_of
 from hengqi.server.api.versioning import json_answer
 from hengqi.server.db.models import Base
+from hengqi.server.permissions import Principal
+from hengqi.server.read_threads import run_read
 from hengqi.server.services import accounts
 from hengqi.server.services.base import read_scoped, visible_or_404
 from hengqi.server.state import AppState
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +63,31 @@ async def get_caller(request: Request) -> Caller:
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def principal_on(caller: Caller, connection: Connection) -> Principal:
+    """The caller's principal, read on ``connection``: an API token (one query on its unique index), else the
+    browser session (one query; may write the session's last use, so never on the event loop)."""
+    request = caller.request
+    header = request.headers.get("authorization")
+    if header:
+        principal = accounts.principal_for_token(connection, bearer_token(header))
+    else:
+        principal = session_principal(request, caller.state, connection)
+    remember_user(request.state, principal.user_id)
+    return principal
+
+
+async def placed(caller: Caller, read: Callable[[], T]) -> T:
+    """Run ``read`` where a read of this caller belongs: with a token on SQLite in place (a local file on a
+    unique index; WAL readers never wait for a writer); with a token on PostgreSQL in one of the few read
+    threads (:mod:`hengqi.server.read_threads`); with a browser session (whose last use is written now and
+    then) in a worker thread of the default limiter."""
+    if caller.request.headers.get("authorization"):
+        if caller.state.database.dialect == "sqlite":
+            return read()
+        return await run_read(read, threads=caller.state.settings.read_threads)
+    return await run_in_threadpool(read)
 
 
 def _read(caller: Caller, model: type[Base], public: type[BaseModel], key: int, *, versioned: bool) -> Response:
@@ -75,6 +110,16 @@ async def read_record(
 ) -> Response:
     """The record ``key`` of ``model`` as ``public`` JSON (with its ETag when ``versioned``) if the caller is
     signed in and may see it; 401 or 404 otherwise (see the module's text)."""
-    if caller.state.database.dialect == "sqlite" and caller.request.headers.get("authorization"):
-        return _read(caller, model, public, key, versioned=versioned)
-    return await run_in_threadpool(_read, caller, model, public, key, versioned=versioned)
+    return await placed(caller, partial(_read, caller, model, public, key, versioned=versioned))
+
+
+async def read_as(caller: Caller, use: Callable[[Connection, Principal], T]) -> T:
+    """``use(connection, principal)`` for a signed-in caller (401 otherwise), on one autocommit reading
+    connection, in one hop to where the read belongs (:func:`placed`): the principal's lookup and the reads of
+    ``use`` share the connection and the thread (a list page: one hop, three queries, no BEGIN or ROLLBACK)."""
+
+    def run() -> T:
+        with caller.state.database.read_connection() as connection:
+            return use(connection, principal_on(caller, connection))
+
+    return await placed(caller, run)

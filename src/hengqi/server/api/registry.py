@@ -5,16 +5,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import StreamingResponse
+from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from hengqi.server.api import pages
 from hengqi.server.api.deps import CurrentPrincipal, Listing, ReadSession, WriteSession
 from hengqi.server.api.listing import CSV_RESPONSE, csv_response, respond
-from hengqi.server.api.reads import CallerDep, read_record
+from hengqi.server.api.reads import Caller, CallerDep, principal_on, read_as, read_record
 from hengqi.server.api.versioning import IfMatch, expected_version, tagged, with_version
 from hengqi.server.db.models import Customer, Instrument, Laboratory, Site, Weight, WeightSet
+from hengqi.server.permissions import Principal
 from hengqi.server.schemas.common import Page
 from hengqi.server.schemas.registry import (
     AccuracyClassText,
@@ -63,9 +65,7 @@ def create_instrument(data: InstrumentCreate, principal: CurrentPrincipal, sessi
 @router.get("/instruments", response_model=Page[InstrumentPublic], responses=CSV_RESPONSE)
 async def list_instruments(
     *,
-    request: Request,
-    principal: CurrentPrincipal,
-    session: ReadSession,
+    caller: CallerDep,
     params: Listing,
     organisation_id: OrgFilter = None,
     site_id: OrgFilter = None,
@@ -76,8 +76,9 @@ async def list_instruments(
     model: Text = None,
     serial: Text = None,
 ) -> Response:
-    """A page of instruments as JSON (the fast path of :mod:`hengqi.server.api.pages`: in place on the event
-    loop on SQLite with a token, like the principal's lookup; otherwise one worker thread), or every row as CSV."""
+    """A page of instruments as JSON (the fast path of :mod:`hengqi.server.api.pages`: the caller's lookup and
+    the page's queries on one reading connection in one hop, :func:`~hengqi.server.api.reads.read_as`), or
+    every row as CSV."""
     filters: dict[str, object] = {
         "organisation_id": organisation_id,
         "site_id": site_id,
@@ -89,32 +90,28 @@ async def list_instruments(
         "serial": serial,
     }
     if params.format == "csv":
-        return await run_in_threadpool(_instruments_csv, principal, session, params, filters)
+        return await run_in_threadpool(_instruments_csv, caller, params, filters)
 
-    def body() -> bytes:
+    def body(connection: Connection, principal: Principal) -> bytes:
         return pages.instrument_page(
-            session.connection(), principal, sort=params.sort, limit=params.limit, offset=params.offset, filters=filters
+            connection, principal, sort=params.sort, limit=params.limit, offset=params.offset, filters=filters
         )
 
-    if session.get_bind().dialect.name == "sqlite" and request.headers.get("authorization"):
-        content = body()
-    else:
-        content = await run_in_threadpool(body)
-    return Response(content, media_type="application/json")
+    return Response(await read_as(caller, body), media_type="application/json")
 
 
-def _instruments_csv(
-    principal: CurrentPrincipal, session: ReadSession, params: Listing, filters: dict[str, object]
-) -> Response:
-    result = page(
-        session,
-        scoped_select(principal, Instrument),
-        Instrument,
-        params.query(**filters),
-        sortable=pages.INSTRUMENT_SORTABLE,
-        filterable=pages.INSTRUMENT_FILTERABLE,
-    )
-    return respond(InstrumentPublic, result, params, "instruments")
+def _instruments_csv(caller: Caller, params: Listing, filters: dict[str, object]) -> Response:
+    with caller.state.database.read_session() as session:
+        principal = principal_on(caller, session.connection())
+        result = page(
+            session,
+            scoped_select(principal, Instrument),
+            Instrument,
+            params.query(**filters),
+            sortable=pages.INSTRUMENT_SORTABLE,
+            filterable=pages.INSTRUMENT_FILTERABLE,
+        )
+        return respond(InstrumentPublic, result, params, "instruments")
 
 
 @router.get("/instruments/export.csv", response_class=StreamingResponse, responses=CSV_RESPONSE)

@@ -255,7 +255,7 @@ def _token_row_principal(connection: Session | Connection, row: Any) -> Principa
     )
 
 
-def principal_for_token(session: Session, token: str) -> Principal:
+def principal_for_token(session: Session | Connection, token: str) -> Principal:
     """The principal of a valid (not revoked, not expired) API token, owned by an active user.
 
     The same answers as ``principal_of(session, user_for_token(session, token))`` in one query (the token row
@@ -263,8 +263,9 @@ def principal_for_token(session: Session, token: str) -> Principal:
     ORM objects: this runs on every request made with a token, and is never cached (a revoked token, a
     deactivated user or a changed role is seen by the next request, in every worker process).
     """
-    row = session.connection().execute(_TOKEN_PRINCIPAL, {"digest": token_digest(token)}).one_or_none()
-    return _token_row_principal(session, row)
+    connection = session.connection() if isinstance(session, Session) else session
+    row = connection.execute(_TOKEN_PRINCIPAL, {"digest": token_digest(token)}).one_or_none()
+    return _token_row_principal(connection, row)
 
 
 def _token_with_row(model: type[Base]) -> Select[Any]:
