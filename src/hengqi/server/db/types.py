@@ -45,16 +45,16 @@ class ExactDecimal(TypeDecorator[Decimal]):
         if value is None:
             return None
         # NUMERIC(38, 18) pads with zeros: give back the shortest exact form on every backend.
-        return _plain_from_text(value if isinstance(value, str) else str(value))
+        return plain_from_text(value if isinstance(value, str) else str(value))
 
 
 @lru_cache(maxsize=8192)
-def _plain_from_text(text: str) -> Decimal:
+def plain_from_text(text: str) -> Decimal:
     """:func:`plain_decimal` of the decimal written ``text``, remembered by its text (the same few values, 15,
     0.005, 0.1, come back in row after row of a list; a :class:`Decimal` is immutable, so one can be shared).
     Keyed by the text, not the number: ``Decimal("-0") == Decimal("0")`` but they read back differently.
 
-    >>> _plain_from_text("15.000000000000000000"), _plain_from_text("-0")
+    >>> plain_from_text("15.000000000000000000"), plain_from_text("-0")
     (Decimal('15'), Decimal('-0'))
     """
     return plain_decimal(Decimal(text))
