@@ -3,9 +3,12 @@ and the web form's answer (in-process app; the live-server attacks are in ``test
 
 from __future__ import annotations
 
+import multiprocessing
 import re
+import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,10 +16,18 @@ from tests.server.conftest import PASSWORD, Platform, Store
 
 from hengqi.server.app import create_app
 from hengqi.server.errors import LoginThrottledError
-from hengqi.server.throttle import LoginThrottle
+from hengqi.server.throttle import PENDING_MAX_S, LoginThrottle, SharedCounts, fresh_shared_file
 
 
-def _throttle(clock: list[float], **limits: float) -> LoginThrottle:
+@pytest.fixture(params=["memory", "shared"])
+def counts_in(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where the counts live: this process's memory, or a file shared by several server processes."""
+    if request.param == "shared":
+        return str(fresh_shared_file(tmp_path))
+    return ""
+
+
+def _throttle(clock: list[float], counts_in: str = "", **limits: float) -> LoginThrottle:
     values = {"account_limit": 3, "address_limit": 10, "window_s": 900, "lockout_s": 60, "lockout_max_s": 600}
     values.update(limits)
     return LoginThrottle(
@@ -27,12 +38,15 @@ def _throttle(clock: list[float], **limits: float) -> LoginThrottle:
         lockout_max_s=values["lockout_max_s"],
         max_keys=int(values.get("max_keys", 50_000)),
         clock=lambda: clock[0],
+        shared=SharedCounts(Path(counts_in), "signin/", max_keys=int(values.get("max_keys", 50_000)))
+        if counts_in
+        else None,
     )
 
 
-def test_lockout_doubles_up_to_the_maximum_and_is_forgotten_after_the_window() -> None:
+def test_lockout_doubles_up_to_the_maximum_and_is_forgotten_after_the_window(counts_in: str) -> None:
     clock = [1000.0]
-    throttle = _throttle(clock)
+    throttle = _throttle(clock, counts_in)
     waits = []
     for _ in range(8):
         wait = throttle.retry_after("tina", "10.0.0.1")
@@ -49,18 +63,18 @@ def test_lockout_doubles_up_to_the_maximum_and_is_forgotten_after_the_window() -
     assert throttle.failures("tina", "10.0.0.1") == (0, 0)
 
 
-def test_success_clears_the_name_but_not_the_address() -> None:
+def test_success_clears_the_name_but_not_the_address(counts_in: str) -> None:
     clock = [0.0]
-    throttle = _throttle(clock)
+    throttle = _throttle(clock, counts_in)
     for _ in range(2):
         throttle.begin("tina", "10.0.0.1").finish(success=False)
     throttle.begin("tina", "10.0.0.1").finish(success=True)
     assert throttle.failures("tina", "10.0.0.1") == (0, 2)
 
 
-def test_parallel_guesses_cannot_exceed_the_limit() -> None:
+def test_parallel_guesses_cannot_exceed_the_limit(counts_in: str) -> None:
     clock = [0.0]
-    throttle = _throttle(clock, account_limit=5, address_limit=1000)
+    throttle = _throttle(clock, counts_in, account_limit=5, address_limit=1000)
     admitted: list[object] = []
     refused: list[int] = []
     barrier = threading.Barrier(40)
@@ -81,9 +95,9 @@ def test_parallel_guesses_cannot_exceed_the_limit() -> None:
     assert len(refused) == 35
 
 
-def test_cancelled_attempts_are_not_counted() -> None:
+def test_cancelled_attempts_are_not_counted(counts_in: str) -> None:
     clock = [0.0]
-    throttle = _throttle(clock)
+    throttle = _throttle(clock, counts_in)
     for _ in range(10):
         throttle.begin("tina", "10.0.0.1").cancel()
     assert throttle.failures("tina", "10.0.0.1") == (0, 0)
@@ -98,6 +112,89 @@ def test_memory_is_bounded_under_a_flood_of_names() -> None:
         throttle.begin(f"name-{n}", "10.0.0.1").finish(success=False)
     assert len(throttle._counts) <= 1000
     assert throttle.failures("ignored", "10.0.0.1")[1] > 0  # the address was kept (it is the most recent)
+
+
+def _guesses_in_a_process(path: str, start: float, admitted: Any) -> None:
+    """One server process's share of a parallel guess (its own connection to the shared file)."""
+    throttle = _throttle([start], path, account_limit=5, address_limit=1000)
+    for _ in range(10):
+        try:
+            throttle.begin("tina", "10.0.0.1")  # never finished: in flight while the others guess
+            with admitted.get_lock():
+                admitted.value += 1
+        except LoginThrottledError:
+            pass
+
+
+def test_shared_counts_hold_for_all_processes_of_the_host(tmp_path: Path) -> None:
+    """Four processes guess one name at once (10 each): the limit of 5 holds for the host, not per process."""
+    path = str(fresh_shared_file(tmp_path))
+    context = multiprocessing.get_context("fork")
+    admitted = context.Value("i", 0)
+    processes = [context.Process(target=_guesses_in_a_process, args=(path, 0.0, admitted)) for _ in range(4)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(60)
+        assert process.exitcode == 0
+    assert admitted.value == 5
+    assert oct(Path(path).stat().st_mode & 0o777) == "0o600"  # the names typed stay with the server's user
+
+
+def test_shared_failures_lock_the_name_in_every_process(tmp_path: Path) -> None:
+    clock = [100.0]
+    path = str(fresh_shared_file(tmp_path))
+    first, second = _throttle(clock, path), _throttle(clock, path)  # two processes' throttles
+    for _ in range(3):
+        first.begin("tina", "10.0.0.1").finish(success=False)
+    assert second.retry_after("TINA", "10.0.0.2") == 60
+    with pytest.raises(LoginThrottledError):
+        second.begin("tina", "10.0.0.2")
+    assert second.failures("tina", "10.0.0.1") == (3, 3)
+    clock[0] += 61
+    second.begin("tina", "10.0.0.2").finish(success=True)  # a success in one process clears the name for all
+    assert first.failures("tina", "10.0.0.1") == (0, 3)
+
+
+def test_attempts_of_a_process_that_died_stop_counting(tmp_path: Path) -> None:
+    clock = [100.0]
+    path = str(fresh_shared_file(tmp_path))
+    dead = _throttle(clock, path, account_limit=2)
+    for _ in range(2):
+        dead.begin("tina", "10.0.0.1")  # in flight, never finished: the process was killed
+    alive = _throttle(clock, path, account_limit=2)
+    assert alive.retry_after("tina", "10.0.0.1") == 1  # the attempts in flight decide first
+    clock[0] += PENDING_MAX_S + 1
+    assert alive.retry_after("tina", "10.0.0.1") is None
+    alive.begin("tina", "10.0.0.1").finish(success=False)
+    assert alive.failures("tina", "10.0.0.1") == (1, 1)
+
+
+def test_shared_file_is_bounded_and_made_afresh(tmp_path: Path) -> None:
+    clock = [0.0]
+    path = str(fresh_shared_file(tmp_path))
+    throttle = _throttle(clock, path, max_keys=500, address_limit=10**9)
+    for n in range(3000):
+        clock[0] += 0.001
+        throttle.begin(f"name-{n}", "10.0.0.1").finish(success=False)
+    with sqlite3.connect(path) as db:
+        (kept,) = db.execute("SELECT count(*) FROM counts").fetchone()
+        (pending,) = db.execute("SELECT count(*) FROM pending").fetchone()
+    assert kept <= 500 + 256 + 1  # tidied every 256 attempts
+    assert pending == 0
+    assert throttle.failures("ignored", "10.0.0.1")[1] == 3000  # the address is the most recent: kept
+    assert fresh_shared_file(tmp_path) == Path(path)  # a new start: nothing of the last one's counts
+    assert _throttle(clock, path).failures("name-2999", "10.0.0.1") == (0, 0)
+
+
+def test_a_count_from_the_future_is_read_as_now(tmp_path: Path) -> None:
+    """A file kept over a restart of the host holds monotonic readings of another boot: never a lock for ages."""
+    clock = [1_000_000.0]
+    path = str(fresh_shared_file(tmp_path))
+    throttle = _throttle(clock, path, account_limit=1)
+    throttle.begin("tina", "10.0.0.1").finish(success=False)
+    clock[0] = 50.0  # the next boot's monotonic clock starts near zero
+    assert throttle.retry_after("tina", "10.0.0.1") == 60  # as if the failure were now, not in 11 days
 
 
 def test_per_address_lockout_and_identical_answers(store: Store) -> None:

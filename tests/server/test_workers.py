@@ -115,6 +115,19 @@ def test_two_workers_share_tokens_sessions_and_the_audit_chain(store: Store) -> 
             httpx.get(f"{server.base}/api/v1/auth/me", headers={**headers, **FRESH}).status_code for _ in range(12)
         }
         assert answers == {401}
+
+        # the sign-in throttle counts for the host: 5 failures of a name, whichever worker answered, lock it in both
+        guesses = [
+            httpx.post(
+                f"{server.base}/api/v1/auth/login",
+                json={"username": "guessed", "password": f"wrong-{n}"},
+                headers=FRESH,
+                timeout=60,
+            ).status_code
+            for n in range(12)
+        ]
+        assert guesses == [401] * 5 + [429] * 7
+        assert (store.data_dir / "run" / "signin-throttle.sqlite3").exists()
     finally:
         server.stop()
     database = open_database(store.settings())

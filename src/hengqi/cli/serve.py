@@ -160,9 +160,12 @@ def serve(
     # several processes: this one (which made, migrated and seeded the store above) supervises; each worker builds
     # its own app from the same settings (hengqi.server.workers)
     from hengqi.server import audit
+    from hengqi.server.throttle import SHARED_FILE_ENV, fresh_shared_file
     from hengqi.server.workers import worker_environment
 
     os.environ.update(worker_environment(overrides))
+    # the workers count sign-in and look-up failures together, in a file made afresh for this start
+    os.environ[SHARED_FILE_ENV] = str(fresh_shared_file(settings.data_dir))
     click.echo(f"hengqi: {settings.workers} worker processes", err=True)
     try:
         uvicorn.run("hengqi.server.workers:worker_app", factory=True, workers=settings.workers, **options)

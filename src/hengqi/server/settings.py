@@ -73,7 +73,7 @@ class Settings(BaseSettings):
         default=1,
         ge=1,
         le=64,
-        description="server processes (hengqi serve --workers); sign-in throttle counts are kept per process",
+        description="server processes (hengqi serve --workers); the sign-in throttle counts for all of them",
     )
     db_pool_size: int = Field(
         default=20,

@@ -7,13 +7,13 @@ is copied anywhere new.  The parent has already created and migrated the store, 
 the workers do not migrate again.
 
 What each process holds for itself: its database pool (``db_pool_size`` + ``db_max_overflow`` PostgreSQL
-connections per worker), its sign-in gate (``login_workers`` lanes) and its sign-in throttle counts
-(:mod:`hengqi.server.throttle`: failures of one name or address are counted per process, so with N workers a
-guesser spread over the processes gets up to N times ``login_account_failures`` tries before every process has
-locked the name).  What they share through the database: everything stored, the server-side sessions (a sign-out
-ends the session in every worker), API tokens and their revocation, and the audit chain, whose writers are
-serialised by the database (SQLite ``BEGIN IMMEDIATE`` takes the file's write lock across processes; PostgreSQL
-takes a transaction-level advisory lock).
+connections per worker) and its sign-in gate (``login_workers`` lanes, ``login_rate_per_s`` admissions a second).
+What they share through a file the parent makes afresh at each start (``run/signin-throttle.sqlite3`` in the
+data directory, :class:`hengqi.server.throttle.SharedCounts`): the sign-in and certificate look-up throttles'
+counts, so a guesser spread over the processes gets no more tries than from one.  What they share through the
+database: everything stored, the server-side sessions (a sign-out ends the session in every worker), API tokens
+and their revocation, and the audit chain, whose writers are serialised by the database (SQLite ``BEGIN
+IMMEDIATE`` takes the file's write lock across processes; PostgreSQL takes a transaction-level advisory lock).
 """
 
 from __future__ import annotations

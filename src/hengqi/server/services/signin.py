@@ -34,7 +34,7 @@ from hengqi.server.errors import AuthenticationError, LoginThrottledError
 from hengqi.server.security import SessionSigner, hash_password, verify_password
 from hengqi.server.services.sessions import StartedSession, start_session
 from hengqi.server.settings import Settings
-from hengqi.server.throttle import Attempt, LoginThrottle
+from hengqi.server.throttle import Attempt, LoginThrottle, shared_counts
 
 #: The one answer to a wrong name, a wrong password and an inactive account.
 WRONG_CREDENTIALS = "wrong username or password"
@@ -59,6 +59,7 @@ class SignInGate:
             window_s=settings.login_window_s,
             lockout_s=settings.login_lockout_s,
             lockout_max_s=settings.login_lockout_max_s,
+            shared=shared_counts("signin/"),  # several server processes: one count for the host
         )
         self._workers = settings.login_workers
         self._capacity = settings.login_workers + settings.login_queue

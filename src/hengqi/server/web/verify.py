@@ -27,7 +27,7 @@ from starlette.datastructures import UploadFile
 from hengqi.errors import InputError
 from hengqi.server.errors import LoginThrottledError
 from hengqi.server.services import public_check
-from hengqi.server.throttle import LoginThrottle
+from hengqi.server.throttle import LoginThrottle, shared_counts
 from hengqi.server.web import lab_messages as _lab_messages  # noqa: F401  (registers the screens' texts)
 from hengqi.server.web.common import app_state, render
 
@@ -51,6 +51,7 @@ def _throttle(request: Request) -> LoginThrottle:
                 window_s=settings.login_window_s,
                 lockout_s=settings.verify_lockout_s,
                 lockout_max_s=settings.login_lockout_max_s,
+                shared=shared_counts("verify/"),  # several server processes: one count for the host
             )
             state.hengqi_verify_throttle = found
     return found
