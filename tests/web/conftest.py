@@ -175,6 +175,12 @@ class WebUser:
 
 
 LAUNCH = "import sys; from hengqi.cli import main; sys.argv[0] = 'hengqi'; main()"
+#: ``LAUNCH`` with every demo simulator settling in ``sys.argv[1]`` seconds, as :func:`fast_fleet` does in process.
+LAUNCH_SETTLING = (
+    "import dataclasses, sys; from hengqi.server.web import demo; settling = float(sys.argv.pop(1)); "
+    "demo.FLEET = tuple(dataclasses.replace(item, simulator={**item.simulator, 'imperfections': "
+    "{**item.simulator['imperfections'], 'settling_s': settling}}) for item in demo.FLEET); " + LAUNCH
+)
 
 
 def free_port() -> int:
@@ -202,12 +208,15 @@ class Served:
             self.process.wait(timeout=10)
 
 
-def start_server(data_dir: Path, passwords: dict[str, str] | None = None) -> Served:
-    """Start ``hengqi serve --demo`` on a free loopback port with ``data_dir``; wait until it answers."""
+def start_server(data_dir: Path, passwords: dict[str, str] | None = None, *, settling_s: float | None = None) -> Served:
+    """Start ``hengqi serve --demo`` on a free loopback port with ``data_dir``; wait until it answers.  With
+    ``settling_s``, the demo's simulators settle in that time instead of their own (0.4 s to 0.8 s): a test whose
+    run makes many stable readings need not wait as a person would."""
     port = free_port()
     log = data_dir.parent / f"server-{port}.log"
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    args = [sys.executable, "-c", LAUNCH, "serve", "--demo", "--port", str(port), "--data-dir", str(data_dir)]
+    launch = [LAUNCH] if settling_s is None else [LAUNCH_SETTLING, str(settling_s)]
+    args = [sys.executable, "-c", *launch, "serve", "--demo", "--port", str(port), "--data-dir", str(data_dir)]
     with log.open("wb") as out:
         process = subprocess.Popen(
             [*args, "--log-level", "warning"],
