@@ -1,8 +1,8 @@
 """In a real browser: the demo truck scale (class III, Max 60 t, e = 20 kg) is verified with its 13.1 t weighbridge
 test set, the loads above the set built by substitution (OIML R 76-1:2006 3.7.3 as cited, issue 11), and the
 verification passes with its draft certificate.  Same server and Chromium as ``test_browser.py``, except that the
-demo's simulators settle in 0.05 s (as in the tests without a browser): the run makes about 80 stable readings and
-each change point is found by adding small weights one by one, each added weight a stable reading.
+demo's simulators settle in 0.05 s (as in the tests without a browser): the run reads 40 indications and finds 37
+change points, each by adding small weights one by one with a stable reading after each.
 
 The run has about 140 steps of eight kinds.  Chromium clicks the first step of each kind, every substitution, and
 the last step (the way to the results); the other steps, repeats of a kind Chromium has already done, are the same
