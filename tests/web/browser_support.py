@@ -14,8 +14,11 @@ from .conftest import Served, start_server
 from .test_browser import CHROMIUM, CHROMIUM_ARGS, CSP_VIOLATIONS
 
 
-def browser_fixtures(name: str) -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
-    """``(_no_csp_violations, served, browser)`` for a module; ``name`` names the server's data folder."""
+def browser_fixtures(
+    name: str, *, settling_s: float | None = None
+) -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
+    """``(_no_csp_violations, served, browser)`` for a module; ``name`` names the server's data folder, and
+    ``settling_s`` the settling time of its demo simulators (:func:`~tests.web.conftest.start_server`)."""
 
     @pytest.fixture(autouse=True, name="_no_csp_violations")
     def no_csp_violations() -> Iterator[None]:
@@ -25,7 +28,7 @@ def browser_fixtures(name: str) -> tuple[Callable[..., Any], Callable[..., Any],
 
     @pytest.fixture(scope="module", name="served")
     def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-        server = start_server(tmp_path_factory.mktemp(name) / "data")
+        server = start_server(tmp_path_factory.mktemp(name) / "data", settling_s=settling_s)
         try:
             yield server
         finally:

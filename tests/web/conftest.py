@@ -6,6 +6,7 @@ browser tests (``test_browser.py``) start ``hengqi serve --demo`` in a child pro
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -13,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -175,6 +176,14 @@ class WebUser:
 
 
 LAUNCH = "import sys; from hengqi.cli import main; sys.argv[0] = 'hengqi'; main()"
+#: ``LAUNCH`` with demo simulators settling faster: ``sys.argv[1]`` is JSON, seconds by serial number (as
+#: :func:`fast_fleet` does in process).
+LAUNCH_SETTLING = (
+    "import dataclasses, json, sys; from hengqi.server.web import demo; settling = json.loads(sys.argv.pop(1)); "
+    "demo.FLEET = tuple(dataclasses.replace(item, simulator={**item.simulator, 'imperfections': "
+    "{**item.simulator['imperfections'], 'settling_s': settling[item.serial]}}) if item.serial in settling else item "
+    "for item in demo.FLEET); " + LAUNCH
+)
 
 
 def free_port() -> int:
@@ -202,12 +211,20 @@ class Served:
             self.process.wait(timeout=10)
 
 
-def start_server(data_dir: Path, passwords: dict[str, str] | None = None) -> Served:
-    """Start ``hengqi serve --demo`` on a free loopback port with ``data_dir``; wait until it answers."""
+def start_server(
+    data_dir: Path, passwords: dict[str, str] | None = None, *, settling_s: float | Mapping[str, float] | None = None
+) -> Served:
+    """Start ``hengqi serve --demo`` on a free loopback port with ``data_dir``; wait until it answers.  With
+    ``settling_s`` (seconds, for every demo simulator or by serial number), simulators settle in that time instead
+    of their own (0.4 s to 0.8 s): a test whose run makes many stable readings need not wait as a person would."""
     port = free_port()
     log = data_dir.parent / f"server-{port}.log"
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    args = [sys.executable, "-c", LAUNCH, "serve", "--demo", "--port", str(port), "--data-dir", str(data_dir)]
+    launch = [LAUNCH]
+    if settling_s is not None:
+        by_serial = settling_s if isinstance(settling_s, Mapping) else {i.serial: settling_s for i in web_demo.FLEET}
+        launch = [LAUNCH_SETTLING, json.dumps(dict(by_serial))]
+    args = [sys.executable, "-c", *launch, "serve", "--demo", "--port", str(port), "--data-dir", str(data_dir)]
     with log.open("wb") as out:
         process = subprocess.Popen(
             [*args, "--log-level", "warning"],

@@ -25,7 +25,9 @@ SECOND = ("demo-technician-2", "second-technician-password-2026")
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    server = start_server(tmp_path_factory.mktemp("integrity") / "data")
+    # the retail scale, driven through a whole calibration, settles in 0.05 s; the balance at its own 0.5 s (the
+    # live indication's swing between steps)
+    server = start_server(tmp_path_factory.mktemp("integrity") / "data", settling_s={"SIM-RET-0001": 0.05})
     try:
         yield server
     finally:

@@ -2,6 +2,8 @@
 
 The second start serves the demo's simulators afresh (new ports, nothing on their receptors); the run resumes at
 the step it waited at, the load the run says lies on the receptor is put back, and it ends in one recorded run.
+Both starts have the demo's simulators settling in 0.05 s (the run's stable readings need not wait as a person
+would; the restart is what is tested).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ pytestmark = pytest.mark.slow
 
 def test_a_run_resumes_after_the_server_is_killed(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    first = start_server(data_dir)
+    first = start_server(data_dir, settling_s=0.05)
     try:
         with httpx.Client(base_url=first.base, timeout=60) as client:
             technician = WebUser.sign_in_with(client, "demo-technician", first.passwords["technician"])
@@ -35,7 +37,7 @@ def test_a_run_resumes_after_the_server_is_killed(tmp_path: Path) -> None:
             assert waiting[1] == "read"
     finally:
         first.stop(kill=True)
-    second = start_server(data_dir, first.passwords)
+    second = start_server(data_dir, first.passwords, settling_s=0.05)
     try:
         log = second.log.read_text()
         # the demo is not seeded twice: the second start prints the kept credentials of the first
