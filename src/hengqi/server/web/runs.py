@@ -74,7 +74,7 @@ from hengqi.server.web.common import (
 )
 from hengqi.server.web.entry import display_unit, normalise_entry
 from hengqi.server.web.i18n import gettext, translate
-from hengqi.server.web.pages import curve_points, links, mpe_function, point_ranges, workers
+from hengqi.server.web.pages import curve_points, envelope_ranges, links, mpe_function, point_ranges, workers
 from hengqi.server.web.results_view import (
     certified_points,
     check_groups,
@@ -656,6 +656,7 @@ def results(request: Request, run_id: RunId, notice: str | None = None) -> HTMLR
                 limit_of,
                 max_kg=instrument.max_kg,
                 d_kg=instrument.d_kg,
+                ranges=envelope_ranges(instrument, point_ranges(res)),
                 labels=(
                     gettext(language(request), "error E"),
                     gettext(language(request), "± U (k≈2)"),
