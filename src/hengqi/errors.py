@@ -54,9 +54,26 @@ class InputError(HengqiError, ValueError):
 
 
 class UnitError(InputError):
-    """A quantity with a unit that is unknown or of the wrong kind."""
+    """A quantity with a unit that is unknown or of the wrong kind.
+
+    ``template`` and ``params``, where given, are the reason as a catalogue text (as :class:`FieldError`'s), shown
+    in the reader's language by :func:`hengqi.locale.error_text`; ``reason`` is the English text as given.
+    """
 
     code = "invalid_unit"
+
+    def __init__(
+        self,
+        path: str,
+        reason: str,
+        *,
+        template: str | None = None,
+        params: Mapping[str, str] | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.template = template
+        self.params = dict(params or {})
+        super().__init__(path, reason, details=details)
 
 
 def N_(text: str) -> str:  # noqa: N802 (the gettext convention)

@@ -19,7 +19,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Final
 
-from hengqi.errors import InputError, UnitError
+from hengqi.errors import N_, FieldError, InputError, UnitError
 
 #: Size of each mass unit in kilograms (exact).
 MASS_UNITS: Final[dict[str, Decimal]] = {
@@ -65,7 +65,9 @@ def canonical_unit(unit: str, *, path: str = "unit") -> str:
     key = _ALIASES.get(key, _ALIASES.get(key.lower(), key))
     if key not in MASS_UNITS:
         known = ", ".join(MASS_UNITS)
-        raise UnitError(path, f"unknown mass unit {unit!r} (known: {known})")
+        template = N_("unknown mass unit {unit} (known: {known})")
+        params = {"unit": repr(unit), "known": known}
+        raise UnitError(path, template.format(**params), template=template, params=params)
     return key
 
 
@@ -84,40 +86,49 @@ def parse_mass(
     >>> parse_mass("-1 g")
     Traceback (most recent call last):
     ...
-    hengqi.errors.InputError: mass: must not be negative, got '-1 g'
+    hengqi.errors.FieldError: mass: must not be negative, got '-1 g'
     >>> parse_mass("1e400 g")
     Traceback (most recent call last):
     ...
-    hengqi.errors.InputError: mass: out of range: a mass must be zero or between 1e-18 kg and 1e12 kg, got '1e400 g'
+    hengqi.errors.FieldError: mass: out of range: a mass must be zero or between 1e-18 kg and 1e12 kg, got '1e400 g'
     """
     if isinstance(value, bool):
-        raise InputError(path, f"expected a mass such as '220 g', got {value!r}")
+        raise FieldError(
+            path, template=N_("expected a mass such as '220 g', got {value}"), params={"value": repr(value)}
+        )
     if isinstance(value, int | float | Decimal):
         if default_unit is None:
-            raise UnitError(path, f"a mass needs a unit, such as '{value} g' or '{value} kg'")
+            template = N_("a mass needs a unit, such as '{value} g' or '{value} kg'")
+            raise UnitError(path, template.format(value=value), template=template, params={"value": str(value)})
         number_text, unit_text = str(value), default_unit
     elif isinstance(value, str):
         match = _PATTERN.match(value)
         if match is None:
-            raise InputError(path, f"expected a mass such as '220 g' or '0.1 mg', got {value!r}")
+            template = N_("expected a mass such as '220 g' or '0.1 mg', got {value}")
+            raise FieldError(path, template=template, params={"value": repr(value)})
         number_text, unit_text = match.group(1), match.group(2) or default_unit or ""
         if not unit_text:
-            raise UnitError(path, f"a mass needs a unit, such as '{value.strip()} g'")
+            template = N_("a mass needs a unit, such as '{value} g'")
+            raise UnitError(
+                path, template.format(value=value.strip()), template=template, params={"value": value.strip()}
+            )
     else:
-        raise InputError(path, f"expected a mass such as '220 g', got {type(value).__name__}")
+        template = N_("expected a mass such as '220 g', got {value}")
+        raise FieldError(path, template=template, params={"value": type(value).__name__})
     try:
         number = Decimal(number_text)
     except InvalidOperation as err:  # pragma: no cover - the pattern admits only valid numbers
         raise InputError(path, f"not a number: {number_text!r}") from err
     if not number.is_finite():
-        raise InputError(path, f"must be a finite number, got {value!r}")
+        raise FieldError(path, template=N_("must be a finite number, got {value}"), params={"value": repr(value)})
     if number < 0 and not allow_negative:
-        raise InputError(path, f"must not be negative, got {value!r}")
+        raise FieldError(path, template=N_("must not be negative, got {value}"), params={"value": repr(value)})
     size = MASS_UNITS[canonical_unit(unit_text, path=path)]
     # the exponent alone first: multiplying an exponent such as 1e999999999 would overflow the decimal context
     kg = number * size if number == 0 or -40 < number.adjusted() < 40 else MAX_MASS_KG * 10
     if kg != 0 and not MIN_MASS_KG <= abs(kg) <= MAX_MASS_KG:
-        raise InputError(path, f"out of range: a mass must be zero or between 1e-18 kg and 1e12 kg, got {value!r}")
+        template = N_("out of range: a mass must be zero or between 1e-18 kg and 1e12 kg, got {value}")
+        raise FieldError(path, template=template, params={"value": repr(value)})
     return kg.copy_abs().normalize() if kg == 0 else kg
 
 

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar, TypeAlias
 
-from hengqi.errors import InputError
+from hengqi.errors import N_, FieldError, InputError
 from hengqi.locale import Message
 from hengqi.metrology.quantities import format_mass, parse_mass
 
@@ -293,20 +293,24 @@ STEP_TYPES: tuple[type[OperatorStep], ...] = (
 
 def _needs_mass(step: ReadStable | FindChangeover, answer: object, path: str) -> Decimal:
     if isinstance(answer, bool) or answer is None:
-        raise InputError(path, f"expected a mass such as '1.005 kg', got {answer!r}")
+        template = N_("expected a mass such as '1.005 kg', got {value}")
+        raise FieldError(path, template=template, params={"value": repr(answer)})
     if isinstance(answer, Decimal):
         if not answer.is_finite():
-            raise InputError(path, f"must be a finite number, got {answer}")
+            raise FieldError(path, template=N_("must be a finite number, got {value}"), params={"value": str(answer)})
         value = answer
     elif isinstance(answer, int | float | str):
         value = parse_mass(answer, path=path, default_unit="kg", allow_negative=isinstance(step, ReadStable))
     else:
-        raise InputError(path, f"expected a mass, got {type(answer).__name__}")
+        raise FieldError(path, template=N_("expected a mass, got {value}"), params={"value": type(answer).__name__})
     if isinstance(step, FindChangeover) and not Decimal(0) < value <= step.interval_kg:
-        raise InputError(
+        raise FieldError(
             path,
-            f"the load added to reach the change point must be more than 0 and at most one interval "
-            f"({format_mass(step.interval_kg)}), got {format_mass(value)}",
+            template=N_(
+                "the load added to reach the change point must be more than 0 and at most one interval "
+                "({interval}), got {value}"
+            ),
+            params={"interval": format_mass(step.interval_kg), "value": format_mass(value)},
         )
     return value
 

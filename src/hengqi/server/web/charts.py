@@ -139,34 +139,59 @@ def _svg(width: int, height: int, body: Sequence[str], title: str) -> str:
     )
 
 
+def mpe_envelopes(
+    mpe: Callable[..., Decimal | None], max_kg: Decimal, ranges: Sequence[tuple[int, Decimal]] = ()
+) -> list[tuple[int | None, list[tuple[Decimal, Decimal | None]]]]:
+    """The ``± MPE`` envelope sampled at 200 loads: ``[(None, [(load, MPE)])]`` over 0 ... Max by default, or, for
+    ``ranges`` ``[(number, Max of that range)]`` of a multiple-range instrument, one envelope per range over
+    0 ... Max(i) with ``mpe(load, number)``: the MPE of the range in use, OIML R 76-1:2006, 3.5.1 Table 6 with the
+    e(i) of that range (each range classified on its own, Directive 2014/31/EU Annex I, 3.2, as
+    :mod:`hengqi.metrology.mpe` notes).  A point read in range 2 at a load inside range 1 is judged against range 2's
+    envelope, drawn there too.
+
+    On a multi-interval instrument the default envelope already follows the partial range of each load, e(i) of
+    the partial range holding it (:meth:`~hengqi.metrology.classes.InstrumentSpecification.range_at`; NOT
+    confirmed against R 76-1's text, see :mod:`hengqi.metrology.mpe`), so no ``ranges`` are given there.
+    """
+    if not ranges:
+        return [(None, [(load, mpe(load)) for load in (max_kg * k / 200 for k in range(1, 201))])]
+    return [
+        (number, [(load, mpe(load, number)) for load in (top * k / 200 for k in range(1, 201))])
+        for number, top in ranges
+    ]
+
+
 def error_curve_svg(
     points: Sequence[tuple[Decimal, Decimal, float]],
-    mpe: Callable[[Decimal], Decimal | None],
+    mpe: Callable[..., Decimal | None],
     *,
     max_kg: Decimal,
     d_kg: Decimal,
     labels: tuple[str, str, str],
+    ranges: Sequence[tuple[int, Decimal]] = (),
     width: int = 640,
     height: int = 320,
 ) -> str:
-    """Errors of indication ``(load, E, U)`` with ``± U`` bars and the ``± MPE`` envelope over 0 ... Max."""
+    """Errors of indication ``(load, E, U)`` with ``± U`` bars and the ``± MPE`` envelope over 0 ... Max; with
+    ``ranges`` (multiple-range), one envelope per range in use (:func:`mpe_envelopes`), marked ``data-range``."""
     lu, eu = unit_for(max_kg), error_unit_for(d_kg)
-    samples = [max_kg * k / 200 for k in range(1, 201)]
-    envelope = [(load, mpe(load)) for load in samples]
-    limits = [_in(m, eu) for _, m in envelope if m is not None]
+    envelopes = mpe_envelopes(mpe, max_kg, ranges)
+    limits = [_in(m, eu) for _, envelope in envelopes for _, m in envelope if m is not None]
     extent = [abs(_in(e, eu)) + _in(u, eu) for _, e, u in points] + limits + [_in(d_kg, eu)]
     top = max(extent) * 1.15
     frame = _Frame(width, height, (0.0, _in(max_kg, lu) * 1.02), (-top, top))
     body = frame.axes(f"L / {lu}", f"E / {eu}")
-    upper = " ".join(
-        f"{frame.px(_in(load, lu)):.1f},{frame.py(_in(m, eu)):.1f}" for load, m in envelope if m is not None
-    )
-    lower = " ".join(
-        f"{frame.px(_in(load, lu)):.1f},{frame.py(-_in(m, eu)):.1f}" for load, m in envelope if m is not None
-    )
-    if upper:
-        body.append(f'<polyline points="{upper}" class="mpe"/>')
-        body.append(f'<polyline points="{lower}" class="mpe"/>')
+    for number, envelope in envelopes:
+        upper = " ".join(
+            f"{frame.px(_in(load, lu)):.1f},{frame.py(_in(m, eu)):.1f}" for load, m in envelope if m is not None
+        )
+        lower = " ".join(
+            f"{frame.px(_in(load, lu)):.1f},{frame.py(-_in(m, eu)):.1f}" for load, m in envelope if m is not None
+        )
+        marked = "" if number is None else f' data-range="{number}"'
+        if upper:
+            body.append(f'<polyline points="{upper}" class="mpe"{marked}/>')
+            body.append(f'<polyline points="{lower}" class="mpe"{marked}/>')
     for load, error, u in points:
         x, y = frame.px(_in(load, lu)), frame.py(_in(error, eu))
         y_hi, y_lo = frame.py(_in(error, eu) + _in(u, eu)), frame.py(_in(error, eu) - _in(u, eu))

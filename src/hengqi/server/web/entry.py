@@ -11,7 +11,7 @@ kilogram otherwise (a choice of this interface: such instruments indicate in tho
 >>> normalise_entry("1,234", "g")
 Traceback (most recent call last):
 ...
-hengqi.errors.InputError: value: '1,234' is ambiguous (a decimal comma or a thousands separator?); write 1.234 or 1234
+hengqi.errors.FieldError: value: '1,234' is ambiguous (a decimal comma or a thousands separator?); write 1.234 or 1234
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import re
 from decimal import Decimal
 from typing import Final
 
-from hengqi.errors import InputError
+from hengqi.errors import N_, FieldError
 
 _GRAM_BELOW: Final = Decimal("0.001")
 _NUMBER: Final = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
@@ -38,10 +38,16 @@ def normalise_entry(text: str, unit: str) -> str:
     number, _, rest = value.partition(" ")
     if "," in number:
         if number.count(",") > 1 or "." in number or _AMBIGUOUS.match(number):
-            raise InputError(
+            raise FieldError(
                 "value",
-                f"{text.strip()!r} is ambiguous (a decimal comma or a thousands separator?); "
-                f"write {number.replace(',', '.')} or {number.replace(',', '')}",
+                template=N_(
+                    "{text} is ambiguous (a decimal comma or a thousands separator?); write {point} or {plain}"
+                ),
+                params={
+                    "text": repr(text.strip()),
+                    "point": number.replace(",", "."),
+                    "plain": number.replace(",", ""),
+                },
             )
         number = number.replace(",", ".")
     value = f"{number} {rest.strip()}".strip()

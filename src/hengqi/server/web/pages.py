@@ -68,6 +68,20 @@ def mpe_function(instrument: Instrument, *, stage: str = "initial", rules: str =
     return limit
 
 
+def envelope_ranges(instrument: Instrument, ranges_in_use: list[int | None]) -> list[tuple[int, Decimal]]:
+    """The ranges whose ``± MPE`` envelope the error chart draws, ``[(number, Max of the range)]``: on a
+    multiple-range instrument, each range its points were read in (OIML R 76-1:2006 3.5.1 Table 6 with the e of
+    the range in use; :func:`~hengqi.server.web.charts.mpe_envelopes`); empty otherwise (one envelope by load)."""
+    try:
+        spec = registry.instrument_specification(instrument)
+    except InputError:
+        return []
+    if spec.kind is not InstrumentKind.MULTIPLE_RANGE or len(spec.ranges) < 2:
+        return []
+    named = sorted({r for r in ranges_in_use if r is not None and 1 <= r <= len(spec.ranges)})
+    return [(number, spec.ranges[number - 1].max_kg) for number in named]
+
+
 def point_ranges(results: dict[str, Any]) -> list[int | None]:
     """The range in use of each of :func:`curve_points` (``None`` where the run names none)."""
     return [

@@ -85,7 +85,8 @@ _NOT_A_DATE: Final = frozenset(
 
 
 def validated(schema: type[BaseModel], values: Mapping[str, Any]) -> Any:
-    """``values`` as ``schema``; the first refusal as :class:`InputError` naming the field."""
+    """``values`` as ``schema``; the first refusal as :class:`InputError` naming the field (the core's refusal with its
+    catalogue text, where it carries one, so that the page shows it in the reader's language)."""
     try:
         return schema.model_validate(dict(values))
     except ValidationError as err:
@@ -103,6 +104,10 @@ def validated(schema: type[BaseModel], values: Mapping[str, Any]) -> Any:
             if offered:
                 choices = {"choices": ", ".join(offered)}
                 raise FieldError(path, template=N_("not one of the choices: {choices}"), params=choices) from err
+        refused = (first.get("ctx") or {}).get("error")
+        template = getattr(refused, "template", None)
+        if isinstance(template, str):  # the core's refusal as a catalogue text (e.g. a mass that cannot be read)
+            raise FieldError(path, template=template, params=getattr(refused, "params", {})) from err
         raise InputError(path, str(first.get("msg", "invalid"))) from err
 
 

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from hengqi.errors import InputError
+from hengqi.locale import error_text
 from hengqi.metrology.quantities import format_mass
 from hengqi.procedures.errors import ConcurrentUpdateError, ReplayError
 from hengqi.procedures.steps import ReadStable
@@ -29,6 +30,7 @@ from hengqi.server.web.common import (
     check_csrf,
     clear_flash,
     flash_redirect,
+    language,
     redirect,
     render,
     take_flash,
@@ -74,7 +76,7 @@ def abandon(request: Request, run_id: RunId, csrf_token: Text = "", reason: Reas
         try:
             guided_runs.abandon(app_state(request).database, who.principal, run_id, reason)
         except InputError as err:
-            return flash_redirect(_run_url(run_id, "invalid"), str(err))
+            return flash_redirect(_run_url(run_id, "invalid"), error_text(language(request), err))
         except (PermissionDeniedError, ConflictError) as err:
             return flash_redirect(_run_url(run_id, "denied"), str(err))
     return redirect(_run_url(run_id, "abandoned"))
@@ -116,7 +118,7 @@ def correct(
                 run_id, index, typed, reason=text, source="operator", by=who.principal.username, flags=flags
             )
         except (InputError, ReplayError) as err:
-            return flash_redirect(_run_url(run_id, "invalid"), str(err))
+            return flash_redirect(_run_url(run_id, "invalid"), error_text(language(request), err))
         except ConcurrentUpdateError:
             return redirect(_run_url(run_id, "stale"))
     return redirect(_run_url(run_id, "corrected"))
@@ -131,7 +133,7 @@ def return_run(request: Request, run_id: RunId, csrf_token: Text = "", comment: 
     try:
         guided_certificates.return_run(app_state(request).database, who.principal, run_id, comment)
     except InputError as err:
-        return flash_redirect(f"{back}?notice=invalid", str(err))
+        return flash_redirect(f"{back}?notice=invalid", error_text(language(request), err))
     except (PermissionDeniedError, ConflictError) as err:
         return flash_redirect(f"{back}?notice=denied", str(err))
     return redirect(f"{back}?notice=returned")

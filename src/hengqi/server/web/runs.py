@@ -27,7 +27,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from hengqi.errors import HengqiError, InputError
-from hengqi.locale import pgettext, translate_message
+from hengqi.locale import error_text, pgettext, translate_message
 from hengqi.metrology.classes import InstrumentKind
 from hengqi.metrology.mpe import mpe
 from hengqi.metrology.quantities import format_mass
@@ -74,7 +74,7 @@ from hengqi.server.web.common import (
 )
 from hengqi.server.web.entry import display_unit, normalise_entry
 from hengqi.server.web.i18n import gettext, translate
-from hengqi.server.web.pages import curve_points, links, mpe_function, point_ranges, workers
+from hengqi.server.web.pages import curve_points, envelope_ranges, links, mpe_function, point_ranges, workers
 from hengqi.server.web.results_view import (
     certified_points,
     check_groups,
@@ -135,7 +135,7 @@ def start_run(
             rules=rules,
         )
     except (InputError, ConflictError) as err:
-        return _instrument_error(instrument_id, str(err))
+        return _instrument_error(instrument_id, error_text(language(request), err))
     return redirect(_run_url(run_id))
 
 
@@ -524,7 +524,7 @@ def submit_step(
             try:
                 why = guided_runs.check_reason(reason)
             except InputError as err:
-                return flash_redirect(_run_url(run_id, "confirm"), str(err))
+                return flash_redirect(_run_url(run_id, "confirm"), error_text(language(request), err))
             answer: Any = held.value_kg
             source, flags = held.source, held.codes
         else:
@@ -549,7 +549,7 @@ def submit_step(
                 guided_runs.set_fields(state.database, run_id, problem=str(err))
                 return flash_redirect(_run_url(run_id, "instrument"), str(err))
             except InputError as err:
-                return flash_redirect(_run_url(run_id, "invalid"), str(err))
+                return flash_redirect(_run_url(run_id, "invalid"), error_text(language(request), err))
             if isinstance(pending.step, ReadStable) and isinstance(answer, Decimal):
                 findings = reading_findings(instrument, run, pending.step, answer)
                 if needs_confirmation(findings):
@@ -565,7 +565,7 @@ def submit_step(
                 run_id, step_id, answer, source=source, by=who.principal.username, flags=flags, reason=why
             )
         except InputError as err:
-            return flash_redirect(_run_url(run_id, "invalid"), str(err))
+            return flash_redirect(_run_url(run_id, "invalid"), error_text(language(request), err))
         except (StaleStepError, ConcurrentUpdateError):
             return redirect(_run_url(run_id, "stale"))
         except RunFinishedError:
@@ -656,6 +656,7 @@ def results(request: Request, run_id: RunId, notice: str | None = None) -> HTMLR
                 limit_of,
                 max_kg=instrument.max_kg,
                 d_kg=instrument.d_kg,
+                ranges=envelope_ranges(instrument, point_ranges(res)),
                 labels=(
                     gettext(language(request), "error E"),
                     gettext(language(request), "± U (k≈2)"),
