@@ -9,7 +9,6 @@ import re
 from decimal import Decimal
 
 from sqlalchemy import select
-from tests.server.test_results_ranges import _example
 
 from hengqi.metrology.classes import InstrumentSpecification
 from hengqi.metrology.mpe import mpe
@@ -19,6 +18,7 @@ from hengqi.server.web.charts import error_curve_svg, mpe_envelopes
 from hengqi.server.web.pages import envelope_ranges, mpe_function, point_ranges
 
 from .conftest import Demo
+from .two_range import two_range_run
 
 BALANCE = "SIM-BAL-0001"
 G = Decimal("0.001")
@@ -58,20 +58,13 @@ def test_the_two_range_chart_draws_the_mpe_of_each_range_in_use(demo: Demo) -> N
     single = technician.client.get(f"{run_url}/results").text
     assert len(SINGLE.findall(single)) == 2  # upper and lower
     assert "data-range" not in single  # a single range: one envelope, as before
-    _record, _result, two_range = _example()
-    with demo.app.state.hengqi.database.write_session() as session:
+    two_range_run(demo, run_url)
+    with demo.app.state.hengqi.database.read_session() as session:
         row = session.scalars(select(GuidedRun).where(GuidedRun.run_id == run_url.rsplit("/", 1)[-1])).one()
         run = session.get(Run, row.run_record_id)
         instrument = session.get(Instrument, row.instrument_id)
         assert run is not None
         assert instrument is not None
-        run.raw_data, run.results = two_range.raw_data, two_range.results
-        instrument.accuracy_class, instrument.kind = "III", "multiple-range"
-        instrument.max_kg, instrument.e_kg, instrument.d_kg = Decimal(15), 2 * G, 2 * G
-        instrument.min_kg = Decimal("0.04")
-        instrument.ranges = [{"max_kg": "6", "e_kg": "0.002"}, {"max_kg": "15", "e_kg": "0.005"}]
-        session.commit()
-        session.refresh(instrument)
         session.expunge(instrument)
         results = dict(run.results)
     assert sorted(r or 0 for r in point_ranges(results)) == [1, 1, 2, 2, 2, 2, 2]

@@ -5,16 +5,14 @@ example ``examples/calibration/two-range-scale-15kg.yaml``).  Pages of single-ra
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import select
-from tests.server.test_results_ranges import _example, _pdf_rows
+from tests.server.test_results_ranges import _pdf_rows
 
-from hengqi.server.db.guided import GuidedRun
-from hengqi.server.db.models import Certificate, Instrument, Run
+from hengqi.server.db.models import Certificate
 
 from .conftest import Demo
+from .two_range import two_range_run
 
 BALANCE = "SIM-BAL-0001"
 ROW = re.compile(
@@ -32,19 +30,7 @@ def test_the_results_page_shows_range_d_and_mpe_per_point_as_the_pdf(demo: Demo,
     assert all(not m.group(6) for m in ROW.finditer(before))  # a single range: no range or d column
     assert '<th class="num">d / ' not in before
     # the run's record replaced by the two-range example, the instrument registered with its two ranges
-    _record, result, two_range = _example()
-    with demo.app.state.hengqi.database.write_session() as session:
-        row = session.scalars(select(GuidedRun).where(GuidedRun.run_id == run_url.rsplit("/", 1)[-1])).one()
-        run = session.get(Run, row.run_record_id)
-        instrument = session.get(Instrument, row.instrument_id)
-        assert run is not None
-        assert instrument is not None
-        run.raw_data, run.results = two_range.raw_data, two_range.results
-        instrument.accuracy_class, instrument.kind = "III", "multiple-range"
-        instrument.max_kg, instrument.e_kg, instrument.d_kg = Decimal(15), Decimal("0.002"), Decimal("0.002")
-        instrument.min_kg = Decimal("0.04")
-        instrument.ranges = [{"max_kg": "6", "e_kg": "0.002"}, {"max_kg": "15", "e_kg": "0.005"}]
-        session.commit()
+    result = two_range_run(demo, run_url)
     page = technician.client.get(f"{run_url}/results")
     assert page.status_code == 200, page.text
     assert '<th class="num">d / g</th>' in page.text
