@@ -8,17 +8,13 @@ import hashlib
 import re
 from decimal import Decimal
 
-from sqlalchemy import select
-
 from hengqi.metrology.classes import InstrumentSpecification
 from hengqi.metrology.mpe import mpe
-from hengqi.server.db.guided import GuidedRun
-from hengqi.server.db.models import Instrument, Run
 from hengqi.server.web.charts import error_curve_svg, mpe_envelopes
 from hengqi.server.web.pages import envelope_ranges, mpe_function, point_ranges
 
 from .conftest import Demo
-from .two_range import two_range_run
+from .two_range import run_and_instrument, two_range_run
 
 BALANCE = "SIM-BAL-0001"
 G = Decimal("0.001")
@@ -60,11 +56,7 @@ def test_the_two_range_chart_draws_the_mpe_of_each_range_in_use(demo: Demo) -> N
     assert "data-range" not in single  # a single range: one envelope, as before
     two_range_run(demo, run_url)
     with demo.app.state.hengqi.database.read_session() as session:
-        row = session.scalars(select(GuidedRun).where(GuidedRun.run_id == run_url.rsplit("/", 1)[-1])).one()
-        run = session.get(Run, row.run_record_id)
-        instrument = session.get(Instrument, row.instrument_id)
-        assert run is not None
-        assert instrument is not None
+        run, instrument = run_and_instrument(session, run_url)
         session.expunge(instrument)
         results = dict(run.results)
     assert sorted(r or 0 for r in point_ranges(results)) == [1, 1, 2, 2, 2, 2, 2]
