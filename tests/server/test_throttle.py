@@ -114,30 +114,31 @@ def test_memory_is_bounded_under_a_flood_of_names() -> None:
     assert throttle.failures("ignored", "10.0.0.1")[1] > 0  # the address was kept (it is the most recent)
 
 
-def _guesses_in_a_process(path: str, start: float, admitted: Any) -> None:
+def _guesses_in_a_process(path: str, start: float, admitted: Any, refused: Any) -> None:
     """One server process's share of a parallel guess (its own connection to the shared file)."""
     throttle = _throttle([start], path, account_limit=5, address_limit=1000)
     for _ in range(10):
         try:
             throttle.begin("tina", "10.0.0.1")  # never finished: in flight while the others guess
-            with admitted.get_lock():
-                admitted.value += 1
+            counter = admitted
         except LoginThrottledError:
-            pass
+            counter = refused
+        with counter.get_lock():
+            counter.value += 1
 
 
 def test_shared_counts_hold_for_all_processes_of_the_host(tmp_path: Path) -> None:
     """Four processes guess one name at once (10 each): the limit of 5 holds for the host, not per process."""
     path = str(fresh_shared_file(tmp_path))
     context = multiprocessing.get_context("fork")
-    admitted = context.Value("i", 0)
-    processes = [context.Process(target=_guesses_in_a_process, args=(path, 0.0, admitted)) for _ in range(4)]
+    admitted, refused = context.Value("i", 0), context.Value("i", 0)
+    processes = [context.Process(target=_guesses_in_a_process, args=(path, 0.0, admitted, refused)) for _ in range(4)]
     for process in processes:
         process.start()
     for process in processes:
         process.join(60)
         assert process.exitcode == 0
-    assert admitted.value == 5
+    assert (admitted.value, refused.value) == (5, 35)
     assert oct(Path(path).stat().st_mode & 0o777) == "0o600"  # the names typed stay with the server's user
 
 

@@ -198,16 +198,20 @@ def conformance_cmd(
     return 0
 
 
-@stats.command("single-plan")
-@click.option("--lot-size", type=click.IntRange(min=1), required=True, help="number of items in the lot")
-@click.option("--aql", required=True, help="AQL in percent nonconforming: 0.65, 1.0, 1.5, 2.5, 4.0, 6.5, 10 or 15")
-@click.option(
+#: ``--inspection`` of the sampling-plan commands (the switching rules' severity)
+_INSPECTION = click.option(
     "--inspection",
     type=click.Choice(["normal", "tightened", "reduced"]),
     default="normal",
     show_default=True,
     help="severity of inspection",
 )
+
+
+@stats.command("single-plan")
+@click.option("--lot-size", type=click.IntRange(min=1), required=True, help="number of items in the lot")
+@click.option("--aql", required=True, help="AQL in percent nonconforming: 0.65, 1.0, 1.5, 2.5, 4.0, 6.5, 10 or 15")
+@_INSPECTION
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def single_plan_cmd(*, lot_size: int, aql: str, inspection: str, as_json: bool) -> int:
     """Single sampling plan, normal, tightened or reduced inspection, level II (MIL-STD-105E Tables I, II-A, II-B
@@ -236,13 +240,7 @@ def single_plan_cmd(*, lot_size: int, aql: str, inspection: str, as_json: bool) 
 @click.option("--lot-size", type=int, default=None, help="number of items in the lot (general inspection level II)")
 @click.option("--code-letter", default=None, help="Z1.9 code letter instead of --lot-size: B to P")
 @click.option("--aql", required=True, help="AQL in percent nonconforming: 0.10, 0.15, 0.25, 0.40, 0.65, 1.0 ... 10")
-@click.option(
-    "--inspection",
-    type=click.Choice(["normal", "tightened", "reduced"]),
-    default="normal",
-    show_default=True,
-    help="severity of inspection",
-)
+@_INSPECTION
 @click.option("--values", "values_text", default=None, help="judge a lot: the n measured values, comma-separated")
 @click.option("--mean", default=None, help="judge a lot: the sample mean (with --sd)")
 @click.option("--sd", default=None, help="judge a lot: the sample standard deviation, divisor n - 1")
