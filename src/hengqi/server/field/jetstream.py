@@ -217,6 +217,8 @@ async def read_alerts(nc: Client, layout: StreamLayout, *, timeout_s: float = 1.
                 msgs = await sub.fetch(min(1000, total - len(out)), timeout=timeout_s)
             except TimeoutError:
                 break
+            if not msgs:
+                break  # an empty batch (request expired at the server): what is there has been read
             out.extend(json.loads(m.data) for m in msgs)
     finally:
         await sub.unsubscribe()

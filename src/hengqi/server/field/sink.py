@@ -83,6 +83,8 @@ async def sink_alerts(
                 continue
             except nats.errors.ConnectionClosedError:
                 break
+            if not msgs:
+                continue  # nats-py answers an empty batch for a request that expired at the server
             findings = [finding_from_json(json.loads(m.data)) for m in msgs]
             result = await asyncio.to_thread(_store, database, findings, actor)
             totals = RecordResult(
