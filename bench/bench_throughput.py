@@ -12,7 +12,10 @@ would; ``wrk -t2 -c16 --latency`` gives the requests per second and the 50th and
 
 The floor is measured again right before each hengqi route (the ``FastAPI floor`` row above it), and each ratio is
 to that run: on a machine shared with other work the load moves within seconds, and a floor measured once at the
-start made the later ratios drift by 2x.
+start made the later ratios drift by 2x.  ``x floor`` is the ratio to the floor in one process (the issue's
+definition); when hengqi serves with several worker processes (its default on a machine of several cores,
+:func:`hengqi.server.settings.default_workers`), the floor is also run with as many (the ``FastAPI floor xN`` row)
+and ``x same`` is the ratio to it: how much of the framework's speed each process keeps.
 
 ``main(short=True)`` (CI) runs the floor, the authenticated read and the health probe for 1 s each and checks only
 that every answer was a 2xx and the figures are positive; the full run
@@ -21,6 +24,7 @@ that every answer was a 2xx and the figures are positive; the full run
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -44,7 +48,7 @@ from sqlalchemy import insert
 
 from hengqi.server.admin import create_admin, open_database
 from hengqi.server.db.models import Instrument
-from hengqi.server.settings import Settings
+from hengqi.server.settings import Settings, default_workers
 
 LAUNCH = "import sys; from hengqi.cli import main; sys.argv[0] = 'hengqi'; main()"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -52,13 +56,11 @@ PASSWORD = "bench-password-long-enough"
 INSTRUMENTS = 500
 
 #: The floor: FastAPI's own cost for one sync route returning a small JSON object, served by uvicorn with the
-#: event loop and HTTP parser ``hengqi serve`` uses.
-FLOOR_APP = textwrap.dedent(
+#: event loop and HTTP parser ``hengqi serve`` uses (a module, so that uvicorn's worker processes can import it).
+FLOOR_MODULE = textwrap.dedent(
     """
-    import sys
-    import uvicorn
     from fastapi import FastAPI
-    from hengqi.server.runtime import SERVER_HTTP, SERVER_LOOP, settle_heap
+    from hengqi.server.runtime import settle_heap
 
     app = FastAPI()
 
@@ -67,10 +69,21 @@ FLOOR_APP = textwrap.dedent(
         return {"id": item_id, "make": "Acme", "model": "Counter 15", "accuracy_class": "III"}
 
     settle_heap()  # as hengqi serve does
+    """
+)
+#: ``python -c FLOOR_LAUNCH PORT FOLDER WORKERS``: the floor module of FOLDER served by uvicorn.
+FLOOR_LAUNCH = textwrap.dedent(
+    """
+    import sys
+    import uvicorn
+    from hengqi.server.runtime import SERVER_HTTP, SERVER_LOOP
+
+    sys.path.insert(0, sys.argv[2])
     uvicorn.run(
-        app,
+        "hengqi_floor:app",
         host="127.0.0.1",
         port=int(sys.argv[1]),
+        workers=int(sys.argv[3]),
         log_level="warning",
         access_log=False,
         loop=SERVER_LOOP,
@@ -93,6 +106,7 @@ class Figure(NamedTuple):
     p50_ms: float
     p99_ms: float
     floor_rps: float  # the floor measured just before this row: the load of a shared machine moves within a run
+    same_rps: float | None = None  # the floor with as many processes as hengqi's, when it runs several
 
 
 def _free_port() -> int:
@@ -171,10 +185,15 @@ def _seed(settings: Settings) -> None:
 
 
 @contextmanager
-def _floor(workdir: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def _floor(workdir: Path, workers: int = 1) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = _free_port()
-    log = (workdir / "floor.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-c", FLOOR_APP, str(port)], stdout=log, stderr=subprocess.STDOUT)
+    (workdir / "hengqi_floor.py").write_text(FLOOR_MODULE, encoding="utf-8")
+    log = (workdir / f"floor-{workers}.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-c", FLOOR_LAUNCH, str(port), str(workdir), str(workers)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         yield base, process  # started, not yet waited for: it comes up while the hengqi store is seeded
@@ -226,19 +245,29 @@ def _routes(token: str, *, short: bool) -> list[tuple[str, str, dict[str, str]]]
     ]
 
 
-def _measure_routes(backend: str, base: str, token: str, floor: str, *, seconds: float, short: bool) -> list[Figure]:
-    """Each route right after the floor, so that each ratio compares two runs a few seconds apart."""
+def _measure_routes(
+    backend: str, base: str, token: str, floor: str, same: tuple[str, int] | None, *, seconds: float, short: bool
+) -> list[Figure]:
+    """Each route right after the floor (and the floor with as many processes, ``same``), so that each ratio
+    compares runs a few seconds apart."""
     figures: list[Figure] = []
     routes = _routes(token, short=short)
-    with httpx.Client(base_url=base, timeout=60) as client:  # warm-up: first-call work (openapi.json is rendered
-        for _label, path, headers in routes:  # once per process) is not what the runs measure
-            client.get(path, headers=headers).raise_for_status()
+    # warm-up: first-call work (openapi.json is rendered once per process) is not what the runs measure; each
+    # request on a new connection, so that every worker process gets some
+    with httpx.Client(base_url=base, timeout=60) as client:
+        for _label, path, headers in routes:
+            for _ in range(4 if short else 12):
+                client.get(path, headers={**headers, "Connection": "close"}).raise_for_status()
+    same_rps: float | None = None
     for label, path, headers in routes:
-        if not (short and figures):  # the short run (CI, 20 s in all) measures the floor once
+        if not (short and figures):  # the short run (CI, 20 s in all) measures the floors once
             floor_rps, p50, p99 = wrk(f"{floor}/item/3", seconds=seconds, headers={})
             figures.append(Figure("FastAPI floor", "GET /item/3", floor_rps, p50, p99, floor_rps))
+            if same is not None:
+                same_rps, p50, p99 = wrk(f"{same[0]}/item/3", seconds=seconds, headers={})
+                figures.append(Figure(f"FastAPI floor x{same[1]}", "GET /item/3", same_rps, p50, p99, floor_rps))
         rps, p50, p99 = wrk(f"{base}{path}", seconds=seconds, headers=headers)
-        figures.append(Figure(f"hengqi {backend}", label, rps, p50, p99, floor_rps))
+        figures.append(Figure(f"hengqi {backend}", label, rps, p50, p99, floor_rps, same_rps))
     return figures
 
 
@@ -253,13 +282,22 @@ def measure(*, seconds: float, workers: int | None, postgres: bool, short: bool 
         with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
             connection.execute(f'CREATE DATABASE "{name}"')
     try:
-        # the floor's process starts while hengqi's store is seeded and its server starts; the two are measured
-        # one after the other, route by route, once both are up
-        with _floor(workdir) as (floor, process):
+        # the floors' processes start while hengqi's store is seeded and its server starts; they are measured one
+        # after the other, route by route, once all are up
+        processes = workers if workers is not None else default_workers()
+        with contextlib.ExitStack() as stack:
+            floor, process = stack.enter_context(_floor(workdir))
+            floors = [(floor, process)]
+            same: tuple[str, int] | None = None
+            if processes > 1:
+                same_base, same_process = stack.enter_context(_floor(workdir, processes))
+                floors.append((same_base, same_process))
+                same = (same_base, processes)
             for backend, url in backends:
                 with _hengqi(workdir, backend, url, workers) as (base, token):
-                    _wait_up(f"{floor}/item/1", process)
-                    figures += _measure_routes(backend, base, token, floor, seconds=seconds, short=short)
+                    for up, up_process in floors:
+                        _wait_up(f"{up}/item/1", up_process)
+                    figures += _measure_routes(backend, base, token, floor, same, seconds=seconds, short=short)
     finally:
         if postgres:
             with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
@@ -273,14 +311,15 @@ def report(figures: list[Figure], *, seconds: float, workers: int | None, load_b
     load = os.getloadavg()
     print(
         f"wrk -t2 -c16 -d{max(1, round(seconds))}s --latency on loopback; hengqi serve "
-        f"--workers {workers if workers is not None else '(default)'}; {os.cpu_count()} CPUs; "
+        f"--workers {workers if workers is not None else f'(default: {default_workers()})'}; {os.cpu_count()} CPUs; "
         f"load average (1, 5, 15 min) before {' '.join(f'{x:.2f}' for x in load_before)}, "
         f"after {' '.join(f'{x:.2f}' for x in load)}"
     )
-    print(f"{'target':<18} {'route':<42} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x floor':>8}")
+    print(f"{'target':<18} {'route':<42} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x floor':>8} {'x same':>7}")
     for f in figures:
         ratio = f.rps / f.floor_rps if f.floor_rps else float("nan")
-        print(f"{f.target:<18} {f.route:<42} {f.rps:>8.0f} {f.p50_ms:>8.1f} {f.p99_ms:>8.1f} {ratio:>8.2f}")
+        same = f"{f.rps / f.same_rps:>7.2f}" if f.same_rps else f"{'':>7}"
+        print(f"{f.target:<18} {f.route:<42} {f.rps:>8.0f} {f.p50_ms:>8.1f} {f.p99_ms:>8.1f} {ratio:>8.2f} {same}")
 
 
 def main(short: bool) -> None:

@@ -566,7 +566,7 @@ def test_serve_with_stream_puts_the_registry_profiles_into_the_bucket(namespace:
     launch = "import sys; from hengqi.cli import main; sys.argv[0] = 'hengqi'; main()"
     args = [sys.executable, "-c", launch, "serve", "--database-url", url, "--data-dir", str(tmp_path)]
     args += ["--port", "0", "--stream", "nats://127.0.0.1:4222", "--stream-namespace", namespace]
-    server = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(args, stderr=subprocess.PIPE, text=True, env={**os.environ, "HENGQI_WORKERS": "1"})
     try:
         layout = js.StreamLayout(namespace, js.DEFAULT_PARTITIONS)
 

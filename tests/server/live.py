@@ -24,14 +24,19 @@ def free_port() -> int:
 class LiveServer:
     """``hengqi serve`` in a child process; :meth:`kill` sends SIGKILL."""
 
-    def __init__(self, data_dir: Path, database_url: str | None = None, *extra: str) -> None:
+    def __init__(self, data_dir: Path, database_url: str | None = None, *extra: str, one_process: bool = True) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         args = [sys.executable, "-c", LAUNCH, "serve", "--port", str(self.port), "--data-dir", str(data_dir)]
         if database_url:
             args += ["--database-url", database_url]
         args += ["--log-level", "warning", *extra]
+        # one process unless the test asks for more (--workers) or for the default (``one_process=False``):
+        # kill() and the log then concern one process
         env = {**os.environ, "HENGQI_ENV": "test"}
+        env.pop("HENGQI_WORKERS", None)
+        if one_process:
+            env["HENGQI_WORKERS"] = "1"
         self.log = data_dir.parent / f"server-{self.port}.log"
         data_dir.parent.mkdir(parents=True, exist_ok=True)
         self._log_file = self.log.open("wb")

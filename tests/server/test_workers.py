@@ -18,6 +18,7 @@ from tests.server.live import LiveServer, login_token
 
 from hengqi.server.admin import create_admin, open_database, verify_audit
 from hengqi.server.db.models import Instrument
+from hengqi.server.settings import DEFAULT_WORKERS_MAX, Settings, default_workers, load_settings
 
 PASSWORD = "a-long-admin-password"
 FRESH = {"Connection": "close"}  # a new connection per request, so that the kernel hands requests to either worker
@@ -184,3 +185,40 @@ def test_sigkill_of_every_worker_loses_no_acknowledged_write(store: Store) -> No
     assert lost == []
     assert verify_audit(database).entries >= len(acknowledged)
     database.dispose()
+
+
+def test_default_workers_is_one_per_core_at_most_two(monkeypatch: pytest.MonkeyPatch) -> None:
+    for cores, expected in (({0}, 1), ({0, 1}, 2), (set(range(16)), DEFAULT_WORKERS_MAX)):
+        monkeypatch.setattr(os, "sched_getaffinity", lambda _pid, cores=cores: cores)
+        assert default_workers() == expected
+        assert Settings().workers == expected
+        monkeypatch.setenv("HENGQI_WORKERS", "1")  # the environment, then the command line, say otherwise
+        assert Settings().workers == 1
+        assert load_settings(workers=3).workers == 3
+        monkeypatch.delenv("HENGQI_WORKERS")
+
+
+@pytest.mark.slow
+def test_serve_without_workers_runs_the_default_number_of_processes(tmp_path: Path) -> None:
+    """``hengqi serve`` as ``make run`` starts it (no --workers, no HENGQI_WORKERS): one worker per core, at most
+    two; every request answered whichever process takes it."""
+    expected = default_workers()
+    server = LiveServer(tmp_path / "data", None, one_process=False)
+    workers: list[int] = []
+    try:
+        assert server.wait_healthy(timeout_s=120).status_code == 200
+        deadline = time.monotonic() + 60
+        while expected > 1 and len(_workers(server)) < expected and time.monotonic() < deadline:
+            time.sleep(0.2)
+        workers = _workers(server)
+        assert len(workers) == (expected if expected > 1 else 0)  # one process serves by itself
+        answers = [httpx.get(f"{server.base}/api/v1/health", headers=FRESH, timeout=10).status_code for _ in range(20)]
+        assert answers == [200] * 20
+    finally:
+        server.process.terminate()  # the supervisor stops its workers
+        try:
+            server.process.wait(timeout=30)
+        finally:
+            _kill_all(server, workers)
+    if expected > 1:
+        assert f"{expected} worker processes" in server.log.read_text()

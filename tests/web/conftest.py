@@ -230,7 +230,7 @@ def start_server(
             [*args, "--log-level", "warning"],
             stdout=out,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "HENGQI_ENV": "test"},
+            env={**os.environ, "HENGQI_ENV": "test", "HENGQI_WORKERS": "1"},  # one process: killed with its PID
         )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90

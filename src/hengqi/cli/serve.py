@@ -55,7 +55,8 @@ def _settings(data_dir: Path | None, database_url: str | None, **extra: Any) -> 
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),
-    help="server processes (default 1, or HENGQI_WORKERS); see docs/server.md for what each process keeps",
+    help="server processes (default: one per core, at most 2; or HENGQI_WORKERS); see docs/server.md for what "
+    "each process keeps",
 )
 @click.option(
     "--compute",

@@ -27,6 +27,30 @@ from hengqi.server.errors import UnsafeSettingsError
 
 #: The shortest session key accepted (characters; a generated key has 64).
 MIN_SECRET_KEY_LENGTH: Final = 32
+#: The most server processes started when none is asked for (:func:`default_workers`).
+DEFAULT_WORKERS_MAX: Final = 2
+
+
+def default_workers() -> int:
+    """Server processes when neither ``--workers`` nor ``HENGQI_WORKERS`` says: one per core this process may
+    run on, at most :data:`DEFAULT_WORKERS_MAX`.
+
+    One process runs Python on one core at a time (the interpreter lock), so on a machine of two cores one
+    worker left the second to the database and the load: with two, the token-authenticated item read on
+    PostgreSQL went from 0.29 to 0.69 of the bare framework's requests per second and its p99 from 25 to 17 ms
+    (``bench/bench_throughput.py --pg``, bench/README.md, issue 19).  At most two by default because each
+    process holds its own PostgreSQL pools (up to 46 connections with the default sizes, docs/server.md) and the
+    server's default ``max_connections`` is 100; more by ``--workers`` with the pools sized to fit.
+
+    >>> 1 <= default_workers() <= DEFAULT_WORKERS_MAX
+    True
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, DEFAULT_WORKERS_MAX))
+
 
 Environment = Literal["development", "test", "staging", "production"]
 
@@ -70,10 +94,11 @@ class Settings(BaseSettings):
     )
     auto_migrate: bool = Field(default=True, description="upgrade the schema to the head revision on start")
     workers: int = Field(
-        default=1,
+        default_factory=default_workers,
         ge=1,
         le=64,
-        description="server processes (hengqi serve --workers); the sign-in throttle counts for all of them",
+        description="server processes (hengqi serve --workers; default one per core, at most 2); the sign-in "
+        "throttle counts for all of them",
     )
     db_pool_size: int = Field(
         default=20,
@@ -84,6 +109,13 @@ class Settings(BaseSettings):
     )
     db_max_overflow: int = Field(
         default=10, ge=0, le=200, description="PostgreSQL: connections opened beyond the pool in a burst, per process"
+    )
+    db_read_pool_size: int = Field(
+        default=8,
+        ge=1,
+        le=200,
+        description="PostgreSQL: pooled autocommit connections per process for the short reads (token look-ups, "
+        "item reads, list pages), apart from db_pool_size; up to 8 more are opened in a burst",
     )
     read_threads: int = Field(
         default=4,

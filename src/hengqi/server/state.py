@@ -29,7 +29,10 @@ class AppState:
         (none configured on a non-loopback host, or an unreadable key file)."""
         signer = SessionSigner(session_keys(settings))
         database = Database(
-            settings.effective_database_url(), pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow
+            settings.effective_database_url(),
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            read_pool_size=settings.db_read_pool_size,
         )
         audit.attach_anchor(database, anchor_for(settings))  # MACs and checkpoints of the audit trail
         return cls(

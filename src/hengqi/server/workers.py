@@ -6,8 +6,9 @@ the same environment and settings file as the parent (:func:`hengqi.server.setti
 is copied anywhere new.  The parent has already created and migrated the store, made the keys and seeded the demo;
 the workers do not migrate again.
 
-What each process holds for itself: its database pool (``db_pool_size`` + ``db_max_overflow`` PostgreSQL
-connections per worker) and its sign-in gate (``login_workers`` lanes, ``login_rate_per_s`` admissions a second).
+What each process holds for itself: its database pools (``db_pool_size`` + ``db_max_overflow`` PostgreSQL
+connections per worker for its sessions, ``db_read_pool_size`` + 8 for its short reads) and its sign-in gate
+(``login_workers`` lanes, ``login_rate_per_s`` admissions a second).
 What they share through a file the parent makes afresh at each start (``run/signin-throttle.sqlite3`` in the
 data directory, :class:`hengqi.server.throttle.SharedCounts`): the sign-in and certificate look-up throttles'
 counts, so a guesser spread over the processes gets no more tries than from one.  What they share through the

@@ -50,10 +50,21 @@ SQLITE_POOL_SIZE: Final = 40
 #: (bench/README.md, issue 19).
 POSTGRES_POOL_SIZE: Final = 20
 POSTGRES_MAX_OVERFLOW: Final = 10
+#: PostgreSQL: the reading pool's connections per process (``HENGQI_DB_READ_POOL_SIZE``), kept in autocommit
+#: (:attr:`Database.autocommit`), and how many more it may open in a burst.  Its users hold a connection for one
+#: or a few statements (about a millisecond): the token reads run in ``read_threads`` (4) threads, the browser
+#: sessions' look-ups in the request threads.
+POSTGRES_READ_POOL_SIZE: Final = 8
+POSTGRES_READ_MAX_OVERFLOW: Final = 8
 
 
-def make_engine(url: str, *, pool_size: int | None = None, max_overflow: int | None = None) -> Engine:
-    """An engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://...``); creates a SQLite file's folder."""
+def make_engine(
+    url: str, *, pool_size: int | None = None, max_overflow: int | None = None, autocommit: bool = False
+) -> Engine:
+    """An engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://...``); creates a SQLite file's folder.
+
+    ``autocommit`` (PostgreSQL): every connection of the pool is put in autocommit once, when it is opened, and
+    stays so (see :attr:`Database.autocommit`)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -74,6 +85,7 @@ def make_engine(url: str, *, pool_size: int | None = None, max_overflow: int | N
             pool_size=POSTGRES_POOL_SIZE if pool_size is None else pool_size,
             max_overflow=POSTGRES_MAX_OVERFLOW if max_overflow is None else max_overflow,
             json_deserializer=tolerant_json_loads,
+            **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}),
         )
         _ping_when_idle(engine)
     _refuse_nul(engine)
@@ -158,7 +170,14 @@ def _configure_sqlite(engine: Engine) -> None:
 class Database:
     """The engine and the two session factories of one running app (reading, and writing)."""
 
-    def __init__(self, url: str, *, pool_size: int | None = None, max_overflow: int | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int | None = None,
+        max_overflow: int | None = None,
+        read_pool_size: int | None = None,
+    ) -> None:
         self.url = url
         self.engine = make_engine(url, pool_size=pool_size, max_overflow=max_overflow)
         self.dialect = self.engine.dialect.name
@@ -170,10 +189,20 @@ class Database:
         #: PostgreSQL: each statement its own transaction, so no BEGIN before the first query and no ROLLBACK
         #: after the last (two of a one-query read's three round trips); READ COMMITTED gives each statement of a
         #: transaction its own snapshot anyway, so a reader of several statements sees nothing less consistent.
+        #: A pool of its own whose connections are put in autocommit once, when opened: on the shared pool each
+        #: checkout switched the connection to autocommit and each return switched it back (SQLAlchemy's
+        #: isolation-level characteristic), a tenth of a token-authenticated item read's CPU (bench/README.md).
         #: SQLite: the engine as it is (BEGIN and ROLLBACK are calls into the library; SQLAlchemy's AUTOCOMMIT
         #: would, on the connection's return, undo the driver setting that lets :func:`_configure_sqlite` begin)
         self.autocommit = (
-            self.engine if self.dialect == "sqlite" else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            self.engine
+            if self.dialect == "sqlite"
+            else make_engine(
+                url,
+                pool_size=POSTGRES_READ_POOL_SIZE if read_pool_size is None else read_pool_size,
+                max_overflow=POSTGRES_READ_MAX_OVERFLOW,
+                autocommit=True,
+            )
         )
 
     def read_session(self) -> Session:
@@ -191,3 +220,5 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.autocommit is not self.engine:
+            self.autocommit.dispose()
