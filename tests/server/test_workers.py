@@ -214,11 +214,15 @@ def test_serve_without_workers_runs_the_default_number_of_processes(tmp_path: Pa
         assert len(workers) == (expected if expected > 1 else 0)  # one process serves by itself
         answers = [httpx.get(f"{server.base}/api/v1/health", headers=FRESH, timeout=10).status_code for _ in range(20)]
         assert answers == [200] * 20
+        server.process.kill()  # SIGKILL of the supervisor alone: its workers end too, and free the port
+        server.process.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"{server.base}/api/v1/health", timeout=5)
     finally:
-        server.process.terminate()  # the supervisor stops its workers
-        try:
-            server.process.wait(timeout=30)
-        finally:
-            _kill_all(server, workers)
+        _kill_all(server, workers)
     if expected > 1:
         assert f"{expected} worker processes" in server.log.read_text()

@@ -19,8 +19,11 @@ IMMEDIATE`` takes the file's write lock across processes; PostgreSQL takes a tra
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import json
 import os
+import signal
 from typing import Any, Final
 
 from fastapi import FastAPI
@@ -50,9 +53,35 @@ def worker_settings() -> Settings:
     return load_settings(**overrides)
 
 
+#: prctl(2)'s option asking the kernel for a signal when the parent process ends (Linux).
+_PR_SET_PDEATHSIG: Final = 1
+
+
+def end_with_the_supervisor() -> bool:
+    """Ask the kernel to send this process SIGTERM when its parent (the supervising ``hengqi serve``) ends, and
+    end now if it already has; ``False`` where the platform has no such request (not Linux).
+
+    Without it, a supervisor killed by SIGKILL (or the out-of-memory killer) left its workers serving on the
+    inherited socket, unsupervised, and a new ``hengqi serve`` on the same port could not bind.  SIGTERM makes
+    uvicorn finish the requests in flight and stop.
+    """
+    parent = os.getppid()
+    name = ctypes.util.find_library("c")
+    if name is None:  # pragma: no cover - not Linux
+        return False
+    prctl = getattr(ctypes.CDLL(name, use_errno=True), "prctl", None)
+    if prctl is None or prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:  # pragma: no cover - not Linux
+        return False
+    if os.getppid() != parent:  # the parent ended before the request was made
+        os.kill(os.getpid(), signal.SIGTERM)
+    return True
+
+
 def worker_app() -> FastAPI:
     """The app of one worker process (the uvicorn factory ``hengqi.server.workers:worker_app``), its start-up heap
-    frozen (:func:`hengqi.server.runtime.settle_heap`)."""
+    frozen (:func:`hengqi.server.runtime.settle_heap`); the process ends with its supervisor
+    (:func:`end_with_the_supervisor`)."""
+    end_with_the_supervisor()
     app = create_app(worker_settings())
     settle_heap()
     return app
