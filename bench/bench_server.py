@@ -132,7 +132,7 @@ def _bench_backend(backend: str, database_url: str | None, count: int, seconds: 
     settings = Settings(env="test", data_dir=data_dir, database_url=database_url)
     _seed(settings, count)
     port = _free_port()
-    args = [sys.executable, "-c", LAUNCH, "serve", "--port", str(port), "--data-dir", str(data_dir)]
+    args = [sys.executable, "-c", LAUNCH, "serve", "--port", str(port), "--data-dir", str(data_dir), "--workers", "1"]
     if database_url:
         args += ["--database-url", database_url]
     log = (workdir / f"{backend}.log").open("wb")

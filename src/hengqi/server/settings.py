@@ -39,7 +39,7 @@ def default_workers() -> int:
     worker left the second to the database and the load: with two, the token-authenticated item read on
     PostgreSQL went from 0.29 to 0.69 of the bare framework's requests per second and its p99 from 25 to 17 ms
     (``bench/bench_throughput.py --pg``, bench/README.md, issue 19).  At most two by default because each
-    process holds its own PostgreSQL pools (up to 46 connections with the default sizes, docs/server.md) and the
+    process holds its own PostgreSQL pools (up to 42 connections with the default sizes, docs/server.md) and the
     server's default ``max_connections`` is 100; more by ``--workers`` with the pools sized to fit.
 
     >>> 1 <= default_workers() <= DEFAULT_WORKERS_MAX
@@ -115,7 +115,7 @@ class Settings(BaseSettings):
         ge=1,
         le=200,
         description="PostgreSQL: pooled autocommit connections per process for the short reads (token look-ups, "
-        "item reads, list pages), apart from db_pool_size; up to 8 more are opened in a burst",
+        "item reads, list pages), apart from db_pool_size; up to 4 more are opened in a burst",
     )
     read_threads: int = Field(
         default=4,

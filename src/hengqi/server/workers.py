@@ -7,7 +7,7 @@ is copied anywhere new.  The parent has already created and migrated the store, 
 the workers do not migrate again.
 
 What each process holds for itself: its database pools (``db_pool_size`` + ``db_max_overflow`` PostgreSQL
-connections per worker for its sessions, ``db_read_pool_size`` + 8 for its short reads) and its sign-in gate
+connections per worker for its sessions, ``db_read_pool_size`` + 4 for its short reads) and its sign-in gate
 (``login_workers`` lanes, ``login_rate_per_s`` admissions a second).
 What they share through a file the parent makes afresh at each start (``run/signin-throttle.sqlite3`` in the
 data directory, :class:`hengqi.server.throttle.SharedCounts`): the sign-in and certificate look-up throttles'

@@ -55,7 +55,7 @@ POSTGRES_MAX_OVERFLOW: Final = 10
 #: or a few statements (about a millisecond): the token reads run in ``read_threads`` (4) threads, the browser
 #: sessions' look-ups in the request threads.
 POSTGRES_READ_POOL_SIZE: Final = 8
-POSTGRES_READ_MAX_OVERFLOW: Final = 8
+POSTGRES_READ_MAX_OVERFLOW: Final = 4
 
 
 def make_engine(
