@@ -36,8 +36,8 @@ def default_workers() -> int:
     run on, at most :data:`DEFAULT_WORKERS_MAX`.
 
     One process runs Python on one core at a time (the interpreter lock), so on a machine of two cores one
-    worker left the second to the database and the load: with two, the token-authenticated item read on
-    PostgreSQL went from 0.29 to 0.69 of the bare framework's requests per second and its p99 from 25 to 17 ms
+    worker left the second mostly idle: with two, the token-authenticated item read on
+    PostgreSQL went from 0.29 to 0.67-0.73 of the bare framework's requests per second and its p99 from 25 to 17 ms
     (``bench/bench_throughput.py --pg``, bench/README.md, issue 19).  At most two by default because each
     process holds its own PostgreSQL pools (up to 42 connections with the default sizes, docs/server.md) and the
     server's default ``max_connections`` is 100; more by ``--workers`` with the pools sized to fit.
