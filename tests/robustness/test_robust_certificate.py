@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
@@ -294,6 +294,8 @@ def test_texts_a_certificate_cannot_hold_are_refused_before_anything_is_written(
     noise=st.lists(st.tuples(st.floats(0.0, 1.0), st.integers(0, 255)), max_size=8),
 )
 @settings(max_examples=60, deadline=None)
+# found by CI: a NUL byte mid-file, whose libxml2 message ran over two lines
+@example(kind="dcc", cut=0.5, noise=[(0.5, 0)])
 def test_signature_reader_answers_any_damage_with_a_report_or_an_input_error(
     kind: str, cut: float, noise: list[tuple[float, int]]
 ) -> None:

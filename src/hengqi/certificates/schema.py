@@ -28,6 +28,7 @@ from lxml import etree
 
 from hengqi.certificates.errors import DccFormatError, SchemaNotFoundError
 from hengqi.certificates.limits import MAX_DCC_BYTES, check_dcc_file
+from hengqi.certificates.xml_errors import xml_syntax_text
 
 __all__ = [
     "SCHEMA_DIR_ENV",
@@ -158,7 +159,7 @@ def _parse(file: Path) -> etree._ElementTree:
     try:
         tree = etree.parse(str(file), parser)
     except etree.XMLSyntaxError as err:
-        raise DccFormatError(str(file), f"not well-formed XML: {err}") from err
+        raise DccFormatError(str(file), f"not well-formed XML: {xml_syntax_text(err)}") from err
     except OSError as err:  # lxml reports some encoding errors of a file as OSError
         raise DccFormatError(str(file), f"not readable as XML: {err}") from err
     if _has_doctype(tree):

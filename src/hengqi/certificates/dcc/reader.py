@@ -24,6 +24,7 @@ from hengqi.certificates.dcc import vocabulary as v
 from hengqi.certificates.dcc.dsi_read import NS, RealList, RealValue, read_real, read_real_list, where
 from hengqi.certificates.errors import DccFormatError
 from hengqi.certificates.limits import MAX_DCC_BYTES, check_dcc_file, check_dcc_size
+from hengqi.certificates.xml_errors import xml_syntax_text
 from hengqi.errors import InputError
 from hengqi.metrology.calibration.result import (
     CalibrationPoint,
@@ -115,7 +116,7 @@ def parse_dcc_content(
                 raise DccFormatError(str(path), "no such file")
             tree = etree.parse(str(path), parser)
     except etree.XMLSyntaxError as err:
-        raise DccFormatError("dcc", f"not well-formed XML: {err}") from err
+        raise DccFormatError("dcc", f"not well-formed XML: {xml_syntax_text(err)}") from err
     except OSError as err:  # lxml reports some encoding errors of a file as OSError
         raise DccFormatError("dcc", f"not readable as XML: {err}") from err
     if _has_doctype(tree):

@@ -20,6 +20,7 @@ from hengqi.certificates.errors import DccFormatError
 from hengqi.certificates.limits import MAX_DCC_BYTES, check_dcc_size
 from hengqi.certificates.signing.keys import SigningIdentity, subject_fields
 from hengqi.certificates.signing.report import SignatureReport
+from hengqi.certificates.xml_errors import xml_syntax_text
 
 __all__ = ["sign_dcc", "verify_dcc"]
 
@@ -33,7 +34,7 @@ def _parse(data: bytes) -> etree._Element:
     try:
         return etree.fromstring(data, parser)
     except etree.XMLSyntaxError as err:
-        raise DccFormatError("dcc", f"not well-formed XML: {err}") from err
+        raise DccFormatError("dcc", f"not well-formed XML: {xml_syntax_text(err)}") from err
 
 
 def sign_dcc(data: bytes, identity: SigningIdentity) -> bytes:
