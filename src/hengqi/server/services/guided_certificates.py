@@ -49,6 +49,7 @@ from hengqi.server.db.types import utcnow
 from hengqi.server.errors import ConflictError, NotFoundError, PermissionDeniedError
 from hengqi.server.files import FileStore
 from hengqi.server.permissions import Permission, Principal
+from hengqi.server.rendering import off_process
 from hengqi.server.schemas.workflow import CertificateCreate, RunCreate
 from hengqi.server.services import certificates, numbering, public_check, runs, verification_records
 from hengqi.server.services.base import get_scoped, update_audited
@@ -239,8 +240,14 @@ def render(
     xml = dcc_bytes(result, admin)
     if identity is not None:
         xml = sign_dcc(xml, identity)
-    pdf = render_certificate_pdf(
-        result, admin, dcc_xml=xml, will_be_signed=identity is not None, draft=draft, verify_url=verify_url
+    pdf = off_process(
+        render_certificate_pdf,
+        result,
+        admin,
+        dcc_xml=xml,
+        will_be_signed=identity is not None,
+        draft=draft,
+        verify_url=verify_url,
     )
     if identity is not None:
         pdf = sign_pdf(pdf, identity, reason=f"Calibration certificate {admin.certificate.number}")
@@ -257,7 +264,8 @@ def render_verification(
 ) -> bytes:
     """The verification certificate PDF (the evaluated record attached as JSON), signed with ``identity`` where
     given; a ``draft`` says DRAFT on every page; ``verify_url``: the public verification link printed with its QR."""
-    pdf = render_verification_pdf(
+    pdf = off_process(
+        render_verification_pdf,
         evaluation.record,
         evaluation.spec,
         evaluation.result,

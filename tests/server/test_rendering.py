@@ -1,0 +1,45 @@
+"""Certificate PDFs rendered in a process of their own (``hengqi.server.rendering``, issue 19)."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from hengqi.server import rendering
+
+
+def test_a_call_runs_in_another_process_and_its_errors_come_back() -> None:
+    assert rendering.off_process(os.getpid) != os.getpid()
+    with pytest.raises(ValueError, match="invalid literal"):
+        rendering.off_process(int, "not a number")
+
+
+def test_the_pool_can_be_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(rendering.PROCESSES_ENV, "0")
+    assert rendering.off_process(os.getpid) == os.getpid()
+    for bad in ("-1", "two", "99"):
+        monkeypatch.setenv(rendering.PROCESSES_ENV, bad)
+        assert rendering.processes() == 1
+
+
+def test_a_dead_rendering_process_is_replaced_and_the_call_still_answers() -> None:
+    first = rendering.off_process(os.getpid)
+    os.kill(first, signal.SIGKILL)
+    answers = [rendering.off_process(os.getpid) for _ in range(3)]
+    assert all(pid != first for pid in answers)  # never the dead one
+    assert answers[-1] != os.getpid()  # a new pool took over
+    rendering.shutdown()
+    assert rendering.off_process(os.getpid) != os.getpid()  # made again after a shutdown
+
+
+def test_a_certificate_pdf_renders_through_the_pool() -> None:
+    from tests.certificates.sample import sample_admin, sample_result
+
+    from hengqi.certificates.dcc import dcc_bytes
+    from hengqi.certificates.pdf import render_certificate_pdf
+
+    result, admin = sample_result(), sample_admin()
+    pdf = rendering.off_process(render_certificate_pdf, result, admin, dcc_xml=dcc_bytes(result, admin), draft=True)
+    assert pdf.startswith(b"%PDF-")
