@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -43,3 +47,24 @@ def test_a_certificate_pdf_renders_through_the_pool() -> None:
     result, admin = sample_result(), sample_admin()
     pdf = rendering.off_process(render_certificate_pdf, result, admin, dcc_xml=dcc_bytes(result, admin), draft=True)
     assert pdf.startswith(b"%PDF-")
+
+
+def test_a_rendering_process_ends_when_its_parent_is_killed(tmp_path: Path) -> None:
+    """A server process killed by SIGKILL does not leave its rendering process behind."""
+    script = (
+        "import os, sys; from hengqi.server import rendering; "
+        "sys.stdout.write(str(rendering.off_process(os.getpid)) + '\\n'); sys.stdout.flush(); "
+        "import time; time.sleep(600)"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        child = int(parent.stdout.readline())
+        assert Path(f"/proc/{child}").exists()
+    finally:
+        parent.kill()
+        parent.wait(timeout=30)
+    deadline = time.monotonic() + 20
+    while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not Path(f"/proc/{child}").exists()

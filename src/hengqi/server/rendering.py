@@ -11,6 +11,8 @@ signing stays in the server (the key is not copied to another process).
 The pool is made at the first call and kept for the life of the process (its first call pays the child's
 imports, a few seconds); ``HENGQI_RENDER_PROCESSES`` sets its size (default 1; ``0`` renders in place).  A child
 that died is replaced and the call made again in place, so that a rendering never fails because of the pool.
+A child ends when the process that made it is gone (:func:`_watch_parent`): a server process killed by SIGKILL
+left its rendering process waiting for work forever.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -37,6 +40,24 @@ def processes() -> int:
     return int(text) if text.isdigit() and int(text) <= 16 else 1
 
 
+#: How often a rendering process checks that the process that made it is still there (seconds).
+PARENT_CHECK_S: Final = 1.0
+
+
+def _watch_parent() -> None:
+    """The rendering process's initializer: a daemon thread that ends the process once its parent is gone
+    (it is then adopted by another process).  Not ``PR_SET_PDEATHSIG``: that fires when the *thread* that made
+    the child ends, and the pool makes its children from a request's worker thread, which ends when idle."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="hengqi-render-parent-watch", daemon=True).start()
+
+
 class _Pool:
     """The process's rendering pool, made at first use."""
 
@@ -48,7 +69,9 @@ class _Pool:
         with self._lock:
             if self._executor is None:
                 context = multiprocessing.get_context("spawn")
-                self._executor = ProcessPoolExecutor(max_workers=processes(), mp_context=context)
+                self._executor = ProcessPoolExecutor(
+                    max_workers=processes(), mp_context=context, initializer=_watch_parent
+                )
             return self._executor
 
     def drop(self, broken: ProcessPoolExecutor | None = None) -> ProcessPoolExecutor | None:
