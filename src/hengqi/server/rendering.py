@@ -104,7 +104,8 @@ def off_process(function: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) 
 
 
 def shutdown() -> None:
-    """Stop the rendering processes (the app's shutdown; a later call makes a new pool)."""
+    """Stop the rendering processes now (tests; otherwise they stop with the interpreter, or within a second of
+    their parent's end); a later call makes a new pool."""
     executor = _POOL.drop()
     if executor is not None:
         executor.shutdown(wait=True, cancel_futures=True)
