@@ -29,6 +29,20 @@ class HengqiError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled with its fields rather than by calling ``__init__`` again (whose arguments differ from class to
+        class), so that an error raised in another process (:mod:`hengqi.server.rendering`) reaches the caller
+        whole, with its class, path and details."""
+        return (_rebuilt, (type(self), self.args, dict(self.__dict__)))
+
+
+def _rebuilt(cls: type[HengqiError], args: tuple[Any, ...], fields: dict[str, Any]) -> HengqiError:
+    """The error pickled by :meth:`HengqiError.__reduce__`."""
+    err = cls.__new__(cls)
+    err.args = args
+    err.__dict__.update(fields)
+    return err
+
 
 class InputError(HengqiError, ValueError):
     """Malformed or inconsistent input, naming the field path and the reason.

@@ -20,12 +20,48 @@ def test_a_call_runs_in_another_process_and_its_errors_come_back() -> None:
         rendering.off_process(int, "not a number")
 
 
-def test_the_pool_can_be_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(rendering.PROCESSES_ENV, "0")
-    assert rendering.off_process(os.getpid) == os.getpid()
-    for bad in ("-1", "two", "99"):
-        monkeypatch.setenv(rendering.PROCESSES_ENV, bad)
+def test_the_pool_can_be_turned_off_and_resized() -> None:
+    try:
+        rendering.configure(0)
+        assert rendering.off_process(os.getpid) == os.getpid()
+        rendering.configure(2)
+        pids = {rendering.off_process(os.getpid) for _ in range(2)}
+        assert os.getpid() not in pids
+        first = rendering.off_process(os.getpid)
+        rendering.configure(1)  # another size: the two-process pool is stopped, a new one made
+        assert rendering.off_process(os.getpid) not in {os.getpid(), first}
+        for bad in (-1, 17):
+            with pytest.raises(ValueError, match="render_processes"):
+                rendering.configure(bad)
         assert rendering.processes() == 1
+    finally:
+        rendering.configure(rendering.DEFAULT_PROCESSES)
+
+
+def test_the_setting_is_validated_with_its_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from hengqi.server.settings import Settings
+
+    assert Settings().render_processes == rendering.DEFAULT_PROCESSES
+    monkeypatch.setenv("HENGQI_RENDER_PROCESSES", "0")
+    assert Settings().render_processes == 0
+    for bad in ("-1", "two", "17"):
+        monkeypatch.setenv("HENGQI_RENDER_PROCESSES", bad)
+        with pytest.raises(ValidationError, match="render_processes"):
+            Settings()
+
+
+def test_the_app_factory_applies_the_setting(tmp_path: Path) -> None:
+    from hengqi.server.app import create_app
+    from hengqi.server.settings import Settings
+
+    try:
+        create_app(Settings(data_dir=tmp_path, render_processes=0))
+        assert rendering.processes() == 0
+        assert rendering.off_process(os.getpid) == os.getpid()
+    finally:
+        rendering.configure(rendering.DEFAULT_PROCESSES)
 
 
 def test_a_dead_rendering_process_is_replaced_and_the_call_still_answers() -> None:

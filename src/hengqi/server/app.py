@@ -22,7 +22,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from hengqi import __version__
-from hengqi.server import audit
+from hengqi.server import audit, rendering
 from hengqi.server.access_log import install_access_log
 from hengqi.server.api import admin, alerts, auth, health, registry, statistics, workflow
 from hengqi.server.api.errors import install_error_handlers
@@ -92,6 +92,7 @@ def create_app(settings: Settings) -> FastAPI:
     """A new app for ``settings``: makes the data directory, migrates the schema (unless told not to)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     state = AppState.create(settings)
+    rendering.configure(settings.render_processes)
     if settings.auto_migrate:
         upgrade(state.database.engine)
 

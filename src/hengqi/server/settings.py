@@ -124,6 +124,13 @@ class Settings(BaseSettings):
         description="worker threads per process for the short token-authenticated reads on PostgreSQL (more for a "
         "database with a long network round trip; hengqi.server.read_threads)",
     )
+    render_processes: int = Field(
+        default=1,
+        ge=0,
+        le=16,
+        description="processes per server process that render PDFs (certificates, statistics reports) away from "
+        "the requests; 0 renders in the server process (hengqi.server.rendering)",
+    )
     max_page_size: int = Field(default=1000, gt=0)
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     max_body_bytes: int = Field(

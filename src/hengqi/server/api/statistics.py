@@ -15,6 +15,7 @@ from hengqi.server.analytics.report_pdf import to_pdf
 from hengqi.server.api.deps import CurrentPrincipal, ReadSession
 from hengqi.server.headers import content_disposition
 from hengqi.server.permissions import Principal
+from hengqi.server.rendering import off_process
 from hengqi.server.services import province, statistics
 from hengqi.supervision.statistics import FunnelPoint, GroupRate
 
@@ -269,7 +270,7 @@ def province_export(  # noqa: PLR0917 - FastAPI query parameters
     answer = _province(principal, request, statistic=statistic, group_by=group_by, as_of=as_of, method=method)
     stem = f"province-statistics-{answer.as_of.isoformat()}"
     if file_format == "pdf":
-        body = to_pdf(answer.reports, as_of=answer.as_of)
+        body = off_process(to_pdf, answer.reports, as_of=answer.as_of)
         return Response(
             body, media_type="application/pdf", headers={"Content-Disposition": content_disposition(f"{stem}.pdf")}
         )
@@ -279,7 +280,7 @@ def province_export(  # noqa: PLR0917 - FastAPI query parameters
 def export_response(reports: Sequence[dict[str, Any]], file_format: str, stem: str) -> Response:
     """A download of ``reports`` as ``stem.csv`` or ``stem.xlsx``."""
     if file_format == "xlsx":
-        body, media = to_xlsx(reports), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        body, media = off_process(to_xlsx, reports), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     else:
         body, media = to_csv(reports), "text/csv; charset=utf-8"
     headers = {"Content-Disposition": content_disposition(f"{stem}.{file_format}")}

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from hengqi.errors import HengqiError, InputError
 from hengqi.server.db.models import Customer, Instrument, Site
 from hengqi.server.permissions import Permission, Principal
+from hengqi.server.rendering import off_process
 from hengqi.server.schemas.registry import InstrumentCreate, InstrumentUpdate
 from hengqi.server.services import registry, spreadsheets
 from hengqi.server.services.base import scoped_select
@@ -91,12 +92,13 @@ class ImportPlan:
 
 def read_table(content: bytes) -> list[dict[str, str]]:
     """The rows of a CSV file (UTF-8, with or without BOM; comma or semicolon) or of the first sheet of an XLSX
-    workbook (:func:`hengqi.server.services.spreadsheets.read_xlsx`); :class:`InputError` naming what is wrong with
-    the file as a whole.  An empty row is kept (as ``{}``) so that every row keeps its line number."""
+    workbook (:func:`hengqi.server.services.spreadsheets.read_xlsx`, in a rendering process:
+    :mod:`hengqi.server.rendering`); :class:`InputError` naming what is wrong with the file as a whole.  An
+    empty row is kept (as ``{}``) so that every row keeps its line number."""
     if len(content) > MAX_BYTES:
         raise InputError("file", f"larger than {MAX_BYTES // (1024 * 1024)} MiB")
     if spreadsheets.is_xlsx(content):
-        table = spreadsheets.read_xlsx(content, max_rows=MAX_ROWS + 1, max_columns=MAX_COLUMNS)
+        table = off_process(spreadsheets.read_xlsx, content, max_rows=MAX_ROWS + 1, max_columns=MAX_COLUMNS)
         if not table:
             raise InputError("file", "is empty")
         return _rows(table[0], iter(table[1:]))

@@ -146,9 +146,21 @@ def _cell(value: object) -> object:
     return neutralise(text) if text else None
 
 
+def cells(values: Iterable[object]) -> list[object]:
+    """A row's values as a sheet holds them: text neutralised against formulas, numbers as numbers, dates as ISO
+    text; only ``None``, ``int``, ``float`` and ``str`` come out (plain data for :func:`write_cells`)."""
+    return [_cell(v) for v in values]
+
+
 def write_xlsx(header: Sequence[str], rows: Iterable[Sequence[object]], *, sheet: str = "hengqi") -> bytes:
     """A workbook of one sheet: ``header`` in bold, then ``rows`` (text neutralised against formulas, numbers as
     numbers).  Written in openpyxl's streaming ``write_only`` mode."""
+    return write_cells(cells(header), (cells(row) for row in rows), sheet=sheet)
+
+
+def write_cells(header: Sequence[object], rows: Iterable[Sequence[object]], *, sheet: str = "hengqi") -> bytes:
+    """:func:`write_xlsx` of values already made plain by :func:`cells` (what a rendering process is sent:
+    :mod:`hengqi.server.rendering`)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
     from openpyxl.styles import Font  # type: ignore[import-untyped]
@@ -157,13 +169,13 @@ def write_xlsx(header: Sequence[str], rows: Iterable[Sequence[object]], *, sheet
     ws = book.create_sheet(title=sheet[:31])
     bold = Font(bold=True)
     head = []
-    for name in header:
-        cell = WriteOnlyCell(ws, value=_cell(name))
+    for value in header:
+        cell = WriteOnlyCell(ws, value=value)
         cell.font = bold
         head.append(cell)
     ws.append(head)
     for row in rows:
-        ws.append([_cell(v) for v in row])
+        ws.append(list(row))
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

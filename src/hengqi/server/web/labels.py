@@ -32,6 +32,7 @@ from hengqi.certificates.pdf.qr import svg_path
 from hengqi.errors import InputError
 from hengqi.server.db.models import Certificate, Instrument, Site
 from hengqi.server.headers import content_disposition
+from hengqi.server.rendering import off_process
 from hengqi.server.services import label_sheet, reminders
 from hengqi.server.services.base import get_scoped
 from hengqi.server.web import lab_messages as _lab_messages  # noqa: F401  (registers the screens' texts)
@@ -250,7 +251,7 @@ def label_sheet_pdf(
         labels = [_label(lang, i, latest.get(i.id), base) for i in instruments]
     if not labels:
         raise InputError("filter", "selects no instrument")
-    pdf = label_sheet.render_sheet(labels, sheet)
+    pdf = off_process(label_sheet.render_sheet, labels, sheet)
     headers = {"Content-Disposition": content_disposition(f"labels-{size}.pdf", disposition="inline")}
     return Response(pdf, media_type="application/pdf", headers=headers)
 

@@ -18,6 +18,7 @@ from hengqi.server.analytics.export import table_to_csv, table_to_xlsx, to_csv, 
 from hengqi.server.analytics.report_pdf import to_pdf
 from hengqi.server.errors import NotFoundError
 from hengqi.server.headers import content_disposition
+from hengqi.server.rendering import off_process
 from hengqi.server.services import inspection, province, statistics
 from hengqi.server.web.common import Viewer, app_state, language, render, viewer
 from hengqi.server.web.i18n import translate
@@ -97,9 +98,9 @@ def statistics_export(
             )
     stem = f"statistics-{group_by or 'all'}-{today.isoformat()}"
     if file_format == "xlsx":
-        body, media = to_xlsx(reports), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        body, media = off_process(to_xlsx, reports), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     elif file_format == "pdf":
-        body, media = to_pdf(reports, as_of=today), "application/pdf"
+        body, media = off_process(to_pdf, reports, as_of=today), "application/pdf"
     else:
         body, media = to_csv(reports), "text/csv; charset=utf-8"
     headers = {"Content-Disposition": content_disposition(f"{stem}.{file_format}")}
@@ -141,7 +142,7 @@ def inspection_export(
     rows = inspection.export_rows(sample)
     stem = f"inspection-sample-{sample.month.strftime('%Y-%m')}"
     if file_format == "xlsx":
-        body = table_to_xlsx("inspection_sample", inspection.EXPORT_COLUMNS, rows)
+        body = off_process(table_to_xlsx, "inspection_sample", inspection.EXPORT_COLUMNS, rows)
         media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     else:
         body, media = table_to_csv(inspection.EXPORT_COLUMNS, rows), "text/csv; charset=utf-8"
