@@ -93,12 +93,14 @@ async def placed(caller: Caller, read: Callable[[], T]) -> T:
 def _read(caller: Caller, model: type[Base], public: type[BaseModel], key: int, *, versioned: bool) -> Response:
     request, database = caller.request, caller.state.database
     header = request.headers.get("authorization")
-    with database.read_connection() as connection:
-        if header:
-            principal, row = accounts.principal_and_row(connection, bearer_token(header), model, key)
-            remember_user(request.state, principal.user_id)
-            found = visible_or_404(row, principal, model, key)
-        else:
+    if header:
+        token = bearer_token(header)
+        with database.direct_read() as direct:
+            principal, row = accounts.principal_and_row(direct, token, model, key)
+        remember_user(request.state, principal.user_id)
+        found = visible_or_404(row, principal, model, key)
+    else:
+        with database.read_connection() as connection:
             principal = session_principal(request, caller.state, connection)
             remember_user(request.state, principal.user_id)
             found = read_scoped(connection, principal, model, key)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
@@ -20,7 +20,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
-from hengqi.errors import InputError
+from hengqi.server.db.direct import DirectConnection, checked_out
+from hengqi.server.db.parameters import refuse_nul_parameters
 
 #: Key of the object a JSON column reads as when its stored text cannot be parsed (see :func:`tolerant_json_loads`).
 UNREADABLE: Final = "$unreadable"
@@ -124,16 +125,6 @@ def _ping_when_idle(engine: Engine) -> None:
             raise DisconnectionError("pooled connection failed its ping")
 
 
-def _has_nul(value: object) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, Mapping):
-        return any(_has_nul(item) for item in value.values())
-    if isinstance(value, list | tuple):
-        return any(_has_nul(item) for item in value)
-    return False
-
-
 def _refuse_nul(engine: Engine) -> None:
     """Text with a NUL character (U+0000) is refused before it reaches the database, on every backend alike.
 
@@ -144,8 +135,7 @@ def _refuse_nul(engine: Engine) -> None:
 
     @event.listens_for(engine, "before_cursor_execute")
     def _check(_conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, _many: bool) -> None:
-        if parameters and _has_nul(parameters):
-            raise InputError("text", "a NUL character (U+0000) is not accepted in text")
+        refuse_nul_parameters(parameters)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -216,6 +206,13 @@ class Database:
         """A pooled connection for reads of one statement each (autocommit; see :attr:`autocommit`); never
         write through it."""
         with self.autocommit.connect() as connection:
+            yield connection
+
+    @contextmanager
+    def direct_read(self) -> Iterator[DirectConnection]:
+        """A pooled driver connection of :attr:`autocommit`'s pool for :class:`~hengqi.server.db.direct.DirectSelect`
+        reads (one statement each; never write through it)."""
+        with checked_out(self.autocommit) as connection:
             yield connection
 
     def dispose(self) -> None:

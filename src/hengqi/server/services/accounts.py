@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Connection, Row, Select, bindparam, select
+from sqlalchemy import Connection, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from hengqi.errors import InputError
 from hengqi.server import audit
+from hengqi.server.db.direct import DirectConnection, DirectSelect
 from hengqi.server.db.models import ApiToken, Base, Organisation, RegulatorGrant, User
 from hengqi.server.db.types import utcnow
 from hengqi.server.errors import AuthenticationError, ConflictError, NotFoundError
@@ -228,14 +229,20 @@ _GRANTS = select(RegulatorGrant.organisation_id).where(RegulatorGrant.user_id ==
 _WITH_ROW: dict[type[Base], Select[Any]] = {}
 
 
-def granted_organisations(session: Session | Connection, user_id: int) -> frozenset[int]:
+_DIRECT_GRANTS = DirectSelect(_GRANTS)
+_DIRECT_WITH_ROW: dict[type[Base], DirectSelect] = {}
+
+
+def granted_organisations(session: Session | Connection | DirectConnection, user_id: int) -> frozenset[int]:
     """The organisations an admin granted regulator ``user_id`` to read (Core query on the session's connection)."""
+    if isinstance(session, DirectConnection):
+        return frozenset(row[0] for row in _DIRECT_GRANTS.rows(session, {"user_id": user_id}))
     connection = session.connection() if isinstance(session, Session) else session
     return frozenset(connection.execute(_GRANTS, {"user_id": user_id}).scalars())
 
 
 def principal_of_fields(
-    connection: Session | Connection, user_id: int, username: str, role: str, organisation_id: int
+    connection: Session | Connection | DirectConnection, user_id: int, username: str, role: str, organisation_id: int
 ) -> Principal:
     """The principal of an active user given by its columns (a regulator's grants read with one more query)."""
     kind = Role(role)
@@ -243,7 +250,7 @@ def principal_of_fields(
     return Principal(user_id, username, kind, organisation_id, granted)
 
 
-def _token_row_principal(connection: Session | Connection, row: Any) -> Principal:
+def _token_row_principal(connection: Session | Connection | DirectConnection, row: Any) -> Principal:
     if row is None or row.hq_token_revoked_at is not None:
         raise AuthenticationError("invalid or expired API token")
     if row.hq_token_expires_at is not None and row.hq_token_expires_at <= utcnow():
@@ -282,18 +289,22 @@ def _token_with_row(model: type[Base]) -> Select[Any]:
     return statement
 
 
-def principal_and_row(connection: Connection, token: str, model: type[Base], key: int) -> tuple[Principal, Row[Any]]:
+def principal_and_row(connection: DirectConnection, token: str, model: type[Base], key: int) -> tuple[Principal, Any]:
     """:func:`principal_for_token` and the row ``key`` of ``model`` in one query (one round trip to the
     database): the token's row joined to its user and, by an outer join on the primary key, to the record.
 
     The record's columns carry their attribute names (the token's and user's are labelled ``hq_*``); when no
     record has that key, they are all ``None``.  Nothing is checked about the record here: the caller applies
     the principal's scope (:func:`hengqi.server.services.base.visible_or_404`).  A bad token is refused
-    (:class:`AuthenticationError`) before anything about the record is looked at.
+    (:class:`AuthenticationError`) before anything about the record is looked at.  Run on the driver's
+    connection (:mod:`hengqi.server.db.direct`: this read is made on every such request).
     """
-    row = connection.execute(_token_with_row(model), {"digest": token_digest(token), "key": key}).one_or_none()
+    direct = _DIRECT_WITH_ROW.get(model)
+    if direct is None:
+        direct = _DIRECT_WITH_ROW[model] = DirectSelect(_token_with_row(model))
+    row = direct.one_or_none(connection, {"digest": token_digest(token), "key": key})
     principal = _token_row_principal(connection, row)  # a missing token row is refused here
-    return principal, cast("Row[Any]", row)
+    return principal, row
 
 
 def user_for_token(session: Session, token: str) -> User:

@@ -1,0 +1,87 @@
+"""Reads run on the driver's connection (:mod:`hengqi.server.db.direct`, issue 19) answer exactly what SQLAlchemy's
+``Connection.execute`` answers: the same fields, equal values of the same types, for every column of every table
+of a seeded demonstration store (text, numbers as ``Decimal``, aware timestamps, JSON documents, booleans), on
+SQLite and PostgreSQL.  A NUL character in a parameter is refused as on every other statement; a driver error
+comes out as SQLAlchemy's, and a connection the server dropped is discarded, not lent again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.exc import DBAPIError
+from tests.server.conftest import Store
+
+from hengqi.errors import InputError
+from hengqi.server.app import create_app
+from hengqi.server.db.direct import DirectSelect
+from hengqi.server.db.models import Base, Instrument
+from hengqi.server.demo import seed
+
+
+def _typed(row: Any) -> list[tuple[type, Any]]:
+    return [(type(value), value) for value in row]
+
+
+def test_every_column_of_every_table_reads_as_sqlalchemy_reads_it(store: Store) -> None:
+    app = create_app(store.settings())
+    database = app.state.hengqi.database
+    try:
+        seed(database)
+        compared: dict[str, int] = {}
+        for table in Base.metadata.sorted_tables:
+            statement = select(*table.columns).order_by(*table.primary_key.columns)
+            with database.read_connection() as connection:
+                expected = connection.execute(statement).all()
+            direct = DirectSelect(statement)
+            with database.direct_read() as connection:
+                got = direct.rows(connection, {})
+            assert [list(r._fields) for r in expected[:1]] == [list(r._fields) for r in got[:1]], table.name
+            assert [_typed(r) for r in got] == [_typed(r) for r in expected], table.name
+            compared[table.name] = len(expected)
+        filled = {name for name, count in compared.items() if count}
+        # text, Decimal masses, aware timestamps, JSON ranges and audit values, booleans, all compared
+        assert {"instruments", "users", "weights", "audit_log", "organisations"} <= filled, compared
+    finally:
+        database.dispose()
+
+
+def test_parameters_are_bound_and_a_nul_is_refused(store: Store) -> None:
+    app = create_app(store.settings())
+    database = app.state.hengqi.database
+    try:
+        seed(database)
+        by_serial = DirectSelect(select(Instrument.id, Instrument.serial).where(Instrument.serial == bindparam("s")))
+        with database.direct_read() as connection:
+            (first,) = by_serial.rows(connection, {"s": "DEMO-0001"}) or [None]
+            assert by_serial.one_or_none(connection, {"s": "no such serial"}) is None
+            with pytest.raises(InputError, match="NUL"):
+                by_serial.rows(connection, {"s": "DEMO\x00"})
+        with database.read_connection() as connection:
+            expected = connection.execute(select(Instrument.id).where(Instrument.serial == "DEMO-0001")).scalar()
+        assert (first is None and expected is None) or first.id == expected
+    finally:
+        database.dispose()
+
+
+def test_a_dropped_connection_raises_sqlalchemys_error_and_is_not_lent_again(store: Store) -> None:
+    if store.backend != "postgresql":
+        pytest.skip("a server that drops a connection: PostgreSQL")
+    app = create_app(store.settings())
+    database = app.state.hengqi.database
+    one = DirectSelect(select(Instrument.id).where(Instrument.id == bindparam("key")))
+    try:
+        with database.direct_read() as connection:
+            pid = connection.driver.execute("SELECT pg_backend_pid()").fetchone()[0]
+        with database.engine.connect() as admin:
+            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            admin.commit()
+        with pytest.raises(DBAPIError) as raised, database.direct_read() as connection:
+            one.rows(connection, {"key": 1})
+        assert raised.value.connection_invalidated
+        with database.direct_read() as connection:  # a new connection, and the read answers
+            assert connection.driver.execute("SELECT pg_backend_pid()").fetchone()[0] != pid
+            assert one.rows(connection, {"key": 1}) == []
+    finally:
+        database.dispose()
