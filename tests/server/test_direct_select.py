@@ -15,7 +15,7 @@ from tests.server.conftest import Store
 
 from hengqi.errors import InputError
 from hengqi.server.app import create_app
-from hengqi.server.db.direct import DirectSelect
+from hengqi.server.db.direct import DirectConnection, DirectSelect
 from hengqi.server.db.models import Base, Instrument
 from hengqi.server.demo import seed
 
@@ -83,5 +83,30 @@ def test_a_dropped_connection_raises_sqlalchemys_error_and_is_not_lent_again(sto
         with database.direct_read() as connection:  # a new connection, and the read answers
             assert connection.driver.execute("SELECT pg_backend_pid()").fetchone()[0] != pid
             assert one.rows(connection, {"key": 1}) == []
+    finally:
+        database.dispose()
+
+
+def test_a_dropped_connection_under_sqlalchemy_is_invalidated_as_sqlalchemy_would(store: Store) -> None:
+    """The token lookup of every token-authenticated request runs on the driver connection of a SQLAlchemy
+    connection (``DirectConnection.of``): a connection the server dropped is invalidated, not returned."""
+    if store.backend != "postgresql":
+        pytest.skip("a server that drops a connection: PostgreSQL")
+    app = create_app(store.settings())
+    database = app.state.hengqi.database
+    one = DirectSelect(select(Instrument.id).where(Instrument.id == bindparam("key")))
+    try:
+        with database.read_connection() as connection:
+            pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            with database.engine.connect() as admin:
+                admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+                admin.commit()
+            with pytest.raises(DBAPIError) as raised:
+                one.rows(DirectConnection.of(connection), {"key": 1})
+            assert raised.value.connection_invalidated
+            assert connection.invalidated
+        with database.read_connection() as connection:
+            assert connection.exec_driver_sql("SELECT pg_backend_pid()").scalar() != pid
+            assert one.rows(DirectConnection.of(connection), {"key": 1}) == []
     finally:
         database.dispose()

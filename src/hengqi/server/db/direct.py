@@ -16,8 +16,10 @@ that a fixed statement needs and drops the rest:
   connection that the error shows to be gone is discarded from the pool rather than handed out again.
 
 Rows are named tuples whose fields are the statement's column keys (the same names as SQLAlchemy's rows).  Only
-reads go through here: the connection is the pooled one of :meth:`hengqi.server.db.engine.Database.direct_read`
-(autocommit on PostgreSQL, and no ``BEGIN`` on SQLite: a single SELECT is its own transaction on both).
+reads go through here, on the pooled connection of :meth:`hengqi.server.db.engine.Database.direct_read`
+(autocommit on PostgreSQL, and no ``BEGIN`` on SQLite: a single SELECT is its own transaction on both) or on the
+driver connection under a SQLAlchemy connection (:meth:`DirectConnection.of`: the API token's lookup of every
+other token-authenticated request, in that connection's transaction if one has begun).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, Select
+from sqlalchemy import Connection, Engine, Select
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.exc import DBAPIError, MultipleResultsFound, StatementError
 
@@ -41,7 +43,7 @@ Processor = Callable[[Any], Any] | None
 class DirectSelect:
     """A Core ``SELECT`` run by :meth:`rows` on a pooled driver connection (see the module's text)."""
 
-    def __init__(self, statement: Select[Any]) -> None:
+    def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
         columns = list(statement.selected_columns)
         self._names = tuple(statement.selected_columns.keys())
         if len(set(self._names)) != len(self._names):
@@ -117,17 +119,28 @@ def _converted(convert: Processor, value: Any) -> Any:
 
 
 class DirectConnection:
-    """A pooled driver connection lent by :func:`checked_out`."""
+    """A pooled driver connection lent by :func:`checked_out`, or the one under a SQLAlchemy connection
+    (:meth:`of`)."""
 
-    def __init__(self, engine: Engine, driver: Any) -> None:
+    def __init__(self, engine: Engine, driver: Any, *, on_gone: Callable[[], object] | None = None) -> None:
         self.engine = engine
         self.driver = driver
         self.gone = False
+        self._on_gone = on_gone
+
+    @classmethod
+    def of(cls, connection: Connection) -> DirectConnection:
+        """The driver connection of ``connection`` (checked out already, in its transaction if one has begun);
+        one that a direct read finds gone is invalidated, as SQLAlchemy invalidates it after such an error."""
+        return cls(connection.engine, connection.connection.driver_connection, on_gone=connection.invalidate)
 
     def failed(self, cursor: Any, sql: str, params: Any, err: Any) -> StatementError:
-        """``err`` as SQLAlchemy would raise it; a connection it shows to be gone is discarded on its return."""
+        """``err`` as SQLAlchemy would raise it; a connection it shows to be gone is discarded (on its return to
+        the pool, or now for a SQLAlchemy connection's)."""
         dialect = self.engine.dialect
         self.gone = self.gone or bool(dialect.is_disconnect(err, self.driver, cursor))
+        if self.gone and self._on_gone is not None:
+            self._on_gone()
         wrapped: StatementError = DBAPIError.instance(
             sql, params, err, dialect.loaded_dbapi.Error, connection_invalidated=self.gone
         )

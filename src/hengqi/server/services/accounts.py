@@ -230,6 +230,7 @@ _WITH_ROW: dict[type[Base], Select[Any]] = {}
 
 
 _DIRECT_GRANTS = DirectSelect(_GRANTS)
+_DIRECT_TOKEN = DirectSelect(_TOKEN_PRINCIPAL)
 _DIRECT_WITH_ROW: dict[type[Base], DirectSelect] = {}
 
 
@@ -271,8 +272,9 @@ def principal_for_token(session: Session | Connection, token: str) -> Principal:
     deactivated user or a changed role is seen by the next request, in every worker process).
     """
     connection = session.connection() if isinstance(session, Session) else session
-    row = connection.execute(_TOKEN_PRINCIPAL, {"digest": token_digest(token)}).one_or_none()
-    return _token_row_principal(connection, row)
+    direct = DirectConnection.of(connection)  # on every such request: on the driver's connection
+    row = _DIRECT_TOKEN.one_or_none(direct, {"digest": token_digest(token)})
+    return _token_row_principal(direct, row)
 
 
 def _token_with_row(model: type[Base]) -> Select[Any]:
