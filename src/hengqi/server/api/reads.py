@@ -95,8 +95,9 @@ def _read(caller: Caller, model: type[Base], public: type[BaseModel], key: int, 
     header = request.headers.get("authorization")
     if header:
         token = bearer_token(header)
-        with database.direct_read() as direct:
-            principal, row = accounts.principal_and_row(direct, token, model, key)
+        reading = database.direct_read() if database.direct_reads else database.read_connection()
+        with reading as connection:
+            principal, row = accounts.principal_and_row(connection, token, model, key)
         remember_user(request.state, principal.user_id)
         found = visible_or_404(row, principal, model, key)
     else:

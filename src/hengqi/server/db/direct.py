@@ -2,9 +2,10 @@
 
 A token-authenticated item read is one query (:func:`hengqi.server.services.accounts.principal_and_row`).  Run
 through SQLAlchemy's ``Connection.execute`` it cost about 280 µs of CPU on PostgreSQL, of which the query's own
-work in psycopg was about 80 (one thread, 3 000 reads; ``bench/README.md``): the rest was the execution context,
-its events, the result object, the cursor description read on each call.  :class:`DirectSelect` keeps what of
-that a fixed statement needs and drops the rest:
+work in psycopg was about 80 (one thread, 3 000 reads, measured with the gate's tests running beside): the rest
+was the execution context, its events, the result object, the cursor description read on each call.  It is used
+on SQLite (:data:`DIRECT_DIALECTS`), where the read runs in place on the event loop.  :class:`DirectSelect`
+keeps what of that a fixed statement needs and drops the rest:
 
 * the statement is compiled once per dialect (SQLAlchemy's compiler: the same SQL text as ``execute`` sends);
 * the values read are converted by the same result processors SQLAlchemy would apply (chosen, as SQLAlchemy
@@ -28,13 +29,20 @@ import threading
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, Select
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.exc import DBAPIError, MultipleResultsFound, StatementError
 
 from hengqi.server.db.parameters import refuse_nul_parameters
+
+#: The backends whose per-request reads go through here (:attr:`hengqi.server.db.engine.Database.direct_reads`).
+#: SQLite only: on PostgreSQL, in an alternating series of ``wrk`` runs of the token-authenticated item read
+#: (2 cores, two worker processes), the direct reads showed episodes of 0.3 to 2.7 s per query (the PostgreSQL
+#: backends active, no wait event) in 9 of 27 eight-second runs, against 1 of 24 through ``Connection.execute``;
+#: the cause is not found, so PostgreSQL keeps SQLAlchemy's path.
+DIRECT_DIALECTS: Final = frozenset({"sqlite"})
 
 #: A converter of one value (SQLAlchemy's bind or result processor), or ``None`` where the value passes as it is.
 Processor = Callable[[Any], Any] | None

@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
-from hengqi.server.db.direct import DirectConnection, checked_out
+from hengqi.server.db.direct import DIRECT_DIALECTS, DirectConnection, checked_out
 from hengqi.server.db.parameters import refuse_nul_parameters
 
 #: Key of the object a JSON column reads as when its stored text cannot be parsed (see :func:`tolerant_json_loads`).
@@ -207,6 +207,12 @@ class Database:
         write through it."""
         with self.autocommit.connect() as connection:
             yield connection
+
+    @property
+    def direct_reads(self) -> bool:
+        """Whether the per-request reads (the API token's lookup, the token-authenticated item read) run on the
+        driver's connection (:data:`hengqi.server.db.direct.DIRECT_DIALECTS`: SQLite)."""
+        return self.dialect in DIRECT_DIALECTS
 
     @contextmanager
     def direct_read(self) -> Iterator[DirectConnection]:

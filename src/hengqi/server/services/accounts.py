@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from hengqi.errors import InputError
 from hengqi.server import audit
-from hengqi.server.db.direct import DirectConnection, DirectSelect
+from hengqi.server.db.direct import DIRECT_DIALECTS, DirectConnection, DirectSelect
 from hengqi.server.db.models import ApiToken, Base, Organisation, RegulatorGrant, User
 from hengqi.server.db.types import utcnow
 from hengqi.server.errors import AuthenticationError, ConflictError, NotFoundError
@@ -272,9 +272,11 @@ def principal_for_token(session: Session | Connection, token: str) -> Principal:
     deactivated user or a changed role is seen by the next request, in every worker process).
     """
     connection = session.connection() if isinstance(session, Session) else session
-    direct = DirectConnection.of(connection)  # on every such request: on the driver's connection
-    row = _DIRECT_TOKEN.one_or_none(direct, {"digest": token_digest(token)})
-    return _token_row_principal(direct, row)
+    params = {"digest": token_digest(token)}
+    if connection.dialect.name in DIRECT_DIALECTS:  # on the driver's connection (hengqi.server.db.direct)
+        direct = DirectConnection.of(connection)
+        return _token_row_principal(direct, _DIRECT_TOKEN.one_or_none(direct, params))
+    return _token_row_principal(connection, connection.execute(_TOKEN_PRINCIPAL, params).one_or_none())
 
 
 def _token_with_row(model: type[Base]) -> Select[Any]:
@@ -291,20 +293,27 @@ def _token_with_row(model: type[Base]) -> Select[Any]:
     return statement
 
 
-def principal_and_row(connection: DirectConnection, token: str, model: type[Base], key: int) -> tuple[Principal, Any]:
+def principal_and_row(
+    connection: Connection | DirectConnection, token: str, model: type[Base], key: int
+) -> tuple[Principal, Any]:
     """:func:`principal_for_token` and the row ``key`` of ``model`` in one query (one round trip to the
     database): the token's row joined to its user and, by an outer join on the primary key, to the record.
 
     The record's columns carry their attribute names (the token's and user's are labelled ``hq_*``); when no
     record has that key, they are all ``None``.  Nothing is checked about the record here: the caller applies
     the principal's scope (:func:`hengqi.server.services.base.visible_or_404`).  A bad token is refused
-    (:class:`AuthenticationError`) before anything about the record is looked at.  Run on the driver's
-    connection (:mod:`hengqi.server.db.direct`: this read is made on every such request).
+    (:class:`AuthenticationError`) before anything about the record is looked at.  Given a
+    :class:`~hengqi.server.db.direct.DirectConnection`, run on the driver's connection (SQLite:
+    :attr:`hengqi.server.db.engine.Database.direct_reads`).
     """
-    direct = _DIRECT_WITH_ROW.get(model)
-    if direct is None:
-        direct = _DIRECT_WITH_ROW[model] = DirectSelect(_token_with_row(model))
-    row = direct.one_or_none(connection, {"digest": token_digest(token), "key": key})
+    params = {"digest": token_digest(token), "key": key}
+    if isinstance(connection, DirectConnection):
+        direct = _DIRECT_WITH_ROW.get(model)
+        if direct is None:
+            direct = _DIRECT_WITH_ROW[model] = DirectSelect(_token_with_row(model))
+        row = direct.one_or_none(connection, params)
+    else:
+        row = connection.execute(_token_with_row(model), params).one_or_none()
     principal = _token_row_principal(connection, row)  # a missing token row is refused here
     return principal, row
 
