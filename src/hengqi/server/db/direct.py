@@ -38,10 +38,10 @@ from sqlalchemy.exc import DBAPIError, MultipleResultsFound, StatementError
 from hengqi.server.db.parameters import refuse_nul_parameters
 
 #: The backends whose per-request reads go through here (:attr:`hengqi.server.db.engine.Database.direct_reads`).
-#: SQLite only: on PostgreSQL, in an alternating series of ``wrk`` runs of the token-authenticated item read
-#: (2 cores, two worker processes), the direct reads showed episodes of 0.3 to 2.7 s per query (the PostgreSQL
-#: backends active, no wait event) in 9 of 27 eight-second runs, against 1 of 24 through ``Connection.execute``;
-#: the cause is not found, so PostgreSQL keeps SQLAlchemy's path.
+#: SQLite only: on PostgreSQL, eight-second ``wrk`` runs of the token-authenticated item read (2 cores, two worker
+#: processes) had a p99 over 100 ms in 12 of 63 runs with direct reads, against 2 of 30 through
+#: ``Connection.execute``; in those runs single queries took 0.3 to 2.7 s (the PostgreSQL backends active, no wait
+#: event).  The cause is not found, so PostgreSQL keeps SQLAlchemy's path (``bench/README.md``, eighth round).
 DIRECT_DIALECTS: Final = frozenset({"sqlite"})
 
 #: A converter of one value (SQLAlchemy's bind or result processor), or ``None`` where the value passes as it is.
