@@ -33,7 +33,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_throughput
-from bench_throughput import INSTRUMENTS, LAUNCH, PASSWORD, wrk
+from bench_throughput import INSTRUMENTS, LAUNCH, wrk
 from sqlalchemy import insert, select
 
 from hengqi.server.admin import open_database
@@ -65,13 +65,7 @@ def _server(workdir: Path, render_processes: int) -> Iterator[tuple[httpx.Client
     try:
         bench_throughput._wait_up(f"{base}/api/v1/health", process)
         with httpx.Client(base_url=base, timeout=120) as client:
-            login = client.post("/api/v1/auth/login", json={"username": "bench", "password": PASSWORD})
-            login.raise_for_status()
-            made = client.post(
-                "/api/v1/auth/tokens", json={"name": "bench"}, headers={"X-CSRF-Token": login.json()["csrf_token"]}
-            )
-            made.raise_for_status()
-            yield client, made.json()["token"]
+            yield client, bench_throughput.sign_in_token(client)
     finally:
         bench_throughput._stop(process)
         log.close()

@@ -218,16 +218,22 @@ def _hengqi(workdir: Path, backend: str, database_url: str | None, workers: int 
     try:
         _wait_up(f"{base}/api/v1/health", process)
         with httpx.Client(base_url=base, timeout=30) as client:
-            login = client.post("/api/v1/auth/login", json={"username": "bench", "password": PASSWORD})
-            login.raise_for_status()
-            made = client.post(
-                "/api/v1/auth/tokens", json={"name": "bench"}, headers={"X-CSRF-Token": login.json()["csrf_token"]}
-            )
-            made.raise_for_status()
-        yield base, made.json()["token"]
+            token = sign_in_token(client)
+        yield base, token
     finally:
         _stop(process)
         log.close()
+
+
+def sign_in_token(client: httpx.Client) -> str:
+    """Sign ``client`` in as the bench's administrator (its session cookie kept) and make an API token."""
+    login = client.post("/api/v1/auth/login", json={"username": "bench", "password": PASSWORD})
+    login.raise_for_status()
+    made = client.post(
+        "/api/v1/auth/tokens", json={"name": "bench"}, headers={"X-CSRF-Token": login.json()["csrf_token"]}
+    )
+    made.raise_for_status()
+    return str(made.json()["token"])
 
 
 def _routes(token: str, *, short: bool) -> list[tuple[str, str, dict[str, str]]]:

@@ -6,6 +6,7 @@ comes out as SQLAlchemy's, and a connection the server dropped is discarded, not
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from tests.server.conftest import Store
 from hengqi.errors import InputError
 from hengqi.server.app import create_app
 from hengqi.server.db.direct import DirectConnection, DirectSelect
+from hengqi.server.db.engine import Database
 from hengqi.server.db.models import Base, Instrument
 from hengqi.server.demo import seed
 
@@ -67,48 +69,48 @@ def test_parameters_are_bound_and_a_nul_is_refused(store: Store) -> None:
         database.dispose()
 
 
-def test_a_dropped_connection_raises_sqlalchemys_error_and_is_not_lent_again(store: Store) -> None:
+@pytest.fixture
+def dropping_database(store: Store) -> Iterator[Database]:
+    """The app's database on PostgreSQL (whose server can be made to drop a connection)."""
     if store.backend != "postgresql":
         pytest.skip("a server that drops a connection: PostgreSQL")
-    app = create_app(store.settings())
-    database = app.state.hengqi.database
-    one = DirectSelect(select(Instrument.id).where(Instrument.id == bindparam("key")))
-    try:
-        with database.direct_read() as connection:
-            pid = connection.driver.execute("SELECT pg_backend_pid()").fetchone()[0]
-        with database.engine.connect() as admin:
-            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-            admin.commit()
-        with pytest.raises(DBAPIError) as raised, database.direct_read() as connection:
-            one.rows(connection, {"key": 1})
+    database = create_app(store.settings()).state.hengqi.database
+    yield database
+    database.dispose()
+
+
+def _drop(database: Database, pid: int) -> None:
+    with database.engine.connect() as admin:
+        admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        admin.commit()
+
+
+ONE = DirectSelect(select(Instrument.id).where(Instrument.id == bindparam("key")))
+
+
+def test_a_dropped_connection_raises_sqlalchemys_error_and_is_not_lent_again(dropping_database: Database) -> None:
+    with dropping_database.direct_read() as connection:
+        pid = connection.driver.execute("SELECT pg_backend_pid()").fetchone()[0]
+    _drop(dropping_database, pid)
+    with pytest.raises(DBAPIError) as raised, dropping_database.direct_read() as connection:
+        ONE.rows(connection, {"key": 1})
+    assert raised.value.connection_invalidated
+    with dropping_database.direct_read() as connection:  # a new connection, and the read answers
+        assert connection.driver.execute("SELECT pg_backend_pid()").fetchone()[0] != pid
+        assert ONE.rows(connection, {"key": 1}) == []
+
+
+def test_a_dropped_connection_under_sqlalchemy_is_invalidated_as_sqlalchemy_would(dropping_database: Database) -> None:
+    """``DirectConnection.of`` (the token lookup's connection on SQLite; a dropped connection is staged on
+    PostgreSQL): a connection the server dropped is invalidated, not returned to the pool."""
+    with dropping_database.read_connection() as connection:
+        pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        assert pid is not None
+        _drop(dropping_database, pid)
+        with pytest.raises(DBAPIError) as raised:
+            ONE.rows(DirectConnection.of(connection), {"key": 1})
         assert raised.value.connection_invalidated
-        with database.direct_read() as connection:  # a new connection, and the read answers
-            assert connection.driver.execute("SELECT pg_backend_pid()").fetchone()[0] != pid
-            assert one.rows(connection, {"key": 1}) == []
-    finally:
-        database.dispose()
-
-
-def test_a_dropped_connection_under_sqlalchemy_is_invalidated_as_sqlalchemy_would(store: Store) -> None:
-    """The token lookup of every token-authenticated request runs on the driver connection of a SQLAlchemy
-    connection (``DirectConnection.of``): a connection the server dropped is invalidated, not returned."""
-    if store.backend != "postgresql":
-        pytest.skip("a server that drops a connection: PostgreSQL")
-    app = create_app(store.settings())
-    database = app.state.hengqi.database
-    one = DirectSelect(select(Instrument.id).where(Instrument.id == bindparam("key")))
-    try:
-        with database.read_connection() as connection:
-            pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
-            with database.engine.connect() as admin:
-                admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-                admin.commit()
-            with pytest.raises(DBAPIError) as raised:
-                one.rows(DirectConnection.of(connection), {"key": 1})
-            assert raised.value.connection_invalidated
-            assert connection.invalidated
-        with database.read_connection() as connection:
-            assert connection.exec_driver_sql("SELECT pg_backend_pid()").scalar() != pid
-            assert one.rows(DirectConnection.of(connection), {"key": 1}) == []
-    finally:
-        database.dispose()
+        assert connection.invalidated
+    with dropping_database.read_connection() as connection:
+        assert connection.exec_driver_sql("SELECT pg_backend_pid()").scalar() != pid
+        assert ONE.rows(DirectConnection.of(connection), {"key": 1}) == []
