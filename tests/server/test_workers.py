@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -226,3 +228,55 @@ def test_serve_without_workers_runs_the_default_number_of_processes(tmp_path: Pa
         _kill_all(server, workers)
     if expected > 1:
         assert f"{expected} worker processes" in server.log.read_text()
+
+
+SUPERVISOR = """
+import multiprocessing, os, sys, time
+
+
+def worker(path):
+    time.sleep(1.0)  # the worker's imports, during which its supervisor dies
+    from hengqi.server.workers import end_with_the_supervisor
+
+    end_with_the_supervisor()
+    with open(path, "w") as out:
+        out.write("serving alone")
+    time.sleep(60)
+
+
+if __name__ == "__main__":
+    process = multiprocessing.get_context("spawn").Process(target=worker, args=(sys.argv[1],))
+    process.start()
+    with open(sys.argv[2], "w") as out:
+        out.write(str(process.pid))
+    os._exit(0)  # gone before the worker asked to end with it
+"""
+
+
+def test_a_worker_whose_supervisor_died_during_its_start_ends(tmp_path: Path) -> None:
+    """A supervisor killed while its worker is still starting (before the worker asks for the parent-death
+    signal): the worker ends at once.  The first version read the parent's pid at the call, by then init's, and
+    the worker went on alone (seen as workers left serving after `hengqi serve --workers 2` was killed on a
+    loaded machine)."""
+    script = tmp_path / "supervisor.py"
+    script.write_text(SUPERVISOR, encoding="utf-8")
+    marker, pid_file = tmp_path / "alone", tmp_path / "worker.pid"
+    command = [sys.executable, str(script), str(marker), str(pid_file)]
+    subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, check=True, timeout=60)
+    worker = int(pid_file.read_text())
+    deadline = time.monotonic() + 30
+    while _running(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    alive = _running(worker)
+    if alive:
+        os.kill(worker, signal.SIGKILL)
+    assert not alive
+    assert not marker.exists()
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie waiting to be reaped."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -22,6 +22,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import json
+import multiprocessing
 import os
 import signal
 from typing import Any, Final
@@ -63,16 +64,20 @@ def end_with_the_supervisor() -> bool:
 
     Without it, a supervisor killed by SIGKILL (or the out-of-memory killer) left its workers serving on the
     inherited socket, unsupervised, and a new ``hengqi serve`` on the same port could not bind.  SIGTERM makes
-    uvicorn finish the requests in flight and stop.
+    uvicorn finish the requests in flight and stop.  The parent is the process that spawned this one
+    (``multiprocessing.parent_process()``), not the parent at the time of the call: a supervisor that died while
+    the worker was still importing (seconds on a loaded machine) had already left it to ``init``, whose pid the
+    first version compared with itself, and the worker went on serving alone.
     """
-    parent = os.getppid()
+    spawner = multiprocessing.parent_process()  # the supervisor that spawned this worker, known from the start
+    parent = spawner.pid if spawner is not None and spawner.pid is not None else os.getppid()
     name = ctypes.util.find_library("c")
     if name is None:  # pragma: no cover - not Linux
         return False
     prctl = getattr(ctypes.CDLL(name, use_errno=True), "prctl", None)
     if prctl is None or prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:  # pragma: no cover - not Linux
         return False
-    if os.getppid() != parent:  # the parent ended before the request was made
+    if os.getppid() != parent:  # the parent ended before the request was made (during this worker's imports)
         os.kill(os.getpid(), signal.SIGTERM)
     return True
 
