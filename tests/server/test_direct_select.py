@@ -7,12 +7,13 @@ comes out as SQLAlchemy's, and a connection the server dropped is discarded, not
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import DBAPIError
-from tests.server.conftest import Store
+from tests.server.conftest import Store, empty_pg
 
 from hengqi.errors import InputError
 from hengqi.server.app import create_app
@@ -70,11 +71,10 @@ def test_parameters_are_bound_and_a_nul_is_refused(store: Store) -> None:
 
 
 @pytest.fixture
-def dropping_database(store: Store) -> Iterator[Database]:
-    """The app's database on PostgreSQL (whose server can be made to drop a connection)."""
-    if store.backend != "postgresql":
-        pytest.skip("a server that drops a connection: PostgreSQL")
-    database = create_app(store.settings()).state.hengqi.database
+def dropping_database(pg_database: str, tmp_path: Path) -> Iterator[Database]:
+    """The app's database on PostgreSQL only (a server that can be made to drop a connection; SQLite has none)."""
+    empty_pg(pg_database)
+    database = create_app(Store("postgresql", tmp_path / "data", pg_database).settings()).state.hengqi.database
     yield database
     database.dispose()
 
