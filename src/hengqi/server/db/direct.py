@@ -63,11 +63,6 @@ class DirectSelect:
         self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Processor]]] = {}
         self._processors: dict[tuple[str, tuple[Any, ...]], list[Processor]] = {}
 
-    @property
-    def names(self) -> tuple[str, ...]:
-        """The fields of each row, in order."""
-        return self._names
-
     def _sql(self, dialect: Dialect) -> tuple[str, tuple[str, ...] | None, dict[str, Processor]]:
         found = self._compiled.get(dialect.name)
         if found is None:
